@@ -1,0 +1,43 @@
+// CUDA error handling for FFI handlers: every failure becomes an xla::ffi::Error
+// (never an abort), so JAX raises a Python exception with the message.
+#pragma once
+
+#include <cuda_runtime_api.h>
+
+#include <string>
+
+#include "xla/ffi/api/ffi.h"
+
+namespace jsdl {
+
+inline xla::ffi::Error CudaError(cudaError_t status, const char* what) {
+  return xla::ffi::Error::Internal(std::string(what) + ": " +
+                                   cudaGetErrorName(status) + " (" +
+                                   cudaGetErrorString(status) + ")");
+}
+
+}  // namespace jsdl
+
+// Returns an ffi::Error from the enclosing handler if a CUDA call fails.
+#define JSDL_CUDA_CHECK(expr)                                        \
+  do {                                                               \
+    cudaError_t jsdl_status_ = (expr);                               \
+    if (jsdl_status_ != cudaSuccess)                                 \
+      return ::jsdl::CudaError(jsdl_status_, "CUDA call " #expr);    \
+  } while (0)
+
+// Call right after a <<<...>>> launch: launch errors (bad configuration,
+// missing kernel image for this GPU) are only reported by cudaGetLastError().
+#define JSDL_CHECK_LAUNCH(kernel_name)                               \
+  do {                                                               \
+    cudaError_t jsdl_status_ = cudaGetLastError();                   \
+    if (jsdl_status_ != cudaSuccess)                                 \
+      return ::jsdl::CudaError(jsdl_status_, "launch of " kernel_name); \
+  } while (0)
+
+// Propagates a failed ffi::Error from a helper.
+#define JSDL_RETURN_IF_ERROR(expr)                                   \
+  do {                                                               \
+    ::xla::ffi::Error jsdl_error_ = (expr);                          \
+    if (jsdl_error_.failure()) return jsdl_error_;                   \
+  } while (0)

@@ -1,0 +1,156 @@
+// XLA FFI handlers for jsdl_csr_softmax and jsdl_csr_softmax_grad (see
+// docs/architecture.md, "FFI targets").
+#include <cuda_runtime_api.h>
+
+#include <cstdint>
+#include <string>
+
+#include "../common/batch_map.cuh"
+#include "../common/cuda_check.h"
+#include "../common/dtype.cuh"
+#include "../common/ffi_checks.h"
+#include "../common/warp.cuh"
+#include "../handlers.h"
+#include "csr_softmax_kernel.cuh"
+#include "xla/ffi/api/ffi.h"
+
+namespace jsdl {
+namespace {
+
+constexpr const char* kSoftmaxOp = "jsdl_csr_softmax";
+constexpr const char* kGradOp = "jsdl_csr_softmax_grad";
+
+struct RowShape {
+  int64_t m, nnz, batch;
+  size_t batch_rank;
+};
+
+// Validates out (*b, nnz), the float inputs (*b_i, nnz) and the pattern
+// arrays, and builds the batch map of the inputs.
+template <int kNumInputs>
+ffi::Error CheckRowOp(const char* op, const ffi::AnyBuffer (&inputs)[kNumInputs],
+                      const char* const (&names)[kNumInputs],
+                      const ffi::AnyBuffer& row_offsets,
+                      const ffi::AnyBuffer& row_indices,
+                      const ffi::AnyBuffer& out, RowShape& shape,
+                      BatchMap<kNumInputs>& batch_map) {
+  const auto out_dims = out.dimensions();
+  JSDL_RETURN_IF_ERROR(CheckFloatDtype(op, "out", out));
+  if (out_dims.size() < 1) return ShapeError(op, "out", out, "rank >= 1 (*batch, nnz)");
+  shape.batch_rank = out_dims.size() - 1;
+  shape.nnz = out_dims[shape.batch_rank];
+  BatchOperand operands[kNumInputs];
+  for (int i = 0; i < kNumInputs; ++i) {
+    JSDL_RETURN_IF_ERROR(CheckRank(op, names[i], inputs[i], shape.batch_rank + 1,
+                                   "(*batch, nnz) with the output's batch rank"));
+    JSDL_RETURN_IF_ERROR(CheckDtype(op, names[i], inputs[i], out.element_type()));
+    if (inputs[i].dimensions()[shape.batch_rank] != shape.nnz)
+      return ShapeError(op, names[i], inputs[i],
+                        "last dim nnz = " + std::to_string(shape.nnz) + " (from out)");
+    operands[i] = {names[i], inputs[i].dimensions(), shape.nnz};
+  }
+  int64_t offsets_length = 0;
+  JSDL_RETURN_IF_ERROR(
+      CheckIndexArray(op, "row_offsets", row_offsets, -1, &offsets_length));
+  if (offsets_length < 1)
+    return ShapeError(op, "row_offsets", row_offsets, "(m + 1,) with m >= 0");
+  shape.m = offsets_length - 1;
+  JSDL_RETURN_IF_ERROR(CheckIndexArray(op, "row_indices", row_indices, shape.m));
+  JSDL_RETURN_IF_ERROR(CheckInt32Range(op, "nnz", shape.nnz));
+  JSDL_RETURN_IF_ERROR(MakeBatchMap(op, out_dims.begin(),
+                                    static_cast<int>(shape.batch_rank), operands,
+                                    batch_map));
+  shape.batch = Product(out_dims, shape.batch_rank);
+  return ffi::Error::Success();
+}
+
+dim3 RowGrid(const RowShape& shape) {
+  constexpr int kWarps = CsrSoftmaxConfig::kWarpsPerBlock;
+  return dim3(static_cast<unsigned>((shape.m + kWarps - 1) / kWarps), 1,
+              CappedGridDim(shape.batch));
+}
+
+const dim3 kRowBlock(32, CsrSoftmaxConfig::kWarpsPerBlock);
+
+ffi::Error CsrSoftmaxImpl(cudaStream_t stream, ffi::AnyBuffer values,
+                          ffi::AnyBuffer row_offsets, ffi::AnyBuffer row_indices,
+                          ffi::Result<ffi::AnyBuffer> out) {
+  const ffi::AnyBuffer inputs[1] = {values};
+  const char* const names[1] = {"values"};
+  RowShape shape;
+  BatchMap<1> batch_map;
+  JSDL_RETURN_IF_ERROR(CheckRowOp(kSoftmaxOp, inputs, names, row_offsets,
+                                  row_indices, *out, shape, batch_map));
+  // Empty rows own no entries, so every output entry is written by some row.
+  if (shape.batch == 0 || shape.nnz == 0 || shape.m == 0)
+    return ffi::Error::Success();
+
+  return DispatchFloat(out->element_type(), kSoftmaxOp, [&](auto tag) -> ffi::Error {
+    using T = typename decltype(tag)::type;
+    CsrSoftmaxArgs<T, 1> args{};
+    args.in[0] = reinterpret_cast<const T*>(values.untyped_data());
+    args.row_offsets = reinterpret_cast<const int32_t*>(row_offsets.untyped_data());
+    args.row_indices = reinterpret_cast<const int32_t*>(row_indices.untyped_data());
+    args.out = reinterpret_cast<T*>(out->untyped_data());
+    args.m = shape.m;
+    args.nnz = shape.nnz;
+    args.batch = shape.batch;
+    args.batch_map = batch_map;
+    CsrSoftmaxKernel<T><<<RowGrid(shape), kRowBlock, 0, stream>>>(args);
+    JSDL_CHECK_LAUNCH("CsrSoftmaxKernel");
+    return ffi::Error::Success();
+  });
+}
+
+ffi::Error CsrSoftmaxGradImpl(cudaStream_t stream, ffi::AnyBuffer probs,
+                              ffi::AnyBuffer grad, ffi::AnyBuffer row_offsets,
+                              ffi::AnyBuffer row_indices,
+                              ffi::Result<ffi::AnyBuffer> out) {
+  const ffi::AnyBuffer inputs[2] = {probs, grad};
+  const char* const names[2] = {"probs", "grad"};
+  RowShape shape;
+  BatchMap<2> batch_map;
+  JSDL_RETURN_IF_ERROR(CheckRowOp(kGradOp, inputs, names, row_offsets,
+                                  row_indices, *out, shape, batch_map));
+  if (shape.batch == 0 || shape.nnz == 0 || shape.m == 0)
+    return ffi::Error::Success();
+
+  return DispatchFloat(out->element_type(), kGradOp, [&](auto tag) -> ffi::Error {
+    using T = typename decltype(tag)::type;
+    CsrSoftmaxArgs<T, 2> args{};
+    args.in[0] = reinterpret_cast<const T*>(probs.untyped_data());
+    args.in[1] = reinterpret_cast<const T*>(grad.untyped_data());
+    args.row_offsets = reinterpret_cast<const int32_t*>(row_offsets.untyped_data());
+    args.row_indices = reinterpret_cast<const int32_t*>(row_indices.untyped_data());
+    args.out = reinterpret_cast<T*>(out->untyped_data());
+    args.m = shape.m;
+    args.nnz = shape.nnz;
+    args.batch = shape.batch;
+    args.batch_map = batch_map;
+    CsrSoftmaxGradKernel<T><<<RowGrid(shape), kRowBlock, 0, stream>>>(args);
+    JSDL_CHECK_LAUNCH("CsrSoftmaxGradKernel");
+    return ffi::Error::Success();
+  });
+}
+
+}  // namespace
+}  // namespace jsdl
+
+XLA_FFI_DEFINE_HANDLER_SYMBOL(JsdlCsrSoftmaxFfi, jsdl::CsrSoftmaxImpl,
+                              xla::ffi::Ffi::Bind()
+                                  .Ctx<xla::ffi::PlatformStream<cudaStream_t>>()
+                                  .Arg<xla::ffi::AnyBuffer>()  // values
+                                  .Arg<xla::ffi::AnyBuffer>()  // row_offsets
+                                  .Arg<xla::ffi::AnyBuffer>()  // row_indices
+                                  .Ret<xla::ffi::AnyBuffer>()  // out
+                              , {xla::ffi::Traits::kCmdBufferCompatible});
+
+XLA_FFI_DEFINE_HANDLER_SYMBOL(JsdlCsrSoftmaxGradFfi, jsdl::CsrSoftmaxGradImpl,
+                              xla::ffi::Ffi::Bind()
+                                  .Ctx<xla::ffi::PlatformStream<cudaStream_t>>()
+                                  .Arg<xla::ffi::AnyBuffer>()  // probs
+                                  .Arg<xla::ffi::AnyBuffer>()  // grad
+                                  .Arg<xla::ffi::AnyBuffer>()  // row_offsets
+                                  .Arg<xla::ffi::AnyBuffer>()  // row_indices
+                                  .Ret<xla::ffi::AnyBuffer>()  // out
+                              , {xla::ffi::Traits::kCmdBufferCompatible});

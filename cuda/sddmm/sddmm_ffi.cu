@@ -1,0 +1,108 @@
+// XLA FFI handler for jsdl_sddmm (see docs/architecture.md, "FFI targets").
+#include <cuda_runtime_api.h>
+
+#include <cstdint>
+#include <string>
+
+#include "../common/batch_map.cuh"
+#include "../common/cuda_check.h"
+#include "../common/dtype.cuh"
+#include "../common/ffi_checks.h"
+#include "../common/warp.cuh"
+#include "../handlers.h"
+#include "sddmm_config.h"
+#include "sddmm_kernel.cuh"
+#include "xla/ffi/api/ffi.h"
+
+namespace jsdl {
+namespace {
+
+constexpr const char* kOp = "jsdl_sddmm";
+
+template <typename T, int kGroupWidth, int kLhsRegs>
+ffi::Error LaunchSddmm(cudaStream_t stream, const SddmmArgs<T>& args) {
+  using Config = SddmmConfig<kGroupWidth, kLhsRegs>;
+  const dim3 block(32, Config::kWarpsPerBlock);
+  const dim3 grid(static_cast<unsigned>((args.m + Config::kWarpsPerBlock - 1) /
+                                        Config::kWarpsPerBlock),
+                  1, CappedGridDim(args.batch));
+  SddmmKernel<T, Config><<<grid, block, 0, stream>>>(args);
+  JSDL_CHECK_LAUNCH("SddmmKernel");
+  return ffi::Error::Success();
+}
+
+ffi::Error SddmmImpl(cudaStream_t stream, ffi::AnyBuffer lhs, ffi::AnyBuffer rhs,
+                     ffi::AnyBuffer row_offsets, ffi::AnyBuffer column_indices,
+                     ffi::AnyBuffer row_indices,
+                     ffi::Result<ffi::AnyBuffer> out) {
+  const auto out_dims = out->dimensions();
+  if (out_dims.size() < 1)
+    return ShapeError(kOp, "out", *out, "rank >= 1 (*batch, nnz)");
+  const size_t batch_rank = out_dims.size() - 1;
+  const int64_t nnz = out_dims[batch_rank];
+  const ffi::DataType dtype = out->element_type();
+  JSDL_RETURN_IF_ERROR(CheckFloatDtype(kOp, "out", *out));
+
+  JSDL_RETURN_IF_ERROR(CheckRank(kOp, "lhs", lhs, batch_rank + 2,
+                                 "(*batch, m, d) with the output's batch rank"));
+  JSDL_RETURN_IF_ERROR(CheckRank(kOp, "rhs", rhs, batch_rank + 2,
+                                 "(*batch, k, d) with the output's batch rank"));
+  JSDL_RETURN_IF_ERROR(CheckDtype(kOp, "lhs", lhs, dtype));
+  JSDL_RETURN_IF_ERROR(CheckDtype(kOp, "rhs", rhs, dtype));
+  const int64_t m = lhs.dimensions()[batch_rank];
+  const int64_t d = lhs.dimensions()[batch_rank + 1];
+  const int64_t k = rhs.dimensions()[batch_rank];
+  if (rhs.dimensions()[batch_rank + 1] != d)
+    return ShapeError(kOp, "rhs", rhs,
+                      "last dim d = " + std::to_string(d) + " (from lhs)");
+  JSDL_RETURN_IF_ERROR(CheckIndexArray(kOp, "row_offsets", row_offsets, m + 1));
+  JSDL_RETURN_IF_ERROR(CheckIndexArray(kOp, "column_indices", column_indices, nnz));
+  JSDL_RETURN_IF_ERROR(CheckIndexArray(kOp, "row_indices", row_indices, m));
+  JSDL_RETURN_IF_ERROR(CheckInt32Range(kOp, "m", m));
+  JSDL_RETURN_IF_ERROR(CheckInt32Range(kOp, "nnz", nnz));
+
+  const BatchOperand operands[2] = {{"lhs", lhs.dimensions(), m * d},
+                                    {"rhs", rhs.dimensions(), k * d}};
+  BatchMap<2> batch_map;
+  JSDL_RETURN_IF_ERROR(MakeBatchMap(kOp, out_dims.begin(),
+                                    static_cast<int>(batch_rank), operands,
+                                    batch_map));
+  const int64_t batch = Product(out_dims, batch_rank);
+  if (batch == 0 || nnz == 0) return ffi::Error::Success();  // nothing to write
+
+  return DispatchFloat(dtype, kOp, [&](auto tag) -> ffi::Error {
+    using T = typename decltype(tag)::type;
+    SddmmArgs<T> args{};
+    args.lhs = reinterpret_cast<const T*>(lhs.untyped_data());
+    args.rhs = reinterpret_cast<const T*>(rhs.untyped_data());
+    args.row_offsets = reinterpret_cast<const int32_t*>(row_offsets.untyped_data());
+    args.column_indices =
+        reinterpret_cast<const int32_t*>(column_indices.untyped_data());
+    args.row_indices = reinterpret_cast<const int32_t*>(row_indices.untyped_data());
+    args.out = reinterpret_cast<T*>(out->untyped_data());
+    args.m = m;
+    args.d = d;
+    args.nnz = nnz;
+    args.batch = batch;
+    args.batch_map = batch_map;
+    switch (ChooseSddmmGroupWidth(d)) {
+      case SddmmGroupWidth::k8: return LaunchSddmm<T, 8, 1>(stream, args);
+      case SddmmGroupWidth::k16: return LaunchSddmm<T, 16, 1>(stream, args);
+      default: return LaunchSddmm<T, 32, 8>(stream, args);  // regs for d <= 256
+    }
+  });
+}
+
+}  // namespace
+}  // namespace jsdl
+
+XLA_FFI_DEFINE_HANDLER_SYMBOL(JsdlSddmmFfi, jsdl::SddmmImpl,
+                              xla::ffi::Ffi::Bind()
+                                  .Ctx<xla::ffi::PlatformStream<cudaStream_t>>()
+                                  .Arg<xla::ffi::AnyBuffer>()  // lhs
+                                  .Arg<xla::ffi::AnyBuffer>()  // rhs
+                                  .Arg<xla::ffi::AnyBuffer>()  // row_offsets
+                                  .Arg<xla::ffi::AnyBuffer>()  // column_indices
+                                  .Arg<xla::ffi::AnyBuffer>()  // row_indices
+                                  .Ret<xla::ffi::AnyBuffer>()  // out
+                              , {xla::ffi::Traits::kCmdBufferCompatible});

@@ -1,0 +1,130 @@
+// XLA FFI handler for jsdl_spmm (see docs/architecture.md, "FFI targets").
+#include <cuda_runtime_api.h>
+
+#include <cstdint>
+#include <string>
+
+#include "../common/batch_map.cuh"
+#include "../common/cuda_check.h"
+#include "../common/dtype.cuh"
+#include "../common/ffi_checks.h"
+#include "../common/warp.cuh"
+#include "../handlers.h"
+#include "spmm_config.h"
+#include "spmm_kernel.cuh"
+#include "xla/ffi/api/ffi.h"
+
+namespace jsdl {
+namespace {
+
+constexpr const char* kOp = "jsdl_spmm";
+
+template <typename T, int kColsPerLane>
+ffi::Error LaunchSpmm(cudaStream_t stream, SpmmArgs<T> args) {
+  using Config = SpmmConfig<kColsPerLane>;
+  args.column_tiles = (args.n + Config::kTileCols - 1) / Config::kTileCols;
+  const dim3 block(32, Config::kWarpsPerBlock);
+  const dim3 grid(
+      static_cast<unsigned>((args.m + Config::kWarpsPerBlock - 1) /
+                            Config::kWarpsPerBlock),
+      CappedGridDim(args.column_tiles), CappedGridDim(args.batch));
+  SpmmKernel<T, Config><<<grid, block, 0, stream>>>(args);
+  JSDL_CHECK_LAUNCH("SpmmKernel");
+  return ffi::Error::Success();
+}
+
+ffi::Error SpmmImpl(cudaStream_t stream, ffi::AnyBuffer values,
+                    ffi::AnyBuffer dense, ffi::AnyBuffer bias,
+                    ffi::AnyBuffer row_offsets, ffi::AnyBuffer column_indices,
+                    ffi::AnyBuffer row_indices, ffi::Result<ffi::AnyBuffer> out,
+                    bool has_bias, bool relu) {
+  const auto out_dims = out->dimensions();
+  if (out_dims.size() < 2)
+    return ShapeError(kOp, "out", *out, "rank >= 2 (*batch, m, n)");
+  const size_t batch_rank = out_dims.size() - 2;
+  const int64_t m = out_dims[batch_rank];
+  const int64_t n = out_dims[batch_rank + 1];
+  const ffi::DataType dtype = out->element_type();
+  JSDL_RETURN_IF_ERROR(CheckFloatDtype(kOp, "out", *out));
+
+  JSDL_RETURN_IF_ERROR(CheckRank(kOp, "values", values, batch_rank + 1,
+                                 "(*batch, nnz) with the output's batch rank"));
+  JSDL_RETURN_IF_ERROR(CheckRank(kOp, "dense", dense, batch_rank + 2,
+                                 "(*batch, k, n) with the output's batch rank"));
+  JSDL_RETURN_IF_ERROR(CheckDtype(kOp, "values", values, dtype));
+  JSDL_RETURN_IF_ERROR(CheckDtype(kOp, "dense", dense, dtype));
+  const int64_t nnz = values.dimensions()[batch_rank];
+  const int64_t k = dense.dimensions()[batch_rank];
+  if (dense.dimensions()[batch_rank + 1] != n)
+    return ShapeError(kOp, "dense", dense,
+                      "last dim n = " + std::to_string(n) + " (from out)");
+  JSDL_RETURN_IF_ERROR(CheckIndexArray(kOp, "row_offsets", row_offsets, m + 1));
+  JSDL_RETURN_IF_ERROR(CheckIndexArray(kOp, "column_indices", column_indices, nnz));
+  JSDL_RETURN_IF_ERROR(CheckIndexArray(kOp, "row_indices", row_indices, m));
+  JSDL_RETURN_IF_ERROR(CheckInt32Range(kOp, "m", m));
+  JSDL_RETURN_IF_ERROR(CheckInt32Range(kOp, "nnz", nnz));
+  if (has_bias) {
+    JSDL_RETURN_IF_ERROR(CheckRank(kOp, "bias", bias, batch_rank + 1,
+                                   "(*batch, m) with the output's batch rank"));
+    JSDL_RETURN_IF_ERROR(CheckDtype(kOp, "bias", bias, dtype));
+    if (bias.dimensions()[batch_rank] != m)
+      return ShapeError(kOp, "bias", bias,
+                        "last dim m = " + std::to_string(m) + " (from out)");
+  } else if (bias.element_count() != 0) {
+    return ShapeError(kOp, "bias", bias, "(0,) since has_bias is false");
+  }
+
+  // Without a bias its map entry takes the output's batch dims: never read,
+  // and a contiguous full-size operand never prevents merging dims.
+  const BatchOperand operands[3] = {
+      {"values", values.dimensions(), nnz},
+      {"dense", dense.dimensions(), k * n},
+      {"bias", has_bias ? bias.dimensions() : out_dims, m}};
+  BatchMap<3> batch_map;
+  JSDL_RETURN_IF_ERROR(MakeBatchMap(kOp, out_dims.begin(),
+                                    static_cast<int>(batch_rank), operands,
+                                    batch_map));
+  const int64_t batch = Product(out_dims, batch_rank);
+  if (batch == 0 || m == 0 || n == 0) return ffi::Error::Success();
+
+  return DispatchFloat(dtype, kOp, [&](auto tag) -> ffi::Error {
+    using T = typename decltype(tag)::type;
+    SpmmArgs<T> args{};
+    args.values = reinterpret_cast<const T*>(values.untyped_data());
+    args.dense = reinterpret_cast<const T*>(dense.untyped_data());
+    args.bias = reinterpret_cast<const T*>(bias.untyped_data());
+    args.row_offsets = reinterpret_cast<const int32_t*>(row_offsets.untyped_data());
+    args.column_indices =
+        reinterpret_cast<const int32_t*>(column_indices.untyped_data());
+    args.row_indices = reinterpret_cast<const int32_t*>(row_indices.untyped_data());
+    args.out = reinterpret_cast<T*>(out->untyped_data());
+    args.m = m;
+    args.n = n;
+    args.batch = batch;
+    args.has_bias = has_bias;
+    args.relu = relu;
+    args.batch_map = batch_map;
+    switch (ChooseSpmmTileWidth(n)) {
+      case SpmmTileWidth::k32: return LaunchSpmm<T, 1>(stream, args);
+      case SpmmTileWidth::k64: return LaunchSpmm<T, 2>(stream, args);
+      default: return LaunchSpmm<T, 4>(stream, args);
+    }
+  });
+}
+
+}  // namespace
+}  // namespace jsdl
+
+XLA_FFI_DEFINE_HANDLER_SYMBOL(JsdlSpmmFfi, jsdl::SpmmImpl,
+                              xla::ffi::Ffi::Bind()
+                                  .Ctx<xla::ffi::PlatformStream<cudaStream_t>>()
+                                  .Arg<xla::ffi::AnyBuffer>()  // values
+                                  .Arg<xla::ffi::AnyBuffer>()  // dense
+                                  .Arg<xla::ffi::AnyBuffer>()  // bias
+                                  .Arg<xla::ffi::AnyBuffer>()  // row_offsets
+                                  .Arg<xla::ffi::AnyBuffer>()  // column_indices
+                                  .Arg<xla::ffi::AnyBuffer>()  // row_indices
+                                  .Ret<xla::ffi::AnyBuffer>()  // out
+                                  .Attr<bool>("has_bias")
+                                  .Attr<bool>("relu"),
+                              {xla::ffi::Traits::kCmdBufferCompatible});

@@ -1,0 +1,50 @@
+"""Lowering and registration: the CUDA module's FFI targets, and a pure-JAX fallback elsewhere.
+
+Every primitive lowers through `reference` (pure JAX, via mlir.lower_fun) on CPU and on any
+platform without the CUDA module; on CUDA it calls the module's XLA FFI handlers.
+"""
+from __future__ import annotations
+
+import numpy as np
+import jax
+from jax.interpreters import mlir
+
+try:
+  from . import _jsdl_cuda
+except ImportError:  # built without nvcc: CPU (pure JAX) only
+  _jsdl_cuda = None
+
+if _jsdl_cuda is not None:
+  for _name, _capsule in _jsdl_cuda.registrations().items():
+    jax.ffi.register_ffi_target(_name, _capsule, platform="CUDA")
+
+
+def has_cuda_kernels() -> bool:
+  """True when the CUDA kernels are built and registered (they run on the GPU backend)."""
+  return _jsdl_cuda is not None
+
+
+def ffi_rule(target: str, select, attrs=lambda **params: {}):
+  """A CUDA lowering rule calling FFI `target` on `select(args, avals, **params)`.
+
+  `select` returns (operands, avals) for the FFI call: a subset or reordering of the primitive's
+  operands, possibly with extra constants; `attrs(**params)` gives the FFI attributes.
+  """
+  lowering = jax.ffi.ffi_lowering(target)
+
+  def rule(ctx, *args, **params):
+    operands, avals = select(list(args), list(ctx.avals_in), **params)
+    return lowering(ctx.replace(avals_in=avals), *operands, **attrs(**params))
+
+  return rule
+
+
+def empty_operand(dtype):
+  """A (0,)-shaped constant and its aval, for an FFI argument that a call does not use."""
+  return mlir.ir_constant(np.zeros((0,), dtype)), jax.core.ShapedArray((0,), dtype)
+
+
+def register_lowerings(prim, reference, cuda_rule) -> None:
+  mlir.register_lowering(prim, mlir.lower_fun(reference, multiple_results=False))
+  if has_cuda_kernels():
+    mlir.register_lowering(prim, cuda_rule, platform="cuda")

@@ -1,0 +1,147 @@
+"""SpMM: sparse CSR matrix times dense matrix, with a fused bias + ReLU epilogue.
+
+Primitive `jsdl_spmm(values, dense, [bias], *pattern; m, k, has_bias, relu)` computes
+relu?(A @ dense + bias[..., None]) with shapes values (*bv, nnz), dense (*bd, k, n),
+bias (*bb, m) -> (*b, m, n). Its gradient w.r.t. values is an SDDMM at A's pattern, w.r.t. dense
+an SpMM with A^T (whose pattern was built once, with A's).
+"""
+from __future__ import annotations
+
+import functools
+import math
+
+import jax
+import jax.numpy as jnp
+from jax._src import dispatch
+from jax.extend.core import Primitive
+from jax.interpreters import ad, batching
+
+from . import lowering
+from ._batching import DENSE_REFERENCE_LIMIT, accumulation_dtype, align_batch, broadcast_batch, unbroadcast, vmap_rule
+from .csr import CSR, Sparsity, row_ids, scatter_to_dense
+from .checks import check_csr, check_float_operands
+
+spmm_p = Primitive("jsdl_spmm")
+spmm_p.def_impl(functools.partial(dispatch.apply_primitive, spmm_p))
+
+
+def spmm(A: CSR, x, bias=None, relu: bool = False):
+  """relu?(A @ x + bias[..., :, None]).
+
+  A: CSR (m, k) with values (*ba, nnz); x: (*bx, k, n); bias: (*bb, m) or None.
+  Returns (*broadcast(ba, bx, bb), m, n) in the common dtype of A.values, x and bias.
+  """
+  check_csr("spmm", A)
+  m, k = A.shape
+  x = jnp.asarray(x)
+  if x.ndim < 2:
+    raise ValueError(f"spmm: x must have shape (..., k, n) with k = {k}, got shape {x.shape}")
+  if x.shape[-2] != k:
+    raise ValueError(f"spmm: x has {x.shape[-2]} rows (shape {x.shape}) but A has {k} columns "
+                     f"(A.shape = {A.shape})")
+  operands = [("A.values", A.values, 1), ("x", x, 2)]
+  if bias is not None:
+    bias = jnp.asarray(bias)
+    if bias.ndim < 1 or bias.shape[-1] != m:
+      raise ValueError(f"spmm: bias must have shape (..., {m}) for A with {m} rows, "
+                       f"got {bias.shape}")
+    operands.append(("bias", bias, 1))
+  check_float_operands("spmm", [(n, a) for n, a, _ in operands])
+  arrays, _ = align_batch("spmm", operands)
+  return spmm_p.bind(*arrays, *A.sparsity.arrays, m=m, k=k, has_bias=bias is not None,
+                     relu=bool(relu))
+
+
+def _split(args, has_bias):
+  """(values, dense, bias or None, pattern arrays) from a primitive's operand list."""
+  values, dense = args[:2]
+  return values, dense, (args[2] if has_bias else None), args[2 + has_bias:]
+
+
+def _abstract_eval(*args, m, k, has_bias, relu):
+  values, dense, bias, _ = _split(args, has_bias)
+  batch = [("values", values.shape[:-1]), ("dense", dense.shape[:-2])]
+  if bias is not None:
+    batch.append(("bias", bias.shape[:-1]))
+  if len({len(s) for _, s in batch}) != 1 or dense.shape[-2] != k:
+    raise ValueError(f"jsdl_spmm: operands do not fit: values {values.shape}, dense "
+                     f"{dense.shape}, A.shape {(m, k)}")
+  out_batch = broadcast_batch("jsdl_spmm", batch)
+  return jax.core.ShapedArray((*out_batch, m, dense.shape[-1]), dense.dtype)
+
+
+def _reference(*args, m, k, has_bias, relu):
+  """Pure-JAX SpMM (CPU and GPUs without the CUDA module)."""
+  values, dense, bias, pattern = _split(args, has_bias)
+  acc = accumulation_dtype(dense.dtype)
+  values, dense, cols = values.astype(acc), dense.astype(acc), pattern[1]
+  if math.prod(values.shape[:-1]) * m * k <= DENSE_REFERENCE_LIMIT:
+    out = jnp.matmul(scatter_to_dense(values, pattern[0], cols, (m, k)), dense,
+                     precision=jax.lax.Precision.HIGHEST)
+  else:  # gather, multiply, scatter-add: memory grows with nnz, not m * k
+    products = values[..., :, None] * dense[..., cols, :]
+    out = jnp.zeros((*products.shape[:-2], m, dense.shape[-1]), acc)
+    out = out.at[..., row_ids(pattern[0], cols.shape[0]), :].add(products)
+  if bias is not None:
+    out = out + bias.astype(acc)[..., :, None]
+  if relu:
+    out = jnp.maximum(out, 0)
+  return out.astype(dense.dtype)
+
+
+def _select_ffi_operands(args, avals, *, m, k, has_bias, relu):
+  """FFI jsdl_spmm takes values, dense, bias ((0,) when unused), row_offsets, columns, rows."""
+  values, dense, bias, pattern = _split(args, has_bias)
+  v_aval, d_aval, b_aval, _ = _split(avals, has_bias)
+  if bias is None:
+    bias, b_aval = lowering.empty_operand(d_aval.dtype)
+  return [values, dense, bias, *pattern[:3]], [v_aval, d_aval, b_aval] + avals[-8:-5]
+
+
+def _jvp(primals, tangents, *, m, k, has_bias, relu):
+  values, dense, bias, pattern = _split(primals, has_bias)
+  d_values, d_dense, d_bias, _ = _split(tangents, has_bias)
+  out = spmm_p.bind(*primals, m=m, k=k, has_bias=has_bias, relu=relu)
+  linear = dict(m=m, k=k, has_bias=False, relu=False)
+  terms = []
+  if type(d_values) is not ad.Zero:
+    terms.append(spmm_p.bind(d_values, dense, *pattern, **linear))
+  if type(d_dense) is not ad.Zero:
+    terms.append(spmm_p.bind(values, d_dense, *pattern, **linear))
+  if has_bias and type(d_bias) is not ad.Zero:
+    terms.append(d_bias[..., :, None])
+  if not terms:
+    return out, ad.Zero(out.aval.to_tangent_aval())
+  tangent = functools.reduce(jnp.add, [jnp.broadcast_to(t, out.shape) for t in terms])
+  if relu:  # out > 0 exactly where the pre-activation is > 0
+    tangent = jnp.where(out > 0, tangent, jnp.zeros((), tangent.dtype))
+  return out, tangent
+
+
+def _transpose(ct, *args, m, k, has_bias, relu):
+  if has_bias or relu:
+    raise NotImplementedError("jsdl_spmm with bias or relu is not linear; it has no transpose")
+  values, dense, _, pattern = _split(args, False)
+  if type(ct) is ad.Zero:
+    return [None] * len(args)
+  d_values = d_dense = None
+  if ad.is_undefined_primal(values):
+    from .sddmm import sddmm_p
+    d_values = unbroadcast(sddmm_p.bind(ct, dense, *pattern, m=m, k=k), values.aval.shape)
+  if ad.is_undefined_primal(dense):
+    sparsity = Sparsity(*pattern, shape=(m, k))
+    d_dense = spmm_p.bind(values[..., sparsity.to_t], ct, *sparsity.T.arrays, m=k, k=m,
+                          has_bias=False, relu=False)
+    d_dense = unbroadcast(d_dense, dense.aval.shape)
+  return [d_values, d_dense] + [None] * len(pattern)
+
+
+spmm_p.def_abstract_eval(_abstract_eval)
+ad.primitive_jvps[spmm_p] = _jvp
+ad.primitive_transposes[spmm_p] = _transpose
+batching.primitive_batchers[spmm_p] = vmap_rule(
+    spmm_p, lambda *, has_bias, **_: (1, 2, 1) if has_bias else (1, 2), "spmm")
+lowering.register_lowerings(
+    spmm_p, _reference,
+    lowering.ffi_rule("jsdl_spmm", _select_ffi_operands,
+                      lambda *, has_bias, relu, **_: dict(has_bias=has_bias, relu=relu)))

@@ -1,0 +1,221 @@
+"""Kernel timing without Python dispatch: many calls inside one jitted loop.
+
+Timing one jitted call from Python measures dispatch, argument handling and synchronisation as
+much as the kernel (tens of microseconds, comparable to a small sparse kernel on a GPU). This
+module times a function the same way for every contender (jsdl, dense ``jnp.dot``, BCSR, ...):
+
+1. ``fn(*args)`` is staged ``calls`` times inside one ``jax.lax.fori_loop`` in one jitted
+   function. The loop carries ``(args, out)``; the body computes ``out = fn(*args)`` and passes
+   *both* through ``jax.lax.optimization_barrier``::
+
+       def body(i, carry):
+           args, _ = carry
+           out = fn(*args)
+           return jax.lax.optimization_barrier((args, out))
+
+   Because the barrier hides from XLA that the carried ``args`` are unchanged, ``fn`` is not loop
+   invariant (no hoisting out of the loop, no CSE of the iterations), and because the barrier
+   ties ``out`` to the next iteration's inputs, and the last ``out`` is the loop's result, no
+   iteration is dead code. The barrier itself is free (it emits no instruction). Iterations run
+   one after the other; inputs stay the same (so caches are as warm as in a steady-state
+   training or inference step where weights and activations were just written).
+   Array leaves of ``args`` (pytrees such as a :class:`jax_sparse_dl.CSR` work) are carried;
+   other leaves (python scalars, strings, ...) are closed over as constants.
+2. The loop is compiled (``compile_s``), executed ``warmup`` times, then ``repeats`` times, each
+   execution timed with ``time.perf_counter`` around ``jax.block_until_ready``.
+3. The result is per call: each execution's time divided by ``calls``; ``median_s`` is the median
+   over the repeats. What is left of the overhead (one dispatch, one copy of the inputs into the
+   loop carry, the loop's own bookkeeping) is spread over ``calls`` calls.
+
+When ``calls`` is not given it is chosen so that one execution takes at least ``min_time_s``
+(default 20 ms), capped at ``max_calls``: a first compile with ``calls = 1`` estimates the time
+of one call, then ``calls`` is raised (recompiling; the loop is not unrolled so compile time does
+not grow with ``calls``) until an execution reaches ``min_time_s`` or the cap.
+
+The trip count is a compile-time constant, so on GPU the loop needs no device-to-host
+synchronisation per iteration.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+import statistics
+import time
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import numpy as np
+
+import jax
+import jax.numpy as jnp
+
+__all__ = ["TimingResult", "time_per_call", "make_loop"]
+
+
+@dataclasses.dataclass(frozen=True)
+class TimingResult:
+    """Time per call of a function, measured with :func:`time_per_call`.
+
+    Attributes:
+      median_s: median over the repeats of (execution time / calls), seconds.
+      min_s, max_s, mean_s: the same statistics (min, max, mean).
+      calls: calls of ``fn`` per execution of the jitted loop.
+      repeats: number of timed executions.
+      times_s: per-call time of each timed execution, seconds.
+      compile_s: compile time of the final loop (lowering + XLA compile), seconds.
+    """
+
+    median_s: float
+    min_s: float
+    max_s: float
+    mean_s: float
+    calls: int
+    repeats: int
+    times_s: tuple[float, ...]
+    compile_s: float
+
+    @property
+    def median_us(self) -> float:
+        return self.median_s * 1e6
+
+    @property
+    def min_us(self) -> float:
+        return self.min_s * 1e6
+
+    def __str__(self) -> str:
+        return (
+            f"{self.median_us:.2f} us/call (min {self.min_us:.2f}, "
+            f"{self.calls} calls x {self.repeats} repeats)"
+        )
+
+
+def _is_dynamic(leaf) -> bool:
+    return isinstance(leaf, (jax.Array, np.ndarray, np.generic))
+
+
+def make_loop(fn: Callable, *args, calls: int):
+    """Builds the timing loop (see the module docstring) without compiling or running it.
+
+    Returns ``(looped, dynamic)``: ``looped(dynamic)`` is a jitted function that runs
+    ``fn(*args)`` ``calls`` times and returns the leaves of the last output; ``dynamic`` is the
+    list of array leaves of ``args`` it takes.
+    """
+    calls = int(calls)
+    if calls < 1:
+        raise ValueError(f"make_loop: calls must be >= 1, got {calls}")
+    leaves, treedef = jax.tree_util.tree_flatten(args)
+    dynamic_mask = [_is_dynamic(leaf) for leaf in leaves]
+    dynamic = [leaf for leaf, d in zip(leaves, dynamic_mask) if d]
+    static = [leaf for leaf, d in zip(leaves, dynamic_mask) if not d]
+
+    def call(dyn_values):
+        dyn_it, static_it = iter(dyn_values), iter(static)
+        full = [next(dyn_it) if d else next(static_it) for d in dynamic_mask]
+        call_args = jax.tree_util.tree_unflatten(treedef, full)
+        return jax.tree_util.tree_leaves(fn(*call_args))
+
+    out_shapes = jax.eval_shape(call, dynamic)
+    if not out_shapes:
+        raise ValueError("make_loop: fn returns no arrays; there is nothing to keep alive")
+
+    def looped(dyn_values):
+        init_out = [jnp.zeros(s.shape, s.dtype) for s in out_shapes]
+
+        def body(_, carry):
+            carried_args, _ = carry
+            out = call(carried_args)
+            return jax.lax.optimization_barrier((carried_args, out))
+
+        _, out = jax.lax.fori_loop(0, calls, body, (list(dyn_values), init_out))
+        return out
+
+    return jax.jit(looped), dynamic
+
+
+def _time_executions(compiled, dynamic, n: int) -> list[float]:
+    times = []
+    for _ in range(n):
+        t0 = time.perf_counter()
+        out = compiled(dynamic)
+        jax.block_until_ready(out)
+        times.append(time.perf_counter() - t0)
+        del out
+    return times
+
+
+def _compile(fn, args, calls):
+    looped, dynamic = make_loop(fn, *args, calls=calls)
+    t0 = time.perf_counter()
+    compiled = looped.lower(dynamic).compile()
+    return compiled, dynamic, time.perf_counter() - t0
+
+
+def time_per_call(
+    fn: Callable,
+    *args: Any,
+    calls: int | None = None,
+    repeats: int = 10,
+    warmup: int = 2,
+    min_time_s: float = 0.02,
+    max_calls: int = 10_000,
+) -> TimingResult:
+    """Time per call of ``fn(*args)`` without Python dispatch (method: module docstring).
+
+    Args:
+      fn: a JAX-traceable function; ``args`` may be pytrees (e.g. a CSR).
+      calls: calls per execution of the jitted loop; chosen automatically when None so that one
+        execution takes at least ``min_time_s`` (at most ``max_calls``).
+      repeats: timed executions (the median is reported).
+      warmup: untimed executions after compiling.
+      min_time_s: target time of one execution when ``calls`` is automatic.
+      max_calls: upper bound for the automatic ``calls``.
+    """
+    if repeats < 1:
+        raise ValueError(f"time_per_call: repeats must be >= 1, got {repeats}")
+    if warmup < 0:
+        raise ValueError(f"time_per_call: warmup must be >= 0, got {warmup}")
+
+    if calls is None:
+        max_calls = max(1, int(max_calls))
+        n = 1
+        compiled, dynamic, compile_s = _compile(fn, args, n)
+        _time_executions(compiled, dynamic, max(1, warmup))
+        for _ in range(4):
+            t = min(_time_executions(compiled, dynamic, 3 if n == 1 else 1))
+            if t >= min_time_s or n >= max_calls:
+                break
+            per_call = max(t / n, 1e-9)
+            # Aim 20% above the target so that noise does not leave us just below it.
+            new_n = min(max_calls, max(n + 1, math.ceil(1.2 * min_time_s / per_call)))
+            n = new_n
+            compiled, dynamic, compile_s = _compile(fn, args, n)
+            _time_executions(compiled, dynamic, 1)  # first run after compile: warm up
+        calls = n
+        remaining_warmup = max(0, warmup - 1)
+    else:
+        calls = int(calls)
+        if calls < 1:
+            raise ValueError(f"time_per_call: calls must be >= 1, got {calls}")
+        compiled, dynamic, compile_s = _compile(fn, args, calls)
+        remaining_warmup = warmup
+
+    _time_executions(compiled, dynamic, remaining_warmup)
+    per_call = tuple(t / calls for t in _time_executions(compiled, dynamic, repeats))
+    return TimingResult(
+        median_s=statistics.median(per_call),
+        min_s=min(per_call),
+        max_s=max(per_call),
+        mean_s=statistics.fmean(per_call),
+        calls=calls,
+        repeats=repeats,
+        times_s=per_call,
+        compile_s=compile_s,
+    )
+
+
+def time_contenders(
+    contenders: Sequence[tuple[str, Callable, tuple]], **kwargs
+) -> dict[str, TimingResult]:
+    """Times several ``(name, fn, args)`` with the same settings (kwargs of time_per_call)."""
+    return {name: time_per_call(fn, *args, **kwargs) for name, fn, args in contenders}
