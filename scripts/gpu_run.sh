@@ -30,7 +30,8 @@ cd /tmp  # import the installed package, not the source tree
 export JAX_PLATFORMS=cuda JSDL_REQUIRE_CUDA_MODULE=1
 stage pytest-gpu 300 pytest "$REPO/tests" -q -rs -m "not large" -n 6 -p no:cacheprovider
 stage memcheck 200 env XLA_PYTHON_CLIENT_ALLOCATOR=platform compute-sanitizer --tool memcheck \
-  --error-exitcode 99 --target-processes all pytest "$REPO/tests" -q -m "gpu and not large" -p no:cacheprovider
+  --error-exitcode 99 --target-processes all pytest "$REPO/tests/test_spmm.py" \
+  "$REPO/tests/test_sddmm.py" "$REPO/tests/test_softmax.py" -q -p no:cacheprovider
 stage pytest-large 120 pytest "$REPO/tests" -q -rs -m large -p no:cacheprovider
 stage demo 120 jsdl-demo
 exit $status
