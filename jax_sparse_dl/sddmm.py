@@ -56,7 +56,7 @@ def _abstract_eval(lhs, rhs, *pattern, m, k):
 
 def _reference(lhs, rhs, *pattern, m, k):
   """Pure-JAX SDDMM (CPU and GPUs without the CUDA module)."""
-  acc = accumulation_dtype(lhs.dtype)
+  out_dtype, acc = lhs.dtype, accumulation_dtype(lhs.dtype)
   lhs, rhs, cols = lhs.astype(acc), rhs.astype(acc), pattern[1]
   rows = row_ids(pattern[0], cols.shape[0])
   batch = jnp.broadcast_shapes(lhs.shape[:-2], rhs.shape[:-2])
@@ -65,7 +65,7 @@ def _reference(lhs, rhs, *pattern, m, k):
     out = full[..., rows, cols]
   else:
     out = jnp.sum(lhs[..., rows, :] * rhs[..., cols, :], axis=-1)
-  return out.astype(lhs.dtype)
+  return out.astype(out_dtype)
 
 
 def _select_ffi_operands(args, avals, **_):

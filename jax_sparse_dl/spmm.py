@@ -73,7 +73,7 @@ def _abstract_eval(*args, m, k, has_bias, relu):
 def _reference(*args, m, k, has_bias, relu):
   """Pure-JAX SpMM (CPU and GPUs without the CUDA module)."""
   values, dense, bias, pattern = _split(args, has_bias)
-  acc = accumulation_dtype(dense.dtype)
+  out_dtype, acc = dense.dtype, accumulation_dtype(dense.dtype)
   values, dense, cols = values.astype(acc), dense.astype(acc), pattern[1]
   if math.prod(values.shape[:-1]) * m * k <= DENSE_REFERENCE_LIMIT:
     out = jnp.matmul(scatter_to_dense(values, pattern[0], cols, (m, k)), dense,
@@ -86,7 +86,7 @@ def _reference(*args, m, k, has_bias, relu):
     out = out + bias.astype(acc)[..., :, None]
   if relu:
     out = jnp.maximum(out, 0)
-  return out.astype(dense.dtype)
+  return out.astype(out_dtype)
 
 
 def _select_ffi_operands(args, avals, *, m, k, has_bias, relu):

@@ -209,10 +209,8 @@ def test_spmm_64bit_indexing(rng, big_x):
     rows = np.repeat(np.arange(m), np.diff(indptr))
     np.add.at(ref, rows, v64[:, None] * xr[inv])
     assert rel_err(y, ref) <= tol(dt)
-    assert rel_err(y[:, -100:], ref[:, -100:]) <= tol(dt)  # the highest addresses
+    assert rel_err(y[:, -100:], ref[:, -100:]) <= tol(dt)  # the last output columns
     assert np.all(y[2] == 0)
-    del y
-
     for r in range(m):
         if indptr[r + 1] > indptr[r]:
             assert rel_err(y[r], ref[r]) <= tol(dt), f"row {r}"

@@ -4,6 +4,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 import pytest
+import scipy.sparse as sp
 
 import jax_sparse_dl as jsdl
 from conftest import assert_close, f64, make_problem, rand_dense, rand_values
@@ -127,3 +128,34 @@ def test_sddmm_transposed_pattern(rng):
     assert St.shape == (k, m)
     dense = np.where(p.mask.T, k64 @ q64.T, 0.0)
     assert_close(St.todense(), dense, dt)
+
+
+@pytest.mark.parametrize("dtype_name,qb,kb", [("float32", (), ()), ("float16", (2, 1), (3,))])
+def test_sddmm_huge_shape_few_entries(rng, dtype_name, qb, kb):
+    """m * k far beyond what a dense product should materialise, a few hundred entries."""
+    dt = jnp.dtype(dtype_name)
+    m, k, d = 9001, 8011, 6
+    rows = np.concatenate([rng.integers(0, m, 300), [m - 1, m - 1, 0]])
+    cols = np.concatenate([rng.integers(0, k, 300), [k - 1, 0, k - 1]])
+    mat = sp.coo_array((np.ones(rows.shape[0]), (rows, cols)), shape=(m, k)).tocsr()
+    mat.sum_duplicates()
+    indptr, indices = mat.indptr.astype(np.int32), mat.indices.astype(np.int32)
+    nnz = indices.shape[0]
+    A = jsdl.CSR.from_parts(jnp.zeros(nnz, dt), indptr, indices, (m, k))
+    q, q64 = rand_dense(rng, qb + (m, d), dt)
+    km, k64 = rand_dense(rng, kb + (k, d), dt)
+    S = jsdl.sddmm(q, km, A)
+    erow = np.repeat(np.arange(m), np.diff(indptr))
+    ref = np.einsum("...jd,...jd->...j", q64[..., erow, :], k64[..., indices, :])
+    assert S.values.shape == ref.shape
+    assert_close(S.values, ref, dt, what="huge sddmm")
+    if dt == jnp.float32:
+        ct, ct64 = rand_dense(rng, (nnz,), dt)
+        gq, gk = jax.jit(jax.grad(lambda q, km: jnp.sum(jsdl.sddmm(q, km, A).values * ct),
+                                  argnums=(0, 1)))(q, km)
+        gq_ref = np.zeros((m, d))
+        np.add.at(gq_ref, erow, ct64[:, None] * k64[indices])
+        gk_ref = np.zeros((k, d))
+        np.add.at(gk_ref, indices, ct64[:, None] * q64[erow])
+        assert_close(gq, gq_ref, dt, what="d q")
+        assert_close(gk, gk_ref, dt, what="d kmat")

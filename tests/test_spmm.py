@@ -4,9 +4,10 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 import pytest
+import scipy.sparse as sp
 
 import jax_sparse_dl as jsdl
-from conftest import assert_close, f64, make_problem, rand_dense
+from conftest import assert_close, f64, make_problem, rand_dense, rand_values
 
 # (m, k, n, pattern options): odd sizes, one row, one column, empty rows, spread row lengths
 SHAPES = [
@@ -183,3 +184,38 @@ def test_spmm_accumulates_16bit_in_f32(rng):
     ref = W @ x64
     assert np.all(np.abs(ref) > 1)
     assert_close(jsdl.spmm(A, x), ref, dt, what="bf16 cancellation")
+
+
+@pytest.mark.parametrize("dtype_name,vb,xb", [("float32", (), ()), ("bfloat16", (2, 1), (3,))])
+def test_spmm_huge_shape_few_entries(rng, dtype_name, vb, xb):
+    """m * k far beyond what a dense formulation should materialise (72M), only a few hundred
+    entries, some in the last row and column; also the gradients (transposed pattern)."""
+    dt = jnp.dtype(dtype_name)
+    m, k, n = 9001, 8011, 5
+    rows = np.concatenate([rng.integers(0, m, 300), [m - 1, m - 1, 0]])
+    cols = np.concatenate([rng.integers(0, k, 300), [k - 1, 0, k - 1]])
+    mat = sp.coo_array((np.ones(rows.shape[0]), (rows, cols)), shape=(m, k)).tocsr()
+    mat.sum_duplicates()
+    indptr, indices = mat.indptr.astype(np.int32), mat.indices.astype(np.int32)
+    nnz = indices.shape[0]
+    vals, v64 = rand_values(rng, vb + (nnz,), dt)
+    A = jsdl.CSR.from_parts(vals, indptr, indices, (m, k))
+    x, x64 = rand_dense(rng, xb + (k, n), dt)
+    y = jsdl.spmm(A, x)
+    ob = np.broadcast_shapes(vb, xb)
+    assert y.shape == ob + (m, n)
+    erow = np.repeat(np.arange(m), np.diff(indptr))
+    ref = np.zeros(ob + (m, n))
+    np.add.at(ref, (..., erow, slice(None)),
+              np.broadcast_to(v64[..., :, None] * x64[..., indices, :], ob + (nnz, n)))
+    assert_close(y, ref, dt, what="huge spmm")
+
+    if dt == jnp.float32:
+        ct, ct64 = rand_dense(rng, (m, n), dt)
+        gv, gx = jax.jit(jax.grad(lambda v, x: jnp.sum(jsdl.spmm(A.with_values(v), x) * ct),
+                                  argnums=(0, 1)))(vals, x)
+        gv_ref = np.einsum("jn,jn->j", ct64[erow], x64[indices])
+        gx_ref = np.zeros((k, n))
+        np.add.at(gx_ref, indices, v64[:, None] * ct64[erow])
+        assert_close(gv, gv_ref, dt, what="d values")
+        assert_close(gx, gx_ref, dt, what="d x")
