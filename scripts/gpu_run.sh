@@ -31,12 +31,12 @@ cd /tmp  # import the installed package, not the source tree
 export JAX_PLATFORMS=cuda JSDL_REQUIRE_CUDA_MODULE=1
 stage pytest-gpu 300 pytest "$REPO/tests" -q -rs -m "not large" -n 6 -p no:cacheprovider
 # memcheck sees only allocation bounds: the platform allocator gives every XLA buffer its own
-# cudaMalloc, so an access past any operand is caught. One process per dtype and op group.
-for dt in float32 bfloat16 float16; do
-  for ops in spmm sddmm csr_softmax grads; do
-    LOG=memcheck TAIL=3 stage "memcheck-$dt-$ops" 60 env XLA_PYTHON_CLIENT_ALLOCATOR=platform compute-sanitizer \
-      --tool memcheck --error-exitcode 99 python3 "$REPO/scripts/memcheck_cases.py" "$dt" --ops "$ops"
-  done
+# cudaMalloc, so an access past any operand is caught. The cases build their patterns on the
+# host backend (cuda,cpu): XLA's own sort/scatter kernels crash this compute-sanitizer build.
+for ops in spmm sddmm csr_softmax grads; do
+  LOG=memcheck TAIL=3 stage "memcheck-$ops" 100 env XLA_PYTHON_CLIENT_ALLOCATOR=platform \
+    JAX_PLATFORMS=cuda,cpu compute-sanitizer --tool memcheck --error-exitcode 99 \
+    python3 "$REPO/scripts/memcheck_cases.py" --ops "$ops"
 done
 stage pytest-large 120 pytest "$REPO/tests" -q -rs -m large -p no:cacheprovider
 stage demo 120 jsdl-demo
