@@ -258,3 +258,13 @@ def primitive_names(jaxpr) -> list[str]:
 
 def on_gpu() -> bool:
     return jax.default_backend() == "gpu"
+
+
+def scattered_pattern(rng, m, k, count=300):
+    """CSR offsets and columns of `count` random entries plus the corners (m-1, k-1), (m-1, 0)
+    and (0, k-1): for shapes whose dense form must never be built."""
+    rows = np.concatenate([rng.integers(0, m, count), [m - 1, m - 1, 0]])
+    cols = np.concatenate([rng.integers(0, k, count), [k - 1, 0, k - 1]])
+    mat = sp.coo_array((np.ones(rows.shape[0]), (rows, cols)), shape=(m, k)).tocsr()
+    mat.sum_duplicates()
+    return mat.indptr.astype(np.int32), mat.indices.astype(np.int32)

@@ -258,7 +258,7 @@ def test_from_scipy_keeps_float64_and_int32_indices(rng):
 # ----------------------------------------------------------------------------- BCSR
 
 def test_from_bcsr(rng):
-    m, k, n = 10, 13, 4
+    m, k = 10, 13
     w, w64, mask = masked_dense(rng, m, k, jnp.float32, empty_rows=3)
     b = jsparse.BCSR.fromdense(w)
     A = jsdl.CSR.from_bcsr(b)

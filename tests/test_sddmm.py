@@ -4,10 +4,9 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 import pytest
-import scipy.sparse as sp
 
 import jax_sparse_dl as jsdl
-from conftest import assert_close, f64, make_problem, rand_dense, rand_values
+from conftest import assert_close, f64, make_problem, rand_dense, rand_values, scattered_pattern
 
 # (m, k, d, pattern options)
 SHAPES = [
@@ -135,11 +134,7 @@ def test_sddmm_huge_shape_few_entries(rng, dtype_name, qb, kb):
     """m * k far beyond what a dense product should materialise, a few hundred entries."""
     dt = jnp.dtype(dtype_name)
     m, k, d = 9001, 8011, 6
-    rows = np.concatenate([rng.integers(0, m, 300), [m - 1, m - 1, 0]])
-    cols = np.concatenate([rng.integers(0, k, 300), [k - 1, 0, k - 1]])
-    mat = sp.coo_array((np.ones(rows.shape[0]), (rows, cols)), shape=(m, k)).tocsr()
-    mat.sum_duplicates()
-    indptr, indices = mat.indptr.astype(np.int32), mat.indices.astype(np.int32)
+    indptr, indices = scattered_pattern(rng, m, k)
     nnz = indices.shape[0]
     A = jsdl.CSR.from_parts(jnp.zeros(nnz, dt), indptr, indices, (m, k))
     q, q64 = rand_dense(rng, qb + (m, d), dt)

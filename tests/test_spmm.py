@@ -4,10 +4,9 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 import pytest
-import scipy.sparse as sp
 
 import jax_sparse_dl as jsdl
-from conftest import assert_close, f64, make_problem, rand_dense, rand_values
+from conftest import assert_close, f64, make_problem, rand_dense, rand_values, scattered_pattern
 
 # (m, k, n, pattern options): odd sizes, one row, one column, empty rows, spread row lengths
 SHAPES = [
@@ -192,11 +191,7 @@ def test_spmm_huge_shape_few_entries(rng, dtype_name, vb, xb):
     entries, some in the last row and column; also the gradients (transposed pattern)."""
     dt = jnp.dtype(dtype_name)
     m, k, n = 9001, 8011, 5
-    rows = np.concatenate([rng.integers(0, m, 300), [m - 1, m - 1, 0]])
-    cols = np.concatenate([rng.integers(0, k, 300), [k - 1, 0, k - 1]])
-    mat = sp.coo_array((np.ones(rows.shape[0]), (rows, cols)), shape=(m, k)).tocsr()
-    mat.sum_duplicates()
-    indptr, indices = mat.indptr.astype(np.int32), mat.indices.astype(np.int32)
+    indptr, indices = scattered_pattern(rng, m, k)
     nnz = indices.shape[0]
     vals, v64 = rand_values(rng, vb + (nnz,), dt)
     A = jsdl.CSR.from_parts(vals, indptr, indices, (m, k))
