@@ -42,7 +42,7 @@ import dataclasses
 import math
 import statistics
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -213,9 +213,3 @@ def time_per_call(
         compile_s=compile_s,
     )
 
-
-def time_contenders(
-    contenders: Sequence[tuple[str, Callable, tuple]], **kwargs
-) -> dict[str, TimingResult]:
-    """Times several ``(name, fn, args)`` with the same settings (kwargs of time_per_call)."""
-    return {name: time_per_call(fn, *args, **kwargs) for name, fn, args in contenders}
