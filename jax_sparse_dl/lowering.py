@@ -5,6 +5,8 @@ platform without the CUDA module; on CUDA it calls the module's XLA FFI handlers
 """
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 import jax
 from jax.interpreters import mlir
@@ -44,7 +46,18 @@ def empty_operand(dtype):
   return mlir.ir_constant(np.zeros((0,), dtype)), jax.core.ShapedArray((0,), dtype)
 
 
+def _warn_without_kernels(reference_rule):
+  """A CUDA lowering for a build without the CUDA module: correct (pure JAX) but slow, so say so."""
+  def rule(ctx, *args, **params):
+    warnings.warn("jax_sparse_dl was built without its CUDA module (no nvcc at install time): "
+                  "sparse ops on the GPU fall back to slow pure-JAX code. Reinstall with "
+                  "JSDL_CUDA=ON.", RuntimeWarning, stacklevel=2)
+    return reference_rule(ctx, *args, **params)
+  return rule
+
+
 def register_lowerings(prim, reference, cuda_rule) -> None:
-  mlir.register_lowering(prim, mlir.lower_fun(reference, multiple_results=False))
-  if has_cuda_kernels():
-    mlir.register_lowering(prim, cuda_rule, platform="cuda")
+  reference_rule = mlir.lower_fun(reference, multiple_results=False)
+  mlir.register_lowering(prim, reference_rule)
+  mlir.register_lowering(prim, cuda_rule if has_cuda_kernels()
+                         else _warn_without_kernels(reference_rule), platform="cuda")

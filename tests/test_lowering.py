@@ -1,0 +1,66 @@
+"""The CUDA lowering, checked from any machine: export each op for the 'cuda' platform and read
+the custom calls (target, operand count, attributes) that XLA would run on a GPU."""
+import re
+
+import jax
+import jax.numpy as jnp
+import pytest
+
+import jax_sparse_dl as jsdl
+
+TARGETS = ("jsdl_spmm", "jsdl_sddmm", "jsdl_csr_softmax", "jsdl_csr_softmax_grad")
+
+
+def cuda_custom_calls(fn, *args):
+  """[(target, operand count, attribute text)] of fn lowered for CUDA."""
+  checks = [jax.export.DisabledSafetyCheck.custom_call(t) for t in TARGETS]
+  exported = jax.export.export(jax.jit(fn), platforms=["cuda"], disabled_checks=checks)(*args)
+  calls = re.findall(r"stablehlo\.custom_call @(\w+)\(([^)]*)\)([^\n]*)", exported.mlir_module())
+  return [(name, len([a for a in operands.split(",") if a.strip()]), rest)
+          for name, operands, rest in calls]
+
+
+@pytest.fixture
+def problem():
+  A = jsdl.random_csr(jax.random.key(0), (9, 6), 0.5)
+  x = jax.random.normal(jax.random.key(1), (2, 6, 5))
+  q = jax.random.normal(jax.random.key(2), (9, 4))
+  k = jax.random.normal(jax.random.key(3), (6, 4))
+  return A, x, q, k
+
+
+@pytest.mark.skipif(not jsdl.has_cuda_kernels(), reason="the CUDA module is not built")
+def test_each_op_lowers_to_its_ffi_target(problem):
+  A, x, q, k = problem
+  spmm = cuda_custom_calls(lambda A, x: jsdl.spmm(A, x, bias=jnp.ones(9), relu=True), A, x)
+  assert [(t, n) for t, n, _ in spmm] == [("jsdl_spmm", 6)]
+  assert re.search(r"has_bias = true, relu = true", spmm[0][2])
+  plain = cuda_custom_calls(lambda A, x: jsdl.spmm(A, x), A, x)
+  assert re.search(r"has_bias = false, relu = false", plain[0][2])
+  assert [(t, n) for t, n, _ in cuda_custom_calls(lambda q, k: jsdl.sddmm(q, k, A).values, q, k)
+          ] == [("jsdl_sddmm", 5)]
+  assert [(t, n) for t, n, _ in cuda_custom_calls(lambda A: jsdl.csr_softmax(A).values, A)
+          ] == [("jsdl_csr_softmax", 3)]
+
+
+@pytest.mark.skipif(not jsdl.has_cuda_kernels(), reason="the CUDA module is not built")
+def test_backward_and_vmap_stay_on_the_kernels(problem):
+  A, x, q, k = problem
+
+  def attention_loss(q, k, x):
+    p = jsdl.csr_softmax(jsdl.sddmm(q, k, A))
+    return jnp.sum(jsdl.spmm(p, x) ** 2)
+
+  grad_calls = cuda_custom_calls(jax.grad(attention_loss, (0, 1, 2)), q, k, x)
+  targets = {t for t, _, _ in grad_calls}
+  assert targets == set(TARGETS)  # the softmax backward runs its own kernel
+  vmapped = cuda_custom_calls(jax.vmap(lambda x: jsdl.spmm(A, x)), jnp.stack([x, x]))
+  assert [t for t, _, _ in vmapped] == ["jsdl_spmm"]  # one launch for the whole batch
+
+
+@pytest.mark.skipif(jsdl.has_cuda_kernels(), reason="the CUDA module is built")
+def test_gpu_without_the_module_warns_and_stays_correct(problem):
+  A, x, _, _ = problem
+  with pytest.warns(RuntimeWarning, match="without its CUDA module"):
+    calls = cuda_custom_calls(lambda A, x: jsdl.spmm(A, x), A, x)
+  assert not [t for t, _, _ in calls if t.startswith("jsdl_")]
