@@ -1,6 +1,7 @@
 """Trace-time checks of the public functions' arguments, with messages naming the operands."""
 from __future__ import annotations
 
+import jax
 import jax.numpy as jnp
 
 from .csr import CSR
@@ -23,3 +24,23 @@ def check_float_operands(op: str, named_arrays) -> None:
   if len(dtypes) > 1:
     described = ", ".join(f"{n} {a.dtype}" for n, a in named_arrays)
     raise TypeError(f"{op}: operands must share one dtype, got {described}; cast one of them")
+
+
+def canonical_precision(op: str, precision) -> str:
+  """The name of a jax.lax.Precision ("DEFAULT", "HIGH" or "HIGHEST") from None, a Precision,
+  or a string that jax.lax.Precision accepts ("highest", "float32", "tensorfloat32", ...).
+
+  It is a primitive parameter (hashable, printed in jaxprs). DEFAULT and HIGH allow reduced
+  internal precision (TF32 for float32) where a kernel has such a path, as XLA's dot does;
+  HIGHEST means true float32 products and sums.
+  """
+  if precision is None:
+    return "DEFAULT"
+  if isinstance(precision, (tuple, list)):
+    raise TypeError(f"{op}: precision must be one jax.lax.Precision (the sparse operand has no "
+                    f"precision of its own), got {precision!r}")
+  try:
+    return jax.lax.Precision(precision).name
+  except (ValueError, TypeError, KeyError) as e:
+    raise ValueError(f"{op}: precision must be None, a jax.lax.Precision or one of its names "
+                     f"(e.g. 'highest'), got {precision!r}") from e

@@ -17,18 +17,18 @@ from jax.interpreters import ad, batching
 
 from . import lowering
 from ._batching import DENSE_REFERENCE_LIMIT, accumulation_dtype, align_batch, broadcast_batch, unbroadcast, vmap_rule
-from .checks import check_csr, check_float_operands
+from .checks import canonical_precision, check_csr, check_float_operands
 from .csr import CSR, Sparsity, row_ids
 
 sddmm_p = Primitive("jsdl_sddmm")
 sddmm_p.def_impl(functools.partial(dispatch.apply_primitive, sddmm_p))
 
 
-def sddmm(q, kmat, A: CSR) -> CSR:
+def sddmm(q, kmat, A: CSR, precision=None) -> CSR:
   """(q @ kmat^T) at A's pattern, as a CSR with A's pattern (A's own values are ignored).
 
   q: (*bq, m, d), kmat: (*bk, k, d) for A of shape (m, k). The result's values have shape
-  (*broadcast(bq, bk), nnz).
+  (*broadcast(bq, bk), nnz). precision: as for jnp.dot (see spmm).
   """
   check_csr("sddmm", A)
   m, k = A.shape
@@ -41,11 +41,13 @@ def sddmm(q, kmat, A: CSR) -> CSR:
     raise ValueError(f"sddmm: q and kmat must share the inner dimension d, got q {q.shape} "
                      f"and kmat {kmat.shape}")
   check_float_operands("sddmm", [("q", q), ("kmat", kmat)])
+  precision = canonical_precision("sddmm", precision)
   (q, kmat), _ = align_batch("sddmm", [("q", q, 2), ("kmat", kmat, 2)])
-  return CSR(sddmm_p.bind(q, kmat, *A.sparsity.arrays, m=m, k=k), A.sparsity)
+  return CSR(sddmm_p.bind(q, kmat, *A.sparsity.arrays, m=m, k=k, precision=precision),
+             A.sparsity)
 
 
-def _abstract_eval(lhs, rhs, *pattern, m, k):
+def _abstract_eval(lhs, rhs, *pattern, m, k, precision):
   if (lhs.ndim != rhs.ndim or lhs.shape[-2:] != (m, lhs.shape[-1])
       or rhs.shape[-2:] != (k, lhs.shape[-1])):
     raise ValueError(f"jsdl_sddmm: operands do not fit: lhs {lhs.shape}, rhs {rhs.shape}, "
@@ -54,14 +56,14 @@ def _abstract_eval(lhs, rhs, *pattern, m, k):
   return jax.core.ShapedArray((*batch, pattern[1].shape[0]), lhs.dtype)
 
 
-def _reference(lhs, rhs, *pattern, m, k):
+def _reference(lhs, rhs, *pattern, m, k, precision):
   """Pure-JAX SDDMM (CPU and GPUs without the CUDA module)."""
   out_dtype, acc = lhs.dtype, accumulation_dtype(lhs.dtype)
   lhs, rhs, cols = lhs.astype(acc), rhs.astype(acc), pattern[1]
   rows = row_ids(pattern[0], cols.shape[0])
   batch = jnp.broadcast_shapes(lhs.shape[:-2], rhs.shape[:-2])
   if math.prod(batch) * m * k <= DENSE_REFERENCE_LIMIT:  # one dense product, then gather
-    full = jnp.matmul(lhs, jnp.swapaxes(rhs, -1, -2), precision=jax.lax.Precision.HIGHEST)
+    full = jnp.matmul(lhs, jnp.swapaxes(rhs, -1, -2), precision=jax.lax.Precision[precision])
     out = full[..., rows, cols]
   else:
     out = jnp.sum(lhs[..., rows, :] * rhs[..., cols, :], axis=-1)
@@ -73,25 +75,26 @@ def _select_ffi_operands(args, avals, **_):
   return args[:5], avals[:5]
 
 
-def _jvp(primals, tangents, *, m, k):
+def _jvp(primals, tangents, *, m, k, precision):
   lhs, rhs, *pattern = primals
   d_lhs, d_rhs = tangents[:2]
-  out = sddmm_p.bind(*primals, m=m, k=k)
+  params = dict(m=m, k=k, precision=precision)
+  out = sddmm_p.bind(*primals, **params)
   terms = []
   if type(d_lhs) is not ad.Zero:
-    terms.append(sddmm_p.bind(d_lhs, rhs, *pattern, m=m, k=k))
+    terms.append(sddmm_p.bind(d_lhs, rhs, *pattern, **params))
   if type(d_rhs) is not ad.Zero:
-    terms.append(sddmm_p.bind(lhs, d_rhs, *pattern, m=m, k=k))
+    terms.append(sddmm_p.bind(lhs, d_rhs, *pattern, **params))
   if not terms:
     return out, ad.Zero(out.aval.to_tangent_aval())
   return out, functools.reduce(jnp.add, [jnp.broadcast_to(t, out.shape) for t in terms])
 
 
-def _transpose(ct, lhs, rhs, *pattern, m, k):
+def _transpose(ct, lhs, rhs, *pattern, m, k, precision):
   if type(ct) is ad.Zero:
     return [None] * (2 + len(pattern))
   from .spmm import spmm_p
-  linear = dict(has_bias=False, relu=False)
+  linear = dict(has_bias=False, relu=False, precision=precision)
   d_lhs = d_rhs = None
   if ad.is_undefined_primal(lhs):  # d lhs = S @ rhs, S the CSR of cotangents
     d_lhs = spmm_p.bind(ct, rhs, *pattern, m=m, k=k, **linear)

@@ -19,17 +19,19 @@ from jax.interpreters import ad, batching
 from . import lowering
 from ._batching import DENSE_REFERENCE_LIMIT, accumulation_dtype, align_batch, broadcast_batch, unbroadcast, vmap_rule
 from .csr import CSR, Sparsity, row_ids, scatter_to_dense
-from .checks import check_csr, check_float_operands
+from .checks import canonical_precision, check_csr, check_float_operands
 
 spmm_p = Primitive("jsdl_spmm")
 spmm_p.def_impl(functools.partial(dispatch.apply_primitive, spmm_p))
 
 
-def spmm(A: CSR, x, bias=None, relu: bool = False):
+def spmm(A: CSR, x, bias=None, relu: bool = False, precision=None):
   """relu?(A @ x + bias[..., :, None]).
 
   A: CSR (m, k) with values (*ba, nnz); x: (*bx, k, n); bias: (*bb, m) or None.
   Returns (*broadcast(ba, bx, bb), m, n) in the common dtype of A.values, x and bias.
+  precision: as for jnp.dot (None = DEFAULT, which allows TF32 for float32 where a kernel
+  has it; HIGHEST = true float32). 16-bit inputs always accumulate in float32.
   """
   check_csr("spmm", A)
   m, k = A.shape
@@ -47,9 +49,10 @@ def spmm(A: CSR, x, bias=None, relu: bool = False):
                        f"got {bias.shape}")
     operands.append(("bias", bias, 1))
   check_float_operands("spmm", [(n, a) for n, a, _ in operands])
+  precision = canonical_precision("spmm", precision)
   arrays, _ = align_batch("spmm", operands)
   return spmm_p.bind(*arrays, *A.sparsity.arrays, m=m, k=k, has_bias=bias is not None,
-                     relu=bool(relu))
+                     relu=bool(relu), precision=precision)
 
 
 def _split(args, has_bias):
@@ -58,7 +61,7 @@ def _split(args, has_bias):
   return values, dense, (args[2] if has_bias else None), args[2 + has_bias:]
 
 
-def _abstract_eval(*args, m, k, has_bias, relu):
+def _abstract_eval(*args, m, k, has_bias, relu, precision):
   values, dense, bias, _ = _split(args, has_bias)
   batch = [("values", values.shape[:-1]), ("dense", dense.shape[:-2])]
   if bias is not None:
@@ -70,14 +73,14 @@ def _abstract_eval(*args, m, k, has_bias, relu):
   return jax.core.ShapedArray((*out_batch, m, dense.shape[-1]), dense.dtype)
 
 
-def _reference(*args, m, k, has_bias, relu):
+def _reference(*args, m, k, has_bias, relu, precision):
   """Pure-JAX SpMM (CPU and GPUs without the CUDA module)."""
   values, dense, bias, pattern = _split(args, has_bias)
   out_dtype, acc = dense.dtype, accumulation_dtype(dense.dtype)
   values, dense, cols = values.astype(acc), dense.astype(acc), pattern[1]
   if math.prod(values.shape[:-1]) * m * k <= DENSE_REFERENCE_LIMIT:
     out = jnp.matmul(scatter_to_dense(values, pattern[0], cols, (m, k)), dense,
-                     precision=jax.lax.Precision.HIGHEST)
+                     precision=jax.lax.Precision[precision])
   else:  # gather, multiply, scatter-add: memory grows with nnz, not m * k
     products = values[..., :, None] * dense[..., cols, :]
     out = jnp.zeros((*products.shape[:-2], m, dense.shape[-1]), acc)
@@ -89,7 +92,7 @@ def _reference(*args, m, k, has_bias, relu):
   return out.astype(out_dtype)
 
 
-def _select_ffi_operands(args, avals, *, m, k, has_bias, relu):
+def _select_ffi_operands(args, avals, *, has_bias, **_):
   """FFI jsdl_spmm takes values, dense, bias ((0,) when unused), row_offsets, columns, rows."""
   values, dense, bias, pattern = _split(args, has_bias)
   v_aval, d_aval, b_aval, _ = _split(avals, has_bias)
@@ -98,11 +101,11 @@ def _select_ffi_operands(args, avals, *, m, k, has_bias, relu):
   return [values, dense, bias, *pattern[:3]], [v_aval, d_aval, b_aval] + avals[-8:-5]
 
 
-def _jvp(primals, tangents, *, m, k, has_bias, relu):
+def _jvp(primals, tangents, *, m, k, has_bias, relu, precision):
   values, dense, bias, pattern = _split(primals, has_bias)
   d_values, d_dense, d_bias, _ = _split(tangents, has_bias)
-  out = spmm_p.bind(*primals, m=m, k=k, has_bias=has_bias, relu=relu)
-  linear = dict(m=m, k=k, has_bias=False, relu=False)
+  out = spmm_p.bind(*primals, m=m, k=k, has_bias=has_bias, relu=relu, precision=precision)
+  linear = dict(m=m, k=k, has_bias=False, relu=False, precision=precision)
   terms = []
   if type(d_values) is not ad.Zero:
     terms.append(spmm_p.bind(d_values, dense, *pattern, **linear))
@@ -118,7 +121,7 @@ def _jvp(primals, tangents, *, m, k, has_bias, relu):
   return out, tangent
 
 
-def _transpose(ct, *args, m, k, has_bias, relu):
+def _transpose(ct, *args, m, k, has_bias, relu, precision):
   if has_bias or relu:
     raise NotImplementedError("jsdl_spmm with bias or relu is not linear; it has no transpose")
   values, dense, _, pattern = _split(args, False)
@@ -127,11 +130,12 @@ def _transpose(ct, *args, m, k, has_bias, relu):
   d_values = d_dense = None
   if ad.is_undefined_primal(values):
     from .sddmm import sddmm_p
-    d_values = unbroadcast(sddmm_p.bind(ct, dense, *pattern, m=m, k=k), values.aval.shape)
+    d_values = unbroadcast(sddmm_p.bind(ct, dense, *pattern, m=m, k=k, precision=precision),
+                           values.aval.shape)
   if ad.is_undefined_primal(dense):
     sparsity = Sparsity(*pattern, shape=(m, k))
     d_dense = spmm_p.bind(values[..., sparsity.to_t], ct, *sparsity.T.arrays, m=k, k=m,
-                          has_bias=False, relu=False)
+                          has_bias=False, relu=False, precision=precision)
     d_dense = unbroadcast(d_dense, dense.aval.shape)
   return [d_values, d_dense] + [None] * len(pattern)
 

@@ -4,7 +4,8 @@ one row, broadcast batches and the backward kernels. Run it with JAX_PLATFORMS=c
 host backend builds the patterns, so the GPU runs (almost) only this package's kernels.
 
 Usage: memcheck_cases.py [DTYPE ...] [--ops spmm,sddmm,csr_softmax,grads]: one process per
-group keeps each sanitizer run short."""
+group keeps each sanitizer run short. JSDL_SPMM_VARIANT (see cuda/spmm/spmm_heuristic.h) forces
+one SpMM kernel, so each variant can be checked in its own process."""
 import sys
 
 import jax
@@ -44,7 +45,7 @@ def main(argv) -> int:
   rng = np.random.default_rng(0)
   failures = 0
   cases = [(1, 1, 1, 1.0), (7, 5, 3, 0.5), (33, 65, 31, 0.3), (64, 40, 129, 0.2),
-           (5, 9, 0, 0.5), (6, 4, 17, 0.0), (130, 7, 33, 0.9)]
+           (5, 9, 0, 0.5), (6, 4, 17, 0.0), (130, 7, 33, 0.9), (20, 800, 72, 0.1)]
   for dt, tol in dtypes:
     for m, k, n, density in cases:
       # Patterns and references are built on the host: only the ops under test run on the GPU.

@@ -1,30 +1,42 @@
-// Launch configuration of the SDDMM kernel: one warp per sparse row; the warp
-// is split into groups of kGroupWidth lanes, each group computes one entry's
-// dot product at a time (lanes over consecutive d, so loads coalesce).
+// Launch configuration of the SDDMM kernel: one warp per sparse row, split
+// into kGroups groups of kLanesPerGroup lanes. A group takes kLanesPerGroup
+// entries of the row at once: each lane forms partial dot products of its
+// slice of d (kVecsPerLane accesses of kVec elements, consecutive across the
+// group's lanes so that loads coalesce) for all of them, then one transposing
+// reduction (kLanesPerGroup - 1 shuffles) leaves entry j's dot product on
+// lane j, and the group's stores are consecutive.
 #pragma once
 
 #include <cstdint>
 
 namespace jsdl {
 
-template <int kGroupWidth_, int kLhsRegs_>
+template <int kVec_, int kLanesPerGroup_, int kVecsPerLane_>
 struct SddmmConfig {
-  static constexpr int kGroupWidth = kGroupWidth_;  // lanes per entry
-  static constexpr int kGroups = 32 / kGroupWidth;   // entries in flight
-  // The lhs row stays in registers when d <= kGroupWidth * kLhsRegs (it is
-  // reused for every entry of the row); longer rows are re-read (L1 hits).
-  static constexpr int kLhsRegs = kLhsRegs_;
+  static constexpr int kVec = kVec_;
+  static constexpr int kLanesPerGroup = kLanesPerGroup_;
+  static constexpr int kVecsPerLane = kVecsPerLane_;
+  static constexpr int kGroups = 32 / kLanesPerGroup;
+  // Elements of d covered per pass; longer rows take several passes.
+  static constexpr int kChunk = kLanesPerGroup * kVec * kVecsPerLane;
   static constexpr int kWarpsPerBlock = 4;  // rows per block
-  static constexpr int kSparseTile = 32;    // column indices staged per step
+  static constexpr int kSparseTile = 32;    // entries per warp step
 };
 
-// Small d: narrow groups so that fewer lanes idle.
-enum class SddmmGroupWidth { k8, k16, k32 };
+// Lanes per group and accesses per lane for rows of d elements read kVec at a
+// time: as narrow as d allows, up to 4 accesses (16 registers of lhs) a lane.
+struct SddmmShape {
+  int lanes;
+  int vecs_per_lane;
+};
 
-inline SddmmGroupWidth ChooseSddmmGroupWidth(int64_t d) {
-  if (d <= 8) return SddmmGroupWidth::k8;
-  if (d <= 16) return SddmmGroupWidth::k16;
-  return SddmmGroupWidth::k32;
+inline SddmmShape ChooseSddmmShape(int64_t d, int vec) {
+  const int64_t accesses = (d + vec - 1) / vec;
+  for (int lanes = 4; lanes < 32; lanes *= 2)
+    if (accesses <= lanes) return {lanes, 1};
+  if (accesses <= 32) return {32, 1};
+  if (accesses <= 64) return {32, 2};
+  return {32, 4};
 }
 
 }  // namespace jsdl

@@ -19,9 +19,8 @@ namespace {
 
 constexpr const char* kOp = "jsdl_sddmm";
 
-template <typename T, int kGroupWidth, int kLhsRegs>
+template <typename T, typename Config>
 ffi::Error LaunchSddmm(cudaStream_t stream, const SddmmArgs<T>& args) {
-  using Config = SddmmConfig<kGroupWidth, kLhsRegs>;
   const dim3 block(32, Config::kWarpsPerBlock);
   const dim3 grid(static_cast<unsigned>((args.m + Config::kWarpsPerBlock - 1) /
                                         Config::kWarpsPerBlock),
@@ -29,6 +28,27 @@ ffi::Error LaunchSddmm(cudaStream_t stream, const SddmmArgs<T>& args) {
   SddmmKernel<T, Config><<<grid, block, 0, stream>>>(args);
   JSDL_CHECK_LAUNCH("SddmmKernel");
   return ffi::Error::Success();
+}
+
+// 16-byte vectors when rows of d elements stay aligned, else one element.
+template <typename T>
+ffi::Error Launch(cudaStream_t stream, const SddmmArgs<T>& args) {
+  constexpr int kVec = kVec16<T>;
+  if (args.d % kVec == 0) {
+    const SddmmShape shape = ChooseSddmmShape(args.d, kVec);
+    switch (shape.lanes * 8 + shape.vecs_per_lane) {
+      case 4 * 8 + 1: return LaunchSddmm<T, SddmmConfig<kVec, 4, 1>>(stream, args);
+      case 8 * 8 + 1: return LaunchSddmm<T, SddmmConfig<kVec, 8, 1>>(stream, args);
+      case 16 * 8 + 1: return LaunchSddmm<T, SddmmConfig<kVec, 16, 1>>(stream, args);
+      case 32 * 8 + 1: return LaunchSddmm<T, SddmmConfig<kVec, 32, 1>>(stream, args);
+      case 32 * 8 + 2: return LaunchSddmm<T, SddmmConfig<kVec, 32, 2>>(stream, args);
+      default: return LaunchSddmm<T, SddmmConfig<kVec, 32, 4>>(stream, args);
+    }
+  }
+  const SddmmShape shape = ChooseSddmmShape(args.d, 1);
+  if (shape.lanes < 32) return LaunchSddmm<T, SddmmConfig<1, 8, 1>>(stream, args);
+  if (shape.vecs_per_lane == 1) return LaunchSddmm<T, SddmmConfig<1, 32, 1>>(stream, args);
+  return LaunchSddmm<T, SddmmConfig<1, 32, 4>>(stream, args);
 }
 
 ffi::Error SddmmImpl(cudaStream_t stream, ffi::AnyBuffer lhs, ffi::AnyBuffer rhs,
@@ -85,11 +105,7 @@ ffi::Error SddmmImpl(cudaStream_t stream, ffi::AnyBuffer lhs, ffi::AnyBuffer rhs
     args.nnz = nnz;
     args.batch = batch;
     args.batch_map = batch_map;
-    switch (ChooseSddmmGroupWidth(d)) {
-      case SddmmGroupWidth::k8: return LaunchSddmm<T, 8, 1>(stream, args);
-      case SddmmGroupWidth::k16: return LaunchSddmm<T, 16, 1>(stream, args);
-      default: return LaunchSddmm<T, 32, 8>(stream, args);  // regs for d <= 256
-    }
+    return Launch<T>(stream, args);
   });
 }
 

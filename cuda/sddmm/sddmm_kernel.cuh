@@ -6,6 +6,7 @@
 
 #include "../common/batch_map.cuh"
 #include "../common/dtype.cuh"
+#include "../common/vec.cuh"
 #include "../common/warp.cuh"
 #include "sddmm_config.h"
 
@@ -26,76 +27,90 @@ struct SddmmArgs {
   BatchMap<2> batch_map;
 };
 
-// Partial dot product of this lane's slice of d (lanes of a group stride by
-// kGroupWidth). The lhs slice comes from registers when it fits.
-template <typename T, typename Config>
-__device__ __forceinline__ Acc<T> PartialDot(const Acc<T> (&lhs_regs)[Config::kLhsRegs],
-                                             bool lhs_in_regs, const T* lhs_row,
-                                             const T* rhs_row, int64_t d,
-                                             int group_lane) {
-  Acc<T> acc = Acc<T>(0);
-  if (lhs_in_regs) {
+// p[j] holds this lane's partial sum for entry j of its group (j < kLanes).
+// Each step halves the values a lane keeps: the lane keeps the upper or lower
+// half by its bit `width`, and receives its partner's partials of that half.
+// At the end p[0] on lane `lig` is the full sum of entry `lig`.
+template <int kLanes, typename A>
+__device__ __forceinline__ A TransposeReduce(A (&p)[kLanes], int lig) {
 #pragma unroll
-    for (int j = 0; j < Config::kLhsRegs; ++j) {
-      const int64_t idx = group_lane + Config::kGroupWidth * j;
-      if (idx < d) acc += lhs_regs[j] * LoadAcc(rhs_row + idx);
+  for (int width = kLanes / 2; width >= 1; width /= 2) {
+    const bool upper = (lig & width) != 0;
+#pragma unroll
+    for (int j = 0; j < width; ++j) {
+      const A send = upper ? p[j] : p[j + width];
+      const A keep = upper ? p[j + width] : p[j];
+      p[j] = keep + __shfl_xor_sync(kFullMask, send, width);
     }
-  } else {
-#pragma unroll 4
-    for (int64_t idx = group_lane; idx < d; idx += Config::kGroupWidth)
-      acc += LoadAcc(lhs_row + idx) * LoadAcc(rhs_row + idx);
   }
-  return acc;
+  return p[0];
 }
 
 // Block (32, kWarpsPerBlock); grid.x covers the row slots, grid.z the batch.
 template <typename T, typename Config>
 __global__ void SddmmKernel(const SddmmArgs<T> args) {
+  using A = Acc<T>;
+  constexpr int kLanes = Config::kLanesPerGroup;
+  constexpr int kVec = Config::kVec;
   const int lane = threadIdx.x;
-  const int group = lane / Config::kGroupWidth;
-  const int group_lane = lane % Config::kGroupWidth;
+  const int group = lane / kLanes;
+  const int lig = lane % kLanes;
   const int64_t slot =
       static_cast<int64_t>(blockIdx.x) * Config::kWarpsPerBlock + threadIdx.y;
   if (slot >= args.m) return;  // whole warp
   const int64_t row = __ldg(args.row_indices + slot);
   const int64_t start = __ldg(args.row_offsets + row);
   const int64_t end = __ldg(args.row_offsets + row + 1);
-  if (start == end) return;  // no outputs for an empty row
-  const bool lhs_in_regs = args.d <= Config::kGroupWidth * Config::kLhsRegs;
+  const int64_t d = args.d;
 
   for (int64_t b = blockIdx.z; b < args.batch; b += gridDim.z) {
     int64_t offset[2];
     args.batch_map.Offsets(b, offset);
-    const T* lhs_row = args.lhs + offset[kSddmmLhs] + row * args.d;
+    const T* lhs_row = args.lhs + offset[kSddmmLhs] + row * d;
     const T* rhs = args.rhs + offset[kSddmmRhs];
     T* out = args.out + b * args.nnz;
 
-    Acc<T> lhs_regs[Config::kLhsRegs];
-#pragma unroll
-    for (int j = 0; j < Config::kLhsRegs; ++j) {
-      const int64_t idx = group_lane + Config::kGroupWidth * j;
-      lhs_regs[j] = lhs_in_regs && idx < args.d ? LoadAcc(lhs_row + idx) : Acc<T>(0);
-    }
-
     for (int64_t e0 = start; e0 < end; e0 += Config::kSparseTile) {
-      // Stage up to 32 column indices, one per lane.
+      // Lane l stages entry e0 + l's column; past the end, column 0 (valid
+      // memory since nnz > 0 implies k > 0; its result is never stored).
       const int32_t staged_column =
           e0 + lane < end ? __ldg(args.column_indices + e0 + lane) : 0;
-      const int count = static_cast<int>(
-          end - e0 < Config::kSparseTile ? end - e0 : Config::kSparseTile);
-      // Uniform trip count: every lane joins each shuffle and reduction.
-      for (int t0 = 0; t0 < count; t0 += Config::kGroups) {
-        const int t = t0 + group;  // < 32 because 32 % kGroups == 0
-        const bool valid = t < count;
-        const int32_t column = __shfl_sync(kFullMask, staged_column, t);
-        Acc<T> acc = Acc<T>(0);
-        if (valid)
-          acc = PartialDot<T, Config>(lhs_regs, lhs_in_regs, lhs_row,
-                                      rhs + static_cast<int64_t>(column) * args.d,
-                                      args.d, group_lane);
-        acc = GroupSum<Config::kGroupWidth>(acc);
-        if (valid && group_lane == 0) out[e0 + t] = FromAcc<T>(acc);
+      A p[kLanes];
+#pragma unroll
+      for (int j = 0; j < kLanes; ++j) p[j] = A(0);
+
+      for (int64_t c0 = 0; c0 < d; c0 += Config::kChunk) {
+        // This lane's slice of the lhs row for this pass (zeros past d).
+        A x[Config::kVecsPerLane][kVec];
+        bool inside[Config::kVecsPerLane];
+#pragma unroll
+        for (int v = 0; v < Config::kVecsPerLane; ++v) {
+          const int64_t idx = c0 + (v * kLanes + lig) * kVec;
+          inside[v] = idx < d;  // kVec > 1 only when d % kVec == 0
+          if (inside[v]) {
+            LoadVec<T, kVec>(lhs_row + idx, x[v]);
+          } else {
+#pragma unroll
+            for (int i = 0; i < kVec; ++i) x[v][i] = A(0);
+          }
+        }
+#pragma unroll
+        for (int j = 0; j < kLanes; ++j) {
+          const int32_t column = __shfl_sync(kFullMask, staged_column, group * kLanes + j);
+          const T* rhs_row = rhs + static_cast<int64_t>(column) * d + c0;
+#pragma unroll
+          for (int v = 0; v < Config::kVecsPerLane; ++v) {
+            if (!inside[v]) continue;
+            A y[kVec];
+            LoadVec<T, kVec>(rhs_row + (v * kLanes + lig) * kVec, y);
+#pragma unroll
+            for (int i = 0; i < kVec; ++i) p[j] += x[v][i] * y[i];
+          }
+        }
       }
+      const A dot = TransposeReduce<kLanes>(p, lig);
+      const int64_t e = e0 + group * kLanes + lig;
+      if (e < end) out[e] = FromAcc<T>(dot);
     }
   }
 }

@@ -1,30 +1,54 @@
-// Launch configuration of the SpMM kernel: one warp per (sparse row, column
-// tile); each lane owns kColsPerLane output columns spaced 32 apart so that
-// every dense load and output store of the warp covers 32 consecutive columns.
-// Kernels carry no __launch_bounds__: with it ptxas (CUDA 13) spilled a few
-// registers at ~56 registers per thread; without it nothing spills.
+// Tile configurations of the two SpMM kernels and the heuristic that picks
+// one per problem (docs/kernels.md gives the measurements behind it).
+//
+// Both kernels split a warp into kGroups groups of kLanesPerGroup lanes. A
+// group multiplies one sparse entry at a time against kTileCols consecutive
+// columns of a dense row (each lane kVec columns per access, kVecsPerLane
+// accesses); the groups take different entries of the same sparse row and
+// their partial sums are added at the end. Narrow outputs thus still keep all
+// 32 lanes busy (Sputnik's subwarp tiling, turned towards the entries).
 #pragma once
 
 #include <cstdint>
 
 namespace jsdl {
 
-template <int kColsPerLane_>
-struct SpmmConfig {
-  static constexpr int kColsPerLane = kColsPerLane_;
-  static constexpr int kWarpsPerBlock = 4;         // rows per block
-  static constexpr int kTileCols = 32 * kColsPerLane;  // columns per warp
-  static constexpr int kSparseTile = 32;  // (value, column) pairs staged per step
+template <int kVec_, int kLanesPerGroup_, int kVecsPerLane_>
+struct SpmmLaneLayout {
+  static constexpr int kVec = kVec_;  // elements per access
+  static constexpr int kLanesPerGroup = kLanesPerGroup_;
+  static constexpr int kVecsPerLane = kVecsPerLane_;
+  static constexpr int kGroups = 32 / kLanesPerGroup;
+  static constexpr int kTileCols = kLanesPerGroup * kVec * kVecsPerLane;
+  static constexpr int kColsPerLane = kVec * kVecsPerLane;
 };
 
-// Narrow tiles for narrow outputs so that few lanes idle; wider tiles reuse
-// each staged (value, column) pair for more columns.
-enum class SpmmTileWidth { k32, k64, k128 };
+// Gather kernel: one warp per (sparse row, column tile); dense rows are read
+// straight from global memory (L1/L2) for every entry. Any n, any dtype, any
+// column order.
+template <typename Layout>
+struct SpmmGatherConfig : Layout {
+  static constexpr int kWarpsPerBlock = 4;
+  static constexpr int kSparseTile = 32;  // entries staged per step, one per lane
+};
 
-inline SpmmTileWidth ChooseSpmmTileWidth(int64_t n) {
-  if (n <= 32) return SpmmTileWidth::k32;
-  if (n <= 64) return SpmmTileWidth::k64;
-  return SpmmTileWidth::k128;
-}
+// Staged kernel: a block of kRowsPerBlock sparse rows shares one column tile.
+// The tile's dense rows are copied into shared memory kChunkRows at a time
+// (cp.async, 16-byte) and each copied dense row serves every sparse row of the
+// block that has an entry there: reuse that the gather kernel leaves to the
+// caches. Needs 16-byte vectors (n % kVec == 0); float32, bfloat16, float16.
+template <typename Layout, int kRowsPerWarp_>
+struct SpmmStagedConfig : Layout {
+  static constexpr int kWarpsPerBlock = 8;
+  static constexpr int kRowsPerWarp = kRowsPerWarp_;
+  static constexpr int kRowsPerBlock = kWarpsPerBlock * kRowsPerWarp;
+  static constexpr int kSparseTile = 32;
+  // 48 KB of static shared memory: up to four blocks per SM, so one block's
+  // copy overlaps the others' arithmetic.
+  static constexpr int kStageBytes = 48 * 1024 - kWarpsPerBlock * kSparseTile * 8;
+  template <typename T>
+  static constexpr int kChunkRows =
+      kStageBytes / (Layout::kTileCols * static_cast<int>(sizeof(T)));
+};
 
 }  // namespace jsdl

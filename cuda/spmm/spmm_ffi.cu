@@ -6,12 +6,15 @@
 
 #include "../common/batch_map.cuh"
 #include "../common/cuda_check.h"
+#include "../common/device_info.h"
 #include "../common/dtype.cuh"
 #include "../common/ffi_checks.h"
 #include "../common/warp.cuh"
 #include "../handlers.h"
 #include "spmm_config.h"
-#include "spmm_kernel.cuh"
+#include "spmm_heuristic.h"
+#include "spmm_gather_kernel.cuh"
+#include "spmm_staged_kernel.cuh"
 #include "xla/ffi/api/ffi.h"
 
 namespace jsdl {
@@ -19,18 +22,80 @@ namespace {
 
 constexpr const char* kOp = "jsdl_spmm";
 
-template <typename T, int kColsPerLane>
-ffi::Error LaunchSpmm(cudaStream_t stream, SpmmArgs<T> args) {
-  using Config = SpmmConfig<kColsPerLane>;
+template <typename T, typename Config>
+ffi::Error LaunchGather(cudaStream_t stream, SpmmArgs<T> args) {
   args.column_tiles = (args.n + Config::kTileCols - 1) / Config::kTileCols;
   const dim3 block(32, Config::kWarpsPerBlock);
   const dim3 grid(
       static_cast<unsigned>((args.m + Config::kWarpsPerBlock - 1) /
                             Config::kWarpsPerBlock),
       CappedGridDim(args.column_tiles), CappedGridDim(args.batch));
-  SpmmKernel<T, Config><<<grid, block, 0, stream>>>(args);
-  JSDL_CHECK_LAUNCH("SpmmKernel");
+  SpmmGatherKernel<T, Config><<<grid, block, 0, stream>>>(args);
+  JSDL_CHECK_LAUNCH("SpmmGatherKernel");
   return ffi::Error::Success();
+}
+
+template <typename T, typename Config>
+ffi::Error LaunchStaged(cudaStream_t stream, SpmmArgs<T> args) {
+  args.column_tiles = (args.n + Config::kTileCols - 1) / Config::kTileCols;
+  const dim3 block(32, Config::kWarpsPerBlock);
+  const dim3 grid(
+      static_cast<unsigned>((args.m + Config::kRowsPerBlock - 1) /
+                            Config::kRowsPerBlock),
+      CappedGridDim(args.column_tiles), CappedGridDim(args.batch));
+  SpmmStagedKernel<T, Config><<<grid, block, 0, stream>>>(args);
+  JSDL_CHECK_LAUNCH("SpmmStagedKernel");
+  return ffi::Error::Success();
+}
+
+// Gather kernel: 16-byte vectors when rows allow, groups as narrow as n.
+template <typename T>
+ffi::Error LaunchGatherFor(cudaStream_t stream, const SpmmArgs<T>& args,
+                           int tile_cols) {
+  constexpr int kVec = kVec16<T>;
+  if (args.n % kVec == 0) {
+    if (tile_cols <= 4 * kVec)
+      return LaunchGather<T, SpmmGatherConfig<SpmmLaneLayout<kVec, 4, 1>>>(stream, args);
+    if (tile_cols <= 8 * kVec)
+      return LaunchGather<T, SpmmGatherConfig<SpmmLaneLayout<kVec, 8, 1>>>(stream, args);
+    if (tile_cols <= 16 * kVec)
+      return LaunchGather<T, SpmmGatherConfig<SpmmLaneLayout<kVec, 16, 1>>>(stream, args);
+    return LaunchGather<T, SpmmGatherConfig<SpmmLaneLayout<kVec, 32, 1>>>(stream, args);
+  }
+  if (tile_cols <= 32)
+    return LaunchGather<T, SpmmGatherConfig<SpmmLaneLayout<1, 32, 1>>>(stream, args);
+  if (tile_cols <= 64)
+    return LaunchGather<T, SpmmGatherConfig<SpmmLaneLayout<1, 32, 2>>>(stream, args);
+  return LaunchGather<T, SpmmGatherConfig<SpmmLaneLayout<1, 32, 4>>>(stream, args);
+}
+
+template <typename T, int kTileCols>
+ffi::Error LaunchStagedFor(cudaStream_t stream, const SpmmArgs<T>& args,
+                           int rows_per_warp) {
+  using Layout = SpmmLaneLayout<4, kTileCols / 4, 1>;
+  if (rows_per_warp <= 2)
+    return LaunchStaged<T, SpmmStagedConfig<Layout, 2>>(stream, args);
+  return LaunchStaged<T, SpmmStagedConfig<Layout, 8>>(stream, args);
+}
+
+template <typename T>
+ffi::Error Launch(cudaStream_t stream, const SpmmArgs<T>& args, int64_t nnz) {
+  // The staged kernel covers the 16-bit and float32 types (its accumulators
+  // are float); float64 always gathers.
+  constexpr bool kHasStaged = sizeof(T) <= 4;
+  const int vec = args.n % kVec16<T> == 0 ? kVec16<T> : 1;
+  int num_sms = 0;
+  JSDL_RETURN_IF_ERROR(MultiprocessorCount(num_sms));
+  const SpmmChoice choice =
+      ChooseSpmm(args.m, args.k, args.n, nnz, args.batch, vec, kHasStaged, num_sms);
+  if constexpr (kHasStaged) {
+    if (choice.kind == SpmmKernelKind::kStaged) {
+      if (choice.tile_cols <= 32)
+        return LaunchStagedFor<T, 32>(stream, args, choice.rows_per_warp);
+      return LaunchStagedFor<T, 64>(stream, args, choice.rows_per_warp);
+    }
+  }
+  return LaunchGatherFor<T>(stream, args, choice.tile_cols);
 }
 
 ffi::Error SpmmImpl(cudaStream_t stream, ffi::AnyBuffer values,
@@ -99,16 +164,13 @@ ffi::Error SpmmImpl(cudaStream_t stream, ffi::AnyBuffer values,
     args.row_indices = reinterpret_cast<const int32_t*>(row_indices.untyped_data());
     args.out = reinterpret_cast<T*>(out->untyped_data());
     args.m = m;
+    args.k = k;
     args.n = n;
     args.batch = batch;
     args.has_bias = has_bias;
     args.relu = relu;
     args.batch_map = batch_map;
-    switch (ChooseSpmmTileWidth(n)) {
-      case SpmmTileWidth::k32: return LaunchSpmm<T, 1>(stream, args);
-      case SpmmTileWidth::k64: return LaunchSpmm<T, 2>(stream, args);
-      default: return LaunchSpmm<T, 4>(stream, args);
-    }
+    return Launch<T>(stream, args, nnz);
   });
 }
 

@@ -1,0 +1,82 @@
+// SpMM gather kernel: one warp per (sparse row, column tile). The warp stages
+// 32 (value, column) pairs of its row, one per lane, and hands them out by
+// shuffle; each group multiplies its entries against dense rows read straight
+// from global memory. Handles every dtype, every n and any column order.
+#pragma once
+
+#include <cstdint>
+
+#include "spmm_config.h"
+#include "spmm_tiles.cuh"
+
+namespace jsdl {
+
+// Block (32, kWarpsPerBlock). grid.x covers the m row slots, grid.y the
+// column tiles and grid.z the batch (both with stride loops).
+template <typename T, typename Config>
+__global__ void SpmmGatherKernel(const SpmmArgs<T> args) {
+  constexpr int kGroups = Config::kGroups;
+  const int lane = threadIdx.x;
+  const int group = lane / Config::kLanesPerGroup;
+  const int lig = lane % Config::kLanesPerGroup;
+  const int64_t slot =
+      static_cast<int64_t>(blockIdx.x) * Config::kWarpsPerBlock + threadIdx.y;
+  if (slot >= args.m) return;  // whole warp
+  const int64_t row = __ldg(args.row_indices + slot);
+  const int64_t start = __ldg(args.row_offsets + row);
+  const int64_t end = __ldg(args.row_offsets + row + 1);
+
+  for (int64_t b = blockIdx.z; b < args.batch; b += gridDim.z) {
+    int64_t offset[3];
+    args.batch_map.Offsets(b, offset);
+    const T* values = args.values + offset[kSpmmValues];
+    const T* dense = args.dense + offset[kSpmmDense];
+    const Acc<T> bias =
+        args.has_bias ? LoadAcc(args.bias + offset[kSpmmBias] + row) : Acc<T>(0);
+
+    for (int64_t tile = blockIdx.y; tile < args.column_tiles; tile += gridDim.y) {
+      const int64_t col0 = tile * Config::kTileCols;
+      const int64_t cols_left = args.n - col0;
+      const T* dense_tile = dense + col0;
+      SpmmAcc<T, Config> acc;
+      ZeroAcc<T, Config>(acc);
+
+      for (int64_t e0 = start; e0 < end; e0 += Config::kSparseTile) {
+        // Sparse tile: lane l holds entry e0 + l (a zero pair past the end).
+        const int64_t e = e0 + lane;
+        const Acc<T> staged_value = e < end ? LoadAcc(values + e) : Acc<T>(0);
+        const int32_t staged_column = e < end ? __ldg(args.column_indices + e) : 0;
+        const int count = static_cast<int>(
+            end - e0 < Config::kSparseTile ? end - e0 : Config::kSparseTile);
+        if (count == Config::kSparseTile) {
+          // Full tile: no predicate, so loads of several entries overlap.
+#pragma unroll 8
+          for (int s = 0; s < Config::kSparseTile / kGroups; ++s) {
+            const int idx = s * kGroups + group;
+            const Acc<T> value = __shfl_sync(kFullMask, staged_value, idx);
+            const int32_t column = __shfl_sync(kFullMask, staged_column, idx);
+            AccumulateEntry<T, Config>(acc, value,
+                                       dense_tile + static_cast<int64_t>(column) * args.n,
+                                       cols_left, lig);
+          }
+        } else {
+          // Last tile of the row: uniform trip count, guarded entries (never
+          // multiply a padding zero by a dense inf).
+          for (int s = 0; s * kGroups < count; ++s) {
+            const int idx = s * kGroups + group;
+            const Acc<T> value = __shfl_sync(kFullMask, staged_value, idx);
+            const int32_t column = __shfl_sync(kFullMask, staged_column, idx);
+            if (idx < count)
+              AccumulateEntry<T, Config>(acc, value,
+                                         dense_tile + static_cast<int64_t>(column) * args.n,
+                                         cols_left, lig);
+          }
+        }
+      }
+      StoreOutputTile<T, Config>(acc, args.out + (b * args.m + row) * args.n + col0,
+                                 cols_left, lane, bias, args.relu);
+    }
+  }
+}
+
+}  // namespace jsdl

@@ -1,0 +1,103 @@
+// Device-side pieces shared by the SpMM kernels, one per role as in Sputnik:
+// the arguments, the dense tile (a group's columns of one dense row), the
+// compute step (one sparse entry against it) and the output tile (group
+// reduction, bias + ReLU epilogue, vector stores).
+#pragma once
+
+#include <cstdint>
+
+#include "../common/batch_map.cuh"
+#include "../common/dtype.cuh"
+#include "../common/vec.cuh"
+#include "../common/warp.cuh"
+
+namespace jsdl {
+
+// out[b, i, :] = relu?(sum_e values[b, e] * dense[b, col[e], :] + bias[b, i])
+// over the entries e of row i.
+enum SpmmOperand { kSpmmValues = 0, kSpmmDense = 1, kSpmmBias = 2 };
+
+template <typename T>
+struct SpmmArgs {
+  const T* values;      // (*bv, nnz)
+  const T* dense;       // (*bd, k, n)
+  const T* bias;        // (*bb, m); unused unless has_bias
+  const int32_t* row_offsets;
+  const int32_t* column_indices;
+  const int32_t* row_indices;  // rows by decreasing length
+  T* out;               // (*b, m, n)
+  int64_t m, k, n;
+  int64_t batch;        // product of the output batch dims
+  int64_t column_tiles;
+  bool has_bias, relu;
+  BatchMap<3> batch_map;
+};
+
+// Accumulators of one lane: kVecsPerLane accesses of kVec columns.
+template <typename T, typename Layout>
+using SpmmAcc = Acc<T>[Layout::kVecsPerLane][Layout::kVec];
+
+template <typename T, typename Layout>
+__device__ __forceinline__ void ZeroAcc(SpmmAcc<T, Layout>& acc) {
+#pragma unroll
+  for (int j = 0; j < Layout::kVecsPerLane; ++j)
+#pragma unroll
+    for (int i = 0; i < Layout::kVec; ++i) acc[j][i] = Acc<T>(0);
+}
+
+// Column (relative to the tile) of access j of lane `lig` in its group:
+// the group's lanes cover consecutive vectors, so each access coalesces.
+template <typename Layout>
+__device__ __forceinline__ int LaneColumn(int j, int lig) {
+  return (j * Layout::kLanesPerGroup + lig) * Layout::kVec;
+}
+
+// Compute: acc += value * row[tile columns of this lane]. `row` points at the
+// tile's first column; `cols_left` = n - first column of the tile. With
+// kVec > 1, n is a multiple of kVec, so a vector is either whole or absent.
+template <typename T, typename Layout>
+__device__ __forceinline__ void AccumulateEntry(SpmmAcc<T, Layout>& acc,
+                                                Acc<T> value, const T* row,
+                                                int64_t cols_left, int lig) {
+#pragma unroll
+  for (int j = 0; j < Layout::kVecsPerLane; ++j) {
+    const int c = LaneColumn<Layout>(j, lig);
+    if (c < cols_left) {
+      Acc<T> b[Layout::kVec];
+      LoadVec<T, Layout::kVec>(row + c, b);
+#pragma unroll
+      for (int i = 0; i < Layout::kVec; ++i) acc[j][i] += value * b[i];
+    }
+  }
+}
+
+// Output: add the groups' partial sums (every lane gets the total), then the
+// first group stores with the epilogue (bias, ReLU that keeps NaN, convert).
+template <typename T, typename Layout>
+__device__ __forceinline__ void StoreOutputTile(SpmmAcc<T, Layout>& acc, T* out,
+                                                int64_t cols_left, int lane,
+                                                Acc<T> bias, bool relu) {
+#pragma unroll
+  for (int j = 0; j < Layout::kVecsPerLane; ++j)
+#pragma unroll
+    for (int i = 0; i < Layout::kVec; ++i)
+#pragma unroll
+      for (int mask = Layout::kLanesPerGroup; mask < kWarpSize; mask <<= 1)
+        acc[j][i] += __shfl_xor_sync(kFullMask, acc[j][i], mask);
+  if (lane >= Layout::kLanesPerGroup) return;
+#pragma unroll
+  for (int j = 0; j < Layout::kVecsPerLane; ++j) {
+    const int c = LaneColumn<Layout>(j, lane);
+    if (c < cols_left) {
+      Acc<T> r[Layout::kVec];
+#pragma unroll
+      for (int i = 0; i < Layout::kVec; ++i) {
+        r[i] = acc[j][i] + bias;
+        if (relu && r[i] < Acc<T>(0)) r[i] = Acc<T>(0);
+      }
+      StoreVec<T, Layout::kVec>(out + c, r);
+    }
+  }
+}
+
+}  // namespace jsdl

@@ -1,0 +1,103 @@
+"""Times every SpMM / SDDMM kernel variant on DLMC matrices, beside dense XLA and (when built)
+cuSPARSE, to set the heuristics in cuda/spmm/spmm_heuristic.h. One row per (matrix, N, dtype,
+contender) in a CSV; prints a table of the best variant per problem.
+
+Usage: tune_spmm.py DLMC_DIR OUT.csv [--per-level K]"""
+import csv
+import os
+import sys
+import time
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+import jax_sparse_dl as jsdl
+from jax_sparse_dl import dlmc
+from jax_sparse_dl.timing import time_per_call
+
+VARIANTS = ["auto", "gather", "staged:32:2", "staged:32:8", "staged:64:2", "staged:64:8"]
+
+
+def pick(paths, per_level):
+  by_key = {}
+  for p in paths:
+    parts = p.parts
+    level = parts[-2]
+    # Transformer: each shape at each level; ResNet-50 (many shapes): a few per level.
+    shape = dlmc.read_smtx(p).shape if parts[-4] == "transformer" else ()
+    by_key.setdefault((parts[-4], level, shape), []).append(p)
+  chosen = []
+  for key in sorted(by_key):
+    chosen += by_key[key][:per_level if key[0] == "transformer" else 2 * per_level]
+  return chosen
+
+
+def timed(fn, *args):
+  r = time_per_call(fn, *args, repeats=7, warmup=2, min_time_s=0.005, keep_output=True)
+  return r.median_s * 1e6, r.output[0]
+
+
+def main(argv):
+  root, out_csv = argv[0], argv[1]
+  per_level = int(argv[argv.index("--per-level") + 1]) if "--per-level" in argv else 1
+  paths = pick(dlmc.find_matrices([root]), per_level)
+  try:
+    from jax_sparse_dl import cusparse
+    has_cusparse = cusparse.available()
+  except ImportError:
+    has_cusparse = False
+  rows, t0 = [], time.time()
+  key = jax.random.PRNGKey(0)
+  for path in paths:
+    pat = dlmc.read_smtx(path)
+    m, k = pat.shape
+    suite, level = path.parts[-4], path.parts[-2]
+    ns = (256, 2048) if suite == "transformer" else (256, 4096)
+    for n in ns:
+      key, k1, k2 = jax.random.split(key, 3)
+      A32 = dlmc.load_csr(pat, k1, jnp.float32)
+      x32 = jax.random.normal(k2, (k, n), jnp.float32)
+      ref = np.asarray(A32.todense(), np.float64) @ np.asarray(x32, np.float64)
+      flops = 2 * pat.nnz * n
+      def record(contender, dtype, us, out):
+        err = float(np.linalg.norm(np.asarray(out, np.float64) - ref) / np.linalg.norm(ref))
+        rows.append(dict(suite=suite, level=level, matrix=path.name, m=m, k=k, n=n, nnz=pat.nnz,
+                         dtype=dtype, contender=contender, us=round(us, 3),
+                         tflops=round(flops / us / 1e6, 3), rel_err=f"{err:.2e}"))
+      for dtype in (jnp.float32, jnp.bfloat16):
+        A, x = A32.with_values(A32.values.astype(dtype)), x32.astype(dtype)
+        for variant in VARIANTS:
+          os.environ["JSDL_SPMM_VARIANT"] = variant
+          us, out = timed(lambda A, x: jsdl.spmm(A, x, precision="highest"), A, x)
+          record(f"jsdl:{variant}", jnp.dtype(dtype).name, us, out)
+        os.environ.pop("JSDL_SPMM_VARIANT")
+        W = A.todense()
+        for prec in (("highest", "default") if dtype == jnp.float32 else ("default",)):
+          us, out = timed(lambda W, x: jnp.dot(W, x, precision=prec), W, x)
+          record(f"dense:{prec}", jnp.dtype(dtype).name, us, out)
+      if has_cusparse:
+        for alg in cusparse.ALGORITHMS:
+          us, out = timed(lambda A, x: cusparse.spmm(A, x, alg=alg), A32, x32)
+          record(f"cusparse:{alg}", "float32", us, out)
+    print(f"[{time.time() - t0:6.0f}s] {suite} {level} {m}x{k} nnz={pat.nnz}", flush=True)
+    with open(out_csv, "w", newline="") as f:
+      w = csv.DictWriter(f, fieldnames=list(rows[0]))
+      w.writeheader()
+      w.writerows(rows)
+  # Best jsdl variant per problem, against the best cuSPARSE and dense.
+  probs = {}
+  for r in rows:
+    probs.setdefault((r["suite"], r["level"], r["m"], r["k"], r["n"], r["dtype"]), {})[r["contender"]] = r["us"]
+  print(f"{'problem':40s} {'auto':>8s} {'best':>18s} {'cusp':>8s} {'dHI':>8s} {'dDEF':>8s}")
+  for p, t in probs.items():
+    jv = {c: u for c, u in t.items() if c.startswith("jsdl:")}
+    best = min(jv, key=jv.get)
+    cusp = min([u for c, u in t.items() if c.startswith("cusparse")] or [float("nan")])
+    print(f"{str(p):40s} {t['jsdl:auto']:8.2f} {best[5:]:>11s}{jv[best]:7.2f} {cusp:8.2f} "
+          f"{t.get('dense:highest', float('nan')):8.2f} {t.get('dense:default', float('nan')):8.2f}")
+  return 0
+
+
+if __name__ == "__main__":
+  sys.exit(main(sys.argv[1:]))

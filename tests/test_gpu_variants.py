@@ -1,0 +1,90 @@
+"""Every SpMM kernel variant (JSDL_SPMM_VARIANT forces one) against float64 references on
+shapes that hit its edges: several shared-memory chunks, a partial last column tile, narrow n,
+n not a multiple of the vector width, empty rows, unsorted and repeated columns, batches that
+broadcast, bias + ReLU, nnz = 0. GPU only."""
+
+import os
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+
+import jax_sparse_dl as jsdl
+from conftest import assert_close, dense_from_entries, rand_dense, rounded
+
+pytestmark = [
+    pytest.mark.gpu,
+    pytest.mark.skipif(
+        not (jax.default_backend() == "gpu" and jsdl.has_cuda_kernels()),
+        reason="needs a GPU backend and the jax_sparse_dl CUDA module",
+    ),
+]
+
+VARIANTS = ["gather", "gather:16", "gather:32", "gather:64", "staged:32:2", "staged:32:8",
+            "staged:64:2", "staged:64:8"]
+
+
+@pytest.fixture
+def variant(request, monkeypatch):
+  monkeypatch.setenv("JSDL_SPMM_VARIANT", request.param)
+  return request.param
+
+
+def scrambled_pattern(rng, m, k, density, empty_rows=3):
+  """CSR parts with rows in random column order, a few repeated columns and empty rows."""
+  indptr, indices = [0], []
+  empty = set(rng.choice(m, size=min(empty_rows, m), replace=False).tolist())
+  for i in range(m):
+    cols = [] if i in empty else rng.choice(k, size=rng.binomial(k, density), replace=False).tolist()
+    if cols and rng.random() < 0.3:
+      cols.append(cols[0])  # a duplicate: summed, like todense does
+    rng.shuffle(cols)
+    indices += cols
+    indptr.append(len(indices))
+  return np.asarray(indptr, np.int32), np.asarray(indices, np.int32)
+
+
+def run_fresh(fn, *args):
+  """A new jitted function per call: the variant is read when the executable first runs."""
+  return jax.jit(lambda *a: fn(*a))(*args)
+
+
+@pytest.mark.parametrize("variant", VARIANTS, indirect=True)
+@pytest.mark.parametrize("dtype", [jnp.float32, jnp.bfloat16, jnp.float16])
+@pytest.mark.parametrize("m, k, n, density", [(77, 800, 200, 0.2), (40, 1500, 40, 0.05),
+                                              (33, 64, 36, 0.5), (9, 5, 4, 0.6)])
+def test_variant_matches_float64(rng, variant, dtype, m, k, n, density):
+  indptr, indices = scrambled_pattern(rng, m, k, density)
+  nnz = indices.shape[0]
+  vals, v64 = rounded(rng.standard_normal((2, nnz)), dtype)
+  x, x64 = rand_dense(rng, (k, n), dtype)
+  bias, b64 = rand_dense(rng, (1, m), dtype)
+  A = jsdl.CSR.from_parts(vals, indptr, indices, (m, k))
+  out = run_fresh(lambda A, x, b: jsdl.spmm(A, x, bias=b, relu=True), A, x, bias)
+  ref = np.maximum(dense_from_entries(v64, indptr, indices, m, k) @ x64 + b64[..., None], 0)
+  assert out.shape == (2, m, n)
+  assert_close(out, ref, dtype, what=f"{variant} {m}x{k}x{n}")
+
+
+@pytest.mark.parametrize("variant", VARIANTS, indirect=True)
+def test_variant_empty_pattern(variant):
+  A = jsdl.CSR.from_parts(jnp.zeros((0,), jnp.float32), np.zeros(6, np.int32),
+                          np.zeros(0, np.int32), (5, 7))
+  x = jnp.full((7, 12), jnp.nan, jnp.float32)  # never read: nothing to multiply
+  out = run_fresh(lambda A, x: jsdl.spmm(A, x, bias=jnp.arange(5.0)), A, x)
+  np.testing.assert_array_equal(np.asarray(out), np.broadcast_to(np.arange(5.0)[:, None], (5, 12)))
+
+
+@pytest.mark.parametrize("variant", ["staged:32:8", "staged:64:2"], indirect=True)
+def test_staged_inf_in_unused_dense_rows(rng, variant):
+  """Columns no entry uses may hold inf: the shared copy must not leak them into sums."""
+  m, k, n = 20, 300, 64
+  indptr, indices = scrambled_pattern(rng, m, k // 2, 0.3, empty_rows=0)  # columns < k/2 only
+  vals, v64 = rounded(rng.standard_normal(indices.shape[0]), jnp.float32)
+  x64 = rng.standard_normal((k, n))
+  x64[k // 2:] = np.inf
+  A = jsdl.CSR.from_parts(vals, indptr, indices, (m, k))
+  out = run_fresh(jsdl.spmm, A, jnp.asarray(x64, jnp.float32))
+  ref = dense_from_entries(v64, indptr, indices, m, k)[:, : k // 2] @ x64[: k // 2]
+  assert_close(out, ref, jnp.float32)
