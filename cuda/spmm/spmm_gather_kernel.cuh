@@ -62,6 +62,7 @@ __global__ void SpmmGatherKernel(const SpmmArgs<T> args) {
         } else {
           // Last tile of the row: uniform trip count, guarded entries (never
           // multiply a padding zero by a dense inf).
+#pragma unroll 4
           for (int s = 0; s * kGroups < count; ++s) {
             const int idx = s * kGroups + group;
             const Acc<T> value = __shfl_sync(kFullMask, staged_value, idx);

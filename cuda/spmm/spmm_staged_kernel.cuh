@@ -43,6 +43,7 @@ __global__ void __launch_bounds__(32 * Config::kWarpsPerBlock, 2)
   // warps, which take rows of similar length, finish together).
   const int64_t slot0 = static_cast<int64_t>(blockIdx.x) * Config::kRowsPerBlock + warp;
   int32_t start[kRows], end[kRows];
+  int32_t max_len = 0;  // warp-uniform
 #pragma unroll
   for (int i = 0; i < kRows; ++i) {
     const int64_t slot = slot0 + i * kWarps;
@@ -52,6 +53,7 @@ __global__ void __launch_bounds__(32 * Config::kWarpsPerBlock, 2)
       start[i] = __ldg(args.row_offsets + row);
       end[i] = __ldg(args.row_offsets + row + 1);
     }
+    max_len = max(max_len, end[i] - start[i]);
   }
 
   for (int64_t b = blockIdx.z; b < args.batch; b += gridDim.z) {
@@ -82,20 +84,31 @@ __global__ void __launch_bounds__(32 * Config::kWarpsPerBlock, 2)
         __syncthreads();
         const T* chunk_elems = reinterpret_cast<const T*>(chunk);
 
+        // Tiles of 32 entries, all of the warp's rows at once: their loads are
+        // independent, so kRows of them are in flight instead of one.
+        for (int32_t t0 = 0; t0 < max_len; t0 += Config::kSparseTile) {
+          int32_t r[kRows];
+          Acc<T> v[kRows];
 #pragma unroll
-        for (int i = 0; i < kRows; ++i) {
-          for (int32_t e0 = start[i]; e0 < end[i]; e0 += Config::kSparseTile) {
-            // Compact this warp's entries that fall in the chunk.
-            const int32_t e = e0 + lane;
-            int32_t r = -1;
-            if (e < end[i]) r = static_cast<int32_t>(__ldg(args.column_indices + e) - k0);
-            const bool in_chunk = static_cast<unsigned>(r) < static_cast<unsigned>(rows_here);
+          for (int i = 0; i < kRows; ++i) {
+            const int32_t e = start[i] + t0 + lane;
+            r[i] = -1;
+            v[i] = Acc<T>(0);
+            if (e < end[i]) {
+              r[i] = static_cast<int32_t>(__ldg(args.column_indices + e) - k0);
+              v[i] = LoadAcc(values + e);
+            }
+          }
+#pragma unroll
+          for (int i = 0; i < kRows; ++i) {
+            // Compact the entries that fall in the chunk.
+            const bool in_chunk = static_cast<unsigned>(r[i]) < static_cast<unsigned>(rows_here);
             const unsigned mask = __ballot_sync(kFullMask, in_chunk);
             if (mask == 0u) continue;  // warp-uniform
             if (in_chunk) {
               const int pos = __popc(mask & lanes_below);
-              staged_value[warp][pos] = LoadAcc(values + e);
-              staged_row[warp][pos] = r;
+              staged_value[warp][pos] = v[i];
+              staged_row[warp][pos] = r[i];
             }
             __syncwarp();
             const int count = __popc(mask);
