@@ -21,8 +21,8 @@ pytestmark = [
     ),
 ]
 
-VARIANTS = ["gather", "gather:16", "gather:32", "gather:64", "staged:32:2", "staged:32:8",
-            "staged:64:2", "staged:64:8"]
+VARIANTS = ["gather", "gather:16:1", "gather:32:4", "gather:64:16", "gather:128:2", "staged:32:2",
+            "staged:32:8", "staged:64:2", "staged:64:8"]
 
 
 @pytest.fixture

@@ -23,12 +23,12 @@ struct SpmmLaneLayout {
   static constexpr int kColsPerLane = kVec * kVecsPerLane;
 };
 
-// Gather kernel: one warp per (sparse row, column tile); dense rows are read
-// straight from global memory (L1/L2) for every entry. Any n, any dtype, any
-// column order.
+// Gather kernel: a warp per (sparse row, column tile), rows_per_warp rows in
+// turn; dense rows are read straight from global memory (L1/L2) for every
+// entry. Any n, any dtype, any column order.
 template <typename Layout>
 struct SpmmGatherConfig : Layout {
-  static constexpr int kWarpsPerBlock = 4;
+  static constexpr int kWarpsPerBlock = 8;
   static constexpr int kSparseTile = 32;  // entries staged per step, one per lane
 };
 

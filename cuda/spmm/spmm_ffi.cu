@@ -23,14 +23,13 @@ namespace {
 constexpr const char* kOp = "jsdl_spmm";
 
 template <typename T, typename Config>
-ffi::Error LaunchGather(cudaStream_t stream, SpmmArgs<T> args) {
+ffi::Error LaunchGather(cudaStream_t stream, SpmmArgs<T> args, int rows_per_warp) {
   args.column_tiles = (args.n + Config::kTileCols - 1) / Config::kTileCols;
+  const int64_t rows_per_block = int64_t{Config::kWarpsPerBlock} * rows_per_warp;
   const dim3 block(32, Config::kWarpsPerBlock);
-  const dim3 grid(
-      static_cast<unsigned>((args.m + Config::kWarpsPerBlock - 1) /
-                            Config::kWarpsPerBlock),
-      CappedGridDim(args.column_tiles), CappedGridDim(args.batch));
-  SpmmGatherKernel<T, Config><<<grid, block, 0, stream>>>(args);
+  const dim3 grid(static_cast<unsigned>((args.m + rows_per_block - 1) / rows_per_block),
+                  CappedGridDim(args.column_tiles), CappedGridDim(args.batch));
+  SpmmGatherKernel<T, Config><<<grid, block, 0, stream>>>(args, rows_per_warp);
   JSDL_CHECK_LAUNCH("SpmmGatherKernel");
   return ffi::Error::Success();
 }
@@ -51,22 +50,23 @@ ffi::Error LaunchStaged(cudaStream_t stream, SpmmArgs<T> args) {
 // Gather kernel: 16-byte vectors when rows allow, groups as narrow as n.
 template <typename T>
 ffi::Error LaunchGatherFor(cudaStream_t stream, const SpmmArgs<T>& args,
-                           int tile_cols) {
+                           int tile_cols, int rows_per_warp) {
+  rows_per_warp = rows_per_warp < 1 ? 1 : rows_per_warp;
   constexpr int kVec = kVec16<T>;
   if (args.n % kVec == 0) {
     if (tile_cols <= 4 * kVec)
-      return LaunchGather<T, SpmmGatherConfig<SpmmLaneLayout<kVec, 4, 1>>>(stream, args);
+      return LaunchGather<T, SpmmGatherConfig<SpmmLaneLayout<kVec, 4, 1>>>(stream, args, rows_per_warp);
     if (tile_cols <= 8 * kVec)
-      return LaunchGather<T, SpmmGatherConfig<SpmmLaneLayout<kVec, 8, 1>>>(stream, args);
+      return LaunchGather<T, SpmmGatherConfig<SpmmLaneLayout<kVec, 8, 1>>>(stream, args, rows_per_warp);
     if (tile_cols <= 16 * kVec)
-      return LaunchGather<T, SpmmGatherConfig<SpmmLaneLayout<kVec, 16, 1>>>(stream, args);
-    return LaunchGather<T, SpmmGatherConfig<SpmmLaneLayout<kVec, 32, 1>>>(stream, args);
+      return LaunchGather<T, SpmmGatherConfig<SpmmLaneLayout<kVec, 16, 1>>>(stream, args, rows_per_warp);
+    return LaunchGather<T, SpmmGatherConfig<SpmmLaneLayout<kVec, 32, 1>>>(stream, args, rows_per_warp);
   }
   if (tile_cols <= 32)
-    return LaunchGather<T, SpmmGatherConfig<SpmmLaneLayout<1, 32, 1>>>(stream, args);
+    return LaunchGather<T, SpmmGatherConfig<SpmmLaneLayout<1, 32, 1>>>(stream, args, rows_per_warp);
   if (tile_cols <= 64)
-    return LaunchGather<T, SpmmGatherConfig<SpmmLaneLayout<1, 32, 2>>>(stream, args);
-  return LaunchGather<T, SpmmGatherConfig<SpmmLaneLayout<1, 32, 4>>>(stream, args);
+    return LaunchGather<T, SpmmGatherConfig<SpmmLaneLayout<1, 32, 2>>>(stream, args, rows_per_warp);
+  return LaunchGather<T, SpmmGatherConfig<SpmmLaneLayout<1, 32, 4>>>(stream, args, rows_per_warp);
 }
 
 template <typename T, int kTileCols>
@@ -79,7 +79,7 @@ ffi::Error LaunchStagedFor(cudaStream_t stream, const SpmmArgs<T>& args,
 }
 
 template <typename T>
-ffi::Error Launch(cudaStream_t stream, const SpmmArgs<T>& args, int64_t nnz) {
+ffi::Error Launch(cudaStream_t stream, const SpmmArgs<T>& args) {
   // The staged kernel covers the 16-bit and float32 types (its accumulators
   // are float); float64 always gathers.
   constexpr bool kHasStaged = sizeof(T) <= 4;
@@ -87,7 +87,8 @@ ffi::Error Launch(cudaStream_t stream, const SpmmArgs<T>& args, int64_t nnz) {
   int num_sms = 0;
   JSDL_RETURN_IF_ERROR(MultiprocessorCount(num_sms));
   const SpmmChoice choice =
-      ChooseSpmm(args.m, args.k, args.n, nnz, args.batch, vec, kHasStaged, num_sms);
+      ChooseSpmm(args.m, args.k, args.n, args.batch, vec, static_cast<int>(sizeof(T)),
+                 kHasStaged, num_sms);
   if constexpr (kHasStaged) {
     if (choice.kind == SpmmKernelKind::kStaged) {
       if (choice.tile_cols <= 32)
@@ -95,7 +96,7 @@ ffi::Error Launch(cudaStream_t stream, const SpmmArgs<T>& args, int64_t nnz) {
       return LaunchStagedFor<T, 64>(stream, args, choice.rows_per_warp);
     }
   }
-  return LaunchGatherFor<T>(stream, args, choice.tile_cols);
+  return LaunchGatherFor<T>(stream, args, choice.tile_cols, choice.rows_per_warp);
 }
 
 ffi::Error SpmmImpl(cudaStream_t stream, ffi::AnyBuffer values,
@@ -170,7 +171,7 @@ ffi::Error SpmmImpl(cudaStream_t stream, ffi::AnyBuffer values,
     args.has_bias = has_bias;
     args.relu = relu;
     args.batch_map = batch_map;
-    return Launch<T>(stream, args, nnz);
+    return Launch<T>(stream, args);
   });
 }
 

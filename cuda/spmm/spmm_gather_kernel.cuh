@@ -1,7 +1,10 @@
-// SpMM gather kernel: one warp per (sparse row, column tile). The warp stages
-// 32 (value, column) pairs of its row, one per lane, and hands them out by
-// shuffle; each group multiplies its entries against dense rows read straight
-// from global memory. Handles every dtype, every n and any column order.
+// SpMM gather kernel: a warp computes a column tile of rows_per_warp sparse
+// rows, one after the other. It stages 32 (value, column) pairs of a row, one
+// per lane, and hands them out by shuffle; each group multiplies its entries
+// against dense rows read straight from global memory. A block's warps share
+// the column tile, so with a tile narrow enough for the tile's dense strip
+// (k x tile columns) to stay in L1, dense rows are re-read from L1, not L2.
+// Handles every dtype, every n and any column order.
 #pragma once
 
 #include <cstdint>
@@ -11,18 +14,13 @@
 
 namespace jsdl {
 
-// Block (32, kWarpsPerBlock). grid.x covers the m row slots, grid.y the
-// column tiles and grid.z the batch (both with stride loops).
+// All column tiles (of this block's grid.y stride) and batch items of one row.
 template <typename T, typename Config>
-__global__ void SpmmGatherKernel(const SpmmArgs<T> args) {
+__device__ __forceinline__ void SpmmGatherRow(const SpmmArgs<T>& args, int64_t row) {
   constexpr int kGroups = Config::kGroups;
   const int lane = threadIdx.x;
   const int group = lane / Config::kLanesPerGroup;
   const int lig = lane % Config::kLanesPerGroup;
-  const int64_t slot =
-      static_cast<int64_t>(blockIdx.x) * Config::kWarpsPerBlock + threadIdx.y;
-  if (slot >= args.m) return;  // whole warp
-  const int64_t row = __ldg(args.row_indices + slot);
   const int64_t start = __ldg(args.row_offsets + row);
   const int64_t end = __ldg(args.row_offsets + row + 1);
 
@@ -77,6 +75,20 @@ __global__ void SpmmGatherKernel(const SpmmArgs<T> args) {
       StoreOutputTile<T, Config>(acc, args.out + (b * args.m + row) * args.n + col0,
                                  cols_left, lane, bias, args.relu);
     }
+  }
+}
+
+// Block (32, kWarpsPerBlock). grid.x covers the m row slots in blocks of
+// kWarpsPerBlock * rows_per_warp, grid.y the column tiles and grid.z the
+// batch (both with stride loops).
+template <typename T, typename Config>
+__global__ void SpmmGatherKernel(const SpmmArgs<T> args, int rows_per_warp) {
+  const int64_t slot0 = static_cast<int64_t>(blockIdx.x) * Config::kWarpsPerBlock *
+                            rows_per_warp + threadIdx.y;
+  for (int i = 0; i < rows_per_warp; ++i) {
+    const int64_t slot = slot0 + static_cast<int64_t>(i) * Config::kWarpsPerBlock;
+    if (slot >= args.m) return;  // whole warp
+    SpmmGatherRow<T, Config>(args, __ldg(args.row_indices + slot));
   }
 }
 

@@ -1,6 +1,7 @@
 // Which SpMM kernel and tile for a problem. The thresholds come from the
 // measurements in docs/kernels.md; JSDL_SPMM_VARIANT overrides the choice for
-// tuning runs ("gather", "gather:<tile_cols>", "staged:<tile_cols>:<rows_per_warp>").
+// tuning runs ("gather", "gather:<tile_cols>:<rows_per_warp>",
+// "staged:<tile_cols>:<rows_per_warp>").
 #pragma once
 
 #include <cstdint>
@@ -15,43 +16,51 @@ enum class SpmmKernelKind { kGather, kStaged };
 struct SpmmChoice {
   SpmmKernelKind kind;
   int tile_cols;      // columns per tile
-  int rows_per_warp;  // staged kernel: 2 or 8 (8 warps per block)
+  int rows_per_warp;  // 8 warps per block; staged kernel: 2 or 8
 };
 
-// Smallest gather tile that covers n with 4, 8, 16 or 32 lanes per group
+// Gather tile: the smallest of 4, 8, 16 or 32 lanes x vec that covers n, but
+// no wider than keeps the block's dense strip (k x tile) within 128 KB of L1
 // (vec: elements per access, 1 when rows are not 16-byte aligned).
-inline int GatherTileCols(int64_t n, int vec) {
+inline int GatherTileCols(int64_t k, int64_t n, int vec, int elem_bytes) {
   if (vec <= 1) return n <= 32 ? 32 : n <= 64 ? 64 : 128;
-  for (int lanes = 4; lanes < 32; lanes *= 2)
-    if (n <= lanes * vec) return lanes * vec;
-  return 32 * vec;
+  int lanes = 4;
+  while (lanes < 32 && n > lanes * vec) lanes *= 2;
+  while (lanes > 4 && k * lanes * vec * elem_bytes > (128 << 10)) lanes /= 2;
+  return lanes * vec;
+}
+
+// Rows per warp: as many as keep at least two blocks per SM (more rows per
+// block means more re-use of the block's dense strip in L1).
+inline int GatherRowsPerWarp(int64_t m, int64_t tiles, int64_t batch, int num_sms) {
+  int rows = 16;
+  while (rows > 1 && (m + 8 * rows - 1) / (8 * rows) * tiles * batch < 2 * num_sms) rows /= 2;
+  return rows;
 }
 
 // vec: elements per 16 bytes when rows of n elements are 16-byte aligned,
 // else 1. staged_ok: the dtype has a staged kernel.
-inline SpmmChoice ChooseSpmm(int64_t m, int64_t k, int64_t n, int64_t nnz,
-                             int64_t batch, int vec, bool staged_ok, int num_sms) {
-  const SpmmChoice gather{SpmmKernelKind::kGather, GatherTileCols(n, vec), 0};
+inline SpmmChoice ChooseSpmm(int64_t m, int64_t k, int64_t n, int64_t batch, int vec, int elem_bytes, bool staged_ok,
+                             int num_sms) {
+  const int gather_tile = GatherTileCols(k, n, vec, elem_bytes);
+  const SpmmChoice gather{
+      SpmmKernelKind::kGather, gather_tile,
+      GatherRowsPerWarp(m, (n + gather_tile - 1) / gather_tile, batch, num_sms)};
   staged_ok = staged_ok && vec > 1;
   if (const char* v = std::getenv("JSDL_SPMM_VARIANT")) {
     int a = 0, b = 0;
     if (std::strncmp(v, "gather", 6) == 0) {
-      if (std::sscanf(v, "gather:%d", &a) == 1) return {SpmmKernelKind::kGather, a, 0};
+      if (std::sscanf(v, "gather:%d:%d", &a, &b) == 2) return {SpmmKernelKind::kGather, a, b};
       return gather;
     }
     if (staged_ok && std::sscanf(v, "staged:%d:%d", &a, &b) == 2)
       return {SpmmKernelKind::kStaged, a, b};
   }
-  if (!staged_ok || m == 0 || k == 0) return gather;
-  // A copied dense row pays off when the block's rows use it several times:
-  // rows_per_block * density entries per dense row on average.
-  const double density = static_cast<double>(nnz) / (static_cast<double>(m) * k);
-  const int tile_cols = n >= 1024 ? 64 : 32;
-  const int64_t tiles = (n + tile_cols - 1) / tile_cols;
-  const int64_t tall_blocks = (m + 63) / 64 * tiles * batch;
-  const int rows_per_warp = tall_blocks >= 2 * num_sms ? 8 : 2;
-  if (density * 8 * rows_per_warp < 2.0) return gather;
-  return {SpmmKernelKind::kStaged, tile_cols, rows_per_warp};
+  // Measured on an H200 (docs/kernels.md): for narrow outputs the staged kernel
+  // (32 columns, 16 rows a block) was faster at every sparsity; for wide ones
+  // the gather kernel, whose dense strip stays in L1.
+  if (!staged_ok || m == 0 || k == 0 || n > 512) return gather;
+  return {SpmmKernelKind::kStaged, 32, 2};
 }
 
 }  // namespace jsdl
