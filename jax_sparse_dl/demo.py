@@ -26,6 +26,11 @@ from pathlib import Path
 
 import numpy as np
 
+from jax_sparse_dl.bench.common import format_table
+from jax_sparse_dl.bench.common import rel_err as _rel_err
+from jax_sparse_dl.bench.common import short_exc as _short_exc
+from jax_sparse_dl.bench.common import softmax_reference as _softmax_reference
+
 __all__ = ["main", "TOLERANCES"]
 
 # Relative L2 error allowed per dtype (the reference is float64 on the same rounded inputs, so
@@ -79,29 +84,6 @@ def _parse_args(argv):
     return args
 
 
-def _rel_err(out, ref) -> float:
-    out = np.asarray(out).astype(np.float64)
-    ref = np.asarray(ref, dtype=np.float64)
-    if out.shape != ref.shape:
-        raise ValueError(f"shape {out.shape} differs from the reference's {ref.shape}")
-    diff = np.linalg.norm((out - ref).ravel())
-    norm = np.linalg.norm(ref.ravel())
-    err = diff / norm if norm > 0 else diff
-    return float(err) if np.isfinite(err) else math.inf
-
-
-def _softmax_reference(values, row_ids, m):
-    """Softmax over each row's stored entries, float64."""
-    v = np.asarray(values, np.float64)
-    if v.size == 0:
-        return v
-    row_max = np.full(m, -np.inf)
-    np.maximum.at(row_max, row_ids, v)
-    e = np.exp(v - row_max[row_ids])
-    sums = np.bincount(row_ids, weights=e, minlength=m)
-    return e / sums[row_ids]
-
-
 def _display_names(paths, patterns):
     names = [p.name for p in patterns]
     if len(set(names)) == len(names):
@@ -137,20 +119,8 @@ def _fmt_speedup(other, mine):
 
 
 def _print_table(header, rows, out):
-    widths = [max(len(str(r[i])) for r in [header] + rows) for i in range(len(header))]
-    line = "  ".join(h.ljust(w) if i == 0 else h.rjust(w) for i, (h, w) in enumerate(zip(header, widths)))
-    print(line, file=out)
-    print("-" * len(line), file=out)
-    for r in rows:
-        print(
-            "  ".join(str(c).ljust(w) if i == 0 else str(c).rjust(w) for i, (c, w) in enumerate(zip(r, widths))),
-            file=out,
-        )
-
-
-def _short_exc(e: BaseException) -> str:
-    msg = str(e).strip().splitlines()
-    return f"{type(e).__name__}: {msg[0] if msg else ''}"[:200]
+    for line in format_table(header, rows):
+        print(line, file=out)
 
 
 def main(argv=None) -> int:

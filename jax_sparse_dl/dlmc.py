@@ -14,6 +14,7 @@ Functions:
 
 * :func:`read_smtx` -> :class:`SmtxPattern` (name, shape, int32 row offsets and column indices),
   with a ``ValueError`` naming the problem for malformed files.
+* :func:`read_smtx_header` -> ``(nrows, ncols, nnz)`` from the first line only (cheap).
 * :func:`load_csr` -> a :class:`jax_sparse_dl.CSR` with that pattern and random normal values.
 * :func:`find_matrices` -> the ``.smtx`` / ``.smtx.gz`` files under files, folders or lists of both.
 * :func:`sparsity_of` -> fraction of zeros of a pattern.
@@ -35,6 +36,7 @@ import numpy as np
 __all__ = [
     "SmtxPattern",
     "read_smtx",
+    "read_smtx_header",
     "load_csr",
     "find_matrices",
     "sparsity_of",
@@ -220,6 +222,27 @@ def read_smtx(path: PathLike) -> SmtxPattern:
     text = _read_text(path)
     pattern = parse_smtx(text, name=str(path))
     return dataclasses.replace(pattern, name=_strip_suffix(path.name))
+
+
+def read_smtx_header(path: PathLike) -> tuple[int, int, int]:
+    """``(nrows, ncols, nnz)`` from the header line of a ``.smtx`` / ``.smtx.gz`` file, without
+    reading the rest (the file is not validated beyond its header)."""
+    path = Path(path)
+    with open(path, "rb") as f:
+        magic = f.read(2)
+    opener = gzip.open if magic == _GZIP_MAGIC else open
+    try:
+        with opener(path, "rb") as f:
+            line = f.readline(4096).decode("ascii", errors="replace").strip()
+    except (OSError, EOFError) as e:
+        raise ValueError(f"{path}: cannot read the header ({e})") from e
+    parts = [p for p in re.split(r"[,\s]+", line) if p]
+    if len(parts) != 3 or not all(re.fullmatch(r"\d+", p) for p in parts):
+        raise ValueError(
+            f"{path}: bad header {line!r}: expected 'nrows, ncols, nnz' (three non-negative integers)"
+        )
+    m, k, nnz = (int(p) for p in parts)
+    return m, k, nnz
 
 
 def write_smtx(path: PathLike, pattern: SmtxPattern) -> Path:

@@ -63,7 +63,12 @@ class TimingResult:
       calls: calls of ``fn`` per execution of the jitted loop.
       repeats: number of timed executions.
       times_s: per-call time of each timed execution, seconds.
-      compile_s: compile time of the final loop (lowering + XLA compile), seconds.
+      compile_s: compile time of the final loop (lowering + XLA compile), seconds; 0.0 when
+        it came from ``time_per_call``'s ``cache``.
+      compiles: loops compiled by this measurement (0 when all came from the cache).
+      output: with ``keep_output``, the leaves of ``fn``'s output (last timed execution).
+      executable: the compiled loop that was timed (``jax.stages.Compiled``; e.g. ``as_text()``
+        shows which kernels or custom calls it runs).
     """
 
     median_s: float
@@ -74,6 +79,9 @@ class TimingResult:
     repeats: int
     times_s: tuple[float, ...]
     compile_s: float
+    compiles: int = 1
+    output: Any = dataclasses.field(default=None, repr=False, compare=False)
+    executable: Any = dataclasses.field(default=None, repr=False, compare=False)
 
     @property
     def median_us(self) -> float:
@@ -133,15 +141,18 @@ def make_loop(fn: Callable, *args, calls: int):
     return jax.jit(looped), dynamic
 
 
-def _time_executions(compiled, dynamic, n: int) -> list[float]:
-    times = []
+def _time_executions(compiled, dynamic, n: int, keep_last: bool = False):
+    """Times ``n`` executions; returns the times and, with ``keep_last``, the last output."""
+    times, last = [], None
     for _ in range(n):
         t0 = time.perf_counter()
         out = compiled(dynamic)
         jax.block_until_ready(out)
         times.append(time.perf_counter() - t0)
+        if keep_last:
+            last = out
         del out
-    return times
+    return (times, last) if keep_last else times
 
 
 def _compile(fn, args, calls):
@@ -149,6 +160,56 @@ def _compile(fn, args, calls):
     t0 = time.perf_counter()
     compiled = looped.lower(dynamic).compile()
     return compiled, dynamic, time.perf_counter() - t0
+
+
+def _cache_key(fn, args):
+    """A hashable key for the compiled loop of ``fn(*args)``: fn itself, the pytree structure,
+    the avals (shape, dtype, weak type, sharding) of the array leaves and the values of the other
+    leaves; None when something is not hashable (then nothing is cached)."""
+    leaves, treedef = jax.tree_util.tree_flatten(args)
+    sig = []
+    for leaf in leaves:
+        if _is_dynamic(leaf):
+            sig.append(("array", tuple(leaf.shape), str(leaf.dtype),
+                        bool(getattr(leaf, "weak_type", False)), getattr(leaf, "sharding", None)))
+        else:
+            sig.append(("static", type(leaf), leaf))
+    key = (fn, treedef, tuple(sig))
+    try:
+        hash(key)
+    except TypeError:
+        return None
+    return key
+
+
+class _Compiler:
+    """Compiles the timing loop for a number of calls, through an optional cache (see
+    ``time_per_call``'s ``cache``); counts the compilations and keeps the last compile time."""
+
+    def __init__(self, fn, args, cache):
+        self.fn, self.args, self.cache = fn, args, cache
+        self.key = _cache_key(fn, args) if cache is not None else None
+        self.compiles, self.compile_s = 0, 0.0
+        self.dynamic = [leaf for leaf in jax.tree_util.tree_leaves(args) if _is_dynamic(leaf)]
+
+    def cached_calls(self):
+        return None if self.key is None else self.cache.get(("calls", self.key))
+
+    def remember_calls(self, calls):
+        if self.key is not None:
+            self.cache[("calls", self.key)] = calls
+
+    def __call__(self, calls):
+        if self.key is not None:
+            compiled = self.cache.get(("loop", self.key, calls))
+            if compiled is not None:
+                self.compile_s = 0.0
+                return compiled
+        compiled, _, self.compile_s = _compile(self.fn, self.args, calls)
+        self.compiles += 1
+        if self.key is not None:
+            self.cache[("loop", self.key, calls)] = compiled
+        return compiled
 
 
 def time_per_call(
@@ -159,6 +220,9 @@ def time_per_call(
     warmup: int = 2,
     min_time_s: float = 0.02,
     max_calls: int = 10_000,
+    calls_hint: int | None = None,
+    cache: dict | None = None,
+    keep_output: bool = False,
 ) -> TimingResult:
     """Time per call of ``fn(*args)`` without Python dispatch (method: module docstring).
 
@@ -170,38 +234,66 @@ def time_per_call(
       warmup: untimed executions after compiling.
       min_time_s: target time of one execution when ``calls`` is automatic.
       max_calls: upper bound for the automatic ``calls``.
+      calls_hint: with automatic ``calls``, a first guess (e.g. from the time of a similar
+        problem): the loop is compiled once for it, and compiled again only when its first
+        (warm-up) execution takes less than ``min_time_s / 4`` or more than ``4 * min_time_s``.
+        Saves the ``calls = 1`` compile of the automatic search.
+      cache: a dict kept by the caller across calls: compiled loops are reused for the same
+        ``fn`` object and the same argument avals (shapes, dtypes) and non-array leaves, and the
+        automatic ``calls`` chosen for them is reused as ``calls_hint``. ``fn`` must depend only
+        on its arguments (and on nothing that changes between calls).
+      keep_output: return the leaves of ``fn``'s output from the last timed execution as
+        ``TimingResult.output`` (a list), e.g. to check it: it is ``fn(*args)``, computed by the
+        very loop that was timed.
     """
     if repeats < 1:
         raise ValueError(f"time_per_call: repeats must be >= 1, got {repeats}")
     if warmup < 0:
         raise ValueError(f"time_per_call: warmup must be >= 0, got {warmup}")
 
+    compiler = _Compiler(fn, args, cache)
+    dynamic = compiler.dynamic
+    max_calls = max(1, int(max_calls))
     if calls is None:
-        max_calls = max(1, int(max_calls))
-        n = 1
-        compiled, dynamic, compile_s = _compile(fn, args, n)
-        _time_executions(compiled, dynamic, max(1, warmup))
-        for _ in range(4):
-            t = min(_time_executions(compiled, dynamic, 3 if n == 1 else 1))
-            if t >= min_time_s or n >= max_calls:
-                break
-            per_call = max(t / n, 1e-9)
-            # Aim 20% above the target so that noise does not leave us just below it.
-            new_n = min(max_calls, max(n + 1, math.ceil(1.2 * min_time_s / per_call)))
-            n = new_n
-            compiled, dynamic, compile_s = _compile(fn, args, n)
-            _time_executions(compiled, dynamic, 1)  # first run after compile: warm up
+        guess = compiler.cached_calls()
+        if guess is None and calls_hint is not None:
+            guess = min(max_calls, max(1, int(calls_hint)))
+        if guess is not None:
+            n = guess
+            compiled = compiler(n)
+            t = _time_executions(compiled, dynamic, 1)[0]
+            if (t < min_time_s / 4 and n < max_calls) or (t > 4 * min_time_s and n > 1):
+                per_call = max(t / n, 1e-9)
+                n = min(max_calls, max(1, math.ceil(1.2 * min_time_s / per_call)))
+                compiled = compiler(n)
+                _time_executions(compiled, dynamic, 1)  # first run after compile: warm up
+        else:
+            n = 1
+            compiled = compiler(n)
+            _time_executions(compiled, dynamic, max(1, warmup))
+            for _ in range(4):
+                t = min(_time_executions(compiled, dynamic, 3 if n == 1 else 1))
+                if t >= min_time_s or n >= max_calls:
+                    break
+                per_call = max(t / n, 1e-9)
+                # Aim 20% above the target so that noise does not leave us just below it.
+                new_n = min(max_calls, max(n + 1, math.ceil(1.2 * min_time_s / per_call)))
+                n = new_n
+                compiled = compiler(n)
+                _time_executions(compiled, dynamic, 1)  # first run after compile: warm up
         calls = n
+        compiler.remember_calls(calls)
         remaining_warmup = max(0, warmup - 1)
     else:
         calls = int(calls)
         if calls < 1:
             raise ValueError(f"time_per_call: calls must be >= 1, got {calls}")
-        compiled, dynamic, compile_s = _compile(fn, args, calls)
+        compiled = compiler(calls)
         remaining_warmup = warmup
 
     _time_executions(compiled, dynamic, remaining_warmup)
-    per_call = tuple(t / calls for t in _time_executions(compiled, dynamic, repeats))
+    times, last = _time_executions(compiled, dynamic, repeats, keep_last=True)
+    per_call = tuple(t / calls for t in times)
     return TimingResult(
         median_s=statistics.median(per_call),
         min_s=min(per_call),
@@ -210,6 +302,8 @@ def time_per_call(
         calls=calls,
         repeats=repeats,
         times_s=per_call,
-        compile_s=compile_s,
+        compile_s=compiler.compile_s,
+        compiles=compiler.compiles,
+        output=list(last) if keep_output else None,
+        executable=compiled,
     )
-

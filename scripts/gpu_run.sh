@@ -33,7 +33,7 @@ cat "$OUT/env.txt"
 want build && JSDL_CUDA=ON JSDL_CUDA_ARCHITECTURES=90 stage build 300 \
   python3 -m pip install --no-build-isolation --no-deps -v "$REPO"
 cd /tmp  # import the installed package, not the source tree
-export JAX_PLATFORMS=cuda JSDL_REQUIRE_CUDA_MODULE=1
+export JAX_PLATFORMS=cuda JSDL_REQUIRE_CUDA_MODULE=1 JSDL_REQUIRE_CUSPARSE_MODULE=1
 want pytest && stage pytest-gpu 300 pytest "$REPO/tests" -q -rs -m "not large" -n 6 -p no:cacheprovider
 want tune && stage tune 420 python3 "$REPO/scripts/tune_spmm.py" "$DLMC" "$OUT/tune.csv" --per-level 1
 want bench && stage bench 540 python3 -m jax_sparse_dl.bench "$DLMC" --out "$OUT/bench" ${BENCH_ARGS:-}
