@@ -133,7 +133,8 @@ def detect_env() -> Env:
 @contextlib.contextmanager
 def bcoo_cusparse_lowering(on: bool = True):
     """``jax_bcoo_cusparse_lowering`` set to ``on`` inside, restored after."""
-    old = bool(jax.config.read("jax_bcoo_cusparse_lowering"))
+    # jax 0.11 rejects jax.config.read for flags that have a context manager.
+    old = bool(getattr(jax.config, "jax_bcoo_cusparse_lowering"))
     jax.config.update("jax_bcoo_cusparse_lowering", on)
     try:
         yield
