@@ -2,20 +2,13 @@
 // capsules, registered lazily by jax_sparse_dl/cusparse.py for platform CUDA.
 #include <nanobind/nanobind.h>
 
-#include <type_traits>
-
+#include "../common/ffi_capsule.h"
 #include "cusparse_handlers.h"
 
 namespace nb = nanobind;
+using jsdl::EncapsulateFfiHandler;
 
 namespace {
-
-template <typename Fn>
-nb::capsule EncapsulateFfiHandler(Fn* fn) {
-  static_assert(std::is_invocable_r_v<XLA_FFI_Error*, Fn, XLA_FFI_CallFrame*>,
-                "an FFI handler takes XLA_FFI_CallFrame* and returns XLA_FFI_Error*");
-  return nb::capsule(reinterpret_cast<void*>(fn));
-}
 
 nb::dict Registrations() {
   nb::dict targets;
