@@ -37,7 +37,6 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import importlib
-import inspect
 from collections.abc import Callable
 from typing import Any
 
@@ -62,8 +61,6 @@ class Env:
     backend: str
     on_gpu: bool
     jsdl_cuda: bool
-    spmm_precision: bool
-    sddmm_precision: bool
     cusparse: Any  # the module, or None
     cusparse_reason: str  # why cuSPARSE contenders are skipped ("" when they run)
 
@@ -101,13 +98,6 @@ class Contender:
         return problem.dense_flops if self.dense_work else problem.flops
 
 
-def _accepts(fn, name: str) -> bool:
-    try:
-        return name in inspect.signature(fn).parameters
-    except (TypeError, ValueError):
-        return False
-
-
 def detect_env() -> Env:
     backend = jax.default_backend()
     on_gpu = backend in ("gpu", "cuda")
@@ -125,8 +115,6 @@ def detect_env() -> Env:
         if reason:
             cusparse = None
     return Env(backend=backend, on_gpu=on_gpu, jsdl_cuda=jsdl.has_cuda_kernels(),
-               spmm_precision=_accepts(jsdl.spmm, "precision"),
-               sddmm_precision=_accepts(jsdl.sddmm, "precision"),
                cusparse=cusparse, cusparse_reason=reason)
 
 
@@ -160,23 +148,16 @@ def _spmm_contenders(env: Env) -> list[Contender]:
     out = []
 
     def jsdl_fn(precision):
-        if precision is None:
-            return lambda A, x: jsdl.spmm(A, x)
         return lambda A, x: jsdl.spmm(A, x, precision=precision)
 
-    f32_hi = jsdl_fn(HIGHEST if env.spmm_precision else None)
     out.append(Contender(
-        "jsdl_f32_highest", "spmm", "jsdl", "float32", "HIGHEST" if env.spmm_precision else "fp32",
-        "fp32", f32_hi, lambda d: (d.csr("float32"), d.x("float32")),
-        "jsdl.spmm float32, precision HIGHEST" if env.spmm_precision
-        else "jsdl.spmm float32 (no precision argument: float32 arithmetic)"))
+        "jsdl_f32_highest", "spmm", "jsdl", "float32", "HIGHEST", "fp32", jsdl_fn(HIGHEST),
+        lambda d: (d.csr("float32"), d.x("float32")), "jsdl.spmm float32, precision HIGHEST"))
     out.append(Contender(
-        "jsdl_f32_default", "spmm", "jsdl", "float32", "DEFAULT", "tf32",
-        jsdl_fn(DEFAULT if env.spmm_precision else None),
-        lambda d: (d.csr("float32"), d.x("float32")), "jsdl.spmm float32, precision DEFAULT",
-        skip="" if env.spmm_precision else "jsdl.spmm has no precision argument"))
+        "jsdl_f32_default", "spmm", "jsdl", "float32", "DEFAULT", "tf32", jsdl_fn(DEFAULT),
+        lambda d: (d.csr("float32"), d.x("float32")), "jsdl.spmm float32, precision DEFAULT"))
     out.append(Contender(
-        "jsdl_bf16", "spmm", "jsdl", "bfloat16", "bf16", "bf16", jsdl_fn(None),
+        "jsdl_bf16", "spmm", "jsdl", "bfloat16", "bf16", "bf16", jsdl_fn(DEFAULT),
         lambda d: (d.csr("bfloat16"), d.x("bfloat16")), "jsdl.spmm bfloat16"))
 
     algs = tuple(getattr(env.cusparse, "ALGORITHMS", ("default", "alg1", "alg2", "alg3")))
@@ -239,25 +220,18 @@ def _sddmm_contenders(env: Env) -> list[Contender]:
     out = []
 
     def jsdl_fn(precision):
-        if precision is None:
-            return lambda lhs, rhs, A: jsdl.sddmm(lhs, rhs, A).values
         return lambda lhs, rhs, A: jsdl.sddmm(lhs, rhs, A, precision=precision).values
 
     def operands(dtype):
         return lambda d: (d.operand("lhs", dtype), d.operand("rhs", dtype), d.csr(dtype))
 
     out.append(Contender(
-        "jsdl_f32_highest", "sddmm", "jsdl", "float32",
-        "HIGHEST" if env.sddmm_precision else "fp32", "fp32",
-        jsdl_fn(HIGHEST if env.sddmm_precision else None), operands("float32"),
-        "jsdl.sddmm float32, precision HIGHEST" if env.sddmm_precision
-        else "jsdl.sddmm float32 (no precision argument: float32 arithmetic)"))
+        "jsdl_f32_highest", "sddmm", "jsdl", "float32", "HIGHEST", "fp32", jsdl_fn(HIGHEST),
+        operands("float32"), "jsdl.sddmm float32, precision HIGHEST"))
     out.append(Contender(
-        "jsdl_f32_default", "sddmm", "jsdl", "float32", "DEFAULT", "tf32",
-        jsdl_fn(DEFAULT if env.sddmm_precision else None), operands("float32"),
-        "jsdl.sddmm float32, precision DEFAULT",
-        skip="" if env.sddmm_precision else "jsdl.sddmm has no precision argument"))
-    out.append(Contender("jsdl_bf16", "sddmm", "jsdl", "bfloat16", "bf16", "bf16", jsdl_fn(None),
+        "jsdl_f32_default", "sddmm", "jsdl", "float32", "DEFAULT", "tf32", jsdl_fn(DEFAULT),
+        operands("float32"), "jsdl.sddmm float32, precision DEFAULT"))
+    out.append(Contender("jsdl_bf16", "sddmm", "jsdl", "bfloat16", "bf16", "bf16", jsdl_fn(DEFAULT),
                          operands("bfloat16"), "jsdl.sddmm bfloat16"))
     out.append(Contender(
         "cusparse", "sddmm", "cusparse", "float32", "fp32", "fp32",

@@ -50,13 +50,8 @@ def _speedup_plot(plt, op, s, path):
         ax.set_xlabel("sparsity")
         ax.set_ylabel("speedup (geo. mean)")
         ax.legend(fontsize=8)
-    for ax in list(axes.flat)[len(comps):]:
-        ax.set_visible(False)
-    fig.suptitle(f"{op}: speedup of jsdl (> 1: jsdl faster)")
-    fig.tight_layout()
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
-    return path
+    return _finish(plt, fig, axes, len(comps), f"{op}: speedup of jsdl (> 1: jsdl faster)",
+                   path)
 
 
 def _peak_plot(plt, op, s, path):
@@ -82,14 +77,21 @@ def _peak_plot(plt, op, s, path):
         ax.set_xlabel("sparsity")
         ax.set_ylabel("% of fp32 peak")
         ax.legend(fontsize=6)
-    for ax in list(axes.flat)[len(groups):]:
+    return _finish(plt, fig, axes, len(groups),
+                   f"{op}: median throughput (2 nnz N / t) as % of fp32 peak",
+                   path if any_pct else None)
+
+
+def _finish(plt, fig, axes, used, title, path):
+    """Hide the unused panels, title, save to `path` (unless None), close; returns path."""
+    for ax in list(axes.flat)[used:]:
         ax.set_visible(False)
-    fig.suptitle(f"{op}: median throughput (2 nnz N / t) as % of fp32 peak")
+    fig.suptitle(title)
     fig.tight_layout()
-    if any_pct:
+    if path is not None:
         fig.savefig(path, dpi=110)
     plt.close(fig)
-    return path if any_pct else None
+    return path
 
 
 def make_plots(summary, out_dir) -> list[Path]:

@@ -193,8 +193,21 @@ def find_batchsizes(paths) -> Path | None:
 # ---------------------------------------------------------------------------------- problems
 
 
+class _MatrixProblem:
+    """A DLMC pattern and the free dimension `size` (SpMM's N, SDDMM's d): both do 2 flops per
+    entry and unit of size."""
+
+    @property
+    def flops(self) -> float:
+        return 2.0 * self.matrix.nnz * self.size
+
+    @property
+    def dense_flops(self) -> float:
+        return 2.0 * self.matrix.m * self.matrix.k * self.size
+
+
 @dataclasses.dataclass(frozen=True)
-class SpmmProblem:
+class SpmmProblem(_MatrixProblem):
     matrix: Matrix
     n: int
     n_class: str  # "N=256", "batch 1" / "batch 256" (ResNet-50: N = per-image N x batch)
@@ -205,20 +218,12 @@ class SpmmProblem:
         return self.n
 
     @property
-    def flops(self) -> float:
-        return 2.0 * self.matrix.nnz * self.n
-
-    @property
-    def dense_flops(self) -> float:
-        return 2.0 * self.matrix.m * self.matrix.k * self.n
-
-    @property
     def label(self) -> str:
         return f"spmm {self.matrix.label} N={self.n}"
 
 
 @dataclasses.dataclass(frozen=True)
-class SddmmProblem:
+class SddmmProblem(_MatrixProblem):
     matrix: Matrix
     d: int
     op: str = "sddmm"
@@ -230,14 +235,6 @@ class SddmmProblem:
     @property
     def n_class(self) -> str:
         return f"d={self.d}"
-
-    @property
-    def flops(self) -> float:
-        return 2.0 * self.matrix.nnz * self.d
-
-    @property
-    def dense_flops(self) -> float:
-        return 2.0 * self.matrix.m * self.matrix.k * self.d
 
     @property
     def label(self) -> str:

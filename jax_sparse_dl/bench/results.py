@@ -102,7 +102,6 @@ def collect_metadata(argv, options: dict, env, contenders, peak) -> dict:
         "environment": {k: v for k, v in sorted(os.environ.items())
                         if k.startswith(("JSDL_", "XLA_", "JAX_", "CUDA_VISIBLE"))},
         "jsdl_cuda_kernels": env.jsdl_cuda,
-        "precision_argument": {"spmm": env.spmm_precision, "sddmm": env.sddmm_precision},
         "cusparse": "available" if env.cusparse is not None else env.cusparse_reason,
         "peak": {"fp32_tflops": peak[0], "source": peak[1]},
         "options": options,

@@ -416,8 +416,7 @@ def run(cfg: Config, argv=(), extra_contenders=(), stream=None, plan_only=False)
 
     log(f"jax {jax.__version__}, backend {env.backend}, device {device.device_kind} "
         f"({jax.device_count()} device(s)); fp32 peak {peak[0]} TFLOP/s ({peak[1]})")
-    log(f"jax-sparse-dl {metadata['package_version']}, CUDA kernels loaded: {env.jsdl_cuda}; "
-        f"precision argument: spmm {env.spmm_precision}, sddmm {env.sddmm_precision}")
+    log(f"jax-sparse-dl {metadata['package_version']}, CUDA kernels loaded: {env.jsdl_cuda}")
     if env.on_gpu and not env.jsdl_cuda:
         log("!! WARNING: on a GPU without the jsdl CUDA module: jsdl runs its pure-JAX fallback")
     log("cuSPARSE contenders: "
@@ -443,6 +442,19 @@ def run(cfg: Config, argv=(), extra_contenders=(), stream=None, plan_only=False)
 
     previous = _on_sigterm()
     try:
+        def run_one(problem, make, index):
+            """Inputs, timings and checks of one problem; its device buffers freed after."""
+            data = None
+            try:
+                data = make()
+                runner.run_problem(problem, data, index, total)
+            except Exception as e:  # noqa: BLE001
+                runner.bad.append(f"ERROR {problem.label}: {short_exc(e)}")
+                log(f"  !! {problem.label} failed: {short_exc(e)}")
+            finally:
+                if data is not None:
+                    data.release()
+
         # ------------------------------------------------------------------- softmax (and copy)
         if softmax_problem is not None:
             try:
@@ -452,17 +464,7 @@ def run(cfg: Config, argv=(), extra_contenders=(), stream=None, plan_only=False)
                              f"{gbps:.0f} GB/s")
             except Exception as e:  # noqa: BLE001
                 log(f"  !! copy bandwidth failed: {short_exc(e)}")
-            data = None
-            try:
-                data = make_data(softmax_problem, None, cfg.seed)
-                runner.run_problem(softmax_problem, data, 1, total)
-            except Exception as e:  # noqa: BLE001
-                runner.bad.append(f"ERROR {softmax_problem.label}: {short_exc(e)}")
-                log(f"  !! softmax problem failed: {short_exc(e)}")
-            finally:
-                if data is not None:
-                    data.release()
-                del data
+            run_one(softmax_problem, lambda: make_data(softmax_problem, None, cfg.seed), 1)
             done += 1
             writer.flush()
 
@@ -483,19 +485,8 @@ def run(cfg: Config, argv=(), extra_contenders=(), stream=None, plan_only=False)
                     stopped = done
                     break
                 done += 1
-                data = None
-                try:
-                    data = make_data(p, pattern, cfg.seed, cfg.check_cols)
-                    runner.run_problem(p, data, done, total)
-                except Exception as e:  # noqa: BLE001
-                    runner.bad.append(f"ERROR {p.label}: {short_exc(e)}")
-                    log(f"  !! {p.label} failed: {short_exc(e)}")
-                finally:
-                    if data is not None:
-                        data.release()
-                    del data
+                run_one(p, lambda: make_data(p, pattern, cfg.seed, cfg.check_cols), done)
             pattern.release()
-            del pattern
             gc.collect()
             writer.flush()
             if stopped is not None:
