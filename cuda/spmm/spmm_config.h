@@ -20,7 +20,6 @@ struct SpmmLaneLayout {
   static constexpr int kVecsPerLane = kVecsPerLane_;
   static constexpr int kGroups = 32 / kLanesPerGroup;
   static constexpr int kTileCols = kLanesPerGroup * kVec * kVecsPerLane;
-  static constexpr int kColsPerLane = kVec * kVecsPerLane;
 };
 
 // Gather kernel: a warp per (sparse row, column tile), rows_per_warp rows in

@@ -47,26 +47,25 @@ ffi::Error LaunchStaged(cudaStream_t stream, SpmmArgs<T> args) {
   return ffi::Error::Success();
 }
 
-// Gather kernel: 16-byte vectors when rows allow, groups as narrow as n.
+template <int kVec, int kLanes, int kVecsPerLane>
+using GatherConfig = SpmmGatherConfig<SpmmLaneLayout<kVec, kLanes, kVecsPerLane>>;
+
+// Gather kernel: 16-byte vectors when rows allow, groups as narrow as the tile.
 template <typename T>
 ffi::Error LaunchGatherFor(cudaStream_t stream, const SpmmArgs<T>& args,
-                           int tile_cols, int rows_per_warp) {
-  rows_per_warp = rows_per_warp < 1 ? 1 : rows_per_warp;
+                           int tile_cols, int rows) {
+  rows = rows < 1 ? 1 : rows;
   constexpr int kVec = kVec16<T>;
   if (args.n % kVec == 0) {
-    if (tile_cols <= 4 * kVec)
-      return LaunchGather<T, SpmmGatherConfig<SpmmLaneLayout<kVec, 4, 1>>>(stream, args, rows_per_warp);
-    if (tile_cols <= 8 * kVec)
-      return LaunchGather<T, SpmmGatherConfig<SpmmLaneLayout<kVec, 8, 1>>>(stream, args, rows_per_warp);
+    if (tile_cols <= 4 * kVec) return LaunchGather<T, GatherConfig<kVec, 4, 1>>(stream, args, rows);
+    if (tile_cols <= 8 * kVec) return LaunchGather<T, GatherConfig<kVec, 8, 1>>(stream, args, rows);
     if (tile_cols <= 16 * kVec)
-      return LaunchGather<T, SpmmGatherConfig<SpmmLaneLayout<kVec, 16, 1>>>(stream, args, rows_per_warp);
-    return LaunchGather<T, SpmmGatherConfig<SpmmLaneLayout<kVec, 32, 1>>>(stream, args, rows_per_warp);
+      return LaunchGather<T, GatherConfig<kVec, 16, 1>>(stream, args, rows);
+    return LaunchGather<T, GatherConfig<kVec, 32, 1>>(stream, args, rows);
   }
-  if (tile_cols <= 32)
-    return LaunchGather<T, SpmmGatherConfig<SpmmLaneLayout<1, 32, 1>>>(stream, args, rows_per_warp);
-  if (tile_cols <= 64)
-    return LaunchGather<T, SpmmGatherConfig<SpmmLaneLayout<1, 32, 2>>>(stream, args, rows_per_warp);
-  return LaunchGather<T, SpmmGatherConfig<SpmmLaneLayout<1, 32, 4>>>(stream, args, rows_per_warp);
+  if (tile_cols <= 32) return LaunchGather<T, GatherConfig<1, 32, 1>>(stream, args, rows);
+  if (tile_cols <= 64) return LaunchGather<T, GatherConfig<1, 32, 2>>(stream, args, rows);
+  return LaunchGather<T, GatherConfig<1, 32, 4>>(stream, args, rows);
 }
 
 template <typename T, int kTileCols>
