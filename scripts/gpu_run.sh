@@ -3,7 +3,8 @@
 # GPU subset, the int32-overflow tests and the demo. Logs go to $OUT (default ./gpu-logs).
 # Usage (repo root): COMMIT=$(git rev-parse HEAD) bash scripts/gpu_run.sh
 # STAGES picks stages (default: build pytest memcheck large demo); also: racecheck, tune
-# (scripts/tune_spmm.py on $DLMC), bench (python -m jax_sparse_dl.bench $DLMC $BENCH_ARGS).
+# (scripts/tune_spmm.py on $DLMC), bench (python -m jax_sparse_dl.bench $DLMC $BENCH_ARGS),
+# profile (Nsight Compute on scripts/profile_kernels.py $PROFILE_ARGS).
 set -uo pipefail
 REPO=$PWD
 OUT=${OUT:-$REPO/gpu-logs}
@@ -27,6 +28,7 @@ stage() {  # stage NAME SECONDS CMD...: run with a time limit, append to $OUT/${
   echo "commit: ${COMMIT:-unknown}"; date -u
   nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv,noheader
   python3 -c "import jax, jaxlib; print('jax', jax.__version__, 'jaxlib', jaxlib.__version__, jax.devices())"
+  python3 -c "import flax, optax; print('flax', flax.__version__, 'optax', optax.__version__)"
   nvcc --version | tail -n 2
 } > "$OUT/env.txt" 2>&1
 cat "$OUT/env.txt"
@@ -36,6 +38,10 @@ cd /tmp  # import the installed package, not the source tree
 export JAX_PLATFORMS=cuda JSDL_REQUIRE_CUDA_MODULE=1 JSDL_REQUIRE_CUSPARSE_MODULE=1
 want pytest && stage pytest-gpu 300 pytest "$REPO/tests" -q -rs -m "not large" -n 6 -p no:cacheprovider
 want tune && stage tune 420 python3 "$REPO/scripts/tune_spmm.py" "$DLMC" "$OUT/tune.csv" --per-level 1
+want profile && stage ncu 300 ncu --profile-from-start off --section SpeedOfLight \
+  --section MemoryWorkloadAnalysis --section ComputeWorkloadAnalysis --section Occupancy \
+  --section LaunchStats --section WarpStateStats python3 "$REPO/scripts/profile_kernels.py" \
+  ${PROFILE_ARGS:-}
 want bench && stage bench 540 python3 -m jax_sparse_dl.bench "$DLMC" --out "$OUT/bench" ${BENCH_ARGS:-}
 # memcheck sees only allocation bounds: the platform allocator gives every XLA buffer its own
 # cudaMalloc, so an access past any operand is caught. The cases build their patterns on the
