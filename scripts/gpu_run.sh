@@ -3,7 +3,8 @@
 # GPU subset, the int32-overflow tests and the demo. Logs go to $OUT (default ./gpu-logs).
 # Usage (repo root): COMMIT=$(git rev-parse HEAD) bash scripts/gpu_run.sh
 # STAGES picks stages (default: build pytest memcheck large demo); also: racecheck, tune
-# (scripts/tune_spmm.py on $DLMC), bench (python -m jax_sparse_dl.bench $DLMC $BENCH_ARGS),
+# (scripts/tune_spmm.py on $DLMC), tune-sddmm (scripts/tune_sddmm.py on $DLMC), bench
+# (python -m jax_sparse_dl.bench $DLMC $BENCH_ARGS),
 # profile (Nsight Compute on scripts/profile_kernels.py $PROFILE_ARGS).
 set -uo pipefail
 REPO=$PWD
@@ -38,6 +39,8 @@ cd /tmp  # import the installed package, not the source tree
 export JAX_PLATFORMS=cuda JSDL_REQUIRE_CUDA_MODULE=1 JSDL_REQUIRE_CUSPARSE_MODULE=1
 want pytest && stage pytest-gpu 300 pytest "$REPO/tests" -q -rs -m "not large" -n 6 -p no:cacheprovider
 want tune && stage tune 420 python3 "$REPO/scripts/tune_spmm.py" "$DLMC" "$OUT/tune.csv" --per-level 1
+want tune-sddmm && stage tune-sddmm 300 python3 "$REPO/scripts/tune_sddmm.py" "$DLMC" \
+  "$OUT/tune-sddmm.csv" --per-level 1
 want profile && stage ncu 300 ncu --profile-from-start off --section SpeedOfLight \
   --section MemoryWorkloadAnalysis --section ComputeWorkloadAnalysis --section Occupancy \
   --section LaunchStats --section WarpStateStats python3 "$REPO/scripts/profile_kernels.py" \
@@ -46,10 +49,12 @@ want bench && stage bench 540 python3 -m jax_sparse_dl.bench "$DLMC" --out "$OUT
 # memcheck sees only allocation bounds: the platform allocator gives every XLA buffer its own
 # cudaMalloc, so an access past any operand is caught. The cases build their patterns on the
 # host backend (cuda,cpu): XLA's own sort/scatter kernels crash this compute-sanitizer build.
-want memcheck && for run in spmm:gather spmm:staged:32:8 spmm:staged:64:2 spmm:auto sddmm: csr_softmax: grads:; do
+want memcheck && for run in spmm:gather spmm:staged:32:8 spmm:staged:64:2 spmm:auto sddmm:row sddmm:flat:1 \
+    sddmm:flat:4 csr_softmax: grads:; do
   ops=${run%%:*} variant=${run#*:}
   LOG=memcheck TAIL=3 stage "memcheck-$ops${variant:+-$variant}" 100 env \
     XLA_PYTHON_CLIENT_ALLOCATOR=platform JAX_PLATFORMS=cuda,cpu JSDL_SPMM_VARIANT="$variant" \
+    JSDL_SDDMM_VARIANT="$variant" \
     compute-sanitizer --tool memcheck --error-exitcode 99 \
     python3 "$REPO/scripts/memcheck_cases.py" --ops "$ops"
 done

@@ -1,7 +1,8 @@
-"""Every SpMM kernel variant (JSDL_SPMM_VARIANT forces one) against float64 references on
+"""Every SpMM and SDDMM kernel variant (JSDL_SPMM_VARIANT / JSDL_SDDMM_VARIANT force one) against float64 references on
 shapes that hit its edges: several shared-memory chunks, a partial last column tile, narrow n,
 n not a multiple of the vector width, empty rows, unsorted and repeated columns, batches that
-broadcast, bias + ReLU, nnz = 0. GPU only."""
+broadcast, bias + ReLU, nnz = 0; for SDDMM also tiles that span rows, d not a multiple of the
+vector width, d split between warps. GPU only."""
 
 import os
 
@@ -25,9 +26,18 @@ VARIANTS = ["gather", "gather:16:1", "gather:32:4", "gather:64:16", "gather:128:
             "staged:32:8", "staged:64:2", "staged:64:8"]
 
 
+SDDMM_VARIANTS = ["row", "flat:1", "flat:4"]
+
+
 @pytest.fixture
 def variant(request, monkeypatch):
   monkeypatch.setenv("JSDL_SPMM_VARIANT", request.param)
+  return request.param
+
+
+@pytest.fixture
+def sddmm_variant(request, monkeypatch):
+  monkeypatch.setenv("JSDL_SDDMM_VARIANT", request.param)
   return request.param
 
 
@@ -88,3 +98,30 @@ def test_staged_inf_in_unused_dense_rows(rng, variant):
   out = run_fresh(jsdl.spmm, A, jnp.asarray(x64, jnp.float32))
   ref = dense_from_entries(v64, indptr, indices, m, k)[:, : k // 2] @ x64[: k // 2]
   assert_close(out, ref, jnp.float32)
+
+
+@pytest.mark.parametrize("sddmm_variant", SDDMM_VARIANTS, indirect=True)
+@pytest.mark.parametrize("dtype", [jnp.float32, jnp.bfloat16, jnp.float16])
+@pytest.mark.parametrize("m, k, d, density", [(77, 300, 64, 0.2), (40, 900, 7, 0.05),
+                                              (33, 64, 260, 0.5), (9, 5, 1, 0.6),
+                                              (20, 50, 2048, 0.3)])
+def test_sddmm_variant_matches_float64(rng, sddmm_variant, dtype, m, k, d, density):
+  indptr, indices = scrambled_pattern(rng, m, k, density)
+  A = jsdl.CSR.from_parts(jnp.ones(indices.shape, dtype), indptr, indices, (m, k))
+  q, q64 = rand_dense(rng, (3, 1, m, d), dtype)   # broadcasts against k's second batch dim
+  kk, k64 = rand_dense(rng, (1, 2, k, d), dtype)
+  out = run_fresh(lambda q, kk, A: jsdl.sddmm(q, kk, A).values, q, kk, A)
+  rows = np.repeat(np.arange(m), np.diff(indptr))
+  ref = np.einsum("abed,abed->abe", np.broadcast_to(q64, (3, 2, m, d))[:, :, rows],
+                  np.broadcast_to(k64, (3, 2, k, d))[:, :, indices])
+  assert out.shape == (3, 2, indices.shape[0])
+  assert_close(out, ref, dtype, what=f"sddmm {sddmm_variant} {m}x{k} d={d}")
+
+
+@pytest.mark.parametrize("sddmm_variant", SDDMM_VARIANTS, indirect=True)
+def test_sddmm_variant_empty_pattern(sddmm_variant):
+  A = jsdl.CSR.from_parts(jnp.zeros((0,), jnp.float32), np.zeros(6, np.int32),
+                          np.zeros(0, np.int32), (5, 7))
+  out = run_fresh(lambda q, kk, A: jsdl.sddmm(q, kk, A).values, jnp.ones((5, 8)),
+                  jnp.ones((7, 8)), A)
+  assert out.shape == (0,)

@@ -8,6 +8,8 @@
 #pragma once
 
 #include <cstdint>
+#include <cstdlib>
+#include <cstring>
 
 namespace jsdl {
 
@@ -29,6 +31,40 @@ struct SddmmShape {
   int lanes;
   int vecs_per_lane;
 };
+
+// The flat kernel (sddmm_flat_kernel.cuh): one lane per entry, 32-entry tiles
+// in CSR order; kDSplit warps of a block share a tile and split d.
+template <int kVec_, int kDSplit_>
+struct SddmmFlatConfig {
+  static constexpr int kVec = kVec_;
+  static constexpr int kDSplit = kDSplit_;
+  static constexpr int kUnroll = 4;          // vectors per lane in flight
+  static constexpr int kWarpsPerBlock = 8;
+  static constexpr int kTilesPerBlock = kWarpsPerBlock / kDSplit;
+};
+
+enum class SddmmKernelKind { kRow, kFlat };
+
+struct SddmmChoice {
+  SddmmKernelKind kind;
+  int d_split;  // flat kernel: warps per tile (1 or 4)
+};
+
+// Flat kernel always (faster than the row kernel on every profiled problem,
+// docs/kernels.md); split d four ways when d is long and the tiles alone
+// would fill less than a quarter of the GPU's warp slots. JSDL_SDDMM_VARIANT
+// = "row" | "flat" | "flat:<split>" overrides it for tuning runs.
+inline SddmmChoice ChooseSddmm(int64_t nnz, int64_t d, int64_t batch, int num_sms) {
+  if (const char* v = std::getenv("JSDL_SDDMM_VARIANT")) {
+    if (std::strcmp(v, "row") == 0) return {SddmmKernelKind::kRow, 1};
+    if (std::strcmp(v, "flat:4") == 0) return {SddmmKernelKind::kFlat, 4};
+    if (std::strcmp(v, "flat:1") == 0 || std::strcmp(v, "flat") == 0)
+      return {SddmmKernelKind::kFlat, 1};
+  }
+  const int64_t warps = (nnz + 31) / 32 * batch;
+  const bool split = d >= 256 && warps < int64_t{16} * num_sms;  // 64 warps/SM max
+  return {SddmmKernelKind::kFlat, split ? 4 : 1};
+}
 
 inline SddmmShape ChooseSddmmShape(int64_t d, int vec) {
   const int64_t accesses = (d + vec - 1) / vec;

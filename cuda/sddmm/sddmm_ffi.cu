@@ -6,11 +6,13 @@
 
 #include "../common/batch_map.cuh"
 #include "../common/cuda_check.h"
+#include "../common/device_info.h"
 #include "../common/dtype.cuh"
 #include "../common/ffi_checks.h"
 #include "../common/warp.cuh"
 #include "../handlers.h"
 #include "sddmm_config.h"
+#include "sddmm_flat_kernel.cuh"
 #include "sddmm_kernel.cuh"
 #include "xla/ffi/api/ffi.h"
 
@@ -30,9 +32,22 @@ ffi::Error LaunchSddmm(cudaStream_t stream, const SddmmArgs<T>& args) {
   return ffi::Error::Success();
 }
 
-// 16-byte vectors when rows of d elements stay aligned, else one element.
+template <typename T, typename Config>
+ffi::Error LaunchSddmmFlat(cudaStream_t stream, const SddmmArgs<T>& args) {
+  const dim3 block(32, Config::kWarpsPerBlock);
+  const int64_t tiles = (args.nnz + 31) / 32;
+  const dim3 grid(static_cast<unsigned>((tiles + Config::kTilesPerBlock - 1) /
+                                        Config::kTilesPerBlock),
+                  1, CappedGridDim(args.batch));
+  SddmmFlatKernel<T, Config><<<grid, block, 0, stream>>>(args);
+  JSDL_CHECK_LAUNCH("SddmmFlatKernel");
+  return ffi::Error::Success();
+}
+
+// The row kernel: 16-byte vectors when rows of d elements stay aligned, else
+// one element; group width from d.
 template <typename T>
-ffi::Error Launch(cudaStream_t stream, const SddmmArgs<T>& args) {
+ffi::Error LaunchRow(cudaStream_t stream, const SddmmArgs<T>& args) {
   constexpr int kVec = kVec16<T>;
   if (args.d % kVec == 0) {
     const SddmmShape shape = ChooseSddmmShape(args.d, kVec);
@@ -49,6 +64,25 @@ ffi::Error Launch(cudaStream_t stream, const SddmmArgs<T>& args) {
   if (shape.lanes < 32) return LaunchSddmm<T, SddmmConfig<1, 8, 1>>(stream, args);
   if (shape.vecs_per_lane == 1) return LaunchSddmm<T, SddmmConfig<1, 32, 1>>(stream, args);
   return LaunchSddmm<T, SddmmConfig<1, 32, 4>>(stream, args);
+}
+
+// The flat kernel: 16-byte vectors when rows of d elements stay aligned.
+template <typename T, int kSplit>
+ffi::Error LaunchFlat(cudaStream_t stream, const SddmmArgs<T>& args) {
+  constexpr int kVec = kVec16<T>;
+  if (args.d % kVec == 0)
+    return LaunchSddmmFlat<T, SddmmFlatConfig<kVec, kSplit>>(stream, args);
+  return LaunchSddmmFlat<T, SddmmFlatConfig<1, kSplit>>(stream, args);
+}
+
+template <typename T>
+ffi::Error Launch(cudaStream_t stream, const SddmmArgs<T>& args) {
+  int num_sms = 0;
+  JSDL_RETURN_IF_ERROR(MultiprocessorCount(num_sms));
+  const SddmmChoice choice = ChooseSddmm(args.nnz, args.d, args.batch, num_sms);
+  if (choice.kind == SddmmKernelKind::kRow) return LaunchRow<T>(stream, args);
+  if (choice.d_split == 4) return LaunchFlat<T, 4>(stream, args);
+  return LaunchFlat<T, 1>(stream, args);
 }
 
 ffi::Error SddmmImpl(cudaStream_t stream, ffi::AnyBuffer lhs, ffi::AnyBuffer rhs,

@@ -1,0 +1,84 @@
+"""Times every SDDMM kernel variant (JSDL_SDDMM_VARIANT) on DLMC matrices at d = 64, 256, 2048
+and on attention-like patterns (8 heads sharing a random 95%-sparse pattern), beside cuSPARSE
+SDDMM when built, to set the choice in cuda/sddmm/sddmm_config.h. One CSV row per (problem,
+contender); prints the best variant per problem.
+
+Usage: tune_sddmm.py DLMC_DIR OUT.csv [--per-level K]"""
+import csv
+import os
+import sys
+import time
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import jax_sparse_dl as jsdl  # noqa: E402
+from jax_sparse_dl import dlmc  # noqa: E402
+from tune_spmm import pick, timed  # noqa: E402
+
+VARIANTS = ["auto", "row", "flat:1", "flat:4"]
+
+
+def problems(root, per_level, key):
+  for path in pick(dlmc.find_matrices([root]), per_level):
+    pat = dlmc.read_smtx(path)
+    A = dlmc.load_csr(pat, key, jnp.float32)
+    for d in (64, 256, 2048):
+      yield f"{path.parts[-4]}/{path.parts[-2]}/{path.name}", A, d, ()
+  for length in (4096, 8192):
+    A = jsdl.random_csr(key, (length, length), 0.95)
+    yield f"attention/0.95/random_{length}", A, 64, (8,)
+
+
+def main(argv):
+  root, out_csv = argv[0], argv[1]
+  per_level = int(argv[argv.index("--per-level") + 1]) if "--per-level" in argv else 1
+  try:
+    from jax_sparse_dl import cusparse
+    has_cusparse = cusparse.available()
+  except ImportError:
+    has_cusparse = False
+  rows, t0 = [], time.time()
+  key = jax.random.PRNGKey(0)
+  for name, A, d, batch in problems(root, per_level, key):
+    m, k = A.shape
+    key, k1, k2 = jax.random.split(key, 3)
+    q = jax.random.normal(k1, (*batch, m, d), jnp.float32)
+    kk = jax.random.normal(k2, (*batch, k, d), jnp.float32)
+    rr, cc = np.repeat(np.arange(m), np.diff(np.asarray(A.row_offsets))), np.asarray(A.column_indices)
+    ref = np.einsum("...ed,...ed->...e", np.asarray(q, np.float64)[..., rr, :],
+                    np.asarray(kk, np.float64)[..., cc, :])
+    flops = 2 * A.nnz * d * int(np.prod(batch))
+
+    def record(contender, us, out):
+      err = float(np.linalg.norm(np.asarray(out, np.float64) - ref) / np.linalg.norm(ref))
+      rows.append(dict(problem=name, m=m, k=k, d=d, batch=int(np.prod(batch)), nnz=A.nnz,
+                       contender=contender, us=round(us, 3),
+                       tflops=round(flops / us / 1e6, 3), rel_err=f"{err:.2e}"))
+    for variant in VARIANTS:
+      os.environ["JSDL_SDDMM_VARIANT"] = variant
+      us, out = timed(lambda q, kk, A: jsdl.sddmm(q, kk, A, precision="highest").values, q, kk, A)
+      record(f"jsdl:{variant}", us, out)
+    os.environ.pop("JSDL_SDDMM_VARIANT")
+    if has_cusparse and not batch:
+      us, out = timed(lambda q, kk, A: cusparse.sddmm(q, kk, A), q, kk, A)
+      record("cusparse", us, out)
+    print(f"[{time.time() - t0:6.0f}s] {name} d={d}", flush=True)
+    with open(out_csv, "w", newline="") as f:
+      w = csv.DictWriter(f, fieldnames=list(rows[0]))
+      w.writeheader()
+      w.writerows(rows)
+  probs = {}
+  for r in rows:
+    probs.setdefault((r["problem"], r["d"]), {})[r["contender"]] = r["us"]
+  print(f"{'problem':60s} {'d':>5s} " + " ".join(f"{c:>9s}" for c in VARIANTS) + "  cusparse")
+  for (name, d), t in probs.items():
+    print(f"{name[-60:]:60s} {d:5d} " + " ".join(f"{t[f'jsdl:{v}']:9.2f}" for v in VARIANTS)
+          + f"  {t.get('cusparse', float('nan')):8.2f}")
+  return 0
+
+
+if __name__ == "__main__":
+  sys.exit(main(sys.argv[1:]))
