@@ -50,19 +50,23 @@ struct SddmmChoice {
   int d_split;  // flat kernel: warps per tile (1 or 4)
 };
 
-// Flat kernel always (faster than the row kernel on every profiled problem,
-// docs/kernels.md); split d four ways when d is long and the tiles alone
-// would fill less than a quarter of the GPU's warp slots. JSDL_SDDMM_VARIANT
-// = "row" | "flat" | "flat:<split>" overrides it for tuning runs.
-inline SddmmChoice ChooseSddmm(int64_t nnz, int64_t d, int64_t batch, int num_sms) {
+// Measured on the DLMC sample and on attention-like patterns (H200,
+// scripts/tune_sddmm.py, docs/kernels.md). The row kernel wins only with many
+// rows (a full GPU of warps) that are long enough to fill its 32-entry steps;
+// the flat kernel wins elsewhere. The flat kernel splits d over four warps when
+// d is long, or when its tiles alone leave the GPU short of warps (a split costs
+// a shared-memory reduction, so not when there are warps enough).
+// JSDL_SDDMM_VARIANT = "row" | "flat:1" | "flat:4" overrides it for tuning.
+inline SddmmChoice ChooseSddmm(int64_t m, int64_t nnz, int64_t d, int64_t batch, int num_sms) {
   if (const char* v = std::getenv("JSDL_SDDMM_VARIANT")) {
     if (std::strcmp(v, "row") == 0) return {SddmmKernelKind::kRow, 1};
     if (std::strcmp(v, "flat:4") == 0) return {SddmmKernelKind::kFlat, 4};
-    if (std::strcmp(v, "flat:1") == 0 || std::strcmp(v, "flat") == 0)
-      return {SddmmKernelKind::kFlat, 1};
+    if (std::strcmp(v, "flat:1") == 0) return {SddmmKernelKind::kFlat, 1};
   }
+  if (m * batch >= int64_t{16} * num_sms && nnz >= 160 * m) return {SddmmKernelKind::kRow, 1};
   const int64_t warps = (nnz + 31) / 32 * batch;
-  const bool split = d >= 256 && warps < int64_t{16} * num_sms;  // 64 warps/SM max
+  const bool split = d >= 1024 || (d >= 256 && warps < int64_t{64} * num_sms) ||
+                     warps < int64_t{4} * num_sms;
   return {SddmmKernelKind::kFlat, split ? 4 : 1};
 }
 

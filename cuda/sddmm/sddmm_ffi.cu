@@ -79,7 +79,7 @@ template <typename T>
 ffi::Error Launch(cudaStream_t stream, const SddmmArgs<T>& args) {
   int num_sms = 0;
   JSDL_RETURN_IF_ERROR(MultiprocessorCount(num_sms));
-  const SddmmChoice choice = ChooseSddmm(args.nnz, args.d, args.batch, num_sms);
+  const SddmmChoice choice = ChooseSddmm(args.m, args.nnz, args.d, args.batch, num_sms);
   if (choice.kind == SddmmKernelKind::kRow) return LaunchRow<T>(stream, args);
   if (choice.d_split == 4) return LaunchFlat<T, 4>(stream, args);
   return LaunchFlat<T, 1>(stream, args);
