@@ -1,0 +1,167 @@
+"""Pointwise (1x1) convolutions on channels-first activations: dense, prunable and sparse.
+
+A 1x1 convolution of x (*batch, Cin, H, W) is y[b] = W @ x[b].reshape(Cin, H*W) with W of shape
+(Cout, Cin). With W in CSR this is one SpMM whose batch dimensions broadcast against the shared
+pattern (one kernel launch for all images, no copies), and the bias + ReLU that follow (batch norm
+folded into them at inference) run in the SpMM's epilogue.
+
+- `PointwiseConv`: dense kernel (Cout, Cin), optional bias and ReLU.
+- `PrunablePointwiseConv`: the same with a `PruningMask` (the protocol of `pruning.py`);
+  `.to_sparse()` freezes the mask into a `SparsePointwiseConv`.
+- `SparsePointwiseConv`: CSR pattern (state, not trained) and values (trained), via `jsdl.spmm`.
+- `fold_batch_norm`: a weight (dense, out channels first, or CSR) and the batch norm after it ->
+  the scaled weight and the bias of one affine layer.
+"""
+from __future__ import annotations
+
+import math
+
+import jax
+import jax.numpy as jnp
+from flax import nnx
+
+from ..csr import CSR, row_ids
+from ..spmm import spmm
+from .pruning import PruningMask, csr_from_mask
+
+
+class SparsityPattern(nnx.Variable):
+  """A sparse layer's CSR pattern (a `jsdl.Sparsity`): state, never trained."""
+
+
+def read_variable(variable):
+  """A Variable's whole value, also when it is not an array (`get_value` from flax 0.12 on)."""
+  getter = getattr(variable, "get_value", None)
+  return getter() if getter is not None else variable.value
+
+
+def lax_precision(name):
+  """None (DEFAULT) or the jax.lax.Precision called `name`; names keep modules hashable."""
+  return None if name is None else jax.lax.Precision[str(name).upper()]
+
+
+def he_normal(key, shape, fan_in: int, dtype=jnp.float32):
+  """Normal weights with variance 2 / fan_in (He et al.): keeps ReLU activations in scale."""
+  return jax.random.normal(key, shape, dtype) * math.sqrt(2.0 / fan_in)
+
+
+def _as_matrices(x, in_channels: int):
+  """(*batch, C, H, W) -> (*batch, C, H*W): each image's pixels become the SpMM's columns."""
+  if x.ndim < 3 or x.shape[-3] != in_channels:
+    raise ValueError(f"pointwise conv: expected (..., {in_channels}, H, W), got {x.shape}")
+  *batch, c, h, w = x.shape
+  return x.reshape(*batch, c, h * w), (h, w)
+
+
+def _epilogue(y, bias, relu: bool):
+  if bias is not None:
+    y = y + bias[:, None]
+  return jnp.maximum(y, 0) if relu else y
+
+
+class PointwiseConv(nnx.Module):
+  """Dense 1x1 convolution of channels-first activations: relu?(W @ x + b) per image."""
+
+  def __init__(self, in_channels: int, out_channels: int, *, use_bias: bool = False,
+               relu: bool = False, precision: str | None = None, rngs: nnx.Rngs,
+               dtype=jnp.float32):
+    self.in_channels, self.out_channels = in_channels, out_channels
+    self.kernel = nnx.Param(he_normal(rngs.params(), (out_channels, in_channels), in_channels,
+                                      dtype))
+    self.bias = nnx.Param(jnp.zeros((out_channels,), dtype)) if use_bias else None
+    self.relu, self.precision = relu, precision
+
+  def weight(self):
+    """The effective (Cout, Cin) weight."""
+    return self.kernel[...]
+
+  def __call__(self, x):
+    x2, (h, w) = _as_matrices(x, self.in_channels)
+    y = jnp.einsum("oc,...cp->...op", self.weight(), x2, precision=lax_precision(self.precision))
+    y = _epilogue(y, None if self.bias is None else self.bias[...], self.relu)
+    return y.reshape(*y.shape[:-1], h, w)
+
+
+class PrunablePointwiseConv(PointwiseConv):
+  """A `PointwiseConv` whose effective weight is kernel * mask (gradual magnitude pruning)."""
+
+  def __init__(self, in_channels: int, out_channels: int, **kwargs):
+    super().__init__(in_channels, out_channels, **kwargs)
+    self.mask = PruningMask(jnp.ones_like(self.kernel[...]))
+
+  def weight(self):
+    return self.kernel[...] * self.mask[...]
+
+  def to_sparse(self) -> "SparsePointwiseConv":
+    """The layer with its mask frozen into a CSR pattern (same outputs, values trainable)."""
+    csr = csr_from_mask(self.weight(), self.mask[...])
+    bias = None if self.bias is None else self.bias[...]
+    return SparsePointwiseConv(csr, bias, relu=self.relu, precision=self.precision)
+
+
+class SparsePointwiseConv(nnx.Module):
+  """1x1 convolution with a CSR weight (Cout, Cin): y[b] = relu?(W @ x[b] + bias) as one
+  batched `jsdl.spmm` (bias and ReLU fused into its epilogue)."""
+
+  def __init__(self, weight: CSR, bias=None, *, relu: bool = False,
+               precision: str | None = None):
+    if not isinstance(weight, CSR) or weight.batch_shape:
+      raise TypeError(f"SparsePointwiseConv needs an unbatched CSR weight, got {weight!r}")
+    self.out_channels, self.in_channels = weight.shape
+    self.pattern = SparsityPattern(weight.sparsity)
+    self.values = nnx.Param(weight.values)
+    self.bias = None if bias is None else nnx.Param(jnp.asarray(bias, weight.dtype))
+    self.relu, self.precision = relu, precision
+
+  @classmethod
+  def from_dense(cls, weight, bias=None, **kwargs) -> "SparsePointwiseConv":
+    """From a dense (Cout, Cin) weight: its nonzeros become the pattern (concrete arrays)."""
+    return cls(CSR.fromdense(weight), bias, **kwargs)
+
+  @property
+  def csr(self) -> CSR:
+    return CSR(self.values[...], read_variable(self.pattern))
+
+  @property
+  def nnz(self) -> int:
+    return self.values[...].shape[-1]
+
+  def weight(self):
+    """The dense (Cout, Cin) weight (for references and the dense baseline)."""
+    return self.csr.todense()
+
+  def __call__(self, x):
+    x2, (h, w) = _as_matrices(x, self.in_channels)
+    bias = None if self.bias is None else self.bias[...]
+    y = spmm(self.csr, x2, bias=bias, relu=self.relu, precision=self.precision)
+    return y.reshape(*y.shape[:-1], h, w)
+
+
+def fold_batch_norm(weight, mean, var, *, scale=None, offset=None, epsilon: float = 1e-5,
+                    bias=None):
+  """Folds y = scale * (W x + bias - mean) / sqrt(var + eps) + offset into y = W' x + bias'.
+
+  weight: a dense array with output channels on axis 0 (pointwise (Cout, Cin), conv OIHW) or a
+  CSR (Cout, Cin), whose values are scaled row by row (the pattern is kept). Returns
+  (weight', bias'), weight' of the same kind as weight.
+  """
+  factor = jax.lax.rsqrt(jnp.asarray(var) + epsilon)
+  if scale is not None:
+    factor = factor * scale
+  new_bias = (-jnp.asarray(mean) if bias is None else bias - mean) * factor
+  if offset is not None:
+    new_bias = new_bias + offset
+  if isinstance(weight, CSR):
+    rows = row_ids(weight.row_offsets, weight.nnz)
+    return weight.with_values(weight.values * factor[rows].astype(weight.dtype)), new_bias
+  weight = jnp.asarray(weight)
+  return weight * factor.reshape(-1, *([1] * (weight.ndim - 1))).astype(weight.dtype), new_bias
+
+
+def fold_nnx_batch_norm(weight, bn: nnx.BatchNorm, bias=None):
+  """`fold_batch_norm` with the running statistics and affine parameters of an nnx.BatchNorm."""
+  return fold_batch_norm(
+      weight, bn.mean[...], bn.var[...],
+      scale=None if bn.scale is None else bn.scale[...],
+      offset=None if bn.bias is None else bn.bias[...],
+      epsilon=bn.epsilon, bias=bias)

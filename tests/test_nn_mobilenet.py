@@ -1,0 +1,260 @@
+"""Sparse MobileNetV1 (models/mobilenet) and its layers (jax_sparse_dl.nn.conv), on CPU.
+
+References are float64 numpy computations on fresh random inputs; the whole network is checked
+against a numpy MobileNetV1 forward pass. Tiny widths and resolutions keep the file fast.
+"""
+from __future__ import annotations
+
+import pathlib
+import sys
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+
+flax = pytest.importorskip("flax")
+from flax import nnx  # noqa: E402
+
+import jax_sparse_dl as jsdl  # noqa: E402
+from jax_sparse_dl.nn.conv import (PointwiseConv, PrunablePointwiseConv,  # noqa: E402
+                                   SparsePointwiseConv, fold_batch_norm)
+from jax_sparse_dl.nn.pruning import csr_from_mask, magnitude_mask  # noqa: E402
+
+# models/ is not installed: reach it from the repository root, after the installed packages
+# (so the installed jax_sparse_dl, with its compiled module, stays the one imported).
+sys.path.append(str(pathlib.Path(__file__).resolve().parents[1]))
+from models.mobilenet import benchmark, checkpoint, data, train  # noqa: E402
+from models.mobilenet.model import (InferenceMobileNet, MobileNetConfig,  # noqa: E402
+                                    convert_to_sparse, create_model, fold_dense_for_inference, fold_for_inference,
+                                    prune_to)
+
+CONFIG = MobileNetConfig(width=0.25, num_classes=10, sparsity=0.9)
+RESOLUTION = 32
+
+
+def rel_err(out, ref) -> float:
+  out, ref = np.asarray(out, np.float64), np.asarray(ref, np.float64)
+  return float(np.linalg.norm(out - ref) / max(np.linalg.norm(ref), 1e-30))
+
+
+# --- float64 numpy reference of the network (eval mode) ---------------------------------------
+def conv3x3_ref(x, w, stride, groups):
+  """x (B, C, H, W), w (O, C/groups, 3, 3); padding 1."""
+  x, w = np.asarray(x, np.float64), np.asarray(w, np.float64)
+  b, c, h, wd = x.shape
+  ho, wo = (h - 1) // stride + 1, (wd - 1) // stride + 1
+  xp = np.pad(x, ((0, 0), (0, 0), (1, 1), (1, 1)))
+  out = np.zeros((b, w.shape[0], ho, wo))
+  for i in range(3):
+    for j in range(3):
+      patch = xp[:, :, i:i + stride * ho:stride, j:j + stride * wo:stride]
+      if groups == 1:
+        out += np.einsum("bchw,oc->bohw", patch, w[:, :, i, j])
+      else:  # depthwise
+        out += patch * w[None, :, 0, i, j, None, None]
+  return out
+
+
+def bn_relu_ref(y, bn):
+  g = lambda v: np.asarray(v[...], np.float64)[None, :, None, None]
+  return np.maximum((y - g(bn.mean)) / np.sqrt(g(bn.var) + bn.epsilon) * g(bn.scale)
+                    + g(bn.bias), 0)
+
+
+def network_ref(model, x):
+  """The eval-mode forward pass of a training MobileNetV1, in float64 numpy."""
+  y = bn_relu_ref(conv3x3_ref(x, model.stem.kernel[...], 2, 1), model.stem.bn)
+  for block in model.blocks:
+    dw = block.depthwise
+    y = bn_relu_ref(conv3x3_ref(y, dw.kernel[...], dw.stride, dw.groups), dw.bn)
+    w = np.asarray(block.pointwise.weight(), np.float64)
+    y = bn_relu_ref(np.einsum("oc,bchw->bohw", w, y), block.pointwise_bn)
+  pooled = y.mean(axis=(2, 3))
+  return pooled @ np.asarray(model.classifier.kernel[...], np.float64) + \
+      np.asarray(model.classifier.bias[...], np.float64)
+
+
+def randomize_batch_norms(model, seed):
+  """Non-trivial running statistics and affine parameters, so folding is really tested."""
+  rng = np.random.default_rng(seed)
+  for _, bn in nnx.iter_graph(model):
+    if isinstance(bn, nnx.BatchNorm):
+      n = bn.mean[...].shape[0]
+      bn.mean[...] = jnp.asarray(rng.normal(0, 0.3, n), jnp.float32)
+      bn.var[...] = jnp.asarray(rng.uniform(0.5, 2.0, n), jnp.float32)
+      bn.scale[...] = jnp.asarray(rng.uniform(0.5, 1.5, n), jnp.float32)
+      bn.bias[...] = jnp.asarray(rng.normal(0, 0.3, n), jnp.float32)
+
+
+@pytest.fixture(scope="module")
+def pruned_model():
+  model = create_model(CONFIG, seed=3)
+  prune_to(model, CONFIG.sparsity)
+  randomize_batch_norms(model, 4)
+  return model
+
+
+def images(batch, seed):
+  return jax.random.normal(jax.random.key(seed), (batch, 3, RESOLUTION, RESOLUTION))
+
+
+# --- layers ------------------------------------------------------------------------------------
+@pytest.mark.parametrize("bias,relu", [(False, False), (True, False), (True, True)])
+def test_sparse_pointwise_matches_float64_reference(bias, relu):
+  rng = np.random.default_rng(0)
+  w = rng.normal(size=(24, 16)) * (rng.random((24, 16)) < 0.3)
+  b = rng.normal(size=24) if bias else None
+  layer = SparsePointwiseConv.from_dense(jnp.asarray(w, jnp.float32),
+                                         None if b is None else jnp.asarray(b, jnp.float32),
+                                         relu=relu)
+  x = rng.normal(size=(3, 16, 5, 4))
+  ref = np.einsum("oc,bchw->bohw", w, x) + (0 if b is None else b[None, :, None, None])
+  ref = np.maximum(ref, 0) if relu else ref
+  out = layer(jnp.asarray(x, jnp.float32))
+  assert out.shape == (3, 24, 5, 4)
+  assert rel_err(out, ref) < 1e-5
+
+  # Gradients w.r.t. values, bias and input against the float64 dense reference.
+  g = rng.normal(size=ref.shape)
+  gate = (ref > 0) if relu else np.ones_like(ref)
+  d_pre = g * gate
+  graphdef, params, pattern = nnx.split(layer, nnx.Param, ...)
+  grads = jax.grad(lambda p, x: jnp.sum(nnx.merge(graphdef, p, pattern)(x) * g),
+                   argnums=(0, 1))(params, jnp.asarray(x, jnp.float32))
+  csr = layer.csr
+  rows = np.repeat(np.arange(24), np.diff(np.asarray(csr.row_offsets)))
+  cols = np.asarray(csr.column_indices)
+  d_w = np.einsum("bohw,bchw->oc", d_pre, x)
+  assert rel_err(grads[0]["values"][...], d_w[rows, cols]) < 1e-5
+  assert rel_err(grads[1], np.einsum("oc,bohw->bchw", w, d_pre)) < 1e-5
+  if bias:
+    assert rel_err(grads[0]["bias"][...], d_pre.sum(axis=(0, 2, 3))) < 1e-5
+
+
+def test_prunable_to_sparse_keeps_outputs():
+  layer = PrunablePointwiseConv(32, 40, rngs=nnx.Rngs(0))
+  layer.mask[...] = magnitude_mask(layer.kernel[...], 0.9)
+  x = images(2, 1)[:, :1].repeat(32, axis=1)  # (2, 32, 32, 32)
+  ref = np.einsum("oc,bchw->bohw", np.asarray(layer.weight(), np.float64), np.asarray(x))
+  sparse = layer.to_sparse()
+  assert sparse.nnz == round(0.1 * 32 * 40)
+  assert rel_err(layer(x), ref) < 1e-5 and rel_err(sparse(x), ref) < 1e-5
+
+
+@pytest.mark.parametrize("sparse", [False, True])
+def test_fold_batch_norm_float64(sparse):
+  rng = np.random.default_rng(1)
+  w = rng.normal(size=(12, 9)) * (rng.random((12, 9)) < 0.5)
+  mean, var = rng.normal(size=12), rng.uniform(0.5, 2, 12)
+  scale, offset, bias = rng.normal(size=12), rng.normal(size=12), rng.normal(size=12)
+  x = rng.normal(size=(9, 7))
+  ref = scale[:, None] * ((w @ x + bias[:, None]) - mean[:, None]) / np.sqrt(
+      var[:, None] + 1e-3) + offset[:, None]
+  weight = jsdl.CSR.fromdense(jnp.asarray(w, jnp.float32)) if sparse else jnp.asarray(w)
+  f = lambda a: jnp.asarray(a, jnp.float32)
+  w2, b2 = fold_batch_norm(weight, f(mean), f(var), scale=f(scale), offset=f(offset),
+                           epsilon=1e-3, bias=f(bias))
+  dense = w2.todense() if sparse else w2
+  assert rel_err(np.asarray(dense, np.float64) @ x + np.asarray(b2)[:, None], ref) < 1e-5
+  if sparse:
+    assert w2.nnz == weight.nnz
+
+
+# --- whole network -----------------------------------------------------------------------------
+def test_training_model_matches_float64_reference(pruned_model):
+  x = images(2, 10)
+  assert rel_err(pruned_model(x), network_ref(pruned_model, x)) < 1e-4
+
+
+def test_sparse_and_dense_forward_agree(pruned_model):
+  """The sparse network with the pruned dense weights = the dense network with them, trained
+  (SparsePointwiseConv after conversion) and folded for inference, sparse and dense."""
+  x = images(3, 11)
+  ref = network_ref(pruned_model, x)
+  converted = nnx.clone(pruned_model)
+  assert convert_to_sparse(converted) == 12
+  assert isinstance(converted.blocks[0].pointwise, PointwiseConv)
+  assert isinstance(converted.blocks[5].pointwise, SparsePointwiseConv)
+  assert rel_err(converted(x), ref) < 1e-4
+  sparse = fold_for_inference(pruned_model)
+  assert sum(isinstance(layer, SparsePointwiseConv) for layer in sparse.layers) == 12
+  assert all(layer.relu and layer.bias is not None for layer in sparse.layers
+             if isinstance(layer, SparsePointwiseConv))  # bias + ReLU in the SpMM epilogue
+  assert rel_err(sparse(x), ref) < 1e-4
+  assert rel_err(fold_for_inference(converted)(x), ref) < 1e-4
+
+
+@pytest.mark.parametrize("layout,pointwise", [("NHWC", "conv"), ("NCHW", "gemm")])
+def test_folded_dense_matches_reference(pruned_model, layout, pointwise):
+  x = images(2, 12)
+  folded = fold_dense_for_inference(pruned_model, layout, pointwise)
+  xin = jnp.transpose(x, (0, 2, 3, 1)) if layout == "NHWC" else x
+  assert rel_err(folded(xin), network_ref(pruned_model, x)) < 1e-4
+
+
+# --- training, checkpoints, benchmark -----------------------------------------------------------
+def test_training_steps_reduce_the_loss(tmp_path):
+  train_split, _ = data.load(RESOLUTION)
+  model = create_model(CONFIG, seed=5)
+  prune_to(model, 0.5)
+  convert_to_sparse(model)  # train through SpMM (values gradients are SDDMMs)
+  args = train.parse_args(["--out", str(tmp_path), "--epochs", "1"])
+  schedule = train.Schedule(args, 10)
+  trainer = train.Trainer(model, train.make_optimizer(model, args, schedule, 5))
+  x, y = jnp.asarray(train_split.images[:32]), jnp.asarray(train_split.labels[:32])
+  losses = [float(trainer.train_step(x, y)) for _ in range(8)]
+  assert losses[-1] < 0.7 * losses[0], losses
+  trained, _ = trainer.objects()
+  assert not np.allclose(trained.blocks[3].pointwise.values[...],
+                         model.blocks[3].pointwise.values[...])
+
+
+def test_checkpoint_round_trip(pruned_model, tmp_path):
+  model = nnx.clone(pruned_model)
+  convert_to_sparse(model)
+  x = images(2, 13)
+  checkpoint.save(tmp_path, model, meta={"epoch": 3})
+  restored, meta, _ = checkpoint.restore(tmp_path)
+  assert meta == {"epoch": 3}
+  assert isinstance(restored.blocks[4].pointwise, SparsePointwiseConv)
+  np.testing.assert_array_equal(restored(x), model(x))
+  np.testing.assert_array_equal(fold_for_inference(restored)(x), fold_for_inference(model)(x))
+
+
+def test_train_cli_prunes_saves_and_resumes(tmp_path):
+  """Gradual pruning, conversion to SpMM layers, checkpoint per epoch, resume, folded eval."""
+  args = ["--width", "0.25", "--sparsity", "0.9", "--image-size", "16", "--batch-size", "128",
+          "--mask-updates", "2", "--prune-begin", "0.1", "--prune-end", "0.5", "--out",
+          str(tmp_path), "--no-progress"]
+  first = train.train(train.parse_args(args + ["--epochs", "2"]))
+  assert [h["epoch"] for h in first["history"]] == [1, 2]
+  assert first["pointwise_sparsity"] == pytest.approx(0.9, abs=1e-3)
+  restored, meta, _ = checkpoint.restore(tmp_path)
+  assert meta["epoch"] == 1 and isinstance(restored.blocks[6].pointwise, SparsePointwiseConv)
+  resumed = train.train(train.parse_args(args + ["--epochs", "3", "--resume"]))
+  assert [h["epoch"] for h in resumed["history"]] == [1, 2, 3]
+  assert resumed["folded_held_out_accuracy"] == pytest.approx(resumed["held_out_accuracy"],
+                                                              abs=1 / 300)
+  assert (tmp_path / "metrics.json").exists()
+
+
+def test_benchmark_quick(tmp_path):
+  benchmark.main(["--quick", "--out", str(tmp_path), "--widths", "0.25", "--batches", "1",
+                  "--dense", "nhwc-conv-highest", "--layer-widths"])
+  summary = (tmp_path / "summary.md").read_text()
+  assert "| 0.25 | 1 |" in summary and "Targets" in summary
+  import json
+  report = json.loads((tmp_path / "results.json").read_text())
+  assert all("fps" in r for r in report["results"]), report["results"]
+  assert report["checks"]["0.25"]["sparse_vs_dense_rel_err"] < 1e-4
+
+
+def test_benchmark_layer_breakdown(pruned_model):
+  """Each layer timed alone on its real input (a slice of the network: compiles are slow)."""
+  sparse = fold_for_inference(pruned_model)
+  head = InferenceMobileNet(sparse.names[:4], sparse.layers[:4], "NCHW")
+  args = benchmark.parse_args(["--quick", "--out", "unused"])
+  rows = benchmark.time_layers(head, images(1, 14), benchmark.Timer(args), ("sparse", 1))
+  assert [r["layer"] for r in rows] == ["stem", "dw1", "pw1", "dw2"]
+  assert rows[2]["input_shape"] == [1, 8, 16, 16] and all(r["median_us"] > 0 for r in rows)
