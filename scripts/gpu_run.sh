@@ -5,7 +5,9 @@
 # STAGES picks stages (default: build pytest memcheck large demo); also: racecheck, tune
 # (scripts/tune_spmm.py on $DLMC), tune-sddmm (scripts/tune_sddmm.py on $DLMC), bench
 # (python -m jax_sparse_dl.bench $DLMC $BENCH_ARGS),
-# profile (Nsight Compute on scripts/profile_kernels.py $PROFILE_ARGS).
+# profile (Nsight Compute on scripts/profile_kernels.py $PROFILE_ARGS), and the models (issues 4
+# and 5): attention-bench, mobilenet-bench, train-transformer, train-mobilenet ($MODEL_ARGS_*).
+# Model runs write under /tmp/models; their summaries are copied to $OUT (8 files come back).
 set -uo pipefail
 REPO=$PWD
 OUT=${OUT:-$REPO/gpu-logs}
@@ -63,6 +65,38 @@ want racecheck && LOG=racecheck TAIL=3 stage racecheck-spmm-staged 150 env \
   XLA_PYTHON_CLIENT_ALLOCATOR=platform JAX_PLATFORMS=cuda,cpu JSDL_SPMM_VARIANT=staged:32:8 \
   compute-sanitizer --tool racecheck --error-exitcode 99 \
   python3 "$REPO/scripts/memcheck_cases.py" float32 --ops spmm
+# The models run from the repository root (python -m models.*), importing the installed package.
+RUNS=/tmp/models
+want attention-bench && stage attention-bench 420 env -C "$REPO" python3 -m models.transformer.benchmark \
+  --out "$RUNS/attention" ${MODEL_ARGS_ATTENTION:-} \
+  && cp "$RUNS/attention/results.json" "$OUT/attention-results.json" \
+  && cp "$RUNS/attention/results.md" "$OUT/attention-results.md" \
+  && cp "$RUNS/attention/attention.png" "$OUT/attention.png"
+want mobilenet-bench && stage mobilenet-bench 420 env -C "$REPO" python3 -m models.mobilenet.benchmark \
+  --out "$RUNS/mobilenet" ${MODEL_ARGS_MOBILENET:-} \
+  && cp "$RUNS/mobilenet/results.json" "$OUT/mobilenet-results.json" \
+  && cp "$RUNS/mobilenet/summary.md" "$OUT/mobilenet-summary.md" \
+  && cp "$RUNS/mobilenet/fps.png" "$OUT/mobilenet-fps.png"
+# The same model and steps, sparse and dense: the quality comparison of issue 4.
+TRANSFORMER=${MODEL_ARGS_TRANSFORMER:---steps 1500 --batch 16 --seq-len 512 --d-model 256 \
+  --heads 8 --layers 4 --local 32 --eval-every 250 --no-progress}
+if want train-transformer; then
+  for kind in sparse dense; do
+    if [ $kind = sparse ]; then flags="--attention sparse --attention-sparsity 0.9 --weights sparse --prune-to 0.8"
+    else flags="--attention dense --weights dense"; fi
+    LOG=train stage "train-transformer-$kind" 240 env -C "$REPO" python3 -m models.transformer.train $TRANSFORMER \
+      $flags --out "$RUNS/transformer-$kind" \
+      && cp "$RUNS/transformer-$kind/metrics.json" "$OUT/transformer-$kind-metrics.json"
+  done
+fi
+if want train-mobilenet; then
+  for sparsity in 0.9 0; do
+    LOG=train stage "train-mobilenet-$sparsity" 240 env -C "$REPO" python3 -m models.mobilenet.train --width 1.0 \
+      --sparsity $sparsity --no-progress ${MODEL_ARGS_MOBILENET_TRAIN:-} \
+      --out "$RUNS/mobilenet-$sparsity" \
+      && cp "$RUNS/mobilenet-$sparsity/metrics.json" "$OUT/mobilenet-$sparsity-metrics.json"
+  done
+fi
 want large && stage pytest-large 120 pytest "$REPO/tests" -q -rs -m large -p no:cacheprovider
 want demo && stage demo 120 jsdl-demo
 exit $status

@@ -16,7 +16,7 @@ import numpy as np
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import jax_sparse_dl as jsdl  # noqa: E402
 from jax_sparse_dl import dlmc  # noqa: E402
-from tune_spmm import pick, timed  # noqa: E402
+from tune_spmm import cusparse_available, pick, timed  # noqa: E402
 
 VARIANTS = ["auto", "row", "flat:1", "flat:4"]
 
@@ -35,11 +35,7 @@ def problems(root, per_level, key):
 def main(argv):
   root, out_csv = argv[0], argv[1]
   per_level = int(argv[argv.index("--per-level") + 1]) if "--per-level" in argv else 1
-  try:
-    from jax_sparse_dl import cusparse
-    has_cusparse = cusparse.available()
-  except ImportError:
-    has_cusparse = False
+  has_cusparse = cusparse_available()
   rows, t0 = [], time.time()
   key = jax.random.PRNGKey(0)
   for name, A, d, batch in problems(root, per_level, key):
@@ -63,6 +59,7 @@ def main(argv):
       record(f"jsdl:{variant}", us, out)
     os.environ.pop("JSDL_SDDMM_VARIANT")
     if has_cusparse and not batch:
+      from jax_sparse_dl import cusparse
       us, out = timed(lambda q, kk, A: cusparse.sddmm(q, kk, A), q, kk, A)
       record("cusparse", us, out)
     print(f"[{time.time() - t0:6.0f}s] {name} d={d}", flush=True)

@@ -34,6 +34,14 @@ def pick(paths, per_level):
   return chosen
 
 
+def cusparse_available() -> bool:
+  try:
+    from jax_sparse_dl import cusparse
+  except ImportError:
+    return False
+  return cusparse.available()
+
+
 def timed(fn, *args):
   r = time_per_call(fn, *args, repeats=7, warmup=2, min_time_s=0.005, keep_output=True)
   return r.median_s * 1e6, r.output[0]
@@ -43,11 +51,7 @@ def main(argv):
   root, out_csv = argv[0], argv[1]
   per_level = int(argv[argv.index("--per-level") + 1]) if "--per-level" in argv else 1
   paths = pick(dlmc.find_matrices([root]), per_level)
-  try:
-    from jax_sparse_dl import cusparse
-    has_cusparse = cusparse.available()
-  except ImportError:
-    has_cusparse = False
+  has_cusparse = cusparse_available()
   rows, t0 = [], time.time()
   key = jax.random.PRNGKey(0)
   for path in paths:
@@ -78,6 +82,7 @@ def main(argv):
           us, out = timed(lambda W, x: jnp.dot(W, x, precision=prec), W, x)
           record(f"dense:{prec}", jnp.dtype(dtype).name, us, out)
       if has_cusparse:
+        from jax_sparse_dl import cusparse
         for alg in cusparse.ALGORITHMS:
           try:
             us, out = timed(lambda A, x: cusparse.spmm(A, x, alg=alg), A32, x32)
