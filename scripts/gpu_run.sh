@@ -42,7 +42,7 @@ export JAX_PLATFORMS=cuda JSDL_REQUIRE_CUDA_MODULE=1 JSDL_REQUIRE_CUSPARSE_MODUL
 want pytest && stage pytest-gpu 300 pytest "$REPO/tests" -q -rs -m "not large" -n 6 -p no:cacheprovider
 want tune && stage tune 420 python3 "$REPO/scripts/tune_spmm.py" "$DLMC" "$OUT/tune.csv" --per-level 1
 want tune-sddmm && stage tune-sddmm 300 python3 "$REPO/scripts/tune_sddmm.py" "$DLMC" \
-  "$OUT/tune-sddmm.csv" --per-level 1
+  "$OUT/tune-sddmm.csv" --per-level 1 ${TUNE_SDDMM_ARGS:-}
 want profile && stage ncu 300 ncu --profile-from-start off --section SpeedOfLight \
   --section MemoryWorkloadAnalysis --section ComputeWorkloadAnalysis --section Occupancy \
   --section LaunchStats --section WarpStateStats python3 "$REPO/scripts/profile_kernels.py" \

@@ -268,3 +268,11 @@ def scattered_pattern(rng, m, k, count=300):
     mat = sp.coo_array((np.ones(rows.shape[0]), (rows, cols)), shape=(m, k)).tocsr()
     mat.sum_duplicates()
     return mat.indptr.astype(np.int32), mat.indices.astype(np.int32)
+
+
+@pytest.fixture(scope="module")
+def highest_matmul_precision():
+    """XLA's own dots and convolutions in true float32 for a whole module: on GPU they default
+    to TF32, while the jsdl kernels and the float64 references are exact float32 products."""
+    with jax.default_matmul_precision("highest"):
+        yield

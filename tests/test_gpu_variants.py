@@ -26,7 +26,7 @@ VARIANTS = ["gather", "gather:16:1", "gather:32:4", "gather:64:16", "gather:128:
             "staged:32:8", "staged:64:2", "staged:64:8"]
 
 
-SDDMM_VARIANTS = ["row", "flat:1", "flat:4"]
+SDDMM_VARIANTS = ["row", "row:8:2", "row:4:4", "flat:1", "flat:4"]
 
 
 @pytest.fixture

@@ -8,6 +8,7 @@
 #pragma once
 
 #include <cstdint>
+#include <cstdio>
 #include <cstdlib>
 #include <cstring>
 
@@ -25,8 +26,9 @@ struct SddmmConfig {
   static constexpr int kSparseTile = 32;    // entries per warp step
 };
 
-// Lanes per group and accesses per lane for rows of d elements read kVec at a
-// time: as narrow as d allows, up to 4 accesses (16 registers of lhs) a lane.
+
+// Row kernel group shape: lanes per group and accesses of kVec elements per
+// lane and pass.
 struct SddmmShape {
   int lanes;
   int vecs_per_lane;
@@ -47,7 +49,8 @@ enum class SddmmKernelKind { kRow, kFlat };
 
 struct SddmmChoice {
   SddmmKernelKind kind;
-  int d_split;  // flat kernel: warps per tile (1 or 4)
+  int d_split;         // flat kernel: warps per tile (1 or 4)
+  SddmmShape row = {};  // row kernel: group shape; lanes == 0: ChooseSddmmShape's
 };
 
 // Measured on the DLMC sample and on attention-like patterns (H200,
@@ -56,10 +59,15 @@ struct SddmmChoice {
 // the flat kernel wins elsewhere. The flat kernel splits d over four warps when
 // d is long, or when its tiles alone leave the GPU short of warps (a split costs
 // a shared-memory reduction, so not when there are warps enough).
-// JSDL_SDDMM_VARIANT = "row" | "flat:1" | "flat:4" overrides it for tuning.
+// JSDL_SDDMM_VARIANT = "row" | "row:<lanes>:<vecs>" | "flat:1" | "flat:4"
+// overrides it for tuning (row shapes 4:1, 4:4, 8:1, 8:2, 16:1, 32:1, 32:2;
+// any other runs as 32:4).
 inline SddmmChoice ChooseSddmm(int64_t m, int64_t nnz, int64_t d, int64_t batch, int num_sms) {
   if (const char* v = std::getenv("JSDL_SDDMM_VARIANT")) {
     if (std::strcmp(v, "row") == 0) return {SddmmKernelKind::kRow, 1};
+    SddmmShape shape{};
+    if (std::sscanf(v, "row:%d:%d", &shape.lanes, &shape.vecs_per_lane) == 2)
+      return {SddmmKernelKind::kRow, 1, shape};
     if (std::strcmp(v, "flat:4") == 0) return {SddmmKernelKind::kFlat, 4};
     if (std::strcmp(v, "flat:1") == 0) return {SddmmKernelKind::kFlat, 1};
   }
@@ -70,6 +78,8 @@ inline SddmmChoice ChooseSddmm(int64_t m, int64_t nnz, int64_t d, int64_t batch,
   return {SddmmKernelKind::kFlat, split ? 4 : 1};
 }
 
+// The default row-kernel shape for rows of d elements read kVec at a time: as
+// narrow as d allows, up to 4 accesses (16 registers of lhs) a lane.
 inline SddmmShape ChooseSddmmShape(int64_t d, int vec) {
   const int64_t accesses = (d + vec - 1) / vec;
   for (int lanes = 4; lanes < 32; lanes *= 2)

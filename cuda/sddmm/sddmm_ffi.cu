@@ -45,22 +45,24 @@ ffi::Error LaunchSddmmFlat(cudaStream_t stream, const SddmmArgs<T>& args) {
 }
 
 // The row kernel: 16-byte vectors when rows of d elements stay aligned, else
-// one element; group width from d.
+// one element; the group shape from d unless the choice names one.
 template <typename T>
-ffi::Error LaunchRow(cudaStream_t stream, const SddmmArgs<T>& args) {
+ffi::Error LaunchRow(cudaStream_t stream, const SddmmArgs<T>& args, SddmmShape shape) {
   constexpr int kVec = kVec16<T>;
   if (args.d % kVec == 0) {
-    const SddmmShape shape = ChooseSddmmShape(args.d, kVec);
+    if (shape.lanes == 0) shape = ChooseSddmmShape(args.d, kVec);
     switch (shape.lanes * 8 + shape.vecs_per_lane) {
       case 4 * 8 + 1: return LaunchSddmm<T, SddmmConfig<kVec, 4, 1>>(stream, args);
+      case 4 * 8 + 4: return LaunchSddmm<T, SddmmConfig<kVec, 4, 4>>(stream, args);
       case 8 * 8 + 1: return LaunchSddmm<T, SddmmConfig<kVec, 8, 1>>(stream, args);
+      case 8 * 8 + 2: return LaunchSddmm<T, SddmmConfig<kVec, 8, 2>>(stream, args);
       case 16 * 8 + 1: return LaunchSddmm<T, SddmmConfig<kVec, 16, 1>>(stream, args);
       case 32 * 8 + 1: return LaunchSddmm<T, SddmmConfig<kVec, 32, 1>>(stream, args);
       case 32 * 8 + 2: return LaunchSddmm<T, SddmmConfig<kVec, 32, 2>>(stream, args);
       default: return LaunchSddmm<T, SddmmConfig<kVec, 32, 4>>(stream, args);
     }
   }
-  const SddmmShape shape = ChooseSddmmShape(args.d, 1);
+  shape = ChooseSddmmShape(args.d, 1);
   if (shape.lanes < 32) return LaunchSddmm<T, SddmmConfig<1, 8, 1>>(stream, args);
   if (shape.vecs_per_lane == 1) return LaunchSddmm<T, SddmmConfig<1, 32, 1>>(stream, args);
   return LaunchSddmm<T, SddmmConfig<1, 32, 4>>(stream, args);
@@ -80,7 +82,7 @@ ffi::Error Launch(cudaStream_t stream, const SddmmArgs<T>& args) {
   int num_sms = 0;
   JSDL_RETURN_IF_ERROR(MultiprocessorCount(num_sms));
   const SddmmChoice choice = ChooseSddmm(args.m, args.nnz, args.d, args.batch, num_sms);
-  if (choice.kind == SddmmKernelKind::kRow) return LaunchRow<T>(stream, args);
+  if (choice.kind == SddmmKernelKind::kRow) return LaunchRow<T>(stream, args, choice.row);
   if (choice.d_split == 4) return LaunchFlat<T, 4>(stream, args);
   return LaunchFlat<T, 1>(stream, args);
 }

@@ -156,8 +156,9 @@ def run(args) -> list[dict]:
     reference = None
     if length <= args.check_max_length:
       try:
-        reference = np.asarray(jax.jit(masked_dense_attention)(
-            *qkv[:3], jnp.asarray(dense_mask(pattern))), np.float64)
+        with jax.default_matmul_precision("highest"):  # the reference in true float32
+          reference = np.asarray(jax.jit(masked_dense_attention)(
+              *qkv[:3], jnp.asarray(dense_mask(pattern))), np.float64)
       except Exception as error:  # noqa: BLE001
         print(f"no reference at length {length}: {_failure(error)}", flush=True)
     for name in args.contenders:
