@@ -78,20 +78,20 @@ want mobilenet-bench && stage mobilenet-bench 420 env -C "$REPO" python3 -m mode
   && cp "$RUNS/mobilenet/summary.md" "$OUT/mobilenet-summary.md" \
   && cp "$RUNS/mobilenet/fps.png" "$OUT/mobilenet-fps.png"
 # The same model and steps, sparse and dense: the quality comparison of issue 4.
-TRANSFORMER=${MODEL_ARGS_TRANSFORMER:---steps 1500 --batch 16 --seq-len 512 --d-model 256 \
+TRANSFORMER=${MODEL_ARGS_TRANSFORMER:---steps 1000 --batch 16 --seq-len 512 --d-model 256 \
   --heads 8 --layers 4 --local 32 --eval-every 250 --no-progress}
 if want train-transformer; then
   for kind in sparse dense; do
     if [ $kind = sparse ]; then flags="--attention sparse --attention-sparsity 0.9 --weights sparse --prune-to 0.8"
     else flags="--attention dense --weights dense"; fi
-    LOG=train stage "train-transformer-$kind" 240 env -C "$REPO" python3 -m models.transformer.train $TRANSFORMER \
+    LOG=train stage "train-transformer-$kind" ${TRAIN_LIMIT:-240} env -C "$REPO" python3 -m models.transformer.train $TRANSFORMER \
       $flags --out "$RUNS/transformer-$kind" \
       && cp "$RUNS/transformer-$kind/metrics.json" "$OUT/transformer-$kind-metrics.json"
   done
 fi
 if want train-mobilenet; then
   for sparsity in 0.9 0; do
-    LOG=train stage "train-mobilenet-$sparsity" 240 env -C "$REPO" python3 -m models.mobilenet.train --width 1.0 \
+    LOG=train stage "train-mobilenet-$sparsity" ${TRAIN_LIMIT:-240} env -C "$REPO" python3 -m models.mobilenet.train --width 1.0 \
       --sparsity $sparsity --no-progress ${MODEL_ARGS_MOBILENET_TRAIN:-} \
       --out "$RUNS/mobilenet-$sparsity" \
       && cp "$RUNS/mobilenet-$sparsity/metrics.json" "$OUT/mobilenet-$sparsity-metrics.json"
