@@ -81,9 +81,12 @@ want mobilenet-bench && stage mobilenet-bench 420 env -C "$REPO" python3 -m mode
 TRANSFORMER=${MODEL_ARGS_TRANSFORMER:---steps 1000 --batch 16 --seq-len 512 --d-model 256 \
   --heads 8 --layers 4 --local 32 --eval-every 250 --no-progress}
 if want train-transformer; then
-  for kind in sparse dense; do
-    if [ $kind = sparse ]; then flags="--attention sparse --attention-sparsity 0.9 --weights sparse --prune-to 0.8"
-    else flags="--attention dense --weights dense"; fi
+  for kind in sparse attention-only dense; do  # attention-only: sparse attention, dense weights
+    case $kind in
+      sparse) flags="--attention sparse --attention-sparsity 0.9 --weights sparse --prune-to 0.8";;
+      attention-only) flags="--attention sparse --attention-sparsity 0.9 --weights dense";;
+      dense) flags="--attention dense --weights dense";;
+    esac
     LOG=train stage "train-transformer-$kind" ${TRAIN_LIMIT:-240} env -C "$REPO" python3 -m models.transformer.train $TRANSFORMER \
       $flags --out "$RUNS/transformer-$kind" \
       && cp "$RUNS/transformer-$kind/metrics.json" "$OUT/transformer-$kind-metrics.json"
