@@ -4,7 +4,6 @@ SDDMM when built, to set the choice in cuda/sddmm/sddmm_config.h. One CSV row pe
 contender); prints the best variant per problem.
 
 Usage: tune_sddmm.py DLMC_DIR OUT.csv [--per-level K] [--attention-only]"""
-import csv
 import os
 import sys
 import time
@@ -16,7 +15,7 @@ import numpy as np
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import jax_sparse_dl as jsdl  # noqa: E402
 from jax_sparse_dl import dlmc  # noqa: E402
-from tune_spmm import cusparse_available, pick, timed  # noqa: E402
+from tune_spmm import cusparse_available, pick, timed, write_csv  # noqa: E402
 
 VARIANTS = ["auto", "row", "row:8:2", "row:4:4", "flat:1", "flat:4"]
 
@@ -69,10 +68,7 @@ def main(argv):
       us, out = timed(lambda q, kk, A: cusparse.sddmm(q, kk, A), q, kk, A)
       record("cusparse", us, out)
     print(f"[{time.time() - t0:6.0f}s] {name} d={d}", flush=True)
-    with open(out_csv, "w", newline="") as f:
-      w = csv.DictWriter(f, fieldnames=list(rows[0]))
-      w.writeheader()
-      w.writerows(rows)
+    write_csv(out_csv, rows)
   probs = {}
   for r in rows:
     probs.setdefault((r["problem"], r["d"]), {})[r["contender"]] = r["us"]

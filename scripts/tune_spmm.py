@@ -42,6 +42,13 @@ def cusparse_available() -> bool:
   return cusparse.available()
 
 
+def write_csv(path, rows):
+  with open(path, "w", newline="") as f:
+    w = csv.DictWriter(f, fieldnames=list(rows[0]))
+    w.writeheader()
+    w.writerows(rows)
+
+
 def timed(fn, *args):
   r = time_per_call(fn, *args, repeats=7, warmup=2, min_time_s=0.005, keep_output=True)
   return r.median_s * 1e6, r.output[0]
@@ -91,10 +98,7 @@ def main(argv):
             continue
           record(f"cusparse:{alg}", "float32", us, out)
     print(f"[{time.time() - t0:6.0f}s] {suite} {level} {m}x{k} nnz={pat.nnz}", flush=True)
-    with open(out_csv, "w", newline="") as f:
-      w = csv.DictWriter(f, fieldnames=list(rows[0]))
-      w.writeheader()
-      w.writerows(rows)
+    write_csv(out_csv, rows)  # after every problem: a cut run keeps what it measured
   # Best jsdl variant per problem, against the best cuSPARSE and dense.
   probs = {}
   for r in rows:

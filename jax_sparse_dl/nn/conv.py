@@ -22,17 +22,8 @@ from flax import nnx
 
 from ..csr import CSR, row_ids
 from ..spmm import spmm
+from .linear import SparsePattern
 from .pruning import PruningMask, csr_from_mask
-
-
-class SparsityPattern(nnx.Variable):
-  """A sparse layer's CSR pattern (a `jsdl.Sparsity`): state, never trained."""
-
-
-def read_variable(variable):
-  """A Variable's whole value, also when it is not an array (`get_value` from flax 0.12 on)."""
-  getter = getattr(variable, "get_value", None)
-  return getter() if getter is not None else variable.value
 
 
 def lax_precision(name):
@@ -108,7 +99,7 @@ class SparsePointwiseConv(nnx.Module):
     if not isinstance(weight, CSR) or weight.batch_shape:
       raise TypeError(f"SparsePointwiseConv needs an unbatched CSR weight, got {weight!r}")
     self.out_channels, self.in_channels = weight.shape
-    self.pattern = SparsityPattern(weight.sparsity)
+    self.pattern = SparsePattern(weight.sparsity)
     self.values = nnx.Param(weight.values)
     self.bias = None if bias is None else nnx.Param(jnp.asarray(bias, weight.dtype))
     self.relu, self.precision = relu, precision
@@ -120,7 +111,7 @@ class SparsePointwiseConv(nnx.Module):
 
   @property
   def csr(self) -> CSR:
-    return CSR(self.values[...], read_variable(self.pattern))
+    return CSR(self.values[...], self.pattern.get())
 
   @property
   def nnz(self) -> int:
