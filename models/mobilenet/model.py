@@ -162,16 +162,6 @@ def convert_to_sparse(model: MobileNetV1, patterns: dict | None = None) -> int:
   return converted
 
 
-def sparse_patterns(model: MobileNetV1) -> dict:
-  """{block index: (row_offsets, column_indices)} of the sparse pointwise layers, as numpy."""
-  out = {}
-  for i, block in enumerate(model.blocks):
-    if isinstance(block.pointwise, SparsePointwiseConv):
-      csr = block.pointwise.csr
-      out[i] = (np.asarray(csr.row_offsets), np.asarray(csr.column_indices))
-  return out
-
-
 def pointwise_sparsity(model: MobileNetV1) -> float:
   """Fraction of zero weights over the prunable / sparse pointwise layers (0 if none)."""
   total = kept = 0

@@ -7,7 +7,7 @@ Sparse runs (Zhu & Gupta): dense warm-up, then the pointwise masks of blocks 2-1
 by magnitude --mask-updates times while the sparsity follows a cubic ramp up to --sparsity
 (between --prune-begin and --prune-end, fractions of all steps). At --prune-end the patterns are
 frozen and the layers become `SparsePointwiseConv` (values trained through SpMM) for the rest.
-Held-out accuracy is measured after every epoch; a checkpoint (state.npz + checkpoint.json,
+Held-out accuracy is measured after every epoch; a checkpoint (arrays.npz + checkpoint.json,
 optimizer included) is written to --out after every epoch, and --resume continues from it.
 At the end the model is folded for inference (batch norm into SpMM values + fused bias/ReLU),
 its held-out accuracy measured again, and metrics.json written to --out.
