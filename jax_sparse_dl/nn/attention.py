@@ -14,7 +14,7 @@ import jax
 import jax.numpy as jnp
 from flax import nnx
 
-from ..csr import CSR, Sparsity
+from ..csr import CSR, Sparsity, row_ids
 from ..sddmm import sddmm
 from ..softmax import csr_softmax
 from ..spmm import spmm
@@ -47,9 +47,8 @@ def masked_dense_attention(q, k, v, mask):
 
 def mask_from_pattern(pattern: Sparsity):
   """The pattern as a bool (m, k) array, built with JAX (works on traced patterns)."""
-  m, k = pattern.shape
-  rows = jnp.repeat(jnp.arange(m), jnp.diff(pattern.row_offsets), total_repeat_length=pattern.nnz)
-  return jnp.zeros((m, k), bool).at[rows, pattern.column_indices].set(True)
+  rows = row_ids(pattern.row_offsets, pattern.nnz)
+  return jnp.zeros(pattern.shape, bool).at[rows, pattern.column_indices].set(True)
 
 
 def make_linear(kind: str, in_features: int, out_features: int, *, sparsity: float,

@@ -14,26 +14,19 @@ folded into them at inference) run in the SpMM's epilogue.
 """
 from __future__ import annotations
 
-import math
-
 import jax
 import jax.numpy as jnp
 from flax import nnx
 
 from ..csr import CSR, row_ids
 from ..spmm import spmm
-from .linear import SparsePattern
+from .linear import SparsePattern, fan_in_normal
 from .pruning import PruningMask, csr_from_mask
 
 
 def lax_precision(name):
   """None (DEFAULT) or the jax.lax.Precision called `name`; names keep modules hashable."""
   return None if name is None else jax.lax.Precision[str(name).upper()]
-
-
-def he_normal(key, shape, fan_in: int, dtype=jnp.float32):
-  """Normal weights with variance 2 / fan_in (He et al.): keeps ReLU activations in scale."""
-  return jax.random.normal(key, shape, dtype) * math.sqrt(2.0 / fan_in)
 
 
 def _as_matrices(x, in_channels: int):
@@ -57,8 +50,8 @@ class PointwiseConv(nnx.Module):
                relu: bool = False, precision: str | None = None, rngs: nnx.Rngs,
                dtype=jnp.float32):
     self.in_channels, self.out_channels = in_channels, out_channels
-    self.kernel = nnx.Param(he_normal(rngs.params(), (out_channels, in_channels), in_channels,
-                                      dtype))
+    self.kernel = nnx.Param(fan_in_normal(rngs.params(), (out_channels, in_channels), in_channels,
+                                          2.0, dtype))
     self.bias = nnx.Param(jnp.zeros((out_channels,), dtype)) if use_bias else None
     self.relu, self.precision = relu, precision
 

@@ -56,8 +56,10 @@ def _apply_dense(weight, x, bias, relu, features_first):
   return jax.nn.relu(y) if relu else y
 
 
-def _fan_in_init(rngs, shape, fan_in):
-  return jax.random.normal(rngs.params(), shape) / np.sqrt(max(fan_in, 1))
+def fan_in_normal(key, shape, fan_in: int, gain: float = 1.0, dtype=jnp.float32):
+  """Normal weights with variance gain / fan_in: 1 keeps a linear layer's outputs in scale,
+  2 (He et al.) a ReLU layer's."""
+  return jax.random.normal(key, shape, dtype) * (gain / max(fan_in, 1)) ** 0.5
 
 
 class DenseLinear(nnx.Module):
@@ -66,7 +68,7 @@ class DenseLinear(nnx.Module):
   def __init__(self, in_features: int, out_features: int, *, use_bias: bool = True,
                rngs: nnx.Rngs):
     self.in_features, self.out_features = in_features, out_features
-    self.kernel = nnx.Param(_fan_in_init(rngs, (out_features, in_features), in_features))
+    self.kernel = nnx.Param(fan_in_normal(rngs.params(), (out_features, in_features), in_features))
     self.bias = nnx.Param(jnp.zeros((out_features,))) if use_bias else None
 
   def weight(self):
@@ -112,7 +114,7 @@ class SparseLinear(nnx.Module):
     self.pattern = SparsePattern(pattern)
     if values is None:
       fan_in = max(1, pattern.nnz // max(out_features, 1))
-      values = _fan_in_init(rngs, (pattern.nnz,), fan_in)
+      values = fan_in_normal(rngs.params(), (pattern.nnz,), fan_in)
     self.values = nnx.Param(jnp.asarray(values))
     self.bias = nnx.Param(jnp.zeros((out_features,))) if use_bias else None
 

@@ -11,7 +11,6 @@ and an attribute `mask` (a `PruningMask` of the same shape). The effective weigh
 """
 from __future__ import annotations
 
-import jax
 import jax.numpy as jnp
 import numpy as np
 from flax import nnx

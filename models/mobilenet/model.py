@@ -24,9 +24,10 @@ import numpy as np
 from flax import nnx
 
 from jax_sparse_dl.csr import CSR
+from jax_sparse_dl.nn.linear import fan_in_normal
 from jax_sparse_dl.nn.pruning import update_masks
 from jax_sparse_dl.nn.conv import (PointwiseConv, PrunablePointwiseConv, SparsePointwiseConv,
-                                   fold_nnx_batch_norm, he_normal, lax_precision)
+                                   fold_nnx_batch_norm, lax_precision)
 
 # A list attribute of modules: nnx.List from flax 0.12 on (plain lists are refused there).
 ModuleList = getattr(nnx, "List", list)
@@ -100,8 +101,8 @@ class ConvBN(nnx.Module):
   def __init__(self, in_channels: int, out_channels: int, stride: int, groups: int,
                config: MobileNetConfig, rngs: nnx.Rngs):
     fan_in = in_channels // groups * 9
-    self.kernel = nnx.Param(he_normal(rngs.params(), (out_channels, in_channels // groups, 3, 3),
-                                      fan_in))
+    self.kernel = nnx.Param(fan_in_normal(rngs.params(), (out_channels, in_channels // groups, 3, 3),
+                                          fan_in, 2.0))
     self.bn = _batch_norm(out_channels, config, rngs)
     self.stride, self.groups = stride, groups
 
