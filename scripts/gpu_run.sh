@@ -2,8 +2,9 @@
 # One call on the GPU machine: build, the test suite on CUDA, compute-sanitizer memcheck on a
 # GPU subset, the int32-overflow tests and the demo. Logs go to $OUT (default ./gpu-logs).
 # Usage (repo root): COMMIT=$(git rev-parse HEAD) bash scripts/gpu_run.sh
-# STAGES picks stages (default: build pytest memcheck large demo); also: racecheck, tune
-# (scripts/tune_spmm.py on $DLMC), tune-sddmm (scripts/tune_sddmm.py on $DLMC), bench
+# STAGES picks stages (default: build pytest memcheck large demo; PYTEST_PATHS and MEMCHECK_RUNS
+# narrow the first two); also: racecheck, tune
+# (scripts/tune_spmm.py on $DLMC $TUNE_ARGS), tune-sddmm (scripts/tune_sddmm.py on $DLMC), bench
 # (python -m jax_sparse_dl.bench $DLMC $BENCH_ARGS),
 # profile (Nsight Compute on scripts/profile_kernels.py $PROFILE_ARGS), and the models (issues 4
 # and 5): attention-bench, mobilenet-bench, train-transformer, train-mobilenet ($MODEL_ARGS_*).
@@ -39,8 +40,10 @@ want build && JSDL_CUDA=ON JSDL_CUDA_ARCHITECTURES=90 stage build 300 \
   python3 -m pip install --no-build-isolation --no-deps -v "$REPO"
 cd /tmp  # import the installed package, not the source tree
 export JAX_PLATFORMS=cuda JSDL_REQUIRE_CUDA_MODULE=1 JSDL_REQUIRE_CUSPARSE_MODULE=1
-want pytest && stage pytest-gpu 300 pytest "$REPO/tests" -q -rs -m "not large" -n 6 -p no:cacheprovider
-want tune && stage tune 420 python3 "$REPO/scripts/tune_spmm.py" "$DLMC" "$OUT/tune.csv" --per-level 1
+want pytest && stage pytest-gpu 300 pytest ${PYTEST_PATHS:-"$REPO/tests"} -q -rs -m "not large" -n 6 \
+  -p no:cacheprovider
+want tune && stage tune ${TUNE_SECONDS:-420} python3 "$REPO/scripts/tune_spmm.py" "$DLMC" \
+  "$OUT/tune.csv" --per-level 1 ${TUNE_ARGS:-}
 want tune-sddmm && stage tune-sddmm 300 python3 "$REPO/scripts/tune_sddmm.py" "$DLMC" \
   "$OUT/tune-sddmm.csv" --per-level 1 ${TUNE_SDDMM_ARGS:-}
 want profile && stage ncu 300 ncu --profile-from-start off --section SpeedOfLight \
@@ -51,8 +54,8 @@ want bench && stage bench 540 python3 -m jax_sparse_dl.bench "$DLMC" --out "$OUT
 # memcheck sees only allocation bounds: the platform allocator gives every XLA buffer its own
 # cudaMalloc, so an access past any operand is caught. The cases build their patterns on the
 # host backend (cuda,cpu): XLA's own sort/scatter kernels crash this compute-sanitizer build.
-want memcheck && for run in spmm:gather spmm:staged:32:8 spmm:staged:64:2 spmm:auto sddmm:row sddmm:flat:1 \
-    sddmm:flat:4 csr_softmax: grads:; do
+want memcheck && for run in ${MEMCHECK_RUNS:-spmm:gather spmm:staged:32:8 spmm:staged:64:2 \
+    spmm:panel:32:4 spmm:panel:4:2 spmm:auto sddmm:row sddmm:flat:1 sddmm:flat:4 csr_softmax: grads:}; do
   ops=${run%%:*} variant=${run#*:}
   LOG=memcheck TAIL=3 stage "memcheck-$ops${variant:+-$variant}" 100 env \
     XLA_PYTHON_CLIENT_ALLOCATOR=platform JAX_PLATFORMS=cuda,cpu JSDL_SPMM_VARIANT="$variant" \
@@ -60,11 +63,13 @@ want memcheck && for run in spmm:gather spmm:staged:32:8 spmm:staged:64:2 spmm:a
     compute-sanitizer --tool memcheck --error-exitcode 99 \
     python3 "$REPO/scripts/memcheck_cases.py" --ops "$ops"
 done
-# Shared-memory hazards of the staged SpMM kernel (the only kernel with shared memory).
-want racecheck && LOG=racecheck TAIL=3 stage racecheck-spmm-staged 150 env \
-  XLA_PYTHON_CLIENT_ALLOCATOR=platform JAX_PLATFORMS=cuda,cpu JSDL_SPMM_VARIANT=staged:32:8 \
-  compute-sanitizer --tool racecheck --error-exitcode 99 \
-  python3 "$REPO/scripts/memcheck_cases.py" float32 --ops spmm
+# Shared-memory hazards of the kernels that share a copy of the dense operand (staged, panel).
+want racecheck && for variant in staged:32:8 panel:32:4; do
+  LOG=racecheck TAIL=3 stage "racecheck-spmm-$variant" 150 env \
+    XLA_PYTHON_CLIENT_ALLOCATOR=platform JAX_PLATFORMS=cuda,cpu JSDL_SPMM_VARIANT=$variant \
+    compute-sanitizer --tool racecheck --error-exitcode 99 \
+    python3 "$REPO/scripts/memcheck_cases.py" float32 --ops spmm
+done
 # The models run from the repository root (python -m models.*), importing the installed package.
 RUNS=/tmp/models
 want attention-bench && stage attention-bench 420 env -C "$REPO" python3 -m models.transformer.benchmark \

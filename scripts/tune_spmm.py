@@ -2,7 +2,7 @@
 cuSPARSE, to set the heuristics in cuda/spmm/spmm_heuristic.h. One row per (matrix, N, dtype,
 contender) in a CSV; prints a table of the best variant per problem.
 
-Usage: tune_spmm.py DLMC_DIR OUT.csv [--per-level K]"""
+Usage: tune_spmm.py DLMC_DIR OUT.csv [--per-level K] [--suite transformer|rn50] [--levels 0.7,0.9]"""
 import csv
 import os
 import sys
@@ -16,8 +16,9 @@ import jax_sparse_dl as jsdl
 from jax_sparse_dl import dlmc
 from jax_sparse_dl.timing import time_per_call
 
-VARIANTS = ["auto", "gather", "gather:128:1", "gather:32:8", "gather:64:4", "staged:32:2",
-            "staged:64:2"]
+VARIANTS = ["auto", "gather", "gather:128:1", "gather:32:8", "staged:32:2", "panel:16:2",
+            "panel:16:8", "panel:32:2", "panel:32:8", "panel:64:4"]
+BF16_VARIANTS = ["auto", "gather", "panel:32:4", "panel:64:4"]
 
 
 def pick(paths, per_level):
@@ -58,6 +59,11 @@ def main(argv):
   root, out_csv = argv[0], argv[1]
   per_level = int(argv[argv.index("--per-level") + 1]) if "--per-level" in argv else 1
   paths = pick(dlmc.find_matrices([root]), per_level)
+  if "--levels" in argv:
+    levels = argv[argv.index("--levels") + 1].split(",")
+    paths = [p for p in paths if p.parts[-2] in levels]
+  if "--suite" in argv:
+    paths = [p for p in paths if p.parts[-4] == argv[argv.index("--suite") + 1]]
   has_cusparse = cusparse_available()
   rows, t0 = [], time.time()
   key = jax.random.PRNGKey(0)
@@ -79,7 +85,7 @@ def main(argv):
                          tflops=round(flops / us / 1e6, 3), rel_err=f"{err:.2e}"))
       for dtype in (jnp.float32, jnp.bfloat16):
         A, x = A32.with_values(A32.values.astype(dtype)), x32.astype(dtype)
-        for variant in (VARIANTS if dtype == jnp.float32 else ["auto"]):
+        for variant in (VARIANTS if dtype == jnp.float32 else BF16_VARIANTS):
           os.environ["JSDL_SPMM_VARIANT"] = variant
           us, out = timed(lambda A, x: jsdl.spmm(A, x, precision="highest"), A, x)
           record(f"jsdl:{variant}", jnp.dtype(dtype).name, us, out)

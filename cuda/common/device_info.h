@@ -10,19 +10,32 @@
 
 namespace jsdl {
 
-inline xla::ffi::Error MultiprocessorCount(int& count) {
+// A device attribute of the current device, read once per (device, attribute).
+template <cudaDeviceAttr kAttr>
+inline xla::ffi::Error CachedDeviceAttribute(int& value) {
   constexpr int kMaxDevices = 64;
   static std::atomic<int> cache[kMaxDevices];  // 0: not read yet
   int device = 0;
   JSDL_CUDA_CHECK(cudaGetDevice(&device));
   if (device >= 0 && device < kMaxDevices) {
-    count = cache[device].load(std::memory_order_relaxed);
-    if (count > 0) return xla::ffi::Error::Success();
+    value = cache[device].load(std::memory_order_relaxed);
+    if (value > 0) return xla::ffi::Error::Success();
   }
-  JSDL_CUDA_CHECK(cudaDeviceGetAttribute(&count, cudaDevAttrMultiProcessorCount, device));
+  JSDL_CUDA_CHECK(cudaDeviceGetAttribute(&value, kAttr, device));
   if (device >= 0 && device < kMaxDevices)
-    cache[device].store(count, std::memory_order_relaxed);
+    cache[device].store(value, std::memory_order_relaxed);
   return xla::ffi::Error::Success();
+}
+
+inline xla::ffi::Error MultiprocessorCount(int& count) {
+  return CachedDeviceAttribute<cudaDevAttrMultiProcessorCount>(count);
+}
+
+// Shared memory one block may opt in to, and one SM holds (bytes).
+inline xla::ffi::Error SharedMemoryLimits(int& per_block, int& per_sm) {
+  JSDL_RETURN_IF_ERROR(
+      CachedDeviceAttribute<cudaDevAttrMaxSharedMemoryPerBlockOptin>(per_block));
+  return CachedDeviceAttribute<cudaDevAttrMaxSharedMemoryPerMultiprocessor>(per_sm);
 }
 
 }  // namespace jsdl

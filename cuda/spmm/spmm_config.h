@@ -1,4 +1,4 @@
-// Tile configurations of the two SpMM kernels and the heuristic that picks
+// Tile configurations of the three SpMM kernels and the heuristic that picks
 // one per problem (docs/kernels.md gives the measurements behind it).
 //
 // Both kernels split a warp into kGroups groups of kLanesPerGroup lanes. A
@@ -28,7 +28,15 @@ struct SpmmLaneLayout {
 template <typename Layout>
 struct SpmmGatherConfig : Layout {
   static constexpr int kWarpsPerBlock = 8;
-  static constexpr int kSparseTile = 32;  // entries staged per step, one per lane
+};
+
+// Panel kernel: a block of 8 warps x rows_per_warp sparse rows shares one
+// column tile, whose whole dense panel (k x kTileCols) sits in shared memory.
+// Groups of kLanesPerGroup lanes, one 16-byte vector each; float32, bfloat16,
+// float16, 16-byte aligned rows (n % kVec == 0).
+template <typename Layout>
+struct SpmmPanelConfig : Layout {
+  static constexpr int kWarpsPerBlock = 8;
 };
 
 // Staged kernel: a block of kRowsPerBlock sparse rows shares one column tile.

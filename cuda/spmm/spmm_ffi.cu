@@ -14,6 +14,7 @@
 #include "spmm_config.h"
 #include "spmm_heuristic.h"
 #include "spmm_gather_kernel.cuh"
+#include "spmm_panel_kernel.cuh"
 #include "spmm_staged_kernel.cuh"
 #include "xla/ffi/api/ffi.h"
 
@@ -45,6 +46,40 @@ ffi::Error LaunchStaged(cudaStream_t stream, SpmmArgs<T> args) {
   SpmmStagedKernel<T, Config><<<grid, block, 0, stream>>>(args);
   JSDL_CHECK_LAUNCH("SpmmStagedKernel");
   return ffi::Error::Success();
+}
+
+template <typename T, int kLanes>
+ffi::Error LaunchPanel(cudaStream_t stream, SpmmArgs<T> args, int rows_per_warp) {
+  using Config = SpmmPanelConfig<SpmmLaneLayout<kVec16<T>, kLanes, 1>>;
+  args.column_tiles = (args.n + Config::kTileCols - 1) / Config::kTileCols;
+  rows_per_warp = rows_per_warp < 1 ? 1 : rows_per_warp;
+  const int64_t rows_per_block = int64_t{Config::kWarpsPerBlock} * rows_per_warp;
+  const size_t smem = static_cast<size_t>(args.k) * Config::kTileCols * sizeof(T);
+  auto* kernel = SpmmPanelKernel<T, Config>;
+  // Above 48 KB a kernel must opt in; a function attribute, no stream work.
+  if (smem > 48 * 1024)
+    JSDL_CUDA_CHECK(cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize,
+                                         static_cast<int>(smem)));
+  const dim3 block(32, Config::kWarpsPerBlock);
+  const dim3 grid(static_cast<unsigned>((args.m + rows_per_block - 1) / rows_per_block),
+                  CappedGridDim(args.column_tiles), CappedGridDim(args.batch));
+  kernel<<<grid, block, smem, stream>>>(args, rows_per_warp);
+  JSDL_CHECK_LAUNCH("SpmmPanelKernel");
+  return ffi::Error::Success();
+}
+
+// Panel kernel with tile_cols / (16-byte vector) lanes per group.
+template <typename T>
+ffi::Error LaunchPanelFor(cudaStream_t stream, const SpmmArgs<T>& args, int tile_cols,
+                          int rows_per_warp) {
+  switch (tile_cols / kVec16<T>) {
+    case 1: return LaunchPanel<T, 1>(stream, args, rows_per_warp);
+    case 2: return LaunchPanel<T, 2>(stream, args, rows_per_warp);
+    case 4: return LaunchPanel<T, 4>(stream, args, rows_per_warp);
+    case 8: return LaunchPanel<T, 8>(stream, args, rows_per_warp);
+    case 16: return LaunchPanel<T, 16>(stream, args, rows_per_warp);
+    default: return LaunchPanel<T, 32>(stream, args, rows_per_warp);
+  }
 }
 
 template <int kVec, int kLanes, int kVecsPerLane>
@@ -79,16 +114,20 @@ ffi::Error LaunchStagedFor(cudaStream_t stream, const SpmmArgs<T>& args,
 
 template <typename T>
 ffi::Error Launch(cudaStream_t stream, const SpmmArgs<T>& args) {
-  // The staged kernel covers the 16-bit and float32 types (its accumulators
-  // are float); float64 always gathers.
+  // The staged and panel kernels cover the 16-bit and float32 types (their
+  // accumulators are float); float64 always gathers.
   constexpr bool kHasStaged = sizeof(T) <= 4;
   const int vec = args.n % kVec16<T> == 0 ? kVec16<T> : 1;
   int num_sms = 0;
+  SharedMemory smem;
   JSDL_RETURN_IF_ERROR(MultiprocessorCount(num_sms));
+  JSDL_RETURN_IF_ERROR(SharedMemoryLimits(smem.per_block, smem.per_sm));
   const SpmmChoice choice =
       ChooseSpmm(args.m, args.k, args.n, args.batch, vec, static_cast<int>(sizeof(T)),
-                 kHasStaged, num_sms);
+                 kHasStaged, num_sms, smem);
   if constexpr (kHasStaged) {
+    if (choice.kind == SpmmKernelKind::kPanel)
+      return LaunchPanelFor<T>(stream, args, choice.tile_cols, choice.rows_per_warp);
     if (choice.kind == SpmmKernelKind::kStaged) {
       if (choice.tile_cols <= 32)
         return LaunchStagedFor<T, 32>(stream, args, choice.rows_per_warp);

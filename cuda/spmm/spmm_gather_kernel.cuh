@@ -17,10 +17,7 @@ namespace jsdl {
 // All column tiles (of this block's grid.y stride) and batch items of one row.
 template <typename T, typename Config>
 __device__ __forceinline__ void SpmmGatherRow(const SpmmArgs<T>& args, int64_t row) {
-  constexpr int kGroups = Config::kGroups;
   const int lane = threadIdx.x;
-  const int group = lane / Config::kLanesPerGroup;
-  const int lig = lane % Config::kLanesPerGroup;
   const int64_t start = __ldg(args.row_offsets + row);
   const int64_t end = __ldg(args.row_offsets + row + 1);
 
@@ -35,43 +32,10 @@ __device__ __forceinline__ void SpmmGatherRow(const SpmmArgs<T>& args, int64_t r
     for (int64_t tile = blockIdx.y; tile < args.column_tiles; tile += gridDim.y) {
       const int64_t col0 = tile * Config::kTileCols;
       const int64_t cols_left = args.n - col0;
-      const T* dense_tile = dense + col0;
       SpmmAcc<T, Config> acc;
       ZeroAcc<T, Config>(acc);
-
-      for (int64_t e0 = start; e0 < end; e0 += Config::kSparseTile) {
-        // Sparse tile: lane l holds entry e0 + l (a zero pair past the end).
-        const int64_t e = e0 + lane;
-        const Acc<T> staged_value = e < end ? LoadAcc(values + e) : Acc<T>(0);
-        const int32_t staged_column = e < end ? __ldg(args.column_indices + e) : 0;
-        const int count = static_cast<int>(
-            end - e0 < Config::kSparseTile ? end - e0 : Config::kSparseTile);
-        if (count == Config::kSparseTile) {
-          // Full tile: no predicate, so loads of several entries overlap.
-#pragma unroll 8
-          for (int s = 0; s < Config::kSparseTile / kGroups; ++s) {
-            const int idx = s * kGroups + group;
-            const Acc<T> value = __shfl_sync(kFullMask, staged_value, idx);
-            const int32_t column = __shfl_sync(kFullMask, staged_column, idx);
-            AccumulateEntry<T, Config>(acc, value,
-                                       dense_tile + static_cast<int64_t>(column) * args.n,
-                                       cols_left, lig);
-          }
-        } else {
-          // Last tile of the row: uniform trip count, guarded entries (never
-          // multiply a padding zero by a dense inf).
-#pragma unroll 4
-          for (int s = 0; s * kGroups < count; ++s) {
-            const int idx = s * kGroups + group;
-            const Acc<T> value = __shfl_sync(kFullMask, staged_value, idx);
-            const int32_t column = __shfl_sync(kFullMask, staged_column, idx);
-            if (idx < count)
-              AccumulateEntry<T, Config>(acc, value,
-                                         dense_tile + static_cast<int64_t>(column) * args.n,
-                                         cols_left, lig);
-          }
-        }
-      }
+      AccumulateRow<T, Config>(acc, values, args.column_indices, start, end, dense + col0,
+                               args.n, cols_left, lane);
       StoreOutputTile<T, Config>(acc, args.out + (b * args.m + row) * args.n + col0,
                                  cols_left, lane, bias, args.relu);
     }

@@ -71,6 +71,48 @@ __device__ __forceinline__ void AccumulateEntry(SpmmAcc<T, Layout>& acc,
   }
 }
 
+// Sparse tile loop of one row: acc += values[e] * dense row col[e] over the
+// entries e in [start, end). Lane l stages entry e0 + l of each 32-entry tile
+// and shuffles hand the pairs out, kGroups entries a step. Dense row c starts
+// at dense_tile + c * row_stride (global memory, or a shared-memory panel).
+template <typename T, typename Layout>
+__device__ __forceinline__ void AccumulateRow(SpmmAcc<T, Layout>& acc, const T* values,
+                                              const int32_t* column_indices, int64_t start,
+                                              int64_t end, const T* dense_tile,
+                                              int64_t row_stride, int64_t cols_left, int lane) {
+  constexpr int kGroups = Layout::kGroups;
+  const int group = lane / Layout::kLanesPerGroup;
+  const int lig = lane % Layout::kLanesPerGroup;
+  for (int64_t e0 = start; e0 < end; e0 += kWarpSize) {
+    const int64_t e = e0 + lane;
+    const Acc<T> staged_value = e < end ? LoadAcc(values + e) : Acc<T>(0);
+    const int32_t staged_column = e < end ? __ldg(column_indices + e) : 0;
+    const int count = static_cast<int>(end - e0 < kWarpSize ? end - e0 : kWarpSize);
+    if (count == kWarpSize) {
+      // Full tile: no predicate, so loads of several entries overlap.
+#pragma unroll 8
+      for (int s = 0; s < kWarpSize / kGroups; ++s) {
+        const int idx = s * kGroups + group;
+        const Acc<T> value = __shfl_sync(kFullMask, staged_value, idx);
+        const int32_t column = __shfl_sync(kFullMask, staged_column, idx);
+        AccumulateEntry<T, Layout>(acc, value, dense_tile + column * row_stride, cols_left, lig);
+      }
+    } else {
+      // Last tile of the row: uniform trip count, guarded entries (never
+      // multiply a padding zero by a dense inf).
+#pragma unroll 4
+      for (int s = 0; s * kGroups < count; ++s) {
+        const int idx = s * kGroups + group;
+        const Acc<T> value = __shfl_sync(kFullMask, staged_value, idx);
+        const int32_t column = __shfl_sync(kFullMask, staged_column, idx);
+        if (idx < count)
+          AccumulateEntry<T, Layout>(acc, value, dense_tile + column * row_stride, cols_left,
+                                     lig);
+      }
+    }
+  }
+}
+
 // Output: add the groups' partial sums (every lane gets the total), then the
 // first group stores with the epilogue (bias, ReLU that keeps NaN, convert).
 template <typename T, typename Layout>

@@ -63,6 +63,7 @@ class Env:
     jsdl_cuda: bool
     cusparse: Any  # the module, or None
     cusparse_reason: str  # why cuSPARSE contenders are skipped ("" when they run)
+    bcsr_cusparse_reason: str = ""  # why BCSR's cuSPARSE lowering is skipped ("" when it runs)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -114,15 +115,34 @@ def detect_env() -> Env:
             reason = f"jax_sparse_dl.cusparse.available() failed: {short_exc(e)}"
         if reason:
             cusparse = None
+    bcsr_reason = (_bcsr_cusparse_problem() if on_gpu else
+                   f"the cuSPARSE flag only changes the CUDA lowering (backend {backend})")
     return Env(backend=backend, on_gpu=on_gpu, jsdl_cuda=jsdl.has_cuda_kernels(),
-               cusparse=cusparse, cusparse_reason=reason)
+               cusparse=cusparse, cusparse_reason=reason, bcsr_cusparse_reason=bcsr_reason)
+
+
+def _bcsr_cusparse_problem() -> str:
+    """Why BCSR's cuSPARSE lowering cannot be timed here, or "" when a tiny product lowers."""
+    from jax.experimental import sparse as jsparse
+    a = jsparse.BCSR.fromdense(jnp.eye(4, dtype=jnp.float32))
+    try:
+        with bcoo_cusparse_lowering():
+            jax.jit(lambda a, x: a @ x).lower(a, jnp.ones((4, 8), jnp.float32)).compile()
+    except Exception as e:  # noqa: BLE001  reported as the contender's skip reason
+        return f"BCSR @ B with the cuSPARSE flag does not compile on jax {jax.__version__}: " \
+            f"{short_exc(e)}"
+    return ""
 
 
 @contextlib.contextmanager
 def bcoo_cusparse_lowering(on: bool = True):
     """``jax_bcoo_cusparse_lowering`` set to ``on`` inside, restored after."""
-    # jax 0.11 rejects jax.config.read for flags that have a context manager.
-    old = bool(getattr(jax.config, "jax_bcoo_cusparse_lowering"))
+    # jax 0.11 rejects jax.config.read (and, on 0.11.2, attribute reads) for flags that have
+    # a context manager; the values dict has every flag in 0.10 and 0.11.
+    values = getattr(jax.config, "values", None)
+    old = bool(values["jax_bcoo_cusparse_lowering"] if isinstance(values, dict)
+               and "jax_bcoo_cusparse_lowering" in values
+               else getattr(jax.config, "jax_bcoo_cusparse_lowering"))
     jax.config.update("jax_bcoo_cusparse_lowering", on)
     try:
         yield
@@ -207,8 +227,7 @@ def _spmm_contenders(env: Env) -> list[Contender]:
         "bcsr_cusparse", "spmm", "bcsr", "float32", "fp32", "fp32", lambda a, x: a @ x,
         lambda d: (d.bcsr("float32"), d.x("float32")),
         "jax.experimental.sparse.BCSR @ B with jax_bcoo_cusparse_lowering=True",
-        skip="" if env.on_gpu else f"the cuSPARSE flag only changes the CUDA lowering "
-        f"(backend {env.backend})", context=bcoo_cusparse_lowering,
+        skip=env.bcsr_cusparse_reason, context=bcoo_cusparse_lowering,
         hlo_must_contain="csr_matmat"))
     return out
 
