@@ -116,7 +116,7 @@ template <typename T>
 ffi::Error Launch(cudaStream_t stream, const SpmmArgs<T>& args) {
   // The staged and panel kernels cover the 16-bit and float32 types (their
   // accumulators are float); float64 always gathers.
-  constexpr bool kHasStaged = sizeof(T) <= 4;
+  constexpr bool kHasSharedCopy = sizeof(T) <= 4;
   const int vec = args.n % kVec16<T> == 0 ? kVec16<T> : 1;
   int num_sms = 0;
   SharedMemory smem;
@@ -124,8 +124,8 @@ ffi::Error Launch(cudaStream_t stream, const SpmmArgs<T>& args) {
   JSDL_RETURN_IF_ERROR(SharedMemoryLimits(smem.per_block, smem.per_sm));
   const SpmmChoice choice =
       ChooseSpmm(args.m, args.k, args.n, args.batch, vec, static_cast<int>(sizeof(T)),
-                 kHasStaged, num_sms, smem);
-  if constexpr (kHasStaged) {
+                 kHasSharedCopy, num_sms, smem);
+  if constexpr (kHasSharedCopy) {
     if (choice.kind == SpmmKernelKind::kPanel)
       return LaunchPanelFor<T>(stream, args, choice.tile_cols, choice.rows_per_warp);
     if (choice.kind == SpmmKernelKind::kStaged) {
