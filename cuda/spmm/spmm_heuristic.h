@@ -34,6 +34,25 @@ inline int PanelTileCols(int64_t k, int lanes, int vec, int elem_bytes, int64_t 
   return lanes >= 1 ? lanes * vec : 0;
 }
 
+// Gather tile: the smallest of 4, 8, 16 or 32 lanes x vec that covers n; with
+// l1_cap, no wider than keeps the block's dense strip (k x tile) within 128 KB
+// of L1 (vec: elements per access, 1 when rows are not 16-byte aligned).
+inline int GatherTileCols(int64_t k, int64_t n, int vec, int elem_bytes, bool l1_cap) {
+  if (vec <= 1) return n <= 32 ? 32 : n <= 64 ? 64 : 128;
+  int lanes = 4;
+  while (lanes < 32 && n > lanes * vec) lanes *= 2;
+  while (l1_cap && lanes > 4 && k * lanes * vec * elem_bytes > (128 << 10)) lanes /= 2;
+  return lanes * vec;
+}
+
+// Rows per warp: as many as keep at least two blocks per SM (more rows per
+// block means more re-use of the block's dense strip in L1).
+inline int GatherRowsPerWarp(int64_t m, int64_t tiles, int64_t batch, int num_sms) {
+  int rows = 16;
+  while (rows > 1 && (m + 8 * rows - 1) / (8 * rows) * tiles * batch < 2 * num_sms) rows /= 2;
+  return rows;
+}
+
 // vec: elements per 16 bytes when rows of n elements are 16-byte aligned,
 // else 1. copy_ok: the dtype has the kernels that copy the dense operand to
 // shared memory (staged, panel).
