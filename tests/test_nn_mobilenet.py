@@ -18,7 +18,7 @@ from flax import nnx  # noqa: E402
 
 import jax_sparse_dl as jsdl  # noqa: E402
 from jax_sparse_dl.nn.conv import (PointwiseConv, PrunablePointwiseConv,  # noqa: E402
-                                   SparsePointwiseConv, fold_batch_norm)
+                                   SparsePointwiseConv, depthwise_conv, fold_batch_norm)
 from jax_sparse_dl.nn.pruning import csr_from_mask, magnitude_mask  # noqa: E402
 
 # models/ is not installed: reach it from the repository root, after the installed packages
@@ -188,10 +188,46 @@ def test_sparse_and_dense_forward_agree(pruned_model):
   assert rel_err(fold_for_inference(converted)(x), ref) < 1e-4
 
 
-@pytest.mark.parametrize("layout,pointwise", [("NHWC", "conv"), ("NCHW", "gemm")])
-def test_folded_dense_matches_reference(pruned_model, layout, pointwise):
+@pytest.mark.parametrize("size,stride,hw", [(3, 1, (7, 9)), (3, 2, (8, 8)), (3, 2, (5, 6)),
+                                            (5, 2, (9, 4)), (3, 1, (1, 1))])
+def test_depthwise_conv_matches_float64_grouped_conv(size, stride, hw):
+  rng = np.random.default_rng(size * 100 + stride * 10 + hw[0])
+  x64 = rng.standard_normal((2, 5, *hw))
+  k64 = rng.standard_normal((5, 1, size, size))
+  pad = (size - 1) // 2
+  # The float64 reference: the definition, summed in numpy.
+  xp = np.pad(x64, ((0, 0), (0, 0), (pad, pad), (pad, pad)))
+  ho, wo = (hw[0] + 2 * pad - size) // stride + 1, (hw[1] + 2 * pad - size) // stride + 1
+  ref = np.zeros((2, 5, ho, wo))
+  for i in range(size):
+    for j in range(size):
+      ref += xp[:, :, i:i + stride * (ho - 1) + 1:stride, j:j + stride * (wo - 1) + 1:stride] * \
+          k64[None, :, 0, i, j, None, None]
+  x, k = jnp.asarray(x64, jnp.float32), jnp.asarray(k64, jnp.float32)
+  out = jax.jit(depthwise_conv, static_argnums=(2, 3))(x, k, stride, "NCHW")
+  assert out.shape == ref.shape
+  assert rel_err(out, ref) < 1e-6
+  xla = jax.lax.conv_general_dilated(x, k, (stride, stride), ((pad, pad), (pad, pad)),
+                                     dimension_numbers=("NCHW", "OIHW", "NCHW"),
+                                     feature_group_count=5, precision=jax.lax.Precision.HIGHEST)
+  assert rel_err(xla, ref) < 1e-6  # the reference agrees with XLA's grouped convolution
+  out_nhwc = depthwise_conv(jnp.transpose(x, (0, 2, 3, 1)), jnp.transpose(k, (2, 3, 1, 0)),
+                            stride, "NHWC")
+  assert rel_err(jnp.transpose(out_nhwc, (0, 3, 1, 2)), ref) < 1e-6
+
+
+def test_depthwise_conv_rejects_bad_shapes():
+  with pytest.raises(ValueError, match=r"needs a kernel \(4, 1, 3, 3\)"):
+    depthwise_conv(jnp.ones((1, 4, 5, 5)), jnp.ones((4, 2, 3, 3)), 1)
+  with pytest.raises(ValueError, match="layout must be NCHW or NHWC"):
+    depthwise_conv(jnp.ones((1, 4, 5, 5)), jnp.ones((4, 1, 3, 3)), 1, "CHWN")
+
+
+@pytest.mark.parametrize("layout,pointwise,depthwise", [("NHWC", "conv", "taps"),
+                                                        ("NCHW", "gemm", "xla")])
+def test_folded_dense_matches_reference(pruned_model, layout, pointwise, depthwise):
   x = images(2, 12)
-  folded = fold_dense_for_inference(pruned_model, layout, pointwise)
+  folded = fold_dense_for_inference(pruned_model, layout, pointwise, depthwise=depthwise)
   xin = jnp.transpose(x, (0, 2, 3, 1)) if layout == "NHWC" else x
   assert rel_err(folded(xin), network_ref(pruned_model, x)) < 1e-4
 

@@ -2,12 +2,13 @@
 
 `pruning` holds gradual magnitude pruning (masks on dense layers during training, then the
 conversion to fixed CSR patterns); `linear` the dense, prunable and sparse linear layers;
-`conv` pointwise convolutions (dense, prunable, sparse) and batch-norm folding; `attention`
+`conv` pointwise convolutions (dense, prunable, sparse), a fused depthwise convolution and
+batch-norm folding; `attention`
 sparse multi-head attention and its dense baselines; `patterns` causal attention patterns.
 """
 from .attention import SparseAttention, masked_dense_attention, mask_from_pattern, sparse_attention
-from .conv import (PointwiseConv, PrunablePointwiseConv, SparsePointwiseConv, fold_batch_norm,
-                   fold_nnx_batch_norm)
+from .conv import (PointwiseConv, PrunablePointwiseConv, SparsePointwiseConv, depthwise_conv,
+                   fold_batch_norm, fold_nnx_batch_norm)
 from .linear import (DenseLinear, PatternArray, PrunableLinear, SparseLinear, SparsePattern,
                      sparsify_prunable, weight_counts)
 from .patterns import causal_decay_pattern, dense_mask, local_strided_pattern, pattern_sparsity
@@ -20,5 +21,5 @@ __all__ = ["PruningMask", "csr_from_mask", "magnitude_mask", "model_sparsity",
            "sparsify_prunable", "weight_counts",
            "SparseAttention", "sparse_attention", "masked_dense_attention", "mask_from_pattern",
            "causal_decay_pattern", "local_strided_pattern", "dense_mask", "pattern_sparsity",
-           "PointwiseConv", "PrunablePointwiseConv", "SparsePointwiseConv", "fold_batch_norm",
-           "fold_nnx_batch_norm"]
+           "PointwiseConv", "PrunablePointwiseConv", "SparsePointwiseConv", "depthwise_conv",
+           "fold_batch_norm", "fold_nnx_batch_norm"]

@@ -7,9 +7,12 @@ For each width and batch size, on 224x224x3 inputs with 1000 classes and random 
 - "sparse": `fold_for_inference` of a model whose pointwise layers 2-13 were magnitude-pruned to
   --sparsity; SpMM with the folded bias + ReLU in its epilogue, NCHW, XLA layers at HIGHEST
   (true float32 everywhere, like the SpMM kernels);
-- dense variants "<layout>-<pointwise>-<precision>" (`fold_dense_for_inference` of an unpruned
-  model): layout nhwc/nchw, pointwise as cuDNN 1x1 conv or cuBLAS gemm, precision highest (true
-  float32, the headline comparison) or default (TF32 on recent GPUs).
+- dense variants "<layout>-<pointwise>-<precision>[-xladw]" (`fold_dense_for_inference` of an
+  unpruned model): layout nhwc/nchw, pointwise as cuDNN 1x1 conv or cuBLAS gemm, precision highest
+  (true float32, the headline comparison) or default (TF32 on recent GPUs).
+Depthwise layers: `jax_sparse_dl.nn.depthwise_conv` in every model (the same code in sparse and
+dense, so the comparison is of the pointwise layers); a dense variant ending in "-xladw" runs
+them as XLA's grouped convolution instead, to show what that costs.
 Frames/s = batch / time of one jitted forward (`jax_sparse_dl.timing.time_per_call`). Per-layer
 breakdown: every layer jitted alone on its real input, for --layer-widths at each batch, sparse
 and the fastest dense variant at HIGHEST. A failing configuration is recorded, not fatal.
@@ -83,12 +86,14 @@ def parse_args(argv=None):
 
 
 def parse_variant(name: str):
-  """(layout, pointwise, precision) of a dense variant name."""
+  """(layout, pointwise, precision, depthwise) of a dense variant name."""
   parts = name.lower().split("-")
-  if len(parts) != 3 or parts[0] not in ("nhwc", "nchw") or parts[1] not in ("conv", "gemm") \
-      or parts[2] not in ("highest", "default"):
-    raise SystemExit(f"bad dense variant {name!r}: want <nhwc|nchw>-<conv|gemm>-<highest|default>")
-  return parts[0].upper(), parts[1], parts[2].upper()
+  if len(parts) not in (3, 4) or parts[0] not in ("nhwc", "nchw") \
+      or parts[1] not in ("conv", "gemm") or parts[2] not in ("highest", "default") \
+      or parts[3:] not in ([], ["xladw"]):
+    raise SystemExit(f"bad dense variant {name!r}: want "
+                     "<nhwc|nchw>-<conv|gemm>-<highest|default>[-xladw]")
+  return parts[0].upper(), parts[1], parts[2].upper(), "xla" if parts[3:] else "taps"
 
 
 def build_models(width: float, args):

@@ -27,7 +27,7 @@ from jax_sparse_dl.csr import CSR
 from jax_sparse_dl.nn.linear import fan_in_normal
 from jax_sparse_dl.nn.pruning import update_masks
 from jax_sparse_dl.nn.conv import (PointwiseConv, PrunablePointwiseConv, SparsePointwiseConv,
-                                   fold_nnx_batch_norm, lax_precision)
+                                   depthwise_conv, fold_nnx_batch_norm, lax_precision)
 
 # A list attribute of modules: nnx.List from flax 0.12 on (plain lists are refused there).
 ModuleList = getattr(nnx, "List", list)
@@ -180,17 +180,24 @@ def pointwise_sparsity(model: MobileNetV1) -> float:
 
 # --- inference models --------------------------------------------------------------------------
 class FoldedConv(nnx.Module):
-  """relu(conv(x) + bias): a conv with its batch norm folded in (stem, depthwise, 1x1)."""
+  """relu(conv(x) + bias): a conv with its batch norm folded in (stem, depthwise, 1x1).
+  Depthwise layers run as `depthwise_conv` (depthwise="taps") or XLA's grouped convolution
+  (depthwise="xla")."""
 
-  def __init__(self, kernel, bias, stride: int, groups: int, layout: str, precision):
+  def __init__(self, kernel, bias, stride: int, groups: int, layout: str, precision,
+               depthwise: str = "taps"):
     # Kernels arrive OIHW; NHWC convolutions take HWIO.
     self.kernel = nnx.Param(kernel if layout == "NCHW" else jnp.transpose(kernel, (2, 3, 1, 0)))
     self.bias = nnx.Param(bias)
     self.stride, self.groups, self.layout, self.precision = stride, groups, layout, precision
+    self.depthwise = depthwise
 
   def __call__(self, x):
-    y = conv2d(x, self.kernel[...], self.stride, groups=self.groups, layout=self.layout,
-               precision=self.precision)
+    if self.groups > 1 and self.depthwise == "taps":
+      y = depthwise_conv(x, self.kernel[...], self.stride, self.layout)
+    else:
+      y = conv2d(x, self.kernel[...], self.stride, groups=self.groups, layout=self.layout,
+                 precision=self.precision)
     bias = self.bias[...]
     return jax.nn.relu(y + (bias[:, None, None] if self.layout == "NCHW" else bias))
 
@@ -242,9 +249,9 @@ class InferenceMobileNet(nnx.Module):
     return x
 
 
-def _fold_conv(conv: ConvBN, layout: str, precision) -> FoldedConv:
+def _fold_conv(conv: ConvBN, layout: str, precision, depthwise: str = "taps") -> FoldedConv:
   kernel, bias = fold_nnx_batch_norm(conv.kernel[...], conv.bn)
-  return FoldedConv(kernel, bias, conv.stride, conv.groups, layout, precision)
+  return FoldedConv(kernel, bias, conv.stride, conv.groups, layout, precision, depthwise)
 
 
 def _fold_classifier(model: MobileNetV1, layout: str, precision) -> PooledClassifier:
@@ -268,25 +275,29 @@ def _fold_pointwise_dense(block: SeparableBlock, layout: str, pointwise: str, pr
   return FoldedConv(weight[:, :, None, None], bias, 1, 1, layout, precision)
 
 
-def _fold(model: MobileNetV1, layout: str, precision, fold_pointwise) -> InferenceMobileNet:
+def _fold(model: MobileNetV1, layout: str, precision, depthwise: str,
+          fold_pointwise) -> InferenceMobileNet:
+  if depthwise not in ("taps", "xla"):
+    raise ValueError(f"depthwise must be 'taps' or 'xla', got {depthwise!r}")
   names, layers = ["stem"], [_fold_conv(model.stem, layout, precision)]
   for i, block in enumerate(model.blocks, 1):
     names += [f"dw{i}", f"pw{i}"]
-    layers += [_fold_conv(block.depthwise, layout, precision), fold_pointwise(block)]
+    layers += [_fold_conv(block.depthwise, layout, precision, depthwise), fold_pointwise(block)]
   names.append("classifier")
   layers.append(_fold_classifier(model, layout, precision))
   return InferenceMobileNet(names, layers, layout)
 
 
 # Folding as one compiled program each, cached per model structure and options.
-@functools.partial(nnx.jit, static_argnums=1)
-def _fold_sparse_jit(model, precision):
-  return _fold(model, "NCHW", precision, lambda b: _fold_pointwise_sparse(b, precision))
+@functools.partial(nnx.jit, static_argnums=(1, 2))
+def _fold_sparse_jit(model, precision, depthwise):
+  return _fold(model, "NCHW", precision, depthwise,
+               lambda b: _fold_pointwise_sparse(b, precision))
 
 
-@functools.partial(nnx.jit, static_argnums=(1, 2, 3))
-def _fold_dense_jit(model, layout, pointwise, precision):
-  return _fold(model, layout, precision,
+@functools.partial(nnx.jit, static_argnums=(1, 2, 3, 4))
+def _fold_dense_jit(model, layout, pointwise, precision, depthwise):
+  return _fold(model, layout, precision, depthwise,
                lambda b: _fold_pointwise_dense(b, layout, pointwise, precision))
 
 
@@ -310,22 +321,26 @@ def prune_to(model: MobileNetV1, sparsity: float) -> None:
   _update_masks(model, float(sparsity))
 
 
-def fold_for_inference(model: MobileNetV1, precision: str | None = "HIGHEST"
-                       ) -> InferenceMobileNet:
+def fold_for_inference(model: MobileNetV1, precision: str | None = "HIGHEST",
+                       depthwise: str = "taps") -> InferenceMobileNet:
   """The sparse inference network (NCHW): batch norm folded everywhere; prunable or sparse
   pointwise layers as SpMM with the folded bias and ReLU in the epilogue; `precision` for the
-  XLA layers (stem, depthwise, dense pointwise, classifier). `model` is not modified."""
+  XLA layers (stem, depthwise, dense pointwise, classifier); depthwise layers as
+  `jax_sparse_dl.nn.depthwise_conv` ("taps") or XLA's grouped convolution ("xla"). `model` is
+  not modified."""
   if any(isinstance(b.pointwise, PrunablePointwiseConv) for b in model.blocks):
     model = nnx.clone(model)
     convert_to_sparse(model)  # patterns need concrete masks: outside jit
-  return _fold_sparse_jit(model, precision)
+  return _fold_sparse_jit(model, precision, depthwise)
 
 
 def fold_dense_for_inference(model: MobileNetV1, layout: str = "NHWC", pointwise: str = "conv",
-                             precision: str | None = "HIGHEST") -> InferenceMobileNet:
+                             precision: str | None = "HIGHEST",
+                             depthwise: str = "taps") -> InferenceMobileNet:
   """The dense inference network: batch norm folded, every layer through XLA in `layout`
-  (NHWC or NCHW); pointwise layers as 1x1 convolutions ("conv") or matrix products ("gemm")."""
+  (NHWC or NCHW); pointwise layers as 1x1 convolutions ("conv") or matrix products ("gemm");
+  depthwise layers as in `fold_for_inference`."""
   if layout not in ("NHWC", "NCHW") or pointwise not in ("conv", "gemm"):
     raise ValueError(f"layout must be NHWC or NCHW and pointwise conv or gemm, got {layout}, "
                      f"{pointwise}")
-  return _fold_dense_jit(model, layout, pointwise, precision)
+  return _fold_dense_jit(model, layout, pointwise, precision, depthwise)

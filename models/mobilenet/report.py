@@ -48,6 +48,16 @@ def summary_markdown(report: dict) -> str:
         cells.append(f"{_fmt(dense)} ({best})" if best else "-")
         ratios.append(f"{sparse / dense:.2f}x" if sparse and dense else "-")
       lines.append("| " + " | ".join(cells + ratios) + " |")
+  lines += ["", "## Every model, frames/s", "",
+            "Dense variants ending in -xladw run the depthwise layers as XLA's grouped "
+            "convolution; all other models use `jax_sparse_dl.nn.depthwise_conv`.", ""]
+  models = sorted({r["model"] for r in results if "fps" in r}, key=lambda m: (m != SPARSE, m))
+  lines += ["| width | batch | " + " | ".join(models) + " |",
+            "|---|---|" + "---|" * len(models)]
+  for batch in batches:
+    for width in widths:
+      lines.append(f"| {width:.2f} | {batch} | " + " | ".join(
+          _fmt(fps_of(results, width, batch, m)) for m in models) + " |")
   lines += ["", "## Targets (batch 1)", ""] + _targets(results)
   failures = [r for r in results if "error" in r or "skipped" in r]
   failures += [e for e in report["layers"] if "error" in e or "skipped" in e]
