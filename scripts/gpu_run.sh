@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # One call on the GPU machine: build, the test suite on CUDA, compute-sanitizer memcheck on a
 # GPU subset, the int32-overflow tests and the demo. Logs go to $OUT (default ./gpu-logs).
-# Usage (repo root): COMMIT=$(git rev-parse HEAD) bash scripts/gpu_run.sh
+# Usage (repo root): COMMIT=<hash> bash scripts/gpu_run.sh, with the hash taken in your own checkout
+# (a copied working tree may carry stale git metadata: git rev-parse there can name an old commit).
 # STAGES picks stages (default: build pytest memcheck large demo; PYTEST_PATHS and MEMCHECK_RUNS
 # narrow the first two); also: racecheck, tune
 # (scripts/tune_spmm.py on $DLMC $TUNE_ARGS), tune-sddmm (scripts/tune_sddmm.py on $DLMC), bench
