@@ -16,7 +16,7 @@ import jax_sparse_dl as jsdl
 from jax_sparse_dl import dlmc
 from jax_sparse_dl.timing import time_per_call
 
-VARIANTS = ["auto", "gather", "gather:128:1", "gather:32:8", "staged:32:2", "panel:16:2",
+VARIANTS = ["auto", "gather", "gather:128:1", "gather:32:8", "panel:16:2",
             "panel:16:8", "panel:32:2", "panel:32:8", "panel:64:4"]
 BF16_VARIANTS = ["auto", "gather", "panel:32:4", "panel:64:4"]
 

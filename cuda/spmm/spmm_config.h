@@ -1,4 +1,4 @@
-// Tile configurations of the three SpMM kernels and the heuristic that picks
+// Tile configurations of the two SpMM kernels and the heuristic that picks
 // one per problem (docs/kernels.md gives the measurements behind it).
 //
 // Both kernels split a warp into kGroups groups of kLanesPerGroup lanes. A
@@ -37,25 +37,6 @@ struct SpmmGatherConfig : Layout {
 template <typename Layout>
 struct SpmmPanelConfig : Layout {
   static constexpr int kWarpsPerBlock = 8;
-};
-
-// Staged kernel: a block of kRowsPerBlock sparse rows shares one column tile.
-// The tile's dense rows are copied into shared memory kChunkRows at a time
-// (cp.async, 16-byte) and each copied dense row serves every sparse row of the
-// block that has an entry there: reuse that the gather kernel leaves to the
-// caches. Needs 16-byte vectors (n % kVec == 0); float32, bfloat16, float16.
-template <typename Layout, int kRowsPerWarp_>
-struct SpmmStagedConfig : Layout {
-  static constexpr int kWarpsPerBlock = 8;
-  static constexpr int kRowsPerWarp = kRowsPerWarp_;
-  static constexpr int kRowsPerBlock = kWarpsPerBlock * kRowsPerWarp;
-  static constexpr int kSparseTile = 32;
-  // 48 KB of static shared memory: up to four blocks per SM, so one block's
-  // copy overlaps the others' arithmetic.
-  static constexpr int kStageBytes = 48 * 1024 - kWarpsPerBlock * kSparseTile * 8;
-  template <typename T>
-  static constexpr int kChunkRows =
-      kStageBytes / (Layout::kTileCols * static_cast<int>(sizeof(T)));
 };
 
 }  // namespace jsdl

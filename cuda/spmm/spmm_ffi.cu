@@ -15,7 +15,6 @@
 #include "spmm_heuristic.h"
 #include "spmm_gather_kernel.cuh"
 #include "spmm_panel_kernel.cuh"
-#include "spmm_staged_kernel.cuh"
 #include "xla/ffi/api/ffi.h"
 
 namespace jsdl {
@@ -32,19 +31,6 @@ ffi::Error LaunchGather(cudaStream_t stream, SpmmArgs<T> args, int rows_per_warp
                   CappedGridDim(args.column_tiles), CappedGridDim(args.batch));
   SpmmGatherKernel<T, Config><<<grid, block, 0, stream>>>(args, rows_per_warp);
   JSDL_CHECK_LAUNCH("SpmmGatherKernel");
-  return ffi::Error::Success();
-}
-
-template <typename T, typename Config>
-ffi::Error LaunchStaged(cudaStream_t stream, SpmmArgs<T> args) {
-  args.column_tiles = (args.n + Config::kTileCols - 1) / Config::kTileCols;
-  const dim3 block(32, Config::kWarpsPerBlock);
-  const dim3 grid(
-      static_cast<unsigned>((args.m + Config::kRowsPerBlock - 1) /
-                            Config::kRowsPerBlock),
-      CappedGridDim(args.column_tiles), CappedGridDim(args.batch));
-  SpmmStagedKernel<T, Config><<<grid, block, 0, stream>>>(args);
-  JSDL_CHECK_LAUNCH("SpmmStagedKernel");
   return ffi::Error::Success();
 }
 
@@ -103,19 +89,10 @@ ffi::Error LaunchGatherFor(cudaStream_t stream, const SpmmArgs<T>& args,
   return LaunchGather<T, GatherConfig<1, 32, 4>>(stream, args, rows);
 }
 
-template <typename T, int kTileCols>
-ffi::Error LaunchStagedFor(cudaStream_t stream, const SpmmArgs<T>& args,
-                           int rows_per_warp) {
-  using Layout = SpmmLaneLayout<4, kTileCols / 4, 1>;
-  if (rows_per_warp <= 2)
-    return LaunchStaged<T, SpmmStagedConfig<Layout, 2>>(stream, args);
-  return LaunchStaged<T, SpmmStagedConfig<Layout, 8>>(stream, args);
-}
-
 template <typename T>
 ffi::Error Launch(cudaStream_t stream, const SpmmArgs<T>& args) {
-  // The staged and panel kernels cover the 16-bit and float32 types (their
-  // accumulators are float); float64 always gathers.
+  // The panel kernel covers the 16-bit and float32 types (its accumulators
+  // are float); float64 always gathers.
   constexpr bool kHasSharedCopy = sizeof(T) <= 4;
   const int vec = args.n % kVec16<T> == 0 ? kVec16<T> : 1;
   int num_sms = 0;
@@ -128,11 +105,6 @@ ffi::Error Launch(cudaStream_t stream, const SpmmArgs<T>& args) {
   if constexpr (kHasSharedCopy) {
     if (choice.kind == SpmmKernelKind::kPanel)
       return LaunchPanelFor<T>(stream, args, choice.tile_cols, choice.rows_per_warp);
-    if (choice.kind == SpmmKernelKind::kStaged) {
-      if (choice.tile_cols <= 32)
-        return LaunchStagedFor<T, 32>(stream, args, choice.rows_per_warp);
-      return LaunchStagedFor<T, 64>(stream, args, choice.rows_per_warp);
-    }
   }
   return LaunchGatherFor<T>(stream, args, choice.tile_cols, choice.rows_per_warp);
 }

@@ -1,7 +1,7 @@
 // Which SpMM kernel and tile for a problem. The thresholds come from the
 // measurements in docs/kernels.md; JSDL_SPMM_VARIANT overrides the choice for
 // tuning runs ("gather", "gather:<tile_cols>:<rows_per_warp>",
-// "staged:<tile_cols>:<rows_per_warp>", "panel:<tile_cols>:<rows_per_warp>").
+// "panel:<tile_cols>:<rows_per_warp>").
 #pragma once
 
 #include <cstdint>
@@ -11,12 +11,12 @@
 
 namespace jsdl {
 
-enum class SpmmKernelKind { kGather, kStaged, kPanel };
+enum class SpmmKernelKind { kGather, kPanel };
 
 struct SpmmChoice {
   SpmmKernelKind kind;
   int tile_cols;      // columns per tile
-  int rows_per_warp;  // 8 warps per block; staged kernel: 2 or 8
+  int rows_per_warp;  // 8 warps per block
 };
 
 // Shared memory of the device (bytes): what one block may opt in to and what
@@ -54,8 +54,8 @@ inline int GatherRowsPerWarp(int64_t m, int64_t tiles, int64_t batch, int num_sm
 }
 
 // vec: elements per 16 bytes when rows of n elements are 16-byte aligned,
-// else 1. copy_ok: the dtype has the kernels that copy the dense operand to
-// shared memory (staged, panel).
+// else 1. copy_ok: the dtype has the panel kernel (a shared-memory copy of
+// the dense operand).
 inline SpmmChoice ChooseSpmm(int64_t m, int64_t k, int64_t n, int64_t batch,
                              int vec, int elem_bytes, bool copy_ok, int num_sms,
                              SharedMemory smem) {
@@ -78,8 +78,6 @@ inline SpmmChoice ChooseSpmm(int64_t m, int64_t k, int64_t n, int64_t batch,
       if (std::sscanf(v, "gather:%d:%d", &a, &b) == 2) return {SpmmKernelKind::kGather, a, b};
       return gather;
     }
-    if (copy_ok && std::sscanf(v, "staged:%d:%d", &a, &b) == 2)
-      return {SpmmKernelKind::kStaged, a, b};
     if (copy_ok && std::sscanf(v, "panel:%d:%d", &a, &b) >= 1) {
       // The tile shrinks until the panel fits in one block's shared memory.
       const int lanes = a / vec < 1 ? 1 : a / vec > 32 ? 32 : a / vec;

@@ -2,9 +2,9 @@
 // computes one column tile. The tile's whole dense panel (k rows x kTileCols
 // columns) is copied into shared memory once (cp.async, 16-byte), then every
 // row of the block multiplies against the shared copy. A dense element thus
-// crosses L2 once per block instead of once per sparse entry, and unlike the
-// staged kernel there are no k chunks: no barrier per chunk and no rescans of
-// the rows, and rows keep any column order. The launcher sizes the tile so the
+// crosses L2 once per block instead of once per sparse entry. Unlike the
+// removed staged kernel (docs/kernels.md) there are no k chunks: one barrier,
+// no rescans of the rows, any column order. The launcher sizes the tile so the
 // panel fits in shared memory; rows must be 16-byte aligned (n % kVec == 0).
 #pragma once
 
