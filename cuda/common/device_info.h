@@ -31,11 +31,9 @@ inline xla::ffi::Error MultiprocessorCount(int& count) {
   return CachedDeviceAttribute<cudaDevAttrMultiProcessorCount>(count);
 }
 
-// Shared memory one block may opt in to, and one SM holds (bytes).
-inline xla::ffi::Error SharedMemoryLimits(int& per_block, int& per_sm) {
-  JSDL_RETURN_IF_ERROR(
-      CachedDeviceAttribute<cudaDevAttrMaxSharedMemoryPerBlockOptin>(per_block));
-  return CachedDeviceAttribute<cudaDevAttrMaxSharedMemoryPerMultiprocessor>(per_sm);
+// Shared memory one block may opt in to (bytes).
+inline xla::ffi::Error SharedMemoryPerBlockOptin(int& bytes) {
+  return CachedDeviceAttribute<cudaDevAttrMaxSharedMemoryPerBlockOptin>(bytes);
 }
 
 }  // namespace jsdl

@@ -96,12 +96,12 @@ ffi::Error Launch(cudaStream_t stream, const SpmmArgs<T>& args) {
   constexpr bool kHasSharedCopy = sizeof(T) <= 4;
   const int vec = args.n % kVec16<T> == 0 ? kVec16<T> : 1;
   int num_sms = 0;
-  SharedMemory smem;
+  int smem_per_block = 0;
   JSDL_RETURN_IF_ERROR(MultiprocessorCount(num_sms));
-  JSDL_RETURN_IF_ERROR(SharedMemoryLimits(smem.per_block, smem.per_sm));
+  JSDL_RETURN_IF_ERROR(SharedMemoryPerBlockOptin(smem_per_block));
   const SpmmChoice choice =
       ChooseSpmm(args.m, args.k, args.n, args.batch, vec, static_cast<int>(sizeof(T)),
-                 kHasSharedCopy, num_sms, smem);
+                 kHasSharedCopy, num_sms, smem_per_block);
   if constexpr (kHasSharedCopy) {
     if (choice.kind == SpmmKernelKind::kPanel)
       return LaunchPanelFor<T>(stream, args, choice.tile_cols, choice.rows_per_warp);

@@ -19,13 +19,6 @@ struct SpmmChoice {
   int rows_per_warp;  // 8 warps per block
 };
 
-// Shared memory of the device (bytes): what one block may opt in to and what
-// one SM holds.
-struct SharedMemory {
-  int per_block = 0;
-  int per_sm = 0;
-};
-
 // Panel tile: 16-byte vectors for `lanes` lanes per group (a power of two
 // <= 32), halved until the panel (k x tile) fits in `budget` bytes; 0 when not
 // even one vector per row fits.
@@ -55,10 +48,10 @@ inline int GatherRowsPerWarp(int64_t m, int64_t tiles, int64_t batch, int num_sm
 
 // vec: elements per 16 bytes when rows of n elements are 16-byte aligned,
 // else 1. copy_ok: the dtype has the panel kernel (a shared-memory copy of
-// the dense operand).
+// the dense operand). smem_per_block: the shared memory a block may opt in to.
 inline SpmmChoice ChooseSpmm(int64_t m, int64_t k, int64_t n, int64_t batch,
                              int vec, int elem_bytes, bool copy_ok, int num_sms,
-                             SharedMemory smem) {
+                             int smem_per_block) {
   // Measured on an H200 (docs/kernels.md, tuning runs 4 and 5):
   // - wide outputs (n > 512): the gather kernel with the widest tile and one
   //   row per warp (the L1-sized narrow tiles and the panel kernel lost);
@@ -81,7 +74,7 @@ inline SpmmChoice ChooseSpmm(int64_t m, int64_t k, int64_t n, int64_t batch,
     if (copy_ok && std::sscanf(v, "panel:%d:%d", &a, &b) >= 1) {
       // The tile shrinks until the panel fits in one block's shared memory.
       const int lanes = a / vec < 1 ? 1 : a / vec > 32 ? 32 : a / vec;
-      const int tile = PanelTileCols(k, lanes, vec, elem_bytes, smem.per_block);
+      const int tile = PanelTileCols(k, lanes, vec, elem_bytes, smem_per_block);
       if (tile > 0) return {SpmmKernelKind::kPanel, tile, b > 0 ? b : 2};
     }
   }
