@@ -73,7 +73,8 @@ inline SpmmChoice ChooseSpmm(int64_t m, int64_t k, int64_t n, int64_t batch,
     }
     if (copy_ok && std::sscanf(v, "panel:%d:%d", &a, &b) >= 1) {
       // The tile shrinks until the panel fits in one block's shared memory.
-      const int lanes = a / vec < 1 ? 1 : a / vec > 32 ? 32 : a / vec;
+      int lanes = 1;  // a power of two <= 32, at most a / vec
+      while (lanes < 32 && lanes * 2 * vec <= a) lanes *= 2;
       const int tile = PanelTileCols(k, lanes, vec, elem_bytes, smem_per_block);
       if (tile > 0) return {SpmmKernelKind::kPanel, tile, b > 0 ? b : 2};
     }
