@@ -1,6 +1,7 @@
 // XLA FFI handler for jsdl_spmm (see docs/architecture.md, "FFI targets").
 #include <cuda_runtime_api.h>
 
+#include <atomic>
 #include <cstdint>
 #include <string>
 
@@ -42,10 +43,22 @@ ffi::Error LaunchPanel(cudaStream_t stream, SpmmArgs<T> args, int rows_per_warp)
   const int64_t rows_per_block = int64_t{Config::kWarpsPerBlock} * rows_per_warp;
   const size_t smem = static_cast<size_t>(args.k) * Config::kTileCols * sizeof(T);
   auto* kernel = SpmmPanelKernel<T, Config>;
-  // Above 48 KB a kernel must opt in; a function attribute, no stream work.
-  if (smem > 48 * 1024)
-    JSDL_CUDA_CHECK(cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize,
-                                         static_cast<int>(smem)));
+  // Above 48 KB a kernel must opt in (a function attribute, no stream work):
+  // once per device and instantiation, up to the device's limit, not per call.
+  if (smem > 48 * 1024) {
+    constexpr int kMaxDevices = 64;
+    static std::atomic<bool> opted_in[kMaxDevices];
+    int device = 0;
+    JSDL_CUDA_CHECK(cudaGetDevice(&device));
+    const bool cached = device >= 0 && device < kMaxDevices;
+    if (!cached || !opted_in[device].load(std::memory_order_relaxed)) {
+      int limit = 0;
+      JSDL_RETURN_IF_ERROR(SharedMemoryPerBlockOptin(limit));
+      JSDL_CUDA_CHECK(cudaFuncSetAttribute(
+          kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, limit));
+      if (cached) opted_in[device].store(true, std::memory_order_relaxed);
+    }
+  }
   const dim3 block(32, Config::kWarpsPerBlock);
   const dim3 grid(static_cast<unsigned>((args.m + rows_per_block - 1) / rows_per_block),
                   CappedGridDim(args.column_tiles), CappedGridDim(args.batch));

@@ -161,6 +161,12 @@ def _limit(what: str, size_fn, attr: str):
     return limit
 
 
+# The dense contenders of SpMM and SDDMM: (name, dtype, precision, tolerance class).
+_DENSE_CONTENDERS = (("dense_f32_highest", "float32", HIGHEST, "fp32"),
+                     ("dense_f32_default", "float32", DEFAULT, "tf32"),
+                     ("dense_bf16", "bfloat16", DEFAULT, "bf16"))
+
+
 # ------------------------------------------------------------------------------------- SpMM
 
 
@@ -206,9 +212,7 @@ def _spmm_contenders(env: Env) -> list[Contender]:
             return y if dtype == "float32" else y.astype(dtype)
         return fn
 
-    for name, dtype, prec, tol in (("dense_f32_highest", "float32", HIGHEST, "fp32"),
-                                   ("dense_f32_default", "float32", DEFAULT, "tf32"),
-                                   ("dense_bf16", "bfloat16", DEFAULT, "bf16")):
+    for name, dtype, prec, tol in _DENSE_CONTENDERS:
         out.append(Contender(
             name, "spmm", "dense", dtype, prec.name if dtype == "float32" else "bf16", tol,
             dense_fn(prec, dtype), (lambda dt: lambda d: (d.dense_a(dt), d.x(dt)))(dtype),
@@ -268,9 +272,7 @@ def _sddmm_contenders(env: Env) -> list[Contender]:
             return out if dtype == "float32" else out.astype(dtype)
         return fn
 
-    for name, dtype, prec, tol in (("dense_f32_highest", "float32", HIGHEST, "fp32"),
-                                   ("dense_f32_default", "float32", DEFAULT, "tf32"),
-                                   ("dense_bf16", "bfloat16", DEFAULT, "bf16")):
+    for name, dtype, prec, tol in _DENSE_CONTENDERS:
         out.append(Contender(
             name, "sddmm", "dense", dtype, prec.name if dtype == "float32" else "bf16", tol,
             dense_fn(prec, dtype),
