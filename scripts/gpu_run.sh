@@ -8,7 +8,8 @@
 # (scripts/tune_spmm.py on $DLMC $TUNE_ARGS), tune-sddmm (scripts/tune_sddmm.py on $DLMC), bench
 # (python -m jax_sparse_dl.bench $DLMC $BENCH_ARGS),
 # profile (Nsight Compute on scripts/profile_kernels.py $PROFILE_ARGS), and the models (issues 4
-# and 5): attention-bench, mobilenet-bench, train-transformer, train-mobilenet ($MODEL_ARGS_*).
+# and 5): attention-bench, attention-breakdown, mobilenet-bench, train-transformer
+# ($TRANSFORMER_RUNS), train-mobilenet ($MODEL_ARGS_*).
 # Model runs write under /tmp/models; their summaries are copied to $OUT (8 files come back).
 set -uo pipefail
 REPO=$PWD
@@ -78,6 +79,8 @@ want attention-bench && stage attention-bench 420 env -C "$REPO" python3 -m mode
   && cp "$RUNS/attention/results.json" "$OUT/attention-results.json" \
   && cp "$RUNS/attention/results.md" "$OUT/attention-results.md" \
   && cp "$RUNS/attention/attention.png" "$OUT/attention.png"
+want attention-breakdown && stage attention-breakdown 300 env -C "$REPO" \
+  python3 -m models.transformer.breakdown --out "$OUT" ${MODEL_ARGS_BREAKDOWN:-}
 want mobilenet-bench && stage mobilenet-bench 420 env -C "$REPO" python3 -m models.mobilenet.benchmark \
   --out "$RUNS/mobilenet" ${MODEL_ARGS_MOBILENET:-} \
   && cp "$RUNS/mobilenet/results.json" "$OUT/mobilenet-results.json" \
@@ -86,13 +89,14 @@ want mobilenet-bench && stage mobilenet-bench 420 env -C "$REPO" python3 -m mode
 # The same model and steps, sparse and dense: the quality comparison of issue 4.
 TRANSFORMER=${MODEL_ARGS_TRANSFORMER:---steps 1000 --batch 16 --seq-len 512 --d-model 256 \
   --heads 8 --layers 4 --local 32 --eval-every 250 --no-progress}
+# TRANSFORMER_RUNS: "name:flags" entries separated by ';' (attention-only: dense weights).
+TRANSFORMER_RUNS=${TRANSFORMER_RUNS:-"sparse:--attention sparse --attention-sparsity 0.9 \
+--weights sparse --prune-to 0.8;attention-only:--attention sparse --attention-sparsity 0.9 \
+--weights dense;dense:--attention dense --weights dense"}
 if want train-transformer; then
-  for kind in sparse attention-only dense; do  # attention-only: sparse attention, dense weights
-    case $kind in
-      sparse) flags="--attention sparse --attention-sparsity 0.9 --weights sparse --prune-to 0.8";;
-      attention-only) flags="--attention sparse --attention-sparsity 0.9 --weights dense";;
-      dense) flags="--attention dense --weights dense";;
-    esac
+  IFS=';' read -ra runs <<< "$TRANSFORMER_RUNS"
+  for run in "${runs[@]}"; do
+    kind=${run%%:*} flags=${run#*:}
     LOG=train stage "train-transformer-$kind" ${TRAIN_LIMIT:-240} env -C "$REPO" python3 -m models.transformer.train $TRANSFORMER \
       $flags --out "$RUNS/transformer-$kind" \
       && cp "$RUNS/transformer-$kind/metrics.json" "$OUT/transformer-$kind-metrics.json"

@@ -131,6 +131,56 @@ def test_gradual_pruning_reaches_target_and_converts_in_place():
   assert abs(1 - counts["stored"] / counts["dense_equivalent"] - 0.85) < 1e-3
 
 
+def test_sparsify_optimizer_state_continues_the_masked_training():
+  """After the conversion, training the sparse layers with the mapped optimizer state follows
+  the masked dense layers step for step; a fresh state (the old behaviour) does not."""
+  import optax
+
+  class TwoLayers(nnx.Module):
+    def __init__(self):
+      self.first = jnn.PrunableLinear(12, 20, rngs=nnx.Rngs(0))
+      self.second = jnn.PrunableLinear(20, 6, rngs=nnx.Rngs(1))
+
+    def __call__(self, x):
+      return self.second(self.first(x, relu=True))
+
+  rng = np.random.default_rng(5)
+  x = jnp.asarray(rng.standard_normal((9, 12)), jnp.float32)
+  y = jnp.asarray(rng.standard_normal((9, 6)), jnp.float32)
+  tx = optax.chain(optax.clip_by_global_norm(1.0), optax.adamw(3e-2, weight_decay=0.1))
+
+  def train(model, opt_state, steps):
+    graphdef, params, rest = nnx.split(model, nnx.Param, ...)
+    loss = lambda p: jnp.sum((nnx.merge(graphdef, p, rest)(x) - y) ** 2)
+    for _ in range(steps):
+      updates, opt_state = tx.update(jax.grad(loss)(params), opt_state, params)
+      params = optax.apply_updates(params, updates)
+    return nnx.merge(graphdef, params, rest), opt_state
+
+  model = TwoLayers()
+  jnn.update_masks(model, 0.6)
+  model, opt_state = train(model, tx.init(nnx.split(model, nnx.Param, ...)[1]), 4)
+  jnn.update_masks(model, 0.7)
+  masked, _ = train(nnx.clone(model), opt_state, 5)
+
+  carried = nnx.clone(model)
+  carried_state = jnn.sparsify_optimizer_state(carried, opt_state)
+  assert jnn.sparsify_prunable(carried) == 2
+  carried, carried_state = train(carried, carried_state, 5)
+  assert int(carried_state[1][0].count) == 9  # Adam's step count went on
+  fresh = nnx.clone(model)
+  jnn.sparsify_prunable(fresh)
+  fresh, _ = train(fresh, tx.init(nnx.split(fresh, nnx.Param, ...)[1]), 5)
+
+  for name in ("first", "second"):
+    want = np.asarray(getattr(masked, name).weight(), np.float64)
+    got = np.asarray(getattr(carried, name).todense(), np.float64)
+    np.testing.assert_allclose(got, want, rtol=1e-4, atol=1e-6)
+    np.testing.assert_allclose(getattr(carried, name).bias[...], getattr(masked, name).bias[...],
+                               rtol=1e-4, atol=1e-6)
+  assert not np.allclose(fresh.first.todense(), masked.first.weight(), rtol=1e-2, atol=1e-4)
+
+
 # ----------------------------------------------------------------------------- attention
 
 def _numpy_attention(q, k, v, mask):
@@ -241,3 +291,23 @@ def test_benchmark_quick_runs(tmp_path):
   assert "MiB" in (tmp_path / "results.md").read_text()
   if jax.default_backend() == "cpu":
     assert "error" in by_name["cudnn_masked"]["forward"]
+
+
+def test_step_breakdown_times_the_step_ops(tmp_path):
+  from models.transformer import benchmark, breakdown
+  breakdown.main(["--lengths", "48", "--heads", "2", "--head-dim", "8", "--local", "8",
+                  "--repeats", "1", "--min-time", "0.001", "--out", str(tmp_path)])
+  (row,) = json.loads((tmp_path / "breakdown.json").read_text())
+  assert row["step_s"] > 0 and len(row["ops"]) == 6
+  assert all(op["median_s"] > 0 for op in row["ops"])
+  assert "measured step" in (tmp_path / "breakdown.md").read_text()
+  # The transposed SpMM it times is P^T @ v, in float64.
+  pattern, (q, k, v, _) = benchmark.problem(48, 2, 8, 0.5, 8)
+  ops = {name: (fn, fn_args) for name, _, fn, fn_args in breakdown.operations(q, k, v, pattern)}
+  fn, fn_args = ops["spmm transposed (dk, dv)"]
+  probs = ops["csr_softmax_grad"][1][0]
+  dense = np.zeros((2, 48, 48))
+  rows = np.repeat(np.arange(48), np.diff(np.asarray(pattern.row_offsets)))
+  dense[:, rows, np.asarray(pattern.column_indices)] = np.asarray(probs, np.float64)[0]
+  want = np.einsum("hij,hid->hjd", dense, np.asarray(v, np.float64)[0])
+  np.testing.assert_allclose(np.asarray(fn(*fn_args), np.float64)[0], want, rtol=1e-5, atol=1e-6)

@@ -10,7 +10,7 @@ from .attention import SparseAttention, masked_dense_attention, mask_from_patter
 from .conv import (PointwiseConv, PrunablePointwiseConv, SparsePointwiseConv, depthwise_conv,
                    fold_batch_norm, fold_nnx_batch_norm)
 from .linear import (DenseLinear, PatternArray, PrunableLinear, SparseLinear, SparsePattern,
-                     sparsify_prunable, weight_counts)
+                     sparsify_optimizer_state, sparsify_prunable, weight_counts)
 from .patterns import causal_decay_pattern, dense_mask, local_strided_pattern, pattern_sparsity
 from .pruning import (PruningMask, csr_from_mask, magnitude_mask, model_sparsity,
                       polynomial_sparsity, prunable_modules, update_masks)
@@ -18,7 +18,7 @@ from .pruning import (PruningMask, csr_from_mask, magnitude_mask, model_sparsity
 __all__ = ["PruningMask", "csr_from_mask", "magnitude_mask", "model_sparsity",
            "polynomial_sparsity", "prunable_modules", "update_masks",
            "DenseLinear", "PrunableLinear", "SparseLinear", "SparsePattern", "PatternArray",
-           "sparsify_prunable", "weight_counts",
+           "sparsify_optimizer_state", "sparsify_prunable", "weight_counts",
            "SparseAttention", "sparse_attention", "masked_dense_attention", "mask_from_pattern",
            "causal_decay_pattern", "local_strided_pattern", "dense_mask", "pattern_sparsity",
            "PointwiseConv", "PrunablePointwiseConv", "SparsePointwiseConv", "depthwise_conv",

@@ -177,7 +177,7 @@ def _parent_and_key(model, path):
 def sparsify_prunable(model) -> int:
   """Replaces, in place, every PrunableLinear of `model` by its SparseLinear (`to_sparse`):
   the 'train with the fixed pattern' phase after pruning. Returns how many were replaced.
-  Optimizer state for the replaced layers must be created anew (the parameters changed)."""
+  The parameters change shape: map the optimizer state first, with `sparsify_optimizer_state`."""
   targets = [(path, module) for path, module in prunable_modules(model)
              if isinstance(module, PrunableLinear)]
   for path, module in targets:
@@ -187,6 +187,27 @@ def sparsify_prunable(model) -> int:
     else:
       setattr(parent, key, module.to_sparse())
   return len(targets)
+
+
+def sparsify_optimizer_state(model, opt_state):
+  """`opt_state` (an optax state over `model`'s Params) for the model that `sparsify_prunable`
+  will make of `model`: every Params-shaped part (Adam's moments, ...) is converted as the
+  layers are, so a replaced layer's moments keep their kept entries, and counts stay as they
+  are. Training then goes on as if the layers had stayed masked; a fresh state instead restarts
+  Adam from zero moments with the learning rate still high. Call it before `sparsify_prunable`."""
+  graphdef, params, rest = nnx.split(model, nnx.Param, ...)
+  structure = jax.tree_util.tree_structure(params)
+
+  def is_params(tree):
+    return isinstance(tree, nnx.State) and jax.tree_util.tree_structure(tree) == structure
+
+  def convert(tree):
+    copy = nnx.merge(graphdef, tree, rest)
+    sparsify_prunable(copy)
+    return nnx.split(copy, nnx.Param, ...)[1]
+
+  return jax.tree_util.tree_map(lambda part: convert(part) if is_params(part) else part,
+                                opt_state, is_leaf=is_params)
 
 
 def weight_counts(model) -> dict:

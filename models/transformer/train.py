@@ -7,7 +7,8 @@
 
 --weights sparse: dense layers with pruning masks, gradual magnitude pruning (polynomial
 schedule) from --prune-begin to --prune-end (fractions of --steps), then every pruned layer is
-converted to a SparseLinear and trained with its fixed pattern. --attention sparse|masked|dense:
+converted to a SparseLinear and trained with its fixed pattern (the optimizer's moments carry
+over to the kept entries). --attention sparse|masked|dense:
 jsdl kernels on the pattern, XLA masked attention on the same pattern, or full causal attention.
 Evaluates bits per character on fixed validation crops every --eval-every steps, saves a
 checkpoint (patterns included) to OUT/checkpoint and the metrics to OUT/metrics.json.
@@ -29,7 +30,8 @@ from flax import nnx
 from tqdm import tqdm
 
 from jax_sparse_dl.nn import (pattern_sparsity, polynomial_sparsity,
-                              sparsify_prunable, update_masks, weight_counts)
+                              sparsify_optimizer_state, sparsify_prunable, update_masks,
+                              weight_counts)
 
 from .checkpoint import load_checkpoint, load_optimizer_state, save_checkpoint
 from .data import VOCAB_SIZE, evaluation_batches, load_corpus, random_batch
@@ -91,8 +93,8 @@ def weight_sparsity(model) -> float:
 
 
 def make_optimizer(args):
-  # The learning rate is injected per step, so the schedule continues across the rebuild of the
-  # optimizer state when pruned layers become sparse.
+  # The learning rate is injected per step: the schedule is `learning_rate(step)`, the same
+  # whether training started here or resumed from a checkpoint.
   adamw = optax.inject_hyperparams(optax.adamw)(learning_rate=args.lr, b1=0.9, b2=0.95,
                                                 weight_decay=args.weight_decay)
   return optax.chain(optax.clip_by_global_norm(1.0), adamw)
@@ -180,11 +182,11 @@ def run(args) -> dict:
       # Pruning done: fixed patterns, sparse kernels from here on (new structure: new jit).
       model = trainer.model()
       update_masks(model, args.prune_to)
+      opt_state = sparsify_optimizer_state(model, opt_state)  # Adam's moments carry over
       sparsify_prunable(model)
       model.config = phase_config = dataclasses.replace(model.config, linear="sparse")
       phase = phase_config.linear
       trainer = Trainer(model, tx)
-      opt_state = tx.init(trainer.params)
     elif phase == "prunable" and step >= prune_begin and (step - prune_begin) % args.prune_every == 0:
       model = trainer.model()
       update_masks(model, polynomial_sparsity(step, args.prune_to, prune_begin, prune_end))
