@@ -34,9 +34,22 @@ def scatter_to_dense(values, row_offsets, column_indices, shape):
   return out.at[..., rows, column_indices].add(values)
 
 
-def _rows_by_length(lengths):
-  """Rows sorted by decreasing length: long rows are scheduled first (load balance)."""
-  return jnp.argsort(lengths, stable=True, descending=True).astype(_INDEX)
+def _length_bucket(lengths):
+  """A key that grows with the length, equal for lengths within 1/8 of each other: lengths below
+  16 are their own key, longer ones share a key by their leading four bits."""
+  lengths = lengths.astype(_INDEX)
+  top = 31 - jax.lax.clz(jnp.maximum(lengths, 1))  # floor(log2(length))
+  mantissa = (lengths >> jnp.maximum(top - 3, 0)) & 7
+  return jnp.where(lengths < 16, lengths, 16 + (top - 4) * 8 + mantissa)
+
+
+def _rows_by_length(lengths, exact: bool = False):
+  """Rows by decreasing length, so long rows are scheduled first (load balance). Rows whose
+  lengths lie within 1/8 of each other share a bucket and keep their natural order in it:
+  neighbouring rows of banded patterns (attention) share most of their columns, and kept
+  together their dense rows are re-read from L1. `exact` sorts by the length alone."""
+  key = lengths if exact else _length_bucket(lengths)
+  return jnp.argsort(key, stable=True, descending=True).astype(_INDEX)
 
 
 @functools.partial(jax.jit, static_argnames=("shape",))

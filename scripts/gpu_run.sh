@@ -5,7 +5,8 @@
 # (a copied working tree may carry stale git metadata: git rev-parse there can name an old commit).
 # STAGES picks stages (default: build pytest memcheck large demo; PYTEST_PATHS and MEMCHECK_RUNS
 # narrow the first two); also: racecheck, tune
-# (scripts/tune_spmm.py on $DLMC $TUNE_ARGS), tune-sddmm (scripts/tune_sddmm.py on $DLMC), bench
+# (scripts/tune_spmm.py on $DLMC $TUNE_ARGS), tune-sddmm (scripts/tune_sddmm.py on $DLMC),
+# tune-attention (scripts/tune_attention.py: the Transformer's 12288 pattern), bench
 # (python -m jax_sparse_dl.bench $DLMC $BENCH_ARGS),
 # profile (Nsight Compute on scripts/profile_kernels.py $PROFILE_ARGS), and the models (issues 4
 # and 5): attention-bench, attention-breakdown, mobilenet-bench, train-transformer
@@ -48,6 +49,8 @@ want tune && stage tune ${TUNE_SECONDS:-420} python3 "$REPO/scripts/tune_spmm.py
   "$OUT/tune.csv" --per-level 1 ${TUNE_ARGS:-}
 want tune-sddmm && stage tune-sddmm 300 python3 "$REPO/scripts/tune_sddmm.py" "$DLMC" \
   "$OUT/tune-sddmm.csv" --per-level 1 ${TUNE_SDDMM_ARGS:-}
+want tune-attention && stage tune-attention 300 python3 "$REPO/scripts/tune_attention.py" \
+  "$OUT/tune-attention.csv"
 want profile && stage ncu 300 ncu --profile-from-start off --section SpeedOfLight \
   --section MemoryWorkloadAnalysis --section ComputeWorkloadAnalysis --section Occupancy \
   --section LaunchStats --section WarpStateStats python3 "$REPO/scripts/profile_kernels.py" \

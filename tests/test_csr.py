@@ -56,14 +56,23 @@ def check_index_dtypes(A):
 
 
 def check_row_order(row_offsets, row_indices):
-    """row_indices is a permutation of 0..m-1, rows sorted by decreasing length."""
+    """row_indices is a permutation of 0..m-1 with rows by decreasing length, up to buckets of
+    lengths within 1/8 of each other, and rows of equal length in their natural order."""
     ro = np_i(row_offsets)
     ri = np_i(row_indices)
     m = ro.shape[0] - 1
     assert ri.shape == (m,)
     np.testing.assert_array_equal(np.sort(ri), np.arange(m))
     lengths = np.diff(ro)[ri]
-    assert np.all(np.diff(lengths) <= 0), f"row lengths in row_indices order not decreasing: {lengths}"
+    shortest_so_far = np.minimum.accumulate(lengths)
+    assert np.all(lengths[1:] <= shortest_so_far[:-1] * 9 / 8), \
+        f"row lengths in row_indices order not decreasing: {lengths}"
+    short = lengths[1:] < 16
+    assert np.all(lengths[1:][short] <= shortest_so_far[:-1][short]), \
+        f"rows shorter than 16 not sorted exactly: {lengths}"
+    for length in np.unique(lengths):
+        rows = ri[lengths == length]
+        assert np.all(np.diff(rows) > 0), f"rows of length {length} out of natural order: {rows}"
 
 
 def check_sparsity(A):
@@ -397,6 +406,19 @@ def test_row_indices_order_spread(rng):
     check_row_order(A.row_offsets, A.row_indices)
     ri = np_i(A.row_indices)
     assert set(ri[:2]) == {3, 6} and set(ri[-2:]) == {0, 4}
+
+
+def test_row_order_keeps_neighbours_of_similar_length_together():
+    # Lengths 96..103 alternate (one bucket): natural order, not sorted by length; rows of
+    # 40 and 200 entries sort by length around them.
+    lengths = np.array([96 + (i * 5) % 8 for i in range(16)] + [40, 200])
+    k = 256
+    indptr = np.concatenate([[0], np.cumsum(lengths)]).astype(np.int32)
+    indices = np.concatenate([np.arange(L) for L in lengths]).astype(np.int32)
+    A = jsdl.CSR.from_parts(jnp.ones(indices.shape, jnp.float32), indptr, indices,
+                            (lengths.shape[0], k))
+    check_row_order(A.row_offsets, A.row_indices)
+    np.testing.assert_array_equal(np_i(A.row_indices), [17] + list(range(16)) + [16])
 
 
 # ----------------------------------------------------------------------------- random_csr

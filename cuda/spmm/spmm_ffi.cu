@@ -84,13 +84,21 @@ ffi::Error LaunchPanelFor(cudaStream_t stream, const SpmmArgs<T>& args, int tile
 template <int kVec, int kLanes, int kVecsPerLane>
 using GatherConfig = SpmmGatherConfig<SpmmLaneLayout<kVec, kLanes, kVecsPerLane>>;
 
-// Gather kernel: 16-byte vectors when rows allow, groups as narrow as the tile.
+// Gather kernel: 16-byte vectors when rows allow, groups as narrow as the tile
+// (lanes = 0), or `lanes` lanes a group with several vectors a lane (4 lanes x
+// 2 or 4 vectors, 8 x 2: fewer groups, so fewer shuffles per entry).
 template <typename T>
 ffi::Error LaunchGatherFor(cudaStream_t stream, const SpmmArgs<T>& args,
-                           int tile_cols, int rows) {
+                           int tile_cols, int rows, int lanes) {
   rows = rows < 1 ? 1 : rows;
   constexpr int kVec = kVec16<T>;
   if (args.n % kVec == 0) {
+    if (lanes == 4 && tile_cols >= 16 * kVec)
+      return LaunchGather<T, GatherConfig<kVec, 4, 4>>(stream, args, rows);
+    if (lanes == 4 && tile_cols >= 8 * kVec)
+      return LaunchGather<T, GatherConfig<kVec, 4, 2>>(stream, args, rows);
+    if (lanes == 8 && tile_cols >= 16 * kVec)
+      return LaunchGather<T, GatherConfig<kVec, 8, 2>>(stream, args, rows);
     if (tile_cols <= 4 * kVec) return LaunchGather<T, GatherConfig<kVec, 4, 1>>(stream, args, rows);
     if (tile_cols <= 8 * kVec) return LaunchGather<T, GatherConfig<kVec, 8, 1>>(stream, args, rows);
     if (tile_cols <= 16 * kVec)
@@ -119,7 +127,7 @@ ffi::Error Launch(cudaStream_t stream, const SpmmArgs<T>& args) {
     if (choice.kind == SpmmKernelKind::kPanel)
       return LaunchPanelFor<T>(stream, args, choice.tile_cols, choice.rows_per_warp);
   }
-  return LaunchGatherFor<T>(stream, args, choice.tile_cols, choice.rows_per_warp);
+  return LaunchGatherFor<T>(stream, args, choice.tile_cols, choice.rows_per_warp, choice.lanes);
 }
 
 ffi::Error SpmmImpl(cudaStream_t stream, ffi::AnyBuffer values,

@@ -1,6 +1,6 @@
 // Which SpMM kernel and tile for a problem. The thresholds come from the
 // measurements in docs/kernels.md; JSDL_SPMM_VARIANT overrides the choice for
-// tuning runs ("gather", "gather:<tile_cols>:<rows_per_warp>",
+// tuning runs ("gather", "gather:<tile_cols>:<rows_per_warp>[:<lanes>]",
 // "panel:<tile_cols>:<rows_per_warp>").
 #pragma once
 
@@ -17,6 +17,7 @@ struct SpmmChoice {
   SpmmKernelKind kind;
   int tile_cols;      // columns per tile
   int rows_per_warp;  // 8 warps per block
+  int lanes = 0;      // gather: lanes per group (0: one vector per lane)
 };
 
 // Panel tile: 16-byte vectors for `lanes` lanes per group (a power of two
@@ -68,7 +69,9 @@ inline SpmmChoice ChooseSpmm(int64_t m, int64_t k, int64_t n, int64_t batch,
   if (const char* v = std::getenv("JSDL_SPMM_VARIANT")) {
     int a = 0, b = 0;
     if (std::strncmp(v, "gather", 6) == 0) {
-      if (std::sscanf(v, "gather:%d:%d", &a, &b) == 2) return {SpmmKernelKind::kGather, a, b};
+      int lanes = 0;
+      if (std::sscanf(v, "gather:%d:%d:%d", &a, &b, &lanes) >= 2)
+        return {SpmmKernelKind::kGather, a, b, lanes};
       return gather;
     }
     if (copy_ok && std::sscanf(v, "panel:%d:%d", &a, &b) >= 1) {
