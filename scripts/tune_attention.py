@@ -4,7 +4,7 @@ kept together (the package's order) and rows sorted by length alone (the order b
 SpMM runs on the pattern (P @ V, dq) and on its transpose (dk, dv). Checks each output against a
 float64 reference on sampled rows. One CSV row per (op, pattern, order, variant).
 
-Usage: tune_attention.py OUT.csv [--length 12288]"""
+Usage: tune_attention.py OUT.csv [--length 12288] [--orders bucketed,exact]"""
 import os
 import sys
 import time
@@ -21,7 +21,8 @@ from tune_spmm import timed, write_csv  # noqa: E402
 
 SPMM_VARIANTS = ["auto", "gather:16:16", "gather:16:4", "gather:32:4", "gather:32:16",
                  "gather:64:1", "gather:64:4", "gather:64:16", "gather:64:4:4", "gather:64:16:4",
-                 "gather:64:4:8", "gather:32:4:4"]
+                 "gather:64:4:8", "gather:32:4:4", "chunk:64:2", "chunk:64:4", "chunk:64:8",
+                 "chunk:64:4:64", "chunk:64:4:256", "chunk:64:8:64"]
 SDDMM_VARIANTS = ["auto", "row:8:2", "row:16:1", "row:4:4"]
 HEADS, HEAD_DIM = 8, 64
 
@@ -50,13 +51,15 @@ def spmm_reference(s: Sparsity, values, dense, rows):
 def main(argv):
   out_csv = argv[0]
   length = int(argv[argv.index("--length") + 1]) if "--length" in argv else 12288
+  orders = argv[argv.index("--orders") + 1].split(",") if "--orders" in argv else ["bucketed", "exact"]
   pattern = causal_decay_pattern(length, 0.95, 128).sparsity
   keys = jax.random.split(jax.random.key(0), 4)
   values = jax.random.uniform(keys[0], (HEADS, pattern.nnz), jnp.float32)
   dense = jax.random.normal(keys[1], (HEADS, length, HEAD_DIM), jnp.float32)
   q = jax.random.normal(keys[2], (HEADS, length, HEAD_DIM), jnp.float32)
   rows, t0 = [], time.time()
-  for order, s in (("bucketed", pattern), ("exact", with_exact_order(pattern))):
+  for order in orders:
+    s = pattern if order == "bucketed" else with_exact_order(pattern)
     for which, sp in (("pattern", s), ("transposed", s.T)):
       vals = values if which == "pattern" else values[:, s.to_t]
       check_rows = sampled_rows(sp)
@@ -87,7 +90,7 @@ def main(argv):
     write_csv(out_csv, rows)
   print(f"[{time.time() - t0:.0f}s]")
   for op, which in (("spmm", "pattern"), ("spmm", "transposed"), ("sddmm", "pattern")):
-    for order in ("bucketed", "exact"):
+    for order in orders:
       sel = [r for r in rows if (r["op"], r["pattern"], r["order"]) == (op, which, order)]
       best = min(sel, key=lambda r: r["us"])
       auto = next(r for r in sel if r["variant"] == "auto")
