@@ -50,8 +50,10 @@ ffi::Error AllowSharedMemory(size_t bytes) {
   if (cached && opted_in[device].load(std::memory_order_relaxed)) return ffi::Error::Success();
   int limit = 0;
   JSDL_RETURN_IF_ERROR(SharedMemoryPerBlockOptin(limit));
-  JSDL_CUDA_CHECK(
-      cudaFuncSetAttribute(kKernel, cudaFuncAttributeMaxDynamicSharedMemorySize, limit));
+  cudaFuncAttributes attributes{};  // the limit covers static shared memory too
+  JSDL_CUDA_CHECK(cudaFuncGetAttributes(&attributes, kKernel));
+  JSDL_CUDA_CHECK(cudaFuncSetAttribute(kKernel, cudaFuncAttributeMaxDynamicSharedMemorySize,
+                                       limit - static_cast<int>(attributes.sharedSizeBytes)));
   if (cached) opted_in[device].store(true, std::memory_order_relaxed);
   return ffi::Error::Success();
 }
