@@ -17,11 +17,8 @@ from jax_sparse_dl import dlmc
 from jax_sparse_dl.timing import time_per_call
 
 VARIANTS = ["auto", "gather", "gather:128:1", "gather:32:8", "panel:16:2",
-            "panel:16:8", "panel:32:2", "panel:32:8", "panel:64:4", "chunk:32:8", "chunk:64:2",
-            "chunk:64:4", "chunk:64:8", "chunk:128:2", "chunk:128:4", "chunk:64:4:64",
-            "chunk:64:8:256"]
-BF16_VARIANTS = ["auto", "gather", "panel:32:4", "panel:64:4", "chunk:64:4", "chunk:128:4",
-                 "chunk:128:8"]
+            "panel:16:8", "panel:32:2", "panel:32:8", "panel:64:4"]
+BF16_VARIANTS = ["auto", "gather", "panel:32:4", "panel:64:4"]
 
 
 def pick(paths, per_level):

@@ -39,18 +39,4 @@ struct SpmmPanelConfig : Layout {
   static constexpr int kWarpsPerBlock = 8;
 };
 
-// Chunk kernel: groups of kLanesPerGroup lanes (one 16-byte vector each) own
-// kRowsPerGroup sparse rows apiece; a block of 8 warps walks the dense operand
-// in chunks of rows double-buffered in shared memory. float32, bfloat16,
-// float16, 16-byte aligned rows (n % kVec == 0).
-template <typename Layout, int kRowsPerGroup_>
-struct SpmmChunkConfig : Layout {
-  static_assert(Layout::kVecsPerLane == 1, "one vector a lane");
-  static constexpr int kWarpsPerBlock = 8;
-  static constexpr int kThreads = 32 * kWarpsPerBlock;
-  static constexpr int kGroupsPerBlock = kThreads / Layout::kLanesPerGroup;
-  static constexpr int kRowsPerGroup = kRowsPerGroup_;
-  static constexpr int kRowsPerBlock = kGroupsPerBlock * kRowsPerGroup;
-};
-
 }  // namespace jsdl

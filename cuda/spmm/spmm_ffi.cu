@@ -14,7 +14,6 @@
 #include "../handlers.h"
 #include "spmm_config.h"
 #include "spmm_heuristic.h"
-#include "spmm_chunk_kernel.cuh"
 #include "spmm_gather_kernel.cuh"
 #include "spmm_panel_kernel.cuh"
 #include "xla/ffi/api/ffi.h"
@@ -36,28 +35,6 @@ ffi::Error LaunchGather(cudaStream_t stream, SpmmArgs<T> args, int rows_per_warp
   return ffi::Error::Success();
 }
 
-// Above 48 KB of dynamic shared memory a kernel must opt in (a function
-// attribute, no stream work): once per device and kernel, up to the device's
-// limit, not on every call.
-template <auto kKernel>
-ffi::Error AllowSharedMemory(size_t bytes) {
-  if (bytes <= 48 * 1024) return ffi::Error::Success();
-  constexpr int kMaxDevices = 64;
-  static std::atomic<bool> opted_in[kMaxDevices];
-  int device = 0;
-  JSDL_CUDA_CHECK(cudaGetDevice(&device));
-  const bool cached = device >= 0 && device < kMaxDevices;
-  if (cached && opted_in[device].load(std::memory_order_relaxed)) return ffi::Error::Success();
-  int limit = 0;
-  JSDL_RETURN_IF_ERROR(SharedMemoryPerBlockOptin(limit));
-  cudaFuncAttributes attributes{};  // the limit covers static shared memory too
-  JSDL_CUDA_CHECK(cudaFuncGetAttributes(&attributes, kKernel));
-  JSDL_CUDA_CHECK(cudaFuncSetAttribute(kKernel, cudaFuncAttributeMaxDynamicSharedMemorySize,
-                                       limit - static_cast<int>(attributes.sharedSizeBytes)));
-  if (cached) opted_in[device].store(true, std::memory_order_relaxed);
-  return ffi::Error::Success();
-}
-
 template <typename T, int kLanes>
 ffi::Error LaunchPanel(cudaStream_t stream, SpmmArgs<T> args, int rows_per_warp) {
   using Config = SpmmPanelConfig<SpmmLaneLayout<kVec16<T>, kLanes, 1>>;
@@ -65,50 +42,29 @@ ffi::Error LaunchPanel(cudaStream_t stream, SpmmArgs<T> args, int rows_per_warp)
   rows_per_warp = rows_per_warp < 1 ? 1 : rows_per_warp;
   const int64_t rows_per_block = int64_t{Config::kWarpsPerBlock} * rows_per_warp;
   const size_t smem = static_cast<size_t>(args.k) * Config::kTileCols * sizeof(T);
-  JSDL_RETURN_IF_ERROR((AllowSharedMemory<SpmmPanelKernel<T, Config>>(smem)));
+  auto* kernel = SpmmPanelKernel<T, Config>;
+  // Above 48 KB a kernel must opt in (a function attribute, no stream work):
+  // once per device and instantiation, up to the device's limit, not per call.
+  if (smem > 48 * 1024) {
+    constexpr int kMaxDevices = 64;
+    static std::atomic<bool> opted_in[kMaxDevices];
+    int device = 0;
+    JSDL_CUDA_CHECK(cudaGetDevice(&device));
+    const bool cached = device >= 0 && device < kMaxDevices;
+    if (!cached || !opted_in[device].load(std::memory_order_relaxed)) {
+      int limit = 0;
+      JSDL_RETURN_IF_ERROR(SharedMemoryPerBlockOptin(limit));
+      JSDL_CUDA_CHECK(cudaFuncSetAttribute(
+          kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, limit));
+      if (cached) opted_in[device].store(true, std::memory_order_relaxed);
+    }
+  }
   const dim3 block(32, Config::kWarpsPerBlock);
   const dim3 grid(static_cast<unsigned>((args.m + rows_per_block - 1) / rows_per_block),
                   CappedGridDim(args.column_tiles), CappedGridDim(args.batch));
-  SpmmPanelKernel<T, Config><<<grid, block, smem, stream>>>(args, rows_per_warp);
+  kernel<<<grid, block, smem, stream>>>(args, rows_per_warp);
   JSDL_CHECK_LAUNCH("SpmmPanelKernel");
   return ffi::Error::Success();
-}
-
-template <typename T, int kLanes, int kRows>
-ffi::Error LaunchChunk(cudaStream_t stream, SpmmArgs<T> args, int chunk_rows) {
-  using Config = SpmmChunkConfig<SpmmLaneLayout<kVec16<T>, kLanes, 1>, kRows>;
-  args.column_tiles = (args.n + Config::kTileCols - 1) / Config::kTileCols;
-  chunk_rows = ChunkRows(args.k, Config::kTileCols, sizeof(T), chunk_rows);
-  const int stages = args.k > chunk_rows ? 2 : 1;
-  const size_t smem = size_t{sizeof(T)} * stages * chunk_rows * Config::kTileCols;
-  JSDL_RETURN_IF_ERROR((AllowSharedMemory<SpmmChunkKernel<T, Config>>(smem)));
-  const dim3 grid(
-      static_cast<unsigned>((args.m + Config::kRowsPerBlock - 1) / Config::kRowsPerBlock),
-      CappedGridDim(args.column_tiles), CappedGridDim(args.batch));
-  SpmmChunkKernel<T, Config><<<grid, Config::kThreads, smem, stream>>>(args, chunk_rows);
-  JSDL_CHECK_LAUNCH("SpmmChunkKernel");
-  return ffi::Error::Success();
-}
-
-// Chunk kernel with tile_cols / (16-byte vector) lanes per group and
-// rows_per_group rows (2, 4 or 8) per group.
-template <typename T, int kLanes>
-ffi::Error LaunchChunkRows(cudaStream_t stream, const SpmmArgs<T>& args, int rows_per_group,
-                           int chunk_rows) {
-  if (rows_per_group <= 2) return LaunchChunk<T, kLanes, 2>(stream, args, chunk_rows);
-  if (rows_per_group <= 4) return LaunchChunk<T, kLanes, 4>(stream, args, chunk_rows);
-  return LaunchChunk<T, kLanes, 8>(stream, args, chunk_rows);
-}
-
-template <typename T>
-ffi::Error LaunchChunkFor(cudaStream_t stream, const SpmmArgs<T>& args, int tile_cols,
-                          int rows_per_group, int chunk_rows) {
-  switch (tile_cols / kVec16<T>) {
-    case 4: return LaunchChunkRows<T, 4>(stream, args, rows_per_group, chunk_rows);
-    case 8: return LaunchChunkRows<T, 8>(stream, args, rows_per_group, chunk_rows);
-    case 16: return LaunchChunkRows<T, 16>(stream, args, rows_per_group, chunk_rows);
-    default: return LaunchChunkRows<T, 32>(stream, args, rows_per_group, chunk_rows);
-  }
 }
 
 // Panel kernel with tile_cols / (16-byte vector) lanes per group.
@@ -156,8 +112,8 @@ ffi::Error LaunchGatherFor(cudaStream_t stream, const SpmmArgs<T>& args,
 
 template <typename T>
 ffi::Error Launch(cudaStream_t stream, const SpmmArgs<T>& args) {
-  // The panel and chunk kernels cover the 16-bit and float32 types (their
-  // accumulators are float); float64 always gathers.
+  // The panel kernel covers the 16-bit and float32 types (its accumulators
+  // are float); float64 always gathers.
   constexpr bool kHasSharedCopy = sizeof(T) <= 4;
   const int vec = args.n % kVec16<T> == 0 ? kVec16<T> : 1;
   int num_sms = 0;
@@ -170,9 +126,6 @@ ffi::Error Launch(cudaStream_t stream, const SpmmArgs<T>& args) {
   if constexpr (kHasSharedCopy) {
     if (choice.kind == SpmmKernelKind::kPanel)
       return LaunchPanelFor<T>(stream, args, choice.tile_cols, choice.rows_per_warp);
-    if (choice.kind == SpmmKernelKind::kChunk)
-      return LaunchChunkFor<T>(stream, args, choice.tile_cols, choice.rows_per_warp,
-                               choice.chunk_rows);
   }
   return LaunchGatherFor<T>(stream, args, choice.tile_cols, choice.rows_per_warp, choice.lanes);
 }

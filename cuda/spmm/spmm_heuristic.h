@@ -1,7 +1,7 @@
 // Which SpMM kernel and tile for a problem. The thresholds come from the
 // measurements in docs/kernels.md; JSDL_SPMM_VARIANT overrides the choice for
 // tuning runs ("gather", "gather:<tile_cols>:<rows_per_warp>[:<lanes>]",
-// "panel:<tile_cols>:<rows_per_warp>", "chunk:<tile_cols>:<rows_per_group>[:<chunk_rows>]").
+// "panel:<tile_cols>:<rows_per_warp>").
 #pragma once
 
 #include <cstdint>
@@ -11,31 +11,14 @@
 
 namespace jsdl {
 
-enum class SpmmKernelKind { kGather, kPanel, kChunk };
+enum class SpmmKernelKind { kGather, kPanel };
 
 struct SpmmChoice {
   SpmmKernelKind kind;
   int tile_cols;      // columns per tile
-  int rows_per_warp;  // 8 warps per block (chunk: rows per group of lanes)
+  int rows_per_warp;  // 8 warps per block
   int lanes = 0;      // gather: lanes per group (0: one vector per lane)
-  int chunk_rows = 0;  // chunk: dense rows per shared-memory stage (0: ChunkRows)
 };
-
-// Lanes of 16-byte vectors for a tile of `tile_cols` columns: a power of two
-// in [lo, 32], rounded down.
-inline int VectorLanes(int tile_cols, int vec, int lo) {
-  int lanes = lo;
-  while (lanes < 32 && lanes * 2 * vec <= tile_cols) lanes *= 2;
-  return lanes;
-}
-
-// Chunk kernel stage: dense rows of a tile that fill 32 KB (two stages and
-// three blocks fit an SM), at least 16, and no more than k needs.
-inline int ChunkRows(int64_t k, int tile_cols, int elem_bytes, int requested) {
-  int rows = requested > 0 ? requested : (32 << 10) / (tile_cols * elem_bytes);
-  if (rows < 16) rows = 16;
-  return k < rows ? static_cast<int>(k < 1 ? 1 : k) : rows;
-}
 
 // Panel tile: 16-byte vectors for `lanes` lanes per group (a power of two
 // <= 32), halved until the panel (k x tile) fits in `budget` bytes; 0 when not
@@ -75,13 +58,20 @@ inline SpmmChoice ChooseSpmm(int64_t m, int64_t k, int64_t n, int64_t batch,
   //   row per warp (the L1-sized narrow tiles and the panel kernel lost);
   // - narrow outputs with long rows of the dense operand (k >= 1024): the
   //   gather kernel with narrow, L1-sized tiles and several rows per warp;
+  //   but for 32 < n <= 64 (attention's head dim 64; tuning run of session 6,
+  //   the Transformer's 12288 pattern) the whole row as one 64-column tile,
+  //   8 lanes a group (two float32 vectors a lane), 4 rows per warp: 1.77x
+  //   the narrow tiles, fewer shuffles per multiply-add;
   // - other narrow outputs: the panel kernel, 64-byte panel rows (4 lanes a
   //   group), 2 rows per warp.
   const bool wide = n > 512;
   const int gather_tile = GatherTileCols(k, n, vec, elem_bytes, /*l1_cap=*/!wide);
   const int64_t tiles = (n + gather_tile - 1) / gather_tile;
-  const SpmmChoice gather{SpmmKernelKind::kGather, gather_tile,
-                          wide ? 1 : GatherRowsPerWarp(m, tiles, batch, num_sms)};
+  const bool row_tile = vec > 1 && k >= 1024 && n > 32 && n <= 64;
+  const SpmmChoice gather =
+      row_tile ? SpmmChoice{SpmmKernelKind::kGather, 64, 4, 8}
+               : SpmmChoice{SpmmKernelKind::kGather, gather_tile,
+                            wide ? 1 : GatherRowsPerWarp(m, tiles, batch, num_sms)};
   copy_ok = copy_ok && vec > 1;
   if (const char* v = std::getenv("JSDL_SPMM_VARIANT")) {
     int a = 0, b = 0;
@@ -93,12 +83,11 @@ inline SpmmChoice ChooseSpmm(int64_t m, int64_t k, int64_t n, int64_t batch,
     }
     if (copy_ok && std::sscanf(v, "panel:%d:%d", &a, &b) >= 1) {
       // The tile shrinks until the panel fits in one block's shared memory.
-      const int tile = PanelTileCols(k, VectorLanes(a, vec, 1), vec, elem_bytes, smem_per_block);
+      int lanes = 1;  // a power of two <= 32, at most a / vec
+      while (lanes < 32 && lanes * 2 * vec <= a) lanes *= 2;
+      const int tile = PanelTileCols(k, lanes, vec, elem_bytes, smem_per_block);
       if (tile > 0) return {SpmmKernelKind::kPanel, tile, b > 0 ? b : 2};
     }
-    int c = 0;
-    if (copy_ok && std::sscanf(v, "chunk:%d:%d:%d", &a, &b, &c) >= 1)
-      return {SpmmKernelKind::kChunk, VectorLanes(a, vec, 4) * vec, b > 0 ? b : 4, 0, c};
   }
   if (!copy_ok || wide || k >= 1024 || m == 0 || k == 0) return gather;
   return {SpmmKernelKind::kPanel, 4 * vec, 2};

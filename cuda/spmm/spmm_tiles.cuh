@@ -113,21 +113,8 @@ __device__ __forceinline__ void AccumulateRow(SpmmAcc<T, Layout>& acc, const T* 
   }
 }
 
-// Epilogue of one output vector: bias, ReLU that keeps NaN, convert, store.
-template <typename T, int kVec>
-__device__ __forceinline__ void StoreWithEpilogue(T* out, const Acc<T> (&acc)[kVec],
-                                                  Acc<T> bias, bool relu) {
-  Acc<T> r[kVec];
-#pragma unroll
-  for (int i = 0; i < kVec; ++i) {
-    r[i] = acc[i] + bias;
-    if (relu && r[i] < Acc<T>(0)) r[i] = Acc<T>(0);
-  }
-  StoreVec<T, kVec>(out, r);
-}
-
 // Output: add the groups' partial sums (every lane gets the total), then the
-// first group stores with the epilogue.
+// first group stores with the epilogue (bias, ReLU that keeps NaN, convert).
 template <typename T, typename Layout>
 __device__ __forceinline__ void StoreOutputTile(SpmmAcc<T, Layout>& acc, T* out,
                                                 int64_t cols_left, int lane,
@@ -143,7 +130,15 @@ __device__ __forceinline__ void StoreOutputTile(SpmmAcc<T, Layout>& acc, T* out,
 #pragma unroll
   for (int j = 0; j < Layout::kVecsPerLane; ++j) {
     const int c = LaneColumn<Layout>(j, lane);
-    if (c < cols_left) StoreWithEpilogue<T, Layout::kVec>(out + c, acc[j], bias, relu);
+    if (c < cols_left) {
+      Acc<T> r[Layout::kVec];
+#pragma unroll
+      for (int i = 0; i < Layout::kVec; ++i) {
+        r[i] = acc[j][i] + bias;
+        if (relu && r[i] < Acc<T>(0)) r[i] = Acc<T>(0);
+      }
+      StoreVec<T, Layout::kVec>(out + c, r);
+    }
   }
 }
 
