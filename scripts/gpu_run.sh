@@ -96,14 +96,30 @@ TRANSFORMER=${MODEL_ARGS_TRANSFORMER:---steps 1000 --batch 16 --seq-len 512 --d-
 TRANSFORMER_RUNS=${TRANSFORMER_RUNS:-"sparse:--attention sparse --attention-sparsity 0.9 \
 --weights sparse --prune-to 0.8;attention-only:--attention sparse --attention-sparsity 0.9 \
 --weights dense;dense:--attention dense --weights dense"}
+# TRAIN_PARALLEL=1 runs them all at once on the one GPU (quality only: their tokens/s then
+# share the GPU), each logging to train-<name>.log; the logs are joined into train.log.
+train_transformer() {
+  LOG=${TRAIN_PARALLEL:+train-$1} LOG=${LOG:-train} stage "train-transformer-$1" \
+    ${TRAIN_LIMIT:-240} env -C "$REPO" python3 -m models.transformer.train $TRANSFORMER $2 \
+    --out "$RUNS/transformer-$1" \
+    && cp "$RUNS/transformer-$1/metrics.json" "$OUT/transformer-$1-metrics.json"
+}
 if want train-transformer; then
   IFS=';' read -ra runs <<< "$TRANSFORMER_RUNS"
   for run in "${runs[@]}"; do
-    kind=${run%%:*} flags=${run#*:}
-    LOG=train stage "train-transformer-$kind" ${TRAIN_LIMIT:-240} env -C "$REPO" python3 -m models.transformer.train $TRANSFORMER \
-      $flags --out "$RUNS/transformer-$kind" \
-      && cp "$RUNS/transformer-$kind/metrics.json" "$OUT/transformer-$kind-metrics.json"
+    if [ -n "${TRAIN_PARALLEL:-}" ]; then
+      train_transformer "${run%%:*}" "${run#*:}" &
+    else
+      train_transformer "${run%%:*}" "${run#*:}"
+    fi
   done
+  if [ -n "${TRAIN_PARALLEL:-}" ]; then
+    wait
+    for run in "${runs[@]}"; do
+      cat "$OUT/train-${run%%:*}.log" >> "$OUT/train.log" && rm "$OUT/train-${run%%:*}.log"
+    done
+    grep "^=== train-transformer-.*: rc=" "$OUT/train.log" | grep -vq ": rc=0 in" && status=1
+  fi
 fi
 if want train-mobilenet; then
   for sparsity in 0.9 0; do

@@ -21,7 +21,7 @@ from tune_spmm import timed, write_csv  # noqa: E402
 
 SPMM_VARIANTS = ["auto", "gather:16:16", "gather:16:4", "gather:32:4", "gather:32:16",
                  "gather:64:1", "gather:64:4", "gather:64:16", "gather:64:4:4", "gather:64:16:4",
-                 "gather:64:4:8", "gather:32:4:4"]
+                 "gather:64:4:8", "gather:32:4:4", "gather:64:4:8:16", "gather:64:2:8:32"]
 SDDMM_VARIANTS = ["auto", "row:8:2", "row:16:1", "row:4:4"]
 HEADS, HEAD_DIM = 8, 64
 

@@ -2,7 +2,8 @@
 cuSPARSE, to set the heuristics in cuda/spmm/spmm_heuristic.h. One row per (matrix, N, dtype,
 contender) in a CSV; prints a table of the best variant per problem.
 
-Usage: tune_spmm.py DLMC_DIR OUT.csv [--per-level K] [--suite transformer|rn50] [--levels 0.7,0.9]"""
+Usage: tune_spmm.py DLMC_DIR OUT.csv [--per-level K] [--suite transformer|rn50] [--levels 0.7,0.9]
+                    [--variants auto,gather:128:1,...] (the same list for every problem)"""
 import csv
 import os
 import sys
@@ -16,11 +17,26 @@ import jax_sparse_dl as jsdl
 from jax_sparse_dl import dlmc
 from jax_sparse_dl.timing import time_per_call
 
-# gather:64:<rows>:8 and :4 (several vectors a lane) won 1.77x on attention (session 6) but were
-# never timed on DLMC shapes.
-VARIANTS = ["auto", "gather", "gather:128:1", "gather:32:8", "gather:64:4:8", "gather:64:2:4",
-            "panel:16:2", "panel:16:8", "panel:32:2", "panel:32:8", "panel:64:4"]
-BF16_VARIANTS = ["auto", "gather", "panel:32:4", "panel:64:4"]
+# gather:<tile>:<rows per warp>[:<lanes>[:<warps per block>]] and panel:<tile>:<rows per warp>.
+# Narrow outputs (n <= 512) and wide ones get their own lists; session 7 adds tall blocks (16 or
+# 32 warps on one column tile, for L1 re-use of its dense strip) and several vectors a lane on
+# wide tiles (16 x 2, 32 x 2, 8 x 4: fewer shuffles per multiply-add).
+NARROW = ["auto", "gather", "gather:32:8", "gather:64:4:8", "gather:64:2:4", "gather:32:4:0:32",
+          "gather:64:2:0:32", "gather:64:2:8:32", "panel:16:2", "panel:16:8", "panel:32:2"]
+WIDE = ["auto", "gather:128:1", "gather:128:1:16", "gather:256:1:32", "gather:128:1:8",
+        "gather:128:1:0:16", "gather:128:1:0:32", "gather:64:2:0:32", "gather:64:1:8:32",
+        "gather:32:8", "gather:64:4:8"]
+BF16_NARROW = ["auto", "gather", "panel:32:4", "panel:64:4", "gather:128:4:8", "gather:64:2:0:32"]
+BF16_WIDE = ["auto", "gather", "gather:256:1:16", "gather:512:1:32", "gather:256:1:0:32",
+             "gather:128:2:0:32", "panel:64:4"]
+
+
+def variants(n, dtype, override):
+  if override:
+    return override
+  if dtype == jnp.float32:
+    return WIDE if n > 512 else NARROW
+  return BF16_WIDE if n > 512 else BF16_NARROW
 
 
 def pick(paths, per_level):
@@ -66,6 +82,7 @@ def main(argv):
     paths = [p for p in paths if p.parts[-2] in levels]
   if "--suite" in argv:
     paths = [p for p in paths if p.parts[-4] == argv[argv.index("--suite") + 1]]
+  override = argv[argv.index("--variants") + 1].split(",") if "--variants" in argv else None
   has_cusparse = cusparse_available()
   rows, t0 = [], time.time()
   key = jax.random.PRNGKey(0)
@@ -87,7 +104,7 @@ def main(argv):
                          tflops=round(flops / us / 1e6, 3), rel_err=f"{err:.2e}"))
       for dtype in (jnp.float32, jnp.bfloat16):
         A, x = A32.with_values(A32.values.astype(dtype)), x32.astype(dtype)
-        for variant in (VARIANTS if dtype == jnp.float32 else BF16_VARIANTS):
+        for variant in variants(n, dtype, override):
           os.environ["JSDL_SPMM_VARIANT"] = variant
           us, out = timed(lambda A, x: jsdl.spmm(A, x, precision="highest"), A, x)
           record(f"jsdl:{variant}", jnp.dtype(dtype).name, us, out)

@@ -23,10 +23,12 @@ pytestmark = [
 ]
 
 # panel:128 asks for more shared memory than k = 1500 allows: the tile shrinks until it fits.
-# gather:<tile>:<rows>:<lanes>: several vectors a lane (4 lanes x 4 or x 2, 8 lanes x 2).
+# gather:<tile>:<rows>:<lanes>[:<warps>]: several vectors a lane (4 lanes x 4 or x 2, 8 lanes x 2
+# or x 4, 16 x 2, 32 x 2) and blocks of 16 or 32 warps.
 VARIANTS = ["gather", "gather:16:1", "gather:32:4", "gather:64:16", "gather:128:2", "gather:64:2:4",
-            "gather:32:1:4", "gather:64:3:8", "panel:4:1", "panel:16:2", "panel:32:4", "panel:64:1",
-            "panel:128:8"]
+            "gather:32:1:4", "gather:64:3:8", "gather:128:1:16", "gather:256:1:32",
+            "gather:128:3:8:32", "gather:64:2:0:16", "gather:32:5:0:32", "panel:4:1", "panel:16:2",
+            "panel:32:4", "panel:64:1", "panel:128:8"]
 
 
 SDDMM_VARIANTS = ["row", "row:8:2", "row:4:4", "flat:1", "flat:4"]

@@ -24,11 +24,10 @@ struct SpmmLaneLayout {
 
 // Gather kernel: a warp per (sparse row, column tile), rows_per_warp rows in
 // turn; dense rows are read straight from global memory (L1/L2) for every
-// entry. Any n, any dtype, any column order.
+// entry. Any n, any dtype, any column order. Warps per block: a launch choice
+// (SpmmChoice::warps).
 template <typename Layout>
-struct SpmmGatherConfig : Layout {
-  static constexpr int kWarpsPerBlock = 8;
-};
+struct SpmmGatherConfig : Layout {};
 
 // Panel kernel: a block of 8 warps x rows_per_warp sparse rows shares one
 // column tile, whose whole dense panel (k x kTileCols) sits in shared memory.

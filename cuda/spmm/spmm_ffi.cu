@@ -24,13 +24,22 @@ namespace {
 constexpr const char* kOp = "jsdl_spmm";
 
 template <typename T, typename Config>
-ffi::Error LaunchGather(cudaStream_t stream, SpmmArgs<T> args, int rows_per_warp) {
+ffi::Error LaunchGather(cudaStream_t stream, SpmmArgs<T> args, int rows_per_warp, int warps) {
+  auto* kernel = SpmmGatherKernel<T, Config>;
+  // The kernel has no launch bounds (they would cap its registers for every
+  // block height): a block is no taller than its registers allow.
+  static const int max_threads = [&] {
+    cudaFuncAttributes attributes{};
+    return cudaFuncGetAttributes(&attributes, kernel) == cudaSuccess
+               ? attributes.maxThreadsPerBlock : 256;
+  }();
+  while (warps > 1 && 32 * warps > max_threads) warps /= 2;
   args.column_tiles = (args.n + Config::kTileCols - 1) / Config::kTileCols;
-  const int64_t rows_per_block = int64_t{Config::kWarpsPerBlock} * rows_per_warp;
-  const dim3 block(32, Config::kWarpsPerBlock);
+  const int64_t rows_per_block = int64_t{warps} * rows_per_warp;
+  const dim3 block(32, warps);
   const dim3 grid(static_cast<unsigned>((args.m + rows_per_block - 1) / rows_per_block),
                   CappedGridDim(args.column_tiles), CappedGridDim(args.batch));
-  SpmmGatherKernel<T, Config><<<grid, block, 0, stream>>>(args, rows_per_warp);
+  kernel<<<grid, block, 0, stream>>>(args, rows_per_warp);
   JSDL_CHECK_LAUNCH("SpmmGatherKernel");
   return ffi::Error::Success();
 }
@@ -86,28 +95,33 @@ using GatherConfig = SpmmGatherConfig<SpmmLaneLayout<kVec, kLanes, kVecsPerLane>
 
 // Gather kernel: 16-byte vectors when rows allow, groups as narrow as the tile
 // (lanes = 0), or `lanes` lanes a group with several vectors a lane (4 lanes x
-// 2 or 4 vectors, 8 x 2: fewer groups, so fewer shuffles per entry).
+// 2 or 4 vectors, 8 x 2 or 4, 16 x 2, 32 x 2: fewer groups, so fewer shuffles
+// per entry, and more loads in flight per lane).
 template <typename T>
 ffi::Error LaunchGatherFor(cudaStream_t stream, const SpmmArgs<T>& args,
-                           int tile_cols, int rows, int lanes) {
-  rows = rows < 1 ? 1 : rows;
+                           const SpmmChoice& choice) {
+  const int rows = choice.rows_per_warp < 1 ? 1 : choice.rows_per_warp;
+  const int warps = choice.warps < 1 ? 1 : choice.warps > 32 ? 32 : choice.warps;
+  const int tile = choice.tile_cols, lanes = choice.lanes;
   constexpr int kVec = kVec16<T>;
+#define JSDL_GATHER(VEC, LANES, VECS) \
+  return LaunchGather<T, GatherConfig<VEC, LANES, VECS>>(stream, args, rows, warps)
   if (args.n % kVec == 0) {
-    if (lanes == 4 && tile_cols >= 16 * kVec)
-      return LaunchGather<T, GatherConfig<kVec, 4, 4>>(stream, args, rows);
-    if (lanes == 4 && tile_cols >= 8 * kVec)
-      return LaunchGather<T, GatherConfig<kVec, 4, 2>>(stream, args, rows);
-    if (lanes == 8 && tile_cols >= 16 * kVec)
-      return LaunchGather<T, GatherConfig<kVec, 8, 2>>(stream, args, rows);
-    if (tile_cols <= 4 * kVec) return LaunchGather<T, GatherConfig<kVec, 4, 1>>(stream, args, rows);
-    if (tile_cols <= 8 * kVec) return LaunchGather<T, GatherConfig<kVec, 8, 1>>(stream, args, rows);
-    if (tile_cols <= 16 * kVec)
-      return LaunchGather<T, GatherConfig<kVec, 16, 1>>(stream, args, rows);
-    return LaunchGather<T, GatherConfig<kVec, 32, 1>>(stream, args, rows);
+    if (lanes == 4 && tile >= 16 * kVec) JSDL_GATHER(kVec, 4, 4);
+    if (lanes == 4 && tile >= 8 * kVec) JSDL_GATHER(kVec, 4, 2);
+    if (lanes == 8 && tile >= 32 * kVec) JSDL_GATHER(kVec, 8, 4);
+    if (lanes == 8 && tile >= 16 * kVec) JSDL_GATHER(kVec, 8, 2);
+    if (lanes == 16 && tile >= 32 * kVec) JSDL_GATHER(kVec, 16, 2);
+    if (lanes == 32 && tile >= 64 * kVec) JSDL_GATHER(kVec, 32, 2);
+    if (tile <= 4 * kVec) JSDL_GATHER(kVec, 4, 1);
+    if (tile <= 8 * kVec) JSDL_GATHER(kVec, 8, 1);
+    if (tile <= 16 * kVec) JSDL_GATHER(kVec, 16, 1);
+    JSDL_GATHER(kVec, 32, 1);
   }
-  if (tile_cols <= 32) return LaunchGather<T, GatherConfig<1, 32, 1>>(stream, args, rows);
-  if (tile_cols <= 64) return LaunchGather<T, GatherConfig<1, 32, 2>>(stream, args, rows);
-  return LaunchGather<T, GatherConfig<1, 32, 4>>(stream, args, rows);
+  if (tile <= 32) JSDL_GATHER(1, 32, 1);
+  if (tile <= 64) JSDL_GATHER(1, 32, 2);
+  JSDL_GATHER(1, 32, 4);
+#undef JSDL_GATHER
 }
 
 template <typename T>
@@ -127,7 +141,7 @@ ffi::Error Launch(cudaStream_t stream, const SpmmArgs<T>& args) {
     if (choice.kind == SpmmKernelKind::kPanel)
       return LaunchPanelFor<T>(stream, args, choice.tile_cols, choice.rows_per_warp);
   }
-  return LaunchGatherFor<T>(stream, args, choice.tile_cols, choice.rows_per_warp, choice.lanes);
+  return LaunchGatherFor<T>(stream, args, choice);
 }
 
 ffi::Error SpmmImpl(cudaStream_t stream, ffi::AnyBuffer values,

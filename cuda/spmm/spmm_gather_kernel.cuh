@@ -42,15 +42,17 @@ __device__ __forceinline__ void SpmmGatherRow(const SpmmArgs<T>& args, int64_t r
   }
 }
 
-// Block (32, kWarpsPerBlock). grid.x covers the m row slots in blocks of
-// kWarpsPerBlock * rows_per_warp, grid.y the column tiles and grid.z the
-// batch (both with stride loops).
+// Block (32, warps): the block height is a launch choice (taller blocks put
+// more rows of one column tile on an SM, for L1 re-use of its dense strip),
+// capped by the launcher at what the kernel's registers allow.
+// grid.x covers the m row slots in blocks of warps * rows_per_warp, grid.y
+// the column tiles and grid.z the batch (both with stride loops).
 template <typename T, typename Config>
 __global__ void SpmmGatherKernel(const SpmmArgs<T> args, int rows_per_warp) {
-  const int64_t slot0 = static_cast<int64_t>(blockIdx.x) * Config::kWarpsPerBlock *
-                            rows_per_warp + threadIdx.y;
+  const int64_t warps = blockDim.y;
+  const int64_t slot0 = static_cast<int64_t>(blockIdx.x) * warps * rows_per_warp + threadIdx.y;
   for (int i = 0; i < rows_per_warp; ++i) {
-    const int64_t slot = slot0 + static_cast<int64_t>(i) * Config::kWarpsPerBlock;
+    const int64_t slot = slot0 + static_cast<int64_t>(i) * warps;
     if (slot >= args.m) return;  // whole warp
     SpmmGatherRow<T, Config>(args, __ldg(args.row_indices + slot));
   }

@@ -1,6 +1,6 @@
 // Which SpMM kernel and tile for a problem. The thresholds come from the
 // measurements in docs/kernels.md; JSDL_SPMM_VARIANT overrides the choice for
-// tuning runs ("gather", "gather:<tile_cols>:<rows_per_warp>[:<lanes>]",
+// tuning runs ("gather", "gather:<tile_cols>:<rows_per_warp>[:<lanes>[:<warps>]]",
 // "panel:<tile_cols>:<rows_per_warp>").
 #pragma once
 
@@ -16,8 +16,9 @@ enum class SpmmKernelKind { kGather, kPanel };
 struct SpmmChoice {
   SpmmKernelKind kind;
   int tile_cols;      // columns per tile
-  int rows_per_warp;  // 8 warps per block
+  int rows_per_warp;
   int lanes = 0;      // gather: lanes per group (0: one vector per lane)
+  int warps = 8;      // gather: warps per block (the panel kernel has 8)
 };
 
 // Panel tile: 16-byte vectors for `lanes` lanes per group (a power of two
@@ -76,9 +77,9 @@ inline SpmmChoice ChooseSpmm(int64_t m, int64_t k, int64_t n, int64_t batch,
   if (const char* v = std::getenv("JSDL_SPMM_VARIANT")) {
     int a = 0, b = 0;
     if (std::strncmp(v, "gather", 6) == 0) {
-      int lanes = 0;
-      if (std::sscanf(v, "gather:%d:%d:%d", &a, &b, &lanes) >= 2)
-        return {SpmmKernelKind::kGather, a, b, lanes};
+      int lanes = 0, warps = 8;
+      if (std::sscanf(v, "gather:%d:%d:%d:%d", &a, &b, &lanes, &warps) >= 2)
+        return {SpmmKernelKind::kGather, a, b, lanes, warps};
       return gather;
     }
     if (copy_ok && std::sscanf(v, "panel:%d:%d", &a, &b) >= 1) {
