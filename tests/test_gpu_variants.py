@@ -111,6 +111,22 @@ def test_attention_like_shape(rng, variant, dtype):
   assert_close(out, ref, dtype, what=f"{variant} attention-like")
 
 
+@pytest.mark.parametrize("m, k, n", [(300, 500, 1000), (130, 2100, 600), (5000, 300, 72)])
+def test_heuristic_float32_layouts(rng, m, k, n):
+  """The heuristic's float32 cases of session 7, each with a partial last column tile: wide
+  outputs with k < 2048 (16 lanes x 2 vectors), k >= 2048 (8 x 2 in blocks of 32 warps), and
+  narrow outputs of many rows (8 x 2, blocks of 32 warps x 2 rows); scrambled rows, empty rows,
+  bias + ReLU, a batch of two value sets."""
+  indptr, indices = scrambled_pattern(rng, m, k, 0.08)
+  vals, v64 = rounded(rng.standard_normal((2, indices.shape[0])), jnp.float32)
+  x, x64 = rand_dense(rng, (k, n), jnp.float32)
+  bias, b64 = rand_dense(rng, (1, m), jnp.float32)
+  A = jsdl.CSR.from_parts(vals, indptr, indices, (m, k))
+  out = run_fresh(lambda A, x, b: jsdl.spmm(A, x, bias=b, relu=True), A, x, bias)
+  ref = np.maximum(dense_from_entries(v64, indptr, indices, m, k) @ x64 + b64[..., None], 0)
+  assert_close(out, ref, jnp.float32, what=f"auto {m}x{k}x{n}")
+
+
 @pytest.mark.parametrize("variant", ["panel:32:2", "panel:8:8"], indirect=True)
 def test_shared_copy_inf_in_unused_dense_rows(rng, variant):
   """Columns no entry uses may hold inf: the shared copy must not leak them into sums."""

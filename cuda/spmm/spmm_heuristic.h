@@ -69,10 +69,22 @@ inline SpmmChoice ChooseSpmm(int64_t m, int64_t k, int64_t n, int64_t batch,
   const int gather_tile = GatherTileCols(k, n, vec, elem_bytes, /*l1_cap=*/!wide);
   const int64_t tiles = (n + gather_tile - 1) / gather_tile;
   const bool row_tile = vec > 1 && k >= 1024 && n > 32 && n <= 64;
-  const SpmmChoice gather =
-      row_tile ? SpmmChoice{SpmmKernelKind::kGather, 64, 4, 8}
-               : SpmmChoice{SpmmKernelKind::kGather, gather_tile,
-                            wide ? 1 : GatherRowsPerWarp(m, tiles, batch, num_sms)};
+  // Session 7 (tuning run on the transformer DLMC matrices, float32): wide
+  // outputs take two vectors a lane, 16 lanes a group (1.1-1.4x the 32 x 1
+  // layout), or for k >= 2048 8 lanes a group in blocks of 32 warps (1.5-1.9x);
+  // narrow outputs with many rows and short dense columns take 8 lanes x 2 in
+  // blocks of 32 warps x 2 rows, one block a column tile of 64 rows (1.2x the
+  // panel kernel), when those blocks cover at least half the SMs.
+  const bool f32_vec = vec > 1 && elem_bytes == 4;
+  const bool tall_narrow = f32_vec && !wide && k < 1024 && n >= 64 &&
+                           (m + 63) / 64 * ((n + 63) / 64) * batch >= num_sms / 2;
+  SpmmChoice gather{SpmmKernelKind::kGather, gather_tile,
+                    wide ? 1 : GatherRowsPerWarp(m, tiles, batch, num_sms)};
+  if (row_tile) gather = {SpmmKernelKind::kGather, 64, 4, 8};
+  else if (wide && f32_vec)
+    gather = k >= 2048 ? SpmmChoice{SpmmKernelKind::kGather, 64, 1, 8, 32}
+                       : SpmmChoice{SpmmKernelKind::kGather, 128, 1, 16};
+  else if (tall_narrow) gather = {SpmmKernelKind::kGather, 64, 2, 8, 32};
   copy_ok = copy_ok && vec > 1;
   if (const char* v = std::getenv("JSDL_SPMM_VARIANT")) {
     int a = 0, b = 0;
@@ -90,7 +102,7 @@ inline SpmmChoice ChooseSpmm(int64_t m, int64_t k, int64_t n, int64_t batch,
       if (tile > 0) return {SpmmKernelKind::kPanel, tile, b > 0 ? b : 2};
     }
   }
-  if (!copy_ok || wide || k >= 1024 || m == 0 || k == 0) return gather;
+  if (!copy_ok || wide || tall_narrow || k >= 1024 || m == 0 || k == 0) return gather;
   return {SpmmKernelKind::kPanel, 4 * vec, 2};
 }
 
