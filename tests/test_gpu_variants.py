@@ -91,11 +91,12 @@ def test_variant_empty_pattern(variant):
   np.testing.assert_array_equal(np.asarray(out), np.broadcast_to(np.arange(5.0)[:, None], (5, 12)))
 
 
-@pytest.mark.parametrize("variant", ["auto", "gather:64:4:8", "gather:64:4"], indirect=True)
+@pytest.mark.parametrize("variant", ["auto", "gather:64:4:8", "gather:64:4", "gather:64:3:8:32"],
+                         indirect=True)
 @pytest.mark.parametrize("dtype", [jnp.float32, jnp.bfloat16])
 def test_attention_like_shape(rng, variant, dtype):
   """The heuristic's attention case (k >= 1024, head dim 64: one 64-column tile, 8 lanes a
-  group, 4 rows per warp): a causal band plus far entries, sorted columns, empty rows, two
+  group, blocks of 32 warps x 2 rows): a causal band plus far entries, sorted columns, empty rows, two
   heads sharing the pattern."""
   m = k = 1100
   mask = np.tril(np.ones((m, k), bool)) & ~np.tril(np.ones((m, k), bool), -40)

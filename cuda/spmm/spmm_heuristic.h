@@ -61,8 +61,9 @@ inline SpmmChoice ChooseSpmm(int64_t m, int64_t k, int64_t n, int64_t batch,
   //   gather kernel with narrow, L1-sized tiles and several rows per warp;
   //   but for 32 < n <= 64 (attention's head dim 64; tuning run of session 6,
   //   the Transformer's 12288 pattern) the whole row as one 64-column tile,
-  //   8 lanes a group (two float32 vectors a lane), 4 rows per warp: 1.77x
-  //   the narrow tiles, fewer shuffles per multiply-add;
+  //   8 lanes a group (two float32 vectors a lane): 1.77x the narrow tiles,
+  //   fewer shuffles per multiply-add; in blocks of 32 warps x 2 rows since
+  //   session 7 (1.05-1.12x the 8 x 4 blocks);
   // - other narrow outputs: the panel kernel, 64-byte panel rows (4 lanes a
   //   group), 2 rows per warp.
   const bool wide = n > 512;
@@ -80,7 +81,7 @@ inline SpmmChoice ChooseSpmm(int64_t m, int64_t k, int64_t n, int64_t batch,
                            (m + 63) / 64 * ((n + 63) / 64) * batch >= num_sms / 2;
   SpmmChoice gather{SpmmKernelKind::kGather, gather_tile,
                     wide ? 1 : GatherRowsPerWarp(m, tiles, batch, num_sms)};
-  if (row_tile) gather = {SpmmKernelKind::kGather, 64, 4, 8};
+  if (row_tile) gather = {SpmmKernelKind::kGather, 64, 2, 8, 32};
   else if (wide && f32_vec)
     gather = k >= 2048 ? SpmmChoice{SpmmKernelKind::kGather, 64, 1, 8, 32}
                        : SpmmChoice{SpmmKernelKind::kGather, 128, 1, 16};
