@@ -54,34 +54,35 @@ inline int GatherRowsPerWarp(int64_t m, int64_t tiles, int64_t batch, int num_sm
 inline SpmmChoice ChooseSpmm(int64_t m, int64_t k, int64_t n, int64_t batch,
                              int vec, int elem_bytes, bool copy_ok, int num_sms,
                              int smem_per_block) {
-  // Measured on an H200 (docs/kernels.md, tuning runs 4 and 5):
-  // - wide outputs (n > 512): the gather kernel with the widest tile and one
-  //   row per warp (the L1-sized narrow tiles and the panel kernel lost);
+  // Measured on an H200 (docs/kernels.md, tuning runs 4 to 7):
+  // - wide outputs (n > 512): the gather kernel, one row per warp; float32
+  //   with two vectors a lane, 16 lanes a group (1.1-1.4x the 32 x 1 layout),
+  //   or for k >= 2048 8 lanes a group in blocks of 32 warps (1.5-1.9x);
+  //   other types the widest one-vector tile;
   // - narrow outputs with long rows of the dense operand (k >= 1024): the
   //   gather kernel with narrow, L1-sized tiles and several rows per warp;
-  //   but for 32 < n <= 64 (attention's head dim 64; tuning run of session 6,
-  //   the Transformer's 12288 pattern) the whole row as one 64-column tile,
-  //   8 lanes a group (two float32 vectors a lane): 1.77x the narrow tiles,
-  //   fewer shuffles per multiply-add; in blocks of 32 warps x 2 rows since
-  //   session 7 (1.05-1.12x the 8 x 4 blocks);
+  //   but for 32 < n <= 64 (attention's head dim 64, the Transformer's 12288
+  //   pattern) the whole row as one 64-column tile, 8 lanes a group (1.77x
+  //   the narrow tiles: fewer shuffles per multiply-add), float32 in blocks
+  //   of 32 warps x 2 rows (1.05-1.12x the 8 x 4 blocks; 16-bit types were
+  //   not timed so and keep 8 x 4);
+  // - narrow float32 outputs with k < 1024 and blocks of 64 rows x 64
+  //   columns enough to cover half the SMs: 8 lanes x 2 in blocks of 32
+  //   warps x 2 rows (1.2x the panel kernel on 2048 x 512);
   // - other narrow outputs: the panel kernel, 64-byte panel rows (4 lanes a
   //   group), 2 rows per warp.
   const bool wide = n > 512;
   const int gather_tile = GatherTileCols(k, n, vec, elem_bytes, /*l1_cap=*/!wide);
   const int64_t tiles = (n + gather_tile - 1) / gather_tile;
   const bool row_tile = vec > 1 && k >= 1024 && n > 32 && n <= 64;
-  // Session 7 (tuning run on the transformer DLMC matrices, float32): wide
-  // outputs take two vectors a lane, 16 lanes a group (1.1-1.4x the 32 x 1
-  // layout), or for k >= 2048 8 lanes a group in blocks of 32 warps (1.5-1.9x);
-  // narrow outputs with many rows and short dense columns take 8 lanes x 2 in
-  // blocks of 32 warps x 2 rows, one block a column tile of 64 rows (1.2x the
-  // panel kernel), when those blocks cover at least half the SMs.
   const bool f32_vec = vec > 1 && elem_bytes == 4;
   const bool tall_narrow = f32_vec && !wide && k < 1024 && n >= 64 &&
                            (m + 63) / 64 * ((n + 63) / 64) * batch >= num_sms / 2;
   SpmmChoice gather{SpmmKernelKind::kGather, gather_tile,
                     wide ? 1 : GatherRowsPerWarp(m, tiles, batch, num_sms)};
-  if (row_tile) gather = {SpmmKernelKind::kGather, 64, 2, 8, 32};
+  if (row_tile)
+    gather = f32_vec ? SpmmChoice{SpmmKernelKind::kGather, 64, 2, 8, 32}
+                     : SpmmChoice{SpmmKernelKind::kGather, 64, 4, 8};
   else if (wide && f32_vec)
     gather = k >= 2048 ? SpmmChoice{SpmmKernelKind::kGather, 64, 1, 8, 32}
                        : SpmmChoice{SpmmKernelKind::kGather, 128, 1, 16};
