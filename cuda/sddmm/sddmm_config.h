@@ -45,12 +45,26 @@ struct SddmmFlatConfig {
   static constexpr int kTilesPerBlock = kWarpsPerBlock / kDSplit;
 };
 
-enum class SddmmKernelKind { kRow, kFlat };
+// The tile kernel (sddmm_tile_kernel.cuh): a block computes a kBM x kBN tile
+// of lhs @ rhs^T densely, kBK elements of d at a time, each thread a kTM x kTN
+// micro-tile; then stores the tile's pattern entries.
+template <int kBM_, int kBN_, int kBK_, int kTM_, int kTN_>
+struct SddmmTileConfig {
+  static constexpr int kBM = kBM_;
+  static constexpr int kBN = kBN_;
+  static constexpr int kBK = kBK_;
+  static constexpr int kTM = kTM_;
+  static constexpr int kTN = kTN_;
+  static constexpr int kThreads = (kBM / kTM) * (kBN / kTN);
+};
+
+enum class SddmmKernelKind { kRow, kFlat, kTile };
 
 struct SddmmChoice {
   SddmmKernelKind kind;
   int d_split;         // flat kernel: warps per tile (1 or 4)
   SddmmShape row = {};  // row kernel: group shape; lanes == 0: ChooseSddmmShape's
+  int tile_edge = 64;   // tile kernel: 32 or 64 rows and columns a block
 };
 
 // Measured on the DLMC sample and on attention-like patterns (H200,
@@ -59,9 +73,10 @@ struct SddmmChoice {
 // the flat kernel wins elsewhere. The flat kernel splits d over four warps when
 // d is long, or when its tiles alone leave the GPU short of warps (a split costs
 // a shared-memory reduction, so not when there are warps enough).
-// JSDL_SDDMM_VARIANT = "row" | "row:<lanes>:<vecs>" | "flat:1" | "flat:4"
-// overrides it for tuning (row shapes 4:1, 4:4, 8:1, 8:2, 16:1, 32:1, 32:2;
-// any other runs as 32:4).
+// JSDL_SDDMM_VARIANT = "row" | "row:<lanes>:<vecs>" | "flat:1" | "flat:4" |
+// "tile:32" | "tile:64" overrides it for tuning (row shapes 4:1, 4:4, 8:1, 8:2,
+// 16:1, 32:1, 32:2; any other runs as 32:4). The tile kernel is a variant
+// only, not yet in the heuristic (it has not run on a GPU yet).
 inline SddmmChoice ChooseSddmm(int64_t m, int64_t nnz, int64_t d, int64_t batch, int num_sms) {
   if (const char* v = std::getenv("JSDL_SDDMM_VARIANT")) {
     if (std::strcmp(v, "row") == 0) return {SddmmKernelKind::kRow, 1};
@@ -70,6 +85,8 @@ inline SddmmChoice ChooseSddmm(int64_t m, int64_t nnz, int64_t d, int64_t batch,
       return {SddmmKernelKind::kRow, 1, shape};
     if (std::strcmp(v, "flat:4") == 0) return {SddmmKernelKind::kFlat, 4};
     if (std::strcmp(v, "flat:1") == 0) return {SddmmKernelKind::kFlat, 1};
+    if (std::strcmp(v, "tile:32") == 0) return {SddmmKernelKind::kTile, 1, {}, 32};
+    if (std::strcmp(v, "tile:64") == 0) return {SddmmKernelKind::kTile, 1, {}, 64};
   }
   if (m * batch >= int64_t{16} * num_sms && nnz >= 160 * m) return {SddmmKernelKind::kRow, 1};
   const int64_t warps = (nnz + 31) / 32 * batch;

@@ -14,6 +14,7 @@
 #include "sddmm_config.h"
 #include "sddmm_flat_kernel.cuh"
 #include "sddmm_kernel.cuh"
+#include "sddmm_tile_kernel.cuh"
 #include "xla/ffi/api/ffi.h"
 
 namespace jsdl {
@@ -77,12 +78,33 @@ ffi::Error LaunchFlat(cudaStream_t stream, const SddmmArgs<T>& args) {
   return LaunchSddmmFlat<T, SddmmFlatConfig<1, kSplit>>(stream, args);
 }
 
+// The tile kernel: row tiles on grid.x, column tiles on grid.y (at most
+// 65535 of them, k <= 4M; beyond that the flat kernel runs instead).
+template <typename T, typename Config>
+ffi::Error LaunchTile(cudaStream_t stream, const SddmmArgs<T>& args, int64_t k) {
+  const int64_t row_tiles = (args.m + Config::kBM - 1) / Config::kBM;
+  const int64_t col_tiles = (k + Config::kBN - 1) / Config::kBN;
+  if (col_tiles > 65535) return LaunchFlat<T, 4>(stream, args);
+  const dim3 grid(static_cast<unsigned>(row_tiles), static_cast<unsigned>(col_tiles),
+                  CappedGridDim(args.batch));
+  SddmmTileKernel<T, Config><<<grid, Config::kThreads, 0, stream>>>(args, k);
+  JSDL_CHECK_LAUNCH("SddmmTileKernel");
+  return ffi::Error::Success();
+}
+
 template <typename T>
-ffi::Error Launch(cudaStream_t stream, const SddmmArgs<T>& args) {
+ffi::Error Launch(cudaStream_t stream, const SddmmArgs<T>& args, int64_t k) {
   int num_sms = 0;
   JSDL_RETURN_IF_ERROR(MultiprocessorCount(num_sms));
   const SddmmChoice choice = ChooseSddmm(args.m, args.nnz, args.d, args.batch, num_sms);
   if (choice.kind == SddmmKernelKind::kRow) return LaunchRow<T>(stream, args, choice.row);
+  if constexpr (sizeof(T) <= 4) {  // float accumulators in shared memory: no float64
+    if (choice.kind == SddmmKernelKind::kTile) {
+      if (choice.tile_edge == 32)
+        return LaunchTile<T, SddmmTileConfig<32, 32, 16, 4, 4>>(stream, args, k);
+      return LaunchTile<T, SddmmTileConfig<64, 64, 16, 4, 4>>(stream, args, k);
+    }
+  }
   if (choice.d_split == 4) return LaunchFlat<T, 4>(stream, args);
   return LaunchFlat<T, 1>(stream, args);
 }
@@ -141,7 +163,7 @@ ffi::Error SddmmImpl(cudaStream_t stream, ffi::AnyBuffer lhs, ffi::AnyBuffer rhs
     args.nnz = nnz;
     args.batch = batch;
     args.batch_map = batch_map;
-    return Launch<T>(stream, args);
+    return Launch<T>(stream, args, k);
   });
 }
 

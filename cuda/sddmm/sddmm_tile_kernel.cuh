@@ -1,0 +1,150 @@
+// SDDMM tile kernel: a block computes a dense kBM x kBN tile of lhs @ rhs^T
+// (rows row0.. of the pattern, columns col0.. of k) as a small SGEMM on CUDA
+// cores, then stores the tile's pattern entries. For patterns dense enough
+// that every tile holds entries, each lhs and rhs element fetched from L2
+// serves kBN (kBM) products from shared memory, against one for the row and
+// flat kernels, which read a whole rhs row per entry.
+//
+// Pieces, as in the SpMM kernels: the operand tile (a kBK-deep slice of lhs
+// or rhs rows, transposed into shared memory), the compute step (each thread
+// a kTM x kTN micro-tile of outer products), and the output (the dense tile
+// in shared memory, then a walk over the tile rows' entries). Exact for any
+// column order and repeated columns (each entry reads its own column); every
+// entry lies in exactly one column tile, so nothing is written twice.
+#pragma once
+
+#include <cstdint>
+
+#include "../common/dtype.cuh"
+#include "../common/warp.cuh"
+#include "sddmm_config.h"
+#include "sddmm_kernel.cuh"  // SddmmArgs, SddmmOperand
+
+namespace jsdl {
+
+// Shared memory of one block: two stages of both operand tiles, then (after
+// the last stage) the dense output tile in the same bytes.
+template <typename Config>
+struct SddmmTileShared {
+  static constexpr int kPad = 4;  // row stride kBM + 4: 2-way conflicts on the transposing stores
+  float lhs[2][Config::kBK][Config::kBM + kPad];
+  float rhs[2][Config::kBK][Config::kBN + kPad];
+};
+
+// Operand tile: rows [row0, row0 + kRows) x d-slice [d0, d0 + kBK) of a
+// row-major (rows, d) operand, into registers (zeros outside the operand).
+// Element i of thread t is (r, c) = ((t + i * threads) / kBK, % kBK):
+// consecutive threads read consecutive elements of a row.
+template <typename T, typename Config, int kRows>
+struct SddmmOperandTile {
+  static constexpr int kPerThread = kRows * Config::kBK / Config::kThreads;
+  float reg[kPerThread];
+
+  __device__ __forceinline__ void Load(const T* base, int64_t rows, int64_t d, int64_t row0,
+                                       int64_t d0, int tid) {
+#pragma unroll
+    for (int i = 0; i < kPerThread; ++i) {
+      const int idx = tid + i * Config::kThreads;
+      const int64_t r = row0 + idx / Config::kBK;
+      const int64_t c = d0 + idx % Config::kBK;
+      reg[i] = (r < rows && c < d) ? LoadAcc(base + r * d + c) : 0.0f;
+    }
+  }
+
+  // Transposed: smem[c][r], so the compute step reads kTM consecutive rows
+  // of one d-index as one float4.
+  template <int kStride>
+  __device__ __forceinline__ void Store(float (*smem)[kStride], int tid) const {
+#pragma unroll
+    for (int i = 0; i < kPerThread; ++i) {
+      const int idx = tid + i * Config::kThreads;
+      smem[idx % Config::kBK][idx / Config::kBK] = reg[i];
+    }
+  }
+};
+
+// Block kThreads (1-D); grid.x covers the column tiles of k, grid.y the row
+// tiles of m, grid.z the batch (stride loop).
+template <typename T, typename Config>
+__global__ void __launch_bounds__(Config::kThreads)
+    SddmmTileKernel(const SddmmArgs<T> args, int64_t k) {
+  constexpr int kBM = Config::kBM, kBN = Config::kBN, kBK = Config::kBK;
+  constexpr int kTM = Config::kTM, kTN = Config::kTN;
+  constexpr int kThreadsN = kBN / kTN;  // threads along a tile row
+  static_assert(kTM == 4 && kTN == 4, "micro-tiles are read as float4");
+  static_assert(sizeof(SddmmTileShared<Config>) >= sizeof(float) * kBM * (kBN + 1),
+                "the output tile reuses the operand stages");
+  __shared__ __align__(16) unsigned char smem_bytes[sizeof(SddmmTileShared<Config>)];
+  auto& smem = *reinterpret_cast<SddmmTileShared<Config>*>(smem_bytes);
+  auto* tile_out = reinterpret_cast<float(*)[kBN + 1]>(smem_bytes);
+
+  const int tid = threadIdx.x;
+  const int tn = tid % kThreadsN, tm = tid / kThreadsN;
+  const int64_t row0 = static_cast<int64_t>(blockIdx.y) * kBM;
+  const int64_t col0 = static_cast<int64_t>(blockIdx.x) * kBN;
+  const int64_t d = args.d;
+  const int64_t stages = (d + kBK - 1) / kBK;
+
+  for (int64_t b = blockIdx.z; b < args.batch; b += gridDim.z) {
+    int64_t offset[2];
+    args.batch_map.Offsets(b, offset);
+    const T* lhs = args.lhs + offset[kSddmmLhs];
+    const T* rhs = args.rhs + offset[kSddmmRhs];
+
+    float acc[kTM][kTN] = {};
+    SddmmOperandTile<T, Config, kBM> a;
+    SddmmOperandTile<T, Config, kBN> w;
+    a.Load(lhs, args.m, d, row0, 0, tid);
+    w.Load(rhs, k, d, col0, 0, tid);
+    a.Store(smem.lhs[0], tid);
+    w.Store(smem.rhs[0], tid);
+    __syncthreads();
+    for (int64_t s = 0; s < stages; ++s) {
+      const int stage = static_cast<int>(s & 1);
+      const bool next = s + 1 < stages;
+      if (next) {  // the next slice's loads overlap this slice's products
+        a.Load(lhs, args.m, d, row0, (s + 1) * kBK, tid);
+        w.Load(rhs, k, d, col0, (s + 1) * kBK, tid);
+      }
+#pragma unroll
+      for (int kk = 0; kk < kBK; ++kk) {
+        const float4 x = *reinterpret_cast<const float4*>(&smem.lhs[stage][kk][tm * kTM]);
+        const float4 y = *reinterpret_cast<const float4*>(&smem.rhs[stage][kk][tn * kTN]);
+        const float xs[4] = {x.x, x.y, x.z, x.w}, ys[4] = {y.x, y.y, y.z, y.w};
+#pragma unroll
+        for (int i = 0; i < kTM; ++i)
+#pragma unroll
+          for (int j = 0; j < kTN; ++j) acc[i][j] += xs[i] * ys[j];
+      }
+      // The other stage was last read before the previous barrier.
+      if (next) {
+        a.Store(smem.lhs[stage ^ 1], tid);
+        w.Store(smem.rhs[stage ^ 1], tid);
+      }
+      __syncthreads();
+    }
+
+    // Output: the dense tile into shared memory (the stages are free after the
+    // last barrier), then warps walk the rows' entries; lanes take 32 entries
+    // at a time and store those whose column falls in this tile.
+#pragma unroll
+    for (int i = 0; i < kTM; ++i)
+#pragma unroll
+      for (int j = 0; j < kTN; ++j) tile_out[tm * kTM + i][tn * kTN + j] = acc[i][j];
+    __syncthreads();
+    T* out = args.out + b * args.nnz;
+    const int warp = tid / kWarpSize, lane = tid % kWarpSize;
+    for (int r = warp; r < kBM; r += Config::kThreads / kWarpSize) {
+      const int64_t row = row0 + r;
+      if (row >= args.m) break;
+      const int64_t end = __ldg(args.row_offsets + row + 1);
+      for (int64_t e = __ldg(args.row_offsets + row) + lane; e < end; e += kWarpSize) {
+        const int64_t c = __ldg(args.column_indices + e) - col0;
+        if (c >= 0 && c < kBN) out[e] = FromAcc<T>(static_cast<Acc<T>>(tile_out[r][c]));
+      }
+    }
+    __syncthreads();  // the next batch item's first stage overwrites tile_out
+  }
+}
+
+}  // namespace jsdl
