@@ -63,8 +63,8 @@ struct SddmmOperandTile {
   }
 };
 
-// Block kThreads (1-D); grid.x covers the column tiles of k, grid.y the row
-// tiles of m, grid.z the batch (stride loop).
+// Block kThreads (1-D); grid.x covers the row tiles of m, grid.y the column
+// tiles of k, grid.z the batch (stride loop).
 template <typename T, typename Config>
 __global__ void __launch_bounds__(Config::kThreads)
     SddmmTileKernel(const SddmmArgs<T> args, int64_t k) {
@@ -80,8 +80,8 @@ __global__ void __launch_bounds__(Config::kThreads)
 
   const int tid = threadIdx.x;
   const int tn = tid % kThreadsN, tm = tid / kThreadsN;
-  const int64_t row0 = static_cast<int64_t>(blockIdx.y) * kBM;
-  const int64_t col0 = static_cast<int64_t>(blockIdx.x) * kBN;
+  const int64_t row0 = static_cast<int64_t>(blockIdx.x) * kBM;
+  const int64_t col0 = static_cast<int64_t>(blockIdx.y) * kBN;
   const int64_t d = args.d;
   const int64_t stages = (d + kBK - 1) / kBK;
 
