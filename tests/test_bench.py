@@ -119,6 +119,20 @@ def test_select_per_level_spread_and_round_robin(tmp_path):
     assert len(P.select_per_level(mats, None)) == len(mats)
 
 
+def test_spread_order_prefixes_span_the_range(tmp_path):
+    levels = [0.5, 0.6, 0.7, 0.8, 0.9, 0.95, 0.98]
+    order = P.spread_order(levels)
+    assert sorted(order) == levels and order[:3] == [0.5, 0.98, 0.8]
+    # Every prefix of 3 or more holds both ends and a level of the middle third.
+    for n in range(3, len(levels) + 1):
+        assert {0.5, 0.98} <= set(order[:n]) and any(0.7 <= x <= 0.8 for x in order[:n])
+    assert P.spread_order([]) == [] and P.spread_order([2, 1]) == [2, 1]
+    # The benchmark's matrix order: one suite's levels come spread, not ascending.
+    mats = [P.describe_matrix(_smtx(tmp_path / f"transformer/magnitude_pruning/{lv}/m.smtx", 4, 4))
+            for lv in levels]
+    assert [m.level for m in P.select_per_level(mats, 1)] == order
+
+
 def test_attention_pattern_rows_are_similar():
     offsets, cols = P.attention_pattern(512, 0.95, seed=3)
     lengths = np.diff(offsets)

@@ -128,19 +128,36 @@ def _suite_rank(suite: str) -> int:
     return SUITES.index(suite) if suite in SUITES else len(SUITES)
 
 
+def spread_order(items: list) -> list:
+    """``items`` (sorted) reordered so that every prefix spans their range evenly: the first and
+    the last, then again and again the one farthest (in rank) from its nearest taken one; ties
+    go to the one farthest from all taken ones, then to the lower rank. For the DLMC levels
+    0.5 ... 0.98: 0.5, 0.98, 0.8, 0.6, 0.95, 0.7, 0.9."""
+    if len(items) <= 2:
+        return list(items)
+    taken = [0, len(items) - 1]
+    while len(taken) < len(items):
+        def key(i):
+            gaps = [abs(i - t) for t in taken]
+            return min(gaps), sum(gaps), -i
+        taken.append(max((i for i in range(len(items)) if i not in taken), key=key))
+    return [items[i] for i in taken]
+
+
 def select_per_level(matrices, limit: int | None):
     """At most ``limit`` matrices per (suite, method, level), spread evenly over each group's
     list (sorted by path: indices floor(i * L / limit)), deterministic. The result is ordered
     round-robin over the groups (one matrix of every group, then a second, ...; the groups
-    alternate between suites), so a run stopped early by its time budget still covers every
-    suite and level."""
+    alternate between suites, and each suite's levels come in `spread_order`), so a run
+    stopped early by its time budget still covers every suite and the whole range of levels."""
     groups = defaultdict(list)
     for mat in matrices:
         groups[mat.group].append(mat)
-    # Groups in the order: first level of every suite, second level of every suite, ...
+    # Groups in the order: a level of every suite, another level of every suite, ...
     by_suite = defaultdict(list)
     for key in sorted(groups, key=lambda g: (g[1], g[2])):
         by_suite[key[0]].append(key)
+    by_suite = {suite: spread_order(keys) for suite, keys in by_suite.items()}
     suites = sorted(by_suite, key=lambda s: (_suite_rank(s), s))
     keys = [by_suite[s][i] for i in range(max(map(len, by_suite.values()), default=0))
             for s in suites if i < len(by_suite[s])]
