@@ -17,7 +17,7 @@ import jax_sparse_dl as jsdl  # noqa: E402
 from jax_sparse_dl import dlmc  # noqa: E402
 from tune_spmm import cusparse_available, pick, timed, write_csv  # noqa: E402
 
-VARIANTS = ["auto", "row", "row:8:2", "row:4:4", "flat:1", "flat:4", "tile:32", "tile:64"]
+VARIANTS = ["auto", "row", "row:8:2", "row:4:4", "flat:1", "flat:4", "tile:32", "tile:64", "tile:128"]
 
 
 def problems(root, per_level, key, attention_only):

@@ -47,15 +47,21 @@ struct SddmmFlatConfig {
 
 // The tile kernel (sddmm_tile_kernel.cuh): a block computes a kBM x kBN tile
 // of lhs @ rhs^T densely, kBK elements of d at a time, each thread a kTM x kTN
-// micro-tile; then stores the tile's pattern entries.
-template <int kBM_, int kBN_, int kBK_, int kTM_, int kTN_>
+// micro-tile (4 x 4: 2 float4 reads for 16 FMAs; 8 x 8: 4 for 64, the classic
+// SGEMM balance of shared-memory reads and FMAs); then stores the tile's
+// pattern entries.
+template <int kBM_, int kBN_, int kBK_, int kTM_, int kTN_, int kMinBlocks_>
 struct SddmmTileConfig {
+  static constexpr int kMinBlocks = kMinBlocks_;  // per SM: caps the registers a thread
   static constexpr int kBM = kBM_;
   static constexpr int kBN = kBN_;
   static constexpr int kBK = kBK_;
   static constexpr int kTM = kTM_;
   static constexpr int kTN = kTN_;
   static constexpr int kThreads = (kBM / kTM) * (kBN / kTN);
+  // The output leaves through shared memory this many tile rows at a time (a
+  // 128 x 128 tile whole would not fit in 48 KB of static shared memory).
+  static constexpr int kPassRows = kBM < 64 ? kBM : 64;
 };
 
 enum class SddmmKernelKind { kRow, kFlat, kTile };
@@ -64,7 +70,7 @@ struct SddmmChoice {
   SddmmKernelKind kind;
   int d_split;         // flat kernel: warps per tile (1 or 4)
   SddmmShape row = {};  // row kernel: group shape; lanes == 0: ChooseSddmmShape's
-  int tile_edge = 64;   // tile kernel: 32 or 64 rows and columns a block
+  int tile_edge = 64;   // tile kernel: 32, 64 or 128 rows and columns a block
 };
 
 // Measured on the DLMC sample and on attention-like patterns (H200,
@@ -74,7 +80,7 @@ struct SddmmChoice {
 // d is long, or when its tiles alone leave the GPU short of warps (a split costs
 // a shared-memory reduction, so not when there are warps enough).
 // JSDL_SDDMM_VARIANT = "row" | "row:<lanes>:<vecs>" | "flat:1" | "flat:4" |
-// "tile:32" | "tile:64" overrides it for tuning (row shapes 4:1, 4:4, 8:1, 8:2,
+// "tile:32" | "tile:64" | "tile:128" overrides it for tuning (row shapes 4:1, 4:4, 8:1, 8:2,
 // 16:1, 32:1, 32:2; any other runs as 32:4). The tile kernel is a variant
 // only, not yet in the heuristic (it has not run on a GPU yet).
 inline SddmmChoice ChooseSddmm(int64_t m, int64_t nnz, int64_t d, int64_t batch, int num_sms) {
@@ -87,6 +93,7 @@ inline SddmmChoice ChooseSddmm(int64_t m, int64_t nnz, int64_t d, int64_t batch,
     if (std::strcmp(v, "flat:1") == 0) return {SddmmKernelKind::kFlat, 1};
     if (std::strcmp(v, "tile:32") == 0) return {SddmmKernelKind::kTile, 1, {}, 32};
     if (std::strcmp(v, "tile:64") == 0) return {SddmmKernelKind::kTile, 1, {}, 64};
+    if (std::strcmp(v, "tile:128") == 0) return {SddmmKernelKind::kTile, 1, {}, 128};
   }
   if (m * batch >= int64_t{16} * num_sms && nnz >= 160 * m) return {SddmmKernelKind::kRow, 1};
   const int64_t warps = (nnz + 31) / 32 * batch;

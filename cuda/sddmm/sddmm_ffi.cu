@@ -101,8 +101,10 @@ ffi::Error Launch(cudaStream_t stream, const SddmmArgs<T>& args, int64_t k) {
   if constexpr (sizeof(T) <= 4) {  // float accumulators in shared memory: no float64
     if (choice.kind == SddmmKernelKind::kTile) {
       if (choice.tile_edge == 32)
-        return LaunchTile<T, SddmmTileConfig<32, 32, 16, 4, 4>>(stream, args, k);
-      return LaunchTile<T, SddmmTileConfig<64, 64, 16, 4, 4>>(stream, args, k);
+        return LaunchTile<T, SddmmTileConfig<32, 32, 16, 4, 4, 8>>(stream, args, k);
+      if (choice.tile_edge == 128)
+        return LaunchTile<T, SddmmTileConfig<128, 128, 8, 8, 8, 1>>(stream, args, k);
+      return LaunchTile<T, SddmmTileConfig<64, 64, 16, 4, 4, 1>>(stream, args, k);
     }
   }
   if (choice.d_split == 4) return LaunchFlat<T, 4>(stream, args);

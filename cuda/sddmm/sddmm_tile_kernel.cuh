@@ -22,14 +22,27 @@
 
 namespace jsdl {
 
-// Shared memory of one block: two stages of both operand tiles, then (after
-// the last stage) the dense output tile in the same bytes.
+// A micro-tile of kT rows (or columns) is kT / 4 float4 chunks; chunk q of
+// thread t starts at q * (kB * 4 / kT) + t * 4, so that the threads of a warp
+// read consecutive float4s (no bank conflicts) even with 8-wide micro-tiles.
+template <int kB, int kT>
+__device__ __forceinline__ int MicroOffset(int q, int t) {
+  return q * (kB * 4 / kT) + t * 4;
+}
+
+// Shared memory of one block: two stages of both operand tiles, and (after
+// the last stage, in the same bytes) kPassRows rows of the dense output tile.
 template <typename Config>
 struct SddmmTileShared {
-  static constexpr int kPad = 4;  // row stride kBM + 4: 2-way conflicts on the transposing stores
+  static constexpr int kPad = 4;  // row stride +4: 2-way conflicts on the transposing stores
   float lhs[2][Config::kBK][Config::kBM + kPad];
   float rhs[2][Config::kBK][Config::kBN + kPad];
 };
+template <typename Config>
+constexpr size_t kSddmmTileSmemBytes =
+    sizeof(SddmmTileShared<Config>) > sizeof(float) * Config::kPassRows * (Config::kBN + 1)
+        ? sizeof(SddmmTileShared<Config>)
+        : sizeof(float) * Config::kPassRows * (Config::kBN + 1);
 
 // Operand tile: rows [row0, row0 + kRows) x d-slice [d0, d0 + kBK) of a
 // row-major (rows, d) operand, into registers (zeros outside the operand).
@@ -37,6 +50,7 @@ struct SddmmTileShared {
 // consecutive threads read consecutive elements of a row.
 template <typename T, typename Config, int kRows>
 struct SddmmOperandTile {
+  static_assert(kRows * Config::kBK % Config::kThreads == 0, "whole elements per thread");
   static constexpr int kPerThread = kRows * Config::kBK / Config::kThreads;
   float reg[kPerThread];
 
@@ -51,8 +65,8 @@ struct SddmmOperandTile {
     }
   }
 
-  // Transposed: smem[c][r], so the compute step reads kTM consecutive rows
-  // of one d-index as one float4.
+  // Transposed: smem[c][r], so the compute step reads 4 consecutive rows of
+  // one d-index as one float4.
   template <int kStride>
   __device__ __forceinline__ void Store(float (*smem)[kStride], int tid) const {
 #pragma unroll
@@ -66,15 +80,14 @@ struct SddmmOperandTile {
 // Block kThreads (1-D); grid.x covers the row tiles of m, grid.y the column
 // tiles of k, grid.z the batch (stride loop).
 template <typename T, typename Config>
-__global__ void __launch_bounds__(Config::kThreads)
+__global__ void __launch_bounds__(Config::kThreads, Config::kMinBlocks)
     SddmmTileKernel(const SddmmArgs<T> args, int64_t k) {
   constexpr int kBM = Config::kBM, kBN = Config::kBN, kBK = Config::kBK;
   constexpr int kTM = Config::kTM, kTN = Config::kTN;
   constexpr int kThreadsN = kBN / kTN;  // threads along a tile row
-  static_assert(kTM == 4 && kTN == 4, "micro-tiles are read as float4");
-  static_assert(sizeof(SddmmTileShared<Config>) >= sizeof(float) * kBM * (kBN + 1),
-                "the output tile reuses the operand stages");
-  __shared__ __align__(16) unsigned char smem_bytes[sizeof(SddmmTileShared<Config>)];
+  static_assert(kTM % 4 == 0 && kTN % 4 == 0, "micro-tiles are read as float4 chunks");
+  static_assert(kBM % Config::kPassRows == 0, "whole output passes");
+  __shared__ __align__(16) unsigned char smem_bytes[kSddmmTileSmemBytes<Config>];
   auto& smem = *reinterpret_cast<SddmmTileShared<Config>*>(smem_bytes);
   auto* tile_out = reinterpret_cast<float(*)[kBN + 1]>(smem_bytes);
 
@@ -108,13 +121,23 @@ __global__ void __launch_bounds__(Config::kThreads)
       }
 #pragma unroll
       for (int kk = 0; kk < kBK; ++kk) {
-        const float4 x = *reinterpret_cast<const float4*>(&smem.lhs[stage][kk][tm * kTM]);
-        const float4 y = *reinterpret_cast<const float4*>(&smem.rhs[stage][kk][tn * kTN]);
-        const float xs[4] = {x.x, x.y, x.z, x.w}, ys[4] = {y.x, y.y, y.z, y.w};
+        float x[kTM], y[kTN];
+#pragma unroll
+        for (int q = 0; q < kTM / 4; ++q) {
+          const float4 v = *reinterpret_cast<const float4*>(
+              &smem.lhs[stage][kk][MicroOffset<kBM, kTM>(q, tm)]);
+          x[4 * q] = v.x, x[4 * q + 1] = v.y, x[4 * q + 2] = v.z, x[4 * q + 3] = v.w;
+        }
+#pragma unroll
+        for (int q = 0; q < kTN / 4; ++q) {
+          const float4 v = *reinterpret_cast<const float4*>(
+              &smem.rhs[stage][kk][MicroOffset<kBN, kTN>(q, tn)]);
+          y[4 * q] = v.x, y[4 * q + 1] = v.y, y[4 * q + 2] = v.z, y[4 * q + 3] = v.w;
+        }
 #pragma unroll
         for (int i = 0; i < kTM; ++i)
 #pragma unroll
-          for (int j = 0; j < kTN; ++j) acc[i][j] += xs[i] * ys[j];
+          for (int j = 0; j < kTN; ++j) acc[i][j] += x[i] * y[j];
       }
       // The other stage was last read before the previous barrier.
       if (next) {
@@ -124,26 +147,34 @@ __global__ void __launch_bounds__(Config::kThreads)
       __syncthreads();
     }
 
-    // Output: the dense tile into shared memory (the stages are free after the
-    // last barrier), then warps walk the rows' entries; lanes take 32 entries
-    // at a time and store those whose column falls in this tile.
-#pragma unroll
-    for (int i = 0; i < kTM; ++i)
-#pragma unroll
-      for (int j = 0; j < kTN; ++j) tile_out[tm * kTM + i][tn * kTN + j] = acc[i][j];
-    __syncthreads();
+    // Output, kPassRows tile rows at a time: those rows of the dense tile into
+    // shared memory (the stages are free after the last barrier), then warps
+    // walk the rows' entries; lanes take 32 entries at a time and store those
+    // whose column falls in this tile.
     T* out = args.out + b * args.nnz;
     const int warp = tid / kWarpSize, lane = tid % kWarpSize;
-    for (int r = warp; r < kBM; r += Config::kThreads / kWarpSize) {
-      const int64_t row = row0 + r;
-      if (row >= args.m) break;
-      const int64_t end = __ldg(args.row_offsets + row + 1);
-      for (int64_t e = __ldg(args.row_offsets + row) + lane; e < end; e += kWarpSize) {
-        const int64_t c = __ldg(args.column_indices + e) - col0;
-        if (c >= 0 && c < kBN) out[e] = FromAcc<T>(static_cast<Acc<T>>(tile_out[r][c]));
+#pragma unroll
+    for (int pass = 0; pass < kBM; pass += Config::kPassRows) {
+#pragma unroll
+      for (int i = 0; i < kTM; ++i) {
+        const int r = MicroOffset<kBM, kTM>(i / 4, tm) + i % 4 - pass;
+        if (r < 0 || r >= Config::kPassRows) continue;
+#pragma unroll
+        for (int j = 0; j < kTN; ++j)
+          tile_out[r][MicroOffset<kBN, kTN>(j / 4, tn) + j % 4] = acc[i][j];
       }
+      __syncthreads();
+      for (int r = warp; r < Config::kPassRows; r += Config::kThreads / kWarpSize) {
+        const int64_t row = row0 + pass + r;
+        if (row >= args.m) break;
+        const int64_t end = __ldg(args.row_offsets + row + 1);
+        for (int64_t e = __ldg(args.row_offsets + row) + lane; e < end; e += kWarpSize) {
+          const int64_t c = __ldg(args.column_indices + e) - col0;
+          if (c >= 0 && c < kBN) out[e] = FromAcc<T>(static_cast<Acc<T>>(tile_out[r][c]));
+        }
+      }
+      __syncthreads();  // the next pass (or batch item) overwrites these bytes
     }
-    __syncthreads();  // the next batch item's first stage overwrites tile_out
   }
 }
 
