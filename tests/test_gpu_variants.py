@@ -31,7 +31,8 @@ VARIANTS = ["gather", "gather:16:1", "gather:32:4", "gather:64:16", "gather:128:
             "panel:32:4", "panel:64:1", "panel:128:8"]
 
 
-SDDMM_VARIANTS = ["row", "row:8:2", "row:4:4", "flat:1", "flat:4", "tile:32", "tile:64", "tile:128"]
+SDDMM_VARIANTS = ["row", "row:8:2", "row:4:4", "flat:1", "flat:4", "tile:32", "tile:64",
+                  "tile:128"]
 
 
 @pytest.fixture
