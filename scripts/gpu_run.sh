@@ -99,7 +99,9 @@ TRANSFORMER_RUNS=${TRANSFORMER_RUNS:-"sparse:--attention sparse --attention-spar
 # TRAIN_PARALLEL=1 runs them all at once on the one GPU (quality only: their tokens/s then
 # share the GPU), each logging to train-<name>.log; the logs are joined into train.log.
 train_transformer() {
-  LOG=${TRAIN_PARALLEL:+train-$1} LOG=${LOG:-train} stage "train-transformer-$1" \
+  local log=train
+  [ -n "${TRAIN_PARALLEL:-}" ] && log=train-$1
+  LOG=$log stage "train-transformer-$1" \
     ${TRAIN_LIMIT:-240} env -C "$REPO" python3 -m models.transformer.train $TRANSFORMER $2 \
     --out "$RUNS/transformer-$1" \
     && cp "$RUNS/transformer-$1/metrics.json" "$OUT/transformer-$1-metrics.json"

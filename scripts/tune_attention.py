@@ -50,7 +50,8 @@ def spmm_reference(s: Sparsity, values, dense, rows):
 def main(argv):
   out_csv = argv[0]
   length = int(argv[argv.index("--length") + 1]) if "--length" in argv else 12288
-  orders = argv[argv.index("--orders") + 1].split(",") if "--orders" in argv else ["bucketed", "exact"]
+  orders = (argv[argv.index("--orders") + 1].split(",") if "--orders" in argv
+            else ["bucketed", "exact"])
   pattern = causal_decay_pattern(length, 0.95, 128).sparsity
   keys = jax.random.split(jax.random.key(0), 4)
   values = jax.random.uniform(keys[0], (HEADS, pattern.nnz), jnp.float32)

@@ -97,8 +97,8 @@ def test_variant_empty_pattern(variant):
 @pytest.mark.parametrize("dtype", [jnp.float32, jnp.bfloat16])
 def test_attention_like_shape(rng, variant, dtype):
   """The heuristic's attention case (k >= 1024, head dim 64: one 64-column tile, 8 lanes a
-  group, blocks of 32 warps x 2 rows): a causal band plus far entries, sorted columns, empty rows, two
-  heads sharing the pattern."""
+  group; float32 in blocks of 32 warps x 2 rows, bfloat16 8 warps x 4 rows): a causal band plus
+  far entries, sorted columns, empty rows, two heads sharing the pattern."""
   m = k = 1100
   mask = np.tril(np.ones((m, k), bool)) & ~np.tril(np.ones((m, k), bool), -40)
   mask |= np.tril(rng.random((m, k)) < 0.01)

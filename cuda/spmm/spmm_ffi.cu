@@ -101,7 +101,7 @@ template <typename T>
 ffi::Error LaunchGatherFor(cudaStream_t stream, const SpmmArgs<T>& args,
                            const SpmmChoice& choice) {
   const int rows = choice.rows_per_warp < 1 ? 1 : choice.rows_per_warp;
-  const int warps = choice.warps < 1 ? 1 : choice.warps > 32 ? 32 : choice.warps;
+  const int warps = choice.warps < 1 ? 1 : choice.warps;  // LaunchGather caps it
   const int tile = choice.tile_cols, lanes = choice.lanes;
   constexpr int kVec = kVec16<T>;
 #define JSDL_GATHER(VEC, LANES, VECS) \
