@@ -3,7 +3,11 @@ and on attention-like patterns (8 heads sharing a random 95%-sparse pattern), be
 SDDMM when built, to set the choice in cuda/sddmm/sddmm_config.h. One CSV row per (problem,
 contender); prints the best variant per problem.
 
-Usage: tune_sddmm.py DLMC_DIR OUT.csv [--per-level K] [--attention-only]"""
+Variants run at precision HIGHEST (true float32) except those named "@default" and the
+tensor-core ones (mma:*), which run at DEFAULT (TF32).
+
+Usage: tune_sddmm.py DLMC_DIR OUT.csv [--per-level K] [--attention-only] [--suite S]
+  [--levels 0.5,0.9] [--variants auto,mma:64,...] [--time-budget SECONDS]"""
 import os
 import sys
 import time
@@ -17,11 +21,22 @@ import jax_sparse_dl as jsdl  # noqa: E402
 from jax_sparse_dl import dlmc  # noqa: E402
 from tune_spmm import cusparse_available, pick, timed, write_csv  # noqa: E402
 
-VARIANTS = ["auto", "row", "row:8:2", "row:4:4", "flat:1", "flat:4", "tile:32", "tile:64", "tile:128"]
+VARIANTS = ["auto", "row", "row:8:2", "row:4:4", "flat:1", "flat:4", "tile:32", "tile:64", "tile:128",
+            "auto@default", "mma:64", "mma:128"]
 
 
-def problems(root, per_level, key, attention_only):
-  for path in [] if attention_only else pick(dlmc.find_matrices([root]), per_level):
+def variant_precision(variant):
+  """(JSDL_SDDMM_VARIANT value or None for the heuristic, precision) of a variant name."""
+  name = variant.split("@")[0]
+  tf32 = variant.endswith("@default") or name.startswith("mma")
+  return (None if name == "auto" else name), ("default" if tf32 else "highest")
+
+
+def problems(root, per_level, key, attention_only, suite, levels):
+  paths = [] if attention_only else pick(dlmc.find_matrices([root]), per_level)
+  paths = [p for p in paths if (suite is None or p.parts[-4] == suite)
+           and (levels is None or p.parts[-2] in levels)]
+  for path in paths:
     pat = dlmc.read_smtx(path)
     A = dlmc.load_csr(pat, key, jnp.float32)
     for d in (64, 256, 2048):
@@ -37,10 +52,18 @@ def problems(root, per_level, key, attention_only):
 def main(argv):
   root, out_csv = argv[0], argv[1]
   per_level = int(argv[argv.index("--per-level") + 1]) if "--per-level" in argv else 1
+  arg = lambda flag: argv[argv.index(flag) + 1] if flag in argv else None  # noqa: E731
+  variants = arg("--variants").split(",") if arg("--variants") else VARIANTS
+  levels = arg("--levels").split(",") if arg("--levels") else None
+  budget = float(arg("--time-budget") or "inf")
   has_cusparse = cusparse_available()
   rows, t0 = [], time.time()
   key = jax.random.PRNGKey(0)
-  for name, A, d, batch in problems(root, per_level, key, "--attention-only" in argv):
+  for name, A, d, batch in problems(root, per_level, key, "--attention-only" in argv,
+                                    arg("--suite"), levels):
+    if time.time() - t0 > budget:
+      print(f"time budget of {budget:.0f}s spent: stopping before {name} d={d}", flush=True)
+      break
     m, k = A.shape
     key, k1, k2 = jax.random.split(key, 3)
     q = jax.random.normal(k1, (*batch, m, d), jnp.float32)
@@ -58,11 +81,14 @@ def main(argv):
       rows.append(dict(problem=name, m=m, k=k, d=d, batch=int(np.prod(batch)), nnz=A.nnz,
                        contender=contender, us=round(us, 3),
                        tflops=round(flops / us / 1e6, 3), rel_err=f"{err:.2e}"))
-    for variant in VARIANTS:
-      os.environ["JSDL_SDDMM_VARIANT"] = variant
-      us, out = timed(lambda q, kk, A: jsdl.sddmm(q, kk, A, precision="highest").values, q, kk, A)
+    for variant in variants:
+      forced, precision = variant_precision(variant)
+      os.environ.pop("JSDL_SDDMM_VARIANT", None)
+      if forced:
+        os.environ["JSDL_SDDMM_VARIANT"] = forced
+      us, out = timed(lambda q, kk, A: jsdl.sddmm(q, kk, A, precision=precision).values, q, kk, A)
       record(f"jsdl:{variant}", us, out)
-    os.environ.pop("JSDL_SDDMM_VARIANT")
+    os.environ.pop("JSDL_SDDMM_VARIANT", None)
     if has_cusparse and not batch:
       from jax_sparse_dl import cusparse
       us, out = timed(lambda q, kk, A: cusparse.sddmm(q, kk, A), q, kk, A)
@@ -72,9 +98,9 @@ def main(argv):
   probs = {}
   for r in rows:
     probs.setdefault((r["problem"], r["d"]), {})[r["contender"]] = r["us"]
-  print(f"{'problem':60s} {'d':>5s} " + " ".join(f"{c:>9s}" for c in VARIANTS) + "  cusparse")
+  print(f"{'problem':60s} {'d':>5s} " + " ".join(f"{c:>9s}" for c in variants) + "  cusparse")
   for (name, d), t in probs.items():
-    print(f"{name[-60:]:60s} {d:5d} " + " ".join(f"{t[f'jsdl:{v}']:9.2f}" for v in VARIANTS)
+    print(f"{name[-60:]:60s} {d:5d} " + " ".join(f"{t[f'jsdl:{v}']:9.2f}" for v in variants)
           + f"  {t.get('cusparse', float('nan')):8.2f}")
   return 0
 

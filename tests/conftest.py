@@ -270,9 +270,11 @@ def scattered_pattern(rng, m, k, count=300):
     return mat.indptr.astype(np.int32), mat.indices.astype(np.int32)
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session", autouse=True)
 def highest_matmul_precision():
-    """XLA's own dots and convolutions in true float32 for a whole module: on GPU they default
-    to TF32, while the jsdl kernels and the float64 references are exact float32 products."""
+    """Every test in true float32 unless it asks otherwise: the references are float64 at
+    float32 tolerances, while XLA's dots and convolutions and jsdl's SDDMM take TF32 at the
+    default precision on GPU. Tests of the TF32 paths pass precision explicitly or open
+    jax.default_matmul_precision(None) themselves."""
     with jax.default_matmul_precision("highest"):
         yield

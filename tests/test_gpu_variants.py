@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 
 import jax_sparse_dl as jsdl
-from conftest import assert_close, dense_from_entries, rand_dense, rounded
+from conftest import assert_close, dense_from_entries, rand_dense, rel_err, rounded
 
 pytestmark = [
     pytest.mark.gpu,
@@ -31,8 +31,12 @@ VARIANTS = ["gather", "gather:16:1", "gather:32:4", "gather:64:16", "gather:128:
             "panel:32:4", "panel:64:1", "panel:128:8"]
 
 
+# mma:<edge> runs on tensor cores for 16-bit inputs; float32 at HIGHEST (the suite's default)
+# runs the SIMT tile kernel of that edge instead, float32 at DEFAULT is tested separately.
 SDDMM_VARIANTS = ["row", "row:8:2", "row:4:4", "flat:1", "flat:4", "tile:32", "tile:64",
-                  "tile:128"]
+                  "tile:128", "mma:64", "mma:128"]
+# TF32 keeps 10 of float32's 23 mantissa bits: products err by about 2^-11 relative.
+TF32_TOL = 4e-3
 
 
 @pytest.fixture
@@ -168,3 +172,42 @@ def test_sddmm_variant_empty_pattern(sddmm_variant):
   out = run_fresh(lambda q, kk, A: jsdl.sddmm(q, kk, A).values, jnp.ones((5, 8)),
                   jnp.ones((7, 8)), A)
   assert out.shape == (0,)
+
+
+def _sddmm_reference(q64, k64, indptr, indices):
+  rows = np.repeat(np.arange(len(indptr) - 1), np.diff(indptr))
+  return np.einsum("...ed,...ed->...e", q64[..., rows, :], k64[..., indices, :])
+
+
+@pytest.mark.parametrize("sddmm_variant", ["mma:64", "mma:128"], indirect=True)
+@pytest.mark.parametrize("m, k, d, density", [(77, 300, 64, 0.2), (33, 64, 260, 0.5),
+                                              (20, 50, 2048, 0.3), (130, 200, 7, 0.3)])
+def test_sddmm_tensor_core_variant_float32_at_default(rng, sddmm_variant, m, k, d, density):
+  """float32 at DEFAULT on TF32 tensor cores: within TF32's error, and not float32's (the
+  tensor-core path really ran); d = 7 takes the one-element loads."""
+  indptr, indices = scrambled_pattern(rng, m, k, density)
+  A = jsdl.CSR.from_parts(jnp.ones(indices.shape, jnp.float32), indptr, indices, (m, k))
+  q, q64 = rand_dense(rng, (2, m, d), jnp.float32)
+  kk, k64 = rand_dense(rng, (k, d), jnp.float32)
+  out = run_fresh(lambda q, kk, A: jsdl.sddmm(q, kk, A, precision="default").values, q, kk, A)
+  err = rel_err(out, _sddmm_reference(q64, k64, indptr, indices))
+  assert 1e-6 < err < TF32_TOL, f"{sddmm_variant} {m}x{k} d={d}: relative error {err:.2e}"
+
+
+@pytest.mark.parametrize("precision", ["highest", "default", None])
+def test_sddmm_heuristic_tensor_cores_follow_precision(rng, precision):
+  """A dense-enough pattern with tiles for the whole GPU takes the tensor-core kernel at
+  DEFAULT (TF32 error), the SIMT tile kernel at HIGHEST (float32 error); None follows
+  jax.default_matmul_precision, here set back to unset (DEFAULT)."""
+  m, k, d = 520, 700, 96  # partial last row and column tiles
+  indptr, indices = scrambled_pattern(rng, m, k, 0.3)
+  A = jsdl.CSR.from_parts(jnp.ones(indices.shape, jnp.float32), indptr, indices, (m, k))
+  q, q64 = rand_dense(rng, (m, d), jnp.float32)
+  kk, k64 = rand_dense(rng, (k, d), jnp.float32)
+  with jax.default_matmul_precision(None):
+    out = run_fresh(lambda q, kk, A: jsdl.sddmm(q, kk, A, precision=precision).values, q, kk, A)
+  err = rel_err(out, _sddmm_reference(q64, k64, indptr, indices))
+  if precision == "highest":
+    assert err < 1e-5, err
+  else:
+    assert 1e-6 < err < TF32_TOL, err

@@ -44,6 +44,17 @@ def test_each_op_lowers_to_its_ffi_target(problem):
 
 
 @pytest.mark.skipif(not jsdl.has_cuda_kernels(), reason="the CUDA module is not built")
+@pytest.mark.parametrize("precision, tf32", [("highest", "false"), ("default", "true"),
+                                             ("high", "true"), (None, "false")])
+def test_sddmm_passes_whether_tf32_is_allowed(problem, precision, tf32):
+  """The kernel sees the precision: TF32 tensor cores only below HIGHEST (None follows
+  jax.default_matmul_precision, which the test suite sets to highest)."""
+  A, _, q, k = problem
+  calls = cuda_custom_calls(lambda q, k: jsdl.sddmm(q, k, A, precision=precision).values, q, k)
+  assert re.search(rf"tf32 = {tf32}", calls[0][2]), calls[0][2]
+
+
+@pytest.mark.skipif(not jsdl.has_cuda_kernels(), reason="the CUDA module is not built")
 def test_backward_and_vmap_stay_on_the_kernels(problem):
   A, x, q, k = problem
 

@@ -33,9 +33,6 @@ CONFIG = MobileNetConfig(width=0.25, num_classes=10, sparsity=0.9)
 RESOLUTION = 32
 
 
-pytestmark = pytest.mark.usefixtures("highest_matmul_precision")
-
-
 def rel_err(out, ref) -> float:
   out, ref = np.asarray(out, np.float64), np.asarray(ref, np.float64)
   return float(np.linalg.norm(out - ref) / max(np.linalg.norm(ref), 1e-30))

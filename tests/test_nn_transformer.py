@@ -24,9 +24,6 @@ from conftest import x64  # noqa: E402
 sys.path.append(str(Path(__file__).resolve().parents[1]))
 
 
-pytestmark = pytest.mark.usefixtures("highest_matmul_precision")
-
-
 def _leaf(tree):
   leaves = jax.tree_util.tree_leaves(tree)
   assert len(leaves) == 1

@@ -28,6 +28,21 @@ def _precisions(jaxpr):
                                          (jax.lax.Precision.HIGH, "HIGH"),
                                          ("float32", "HIGHEST"), ("tensorfloat32", "HIGH")])
 def test_precision_is_recorded(rng, given, name):
+  with jax.default_matmul_precision(None):  # unset, as outside the test suite
+    _check_recorded(rng, given, name)
+
+
+@pytest.mark.parametrize("configured, name", [("highest", "HIGHEST"), ("float32", "HIGHEST"),
+                                              ("tensorfloat32", "HIGH"), ("bfloat16", "DEFAULT"),
+                                              ("default", "DEFAULT")])
+def test_none_follows_default_matmul_precision(rng, configured, name):
+  """precision=None takes jax.default_matmul_precision, as jnp.dot does; explicit wins."""
+  with jax.default_matmul_precision(configured):
+    _check_recorded(rng, None, name)
+    _check_recorded(rng, "highest", "HIGHEST")
+
+
+def _check_recorded(rng, given, name):
   p = make_problem(rng, 7, 5, jnp.float32)
   x = rand_dense(rng, (5, 3), jnp.float32)[0]
   jaxpr = jax.make_jaxpr(lambda v, x: jsdl.spmm(p.A.with_values(v), x, precision=given))(

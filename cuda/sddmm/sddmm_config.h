@@ -11,6 +11,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <string>
 
 namespace jsdl {
 
@@ -64,26 +65,50 @@ struct SddmmTileConfig {
   static constexpr int kPassRows = kBM < 64 ? kBM : 64;
 };
 
-enum class SddmmKernelKind { kRow, kFlat, kTile };
+// The tensor-core tile kernel (sddmm_mma_kernel.cuh): kWarpsM x kWarpsN warps,
+// each a (kBM / kWarpsM) x (kBN / kWarpsN) block of 16 x 8 fragments.
+template <int kBM_, int kBN_, int kBK_, int kWarpsM_, int kWarpsN_, int kMinBlocks_>
+struct SddmmMmaConfig {
+  static constexpr int kMinBlocks = kMinBlocks_;  // per SM: caps the registers a thread
+  static constexpr int kBM = kBM_;
+  static constexpr int kBN = kBN_;
+  static constexpr int kBK = kBK_;
+  static constexpr int kWarpsM = kWarpsM_;
+  static constexpr int kWarpsN = kWarpsN_;
+  static constexpr int kWarpM = kBM / kWarpsM;
+  static constexpr int kWarpN = kBN / kWarpsN;
+  static constexpr int kFragsM = kWarpM / 16;
+  static constexpr int kFragsN = kWarpN / 8;
+  static constexpr int kThreads = 32 * kWarpsM * kWarpsN;
+  static constexpr int kPassRows = kBM < 64 ? kBM : 64;
+  static_assert(kWarpM % 16 == 0 && kWarpN % 8 == 0, "whole fragments per warp");
+};
+
+enum class SddmmKernelKind { kRow, kFlat, kTile, kMma };
 
 struct SddmmChoice {
   SddmmKernelKind kind;
   int d_split;         // flat kernel: warps per tile (1 or 4)
   SddmmShape row = {};  // row kernel: group shape; lanes == 0: ChooseSddmmShape's
-  int tile_edge = 64;   // tile kernel: 32, 64 or 128 rows and columns a block
+  int tile_edge = 64;   // tile and mma kernels: 32, 64 or 128 rows and columns a block
 };
 
 // Measured on the DLMC sample and on attention-like patterns (H200,
-// scripts/tune_sddmm.py, docs/kernels.md). The row kernel wins only with many
-// rows (a full GPU of warps) that are long enough to fill its 32-entry steps;
-// the flat kernel wins elsewhere. The flat kernel splits d over four warps when
-// d is long, or when its tiles alone leave the GPU short of warps (a split costs
-// a shared-memory reduction, so not when there are warps enough).
+// scripts/tune_sddmm.py, docs/kernels.md). Dense tiles (the tile and mma
+// kernels) win where the pattern is dense enough that most of a tile's products
+// are kept, given d (long rows of d amortize a tile's output pass), and where
+// there are tiles enough to fill the GPU (a tile's d-loop is serial). Else the
+// row kernel wins with many rows (a full GPU of warps) long enough to fill its
+// 32-entry steps, and the flat kernel elsewhere; the flat kernel splits d over
+// four warps when d is long, or when its tiles alone leave the GPU short of
+// warps (a split costs a shared-memory reduction, so not when there are warps
+// enough). `mma`: tensor cores allowed (16-bit inputs, or float32 with TF32).
 // JSDL_SDDMM_VARIANT = "row" | "row:<lanes>:<vecs>" | "flat:1" | "flat:4" |
-// "tile:32" | "tile:64" | "tile:128" overrides it for tuning (row shapes 4:1, 4:4, 8:1, 8:2,
-// 16:1, 32:1, 32:2; any other runs as 32:4). The tile kernel is a variant
-// only, not yet in the heuristic (it has not run on a GPU yet).
-inline SddmmChoice ChooseSddmm(int64_t m, int64_t nnz, int64_t d, int64_t batch, int num_sms) {
+// "tile:32" | "tile:64" | "tile:128" | "mma:64" | "mma:128" overrides it for
+// tuning (row shapes 4:1, 4:4, 8:1, 8:2, 16:1, 32:1, 32:2; any other runs as
+// 32:4; mma without tensor cores allowed runs as the tile kernel).
+inline SddmmChoice ChooseSddmm(int64_t m, int64_t k, int64_t nnz, int64_t d, int64_t batch,
+                               int num_sms, bool mma) {
   if (const char* v = std::getenv("JSDL_SDDMM_VARIANT")) {
     if (std::strcmp(v, "row") == 0) return {SddmmKernelKind::kRow, 1};
     SddmmShape shape{};
@@ -91,9 +116,20 @@ inline SddmmChoice ChooseSddmm(int64_t m, int64_t nnz, int64_t d, int64_t batch,
       return {SddmmKernelKind::kRow, 1, shape};
     if (std::strcmp(v, "flat:4") == 0) return {SddmmKernelKind::kFlat, 4};
     if (std::strcmp(v, "flat:1") == 0) return {SddmmKernelKind::kFlat, 1};
-    if (std::strcmp(v, "tile:32") == 0) return {SddmmKernelKind::kTile, 1, {}, 32};
-    if (std::strcmp(v, "tile:64") == 0) return {SddmmKernelKind::kTile, 1, {}, 64};
-    if (std::strcmp(v, "tile:128") == 0) return {SddmmKernelKind::kTile, 1, {}, 128};
+    for (int edge : {32, 64, 128}) {
+      if (std::strcmp(v, ("tile:" + std::to_string(edge)).c_str()) == 0)
+        return {SddmmKernelKind::kTile, 1, {}, edge};
+      if (std::strcmp(v, ("mma:" + std::to_string(edge)).c_str()) == 0)
+        return {SddmmKernelKind::kMma, 1, {}, edge};
+    }
+  }
+  const int64_t tiles = (m + 63) / 64 * ((k + 63) / 64) * batch;
+  const double density = static_cast<double>(nnz) / (static_cast<double>(m) * k);
+  if (tiles >= 48) {
+    if (mma && density >= (d <= 64 ? 0.06 : d <= 256 ? 0.03 : 0.02))
+      return {SddmmKernelKind::kMma, 1, {}, 64};
+    if (density >= (d <= 64 ? 0.2 : d <= 256 ? 0.1 : 0.07))
+      return {SddmmKernelKind::kTile, 1, {}, 64};
   }
   if (m * batch >= int64_t{16} * num_sms && nnz >= 160 * m) return {SddmmKernelKind::kRow, 1};
   const int64_t warps = (nnz + 31) / 32 * batch;

@@ -3,6 +3,7 @@
 
 #include <cstdint>
 #include <string>
+#include <type_traits>
 
 #include "../common/batch_map.cuh"
 #include "../common/cuda_check.h"
@@ -14,6 +15,7 @@
 #include "sddmm_config.h"
 #include "sddmm_flat_kernel.cuh"
 #include "sddmm_kernel.cuh"
+#include "sddmm_mma_kernel.cuh"
 #include "sddmm_tile_kernel.cuh"
 #include "xla/ffi/api/ffi.h"
 
@@ -92,14 +94,41 @@ ffi::Error LaunchTile(cudaStream_t stream, const SddmmArgs<T>& args, int64_t k) 
   return ffi::Error::Success();
 }
 
+// The tensor-core tile kernel: 16-byte loads when rows of d elements stay
+// aligned; grid as for the tile kernel.
+template <typename T, typename Config>
+ffi::Error LaunchMma(cudaStream_t stream, const SddmmArgs<T>& args, int64_t k) {
+  const int64_t row_tiles = (args.m + Config::kBM - 1) / Config::kBM;
+  const int64_t col_tiles = (k + Config::kBN - 1) / Config::kBN;
+  if (col_tiles > 65535) return LaunchFlat<T, 4>(stream, args);
+  const dim3 grid(static_cast<unsigned>(row_tiles), static_cast<unsigned>(col_tiles),
+                  CappedGridDim(args.batch));
+  constexpr int kVec = kVec16<T>;
+  if (args.d % kVec == 0)
+    SddmmMmaKernel<T, Config, kVec><<<grid, Config::kThreads, 0, stream>>>(args, k);
+  else
+    SddmmMmaKernel<T, Config, 1><<<grid, Config::kThreads, 0, stream>>>(args, k);
+  JSDL_CHECK_LAUNCH("SddmmMmaKernel");
+  return ffi::Error::Success();
+}
+
+// tf32: the caller's precision allows TF32 products for float32 (DEFAULT,
+// HIGH); bfloat16 and float16 take tensor cores at any precision (exact).
 template <typename T>
-ffi::Error Launch(cudaStream_t stream, const SddmmArgs<T>& args, int64_t k) {
+ffi::Error Launch(cudaStream_t stream, const SddmmArgs<T>& args, int64_t k, bool tf32) {
   int num_sms = 0;
   JSDL_RETURN_IF_ERROR(MultiprocessorCount(num_sms));
-  const SddmmChoice choice = ChooseSddmm(args.m, args.nnz, args.d, args.batch, num_sms);
+  constexpr bool kHalf = sizeof(T) == 2;
+  const bool mma = kHalf || (std::is_same_v<T, float> && tf32);
+  SddmmChoice choice = ChooseSddmm(args.m, k, args.nnz, args.d, args.batch, num_sms, mma);
   if (choice.kind == SddmmKernelKind::kRow) return LaunchRow<T>(stream, args, choice.row);
   if constexpr (sizeof(T) <= 4) {  // float accumulators in shared memory: no float64
-    if (choice.kind == SddmmKernelKind::kTile) {
+    if (choice.kind == SddmmKernelKind::kMma && mma) {
+      if (choice.tile_edge == 128)
+        return LaunchMma<T, SddmmMmaConfig<128, 128, 16, 2, 4, 1>>(stream, args, k);
+      return LaunchMma<T, SddmmMmaConfig<64, 64, 32, 2, 2, 4>>(stream, args, k);
+    }
+    if (choice.kind == SddmmKernelKind::kTile || choice.kind == SddmmKernelKind::kMma) {
       if (choice.tile_edge == 32)
         return LaunchTile<T, SddmmTileConfig<32, 32, 16, 4, 4, 8>>(stream, args, k);
       if (choice.tile_edge == 128)
@@ -114,7 +143,7 @@ ffi::Error Launch(cudaStream_t stream, const SddmmArgs<T>& args, int64_t k) {
 ffi::Error SddmmImpl(cudaStream_t stream, ffi::AnyBuffer lhs, ffi::AnyBuffer rhs,
                      ffi::AnyBuffer row_offsets, ffi::AnyBuffer column_indices,
                      ffi::AnyBuffer row_indices,
-                     ffi::Result<ffi::AnyBuffer> out) {
+                     ffi::Result<ffi::AnyBuffer> out, bool tf32) {
   const auto out_dims = out->dimensions();
   if (out_dims.size() < 1)
     return ShapeError(kOp, "out", *out, "rank >= 1 (*batch, nnz)");
@@ -165,7 +194,7 @@ ffi::Error SddmmImpl(cudaStream_t stream, ffi::AnyBuffer lhs, ffi::AnyBuffer rhs
     args.nnz = nnz;
     args.batch = batch;
     args.batch_map = batch_map;
-    return Launch<T>(stream, args, k);
+    return Launch<T>(stream, args, k, tf32);
   });
 }
 
@@ -181,4 +210,5 @@ XLA_FFI_DEFINE_HANDLER_SYMBOL(JsdlSddmmFfi, jsdl::SddmmImpl,
                                   .Arg<xla::ffi::AnyBuffer>()  // column_indices
                                   .Arg<xla::ffi::AnyBuffer>()  // row_indices
                                   .Ret<xla::ffi::AnyBuffer>()  // out
+                                  .Attr<bool>("tf32")
                               , {xla::ffi::Traits::kCmdBufferCompatible});

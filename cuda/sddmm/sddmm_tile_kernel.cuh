@@ -16,6 +16,8 @@
 #include <cstdint>
 
 #include "../common/dtype.cuh"
+#include "../common/mma.cuh"
+#include "../common/vec.cuh"
 #include "../common/warp.cuh"
 #include "sddmm_config.h"
 #include "sddmm_kernel.cuh"  // SddmmArgs, SddmmOperand
@@ -45,37 +47,80 @@ constexpr size_t kSddmmTileSmemBytes =
         : sizeof(float) * Config::kPassRows * (Config::kBN + 1);
 
 // Operand tile: rows [row0, row0 + kRows) x d-slice [d0, d0 + kBK) of a
-// row-major (rows, d) operand, into registers (zeros outside the operand).
-// Element i of thread t is (r, c) = ((t + i * threads) / kBK, % kBK):
-// consecutive threads read consecutive elements of a row.
-template <typename T, typename Config, int kRows>
+// row-major (rows, d) operand, into registers (zeros outside the operand), in
+// accesses of kVec elements (kVec > 1 needs d % kVec == 0: no access straddles
+// the end of a row). Access i of thread t covers (r, c..c + kVec) with
+// r * kBK + c = (t + i * threads) * kVec: consecutive threads read
+// consecutive pieces of a row.
+template <typename T, typename Config, int kRows, int kVec = 1>
 struct SddmmOperandTile {
-  static_assert(kRows * Config::kBK % Config::kThreads == 0, "whole elements per thread");
-  static constexpr int kPerThread = kRows * Config::kBK / Config::kThreads;
-  float reg[kPerThread];
+  static constexpr int kPerRow = Config::kBK / kVec;
+  static_assert(Config::kBK % kVec == 0, "whole accesses per tile row");
+  static_assert(kRows * kPerRow % Config::kThreads == 0, "whole accesses per thread");
+  static constexpr int kPerThread = kRows * kPerRow / Config::kThreads;
+  float reg[kPerThread][kVec];
 
   __device__ __forceinline__ void Load(const T* base, int64_t rows, int64_t d, int64_t row0,
                                        int64_t d0, int tid) {
 #pragma unroll
     for (int i = 0; i < kPerThread; ++i) {
       const int idx = tid + i * Config::kThreads;
-      const int64_t r = row0 + idx / Config::kBK;
-      const int64_t c = d0 + idx % Config::kBK;
-      reg[i] = (r < rows && c < d) ? LoadAcc(base + r * d + c) : 0.0f;
+      const int64_t r = row0 + idx / kPerRow;
+      const int64_t c = d0 + idx % kPerRow * kVec;
+      if constexpr (kVec == 1) {
+        reg[i][0] = (r < rows && c < d) ? LoadAcc(base + r * d + c) : 0.0f;
+      } else if (r < rows && c < d) {
+        LoadVec<T, kVec>(base + r * d + c, reg[i]);
+      } else {
+#pragma unroll
+        for (int j = 0; j < kVec; ++j) reg[i][j] = 0.0f;
+      }
     }
   }
 
-  // Transposed: smem[c][r], so the compute step reads 4 consecutive rows of
-  // one d-index as one float4.
+  // Transposed: smem[c][r], so the SIMT compute step reads 4 consecutive rows
+  // of one d-index as one float4.
   template <int kStride>
   __device__ __forceinline__ void Store(float (*smem)[kStride], int tid) const {
 #pragma unroll
     for (int i = 0; i < kPerThread; ++i) {
       const int idx = tid + i * Config::kThreads;
-      smem[idx % Config::kBK][idx / Config::kBK] = reg[i];
+#pragma unroll
+      for (int j = 0; j < kVec; ++j) smem[idx % kPerRow * kVec + j][idx / kPerRow] = reg[i][j];
+    }
+  }
+
+  // As rows, smem[r][c], rounded to TF32 for the tensor-core step.
+  template <int kStride>
+  __device__ __forceinline__ void StoreTf32Rows(uint32_t (*smem)[kStride], int tid) const {
+#pragma unroll
+    for (int i = 0; i < kPerThread; ++i) {
+      const int idx = tid + i * Config::kThreads;
+#pragma unroll
+      for (int j = 0; j < kVec; ++j) smem[idx / kPerRow][idx % kPerRow * kVec + j] = ToTf32(reg[i][j]);
     }
   }
 };
+
+// Output of one pass: tile rows [0, kPassRows) of the dense tile in shared
+// memory hold rows row0.. of lhs @ rhs^T at columns col0..; warps walk those
+// rows' entries, lanes 32 entries at a time, storing the entries whose column
+// falls in this tile (each entry lies in exactly one column tile).
+template <typename T, int kThreads, int kPassRows, int kBN>
+__device__ __forceinline__ void StoreTileEntries(const SddmmArgs<T>& args, T* out,
+                                                 const float (*tile_out)[kBN + 1], int64_t row0,
+                                                 int64_t col0, int tid) {
+  const int warp = tid / kWarpSize, lane = tid % kWarpSize;
+  for (int r = warp; r < kPassRows; r += kThreads / kWarpSize) {
+    const int64_t row = row0 + r;
+    if (row >= args.m) break;
+    const int64_t end = __ldg(args.row_offsets + row + 1);
+    for (int64_t e = __ldg(args.row_offsets + row) + lane; e < end; e += kWarpSize) {
+      const int64_t c = __ldg(args.column_indices + e) - col0;
+      if (c >= 0 && c < kBN) out[e] = FromAcc<T>(static_cast<Acc<T>>(tile_out[r][c]));
+    }
+  }
+}
 
 // Block kThreads (1-D); grid.x covers the row tiles of m, grid.y the column
 // tiles of k, grid.z the batch (stride loop).
@@ -152,7 +197,6 @@ __global__ void __launch_bounds__(Config::kThreads, Config::kMinBlocks)
     // walk the rows' entries; lanes take 32 entries at a time and store those
     // whose column falls in this tile.
     T* out = args.out + b * args.nnz;
-    const int warp = tid / kWarpSize, lane = tid % kWarpSize;
 #pragma unroll
     for (int pass = 0; pass < kBM; pass += Config::kPassRows) {
 #pragma unroll
@@ -164,15 +208,8 @@ __global__ void __launch_bounds__(Config::kThreads, Config::kMinBlocks)
           tile_out[r][MicroOffset<kBN, kTN>(j / 4, tn) + j % 4] = acc[i][j];
       }
       __syncthreads();
-      for (int r = warp; r < Config::kPassRows; r += Config::kThreads / kWarpSize) {
-        const int64_t row = row0 + pass + r;
-        if (row >= args.m) break;
-        const int64_t end = __ldg(args.row_offsets + row + 1);
-        for (int64_t e = __ldg(args.row_offsets + row) + lane; e < end; e += kWarpSize) {
-          const int64_t c = __ldg(args.column_indices + e) - col0;
-          if (c >= 0 && c < kBN) out[e] = FromAcc<T>(static_cast<Acc<T>>(tile_out[r][c]));
-        }
-      }
+      StoreTileEntries<T, Config::kThreads, Config::kPassRows, kBN>(args, out, tile_out,
+                                                                   row0 + pass, col0, tid);
       __syncthreads();  // the next pass (or batch item) overwrites these bytes
     }
   }

@@ -1,0 +1,30 @@
+// Tensor-core helpers (sm_80+): the TF32 mma.sync shape m16n8k8 and its
+// operand rounding. float32 inputs rounded to TF32 lose 13 mantissa bits (what
+// XLA's DEFAULT precision allows); bfloat16 and float16 values are exact in
+// TF32, so for them the products are exact and accumulate in float32.
+#pragma once
+
+#include <cstdint>
+
+namespace jsdl {
+
+__device__ __forceinline__ uint32_t ToTf32(float x) {
+  uint32_t r;
+  asm("cvt.rna.tf32.f32 %0, %1;\n" : "=r"(r) : "f"(x));
+  return r;
+}
+
+// c += a @ b for one warp: a 16x8 (row-major fragment, 4 registers), b 8x8
+// (column-major, 2 registers), c 16x8 (4 registers). With g = lane / 4 and
+// t = lane % 4: a = {(g, t), (g + 8, t), (g, t + 4), (g + 8, t + 4)},
+// b = {(t, g), (t + 4, g)}, c = {(g, 2t), (g, 2t + 1), (g + 8, 2t), (g + 8, 2t + 1)}.
+__device__ __forceinline__ void MmaTf32(float (&c)[4], const uint32_t (&a)[4],
+                                        const uint32_t (&b)[2]) {
+  asm volatile(
+      "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {%0, %1, %2, %3}, "
+      "{%4, %5, %6, %7}, {%8, %9}, {%0, %1, %2, %3};\n"
+      : "+f"(c[0]), "+f"(c[1]), "+f"(c[2]), "+f"(c[3])
+      : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "r"(b[0]), "r"(b[1]));
+}
+
+}  // namespace jsdl

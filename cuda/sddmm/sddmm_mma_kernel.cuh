@@ -1,0 +1,134 @@
+// SDDMM on tensor cores: the tile kernel's design (a block computes a dense
+// kBM x kBN tile of lhs @ rhs^T, then stores the tile's pattern entries) with
+// the products on TF32 mma.sync instead of CUDA-core FMAs. For float32 that is
+// TF32 rounding, allowed at precision DEFAULT and HIGH as in XLA's dot; for
+// bfloat16 and float16 it is exact (their values are exact in TF32), so it
+// serves them at every precision.
+//
+// Pieces: the operand tiles (SddmmOperandTile, rows kept as rows, rounded to
+// TF32 on their way into shared memory), the compute step (each warp a
+// kWarpM x kWarpN block of 16 x 8 accumulator fragments), the output
+// (StoreTileEntries, as in the SIMT tile kernel).
+#pragma once
+
+#include <cstdint>
+
+#include "../common/dtype.cuh"
+#include "../common/mma.cuh"
+#include "../common/warp.cuh"
+#include "sddmm_config.h"
+#include "sddmm_kernel.cuh"       // SddmmArgs, SddmmOperand
+#include "sddmm_tile_kernel.cuh"  // SddmmOperandTile, StoreTileEntries
+
+namespace jsdl {
+
+// Two stages of both operand tiles as TF32 bit patterns, rows padded by 4
+// words: the fragment reads (8 rows x 4 columns a warp) fall in 32 banks.
+template <typename Config>
+struct SddmmMmaShared {
+  static constexpr int kStride = Config::kBK + 4;
+  uint32_t lhs[2][Config::kBM][kStride];
+  uint32_t rhs[2][Config::kBN][kStride];
+};
+template <typename Config>
+constexpr size_t kSddmmMmaSmemBytes =
+    sizeof(SddmmMmaShared<Config>) > sizeof(float) * Config::kPassRows * (Config::kBN + 1)
+        ? sizeof(SddmmMmaShared<Config>)
+        : sizeof(float) * Config::kPassRows * (Config::kBN + 1);
+
+// Block kThreads (1-D); grid.x covers the row tiles of m, grid.y the column
+// tiles of k, grid.z the batch (stride loop). kVec: elements per global load.
+template <typename T, typename Config, int kVec>
+__global__ void __launch_bounds__(Config::kThreads, Config::kMinBlocks)
+    SddmmMmaKernel(const SddmmArgs<T> args, int64_t k) {
+  constexpr int kBM = Config::kBM, kBN = Config::kBN, kBK = Config::kBK;
+  constexpr int kFragsM = Config::kFragsM, kFragsN = Config::kFragsN;
+  static_assert(kBK % 8 == 0, "whole k-steps of the m16n8k8 shape");
+  static_assert(kBM % Config::kPassRows == 0, "whole output passes");
+  __shared__ __align__(16) unsigned char smem_bytes[kSddmmMmaSmemBytes<Config>];
+  auto& smem = *reinterpret_cast<SddmmMmaShared<Config>*>(smem_bytes);
+  auto* tile_out = reinterpret_cast<float(*)[kBN + 1]>(smem_bytes);
+
+  const int tid = threadIdx.x, warp = tid / kWarpSize, lane = tid % kWarpSize;
+  const int g = lane / 4, t = lane % 4;  // fragment row group and column (mma.cuh)
+  const int wm = warp / Config::kWarpsN * Config::kWarpM;
+  const int wn = warp % Config::kWarpsN * Config::kWarpN;
+  const int64_t row0 = static_cast<int64_t>(blockIdx.x) * kBM;
+  const int64_t col0 = static_cast<int64_t>(blockIdx.y) * kBN;
+  const int64_t d = args.d;
+  const int64_t stages = (d + kBK - 1) / kBK;
+
+  for (int64_t b = blockIdx.z; b < args.batch; b += gridDim.z) {
+    int64_t offset[2];
+    args.batch_map.Offsets(b, offset);
+    const T* lhs = args.lhs + offset[kSddmmLhs];
+    const T* rhs = args.rhs + offset[kSddmmRhs];
+
+    float acc[kFragsM][kFragsN][4] = {};
+    SddmmOperandTile<T, Config, kBM, kVec> a;
+    SddmmOperandTile<T, Config, kBN, kVec> w;
+    a.Load(lhs, args.m, d, row0, 0, tid);
+    w.Load(rhs, k, d, col0, 0, tid);
+    a.StoreTf32Rows(smem.lhs[0], tid);
+    w.StoreTf32Rows(smem.rhs[0], tid);
+    __syncthreads();
+    for (int64_t s = 0; s < stages; ++s) {
+      const int stage = static_cast<int>(s & 1);
+      const bool next = s + 1 < stages;
+      if (next) {  // the next slice's loads overlap this slice's products
+        a.Load(lhs, args.m, d, row0, (s + 1) * kBK, tid);
+        w.Load(rhs, k, d, col0, (s + 1) * kBK, tid);
+      }
+#pragma unroll
+      for (int kk = 0; kk < kBK; kk += 8) {
+        uint32_t fa[kFragsM][4], fb[kFragsN][2];
+#pragma unroll
+        for (int i = 0; i < kFragsM; ++i) {
+          const uint32_t* top = smem.lhs[stage][wm + i * 16 + g] + kk + t;
+          const uint32_t* bottom = smem.lhs[stage][wm + i * 16 + g + 8] + kk + t;
+          fa[i][0] = top[0], fa[i][1] = bottom[0], fa[i][2] = top[4], fa[i][3] = bottom[4];
+        }
+#pragma unroll
+        for (int j = 0; j < kFragsN; ++j) {
+          const uint32_t* col = smem.rhs[stage][wn + j * 8 + g] + kk + t;
+          fb[j][0] = col[0], fb[j][1] = col[4];
+        }
+#pragma unroll
+        for (int i = 0; i < kFragsM; ++i)
+#pragma unroll
+          for (int j = 0; j < kFragsN; ++j) MmaTf32(acc[i][j], fa[i], fb[j]);
+      }
+      // The other stage was last read before the previous barrier.
+      if (next) {
+        a.StoreTf32Rows(smem.lhs[stage ^ 1], tid);
+        w.StoreTf32Rows(smem.rhs[stage ^ 1], tid);
+      }
+      __syncthreads();
+    }
+
+    // Output, kPassRows tile rows at a time, through the stages' bytes (free
+    // after the last barrier).
+    T* out = args.out + b * args.nnz;
+#pragma unroll
+    for (int pass = 0; pass < kBM; pass += Config::kPassRows) {
+#pragma unroll
+      for (int i = 0; i < kFragsM; ++i)
+#pragma unroll
+        for (int half = 0; half < 2; ++half) {  // fragment rows g and g + 8
+          const int r = wm + i * 16 + half * 8 + g - pass;
+          if (r < 0 || r >= Config::kPassRows) continue;
+#pragma unroll
+          for (int j = 0; j < kFragsN; ++j) {
+            tile_out[r][wn + j * 8 + 2 * t] = acc[i][j][2 * half];
+            tile_out[r][wn + j * 8 + 2 * t + 1] = acc[i][j][2 * half + 1];
+          }
+        }
+      __syncthreads();
+      StoreTileEntries<T, Config::kThreads, Config::kPassRows, kBN>(args, out, tile_out,
+                                                                   row0 + pass, col0, tid);
+      __syncthreads();  // the next pass (or batch item) overwrites these bytes
+    }
+  }
+}
+
+}  // namespace jsdl
