@@ -199,7 +199,7 @@ def test_sddmm_heuristic_tensor_cores_follow_precision(rng, precision):
   """A dense-enough pattern with tiles for the whole GPU takes the tensor-core kernel at
   DEFAULT (TF32 error), the SIMT tile kernel at HIGHEST (float32 error); None follows
   jax.default_matmul_precision, here set back to unset (DEFAULT)."""
-  m, k, d = 520, 700, 96  # partial last row and column tiles
+  m, k, d = 1000, 1100, 260  # 16 x 18 tiles, partial last ones
   indptr, indices = scrambled_pattern(rng, m, k, 0.3)
   A = jsdl.CSR.from_parts(jnp.ones(indices.shape, jnp.float32), indptr, indices, (m, k))
   q, q64 = rand_dense(rng, (m, d), jnp.float32)
