@@ -123,14 +123,16 @@ inline SddmmChoice ChooseSddmm(int64_t m, int64_t k, int64_t nnz, int64_t d, int
         return {SddmmKernelKind::kMma, 1, {}, edge};
     }
   }
-  // Thresholds from the transformer matrices at 50-90% (tune-sddmm, session 8): tensor cores
-  // pay from d = 256 with 128+ tiles, and at any density from 4% when d > 512; at d = 64 the
-  // kernels' fixed costs (the output pass) lose to the flat kernel. The SIMT tile needs 10-20%.
+  // Thresholds from the transformer matrices at 50-95% (tune-sddmm, session 8): tensor cores
+  // pay from d = 256 with 128+ tiles, and for d > 512 from 7% density; at d = 64 the kernels'
+  // fixed costs (the output pass) lose to the flat kernel. The SIMT tile needs 7-20%, more
+  // with fewer tiles.
   const int64_t tiles = (m + 63) / 64 * ((k + 63) / 64) * batch;
   const double density = static_cast<double>(nnz) / (static_cast<double>(m) * k);
-  if (mma && d > 128 && (d > 512 ? density >= 0.04 : tiles >= 128 && density >= 0.08))
+  if (mma && d > 128 && (d > 512 ? density >= 0.07 : tiles >= 128 && density >= 0.08))
     return {SddmmKernelKind::kMma, 1, {}, 64};
-  const double simt_min = d <= 64 ? 0.2 : d <= 256 ? 0.1 : tiles >= 128 ? 0.07 : 0.15;
+  const bool many = tiles >= 128;
+  const double simt_min = d <= 64 ? 0.2 : d <= 256 ? (many ? 0.1 : 0.2) : (many ? 0.07 : 0.15);
   if (tiles >= 48 && density >= simt_min) return {SddmmKernelKind::kTile, 1, {}, 64};
   if (m * batch >= int64_t{16} * num_sms && nnz >= 160 * m) return {SddmmKernelKind::kRow, 1};
   const int64_t warps = (nnz + 31) / 32 * batch;

@@ -48,7 +48,6 @@ __global__ void __launch_bounds__(Config::kThreads, Config::kMinBlocks)
   __shared__ __align__(16) unsigned char smem_bytes[kSddmmMmaSmemBytes<Config>];
   auto& smem = *reinterpret_cast<SddmmMmaShared<Config>*>(smem_bytes);
   auto* tile_out = reinterpret_cast<float(*)[kBN + 1]>(smem_bytes);
-  __shared__ int32_t pass_offsets[Config::kPassRows + 1];
 
   const int tid = threadIdx.x, warp = tid / kWarpSize, lane = tid % kWarpSize;
   const int g = lane / 4, t = lane % 4;  // fragment row group and column (mma.cuh)
@@ -124,10 +123,9 @@ __global__ void __launch_bounds__(Config::kThreads, Config::kMinBlocks)
             tile_out[r][wn + j * 8 + 2 * t + 1] = acc[i][j][2 * half + 1];
           }
         }
-      LoadPassOffsets<Config::kPassRows>(args.row_offsets, args.m, row0 + pass, pass_offsets, tid);
       __syncthreads();
       StoreTileEntries<T, Config::kThreads, Config::kPassRows, kBN>(args, out, tile_out,
-                                                                   pass_offsets, col0, tid);
+                                                                   row0 + pass, col0, tid);
       __syncthreads();  // the next pass (or batch item) overwrites these bytes
     }
   }

@@ -103,44 +103,21 @@ struct SddmmOperandTile {
 };
 
 // Output of one pass: tile rows [0, kPassRows) of the dense tile in shared
-// memory hold rows row0.. of lhs @ rhs^T at columns col0... The pass's entries
-// are one contiguous range of the CSR arrays; the block's threads take them
-// kThreads apart, kUnroll column loads in flight a thread (not a warp per row:
-// a row's walk is a chain of dependent loads, and short rows leave lanes idle),
-// find each entry's row in the pass's offsets (`offsets`, shared memory, set
-// by LoadPassOffsets before the pass's barrier), and store the entries whose
-// column falls in this tile (each entry lies in exactly one column tile).
-template <int kPassRows>
-__device__ __forceinline__ void LoadPassOffsets(const int32_t* row_offsets, int64_t m,
-                                                int64_t row0, int32_t* offsets, int tid) {
-  if (tid <= kPassRows) offsets[tid] = __ldg(row_offsets + (row0 + tid < m ? row0 + tid : m));
-}
-
+// memory hold rows row0.. of lhs @ rhs^T at columns col0..; warps walk those
+// rows' entries, lanes 32 entries at a time, storing the entries whose column
+// falls in this tile (each entry lies in exactly one column tile).
 template <typename T, int kThreads, int kPassRows, int kBN>
 __device__ __forceinline__ void StoreTileEntries(const SddmmArgs<T>& args, T* out,
-                                                 const float (*tile_out)[kBN + 1],
-                                                 const int32_t* offsets, int64_t col0, int tid) {
-  static_assert(kThreads > kPassRows, "LoadPassOffsets: a thread per offset");
-  constexpr int kUnroll = 4;
-  const int64_t first = offsets[0], last = offsets[kPassRows];
-  for (int64_t base = first + tid; base < last; base += kThreads * kUnroll) {
-    int32_t cols[kUnroll];
-#pragma unroll
-    for (int u = 0; u < kUnroll; ++u) {
-      const int64_t e = base + u * kThreads;
-      cols[u] = e < last ? __ldg(args.column_indices + e) : -1;
-    }
-#pragma unroll
-    for (int u = 0; u < kUnroll; ++u) {
-      const int64_t e = base + u * kThreads;
-      const int64_t c = cols[u] - col0;
-      if (e >= last || c < 0 || c >= kBN) continue;
-      int lo = 0, hi = kPassRows;  // offsets[lo] <= e < offsets[hi]: e's row is the last such lo
-      while (hi - lo > 1) {
-        const int mid = (lo + hi) / 2;
-        if (offsets[mid] <= e) lo = mid; else hi = mid;
-      }
-      out[e] = FromAcc<T>(static_cast<Acc<T>>(tile_out[lo][c]));
+                                                 const float (*tile_out)[kBN + 1], int64_t row0,
+                                                 int64_t col0, int tid) {
+  const int warp = tid / kWarpSize, lane = tid % kWarpSize;
+  for (int r = warp; r < kPassRows; r += kThreads / kWarpSize) {
+    const int64_t row = row0 + r;
+    if (row >= args.m) break;
+    const int64_t end = __ldg(args.row_offsets + row + 1);
+    for (int64_t e = __ldg(args.row_offsets + row) + lane; e < end; e += kWarpSize) {
+      const int64_t c = __ldg(args.column_indices + e) - col0;
+      if (c >= 0 && c < kBN) out[e] = FromAcc<T>(static_cast<Acc<T>>(tile_out[r][c]));
     }
   }
 }
@@ -158,7 +135,6 @@ __global__ void __launch_bounds__(Config::kThreads, Config::kMinBlocks)
   __shared__ __align__(16) unsigned char smem_bytes[kSddmmTileSmemBytes<Config>];
   auto& smem = *reinterpret_cast<SddmmTileShared<Config>*>(smem_bytes);
   auto* tile_out = reinterpret_cast<float(*)[kBN + 1]>(smem_bytes);
-  __shared__ int32_t pass_offsets[Config::kPassRows + 1];
 
   const int tid = threadIdx.x;
   const int tn = tid % kThreadsN, tm = tid / kThreadsN;
@@ -217,8 +193,9 @@ __global__ void __launch_bounds__(Config::kThreads, Config::kMinBlocks)
     }
 
     // Output, kPassRows tile rows at a time: those rows of the dense tile into
-    // shared memory (the stages are free after the last barrier), then their
-    // entries (StoreTileEntries).
+    // shared memory (the stages are free after the last barrier), then warps
+    // walk the rows' entries; lanes take 32 entries at a time and store those
+    // whose column falls in this tile.
     T* out = args.out + b * args.nnz;
 #pragma unroll
     for (int pass = 0; pass < kBM; pass += Config::kPassRows) {
@@ -230,10 +207,9 @@ __global__ void __launch_bounds__(Config::kThreads, Config::kMinBlocks)
         for (int j = 0; j < kTN; ++j)
           tile_out[r][MicroOffset<kBN, kTN>(j / 4, tn) + j % 4] = acc[i][j];
       }
-      LoadPassOffsets<Config::kPassRows>(args.row_offsets, args.m, row0 + pass, pass_offsets, tid);
       __syncthreads();
       StoreTileEntries<T, Config::kThreads, Config::kPassRows, kBN>(args, out, tile_out,
-                                                                   pass_offsets, col0, tid);
+                                                                   row0 + pass, col0, tid);
       __syncthreads();  // the next pass (or batch item) overwrites these bytes
     }
   }
