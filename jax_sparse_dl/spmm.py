@@ -30,8 +30,9 @@ def spmm(A: CSR, x, bias=None, relu: bool = False, precision=None):
 
   A: CSR (m, k) with values (*ba, nnz); x: (*bx, k, n); bias: (*bb, m) or None.
   Returns (*broadcast(ba, bx, bb), m, n) in the common dtype of A.values, x and bias.
-  precision: as for jnp.dot (None = DEFAULT, which allows TF32 for float32 where a kernel
-  has it; HIGHEST = true float32). 16-bit inputs always accumulate in float32.
+  precision: as for jnp.dot (None = jax.default_matmul_precision, DEFAULT when unset; DEFAULT
+  and HIGH allow TF32 for float32 where a kernel has it, which SpMM's do not yet; HIGHEST =
+  true float32). 16-bit inputs always accumulate in float32.
   """
   check_csr("spmm", A)
   m, k = A.shape

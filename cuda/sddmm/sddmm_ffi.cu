@@ -80,29 +80,31 @@ ffi::Error LaunchFlat(cudaStream_t stream, const SddmmArgs<T>& args) {
   return LaunchSddmmFlat<T, SddmmFlatConfig<1, kSplit>>(stream, args);
 }
 
-// The tile kernel: row tiles on grid.x, column tiles on grid.y (at most
-// 65535 of them, k <= 4M; beyond that the flat kernel runs instead).
-template <typename T, typename Config>
-ffi::Error LaunchTile(cudaStream_t stream, const SddmmArgs<T>& args, int64_t k) {
+// The tile kernels' grid: row tiles on grid.x, column tiles on grid.y (at most
+// 65535 of them, k <= 4M; false beyond that, and the flat kernel runs instead).
+template <typename Config, typename T>
+bool TileGrid(const SddmmArgs<T>& args, int64_t k, dim3& grid) {
   const int64_t row_tiles = (args.m + Config::kBM - 1) / Config::kBM;
   const int64_t col_tiles = (k + Config::kBN - 1) / Config::kBN;
-  if (col_tiles > 65535) return LaunchFlat<T, 4>(stream, args);
-  const dim3 grid(static_cast<unsigned>(row_tiles), static_cast<unsigned>(col_tiles),
-                  CappedGridDim(args.batch));
+  grid = dim3(static_cast<unsigned>(row_tiles), static_cast<unsigned>(col_tiles),
+              CappedGridDim(args.batch));
+  return col_tiles <= 65535;
+}
+
+template <typename T, typename Config>
+ffi::Error LaunchTile(cudaStream_t stream, const SddmmArgs<T>& args, int64_t k) {
+  dim3 grid;
+  if (!TileGrid<Config>(args, k, grid)) return LaunchFlat<T, 4>(stream, args);
   SddmmTileKernel<T, Config><<<grid, Config::kThreads, 0, stream>>>(args, k);
   JSDL_CHECK_LAUNCH("SddmmTileKernel");
   return ffi::Error::Success();
 }
 
-// The tensor-core tile kernel: 16-byte loads when rows of d elements stay
-// aligned; grid as for the tile kernel.
+// The tensor-core tile kernel: 16-byte loads when rows of d elements stay aligned.
 template <typename T, typename Config>
 ffi::Error LaunchMma(cudaStream_t stream, const SddmmArgs<T>& args, int64_t k) {
-  const int64_t row_tiles = (args.m + Config::kBM - 1) / Config::kBM;
-  const int64_t col_tiles = (k + Config::kBN - 1) / Config::kBN;
-  if (col_tiles > 65535) return LaunchFlat<T, 4>(stream, args);
-  const dim3 grid(static_cast<unsigned>(row_tiles), static_cast<unsigned>(col_tiles),
-                  CappedGridDim(args.batch));
+  dim3 grid;
+  if (!TileGrid<Config>(args, k, grid)) return LaunchFlat<T, 4>(stream, args);
   constexpr int kVec = kVec16<T>;
   if (args.d % kVec == 0)
     SddmmMmaKernel<T, Config, kVec><<<grid, Config::kThreads, 0, stream>>>(args, k);
@@ -120,7 +122,7 @@ ffi::Error Launch(cudaStream_t stream, const SddmmArgs<T>& args, int64_t k, bool
   JSDL_RETURN_IF_ERROR(MultiprocessorCount(num_sms));
   constexpr bool kHalf = sizeof(T) == 2;
   const bool mma = kHalf || (std::is_same_v<T, float> && tf32);
-  SddmmChoice choice = ChooseSddmm(args.m, k, args.nnz, args.d, args.batch, num_sms, mma);
+  const SddmmChoice choice = ChooseSddmm(args.m, k, args.nnz, args.d, args.batch, num_sms, mma);
   if (choice.kind == SddmmKernelKind::kRow) return LaunchRow<T>(stream, args, choice.row);
   if constexpr (sizeof(T) <= 4) {  // float accumulators in shared memory: no float64
     if (choice.kind == SddmmKernelKind::kMma && mma) {
