@@ -119,7 +119,7 @@ inline SddmmChoice ChooseSddmm(int64_t m, int64_t k, int64_t nnz, int64_t d, int
     for (int edge : {32, 64, 128}) {
       if (std::strcmp(v, ("tile:" + std::to_string(edge)).c_str()) == 0)
         return {SddmmKernelKind::kTile, 1, {}, edge};
-      if (std::strcmp(v, ("mma:" + std::to_string(edge)).c_str()) == 0)
+      if (edge != 32 && std::strcmp(v, ("mma:" + std::to_string(edge)).c_str()) == 0)
         return {SddmmKernelKind::kMma, 1, {}, edge};
     }
   }
