@@ -5,7 +5,8 @@ For each matrix (default: the DLMC matrices bundled in ``jax_sparse_dl/data/``):
 * the pattern gets N(0, 1) values, ``x`` is a random (k, n) matrix;
 * ``jsdl.spmm(A, x)``, ``jsdl.sddmm(q, kmat, A)`` (q (m, d), kmat (k, d)) and
   ``jsdl.csr_softmax(A)`` are compared with float64 numpy references computed from the same
-  (rounded) inputs: relative L2 error ``||out - ref|| / ||ref||``;
+  (rounded) inputs: relative L2 error ``||out - ref|| / ||ref||``; SpMM and SDDMM run at
+  precision HIGHEST here (true float32: at DEFAULT, SDDMM may take TF32 tensor cores);
 * on the default JAX backend, time per call (``jax_sparse_dl.timing.time_per_call``: many calls in
   one jitted loop, no Python dispatch) of ``jsdl.spmm(A, x)``, dense ``jnp.dot(A_dense, x)`` at
   precision DEFAULT and HIGHEST, and ``jax.experimental.sparse.BCSR @ x``.
@@ -205,9 +206,9 @@ def main(argv=None) -> int:
         a_dense64[row_ids, cols] = vals64
 
         checks = {
-            "spmm": (lambda: jsdl.spmm(A, x), lambda: a_dense64 @ x64),
+            "spmm": (lambda: jsdl.spmm(A, x, precision="highest"), lambda: a_dense64 @ x64),
             "sddmm": (
-                lambda: jsdl.sddmm(q, kmat, A).values,
+                lambda: jsdl.sddmm(q, kmat, A, precision="highest").values,
                 lambda: np.einsum(
                     "ed,ed->e",
                     np.asarray(q).astype(np.float64)[row_ids],
