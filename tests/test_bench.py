@@ -231,8 +231,10 @@ def test_time_per_call_cache_hint_and_output():
     r2 = timing.time_per_call(fn, b, b, repeats=2, warmup=1, min_time_s=0.001, cache=cache,
                               keep_output=True)
     np.testing.assert_allclose(np.asarray(r2.output[0]), 64.0)  # the new inputs were used
-    assert r2.calls == r1.calls and r2.output is not None
-    assert r2.compiles <= 1  # 0 unless the time left the accepted band
+    assert r2.output is not None
+    # The cached calls are reused (no compile) unless the first timing left the accepted band
+    # (a busy machine): then it recalibrates once.
+    assert (r2.compiles == 0 and r2.calls == r1.calls) or r2.compiles == 1
     r3 = timing.time_per_call(fn, jnp.ones((8, 8)), jnp.ones((8, 8)), repeats=2, warmup=1,
                               min_time_s=0.001, calls_hint=5)
     assert r3.compiles in (1, 2) and r3.output is None and r3.calls >= 1
