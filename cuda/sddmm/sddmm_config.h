@@ -84,6 +84,10 @@ struct SddmmMmaConfig {
   static_assert(kWarpM % 16 == 0 && kWarpN % 8 == 0, "whole fragments per warp");
 };
 
+// The edge of the pattern's tile index (csr.py TILE_EDGE): the 64 x 64 tile kernels read their
+// entries from it.
+inline constexpr int kSddmmTileIndexEdge = 64;
+
 enum class SddmmKernelKind { kRow, kFlat, kTile, kMma };
 
 struct SddmmChoice {

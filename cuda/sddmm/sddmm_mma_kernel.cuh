@@ -8,7 +8,7 @@
 // Pieces: the operand tiles (SddmmOperandTile, rows kept as rows, rounded to
 // TF32 on their way into shared memory), the compute step (each warp a
 // kWarpM x kWarpN block of 16 x 8 accumulator fragments), the output
-// (StoreTileEntries, as in the SIMT tile kernel).
+// (StorePassEntries, as in the SIMT tile kernel).
 #pragma once
 
 #include <cstdint>
@@ -18,7 +18,7 @@
 #include "../common/warp.cuh"
 #include "sddmm_config.h"
 #include "sddmm_kernel.cuh"       // SddmmArgs, SddmmOperand
-#include "sddmm_tile_kernel.cuh"  // SddmmOperandTile, StoreTileEntries
+#include "sddmm_tile_kernel.cuh"  // SddmmOperandTile, StorePassEntries
 
 namespace jsdl {
 
@@ -48,6 +48,7 @@ __global__ void __launch_bounds__(Config::kThreads, Config::kMinBlocks)
   __shared__ __align__(16) unsigned char smem_bytes[kSddmmMmaSmemBytes<Config>];
   auto& smem = *reinterpret_cast<SddmmMmaShared<Config>*>(smem_bytes);
   auto* tile_out = reinterpret_cast<float(*)[kBN + 1]>(smem_bytes);
+  __shared__ int32_t pass_offsets[Config::kPassRows + 1];
 
   const int tid = threadIdx.x, warp = tid / kWarpSize, lane = tid % kWarpSize;
   const int g = lane / 4, t = lane % 4;  // fragment row group and column (mma.cuh)
@@ -123,10 +124,7 @@ __global__ void __launch_bounds__(Config::kThreads, Config::kMinBlocks)
             tile_out[r][wn + j * 8 + 2 * t + 1] = acc[i][j][2 * half + 1];
           }
         }
-      __syncthreads();
-      StoreTileEntries<T, Config::kThreads, Config::kPassRows, kBN>(args, out, tile_out,
-                                                                   row0 + pass, col0, tid);
-      __syncthreads();  // the next pass (or batch item) overwrites these bytes
+      StorePassEntries<T, Config>(args, out, tile_out, pass_offsets, row0 + pass, col0, tid);
     }
   }
 }
