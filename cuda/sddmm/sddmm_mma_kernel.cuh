@@ -56,9 +56,6 @@ __global__ void __launch_bounds__(Config::kThreads, Config::kMinBlocks)
   const int wn = warp % Config::kWarpsN * Config::kWarpN;
   const int64_t row0 = static_cast<int64_t>(blockIdx.x) * kBM;
   const int64_t col0 = static_cast<int64_t>(blockIdx.y) * kBN;
-  const int64_t d = args.d;
-  const int64_t stages = (d + kBK - 1) / kBK;
-
   for (int64_t b = blockIdx.z; b < args.batch; b += gridDim.z) {
     int64_t offset[2];
     args.batch_map.Offsets(b, offset);
@@ -68,18 +65,11 @@ __global__ void __launch_bounds__(Config::kThreads, Config::kMinBlocks)
     float acc[kFragsM][kFragsN][4] = {};
     SddmmOperandTile<T, Config, kBM, kVec> a;
     SddmmOperandTile<T, Config, kBN, kVec> w;
-    a.Load(lhs, args.m, d, row0, 0, tid);
-    w.Load(rhs, k, d, col0, 0, tid);
-    a.StoreTf32Rows(smem.lhs[0], tid);
-    w.StoreTf32Rows(smem.rhs[0], tid);
-    __syncthreads();
-    for (int64_t s = 0; s < stages; ++s) {
-      const int stage = static_cast<int>(s & 1);
-      const bool next = s + 1 < stages;
-      if (next) {  // the next slice's loads overlap this slice's products
-        a.Load(lhs, args.m, d, row0, (s + 1) * kBK, tid);
-        w.Load(rhs, k, d, col0, (s + 1) * kBK, tid);
-      }
+    const auto store = [&](int stage) {
+      a.StoreTf32Rows(smem.lhs[stage], tid);
+      w.StoreTf32Rows(smem.rhs[stage], tid);
+    };
+    const auto multiply = [&](int stage) {
 #pragma unroll
       for (int kk = 0; kk < kBK; kk += 8) {
         uint32_t fa[kFragsM][4], fb[kFragsN][2];
@@ -99,13 +89,8 @@ __global__ void __launch_bounds__(Config::kThreads, Config::kMinBlocks)
 #pragma unroll
           for (int j = 0; j < kFragsN; ++j) MmaTf32(acc[i][j], fa[i], fb[j]);
       }
-      // The other stage was last read before the previous barrier.
-      if (next) {
-        a.StoreTf32Rows(smem.lhs[stage ^ 1], tid);
-        w.StoreTf32Rows(smem.rhs[stage ^ 1], tid);
-      }
-      __syncthreads();
-    }
+    };
+    RunSlices<kBK>(a, w, lhs, rhs, args.m, k, args.d, row0, col0, tid, store, multiply);
 
     // Output, kPassRows tile rows at a time, through the stages' bytes (free
     // after the last barrier).

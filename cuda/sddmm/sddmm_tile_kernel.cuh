@@ -184,6 +184,32 @@ __device__ __forceinline__ void StorePassEntries(const SddmmArgs<T>& args, T* ou
   __syncthreads();
 }
 
+// The two-stage loop over d of the tile kernels: slice s + 1 of both operand
+// tiles is loaded into registers while multiply(stage) works on slice s in
+// shared memory, then store(stage) moves the registers into the other stage
+// (last read before the previous barrier): one barrier per slice.
+template <int kBK, typename TileA, typename TileB, typename T, typename Store, typename Multiply>
+__device__ __forceinline__ void RunSlices(TileA& a, TileB& w, const T* lhs, const T* rhs,
+                                          int64_t m, int64_t k, int64_t d, int64_t row0,
+                                          int64_t col0, int tid, Store store, Multiply multiply) {
+  const int64_t stages = (d + kBK - 1) / kBK;
+  a.Load(lhs, m, d, row0, 0, tid);
+  w.Load(rhs, k, d, col0, 0, tid);
+  store(0);
+  __syncthreads();
+  for (int64_t s = 0; s < stages; ++s) {
+    const int stage = static_cast<int>(s & 1);
+    const bool next = s + 1 < stages;
+    if (next) {
+      a.Load(lhs, m, d, row0, (s + 1) * kBK, tid);
+      w.Load(rhs, k, d, col0, (s + 1) * kBK, tid);
+    }
+    multiply(stage);
+    if (next) store(stage ^ 1);
+    __syncthreads();
+  }
+}
+
 // Block kThreads (1-D); grid.x covers the row tiles of m, grid.y the column
 // tiles of k, grid.z the batch (stride loop).
 template <typename T, typename Config>
@@ -203,9 +229,6 @@ __global__ void __launch_bounds__(Config::kThreads, Config::kMinBlocks)
   const int tn = tid % kThreadsN, tm = tid / kThreadsN;
   const int64_t row0 = static_cast<int64_t>(blockIdx.x) * kBM;
   const int64_t col0 = static_cast<int64_t>(blockIdx.y) * kBN;
-  const int64_t d = args.d;
-  const int64_t stages = (d + kBK - 1) / kBK;
-
   for (int64_t b = blockIdx.z; b < args.batch; b += gridDim.z) {
     int64_t offset[2];
     args.batch_map.Offsets(b, offset);
@@ -215,18 +238,11 @@ __global__ void __launch_bounds__(Config::kThreads, Config::kMinBlocks)
     float acc[kTM][kTN] = {};
     SddmmOperandTile<T, Config, kBM> a;
     SddmmOperandTile<T, Config, kBN> w;
-    a.Load(lhs, args.m, d, row0, 0, tid);
-    w.Load(rhs, k, d, col0, 0, tid);
-    a.Store(smem.lhs[0], tid);
-    w.Store(smem.rhs[0], tid);
-    __syncthreads();
-    for (int64_t s = 0; s < stages; ++s) {
-      const int stage = static_cast<int>(s & 1);
-      const bool next = s + 1 < stages;
-      if (next) {  // the next slice's loads overlap this slice's products
-        a.Load(lhs, args.m, d, row0, (s + 1) * kBK, tid);
-        w.Load(rhs, k, d, col0, (s + 1) * kBK, tid);
-      }
+    const auto store = [&](int stage) {
+      a.Store(smem.lhs[stage], tid);
+      w.Store(smem.rhs[stage], tid);
+    };
+    const auto multiply = [&](int stage) {
 #pragma unroll
       for (int kk = 0; kk < kBK; ++kk) {
         float x[kTM], y[kTN];
@@ -247,13 +263,8 @@ __global__ void __launch_bounds__(Config::kThreads, Config::kMinBlocks)
 #pragma unroll
           for (int j = 0; j < kTN; ++j) acc[i][j] += x[i] * y[j];
       }
-      // The other stage was last read before the previous barrier.
-      if (next) {
-        a.Store(smem.lhs[stage ^ 1], tid);
-        w.Store(smem.rhs[stage ^ 1], tid);
-      }
-      __syncthreads();
-    }
+    };
+    RunSlices<kBK>(a, w, lhs, rhs, args.m, k, args.d, row0, col0, tid, store, multiply);
 
     // Output, kPassRows tile rows at a time: those rows of the dense tile into
     // shared memory (the stages are free after the last barrier), then their
