@@ -19,7 +19,7 @@ import numpy as np
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import jax_sparse_dl as jsdl  # noqa: E402
 from jax_sparse_dl import dlmc  # noqa: E402
-from tune_spmm import cusparse_available, pick, timed, write_csv  # noqa: E402
+from tune_spmm import chosen_matrices, cusparse_available, option, timed, write_csv  # noqa: E402
 
 VARIANTS = ["auto", "row", "row:8:2", "row:4:4", "flat:1", "flat:4", "tile:32", "tile:64", "tile:128",
             "auto@default", "mma:64", "mma:128"]
@@ -32,11 +32,8 @@ def variant_precision(variant):
   return (None if name == "auto" else name), ("default" if tf32 else "highest")
 
 
-def problems(root, per_level, key, attention_only, suite, levels):
-  paths = [] if attention_only else pick(dlmc.find_matrices([root]), per_level)
-  paths = [p for p in paths if (suite is None or p.parts[-4] == suite)
-           and (levels is None or p.parts[-2] in levels)]
-  for path in paths:
+def problems(root, argv, key):
+  for path in [] if "--attention-only" in argv else chosen_matrices(root, argv):
     pat = dlmc.read_smtx(path)
     A = dlmc.load_csr(pat, key, jnp.float32)
     for d in (64, 256, 2048):
@@ -51,16 +48,12 @@ def problems(root, per_level, key, attention_only, suite, levels):
 
 def main(argv):
   root, out_csv = argv[0], argv[1]
-  per_level = int(argv[argv.index("--per-level") + 1]) if "--per-level" in argv else 1
-  arg = lambda flag: argv[argv.index(flag) + 1] if flag in argv else None  # noqa: E731
-  variants = arg("--variants").split(",") if arg("--variants") else VARIANTS
-  levels = arg("--levels").split(",") if arg("--levels") else None
-  budget = float(arg("--time-budget") or "inf")
+  variants = option(argv, "--variants").split(",") if "--variants" in argv else VARIANTS
+  budget = float(option(argv, "--time-budget") or "inf")
   has_cusparse = cusparse_available()
   rows, t0 = [], time.time()
   key = jax.random.PRNGKey(0)
-  for name, A, d, batch in problems(root, per_level, key, "--attention-only" in argv,
-                                    arg("--suite"), levels):
+  for name, A, d, batch in problems(root, argv, key):
     if time.time() - t0 > budget:
       print(f"time budget of {budget:.0f}s spent: stopping before {name} d={d}", flush=True)
       break

@@ -53,6 +53,19 @@ def pick(paths, per_level):
   return chosen
 
 
+def option(argv, flag):
+  """The value after `flag` in argv, or None."""
+  return argv[argv.index(flag) + 1] if flag in argv else None
+
+
+def chosen_matrices(root, argv):
+  """`pick`'s DLMC matrices under root (--per-level K), narrowed by --suite and --levels."""
+  paths = pick(dlmc.find_matrices([root]), int(option(argv, "--per-level") or 1))
+  suite, levels = option(argv, "--suite"), option(argv, "--levels")
+  return [p for p in paths if (suite is None or p.parts[-4] == suite)
+          and (levels is None or p.parts[-2] in levels.split(","))]
+
+
 def cusparse_available() -> bool:
   try:
     from jax_sparse_dl import cusparse
@@ -75,14 +88,8 @@ def timed(fn, *args):
 
 def main(argv):
   root, out_csv = argv[0], argv[1]
-  per_level = int(argv[argv.index("--per-level") + 1]) if "--per-level" in argv else 1
-  paths = pick(dlmc.find_matrices([root]), per_level)
-  if "--levels" in argv:
-    levels = argv[argv.index("--levels") + 1].split(",")
-    paths = [p for p in paths if p.parts[-2] in levels]
-  if "--suite" in argv:
-    paths = [p for p in paths if p.parts[-4] == argv[argv.index("--suite") + 1]]
-  override = argv[argv.index("--variants") + 1].split(",") if "--variants" in argv else None
+  paths = chosen_matrices(root, argv)
+  override = option(argv, "--variants").split(",") if "--variants" in argv else None
   has_cusparse = cusparse_available()
   rows, t0 = [], time.time()
   key = jax.random.PRNGKey(0)

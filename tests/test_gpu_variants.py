@@ -12,7 +12,8 @@ import numpy as np
 import pytest
 
 import jax_sparse_dl as jsdl
-from conftest import assert_close, dense_from_entries, rand_dense, rel_err, rounded
+from conftest import (assert_close, dense_from_entries, entry_rows, rand_dense, rel_err,
+                      rounded)
 
 pytestmark = [
     pytest.mark.gpu,
@@ -147,6 +148,10 @@ def test_shared_copy_inf_in_unused_dense_rows(rng, variant):
   assert_close(out, ref, jnp.float32)
 
 
+def _sddmm_reference(q64, k64, indptr, indices):
+  return np.einsum("...ed,...ed->...e", q64[..., entry_rows(indptr), :], k64[..., indices, :])
+
+
 @pytest.mark.parametrize("sddmm_variant", SDDMM_VARIANTS, indirect=True)
 @pytest.mark.parametrize("dtype", [jnp.float32, jnp.bfloat16, jnp.float16])
 @pytest.mark.parametrize("m, k, d, density", [(77, 300, 64, 0.2), (40, 900, 7, 0.05),
@@ -158,9 +163,8 @@ def test_sddmm_variant_matches_float64(rng, sddmm_variant, dtype, m, k, d, densi
   q, q64 = rand_dense(rng, (3, 1, m, d), dtype)   # broadcasts against k's second batch dim
   kk, k64 = rand_dense(rng, (1, 2, k, d), dtype)
   out = run_fresh(lambda q, kk, A: jsdl.sddmm(q, kk, A).values, q, kk, A)
-  rows = np.repeat(np.arange(m), np.diff(indptr))
-  ref = np.einsum("abed,abed->abe", np.broadcast_to(q64, (3, 2, m, d))[:, :, rows],
-                  np.broadcast_to(k64, (3, 2, k, d))[:, :, indices])
+  ref = _sddmm_reference(np.broadcast_to(q64, (3, 2, m, d)), np.broadcast_to(k64, (3, 2, k, d)),
+                         indptr, indices)
   assert out.shape == (3, 2, indices.shape[0])
   assert_close(out, ref, dtype, what=f"sddmm {sddmm_variant} {m}x{k} d={d}")
 
@@ -172,11 +176,6 @@ def test_sddmm_variant_empty_pattern(sddmm_variant):
   out = run_fresh(lambda q, kk, A: jsdl.sddmm(q, kk, A).values, jnp.ones((5, 8)),
                   jnp.ones((7, 8)), A)
   assert out.shape == (0,)
-
-
-def _sddmm_reference(q64, k64, indptr, indices):
-  rows = np.repeat(np.arange(len(indptr) - 1), np.diff(indptr))
-  return np.einsum("...ed,...ed->...e", q64[..., rows, :], k64[..., indices, :])
 
 
 @pytest.mark.parametrize("sddmm_variant", ["mma:64", "mma:128"], indirect=True)

@@ -11,7 +11,6 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
-#include <string>
 
 namespace jsdl {
 
@@ -46,41 +45,40 @@ struct SddmmFlatConfig {
   static constexpr int kTilesPerBlock = kWarpsPerBlock / kDSplit;
 };
 
-// The tile kernel (sddmm_tile_kernel.cuh): a block computes a kBM x kBN tile
-// of lhs @ rhs^T densely, kBK elements of d at a time, each thread a kTM x kTN
-// micro-tile (4 x 4: 2 float4 reads for 16 FMAs; 8 x 8: 4 for 64, the classic
-// SGEMM balance of shared-memory reads and FMAs); then stores the tile's
-// pattern entries.
-template <int kBM_, int kBN_, int kBK_, int kTM_, int kTN_, int kMinBlocks_>
-struct SddmmTileConfig {
+// What both dense-tile kernels share: a block computes a kBM x kBN tile of
+// lhs @ rhs^T densely, kBK elements of d at a time, then stores the tile's
+// pattern entries, kPassRows tile rows at a time through shared memory (a
+// 128 x 128 tile whole would not fit in 48 KB of static shared memory).
+template <int kBM_, int kBN_, int kBK_, int kMinBlocks_>
+struct SddmmTileShape {
   static constexpr int kMinBlocks = kMinBlocks_;  // per SM: caps the registers a thread
   static constexpr int kBM = kBM_;
   static constexpr int kBN = kBN_;
   static constexpr int kBK = kBK_;
+  static constexpr int kPassRows = kBM < 64 ? kBM : 64;
+};
+
+// The tile kernel (sddmm_tile_kernel.cuh) on CUDA cores: each thread a kTM x kTN
+// micro-tile (4 x 4: 2 float4 reads for 16 FMAs; 8 x 8: 4 for 64, the classic
+// SGEMM balance of shared-memory reads and FMAs).
+template <int kBM_, int kBN_, int kBK_, int kTM_, int kTN_, int kMinBlocks_>
+struct SddmmTileConfig : SddmmTileShape<kBM_, kBN_, kBK_, kMinBlocks_> {
   static constexpr int kTM = kTM_;
   static constexpr int kTN = kTN_;
-  static constexpr int kThreads = (kBM / kTM) * (kBN / kTN);
-  // The output leaves through shared memory this many tile rows at a time (a
-  // 128 x 128 tile whole would not fit in 48 KB of static shared memory).
-  static constexpr int kPassRows = kBM < 64 ? kBM : 64;
+  static constexpr int kThreads = (kBM_ / kTM) * (kBN_ / kTN);
 };
 
 // The tensor-core tile kernel (sddmm_mma_kernel.cuh): kWarpsM x kWarpsN warps,
 // each a (kBM / kWarpsM) x (kBN / kWarpsN) block of 16 x 8 fragments.
 template <int kBM_, int kBN_, int kBK_, int kWarpsM_, int kWarpsN_, int kMinBlocks_>
-struct SddmmMmaConfig {
-  static constexpr int kMinBlocks = kMinBlocks_;  // per SM: caps the registers a thread
-  static constexpr int kBM = kBM_;
-  static constexpr int kBN = kBN_;
-  static constexpr int kBK = kBK_;
+struct SddmmMmaConfig : SddmmTileShape<kBM_, kBN_, kBK_, kMinBlocks_> {
   static constexpr int kWarpsM = kWarpsM_;
   static constexpr int kWarpsN = kWarpsN_;
-  static constexpr int kWarpM = kBM / kWarpsM;
-  static constexpr int kWarpN = kBN / kWarpsN;
+  static constexpr int kWarpM = kBM_ / kWarpsM;
+  static constexpr int kWarpN = kBN_ / kWarpsN;
   static constexpr int kFragsM = kWarpM / 16;
   static constexpr int kFragsN = kWarpN / 8;
   static constexpr int kThreads = 32 * kWarpsM * kWarpsN;
-  static constexpr int kPassRows = kBM < 64 ? kBM : 64;
   static_assert(kWarpM % 16 == 0 && kWarpN % 8 == 0, "whole fragments per warp");
 };
 
@@ -110,7 +108,7 @@ struct SddmmChoice {
 // JSDL_SDDMM_VARIANT = "row" | "row:<lanes>:<vecs>" | "flat:1" | "flat:4" |
 // "tile:32" | "tile:64" | "tile:128" | "mma:64" | "mma:128" overrides it for
 // tuning (row shapes 4:1, 4:4, 8:1, 8:2, 16:1, 32:1, 32:2; any other runs as
-// 32:4; mma without tensor cores allowed runs as the tile kernel).
+// 32:4; mma without tensor cores allowed, or mma:32, runs as the tile kernel).
 inline SddmmChoice ChooseSddmm(int64_t m, int64_t k, int64_t nnz, int64_t d, int64_t batch,
                                int num_sms, bool mma) {
   if (const char* v = std::getenv("JSDL_SDDMM_VARIANT")) {
@@ -120,11 +118,13 @@ inline SddmmChoice ChooseSddmm(int64_t m, int64_t k, int64_t nnz, int64_t d, int
       return {SddmmKernelKind::kRow, 1, shape};
     if (std::strcmp(v, "flat:4") == 0) return {SddmmKernelKind::kFlat, 4};
     if (std::strcmp(v, "flat:1") == 0) return {SddmmKernelKind::kFlat, 1};
-    for (int edge : {32, 64, 128}) {
-      if (std::strcmp(v, ("tile:" + std::to_string(edge)).c_str()) == 0)
-        return {SddmmKernelKind::kTile, 1, {}, edge};
-      if (edge != 32 && std::strcmp(v, ("mma:" + std::to_string(edge)).c_str()) == 0)
-        return {SddmmKernelKind::kMma, 1, {}, edge};
+    int edge = 0;
+    const bool named = std::sscanf(v, "tile:%d", &edge) == 1 ||
+                       std::sscanf(v, "mma:%d", &edge) == 1;
+    if (named && (edge == 32 || edge == 64 || edge == 128)) {
+      // mma:64 / mma:128 where tensor cores are allowed, else the tile kernel of that edge
+      const bool tensor = mma && v[0] == 'm' && edge != 32;
+      return {tensor ? SddmmKernelKind::kMma : SddmmKernelKind::kTile, 1, {}, edge};
     }
   }
   // Thresholds from the transformer matrices at 50-95% (tune-sddmm, session 8): tensor cores

@@ -125,12 +125,12 @@ ffi::Error Launch(cudaStream_t stream, const SddmmArgs<T>& args, int64_t k, bool
   const SddmmChoice choice = ChooseSddmm(args.m, k, args.nnz, args.d, args.batch, num_sms, mma);
   if (choice.kind == SddmmKernelKind::kRow) return LaunchRow<T>(stream, args, choice.row);
   if constexpr (sizeof(T) <= 4) {  // float accumulators in shared memory: no float64
-    if (choice.kind == SddmmKernelKind::kMma && mma) {
+    if (choice.kind == SddmmKernelKind::kMma) {  // only where `mma` allows it
       if (choice.tile_edge == 128)
         return LaunchMma<T, SddmmMmaConfig<128, 128, 16, 2, 4, 1>>(stream, args, k);
       return LaunchMma<T, SddmmMmaConfig<64, 64, 32, 2, 2, 4>>(stream, args, k);
     }
-    if (choice.kind == SddmmKernelKind::kTile || choice.kind == SddmmKernelKind::kMma) {
+    if (choice.kind == SddmmKernelKind::kTile) {
       if (choice.tile_edge == 32)
         return LaunchTile<T, SddmmTileConfig<32, 32, 16, 4, 4, 8>>(stream, args, k);
       if (choice.tile_edge == 128)
