@@ -149,6 +149,12 @@ class Sparsity:
     a = self.arrays
     return Sparsity(*a[3:6], *a[0:3], a[7], a[6], *a[10:12], *a[8:10], shape=self.shape[::-1])
 
+  def without_tile_index(self) -> "Sparsity":
+    """The same pattern without its tile index (both halves), as built for very sparse large
+    matrices: the SDDMM tile kernels then walk the rows. For measuring what the index buys."""
+    none = jnp.zeros((0,), _INDEX)
+    return Sparsity(*self.arrays[:8], none, none, none, none, shape=self.shape)
+
   def tree_flatten(self):
     return self.arrays, self.shape
 

@@ -608,3 +608,18 @@ def test_validate_row_indices_not_permutation(bad):
     with pytest.raises(ValueError, match=r"(?i)row_?indices|permutation"):
         B.validate()
     A.validate()  # the original is still fine
+
+
+def test_validate_checks_the_tile_index_or_accepts_none():
+    """A hand-made tile index that lists a tile's entries wrongly is caught; a pattern without
+    one (without_tile_index, as built for very sparse large matrices) is valid."""
+    vals, ro, ci, shape = _good_parts()
+    A = jsdl.CSR.from_parts(jnp.asarray(vals), ro, ci, shape)
+    bare = jsdl.CSR(A.values, A.sparsity.without_tile_index())
+    assert bare.sparsity.tile_entries.shape == (0,) and bare.sparsity.T.tile_offsets.shape == (0,)
+    bare.validate()
+    np.testing.assert_array_equal(np_i(bare.todense()), np_i(A.todense()))
+    entries = np_i(A.sparsity.tile_entries)
+    B = _replace_leaf(A, "tile_entries", jnp.asarray(entries[::-1].copy()))
+    with pytest.raises(ValueError, match=r"tile_entries does not match"):
+        B.validate()

@@ -221,8 +221,7 @@ def test_sddmm_tile_index_and_row_walk(rng, sddmm_variant, indexed):
   indptr, indices = scrambled_pattern(rng, m, k, 0.2)
   A = jsdl.CSR.from_parts(jnp.ones(indices.shape, jnp.float32), indptr, indices, (m, k))
   if not indexed:
-    a, none = A.sparsity.arrays, jnp.zeros((0,), jnp.int32)
-    A = jsdl.CSR(A.values, jsdl.Sparsity(*a[:8], none, none, *a[10:], shape=(m, k)))
+    A = jsdl.CSR(A.values, A.sparsity.without_tile_index())
   q, q64 = rand_dense(rng, (2, m, d), jnp.float32)
   kk, k64 = rand_dense(rng, (k, d), jnp.float32)
   tf32 = sddmm_variant.startswith("mma")
