@@ -23,7 +23,8 @@
 namespace jsdl {
 
 // Two stages of both operand tiles as TF32 bit patterns, rows padded by 4
-// words: the fragment reads (8 rows x 4 columns a warp) fall in 32 banks.
+// words: an ldmatrix block's 8 rows of 4 words fall in 32 distinct banks, and
+// rows stay 16-byte aligned.
 template <typename Config>
 struct SddmmMmaShared {
   static constexpr int kStride = Config::kBK + 4;
@@ -44,6 +45,7 @@ __global__ void __launch_bounds__(Config::kThreads, Config::kMinBlocks)
   constexpr int kBM = Config::kBM, kBN = Config::kBN, kBK = Config::kBK;
   constexpr int kFragsM = Config::kFragsM, kFragsN = Config::kFragsN;
   static_assert(kBK % 8 == 0, "whole k-steps of the m16n8k8 shape");
+  static_assert(kFragsN % 2 == 0, "B fragments load in pairs");
   static_assert(kBM % Config::kPassRows == 0, "whole output passes");
   __shared__ __align__(16) unsigned char smem_bytes[kSddmmMmaSmemBytes<Config>];
   auto& smem = *reinterpret_cast<SddmmMmaShared<Config>*>(smem_bytes);
@@ -72,17 +74,19 @@ __global__ void __launch_bounds__(Config::kThreads, Config::kMinBlocks)
     const auto multiply = [&](int stage) {
 #pragma unroll
       for (int kk = 0; kk < kBK; kk += 8) {
+        // One ldmatrix.x4 per A fragment (blocks: rows 0-7 and 8-15 at words kk..kk+3,
+        // then at kk+4..kk+7) and per pair of B fragments (fragment j's words kk.. and
+        // kk+4.., then fragment j+1's), lane l addressing row l % 8 of block l / 8.
         uint32_t fa[kFragsM][4], fb[kFragsN][2];
+        const int q = lane / 8, r = lane % 8;
 #pragma unroll
-        for (int i = 0; i < kFragsM; ++i) {
-          const uint32_t* top = smem.lhs[stage][wm + i * 16 + g] + kk + t;
-          const uint32_t* bottom = smem.lhs[stage][wm + i * 16 + g + 8] + kk + t;
-          fa[i][0] = top[0], fa[i][1] = bottom[0], fa[i][2] = top[4], fa[i][3] = bottom[4];
-        }
+        for (int i = 0; i < kFragsM; ++i)
+          LoadBlocksX4(fa[i], smem.lhs[stage][wm + i * 16 + (q & 1) * 8 + r] + kk + (q >> 1) * 4);
 #pragma unroll
-        for (int j = 0; j < kFragsN; ++j) {
-          const uint32_t* col = smem.rhs[stage][wn + j * 8 + g] + kk + t;
-          fb[j][0] = col[0], fb[j][1] = col[4];
+        for (int j = 0; j < kFragsN; j += 2) {
+          uint32_t pair[4];
+          LoadBlocksX4(pair, smem.rhs[stage][wn + (j + (q >> 1)) * 8 + r] + kk + (q & 1) * 4);
+          fb[j][0] = pair[0], fb[j][1] = pair[1], fb[j + 1][0] = pair[2], fb[j + 1][1] = pair[3];
         }
 #pragma unroll
         for (int i = 0; i < kFragsM; ++i)
