@@ -69,7 +69,8 @@ struct SddmmTileConfig : SddmmTileShape<kBM_, kBN_, kBK_, kMinBlocks_> {
 };
 
 // The tensor-core tile kernel (sddmm_mma_kernel.cuh): kWarpsM x kWarpsN warps,
-// each a (kBM / kWarpsM) x (kBN / kWarpsN) block of 16 x 8 fragments.
+// each a (kBM / kWarpsM) x (kBN / kWarpsN) block of 16 x 8 fragments. The
+// cp.async kind keeps kStages - 1 slices of d in flight.
 template <int kBM_, int kBN_, int kBK_, int kWarpsM_, int kWarpsN_, int kMinBlocks_>
 struct SddmmMmaConfig : SddmmTileShape<kBM_, kBN_, kBK_, kMinBlocks_> {
   static constexpr int kWarpsM = kWarpsM_;
@@ -79,6 +80,7 @@ struct SddmmMmaConfig : SddmmTileShape<kBM_, kBN_, kBK_, kMinBlocks_> {
   static constexpr int kFragsM = kWarpM / 16;
   static constexpr int kFragsN = kWarpN / 8;
   static constexpr int kThreads = 32 * kWarpsM * kWarpsN;
+  static constexpr int kStages = 4;
   static_assert(kWarpM % 16 == 0 && kWarpN % 8 == 0, "whole fragments per warp");
 };
 
@@ -130,12 +132,13 @@ inline SddmmChoice ChooseSddmm(int64_t m, int64_t k, int64_t nnz, int64_t d, int
   // Thresholds from the transformer matrices at 50-98% with the patterns' tile index
   // (tune-sddmm, session 9). Tensor cores pay from d = 256: from 1.5% density with 128+ tiles,
   // 8% with fewer (their d-loop is serial, so few tiles leave SMs idle), and for d > 512 from
-  // 4%. Up to d = 128 the SIMT tile matches them and stays exact. The SIMT tile needs 6-15%,
+  // 4%; with fewer than 48 tiles (ResNet-50's small layers) the flat kernel wins at any d. Up to
+  // d = 128 the SIMT tile matches them and stays exact. The SIMT tile needs 6-15%,
   // more with fewer tiles or longer d (where the flat kernel's loads stream well).
   const int64_t tiles = (m + 63) / 64 * ((k + 63) / 64) * batch;
   const double density = static_cast<double>(nnz) / (static_cast<double>(m) * k);
   const bool many = tiles >= 128;
-  if (mma && d > 128 && density >= (d > 512 ? 0.04 : many ? 0.015 : 0.08))
+  if (mma && d > 128 && tiles >= 48 && density >= (d > 512 ? 0.04 : many ? 0.015 : 0.08))
     return {SddmmKernelKind::kMma, 1, {}, 64};
   const double simt_min = d <= 128 ? 0.09 : d <= 256 ? (many ? 0.06 : 0.15)
                                                      : (many ? 0.07 : 0.15);
