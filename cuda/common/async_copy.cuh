@@ -12,18 +12,6 @@ __device__ __forceinline__ void CopyAsync16(void* smem, const void* gmem, bool p
                : "memory");
 }
 
-// Closes the group of copies issued since the last commit.
-__device__ __forceinline__ void CopyAsyncCommit() {
-  asm volatile("cp.async.commit_group;\n" ::: "memory");
-}
-
-// Waits until at most kPending of this thread's committed groups are still in
-// flight (a barrier must follow before other threads read the copies).
-template <int kPending>
-__device__ __forceinline__ void CopyAsyncWait() {
-  asm volatile("cp.async.wait_group %0;\n" ::"n"(kPending) : "memory");
-}
-
 // Waits for all of this thread's outstanding copies (a barrier must follow
 // before other threads read them).
 __device__ __forceinline__ void CopyAsyncWaitAll() {

@@ -69,8 +69,7 @@ struct SddmmTileConfig : SddmmTileShape<kBM_, kBN_, kBK_, kMinBlocks_> {
 };
 
 // The tensor-core tile kernel (sddmm_mma_kernel.cuh): kWarpsM x kWarpsN warps,
-// each a (kBM / kWarpsM) x (kBN / kWarpsN) block of 16 x 8 fragments. The
-// cp.async kind keeps kStages - 1 slices of d in flight.
+// each a (kBM / kWarpsM) x (kBN / kWarpsN) block of 16 x 8 fragments.
 template <int kBM_, int kBN_, int kBK_, int kWarpsM_, int kWarpsN_, int kMinBlocks_>
 struct SddmmMmaConfig : SddmmTileShape<kBM_, kBN_, kBK_, kMinBlocks_> {
   static constexpr int kWarpsM = kWarpsM_;
@@ -80,7 +79,6 @@ struct SddmmMmaConfig : SddmmTileShape<kBM_, kBN_, kBK_, kMinBlocks_> {
   static constexpr int kFragsM = kWarpM / 16;
   static constexpr int kFragsN = kWarpN / 8;
   static constexpr int kThreads = 32 * kWarpsM * kWarpsN;
-  static constexpr int kStages = 4;
   static_assert(kWarpM % 16 == 0 && kWarpN % 8 == 0, "whole fragments per warp");
 };
 

@@ -100,25 +100,11 @@ ffi::Error LaunchTile(cudaStream_t stream, const SddmmArgs<T>& args, int64_t k) 
   return ffi::Error::Success();
 }
 
-// The tensor-core tile kernel: float32 rows that stay 16-byte aligned stream
-// through cp.async stages; else 16-byte register loads when rows of d elements
-// stay aligned, one element at a time otherwise.
+// The tensor-core tile kernel: 16-byte loads when rows of d elements stay aligned.
 template <typename T, typename Config>
 ffi::Error LaunchMma(cudaStream_t stream, const SddmmArgs<T>& args, int64_t k) {
   dim3 grid;
   if (!TileGrid<Config>(args, k, grid)) return LaunchFlat<T, 4>(stream, args);
-  if constexpr (std::is_same_v<T, float>) {
-    if (args.d % 4 == 0) {
-      // Above 48 KB, dynamic shared memory must be allowed per kernel (a host-side
-      // attribute, no stream work: fine while XLA captures the call into a graph).
-      constexpr size_t kBytes = kSddmmMmaSmemBytes<Config, Config::kStages>;
-      JSDL_CUDA_CHECK(cudaFuncSetAttribute(SddmmMmaAsyncKernel<Config>,
-                                           cudaFuncAttributeMaxDynamicSharedMemorySize, kBytes));
-      SddmmMmaAsyncKernel<Config><<<grid, Config::kThreads, kBytes, stream>>>(args, k);
-      JSDL_CHECK_LAUNCH("SddmmMmaAsyncKernel");
-      return ffi::Error::Success();
-    }
-  }
   constexpr int kVec = kVec16<T>;
   if (args.d % kVec == 0)
     SddmmMmaKernel<T, Config, kVec><<<grid, Config::kThreads, 0, stream>>>(args, k);
