@@ -14,7 +14,12 @@ import numpy as np
 
 _INDEX = jnp.int32
 _SPARSITY_FIELDS = ("row_offsets", "column_indices", "row_indices", "t_row_offsets",
-                    "t_column_indices", "t_row_indices", "to_t", "from_t")
+                    "t_column_indices", "t_row_indices", "to_t", "from_t", "tile_offsets",
+                    "tile_entries", "t_tile_offsets", "t_tile_entries")
+PATTERN_ARRAYS = len(_SPARSITY_FIELDS)  # the pattern operands every primitive takes
+# The tile index: the entries of each TILE_EDGE x TILE_EDGE tile of the matrix, so that a dense-tile
+# SDDMM block reads only its own entries (cuda/sddmm/sddmm_tile_kernel.cuh).
+TILE_EDGE = 64
 
 
 def _is_concrete(*arrays) -> bool:
@@ -52,6 +57,30 @@ def _rows_by_length(lengths, exact: bool = False):
   return jnp.argsort(key, stable=True, descending=True).astype(_INDEX)
 
 
+def tile_count(shape) -> int:
+  """Tiles of TILE_EDGE x TILE_EDGE covering a matrix of `shape`."""
+  m, k = shape
+  return -(-m // TILE_EDGE) * -(-k // TILE_EDGE)
+
+
+def _tile_index(rows, column_indices, shape):
+  """(tile_offsets, tile_entries): tile_entries lists the entries tile by tile (tiles in
+  row-major order, entries of a tile in CSR order), tile_offsets (tiles + 1) where each tile's
+  list starts. Empty arrays ((0,) and (0,)) when the matrix has more tiles than max(nnz, 2^16):
+  the offsets would outweigh the pattern, and the kernels walk the rows instead."""
+  m, k = shape
+  nnz = column_indices.shape[0]
+  tiles = tile_count(shape)
+  if tiles > max(nnz, 1 << 16):
+    return jnp.zeros((0,), _INDEX), jnp.zeros((0,), _INDEX)
+  per_row = -(-k // TILE_EDGE)
+  key = (rows // TILE_EDGE) * per_row + column_indices // TILE_EDGE
+  entries = jnp.argsort(key, stable=True).astype(_INDEX)
+  counts = jnp.zeros((tiles,), _INDEX).at[key].add(1, mode="drop")
+  offsets = jnp.concatenate([jnp.zeros((1,), _INDEX), jnp.cumsum(counts, dtype=_INDEX)])
+  return offsets, entries
+
+
 @functools.partial(jax.jit, static_argnames=("shape",))
 def _build_sparsity_arrays(row_offsets, column_indices, *, shape):
   m, k = shape
@@ -65,8 +94,12 @@ def _build_sparsity_arrays(row_offsets, column_indices, *, shape):
   t_lengths = jnp.zeros((k,), _INDEX).at[column_indices].add(1, mode="drop")
   t_row_offsets = jnp.concatenate([jnp.zeros((1,), _INDEX), jnp.cumsum(t_lengths, dtype=_INDEX)])
   from_t = jnp.zeros((nnz,), _INDEX).at[to_t].set(jnp.arange(nnz, dtype=_INDEX))
+  t_column_indices = rows[to_t]
+  t_rows = column_indices[to_t]  # the row of A^T holding each of its entries
   return (row_offsets, column_indices, _rows_by_length(jnp.diff(row_offsets)), t_row_offsets,
-          rows[to_t], _rows_by_length(t_lengths), to_t, from_t)
+          t_column_indices, _rows_by_length(t_lengths), to_t, from_t,
+          *_tile_index(rows, column_indices, (m, k)),
+          *_tile_index(t_rows, t_column_indices, (k, m)))
 
 
 @jax.tree_util.register_pytree_node_class
@@ -75,7 +108,9 @@ class Sparsity:
 
   Arrays (all int32): row_offsets (m+1), column_indices (nnz), row_indices (m), t_row_offsets
   (k+1), t_column_indices (nnz), t_row_indices (k), to_t (nnz): values_T = values[..., to_t],
-  from_t (nnz): its inverse.
+  from_t (nnz): its inverse; tile_offsets (tiles+1) and tile_entries (nnz): the entries of each
+  64 x 64 tile (see _tile_index; both (0,) for very sparse large matrices), t_tile_offsets and
+  t_tile_entries: the same for the transpose.
   """
   __slots__ = _SPARSITY_FIELDS + ("shape",)
 
@@ -112,7 +147,13 @@ class Sparsity:
   @property
   def T(self) -> "Sparsity":
     a = self.arrays
-    return Sparsity(*a[3:6], *a[0:3], a[7], a[6], shape=self.shape[::-1])
+    return Sparsity(*a[3:6], *a[0:3], a[7], a[6], *a[10:12], *a[8:10], shape=self.shape[::-1])
+
+  def without_tile_index(self) -> "Sparsity":
+    """The same pattern without its tile index (both halves), as built for very sparse large
+    matrices: the SDDMM tile kernels then walk the rows. For measuring what the index buys."""
+    none = jnp.zeros((0,), _INDEX)
+    return Sparsity(*self.arrays[:8], none, none, none, none, shape=self.shape)
 
   def tree_flatten(self):
     return self.arrays, self.shape

@@ -72,8 +72,10 @@ def _reference(lhs, rhs, *pattern, m, k, precision):
 
 
 def _select_ffi_operands(args, avals, **_):
-  """FFI jsdl_sddmm takes lhs, rhs, row_offsets, column_indices, row_indices."""
-  return args[:5], avals[:5]
+  """FFI jsdl_sddmm takes lhs, rhs, row_offsets, column_indices, row_indices, tile_offsets,
+  tile_entries (the pattern's fields 0-2 and 8-9)."""
+  keep = [0, 1, 2, 3, 4, 10, 11]
+  return [args[i] for i in keep], [avals[i] for i in keep]
 
 
 def _jvp(primals, tangents, *, m, k, precision):

@@ -17,7 +17,7 @@ from jax.interpreters import ad, batching
 from . import lowering
 from ._batching import accumulation_dtype, vmap_rule
 from .checks import check_float_operands
-from .csr import CSR, row_ids
+from .csr import CSR, PATTERN_ARRAYS, row_ids
 
 csr_softmax_p = Primitive("jsdl_csr_softmax")
 csr_softmax_p.def_impl(functools.partial(dispatch.apply_primitive, csr_softmax_p))
@@ -66,10 +66,10 @@ def _grad_reference(probs, g, *pattern, m, k):
 
 def _same_shape_abstract_eval(op):
   def abstract_eval(*args, m, k):
-    floats = args[:-8]
-    if len({a.shape for a in floats}) != 1 or floats[0].shape[-1] != args[-7].shape[0]:
-      raise ValueError(f"{op}: operands do not fit: {[a.shape for a in floats]}, "
-                       f"nnz {args[-7].shape[0]}")
+    floats, pattern = args[:-PATTERN_ARRAYS], args[-PATTERN_ARRAYS:]
+    nnz = pattern[1].shape[0]  # column_indices
+    if len({a.shape for a in floats}) != 1 or floats[0].shape[-1] != nnz:
+      raise ValueError(f"{op}: operands do not fit: {[a.shape for a in floats]}, nnz {nnz}")
     return jax.core.ShapedArray(floats[0].shape, floats[0].dtype)
   return abstract_eval
 

@@ -96,10 +96,10 @@ def _reference(*args, m, k, has_bias, relu, precision):
 def _select_ffi_operands(args, avals, *, has_bias, **_):
   """FFI jsdl_spmm takes values, dense, bias ((0,) when unused), row_offsets, columns, rows."""
   values, dense, bias, pattern = _split(args, has_bias)
-  v_aval, d_aval, b_aval, _ = _split(avals, has_bias)
+  v_aval, d_aval, b_aval, p_avals = _split(avals, has_bias)
   if bias is None:
     bias, b_aval = lowering.empty_operand(d_aval.dtype)
-  return [values, dense, bias, *pattern[:3]], [v_aval, d_aval, b_aval] + avals[-8:-5]
+  return [values, dense, bias, *pattern[:3]], [v_aval, d_aval, b_aval, *p_avals[:3]]
 
 
 def _jvp(primals, tangents, *, m, k, has_bias, relu, precision):

@@ -4,7 +4,8 @@ SDDMM when built, to set the choice in cuda/sddmm/sddmm_config.h. One CSV row pe
 contender); prints the best variant per problem.
 
 Variants run at precision HIGHEST (true float32) except those named "@default" and the
-tensor-core ones (mma:*), which run at DEFAULT (TF32).
+tensor-core ones (mma:*), which run at DEFAULT (TF32). A "/walk" variant (e.g. tile:64/walk) runs
+on the pattern without its tile index: the tile kernels walk the rows.
 
 Usage: tune_sddmm.py DLMC_DIR OUT.csv [--per-level K] [--attention-only] [--suite S]
   [--levels 0.5,0.9] [--variants auto,mma:64,...] [--time-budget SECONDS]"""
@@ -25,11 +26,14 @@ VARIANTS = ["auto", "row", "row:8:2", "row:4:4", "flat:1", "flat:4", "tile:32", 
             "auto@default", "mma:64", "mma:128"]
 
 
-def variant_precision(variant):
-  """(JSDL_SDDMM_VARIANT value or None for the heuristic, precision) of a variant name."""
+def parse_variant(variant):
+  """(JSDL_SDDMM_VARIANT value or None for the heuristic, precision, tile index kept) of a
+  variant name."""
   name = variant.split("@")[0]
+  walk = name.endswith("/walk")
+  name = name.removesuffix("/walk")
   tf32 = variant.endswith("@default") or name.startswith("mma")
-  return (None if name == "auto" else name), ("default" if tf32 else "highest")
+  return (None if name == "auto" else name), ("default" if tf32 else "highest"), not walk
 
 
 def problems(root, argv, key):
@@ -75,11 +79,13 @@ def main(argv):
                        contender=contender, us=round(us, 3),
                        tflops=round(flops / us / 1e6, 3), rel_err=f"{err:.2e}"))
     for variant in variants:
-      forced, precision = variant_precision(variant)
+      forced, precision, indexed = parse_variant(variant)
       os.environ.pop("JSDL_SDDMM_VARIANT", None)
       if forced:
         os.environ["JSDL_SDDMM_VARIANT"] = forced
-      us, out = timed(lambda q, kk, A: jsdl.sddmm(q, kk, A, precision=precision).values, q, kk, A)
+      pattern = A if indexed else jsdl.CSR(A.values, A.sparsity.without_tile_index())
+      us, out = timed(lambda q, kk, A: jsdl.sddmm(q, kk, A, precision=precision).values, q, kk,
+                      pattern)
       record(f"jsdl:{variant}", us, out)
     os.environ.pop("JSDL_SDDMM_VARIANT", None)
     if has_cusparse and not batch:

@@ -90,6 +90,10 @@ def check_sparsity(A):
         "t_row_indices": (k,),
         "to_t": (nnz,),
         "from_t": (nnz,),
+        "tile_entries": (nnz,),
+        "t_tile_entries": (nnz,),
+        "tile_offsets": (jsdl.csr.tile_count((m, k)) + 1,),
+        "t_tile_offsets": (jsdl.csr.tile_count((k, m)) + 1,),
     }
     for name, shape in shapes.items():
         arr = jnp.asarray(getattr(s, name))
@@ -107,6 +111,28 @@ def check_sparsity(A):
     np.testing.assert_array_equal(np_i(s.t_column_indices), rows[to_t])
     check_row_order(s.row_offsets, s.row_indices)
     check_row_order(s.t_row_offsets, s.t_row_indices)
+    check_tile_index(s.tile_offsets, s.tile_entries, rows, cols, k)
+    check_tile_index(s.t_tile_offsets, s.t_tile_entries, t_rows, rows[to_t], m)
+
+
+def check_tile_index(offsets, entries, rows, cols, k, edge=64):
+    """Tile t's list holds exactly the entries in tile t (row-major tiles of edge x edge), in
+    CSR order."""
+    offsets, entries = np_i(offsets), np_i(entries)
+    per_row = -(-k // edge)
+    key = rows // edge * per_row + cols // edge
+    np.testing.assert_array_equal(np.sort(entries), np.arange(len(rows)))
+    for t in range(len(offsets) - 1):
+        mine = entries[offsets[t]:offsets[t + 1]]
+        np.testing.assert_array_equal(mine, np.flatnonzero(key == t))
+
+
+def test_tile_index_is_left_empty_for_many_tiles():
+    """More tiles than max(nnz, 2^16): no index (the offsets would outweigh the pattern)."""
+    A = jsdl.CSR.from_parts(np.ones(3, np.float32), np.array([0, 1, 2] + [3] * 99998, np.int32),
+                            np.array([5, 99999, 0], np.int32), (100000, 100000))
+    assert A.sparsity.tile_offsets.shape == (0,) and A.sparsity.tile_entries.shape == (0,)
+    assert A.sparsity.T.tile_offsets.shape == (0,)
 
 
 # ----------------------------------------------------------------------------- fromdense
@@ -390,7 +416,8 @@ def test_transpose(rng, m, k, batch, kw):
     # Sparsity.T swaps the halves
     s, st = A.sparsity, A.sparsity.T
     for a, b in [("row_offsets", "t_row_offsets"), ("column_indices", "t_column_indices"),
-                 ("row_indices", "t_row_indices"), ("to_t", "from_t")]:
+                 ("row_indices", "t_row_indices"), ("to_t", "from_t"),
+                 ("tile_offsets", "t_tile_offsets"), ("tile_entries", "t_tile_entries")]:
         np.testing.assert_array_equal(np_i(getattr(st, a)), np_i(getattr(s, b)))
         np.testing.assert_array_equal(np_i(getattr(st, b)), np_i(getattr(s, a)))
 
@@ -581,3 +608,18 @@ def test_validate_row_indices_not_permutation(bad):
     with pytest.raises(ValueError, match=r"(?i)row_?indices|permutation"):
         B.validate()
     A.validate()  # the original is still fine
+
+
+def test_validate_checks_the_tile_index_or_accepts_none():
+    """A hand-made tile index that lists a tile's entries wrongly is caught; a pattern without
+    one (without_tile_index, as built for very sparse large matrices) is valid."""
+    vals, ro, ci, shape = _good_parts()
+    A = jsdl.CSR.from_parts(jnp.asarray(vals), ro, ci, shape)
+    bare = jsdl.CSR(A.values, A.sparsity.without_tile_index())
+    assert bare.sparsity.tile_entries.shape == (0,) and bare.sparsity.T.tile_offsets.shape == (0,)
+    bare.validate()
+    np.testing.assert_array_equal(np_i(bare.todense()), np_i(A.todense()))
+    entries = np_i(A.sparsity.tile_entries)
+    B = _replace_leaf(A, "tile_entries", jnp.asarray(entries[::-1].copy()))
+    with pytest.raises(ValueError, match=r"tile_entries does not match"):
+        B.validate()

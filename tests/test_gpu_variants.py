@@ -210,3 +210,21 @@ def test_sddmm_heuristic_tensor_cores_follow_precision(rng, precision):
     assert err < 1e-5, err
   else:
     assert 1e-6 < err < TF32_TOL, err
+
+
+@pytest.mark.parametrize("sddmm_variant", ["tile:64", "mma:64"], indirect=True)
+@pytest.mark.parametrize("indexed", [True, False])
+def test_sddmm_tile_index_and_row_walk(rng, sddmm_variant, indexed):
+  """The 64 x 64 tile kernels read their entries from the pattern's tile index, or walk the
+  rows when a pattern has none (both arrays empty: very sparse large matrices)."""
+  m, k, d = 150, 300, 40  # partial last tiles; scrambled and repeated columns
+  indptr, indices = scrambled_pattern(rng, m, k, 0.2)
+  A = jsdl.CSR.from_parts(jnp.ones(indices.shape, jnp.float32), indptr, indices, (m, k))
+  if not indexed:
+    A = jsdl.CSR(A.values, A.sparsity.without_tile_index())
+  q, q64 = rand_dense(rng, (2, m, d), jnp.float32)
+  kk, k64 = rand_dense(rng, (k, d), jnp.float32)
+  tf32 = sddmm_variant.startswith("mma")
+  precision = "default" if tf32 else "highest"
+  out = run_fresh(lambda q, kk, A: jsdl.sddmm(q, kk, A, precision=precision).values, q, kk, A)
+  assert rel_err(out, _sddmm_reference(q64, k64, indptr, indices)) < (TF32_TOL if tf32 else 1e-5)

@@ -38,7 +38,7 @@ def test_each_op_lowers_to_its_ffi_target(problem):
   plain = cuda_custom_calls(lambda A, x: jsdl.spmm(A, x), A, x)
   assert re.search(r"has_bias = false, relu = false", plain[0][2])
   assert [(t, n) for t, n, _ in cuda_custom_calls(lambda q, k: jsdl.sddmm(q, k, A).values, q, k)
-          ] == [("jsdl_sddmm", 5)]
+          ] == [("jsdl_sddmm", 7)]
   assert [(t, n) for t, n, _ in cuda_custom_calls(lambda A: jsdl.csr_softmax(A).values, A)
           ] == [("jsdl_csr_softmax", 3)]
 

@@ -27,4 +27,16 @@ __device__ __forceinline__ void MmaTf32(float (&c)[4], const uint32_t (&a)[4],
       : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "r"(b[0]), "r"(b[1]));
 }
 
+// Four 8 x 4 blocks of 32-bit words from shared memory, one ldmatrix.x4: lanes
+// 8q..8q+7 give the addresses of block q's rows (16 bytes each, 16-byte
+// aligned) and lane l receives word (l / 4, l % 4) of block q in r[q]. A 32-bit
+// word is a pair of the b16 elements ldmatrix moves, so a TF32 block lands in
+// the (g, t) layout of the mma operands above.
+__device__ __forceinline__ void LoadBlocksX4(uint32_t (&r)[4], const uint32_t* row) {
+  const auto address = static_cast<uint32_t>(__cvta_generic_to_shared(row));
+  asm volatile("ldmatrix.sync.aligned.m8n8.x4.shared.b16 {%0, %1, %2, %3}, [%4];\n"
+               : "=r"(r[0]), "=r"(r[1]), "=r"(r[2]), "=r"(r[3])
+               : "r"(address));
+}
+
 }  // namespace jsdl

@@ -82,6 +82,10 @@ struct SddmmMmaConfig : SddmmTileShape<kBM_, kBN_, kBK_, kMinBlocks_> {
   static_assert(kWarpM % 16 == 0 && kWarpN % 8 == 0, "whole fragments per warp");
 };
 
+// The edge of the pattern's tile index (csr.py TILE_EDGE): the 64 x 64 tile kernels read their
+// entries from it.
+inline constexpr int kSddmmTileIndexEdge = 64;
+
 enum class SddmmKernelKind { kRow, kFlat, kTile, kMma };
 
 struct SddmmChoice {
@@ -123,16 +127,19 @@ inline SddmmChoice ChooseSddmm(int64_t m, int64_t k, int64_t nnz, int64_t d, int
       return {tensor ? SddmmKernelKind::kMma : SddmmKernelKind::kTile, 1, {}, edge};
     }
   }
-  // Thresholds from the transformer matrices at 50-95% (tune-sddmm, session 8): tensor cores
-  // pay from d = 256 with 128+ tiles, and for d > 512 from 7% density; at d = 64 the kernels'
-  // fixed costs (the output pass) lose to the flat kernel. The SIMT tile needs 7-20%, more
-  // with fewer tiles.
+  // Thresholds from the transformer matrices at 50-98% with the patterns' tile index
+  // (tune-sddmm, session 9). Tensor cores pay from d = 256: from 1.5% density with 128+ tiles,
+  // 8% with fewer (their d-loop is serial, so few tiles leave SMs idle), and for d > 512 from
+  // 4%; with fewer than 48 tiles (ResNet-50's small layers) the flat kernel wins at any d. Up to
+  // d = 128 the SIMT tile matches them and stays exact. The SIMT tile needs 6-15%,
+  // more with fewer tiles or longer d (where the flat kernel's loads stream well).
   const int64_t tiles = (m + 63) / 64 * ((k + 63) / 64) * batch;
   const double density = static_cast<double>(nnz) / (static_cast<double>(m) * k);
-  if (mma && d > 128 && (d > 512 ? density >= 0.07 : tiles >= 128 && density >= 0.08))
-    return {SddmmKernelKind::kMma, 1, {}, 64};
   const bool many = tiles >= 128;
-  const double simt_min = d <= 64 ? 0.2 : d <= 256 ? (many ? 0.1 : 0.2) : (many ? 0.07 : 0.15);
+  if (mma && d > 128 && tiles >= 48 && density >= (d > 512 ? 0.04 : many ? 0.015 : 0.08))
+    return {SddmmKernelKind::kMma, 1, {}, 64};
+  const double simt_min = d <= 128 ? 0.09 : d <= 256 ? (many ? 0.06 : 0.15)
+                                                     : (many ? 0.07 : 0.15);
   if (tiles >= 48 && density >= simt_min) return {SddmmKernelKind::kTile, 1, {}, 64};
   if (m * batch >= int64_t{16} * num_sms && nnz >= 160 * m) return {SddmmKernelKind::kRow, 1};
   const int64_t warps = (nnz + 31) / 32 * batch;

@@ -144,8 +144,8 @@ ffi::Error Launch(cudaStream_t stream, const SddmmArgs<T>& args, int64_t k, bool
 
 ffi::Error SddmmImpl(cudaStream_t stream, ffi::AnyBuffer lhs, ffi::AnyBuffer rhs,
                      ffi::AnyBuffer row_offsets, ffi::AnyBuffer column_indices,
-                     ffi::AnyBuffer row_indices,
-                     ffi::Result<ffi::AnyBuffer> out, bool tf32) {
+                     ffi::AnyBuffer row_indices, ffi::AnyBuffer tile_offsets,
+                     ffi::AnyBuffer tile_entries, ffi::Result<ffi::AnyBuffer> out, bool tf32) {
   const auto out_dims = out->dimensions();
   if (out_dims.size() < 1)
     return ShapeError(kOp, "out", *out, "rank >= 1 (*batch, nnz)");
@@ -169,6 +169,14 @@ ffi::Error SddmmImpl(cudaStream_t stream, ffi::AnyBuffer lhs, ffi::AnyBuffer rhs
   JSDL_RETURN_IF_ERROR(CheckIndexArray(kOp, "row_offsets", row_offsets, m + 1));
   JSDL_RETURN_IF_ERROR(CheckIndexArray(kOp, "column_indices", column_indices, nnz));
   JSDL_RETURN_IF_ERROR(CheckIndexArray(kOp, "row_indices", row_indices, m));
+  // The tile index: both arrays empty (none), or full for this shape.
+  constexpr int64_t kEdge = kSddmmTileIndexEdge;
+  const int64_t tiles = (m + kEdge - 1) / kEdge * ((k + kEdge - 1) / kEdge);
+  int64_t index_length = 0;
+  JSDL_RETURN_IF_ERROR(CheckIndexArray(kOp, "tile_offsets", tile_offsets, -1, &index_length));
+  const bool indexed = index_length > 0;
+  if (indexed) JSDL_RETURN_IF_ERROR(CheckIndexArray(kOp, "tile_offsets", tile_offsets, tiles + 1));
+  JSDL_RETURN_IF_ERROR(CheckIndexArray(kOp, "tile_entries", tile_entries, indexed ? nnz : 0));
   JSDL_RETURN_IF_ERROR(CheckInt32Range(kOp, "m", m));
   JSDL_RETURN_IF_ERROR(CheckInt32Range(kOp, "nnz", nnz));
 
@@ -190,6 +198,10 @@ ffi::Error SddmmImpl(cudaStream_t stream, ffi::AnyBuffer lhs, ffi::AnyBuffer rhs
     args.column_indices =
         reinterpret_cast<const int32_t*>(column_indices.untyped_data());
     args.row_indices = reinterpret_cast<const int32_t*>(row_indices.untyped_data());
+    args.tile_offsets =
+        indexed ? reinterpret_cast<const int32_t*>(tile_offsets.untyped_data()) : nullptr;
+    args.tile_entries =
+        indexed ? reinterpret_cast<const int32_t*>(tile_entries.untyped_data()) : nullptr;
     args.out = reinterpret_cast<T*>(out->untyped_data());
     args.m = m;
     args.d = d;
@@ -211,6 +223,8 @@ XLA_FFI_DEFINE_HANDLER_SYMBOL(JsdlSddmmFfi, jsdl::SddmmImpl,
                                   .Arg<xla::ffi::AnyBuffer>()  // row_offsets
                                   .Arg<xla::ffi::AnyBuffer>()  // column_indices
                                   .Arg<xla::ffi::AnyBuffer>()  // row_indices
+                                  .Arg<xla::ffi::AnyBuffer>()  // tile_offsets
+                                  .Arg<xla::ffi::AnyBuffer>()  // tile_entries
                                   .Ret<xla::ffi::AnyBuffer>()  // out
                                   .Attr<bool>("tf32")
                               , {xla::ffi::Traits::kCmdBufferCompatible});

@@ -8,7 +8,7 @@
 // Pieces: the operand tiles (SddmmOperandTile, rows kept as rows, rounded to
 // TF32 on their way into shared memory), the compute step (each warp a
 // kWarpM x kWarpN block of 16 x 8 accumulator fragments), the output
-// (StoreTileEntries, as in the SIMT tile kernel).
+// (StorePassEntries, as in the SIMT tile kernel).
 #pragma once
 
 #include <cstdint>
@@ -18,12 +18,13 @@
 #include "../common/warp.cuh"
 #include "sddmm_config.h"
 #include "sddmm_kernel.cuh"       // SddmmArgs, SddmmOperand
-#include "sddmm_tile_kernel.cuh"  // SddmmOperandTile, StoreTileEntries
+#include "sddmm_tile_kernel.cuh"  // SddmmOperandTile, StorePassEntries
 
 namespace jsdl {
 
 // Two stages of both operand tiles as TF32 bit patterns, rows padded by 4
-// words: the fragment reads (8 rows x 4 columns a warp) fall in 32 banks.
+// words: an ldmatrix block's 8 rows of 4 words fall in 32 distinct banks, and
+// rows stay 16-byte aligned.
 template <typename Config>
 struct SddmmMmaShared {
   static constexpr int kStride = Config::kBK + 4;
@@ -44,10 +45,12 @@ __global__ void __launch_bounds__(Config::kThreads, Config::kMinBlocks)
   constexpr int kBM = Config::kBM, kBN = Config::kBN, kBK = Config::kBK;
   constexpr int kFragsM = Config::kFragsM, kFragsN = Config::kFragsN;
   static_assert(kBK % 8 == 0, "whole k-steps of the m16n8k8 shape");
+  static_assert(kFragsN % 2 == 0, "B fragments load in pairs");
   static_assert(kBM % Config::kPassRows == 0, "whole output passes");
   __shared__ __align__(16) unsigned char smem_bytes[kSddmmMmaSmemBytes<Config>];
   auto& smem = *reinterpret_cast<SddmmMmaShared<Config>*>(smem_bytes);
   auto* tile_out = reinterpret_cast<float(*)[kBN + 1]>(smem_bytes);
+  __shared__ int32_t pass_offsets[Config::kPassRows + 1];
 
   const int tid = threadIdx.x, warp = tid / kWarpSize, lane = tid % kWarpSize;
   const int g = lane / 4, t = lane % 4;  // fragment row group and column (mma.cuh)
@@ -55,9 +58,6 @@ __global__ void __launch_bounds__(Config::kThreads, Config::kMinBlocks)
   const int wn = warp % Config::kWarpsN * Config::kWarpN;
   const int64_t row0 = static_cast<int64_t>(blockIdx.x) * kBM;
   const int64_t col0 = static_cast<int64_t>(blockIdx.y) * kBN;
-  const int64_t d = args.d;
-  const int64_t stages = (d + kBK - 1) / kBK;
-
   for (int64_t b = blockIdx.z; b < args.batch; b += gridDim.z) {
     int64_t offset[2];
     args.batch_map.Offsets(b, offset);
@@ -67,44 +67,34 @@ __global__ void __launch_bounds__(Config::kThreads, Config::kMinBlocks)
     float acc[kFragsM][kFragsN][4] = {};
     SddmmOperandTile<T, Config, kBM, kVec> a;
     SddmmOperandTile<T, Config, kBN, kVec> w;
-    a.Load(lhs, args.m, d, row0, 0, tid);
-    w.Load(rhs, k, d, col0, 0, tid);
-    a.StoreTf32Rows(smem.lhs[0], tid);
-    w.StoreTf32Rows(smem.rhs[0], tid);
-    __syncthreads();
-    for (int64_t s = 0; s < stages; ++s) {
-      const int stage = static_cast<int>(s & 1);
-      const bool next = s + 1 < stages;
-      if (next) {  // the next slice's loads overlap this slice's products
-        a.Load(lhs, args.m, d, row0, (s + 1) * kBK, tid);
-        w.Load(rhs, k, d, col0, (s + 1) * kBK, tid);
-      }
+    const auto store = [&](int stage) {
+      a.StoreTf32Rows(smem.lhs[stage], tid);
+      w.StoreTf32Rows(smem.rhs[stage], tid);
+    };
+    const auto multiply = [&](int stage) {
 #pragma unroll
       for (int kk = 0; kk < kBK; kk += 8) {
+        // One ldmatrix.x4 per A fragment (blocks: rows 0-7 and 8-15 at words kk..kk+3,
+        // then at kk+4..kk+7) and per pair of B fragments (fragment j's words kk.. and
+        // kk+4.., then fragment j+1's), lane l addressing row l % 8 of block l / 8.
         uint32_t fa[kFragsM][4], fb[kFragsN][2];
+        const int q = lane / 8, r = lane % 8;
 #pragma unroll
-        for (int i = 0; i < kFragsM; ++i) {
-          const uint32_t* top = smem.lhs[stage][wm + i * 16 + g] + kk + t;
-          const uint32_t* bottom = smem.lhs[stage][wm + i * 16 + g + 8] + kk + t;
-          fa[i][0] = top[0], fa[i][1] = bottom[0], fa[i][2] = top[4], fa[i][3] = bottom[4];
-        }
+        for (int i = 0; i < kFragsM; ++i)
+          LoadBlocksX4(fa[i], smem.lhs[stage][wm + i * 16 + (q & 1) * 8 + r] + kk + (q >> 1) * 4);
 #pragma unroll
-        for (int j = 0; j < kFragsN; ++j) {
-          const uint32_t* col = smem.rhs[stage][wn + j * 8 + g] + kk + t;
-          fb[j][0] = col[0], fb[j][1] = col[4];
+        for (int j = 0; j < kFragsN; j += 2) {
+          uint32_t pair[4];
+          LoadBlocksX4(pair, smem.rhs[stage][wn + (j + (q >> 1)) * 8 + r] + kk + (q & 1) * 4);
+          fb[j][0] = pair[0], fb[j][1] = pair[1], fb[j + 1][0] = pair[2], fb[j + 1][1] = pair[3];
         }
 #pragma unroll
         for (int i = 0; i < kFragsM; ++i)
 #pragma unroll
           for (int j = 0; j < kFragsN; ++j) MmaTf32(acc[i][j], fa[i], fb[j]);
       }
-      // The other stage was last read before the previous barrier.
-      if (next) {
-        a.StoreTf32Rows(smem.lhs[stage ^ 1], tid);
-        w.StoreTf32Rows(smem.rhs[stage ^ 1], tid);
-      }
-      __syncthreads();
-    }
+    };
+    RunSlices<kBK>(a, w, lhs, rhs, args.m, k, args.d, row0, col0, tid, store, multiply);
 
     // Output, kPassRows tile rows at a time, through the stages' bytes (free
     // after the last barrier).
@@ -123,10 +113,7 @@ __global__ void __launch_bounds__(Config::kThreads, Config::kMinBlocks)
             tile_out[r][wn + j * 8 + 2 * t + 1] = acc[i][j][2 * half + 1];
           }
         }
-      __syncthreads();
-      StoreTileEntries<T, Config::kThreads, Config::kPassRows, kBN>(args, out, tile_out,
-                                                                   row0 + pass, col0, tid);
-      __syncthreads();  // the next pass (or batch item) overwrites these bytes
+      StorePassEntries<T, Config>(args, out, tile_out, pass_offsets, row0 + pass, col0, tid);
     }
   }
 }

@@ -103,13 +103,14 @@ struct SddmmOperandTile {
 };
 
 // Output of one pass: tile rows [0, kPassRows) of the dense tile in shared
-// memory hold rows row0.. of lhs @ rhs^T at columns col0..; warps walk those
-// rows' entries, lanes 32 entries at a time, storing the entries whose column
-// falls in this tile (each entry lies in exactly one column tile).
+// memory hold rows row0.. of lhs @ rhs^T at columns col0.. . Without a tile
+// index, warps walk those rows' entries, lanes 32 at a time, storing the ones
+// whose column falls in this tile (each entry lies in exactly one column tile):
+// index reads grow as nnz x (k / kBN).
 template <typename T, int kThreads, int kPassRows, int kBN>
-__device__ __forceinline__ void StoreTileEntries(const SddmmArgs<T>& args, T* out,
-                                                 const float (*tile_out)[kBN + 1], int64_t row0,
-                                                 int64_t col0, int tid) {
+__device__ __forceinline__ void StoreRowEntries(const SddmmArgs<T>& args, T* out,
+                                                const float (*tile_out)[kBN + 1], int64_t row0,
+                                                int64_t col0, int tid) {
   const int warp = tid / kWarpSize, lane = tid % kWarpSize;
   for (int r = warp; r < kPassRows; r += kThreads / kWarpSize) {
     const int64_t row = row0 + r;
@@ -119,6 +120,93 @@ __device__ __forceinline__ void StoreTileEntries(const SddmmArgs<T>& args, T* ou
       const int64_t c = __ldg(args.column_indices + e) - col0;
       if (c >= 0 && c < kBN) out[e] = FromAcc<T>(static_cast<Acc<T>>(tile_out[r][c]));
     }
+  }
+}
+
+// With the pattern's tile index, the tile's own entries are one list: all
+// threads take them kThreads apart, kUnroll loads in flight each, and find an
+// entry's row by binary search in the tile rows' offsets (`offsets`, shared).
+template <typename T, int kThreads, int kRows, int kBN>
+__device__ __forceinline__ void StoreIndexedEntries(const SddmmArgs<T>& args, T* out,
+                                                    const float (*tile_out)[kBN + 1],
+                                                    const int32_t* offsets, int64_t tile,
+                                                    int64_t col0, int tid) {
+  constexpr int kUnroll = 4;
+  const int64_t begin = __ldg(args.tile_offsets + tile);
+  const int64_t end = __ldg(args.tile_offsets + tile + 1);
+  for (int64_t base = begin + tid; base < end; base += int64_t{kThreads} * kUnroll) {
+    int32_t e[kUnroll], c[kUnroll];
+#pragma unroll
+    for (int u = 0; u < kUnroll; ++u) {
+      const int64_t i = base + u * kThreads;
+      e[u] = i < end ? __ldg(args.tile_entries + i) : -1;
+    }
+#pragma unroll
+    for (int u = 0; u < kUnroll; ++u) c[u] = e[u] >= 0 ? __ldg(args.column_indices + e[u]) : 0;
+#pragma unroll
+    for (int u = 0; u < kUnroll; ++u) {
+      if (e[u] < 0) continue;
+      int lo = 0, hi = kRows;  // offsets[lo] <= e < offsets[hi]; the row is the last such lo
+      while (hi - lo > 1) {
+        const int mid = (lo + hi) / 2;
+        if (offsets[mid] <= e[u]) lo = mid; else hi = mid;
+      }
+      out[e[u]] = FromAcc<T>(static_cast<Acc<T>>(tile_out[lo][c[u] - col0]));
+    }
+  }
+}
+
+// One output pass of a tile kernel, after its rows of the dense tile are in
+// tile_out: the tile index when the pattern has one and the tile is the
+// index's (one pass of kSddmmTileIndexEdge rows), else the row walk. Barriers
+// before (tile_out complete) and after (the next pass overwrites it).
+template <typename T, typename Config>
+__device__ __forceinline__ void StorePassEntries(const SddmmArgs<T>& args, T* out,
+                                                 const float (*tile_out)[Config::kBN + 1],
+                                                 int32_t* offsets, int64_t row0, int64_t col0,
+                                                 int tid) {
+  constexpr bool kIndexable = Config::kBM == kSddmmTileIndexEdge &&
+                              Config::kBN == kSddmmTileIndexEdge &&
+                              Config::kPassRows == kSddmmTileIndexEdge &&
+                              Config::kThreads > kSddmmTileIndexEdge;
+  if (kIndexable && args.tile_offsets != nullptr) {
+    if (tid <= Config::kPassRows)
+      offsets[tid] = __ldg(args.row_offsets + (row0 + tid < args.m ? row0 + tid : args.m));
+    __syncthreads();
+    const int64_t tile = static_cast<int64_t>(blockIdx.x) * gridDim.y + blockIdx.y;
+    StoreIndexedEntries<T, Config::kThreads, Config::kPassRows, Config::kBN>(
+        args, out, tile_out, offsets, tile, col0, tid);
+  } else {
+    __syncthreads();
+    StoreRowEntries<T, Config::kThreads, Config::kPassRows, Config::kBN>(args, out, tile_out,
+                                                                         row0, col0, tid);
+  }
+  __syncthreads();
+}
+
+// The two-stage loop over d of the tile kernels: slice s + 1 of both operand
+// tiles is loaded into registers while multiply(stage) works on slice s in
+// shared memory, then store(stage) moves the registers into the other stage
+// (last read before the previous barrier): one barrier per slice.
+template <int kBK, typename TileA, typename TileB, typename T, typename Store, typename Multiply>
+__device__ __forceinline__ void RunSlices(TileA& a, TileB& w, const T* lhs, const T* rhs,
+                                          int64_t m, int64_t k, int64_t d, int64_t row0,
+                                          int64_t col0, int tid, Store store, Multiply multiply) {
+  const int64_t stages = (d + kBK - 1) / kBK;
+  a.Load(lhs, m, d, row0, 0, tid);
+  w.Load(rhs, k, d, col0, 0, tid);
+  store(0);
+  __syncthreads();
+  for (int64_t s = 0; s < stages; ++s) {
+    const int stage = static_cast<int>(s & 1);
+    const bool next = s + 1 < stages;
+    if (next) {
+      a.Load(lhs, m, d, row0, (s + 1) * kBK, tid);
+      w.Load(rhs, k, d, col0, (s + 1) * kBK, tid);
+    }
+    multiply(stage);
+    if (next) store(stage ^ 1);
+    __syncthreads();
   }
 }
 
@@ -135,14 +223,12 @@ __global__ void __launch_bounds__(Config::kThreads, Config::kMinBlocks)
   __shared__ __align__(16) unsigned char smem_bytes[kSddmmTileSmemBytes<Config>];
   auto& smem = *reinterpret_cast<SddmmTileShared<Config>*>(smem_bytes);
   auto* tile_out = reinterpret_cast<float(*)[kBN + 1]>(smem_bytes);
+  __shared__ int32_t pass_offsets[Config::kPassRows + 1];
 
   const int tid = threadIdx.x;
   const int tn = tid % kThreadsN, tm = tid / kThreadsN;
   const int64_t row0 = static_cast<int64_t>(blockIdx.x) * kBM;
   const int64_t col0 = static_cast<int64_t>(blockIdx.y) * kBN;
-  const int64_t d = args.d;
-  const int64_t stages = (d + kBK - 1) / kBK;
-
   for (int64_t b = blockIdx.z; b < args.batch; b += gridDim.z) {
     int64_t offset[2];
     args.batch_map.Offsets(b, offset);
@@ -152,18 +238,11 @@ __global__ void __launch_bounds__(Config::kThreads, Config::kMinBlocks)
     float acc[kTM][kTN] = {};
     SddmmOperandTile<T, Config, kBM> a;
     SddmmOperandTile<T, Config, kBN> w;
-    a.Load(lhs, args.m, d, row0, 0, tid);
-    w.Load(rhs, k, d, col0, 0, tid);
-    a.Store(smem.lhs[0], tid);
-    w.Store(smem.rhs[0], tid);
-    __syncthreads();
-    for (int64_t s = 0; s < stages; ++s) {
-      const int stage = static_cast<int>(s & 1);
-      const bool next = s + 1 < stages;
-      if (next) {  // the next slice's loads overlap this slice's products
-        a.Load(lhs, args.m, d, row0, (s + 1) * kBK, tid);
-        w.Load(rhs, k, d, col0, (s + 1) * kBK, tid);
-      }
+    const auto store = [&](int stage) {
+      a.Store(smem.lhs[stage], tid);
+      w.Store(smem.rhs[stage], tid);
+    };
+    const auto multiply = [&](int stage) {
 #pragma unroll
       for (int kk = 0; kk < kBK; ++kk) {
         float x[kTM], y[kTN];
@@ -184,18 +263,12 @@ __global__ void __launch_bounds__(Config::kThreads, Config::kMinBlocks)
 #pragma unroll
           for (int j = 0; j < kTN; ++j) acc[i][j] += x[i] * y[j];
       }
-      // The other stage was last read before the previous barrier.
-      if (next) {
-        a.Store(smem.lhs[stage ^ 1], tid);
-        w.Store(smem.rhs[stage ^ 1], tid);
-      }
-      __syncthreads();
-    }
+    };
+    RunSlices<kBK>(a, w, lhs, rhs, args.m, k, args.d, row0, col0, tid, store, multiply);
 
     // Output, kPassRows tile rows at a time: those rows of the dense tile into
-    // shared memory (the stages are free after the last barrier), then warps
-    // walk the rows' entries; lanes take 32 entries at a time and store those
-    // whose column falls in this tile.
+    // shared memory (the stages are free after the last barrier), then their
+    // entries (StorePassEntries).
     T* out = args.out + b * args.nnz;
 #pragma unroll
     for (int pass = 0; pass < kBM; pass += Config::kPassRows) {
@@ -207,10 +280,7 @@ __global__ void __launch_bounds__(Config::kThreads, Config::kMinBlocks)
         for (int j = 0; j < kTN; ++j)
           tile_out[r][MicroOffset<kBN, kTN>(j / 4, tn) + j % 4] = acc[i][j];
       }
-      __syncthreads();
-      StoreTileEntries<T, Config::kThreads, Config::kPassRows, kBN>(args, out, tile_out,
-                                                                   row0 + pass, col0, tid);
-      __syncthreads();  // the next pass (or batch item) overwrites these bytes
+      StorePassEntries<T, Config>(args, out, tile_out, pass_offsets, row0 + pass, col0, tid);
     }
   }
 }

@@ -37,9 +37,31 @@ def _set_value(variable, value):
     variable.value = value
 
 
+def _complete_patterns(module, arrays: dict, prefix: str) -> dict:
+  """Checkpoints written before a pattern field existed (the tile index, session 9) lack it:
+  every SparsePattern whose saved fields are incomplete is rebuilt from its saved row_offsets
+  and column_indices (all other fields derive from them)."""
+  from ..csr import _SPARSITY_FIELDS, Sparsity
+  from .linear import SparsePattern
+  arrays = dict(arrays)
+  for path, node in nnx.iter_graph(module):
+    if not isinstance(node, SparsePattern):
+      continue
+    base = prefix + "".join(f"{k}/" for k in path)
+    names = [base + f for f in _SPARSITY_FIELDS]
+    if all(n in arrays for n in names) or not all(n in arrays for n in names[:2]):
+      continue
+    full = Sparsity.build(arrays[names[0]], arrays[names[1]], node.shape)
+    for name, array in zip(names, full.arrays):
+      arrays.setdefault(name, np.asarray(array))
+  return arrays
+
+
 def restore_variables(module, arrays: dict, prefix: str = "") -> None:
   """Sets every variable of `module` from `arrays[prefix + path]`. Shapes may differ from the
-  freshly built module's (a pruned pattern's nnz); a missing array is an error."""
+  freshly built module's (a pruned pattern's nnz); a missing array is an error, except pattern
+  fields that older checkpoints lack (rebuilt from the saved pattern)."""
+  arrays = _complete_patterns(module, arrays, prefix)
   for path, var in variables(module).items():
     key = prefix + path
     if key not in arrays:
