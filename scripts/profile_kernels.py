@@ -52,9 +52,12 @@ def contenders(op, A, x, y=None):
     d = A.todense()
     out.append(("dense_highest", jax.jit(lambda d, x: jnp.dot(d, x, precision=hi)), (d, x)))
   else:
+    # jsdl at the default precision (TF32 tensor cores where the heuristic picks them), beside
+    # XLA's dense dot at DEFAULT: the same products on cuBLAS's tensor-core kernels.
     out.append(("jsdl", jax.jit(lambda q, k, A: jsdl.sddmm(q, k, A).values), (x, y, A)))
     if has_cusparse:
       out.append(("cusparse", jax.jit(lambda q, k, A: cusparse.sddmm(q, k, A)), (x, y, A)))
+    out.append(("dense_default", jax.jit(lambda q, k: jnp.dot(q, k.T)), (x, y)))
   return out
 
 
@@ -69,6 +72,7 @@ def cases():
     A = dlmc.load_csr(path, k1, jnp.float32)
     yield label, "spmm", A, jax.random.normal(k2, (A.shape[1], n)), None
   for label, path, d in (("sddmm_ffn_d64", ffn, 64), ("sddmm_ffn_d256", ffn, 256),
+                         ("sddmm_ffn_d2048", ffn, 2048), ("sddmm_attn_d2048", attn, 2048),
                          ("sddmm_rn50_d2048", rn50, 2048)):
     A = dlmc.load_csr(path, k1, jnp.float32)
     yield (label, "sddmm", A, jax.random.normal(k2, (A.shape[0], d)),
