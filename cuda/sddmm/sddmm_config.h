@@ -86,6 +86,12 @@ struct SddmmMmaConfig : SddmmTileShape<kBM_, kBN_, kBK_, kMinBlocks_> {
 // entries from it.
 inline constexpr int kSddmmTileIndexEdge = 64;
 
+// 64 x 64 tiles covering an m x k pattern (the tile index's, and the heuristic's unit).
+inline int64_t SddmmTileCount(int64_t m, int64_t k) {
+  constexpr int64_t kEdge = kSddmmTileIndexEdge;
+  return (m + kEdge - 1) / kEdge * ((k + kEdge - 1) / kEdge);
+}
+
 enum class SddmmKernelKind { kRow, kFlat, kTile, kMma };
 
 struct SddmmChoice {
@@ -133,7 +139,7 @@ inline SddmmChoice ChooseSddmm(int64_t m, int64_t k, int64_t nnz, int64_t d, int
   // 4%; with fewer than 48 tiles (ResNet-50's small layers) the flat kernel wins at any d. Up to
   // d = 128 the SIMT tile matches them and stays exact. The SIMT tile needs 6-15%,
   // more with fewer tiles or longer d (where the flat kernel's loads stream well).
-  const int64_t tiles = (m + 63) / 64 * ((k + 63) / 64) * batch;
+  const int64_t tiles = SddmmTileCount(m, k) * batch;
   const double density = static_cast<double>(nnz) / (static_cast<double>(m) * k);
   const bool many = tiles >= 128;
   if (mma && d > 128 && tiles >= 48 && density >= (d > 512 ? 0.04 : many ? 0.015 : 0.08))

@@ -170,12 +170,11 @@ ffi::Error SddmmImpl(cudaStream_t stream, ffi::AnyBuffer lhs, ffi::AnyBuffer rhs
   JSDL_RETURN_IF_ERROR(CheckIndexArray(kOp, "column_indices", column_indices, nnz));
   JSDL_RETURN_IF_ERROR(CheckIndexArray(kOp, "row_indices", row_indices, m));
   // The tile index: both arrays empty (none), or full for this shape.
-  constexpr int64_t kEdge = kSddmmTileIndexEdge;
-  const int64_t tiles = (m + kEdge - 1) / kEdge * ((k + kEdge - 1) / kEdge);
   int64_t index_length = 0;
   JSDL_RETURN_IF_ERROR(CheckIndexArray(kOp, "tile_offsets", tile_offsets, -1, &index_length));
   const bool indexed = index_length > 0;
-  if (indexed) JSDL_RETURN_IF_ERROR(CheckIndexArray(kOp, "tile_offsets", tile_offsets, tiles + 1));
+  if (indexed) JSDL_RETURN_IF_ERROR(CheckIndexArray(kOp, "tile_offsets", tile_offsets,
+                                                   SddmmTileCount(m, k) + 1));
   JSDL_RETURN_IF_ERROR(CheckIndexArray(kOp, "tile_entries", tile_entries, indexed ? nnz : 0));
   JSDL_RETURN_IF_ERROR(CheckInt32Range(kOp, "m", m));
   JSDL_RETURN_IF_ERROR(CheckInt32Range(kOp, "nnz", nnz));

@@ -14,6 +14,14 @@ namespace jsdl {
 
 enum SddmmOperand { kSddmmLhs = 0, kSddmmRhs = 1 };
 
+// One batch item's operands and output.
+template <typename T>
+struct SddmmItem {
+  const T* lhs;  // (m, d)
+  const T* rhs;  // (k, d)
+  T* out;        // (nnz,)
+};
+
 template <typename T>
 struct SddmmArgs {
   const T* lhs;  // (*bl, m, d)
@@ -30,6 +38,13 @@ struct SddmmArgs {
   int64_t m, d, nnz;
   int64_t batch;
   BatchMap<2> batch_map;
+
+  // Batch item b (operands through their broadcast batch offsets).
+  __device__ __forceinline__ SddmmItem<T> Item(int64_t b) const {
+    int64_t offset[2];
+    batch_map.Offsets(b, offset);
+    return {lhs + offset[kSddmmLhs], rhs + offset[kSddmmRhs], out + b * nnz};
+  }
 };
 
 // p[j] holds this lane's partial sum for entry j of its group (j < kLanes).
@@ -69,11 +84,10 @@ __global__ void SddmmKernel(const SddmmArgs<T> args) {
   const int64_t d = args.d;
 
   for (int64_t b = blockIdx.z; b < args.batch; b += gridDim.z) {
-    int64_t offset[2];
-    args.batch_map.Offsets(b, offset);
-    const T* lhs_row = args.lhs + offset[kSddmmLhs] + row * d;
-    const T* rhs = args.rhs + offset[kSddmmRhs];
-    T* out = args.out + b * args.nnz;
+    const SddmmItem<T> item = args.Item(b);
+    const T* lhs_row = item.lhs + row * d;
+    const T* rhs = item.rhs;
+    T* out = item.out;
 
     for (int64_t e0 = start; e0 < end; e0 += Config::kSparseTile) {
       // Lane l stages entry e0 + l's column; past the end, column 0 (valid

@@ -59,10 +59,7 @@ __global__ void __launch_bounds__(Config::kThreads, Config::kMinBlocks)
   const int64_t row0 = static_cast<int64_t>(blockIdx.x) * kBM;
   const int64_t col0 = static_cast<int64_t>(blockIdx.y) * kBN;
   for (int64_t b = blockIdx.z; b < args.batch; b += gridDim.z) {
-    int64_t offset[2];
-    args.batch_map.Offsets(b, offset);
-    const T* lhs = args.lhs + offset[kSddmmLhs];
-    const T* rhs = args.rhs + offset[kSddmmRhs];
+    const SddmmItem<T> item = args.Item(b);
 
     float acc[kFragsM][kFragsN][4] = {};
     SddmmOperandTile<T, Config, kBM, kVec> a;
@@ -94,11 +91,10 @@ __global__ void __launch_bounds__(Config::kThreads, Config::kMinBlocks)
           for (int j = 0; j < kFragsN; ++j) MmaTf32(acc[i][j], fa[i], fb[j]);
       }
     };
-    RunSlices<kBK>(a, w, lhs, rhs, args.m, k, args.d, row0, col0, tid, store, multiply);
+    RunSlices<kBK>(a, w, item.lhs, item.rhs, args.m, k, args.d, row0, col0, tid, store, multiply);
 
     // Output, kPassRows tile rows at a time, through the stages' bytes (free
     // after the last barrier).
-    T* out = args.out + b * args.nnz;
 #pragma unroll
     for (int pass = 0; pass < kBM; pass += Config::kPassRows) {
 #pragma unroll
@@ -113,7 +109,7 @@ __global__ void __launch_bounds__(Config::kThreads, Config::kMinBlocks)
             tile_out[r][wn + j * 8 + 2 * t + 1] = acc[i][j][2 * half + 1];
           }
         }
-      StorePassEntries<T, Config>(args, out, tile_out, pass_offsets, row0 + pass, col0, tid);
+      StorePassEntries<T, Config>(args, item.out, tile_out, pass_offsets, row0 + pass, col0, tid);
     }
   }
 }

@@ -230,10 +230,7 @@ __global__ void __launch_bounds__(Config::kThreads, Config::kMinBlocks)
   const int64_t row0 = static_cast<int64_t>(blockIdx.x) * kBM;
   const int64_t col0 = static_cast<int64_t>(blockIdx.y) * kBN;
   for (int64_t b = blockIdx.z; b < args.batch; b += gridDim.z) {
-    int64_t offset[2];
-    args.batch_map.Offsets(b, offset);
-    const T* lhs = args.lhs + offset[kSddmmLhs];
-    const T* rhs = args.rhs + offset[kSddmmRhs];
+    const SddmmItem<T> item = args.Item(b);
 
     float acc[kTM][kTN] = {};
     SddmmOperandTile<T, Config, kBM> a;
@@ -264,12 +261,11 @@ __global__ void __launch_bounds__(Config::kThreads, Config::kMinBlocks)
           for (int j = 0; j < kTN; ++j) acc[i][j] += x[i] * y[j];
       }
     };
-    RunSlices<kBK>(a, w, lhs, rhs, args.m, k, args.d, row0, col0, tid, store, multiply);
+    RunSlices<kBK>(a, w, item.lhs, item.rhs, args.m, k, args.d, row0, col0, tid, store, multiply);
 
     // Output, kPassRows tile rows at a time: those rows of the dense tile into
     // shared memory (the stages are free after the last barrier), then their
     // entries (StorePassEntries).
-    T* out = args.out + b * args.nnz;
 #pragma unroll
     for (int pass = 0; pass < kBM; pass += Config::kPassRows) {
 #pragma unroll
@@ -280,7 +276,7 @@ __global__ void __launch_bounds__(Config::kThreads, Config::kMinBlocks)
         for (int j = 0; j < kTN; ++j)
           tile_out[r][MicroOffset<kBN, kTN>(j / 4, tn) + j % 4] = acc[i][j];
       }
-      StorePassEntries<T, Config>(args, out, tile_out, pass_offsets, row0 + pass, col0, tid);
+      StorePassEntries<T, Config>(args, item.out, tile_out, pass_offsets, row0 + pass, col0, tid);
     }
   }
 }
