@@ -96,7 +96,8 @@ enum class SddmmKernelKind { kRow, kFlat, kTile, kMma };
 
 struct SddmmChoice {
   SddmmKernelKind kind;
-  int d_split;         // flat kernel: warps per tile (1 or 4)
+  int d_split;         // flat kernel: warps per tile (1 or 4); tile kernels: blocks per tile
+                       // (1 or 2, float32 only: TileBlock in sddmm_tile_kernel.cuh)
   SddmmShape row = {};  // row kernel: group shape; lanes == 0: ChooseSddmmShape's
   int tile_edge = 64;   // tile and mma kernels: 32, 64 or 128 rows and columns a block
 };
@@ -112,9 +113,10 @@ struct SddmmChoice {
 // warps (a split costs a shared-memory reduction, so not when there are warps
 // enough). `mma`: tensor cores allowed (16-bit inputs, or float32 with TF32).
 // JSDL_SDDMM_VARIANT = "row" | "row:<lanes>:<vecs>" | "flat:1" | "flat:4" |
-// "tile:32" | "tile:64" | "tile:128" | "mma:64" | "mma:128" overrides it for
-// tuning (row shapes 4:1, 4:4, 8:1, 8:2, 16:1, 32:1, 32:2; any other runs as
-// 32:4; mma without tensor cores allowed, or mma:32, runs as the tile kernel).
+// "tile:32" | "tile:64" | "tile:128" | "mma:64" | "mma:128", each optionally
+// ":2" (d split over 2 blocks a tile), overrides it for tuning (row shapes 4:1,
+// 4:4, 8:1, 8:2, 16:1, 32:1, 32:2; any other runs as 32:4; mma without tensor
+// cores allowed, or mma:32, runs as the tile kernel).
 inline SddmmChoice ChooseSddmm(int64_t m, int64_t k, int64_t nnz, int64_t d, int64_t batch,
                                int num_sms, bool mma) {
   if (const char* v = std::getenv("JSDL_SDDMM_VARIANT")) {
@@ -124,13 +126,14 @@ inline SddmmChoice ChooseSddmm(int64_t m, int64_t k, int64_t nnz, int64_t d, int
       return {SddmmKernelKind::kRow, 1, shape};
     if (std::strcmp(v, "flat:4") == 0) return {SddmmKernelKind::kFlat, 4};
     if (std::strcmp(v, "flat:1") == 0) return {SddmmKernelKind::kFlat, 1};
-    int edge = 0;
-    const bool named = std::sscanf(v, "tile:%d", &edge) == 1 ||
-                       std::sscanf(v, "mma:%d", &edge) == 1;
+    int edge = 0, parts = 1;
+    const bool named = std::sscanf(v, "tile:%d:%d", &edge, &parts) >= 1 ||
+                       std::sscanf(v, "mma:%d:%d", &edge, &parts) >= 1;
     if (named && (edge == 32 || edge == 64 || edge == 128)) {
       // mma:64 / mma:128 where tensor cores are allowed, else the tile kernel of that edge
       const bool tensor = mma && v[0] == 'm' && edge != 32;
-      return {tensor ? SddmmKernelKind::kMma : SddmmKernelKind::kTile, 1, {}, edge};
+      return {tensor ? SddmmKernelKind::kMma : SddmmKernelKind::kTile, parts == 2 ? 2 : 1, {},
+              edge};
     }
   }
   // Thresholds from the transformer matrices at 50-98% with the patterns' tile index
@@ -142,11 +145,14 @@ inline SddmmChoice ChooseSddmm(int64_t m, int64_t k, int64_t nnz, int64_t d, int
   const int64_t tiles = SddmmTileCount(m, k) * batch;
   const double density = static_cast<double>(nnz) / (static_cast<double>(m) * k);
   const bool many = tiles >= 128;
+  // Fewer tiles than SMs leave SMs idle through the serial d-loop: long d splits over two
+  // blocks a tile (float32; untuned guess, session 9).
+  const int parts = tiles < num_sms && d >= 512 ? 2 : 1;
   if (mma && d > 128 && tiles >= 48 && density >= (d > 512 ? 0.04 : many ? 0.015 : 0.08))
-    return {SddmmKernelKind::kMma, 1, {}, 64};
+    return {SddmmKernelKind::kMma, parts, {}, 64};
   const double simt_min = d <= 128 ? 0.09 : d <= 256 ? (many ? 0.06 : 0.15)
                                                      : (many ? 0.07 : 0.15);
-  if (tiles >= 48 && density >= simt_min) return {SddmmKernelKind::kTile, 1, {}, 64};
+  if (tiles >= 48 && density >= simt_min) return {SddmmKernelKind::kTile, parts, {}, 64};
   if (m * batch >= int64_t{16} * num_sms && nnz >= 160 * m) return {SddmmKernelKind::kRow, 1};
   const int64_t warps = (nnz + 31) / 32 * batch;
   const bool split = d >= 1024 || (d >= 256 && warps < int64_t{64} * num_sms) ||

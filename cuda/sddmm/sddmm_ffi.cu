@@ -80,36 +80,48 @@ ffi::Error LaunchFlat(cudaStream_t stream, const SddmmArgs<T>& args) {
   return LaunchSddmmFlat<T, SddmmFlatConfig<1, kSplit>>(stream, args);
 }
 
-// The tile kernels' grid: row tiles on grid.x, column tiles on grid.y (at most
-// 65535 of them, k <= 4M; false beyond that, and the flat kernel runs instead).
+// The tile kernels' grid: row tiles on grid.x, column tiles times the parts of
+// d on grid.y (at most 65535 of them, k <= 4M for one part; false beyond that,
+// and the flat kernel runs instead).
 template <typename Config, typename T>
-bool TileGrid(const SddmmArgs<T>& args, int64_t k, dim3& grid) {
+bool TileGrid(const SddmmArgs<T>& args, int64_t k, int parts, dim3& grid) {
   const int64_t row_tiles = (args.m + Config::kBM - 1) / Config::kBM;
-  const int64_t col_tiles = (k + Config::kBN - 1) / Config::kBN;
+  const int64_t col_tiles = (k + Config::kBN - 1) / Config::kBN * parts;
   grid = dim3(static_cast<unsigned>(row_tiles), static_cast<unsigned>(col_tiles),
               CappedGridDim(args.batch));
   return col_tiles <= 65535;
 }
 
+// With d split across blocks (parts > 1, float32 only), the blocks add their
+// partial sums into the output: it starts at zero.
+template <typename T>
+ffi::Error ZeroForParts(cudaStream_t stream, const SddmmArgs<T>& args, int parts) {
+  if (parts > 1)
+    JSDL_CUDA_CHECK(cudaMemsetAsync(args.out, 0, sizeof(T) * args.batch * args.nnz, stream));
+  return ffi::Error::Success();
+}
+
 template <typename T, typename Config>
-ffi::Error LaunchTile(cudaStream_t stream, const SddmmArgs<T>& args, int64_t k) {
+ffi::Error LaunchTile(cudaStream_t stream, const SddmmArgs<T>& args, int64_t k, int parts) {
   dim3 grid;
-  if (!TileGrid<Config>(args, k, grid)) return LaunchFlat<T, 4>(stream, args);
-  SddmmTileKernel<T, Config><<<grid, Config::kThreads, 0, stream>>>(args, k);
+  if (!TileGrid<Config>(args, k, parts, grid)) return LaunchFlat<T, 4>(stream, args);
+  JSDL_RETURN_IF_ERROR(ZeroForParts(stream, args, parts));
+  SddmmTileKernel<T, Config><<<grid, Config::kThreads, 0, stream>>>(args, k, parts);
   JSDL_CHECK_LAUNCH("SddmmTileKernel");
   return ffi::Error::Success();
 }
 
 // The tensor-core tile kernel: 16-byte loads when rows of d elements stay aligned.
 template <typename T, typename Config>
-ffi::Error LaunchMma(cudaStream_t stream, const SddmmArgs<T>& args, int64_t k) {
+ffi::Error LaunchMma(cudaStream_t stream, const SddmmArgs<T>& args, int64_t k, int parts) {
   dim3 grid;
-  if (!TileGrid<Config>(args, k, grid)) return LaunchFlat<T, 4>(stream, args);
+  if (!TileGrid<Config>(args, k, parts, grid)) return LaunchFlat<T, 4>(stream, args);
+  JSDL_RETURN_IF_ERROR(ZeroForParts(stream, args, parts));
   constexpr int kVec = kVec16<T>;
   if (args.d % kVec == 0)
-    SddmmMmaKernel<T, Config, kVec><<<grid, Config::kThreads, 0, stream>>>(args, k);
+    SddmmMmaKernel<T, Config, kVec><<<grid, Config::kThreads, 0, stream>>>(args, k, parts);
   else
-    SddmmMmaKernel<T, Config, 1><<<grid, Config::kThreads, 0, stream>>>(args, k);
+    SddmmMmaKernel<T, Config, 1><<<grid, Config::kThreads, 0, stream>>>(args, k, parts);
   JSDL_CHECK_LAUNCH("SddmmMmaKernel");
   return ffi::Error::Success();
 }
@@ -125,17 +137,19 @@ ffi::Error Launch(cudaStream_t stream, const SddmmArgs<T>& args, int64_t k, bool
   const SddmmChoice choice = ChooseSddmm(args.m, k, args.nnz, args.d, args.batch, num_sms, mma);
   if (choice.kind == SddmmKernelKind::kRow) return LaunchRow<T>(stream, args, choice.row);
   if constexpr (sizeof(T) <= 4) {  // float accumulators in shared memory: no float64
+    // d split across blocks only where partial sums can be added in the output's own type
+    const int parts = std::is_same_v<T, float> ? choice.d_split : 1;
     if (choice.kind == SddmmKernelKind::kMma) {  // only where `mma` allows it
       if (choice.tile_edge == 128)
-        return LaunchMma<T, SddmmMmaConfig<128, 128, 16, 2, 4, 1>>(stream, args, k);
-      return LaunchMma<T, SddmmMmaConfig<64, 64, 32, 2, 2, 4>>(stream, args, k);
+        return LaunchMma<T, SddmmMmaConfig<128, 128, 16, 2, 4, 1>>(stream, args, k, parts);
+      return LaunchMma<T, SddmmMmaConfig<64, 64, 32, 2, 2, 4>>(stream, args, k, parts);
     }
     if (choice.kind == SddmmKernelKind::kTile) {
       if (choice.tile_edge == 32)
-        return LaunchTile<T, SddmmTileConfig<32, 32, 16, 4, 4, 8>>(stream, args, k);
+        return LaunchTile<T, SddmmTileConfig<32, 32, 16, 4, 4, 8>>(stream, args, k, parts);
       if (choice.tile_edge == 128)
-        return LaunchTile<T, SddmmTileConfig<128, 128, 8, 8, 8, 1>>(stream, args, k);
-      return LaunchTile<T, SddmmTileConfig<64, 64, 16, 4, 4, 1>>(stream, args, k);
+        return LaunchTile<T, SddmmTileConfig<128, 128, 8, 8, 8, 1>>(stream, args, k, parts);
+      return LaunchTile<T, SddmmTileConfig<64, 64, 16, 4, 4, 1>>(stream, args, k, parts);
     }
   }
   if (choice.d_split == 4) return LaunchFlat<T, 4>(stream, args);

@@ -38,10 +38,11 @@ constexpr size_t kSddmmMmaSmemBytes =
         : sizeof(float) * Config::kPassRows * (Config::kBN + 1);
 
 // Block kThreads (1-D); grid.x covers the row tiles of m, grid.y the column
-// tiles of k, grid.z the batch (stride loop). kVec: elements per global load.
+// tiles of k times `parts` (TileBlock), grid.z the batch (stride loop). kVec:
+// elements per global load.
 template <typename T, typename Config, int kVec>
 __global__ void __launch_bounds__(Config::kThreads, Config::kMinBlocks)
-    SddmmMmaKernel(const SddmmArgs<T> args, int64_t k) {
+    SddmmMmaKernel(const SddmmArgs<T> args, int64_t k, int parts) {
   constexpr int kBM = Config::kBM, kBN = Config::kBN, kBK = Config::kBK;
   constexpr int kFragsM = Config::kFragsM, kFragsN = Config::kFragsN;
   static_assert(kBK % 8 == 0, "whole k-steps of the m16n8k8 shape");
@@ -56,8 +57,9 @@ __global__ void __launch_bounds__(Config::kThreads, Config::kMinBlocks)
   const int g = lane / 4, t = lane % 4;  // fragment row group and column (mma.cuh)
   const int wm = warp / Config::kWarpsN * Config::kWarpM;
   const int wn = warp % Config::kWarpsN * Config::kWarpN;
-  const int64_t row0 = static_cast<int64_t>(blockIdx.x) * kBM;
-  const int64_t col0 = static_cast<int64_t>(blockIdx.y) * kBN;
+  const TileBlock block = TileBlock::Here(parts);
+  const int64_t row0 = block.row_tile * kBM, col0 = block.col_tile * kBN;
+  const int64_t slices = (args.d + kBK - 1) / kBK;
   for (int64_t b = blockIdx.z; b < args.batch; b += gridDim.z) {
     const SddmmItem<T> item = args.Item(b);
 
@@ -91,7 +93,8 @@ __global__ void __launch_bounds__(Config::kThreads, Config::kMinBlocks)
           for (int j = 0; j < kFragsN; ++j) MmaTf32(acc[i][j], fa[i], fb[j]);
       }
     };
-    RunSlices<kBK>(a, w, item.lhs, item.rhs, args.m, k, args.d, row0, col0, tid, store, multiply);
+    RunSlices<kBK>(a, w, item.lhs, item.rhs, args.m, k, args.d, row0, col0,
+                   block.FirstSlice(slices), block.EndSlice(slices), tid, store, multiply);
 
     // Output, kPassRows tile rows at a time, through the stages' bytes (free
     // after the last barrier).
@@ -109,7 +112,8 @@ __global__ void __launch_bounds__(Config::kThreads, Config::kMinBlocks)
             tile_out[r][wn + j * 8 + 2 * t + 1] = acc[i][j][2 * half + 1];
           }
         }
-      StorePassEntries<T, Config>(args, item.out, tile_out, pass_offsets, row0 + pass, col0, tid);
+      StorePassEntries<T, Config>(args, item.out, tile_out, pass_offsets, block, row0 + pass,
+                                  col0, tid);
     }
   }
 }

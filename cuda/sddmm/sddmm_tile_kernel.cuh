@@ -14,6 +14,7 @@
 #pragma once
 
 #include <cstdint>
+#include <type_traits>
 
 #include "../common/dtype.cuh"
 #include "../common/mma.cuh"
@@ -102,6 +103,40 @@ struct SddmmOperandTile {
   }
 };
 
+// Where a tile kernel's block works: grid.x runs over the row tiles, grid.y
+// over the column tiles times `parts`, the shares of d split across blocks
+// (parts > 1 only for float32: each share adds its partial sums into a zeroed
+// output, and two partial sums added to zero give the same float in either
+// order, so results stay deterministic).
+struct TileBlock {
+  int64_t row_tile, col_tile;
+  int64_t tile;  // row-major over all tiles: the pattern's tile index numbers them so
+  int parts, part;
+
+  __device__ static TileBlock Here(int parts) {
+    const int64_t col_tiles = gridDim.y / parts;
+    const int64_t col_tile = blockIdx.y / parts;
+    return {blockIdx.x, col_tile, static_cast<int64_t>(blockIdx.x) * col_tiles + col_tile, parts,
+            static_cast<int>(blockIdx.y % parts)};
+  }
+  // This block's slices [first, end) of `slices`.
+  __device__ int64_t FirstSlice(int64_t slices) const { return slices * part / parts; }
+  __device__ int64_t EndSlice(int64_t slices) const { return slices * (part + 1) / parts; }
+};
+
+// Stores an entry's value, or adds it to the zeroed output when d is split
+// across blocks (float32 only, see TileBlock).
+template <typename T>
+__device__ __forceinline__ void EmitEntry(T* out, float value, bool add) {
+  if constexpr (std::is_same_v<T, float>) {
+    if (add) {
+      atomicAdd(out, value);
+      return;
+    }
+  }
+  *out = FromAcc<T>(static_cast<Acc<T>>(value));
+}
+
 // Output of one pass: tile rows [0, kPassRows) of the dense tile in shared
 // memory hold rows row0.. of lhs @ rhs^T at columns col0.. . Without a tile
 // index, warps walk those rows' entries, lanes 32 at a time, storing the ones
@@ -110,7 +145,7 @@ struct SddmmOperandTile {
 template <typename T, int kThreads, int kPassRows, int kBN>
 __device__ __forceinline__ void StoreRowEntries(const SddmmArgs<T>& args, T* out,
                                                 const float (*tile_out)[kBN + 1], int64_t row0,
-                                                int64_t col0, int tid) {
+                                                int64_t col0, bool add, int tid) {
   const int warp = tid / kWarpSize, lane = tid % kWarpSize;
   for (int r = warp; r < kPassRows; r += kThreads / kWarpSize) {
     const int64_t row = row0 + r;
@@ -118,7 +153,7 @@ __device__ __forceinline__ void StoreRowEntries(const SddmmArgs<T>& args, T* out
     const int64_t end = __ldg(args.row_offsets + row + 1);
     for (int64_t e = __ldg(args.row_offsets + row) + lane; e < end; e += kWarpSize) {
       const int64_t c = __ldg(args.column_indices + e) - col0;
-      if (c >= 0 && c < kBN) out[e] = FromAcc<T>(static_cast<Acc<T>>(tile_out[r][c]));
+      if (c >= 0 && c < kBN) EmitEntry(out + e, tile_out[r][c], add);
     }
   }
 }
@@ -130,7 +165,7 @@ template <typename T, int kThreads, int kRows, int kBN>
 __device__ __forceinline__ void StoreIndexedEntries(const SddmmArgs<T>& args, T* out,
                                                     const float (*tile_out)[kBN + 1],
                                                     const int32_t* offsets, int64_t tile,
-                                                    int64_t col0, int tid) {
+                                                    int64_t col0, bool add, int tid) {
   constexpr int kUnroll = 4;
   const int64_t begin = __ldg(args.tile_offsets + tile);
   const int64_t end = __ldg(args.tile_offsets + tile + 1);
@@ -151,7 +186,7 @@ __device__ __forceinline__ void StoreIndexedEntries(const SddmmArgs<T>& args, T*
         const int mid = (lo + hi) / 2;
         if (offsets[mid] <= e[u]) lo = mid; else hi = mid;
       }
-      out[e[u]] = FromAcc<T>(static_cast<Acc<T>>(tile_out[lo][c[u] - col0]));
+      EmitEntry(out + e[u], tile_out[lo][c[u] - col0], add);
     }
   }
 }
@@ -163,8 +198,9 @@ __device__ __forceinline__ void StoreIndexedEntries(const SddmmArgs<T>& args, T*
 template <typename T, typename Config>
 __device__ __forceinline__ void StorePassEntries(const SddmmArgs<T>& args, T* out,
                                                  const float (*tile_out)[Config::kBN + 1],
-                                                 int32_t* offsets, int64_t row0, int64_t col0,
-                                                 int tid) {
+                                                 int32_t* offsets, const TileBlock& block,
+                                                 int64_t row0, int64_t col0, int tid) {
+  const bool add = block.parts > 1;
   constexpr bool kIndexable = Config::kBM == kSddmmTileIndexEdge &&
                               Config::kBN == kSddmmTileIndexEdge &&
                               Config::kPassRows == kSddmmTileIndexEdge &&
@@ -173,33 +209,34 @@ __device__ __forceinline__ void StorePassEntries(const SddmmArgs<T>& args, T* ou
     if (tid <= Config::kPassRows)
       offsets[tid] = __ldg(args.row_offsets + (row0 + tid < args.m ? row0 + tid : args.m));
     __syncthreads();
-    const int64_t tile = static_cast<int64_t>(blockIdx.x) * gridDim.y + blockIdx.y;
     StoreIndexedEntries<T, Config::kThreads, Config::kPassRows, Config::kBN>(
-        args, out, tile_out, offsets, tile, col0, tid);
+        args, out, tile_out, offsets, block.tile, col0, add, tid);
   } else {
     __syncthreads();
     StoreRowEntries<T, Config::kThreads, Config::kPassRows, Config::kBN>(args, out, tile_out,
-                                                                         row0, col0, tid);
+                                                                         row0, col0, add, tid);
   }
   __syncthreads();
 }
 
-// The two-stage loop over d of the tile kernels: slice s + 1 of both operand
-// tiles is loaded into registers while multiply(stage) works on slice s in
-// shared memory, then store(stage) moves the registers into the other stage
-// (last read before the previous barrier): one barrier per slice.
+// The two-stage loop over slices [first, end) of d of the tile kernels: slice
+// s + 1 of both operand tiles is loaded into registers while multiply(stage)
+// works on slice s in shared memory, then store(stage) moves the registers
+// into the other stage (last read before the previous barrier): one barrier
+// per slice. An empty range (a share of a short d) leaves the accumulators zero.
 template <int kBK, typename TileA, typename TileB, typename T, typename Store, typename Multiply>
 __device__ __forceinline__ void RunSlices(TileA& a, TileB& w, const T* lhs, const T* rhs,
                                           int64_t m, int64_t k, int64_t d, int64_t row0,
-                                          int64_t col0, int tid, Store store, Multiply multiply) {
-  const int64_t stages = (d + kBK - 1) / kBK;
-  a.Load(lhs, m, d, row0, 0, tid);
-  w.Load(rhs, k, d, col0, 0, tid);
+                                          int64_t col0, int64_t first, int64_t end, int tid,
+                                          Store store, Multiply multiply) {
+  if (first >= end) return;  // the same for the whole block
+  a.Load(lhs, m, d, row0, first * kBK, tid);
+  w.Load(rhs, k, d, col0, first * kBK, tid);
   store(0);
   __syncthreads();
-  for (int64_t s = 0; s < stages; ++s) {
-    const int stage = static_cast<int>(s & 1);
-    const bool next = s + 1 < stages;
+  for (int64_t s = first; s < end; ++s) {
+    const int stage = static_cast<int>((s - first) & 1);
+    const bool next = s + 1 < end;
     if (next) {
       a.Load(lhs, m, d, row0, (s + 1) * kBK, tid);
       w.Load(rhs, k, d, col0, (s + 1) * kBK, tid);
@@ -211,10 +248,10 @@ __device__ __forceinline__ void RunSlices(TileA& a, TileB& w, const T* lhs, cons
 }
 
 // Block kThreads (1-D); grid.x covers the row tiles of m, grid.y the column
-// tiles of k, grid.z the batch (stride loop).
+// tiles of k times `parts` (TileBlock), grid.z the batch (stride loop).
 template <typename T, typename Config>
 __global__ void __launch_bounds__(Config::kThreads, Config::kMinBlocks)
-    SddmmTileKernel(const SddmmArgs<T> args, int64_t k) {
+    SddmmTileKernel(const SddmmArgs<T> args, int64_t k, int parts) {
   constexpr int kBM = Config::kBM, kBN = Config::kBN, kBK = Config::kBK;
   constexpr int kTM = Config::kTM, kTN = Config::kTN;
   constexpr int kThreadsN = kBN / kTN;  // threads along a tile row
@@ -227,8 +264,9 @@ __global__ void __launch_bounds__(Config::kThreads, Config::kMinBlocks)
 
   const int tid = threadIdx.x;
   const int tn = tid % kThreadsN, tm = tid / kThreadsN;
-  const int64_t row0 = static_cast<int64_t>(blockIdx.x) * kBM;
-  const int64_t col0 = static_cast<int64_t>(blockIdx.y) * kBN;
+  const TileBlock block = TileBlock::Here(parts);
+  const int64_t row0 = block.row_tile * kBM, col0 = block.col_tile * kBN;
+  const int64_t slices = (args.d + kBK - 1) / kBK;
   for (int64_t b = blockIdx.z; b < args.batch; b += gridDim.z) {
     const SddmmItem<T> item = args.Item(b);
 
@@ -261,7 +299,8 @@ __global__ void __launch_bounds__(Config::kThreads, Config::kMinBlocks)
           for (int j = 0; j < kTN; ++j) acc[i][j] += x[i] * y[j];
       }
     };
-    RunSlices<kBK>(a, w, item.lhs, item.rhs, args.m, k, args.d, row0, col0, tid, store, multiply);
+    RunSlices<kBK>(a, w, item.lhs, item.rhs, args.m, k, args.d, row0, col0,
+                   block.FirstSlice(slices), block.EndSlice(slices), tid, store, multiply);
 
     // Output, kPassRows tile rows at a time: those rows of the dense tile into
     // shared memory (the stages are free after the last barrier), then their
@@ -276,7 +315,8 @@ __global__ void __launch_bounds__(Config::kThreads, Config::kMinBlocks)
         for (int j = 0; j < kTN; ++j)
           tile_out[r][MicroOffset<kBN, kTN>(j / 4, tn) + j % 4] = acc[i][j];
       }
-      StorePassEntries<T, Config>(args, item.out, tile_out, pass_offsets, row0 + pass, col0, tid);
+      StorePassEntries<T, Config>(args, item.out, tile_out, pass_offsets, block, row0 + pass,
+                                  col0, tid);
     }
   }
 }
