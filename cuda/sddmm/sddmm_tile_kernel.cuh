@@ -91,14 +91,26 @@ struct SddmmOperandTile {
     }
   }
 
-  // As rows, smem[r][c], rounded to TF32 for the tensor-core step.
+  // As rows, smem[r][c], rounded to TF32 for the tensor-core step; 16-byte
+  // stores where kVec allows (a quarter warp then fills one 128-byte row run:
+  // no bank conflicts, where 4-byte stores into rows of kBK + 4 words conflict
+  // 4 ways).
   template <int kStride>
   __device__ __forceinline__ void StoreTf32Rows(uint32_t (*smem)[kStride], int tid) const {
 #pragma unroll
     for (int i = 0; i < kPerThread; ++i) {
       const int idx = tid + i * Config::kThreads;
+      uint32_t* row = smem[idx / kPerRow] + idx % kPerRow * kVec;
+      if constexpr (kVec % 4 == 0) {
 #pragma unroll
-      for (int j = 0; j < kVec; ++j) smem[idx / kPerRow][idx % kPerRow * kVec + j] = ToTf32(reg[i][j]);
+        for (int j = 0; j < kVec; j += 4)
+          *reinterpret_cast<uint4*>(row + j) =
+              make_uint4(ToTf32(reg[i][j]), ToTf32(reg[i][j + 1]), ToTf32(reg[i][j + 2]),
+                         ToTf32(reg[i][j + 3]));
+      } else {
+#pragma unroll
+        for (int j = 0; j < kVec; ++j) row[j] = ToTf32(reg[i][j]);
+      }
     }
   }
 };
