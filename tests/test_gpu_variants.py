@@ -230,19 +230,22 @@ def test_sddmm_tile_index_and_row_walk(rng, sddmm_variant, indexed):
   assert rel_err(out, _sddmm_reference(q64, k64, indptr, indices)) < (TF32_TOL if tf32 else 1e-5)
 
 
-@pytest.mark.parametrize("precision", ["highest", "default"])
-def test_sddmm_split_d_is_deterministic_and_chosen_for_few_tiles(rng, monkeypatch, precision):
-  """With fewer 64 x 64 tiles than SMs and a long d, the heuristic splits d over two blocks a
-  tile (float32): its result is bitwise that of the forced split (tile:64:2 at HIGHEST, mma:64:2
-  at DEFAULT), the same on every run (two partial sums added to zero commute), within the
-  precision's error, and not bitwise that of the unsplit kernel (the sums differ in rounding)."""
+@pytest.mark.parametrize("dtype,precision", [(jnp.float32, "highest"), (jnp.float32, "default"),
+                                             (jnp.bfloat16, "highest")])
+def test_sddmm_split_d_is_deterministic_and_chosen_for_few_tiles(rng, monkeypatch, dtype,
+                                                                  precision):
+  """With fewer 64 x 64 tiles than SMs and a long d, the heuristic splits d over a cluster of two
+  blocks a tile: its result is bitwise that of the forced split (tile:64:2 for float32 at
+  HIGHEST, mma:64:2 on tensor cores: float32 at DEFAULT, bfloat16 at any precision), the same on
+  every run (part 0 adds part 1's partial tile to its own, in that order), within the dtype's
+  error, and for float32 not bitwise that of the unsplit kernel (the sums round differently)."""
   m, k, d = 512, 512, 600  # 64 tiles; d not a multiple of the slices
   indptr, indices = scrambled_pattern(rng, m, k, 0.3)
-  A = jsdl.CSR.from_parts(jnp.ones(indices.shape, jnp.float32), indptr, indices, (m, k))
-  q, q64 = rand_dense(rng, (m, d), jnp.float32)
-  kk, k64 = rand_dense(rng, (k, d), jnp.float32)
+  A = jsdl.CSR.from_parts(jnp.ones(indices.shape, dtype), indptr, indices, (m, k))
+  q, q64 = rand_dense(rng, (m, d), dtype)
+  kk, k64 = rand_dense(rng, (k, d), dtype)
   fn = lambda q, kk, A: jsdl.sddmm(q, kk, A, precision=precision).values  # noqa: E731
-  kernel = "tile:64" if precision == "highest" else "mma:64"
+  kernel = "tile:64" if dtype == jnp.float32 and precision == "highest" else "mma:64"
   results = {}
   for variant in (None, f"{kernel}:2", kernel):
     if variant is None:
@@ -255,6 +258,11 @@ def test_sddmm_split_d_is_deterministic_and_chosen_for_few_tiles(rng, monkeypatc
   np.testing.assert_array_equal(again, results[f"{kernel}:2"])
   if getattr(jax.devices()[0], "core_count", 132) > 64:  # SMs (H100 / H200: 132) > tiles
     np.testing.assert_array_equal(results[None], results[f"{kernel}:2"])
-  assert not np.array_equal(results[f"{kernel}:2"], results[kernel])
-  err = rel_err(results[f"{kernel}:2"], _sddmm_reference(q64, k64, indptr, indices))
-  assert err < (1e-5 if precision == "highest" else TF32_TOL), err
+  if dtype == jnp.float32:
+    assert not np.array_equal(results[f"{kernel}:2"], results[kernel])
+  ref = _sddmm_reference(q64, k64, indptr, indices)
+  if dtype == jnp.float32:
+    err = rel_err(results[f"{kernel}:2"], ref)
+    assert err < (1e-5 if precision == "highest" else TF32_TOL), err
+  else:
+    assert_close(results[f"{kernel}:2"], ref, dtype)

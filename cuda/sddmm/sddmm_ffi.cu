@@ -92,36 +92,72 @@ bool TileGrid(const SddmmArgs<T>& args, int64_t k, int parts, dim3& grid) {
   return col_tiles <= 65535;
 }
 
-// With d split across blocks (parts > 1, float32 only), the blocks add their
-// partial sums into the output: it starts at zero.
-template <typename T>
-ffi::Error ZeroForParts(cudaStream_t stream, const SddmmArgs<T>& args, int parts) {
-  if (parts > 1)
-    JSDL_CUDA_CHECK(cudaMemsetAsync(args.out, 0, sizeof(T) * args.batch * args.nnz, stream));
+// A tile kernel's launch: with d split (kParts > 1), the shares of a tile
+// (consecutive on grid.y) form one thread-block cluster (ReceiveParts).
+template <int kParts, typename T>
+ffi::Error LaunchTileGrid(void (*kernel)(SddmmArgs<T>, int64_t, int), cudaStream_t stream, dim3 grid,
+                          int threads, const SddmmArgs<T>& args, int64_t k) {
+  cudaLaunchConfig_t config = {};
+  config.gridDim = grid;
+  config.blockDim = dim3(threads);
+  config.stream = stream;
+  cudaLaunchAttribute cluster = {};
+  cluster.id = cudaLaunchAttributeClusterDimension;
+  cluster.val.clusterDim.x = 1;
+  cluster.val.clusterDim.y = kParts;
+  cluster.val.clusterDim.z = 1;
+  config.attrs = &cluster;
+  config.numAttrs = kParts > 1 ? 1 : 0;
+  JSDL_CUDA_CHECK(cudaLaunchKernelEx(&config, kernel, args, k, kParts));
   return ffi::Error::Success();
 }
 
+// `parts` > 1 (2) only for one-pass tiles: the shares meet in one tile_out.
 template <typename T, typename Config>
 ffi::Error LaunchTile(cudaStream_t stream, const SddmmArgs<T>& args, int64_t k, int parts) {
+  constexpr bool kSplittable = Config::kPassRows == Config::kBM;
+  if (!kSplittable) parts = 1;
   dim3 grid;
   if (!TileGrid<Config>(args, k, parts, grid)) return LaunchFlat<T, 4>(stream, args);
-  JSDL_RETURN_IF_ERROR(ZeroForParts(stream, args, parts));
-  SddmmTileKernel<T, Config><<<grid, Config::kThreads, 0, stream>>>(args, k, parts);
+  if constexpr (kSplittable) {
+    if (parts == 2) {
+      JSDL_RETURN_IF_ERROR(LaunchTileGrid<2>(SddmmTileKernel<T, Config, 2>, stream, grid,
+                                             Config::kThreads, args, k));
+      JSDL_CHECK_LAUNCH("SddmmTileKernel");
+      return ffi::Error::Success();
+    }
+  }
+  JSDL_RETURN_IF_ERROR(LaunchTileGrid<1>(SddmmTileKernel<T, Config, 1>, stream, grid,
+                                         Config::kThreads, args, k));
   JSDL_CHECK_LAUNCH("SddmmTileKernel");
   return ffi::Error::Success();
 }
 
 // The tensor-core tile kernel: 16-byte loads when rows of d elements stay aligned.
-template <typename T, typename Config>
-ffi::Error LaunchMma(cudaStream_t stream, const SddmmArgs<T>& args, int64_t k, int parts) {
-  dim3 grid;
-  if (!TileGrid<Config>(args, k, parts, grid)) return LaunchFlat<T, 4>(stream, args);
-  JSDL_RETURN_IF_ERROR(ZeroForParts(stream, args, parts));
+template <typename T, typename Config, int kParts>
+ffi::Error LaunchMmaParts(cudaStream_t stream, const SddmmArgs<T>& args, int64_t k, dim3 grid) {
   constexpr int kVec = kVec16<T>;
   if (args.d % kVec == 0)
-    SddmmMmaKernel<T, Config, kVec><<<grid, Config::kThreads, 0, stream>>>(args, k, parts);
-  else
-    SddmmMmaKernel<T, Config, 1><<<grid, Config::kThreads, 0, stream>>>(args, k, parts);
+    return LaunchTileGrid<kParts>(SddmmMmaKernel<T, Config, kVec, kParts>, stream, grid,
+                                  Config::kThreads, args, k);
+  return LaunchTileGrid<kParts>(SddmmMmaKernel<T, Config, 1, kParts>, stream, grid,
+                                Config::kThreads, args, k);
+}
+
+template <typename T, typename Config>
+ffi::Error LaunchMma(cudaStream_t stream, const SddmmArgs<T>& args, int64_t k, int parts) {
+  constexpr bool kSplittable = Config::kPassRows == Config::kBM;
+  if (!kSplittable) parts = 1;
+  dim3 grid;
+  if (!TileGrid<Config>(args, k, parts, grid)) return LaunchFlat<T, 4>(stream, args);
+  if constexpr (kSplittable) {
+    if (parts == 2) {
+      JSDL_RETURN_IF_ERROR((LaunchMmaParts<T, Config, 2>(stream, args, k, grid)));
+      JSDL_CHECK_LAUNCH("SddmmMmaKernel");
+      return ffi::Error::Success();
+    }
+  }
+  JSDL_RETURN_IF_ERROR((LaunchMmaParts<T, Config, 1>(stream, args, k, grid)));
   JSDL_CHECK_LAUNCH("SddmmMmaKernel");
   return ffi::Error::Success();
 }
@@ -134,11 +170,13 @@ ffi::Error Launch(cudaStream_t stream, const SddmmArgs<T>& args, int64_t k, bool
   JSDL_RETURN_IF_ERROR(MultiprocessorCount(num_sms));
   constexpr bool kHalf = sizeof(T) == 2;
   const bool mma = kHalf || (std::is_same_v<T, float> && tf32);
-  const SddmmChoice choice = ChooseSddmm(args.m, k, args.nnz, args.d, args.batch, num_sms, mma);
+  bool clusters = false;  // d splits over a cluster of blocks a tile (ReceiveParts)
+  JSDL_RETURN_IF_ERROR(ClusterLaunchSupported(clusters));
+  const SddmmChoice choice =
+      ChooseSddmm(args.m, k, args.nnz, args.d, args.batch, num_sms, mma, clusters);
   if (choice.kind == SddmmKernelKind::kRow) return LaunchRow<T>(stream, args, choice.row);
   if constexpr (sizeof(T) <= 4) {  // float accumulators in shared memory: no float64
-    // d split across blocks only where partial sums can be added in the output's own type
-    const int parts = std::is_same_v<T, float> ? choice.d_split : 1;
+    const int parts = clusters ? choice.d_split : 1;
     if (choice.kind == SddmmKernelKind::kMma) {  // only where `mma` allows it
       if (choice.tile_edge == 128)
         return LaunchMma<T, SddmmMmaConfig<128, 128, 16, 2, 4, 1>>(stream, args, k, parts);

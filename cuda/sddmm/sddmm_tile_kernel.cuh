@@ -13,8 +13,9 @@
 // entry lies in exactly one column tile, so nothing is written twice.
 #pragma once
 
+#include <cooperative_groups.h>
+
 #include <cstdint>
-#include <type_traits>
 
 #include "../common/dtype.cuh"
 #include "../common/mma.cuh"
@@ -91,35 +92,25 @@ struct SddmmOperandTile {
     }
   }
 
-  // As rows, smem[r][c], rounded to TF32 for the tensor-core step; 16-byte
-  // stores where kVec allows (a quarter warp then fills one 128-byte row run:
-  // no bank conflicts, where 4-byte stores into rows of kBK + 4 words conflict
-  // 4 ways).
+  // As rows, smem[r][c], rounded to TF32 for the tensor-core step. (16-byte stores here,
+  // conflict-free, measured no faster: session 10, docs/kernels.md.)
   template <int kStride>
   __device__ __forceinline__ void StoreTf32Rows(uint32_t (*smem)[kStride], int tid) const {
 #pragma unroll
     for (int i = 0; i < kPerThread; ++i) {
       const int idx = tid + i * Config::kThreads;
-      uint32_t* row = smem[idx / kPerRow] + idx % kPerRow * kVec;
-      if constexpr (kVec % 4 == 0) {
 #pragma unroll
-        for (int j = 0; j < kVec; j += 4)
-          *reinterpret_cast<uint4*>(row + j) =
-              make_uint4(ToTf32(reg[i][j]), ToTf32(reg[i][j + 1]), ToTf32(reg[i][j + 2]),
-                         ToTf32(reg[i][j + 3]));
-      } else {
-#pragma unroll
-        for (int j = 0; j < kVec; ++j) row[j] = ToTf32(reg[i][j]);
-      }
+      for (int j = 0; j < kVec; ++j)
+        smem[idx / kPerRow][idx % kPerRow * kVec + j] = ToTf32(reg[i][j]);
     }
   }
 };
 
 // Where a tile kernel's block works: grid.x runs over the row tiles, grid.y
-// over the column tiles times `parts`, the shares of d split across blocks
-// (parts > 1 only for float32: each share adds its partial sums into a zeroed
-// output, and two partial sums added to zero give the same float in either
-// order, so results stay deterministic).
+// over the column tiles times `parts`, the shares of d split across blocks.
+// parts > 1 (sm_90) launches the shares of a tile as one thread-block cluster,
+// so that their partial tiles meet in shared memory (ReceiveParts). The
+// kernels take parts at run time (as a template constant, ptxas spilled more).
 struct TileBlock {
   int64_t row_tile, col_tile;
   int64_t tile;  // row-major over all tiles: the pattern's tile index numbers them so
@@ -136,16 +127,33 @@ struct TileBlock {
   __device__ int64_t EndSlice(int64_t slices) const { return slices * (part + 1) / parts; }
 };
 
-// Stores an entry's value, or adds it to the zeroed output when d is split
-// across blocks (float32 only, see TileBlock).
+// d split over the two blocks of a cluster (parts == 2; a tile of one output
+// pass): after both d-loops, part 1 puts its partial tile into part 0's
+// tile_out through distributed shared memory, and part 0 adds its own, so each
+// value is the same two partial sums added in the same order on every run, in
+// float32 for every type: no atomics, no zeroed output. `put(dst, add)` writes
+// (or adds) the calling thread's accumulators into dst. Returns whether this
+// block stores the tile's entries (part 0).
+template <typename Tile, typename Put>
+__device__ __forceinline__ bool ReceiveParts(const TileBlock& block, Tile* tile_out, Put put) {
+#if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 900
+  namespace cg = cooperative_groups;
+  cg::cluster_group cluster = cg::this_cluster();
+  cluster.sync();  // both d-loops done: part 0's stage bytes are free to receive
+  if (block.part == 1) put(cluster.map_shared_rank(tile_out, 0), false);
+  cluster.sync();  // part 1's partial tile is in part 0's tile_out
+  if (block.part == 1) return false;
+  put(tile_out, true);
+  return true;
+#else
+  __trap();  // the host splits d only where clusters launch (SplitsSupported)
+  return false;
+#endif
+}
+
+// Stores an entry's value in the output type.
 template <typename T>
-__device__ __forceinline__ void EmitEntry(T* out, float value, bool add) {
-  if constexpr (std::is_same_v<T, float>) {
-    if (add) {
-      atomicAdd(out, value);
-      return;
-    }
-  }
+__device__ __forceinline__ void EmitEntry(T* out, float value) {
   *out = FromAcc<T>(static_cast<Acc<T>>(value));
 }
 
@@ -157,7 +165,7 @@ __device__ __forceinline__ void EmitEntry(T* out, float value, bool add) {
 template <typename T, int kThreads, int kPassRows, int kBN>
 __device__ __forceinline__ void StoreRowEntries(const SddmmArgs<T>& args, T* out,
                                                 const float (*tile_out)[kBN + 1], int64_t row0,
-                                                int64_t col0, bool add, int tid) {
+                                                int64_t col0, int tid) {
   const int warp = tid / kWarpSize, lane = tid % kWarpSize;
   for (int r = warp; r < kPassRows; r += kThreads / kWarpSize) {
     const int64_t row = row0 + r;
@@ -165,7 +173,7 @@ __device__ __forceinline__ void StoreRowEntries(const SddmmArgs<T>& args, T* out
     const int64_t end = __ldg(args.row_offsets + row + 1);
     for (int64_t e = __ldg(args.row_offsets + row) + lane; e < end; e += kWarpSize) {
       const int64_t c = __ldg(args.column_indices + e) - col0;
-      if (c >= 0 && c < kBN) EmitEntry(out + e, tile_out[r][c], add);
+      if (c >= 0 && c < kBN) EmitEntry(out + e, tile_out[r][c]);
     }
   }
 }
@@ -177,7 +185,7 @@ template <typename T, int kThreads, int kRows, int kBN>
 __device__ __forceinline__ void StoreIndexedEntries(const SddmmArgs<T>& args, T* out,
                                                     const float (*tile_out)[kBN + 1],
                                                     const int32_t* offsets, int64_t tile,
-                                                    int64_t col0, bool add, int tid) {
+                                                    int64_t col0, int tid) {
   constexpr int kUnroll = 4;
   const int64_t begin = __ldg(args.tile_offsets + tile);
   const int64_t end = __ldg(args.tile_offsets + tile + 1);
@@ -198,7 +206,7 @@ __device__ __forceinline__ void StoreIndexedEntries(const SddmmArgs<T>& args, T*
         const int mid = (lo + hi) / 2;
         if (offsets[mid] <= e[u]) lo = mid; else hi = mid;
       }
-      EmitEntry(out + e[u], tile_out[lo][c[u] - col0], add);
+      EmitEntry(out + e[u], tile_out[lo][c[u] - col0]);
     }
   }
 }
@@ -212,7 +220,6 @@ __device__ __forceinline__ void StorePassEntries(const SddmmArgs<T>& args, T* ou
                                                  const float (*tile_out)[Config::kBN + 1],
                                                  int32_t* offsets, const TileBlock& block,
                                                  int64_t row0, int64_t col0, int tid) {
-  const bool add = block.parts > 1;
   constexpr bool kIndexable = Config::kBM == kSddmmTileIndexEdge &&
                               Config::kBN == kSddmmTileIndexEdge &&
                               Config::kPassRows == kSddmmTileIndexEdge &&
@@ -222,11 +229,11 @@ __device__ __forceinline__ void StorePassEntries(const SddmmArgs<T>& args, T* ou
       offsets[tid] = __ldg(args.row_offsets + (row0 + tid < args.m ? row0 + tid : args.m));
     __syncthreads();
     StoreIndexedEntries<T, Config::kThreads, Config::kPassRows, Config::kBN>(
-        args, out, tile_out, offsets, block.tile, col0, add, tid);
+        args, out, tile_out, offsets, block.tile, col0, tid);
   } else {
     __syncthreads();
     StoreRowEntries<T, Config::kThreads, Config::kPassRows, Config::kBN>(args, out, tile_out,
-                                                                         row0, col0, add, tid);
+                                                                         row0, col0, tid);
   }
   __syncthreads();
 }
@@ -260,8 +267,9 @@ __device__ __forceinline__ void RunSlices(TileA& a, TileB& w, const T* lhs, cons
 }
 
 // Block kThreads (1-D); grid.x covers the row tiles of m, grid.y the column
-// tiles of k times `parts` (TileBlock), grid.z the batch (stride loop).
-template <typename T, typename Config>
+// tiles of k times kParts (TileBlock; kParts > 1 in clusters of kParts along
+// y, one-pass tiles only), grid.z the batch (stride loop).
+template <typename T, typename Config, int kParts>
 __global__ void __launch_bounds__(Config::kThreads, Config::kMinBlocks)
     SddmmTileKernel(const SddmmArgs<T> args, int64_t k, int parts) {
   constexpr int kBM = Config::kBM, kBN = Config::kBN, kBK = Config::kBK;
@@ -269,6 +277,7 @@ __global__ void __launch_bounds__(Config::kThreads, Config::kMinBlocks)
   constexpr int kThreadsN = kBN / kTN;  // threads along a tile row
   static_assert(kTM % 4 == 0 && kTN % 4 == 0, "micro-tiles are read as float4 chunks");
   static_assert(kBM % Config::kPassRows == 0, "whole output passes");
+  static_assert(kParts == 1 || Config::kPassRows == kBM, "split tiles meet in one pass");
   __shared__ __align__(16) unsigned char smem_bytes[kSddmmTileSmemBytes<Config>];
   auto& smem = *reinterpret_cast<SddmmTileShared<Config>*>(smem_bytes);
   auto* tile_out = reinterpret_cast<float(*)[kBN + 1]>(smem_bytes);
@@ -276,7 +285,7 @@ __global__ void __launch_bounds__(Config::kThreads, Config::kMinBlocks)
 
   const int tid = threadIdx.x;
   const int tn = tid % kThreadsN, tm = tid / kThreadsN;
-  const TileBlock block = TileBlock::Here(parts);
+  const TileBlock block = TileBlock::Here(parts);  // == kParts
   const int64_t row0 = block.row_tile * kBM, col0 = block.col_tile * kBN;
   const int64_t slices = (args.d + kBK - 1) / kBK;
   for (int64_t b = blockIdx.z; b < args.batch; b += gridDim.z) {
@@ -316,19 +325,29 @@ __global__ void __launch_bounds__(Config::kThreads, Config::kMinBlocks)
 
     // Output, kPassRows tile rows at a time: those rows of the dense tile into
     // shared memory (the stages are free after the last barrier), then their
-    // entries (StorePassEntries).
-#pragma unroll
-    for (int pass = 0; pass < kBM; pass += Config::kPassRows) {
+    // entries (StorePassEntries). A split d meets in part 0 first (one pass).
+    const auto put = [&](float (*dst)[kBN + 1], int pass, bool add) {
 #pragma unroll
       for (int i = 0; i < kTM; ++i) {
         const int r = MicroOffset<kBM, kTM>(i / 4, tm) + i % 4 - pass;
         if (r < 0 || r >= Config::kPassRows) continue;
 #pragma unroll
-        for (int j = 0; j < kTN; ++j)
-          tile_out[r][MicroOffset<kBN, kTN>(j / 4, tn) + j % 4] = acc[i][j];
+        for (int j = 0; j < kTN; ++j) {
+          float& v = dst[r][MicroOffset<kBN, kTN>(j / 4, tn) + j % 4];
+          v = add ? v + acc[i][j] : acc[i][j];
+        }
       }
-      StorePassEntries<T, Config>(args, item.out, tile_out, pass_offsets, block, row0 + pass,
-                                  col0, tid);
+    };
+    if constexpr (kParts > 1) {
+      if (ReceiveParts(block, tile_out, [&](auto* dst, bool add) { put(dst, 0, add); }))
+        StorePassEntries<T, Config>(args, item.out, tile_out, pass_offsets, block, row0, col0, tid);
+    } else {
+#pragma unroll
+      for (int pass = 0; pass < kBM; pass += Config::kPassRows) {
+        put(tile_out, pass, false);
+        StorePassEntries<T, Config>(args, item.out, tile_out, pass_offsets, block, row0 + pass,
+                                    col0, tid);
+      }
     }
   }
 }
