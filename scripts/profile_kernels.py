@@ -9,6 +9,8 @@ Usage (GPU machine): ncu --profile-from-start off --section SpeedOfLight ... \
 """
 import argparse
 import ctypes
+import os
+import sys
 
 import jax
 import jax.numpy as jnp
@@ -107,3 +109,7 @@ def main():
 
 if __name__ == "__main__":
   main()
+  # Skip the interpreter's teardown: under Nsight Compute it has segfaulted after the last kernel,
+  # before ncu printed its report.
+  sys.stdout.flush()
+  os._exit(0)

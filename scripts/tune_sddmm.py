@@ -22,8 +22,8 @@ import jax_sparse_dl as jsdl  # noqa: E402
 from jax_sparse_dl import dlmc  # noqa: E402
 from tune_spmm import chosen_matrices, cusparse_available, option, timed, write_csv  # noqa: E402
 
-VARIANTS = ["auto", "row", "row:8:2", "row:4:4", "flat:1", "flat:4", "tile:32", "tile:64", "tile:128",
-            "auto@default", "mma:64", "mma:128"]
+VARIANTS = ["auto", "row", "row:8:2", "row:4:4", "flat:1", "flat:4", "tile:32", "tile:64",
+            "tile:64:2", "tile:128", "auto@default", "mma:64", "mma:64:2", "mma:128"]
 
 
 def parse_variant(variant):

@@ -35,7 +35,7 @@ VARIANTS = ["gather", "gather:16:1", "gather:32:4", "gather:64:16", "gather:128:
 # mma:<edge> runs on tensor cores for 16-bit inputs; float32 at HIGHEST (the suite's default)
 # runs the SIMT tile kernel of that edge instead, float32 at DEFAULT is tested separately.
 SDDMM_VARIANTS = ["row", "row:8:2", "row:4:4", "flat:1", "flat:4", "tile:32", "tile:64",
-                  "tile:128", "mma:64", "mma:128"]
+                  "tile:64:2", "tile:128", "mma:64", "mma:64:2", "mma:128"]
 # TF32 keeps 10 of float32's 23 mantissa bits: products err by about 2^-11 relative.
 TF32_TOL = 4e-3
 
@@ -178,7 +178,7 @@ def test_sddmm_variant_empty_pattern(sddmm_variant):
   assert out.shape == (0,)
 
 
-@pytest.mark.parametrize("sddmm_variant", ["mma:64", "mma:128"], indirect=True)
+@pytest.mark.parametrize("sddmm_variant", ["mma:64", "mma:64:2", "mma:128"], indirect=True)
 @pytest.mark.parametrize("m, k, d, density", [(77, 300, 64, 0.2), (33, 64, 260, 0.5),
                                               (20, 50, 2048, 0.3), (130, 200, 7, 0.3)])
 def test_sddmm_tensor_core_variant_float32_at_default(rng, sddmm_variant, m, k, d, density):
@@ -228,3 +228,41 @@ def test_sddmm_tile_index_and_row_walk(rng, sddmm_variant, indexed):
   precision = "default" if tf32 else "highest"
   out = run_fresh(lambda q, kk, A: jsdl.sddmm(q, kk, A, precision=precision).values, q, kk, A)
   assert rel_err(out, _sddmm_reference(q64, k64, indptr, indices)) < (TF32_TOL if tf32 else 1e-5)
+
+
+@pytest.mark.parametrize("dtype,precision", [(jnp.float32, "highest"), (jnp.float32, "default"),
+                                             (jnp.bfloat16, "highest")])
+def test_sddmm_split_d_is_deterministic_and_chosen_for_few_tiles(rng, monkeypatch, dtype,
+                                                                  precision):
+  """With fewer 64 x 64 tiles than SMs and a long d, the heuristic splits d over a cluster of two
+  blocks a tile: its result is bitwise that of the forced split (tile:64:2 for float32 at
+  HIGHEST, mma:64:2 on tensor cores: float32 at DEFAULT, bfloat16 at any precision), the same on
+  every run (part 0 adds part 1's partial tile to its own, in that order), within the dtype's
+  error, and for float32 not bitwise that of the unsplit kernel (the sums round differently)."""
+  m, k, d = 512, 512, 600  # 64 tiles; d not a multiple of the slices
+  indptr, indices = scrambled_pattern(rng, m, k, 0.3)
+  A = jsdl.CSR.from_parts(jnp.ones(indices.shape, dtype), indptr, indices, (m, k))
+  q, q64 = rand_dense(rng, (m, d), dtype)
+  kk, k64 = rand_dense(rng, (k, d), dtype)
+  fn = lambda q, kk, A: jsdl.sddmm(q, kk, A, precision=precision).values  # noqa: E731
+  kernel = "tile:64" if dtype == jnp.float32 and precision == "highest" else "mma:64"
+  results = {}
+  for variant in (None, f"{kernel}:2", kernel):
+    if variant is None:
+      monkeypatch.delenv("JSDL_SDDMM_VARIANT", raising=False)
+    else:
+      monkeypatch.setenv("JSDL_SDDMM_VARIANT", variant)
+    results[variant] = np.asarray(run_fresh(fn, q, kk, A))
+  monkeypatch.setenv("JSDL_SDDMM_VARIANT", f"{kernel}:2")
+  again = np.asarray(run_fresh(fn, q, kk, A))
+  np.testing.assert_array_equal(again, results[f"{kernel}:2"])
+  if getattr(jax.devices()[0], "core_count", 132) > 64:  # SMs (H100 / H200: 132) > tiles
+    np.testing.assert_array_equal(results[None], results[f"{kernel}:2"])
+  if dtype == jnp.float32:
+    assert not np.array_equal(results[f"{kernel}:2"], results[kernel])
+  ref = _sddmm_reference(q64, k64, indptr, indices)
+  if dtype == jnp.float32:
+    err = rel_err(results[f"{kernel}:2"], ref)
+    assert err < (1e-5 if precision == "highest" else TF32_TOL), err
+  else:
+    assert_close(results[f"{kernel}:2"], ref, dtype)

@@ -36,4 +36,12 @@ inline xla::ffi::Error SharedMemoryPerBlockOptin(int& bytes) {
   return CachedDeviceAttribute<cudaDevAttrMaxSharedMemoryPerBlockOptin>(bytes);
 }
 
+// Whether the current device launches thread-block clusters (sm_90 and later).
+inline xla::ffi::Error ClusterLaunchSupported(bool& supported) {
+  int value = 0;
+  JSDL_RETURN_IF_ERROR(CachedDeviceAttribute<cudaDevAttrClusterLaunch>(value));
+  supported = value != 0;
+  return xla::ffi::Error::Success();
+}
+
 }  // namespace jsdl

@@ -96,7 +96,8 @@ enum class SddmmKernelKind { kRow, kFlat, kTile, kMma };
 
 struct SddmmChoice {
   SddmmKernelKind kind;
-  int d_split;         // flat kernel: warps per tile (1 or 4)
+  int d_split;         // flat kernel: warps per tile (1 or 4); tile kernels: blocks per tile
+                       // (1 or 2, a cluster: ReceiveParts in sddmm_tile_kernel.cuh)
   SddmmShape row = {};  // row kernel: group shape; lanes == 0: ChooseSddmmShape's
   int tile_edge = 64;   // tile and mma kernels: 32, 64 or 128 rows and columns a block
 };
@@ -110,13 +111,16 @@ struct SddmmChoice {
 // 32-entry steps, and the flat kernel elsewhere; the flat kernel splits d over
 // four warps when d is long, or when its tiles alone leave the GPU short of
 // warps (a split costs a shared-memory reduction, so not when there are warps
-// enough). `mma`: tensor cores allowed (16-bit inputs, or float32 with TF32).
+// enough). `mma`: tensor cores allowed (16-bit inputs, or float32 with TF32);
+// `can_split`: the tile kernels may split d over two blocks a tile (thread-block
+// clusters, sm_90).
 // JSDL_SDDMM_VARIANT = "row" | "row:<lanes>:<vecs>" | "flat:1" | "flat:4" |
-// "tile:32" | "tile:64" | "tile:128" | "mma:64" | "mma:128" overrides it for
-// tuning (row shapes 4:1, 4:4, 8:1, 8:2, 16:1, 32:1, 32:2; any other runs as
-// 32:4; mma without tensor cores allowed, or mma:32, runs as the tile kernel).
+// "tile:32" | "tile:64" | "tile:128" | "mma:64" | "mma:128", each optionally
+// ":2" (d split over 2 blocks a tile), overrides it for tuning (row shapes 4:1,
+// 4:4, 8:1, 8:2, 16:1, 32:1, 32:2; any other runs as 32:4; mma without tensor
+// cores allowed, or mma:32, runs as the tile kernel).
 inline SddmmChoice ChooseSddmm(int64_t m, int64_t k, int64_t nnz, int64_t d, int64_t batch,
-                               int num_sms, bool mma) {
+                               int num_sms, bool mma, bool can_split) {
   if (const char* v = std::getenv("JSDL_SDDMM_VARIANT")) {
     if (std::strcmp(v, "row") == 0) return {SddmmKernelKind::kRow, 1};
     SddmmShape shape{};
@@ -124,29 +128,40 @@ inline SddmmChoice ChooseSddmm(int64_t m, int64_t k, int64_t nnz, int64_t d, int
       return {SddmmKernelKind::kRow, 1, shape};
     if (std::strcmp(v, "flat:4") == 0) return {SddmmKernelKind::kFlat, 4};
     if (std::strcmp(v, "flat:1") == 0) return {SddmmKernelKind::kFlat, 1};
-    int edge = 0;
-    const bool named = std::sscanf(v, "tile:%d", &edge) == 1 ||
-                       std::sscanf(v, "mma:%d", &edge) == 1;
+    int edge = 0, parts = 1;
+    const bool named = std::sscanf(v, "tile:%d:%d", &edge, &parts) >= 1 ||
+                       std::sscanf(v, "mma:%d:%d", &edge, &parts) >= 1;
     if (named && (edge == 32 || edge == 64 || edge == 128)) {
       // mma:64 / mma:128 where tensor cores are allowed, else the tile kernel of that edge
       const bool tensor = mma && v[0] == 'm' && edge != 32;
-      return {tensor ? SddmmKernelKind::kMma : SddmmKernelKind::kTile, 1, {}, edge};
+      return {tensor ? SddmmKernelKind::kMma : SddmmKernelKind::kTile, parts == 2 ? 2 : 1, {},
+              edge};
     }
   }
   // Thresholds from the transformer matrices at 50-98% with the patterns' tile index
-  // (tune-sddmm, session 9). Tensor cores pay from d = 256: from 1.5% density with 128+ tiles,
-  // 8% with fewer (their d-loop is serial, so few tiles leave SMs idle), and for d > 512 from
-  // 4%; with fewer than 48 tiles (ResNet-50's small layers) the flat kernel wins at any d. Up to
-  // d = 128 the SIMT tile matches them and stays exact. The SIMT tile needs 6-15%,
-  // more with fewer tiles or longer d (where the flat kernel's loads stream well).
+  // (tune-sddmm, sessions 9 and 10). Tensor cores pay from d = 256: from 1.5% density with 128+
+  // tiles, 8% with fewer (their d-loop is serial, so few tiles leave SMs idle); for d > 512
+  // from 1.5% when d is split, else 4%. With fewer than 48 tiles (ResNet-50's small layers) the
+  // flat kernel wins at any d. Up to d = 128 the SIMT tile matches them and stays exact. The
+  // SIMT tile needs 6-15%, more with fewer tiles or longer d (where the flat kernel's loads
+  // stream well), 8% at long d split.
   const int64_t tiles = SddmmTileCount(m, k) * batch;
   const double density = static_cast<double>(nnz) / (static_cast<double>(m) * k);
   const bool many = tiles >= 128;
-  if (mma && d > 128 && tiles >= 48 && density >= (d > 512 ? 0.04 : many ? 0.015 : 0.08))
-    return {SddmmKernelKind::kMma, 1, {}, 64};
-  const double simt_min = d <= 128 ? 0.09 : d <= 256 ? (many ? 0.06 : 0.15)
-                                                     : (many ? 0.07 : 0.15);
-  if (tiles >= 48 && density >= simt_min) return {SddmmKernelKind::kTile, 1, {}, 64};
+  // Splitting d over two blocks a tile adds blocks where the tiles alone leave SMs short of
+  // warps (session 10): the tensor-core tile (4 blocks an SM) 1.6-1.8x faster at d = 2048 on
+  // 64 tiles and 1.05-1.15x on 256, slower at d = 256; the SIMT tile (1 block an SM) 1.2-1.9x
+  // from d = 256 on 64 tiles, no faster on 256.
+  const bool mma_split = can_split && d >= 512 && tiles <= int64_t{2} * num_sms;
+  const bool simt_split = can_split && d >= 256 && tiles < num_sms;
+  const double mma_min = d > 512 ? (mma_split ? 0.015 : 0.04) : many ? 0.015 : 0.08;
+  if (mma && d > 128 && tiles >= 48 && density >= mma_min)
+    return {SddmmKernelKind::kMma, mma_split ? 2 : 1, {}, 64};
+  const double simt_min = d <= 128   ? 0.09
+                          : d <= 256 ? (many ? 0.06 : 0.15)
+                                     : (many ? 0.07 : simt_split ? 0.08 : 0.15);
+  if (tiles >= 48 && density >= simt_min)
+    return {SddmmKernelKind::kTile, simt_split ? 2 : 1, {}, 64};
   if (m * batch >= int64_t{16} * num_sms && nnz >= 160 * m) return {SddmmKernelKind::kRow, 1};
   const int64_t warps = (nnz + 31) / 32 * batch;
   const bool split = d >= 1024 || (d >= 256 && warps < int64_t{64} * num_sms) ||

@@ -80,36 +80,84 @@ ffi::Error LaunchFlat(cudaStream_t stream, const SddmmArgs<T>& args) {
   return LaunchSddmmFlat<T, SddmmFlatConfig<1, kSplit>>(stream, args);
 }
 
-// The tile kernels' grid: row tiles on grid.x, column tiles on grid.y (at most
-// 65535 of them, k <= 4M; false beyond that, and the flat kernel runs instead).
+// The tile kernels' grid: row tiles on grid.x, column tiles times the parts of
+// d on grid.y (at most 65535 of them, k <= 4M for one part; false beyond that,
+// and the flat kernel runs instead).
 template <typename Config, typename T>
-bool TileGrid(const SddmmArgs<T>& args, int64_t k, dim3& grid) {
+bool TileGrid(const SddmmArgs<T>& args, int64_t k, int parts, dim3& grid) {
   const int64_t row_tiles = (args.m + Config::kBM - 1) / Config::kBM;
-  const int64_t col_tiles = (k + Config::kBN - 1) / Config::kBN;
+  const int64_t col_tiles = (k + Config::kBN - 1) / Config::kBN * parts;
   grid = dim3(static_cast<unsigned>(row_tiles), static_cast<unsigned>(col_tiles),
               CappedGridDim(args.batch));
   return col_tiles <= 65535;
 }
 
+// A tile kernel's launch: with d split (kParts > 1), the shares of a tile
+// (consecutive on grid.y) form one thread-block cluster (ReceiveParts).
+template <int kParts, typename T>
+ffi::Error LaunchTileGrid(void (*kernel)(SddmmArgs<T>, int64_t, int), cudaStream_t stream, dim3 grid,
+                          int threads, const SddmmArgs<T>& args, int64_t k) {
+  cudaLaunchConfig_t config = {};
+  config.gridDim = grid;
+  config.blockDim = dim3(threads);
+  config.stream = stream;
+  cudaLaunchAttribute cluster = {};
+  cluster.id = cudaLaunchAttributeClusterDimension;
+  cluster.val.clusterDim.x = 1;
+  cluster.val.clusterDim.y = kParts;
+  cluster.val.clusterDim.z = 1;
+  config.attrs = &cluster;
+  config.numAttrs = kParts > 1 ? 1 : 0;
+  JSDL_CUDA_CHECK(cudaLaunchKernelEx(&config, kernel, args, k, kParts));
+  return ffi::Error::Success();
+}
+
+// `parts` > 1 (2) only for one-pass tiles: the shares meet in one tile_out.
 template <typename T, typename Config>
-ffi::Error LaunchTile(cudaStream_t stream, const SddmmArgs<T>& args, int64_t k) {
+ffi::Error LaunchTile(cudaStream_t stream, const SddmmArgs<T>& args, int64_t k, int parts) {
+  constexpr bool kSplittable = Config::kPassRows == Config::kBM;
+  if (!kSplittable) parts = 1;
   dim3 grid;
-  if (!TileGrid<Config>(args, k, grid)) return LaunchFlat<T, 4>(stream, args);
-  SddmmTileKernel<T, Config><<<grid, Config::kThreads, 0, stream>>>(args, k);
+  if (!TileGrid<Config>(args, k, parts, grid)) return LaunchFlat<T, 4>(stream, args);
+  if constexpr (kSplittable) {
+    if (parts == 2) {
+      JSDL_RETURN_IF_ERROR(LaunchTileGrid<2>(SddmmTileKernel<T, Config, 2>, stream, grid,
+                                             Config::kThreads, args, k));
+      JSDL_CHECK_LAUNCH("SddmmTileKernel");
+      return ffi::Error::Success();
+    }
+  }
+  JSDL_RETURN_IF_ERROR(LaunchTileGrid<1>(SddmmTileKernel<T, Config, 1>, stream, grid,
+                                         Config::kThreads, args, k));
   JSDL_CHECK_LAUNCH("SddmmTileKernel");
   return ffi::Error::Success();
 }
 
 // The tensor-core tile kernel: 16-byte loads when rows of d elements stay aligned.
-template <typename T, typename Config>
-ffi::Error LaunchMma(cudaStream_t stream, const SddmmArgs<T>& args, int64_t k) {
-  dim3 grid;
-  if (!TileGrid<Config>(args, k, grid)) return LaunchFlat<T, 4>(stream, args);
+template <typename T, typename Config, int kParts>
+ffi::Error LaunchMmaParts(cudaStream_t stream, const SddmmArgs<T>& args, int64_t k, dim3 grid) {
   constexpr int kVec = kVec16<T>;
   if (args.d % kVec == 0)
-    SddmmMmaKernel<T, Config, kVec><<<grid, Config::kThreads, 0, stream>>>(args, k);
-  else
-    SddmmMmaKernel<T, Config, 1><<<grid, Config::kThreads, 0, stream>>>(args, k);
+    return LaunchTileGrid<kParts>(SddmmMmaKernel<T, Config, kVec, kParts>, stream, grid,
+                                  Config::kThreads, args, k);
+  return LaunchTileGrid<kParts>(SddmmMmaKernel<T, Config, 1, kParts>, stream, grid,
+                                Config::kThreads, args, k);
+}
+
+template <typename T, typename Config>
+ffi::Error LaunchMma(cudaStream_t stream, const SddmmArgs<T>& args, int64_t k, int parts) {
+  constexpr bool kSplittable = Config::kPassRows == Config::kBM;
+  if (!kSplittable) parts = 1;
+  dim3 grid;
+  if (!TileGrid<Config>(args, k, parts, grid)) return LaunchFlat<T, 4>(stream, args);
+  if constexpr (kSplittable) {
+    if (parts == 2) {
+      JSDL_RETURN_IF_ERROR((LaunchMmaParts<T, Config, 2>(stream, args, k, grid)));
+      JSDL_CHECK_LAUNCH("SddmmMmaKernel");
+      return ffi::Error::Success();
+    }
+  }
+  JSDL_RETURN_IF_ERROR((LaunchMmaParts<T, Config, 1>(stream, args, k, grid)));
   JSDL_CHECK_LAUNCH("SddmmMmaKernel");
   return ffi::Error::Success();
 }
@@ -122,20 +170,24 @@ ffi::Error Launch(cudaStream_t stream, const SddmmArgs<T>& args, int64_t k, bool
   JSDL_RETURN_IF_ERROR(MultiprocessorCount(num_sms));
   constexpr bool kHalf = sizeof(T) == 2;
   const bool mma = kHalf || (std::is_same_v<T, float> && tf32);
-  const SddmmChoice choice = ChooseSddmm(args.m, k, args.nnz, args.d, args.batch, num_sms, mma);
+  bool clusters = false;  // d splits over a cluster of blocks a tile (ReceiveParts)
+  JSDL_RETURN_IF_ERROR(ClusterLaunchSupported(clusters));
+  const SddmmChoice choice =
+      ChooseSddmm(args.m, k, args.nnz, args.d, args.batch, num_sms, mma, clusters);
   if (choice.kind == SddmmKernelKind::kRow) return LaunchRow<T>(stream, args, choice.row);
   if constexpr (sizeof(T) <= 4) {  // float accumulators in shared memory: no float64
+    const int parts = clusters ? choice.d_split : 1;
     if (choice.kind == SddmmKernelKind::kMma) {  // only where `mma` allows it
       if (choice.tile_edge == 128)
-        return LaunchMma<T, SddmmMmaConfig<128, 128, 16, 2, 4, 1>>(stream, args, k);
-      return LaunchMma<T, SddmmMmaConfig<64, 64, 32, 2, 2, 4>>(stream, args, k);
+        return LaunchMma<T, SddmmMmaConfig<128, 128, 16, 2, 4, 1>>(stream, args, k, parts);
+      return LaunchMma<T, SddmmMmaConfig<64, 64, 32, 2, 2, 4>>(stream, args, k, parts);
     }
     if (choice.kind == SddmmKernelKind::kTile) {
       if (choice.tile_edge == 32)
-        return LaunchTile<T, SddmmTileConfig<32, 32, 16, 4, 4, 8>>(stream, args, k);
+        return LaunchTile<T, SddmmTileConfig<32, 32, 16, 4, 4, 8>>(stream, args, k, parts);
       if (choice.tile_edge == 128)
-        return LaunchTile<T, SddmmTileConfig<128, 128, 8, 8, 8, 1>>(stream, args, k);
-      return LaunchTile<T, SddmmTileConfig<64, 64, 16, 4, 4, 1>>(stream, args, k);
+        return LaunchTile<T, SddmmTileConfig<128, 128, 8, 8, 8, 1>>(stream, args, k, parts);
+      return LaunchTile<T, SddmmTileConfig<64, 64, 16, 4, 4, 1>>(stream, args, k, parts);
     }
   }
   if (choice.d_split == 4) return LaunchFlat<T, 4>(stream, args);

@@ -38,15 +38,17 @@ constexpr size_t kSddmmMmaSmemBytes =
         : sizeof(float) * Config::kPassRows * (Config::kBN + 1);
 
 // Block kThreads (1-D); grid.x covers the row tiles of m, grid.y the column
-// tiles of k, grid.z the batch (stride loop). kVec: elements per global load.
-template <typename T, typename Config, int kVec>
+// tiles of k times kParts (as in SddmmTileKernel), grid.z the batch (stride
+// loop). kVec: elements per global load.
+template <typename T, typename Config, int kVec, int kParts>
 __global__ void __launch_bounds__(Config::kThreads, Config::kMinBlocks)
-    SddmmMmaKernel(const SddmmArgs<T> args, int64_t k) {
+    SddmmMmaKernel(const SddmmArgs<T> args, int64_t k, int parts) {
   constexpr int kBM = Config::kBM, kBN = Config::kBN, kBK = Config::kBK;
   constexpr int kFragsM = Config::kFragsM, kFragsN = Config::kFragsN;
   static_assert(kBK % 8 == 0, "whole k-steps of the m16n8k8 shape");
   static_assert(kFragsN % 2 == 0, "B fragments load in pairs");
   static_assert(kBM % Config::kPassRows == 0, "whole output passes");
+  static_assert(kParts == 1 || Config::kPassRows == kBM, "split tiles meet in one pass");
   __shared__ __align__(16) unsigned char smem_bytes[kSddmmMmaSmemBytes<Config>];
   auto& smem = *reinterpret_cast<SddmmMmaShared<Config>*>(smem_bytes);
   auto* tile_out = reinterpret_cast<float(*)[kBN + 1]>(smem_bytes);
@@ -56,8 +58,9 @@ __global__ void __launch_bounds__(Config::kThreads, Config::kMinBlocks)
   const int g = lane / 4, t = lane % 4;  // fragment row group and column (mma.cuh)
   const int wm = warp / Config::kWarpsN * Config::kWarpM;
   const int wn = warp % Config::kWarpsN * Config::kWarpN;
-  const int64_t row0 = static_cast<int64_t>(blockIdx.x) * kBM;
-  const int64_t col0 = static_cast<int64_t>(blockIdx.y) * kBN;
+  const TileBlock block = TileBlock::Here(parts);  // == kParts
+  const int64_t row0 = block.row_tile * kBM, col0 = block.col_tile * kBN;
+  const int64_t slices = (args.d + kBK - 1) / kBK;
   for (int64_t b = blockIdx.z; b < args.batch; b += gridDim.z) {
     const SddmmItem<T> item = args.Item(b);
 
@@ -91,12 +94,12 @@ __global__ void __launch_bounds__(Config::kThreads, Config::kMinBlocks)
           for (int j = 0; j < kFragsN; ++j) MmaTf32(acc[i][j], fa[i], fb[j]);
       }
     };
-    RunSlices<kBK>(a, w, item.lhs, item.rhs, args.m, k, args.d, row0, col0, tid, store, multiply);
+    RunSlices<kBK>(a, w, item.lhs, item.rhs, args.m, k, args.d, row0, col0,
+                   block.FirstSlice(slices), block.EndSlice(slices), tid, store, multiply);
 
     // Output, kPassRows tile rows at a time, through the stages' bytes (free
-    // after the last barrier).
-#pragma unroll
-    for (int pass = 0; pass < kBM; pass += Config::kPassRows) {
+    // after the last barrier). A split d meets in part 0 first (one pass).
+    const auto put = [&](float (*dst)[kBN + 1], int pass, bool add) {
 #pragma unroll
       for (int i = 0; i < kFragsM; ++i)
 #pragma unroll
@@ -104,12 +107,24 @@ __global__ void __launch_bounds__(Config::kThreads, Config::kMinBlocks)
           const int r = wm + i * 16 + half * 8 + g - pass;
           if (r < 0 || r >= Config::kPassRows) continue;
 #pragma unroll
-          for (int j = 0; j < kFragsN; ++j) {
-            tile_out[r][wn + j * 8 + 2 * t] = acc[i][j][2 * half];
-            tile_out[r][wn + j * 8 + 2 * t + 1] = acc[i][j][2 * half + 1];
-          }
+          for (int j = 0; j < kFragsN; ++j)
+#pragma unroll
+            for (int e = 0; e < 2; ++e) {
+              float& v = dst[r][wn + j * 8 + 2 * t + e];
+              v = add ? v + acc[i][j][2 * half + e] : acc[i][j][2 * half + e];
+            }
         }
-      StorePassEntries<T, Config>(args, item.out, tile_out, pass_offsets, row0 + pass, col0, tid);
+    };
+    if constexpr (kParts > 1) {
+      if (ReceiveParts(block, tile_out, [&](auto* dst, bool add) { put(dst, 0, add); }))
+        StorePassEntries<T, Config>(args, item.out, tile_out, pass_offsets, block, row0, col0, tid);
+    } else {
+#pragma unroll
+      for (int pass = 0; pass < kBM; pass += Config::kPassRows) {
+        put(tile_out, pass, false);
+        StorePassEntries<T, Config>(args, item.out, tile_out, pass_offsets, block, row0 + pass,
+                                    col0, tid);
+      }
     }
   }
 }

@@ -13,6 +13,8 @@
 // entry lies in exactly one column tile, so nothing is written twice.
 #pragma once
 
+#include <cooperative_groups.h>
+
 #include <cstdint>
 
 #include "../common/dtype.cuh"
@@ -90,17 +92,70 @@ struct SddmmOperandTile {
     }
   }
 
-  // As rows, smem[r][c], rounded to TF32 for the tensor-core step.
+  // As rows, smem[r][c], rounded to TF32 for the tensor-core step. (16-byte stores here,
+  // conflict-free, measured no faster: session 10, docs/kernels.md.)
   template <int kStride>
   __device__ __forceinline__ void StoreTf32Rows(uint32_t (*smem)[kStride], int tid) const {
 #pragma unroll
     for (int i = 0; i < kPerThread; ++i) {
       const int idx = tid + i * Config::kThreads;
 #pragma unroll
-      for (int j = 0; j < kVec; ++j) smem[idx / kPerRow][idx % kPerRow * kVec + j] = ToTf32(reg[i][j]);
+      for (int j = 0; j < kVec; ++j)
+        smem[idx / kPerRow][idx % kPerRow * kVec + j] = ToTf32(reg[i][j]);
     }
   }
 };
+
+// Where a tile kernel's block works: grid.x runs over the row tiles, grid.y
+// over the column tiles times `parts`, the shares of d split across blocks.
+// parts > 1 (sm_90) launches the shares of a tile as one thread-block cluster,
+// so that their partial tiles meet in shared memory (ReceiveParts). The
+// kernels take parts at run time (as a template constant, ptxas spilled more).
+struct TileBlock {
+  int64_t row_tile, col_tile;
+  int64_t tile;  // row-major over all tiles: the pattern's tile index numbers them so
+  int parts, part;
+
+  __device__ static TileBlock Here(int parts) {
+    const int64_t col_tiles = gridDim.y / parts;
+    const int64_t col_tile = blockIdx.y / parts;
+    return {blockIdx.x, col_tile, static_cast<int64_t>(blockIdx.x) * col_tiles + col_tile, parts,
+            static_cast<int>(blockIdx.y % parts)};
+  }
+  // This block's slices [first, end) of `slices`.
+  __device__ int64_t FirstSlice(int64_t slices) const { return slices * part / parts; }
+  __device__ int64_t EndSlice(int64_t slices) const { return slices * (part + 1) / parts; }
+};
+
+// d split over the two blocks of a cluster (parts == 2; a tile of one output
+// pass): after both d-loops, part 1 puts its partial tile into part 0's
+// tile_out through distributed shared memory, and part 0 adds its own, so each
+// value is the same two partial sums added in the same order on every run, in
+// float32 for every type: no atomics, no zeroed output. `put(dst, add)` writes
+// (or adds) the calling thread's accumulators into dst. Returns whether this
+// block stores the tile's entries (part 0).
+template <typename Tile, typename Put>
+__device__ __forceinline__ bool ReceiveParts(const TileBlock& block, Tile* tile_out, Put put) {
+#if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 900
+  namespace cg = cooperative_groups;
+  cg::cluster_group cluster = cg::this_cluster();
+  cluster.sync();  // both d-loops done: part 0's stage bytes are free to receive
+  if (block.part == 1) put(cluster.map_shared_rank(tile_out, 0), false);
+  cluster.sync();  // part 1's partial tile is in part 0's tile_out
+  if (block.part == 1) return false;
+  put(tile_out, true);
+  return true;
+#else
+  __trap();  // the host splits d only where clusters launch (SplitsSupported)
+  return false;
+#endif
+}
+
+// Stores an entry's value in the output type.
+template <typename T>
+__device__ __forceinline__ void EmitEntry(T* out, float value) {
+  *out = FromAcc<T>(static_cast<Acc<T>>(value));
+}
 
 // Output of one pass: tile rows [0, kPassRows) of the dense tile in shared
 // memory hold rows row0.. of lhs @ rhs^T at columns col0.. . Without a tile
@@ -118,7 +173,7 @@ __device__ __forceinline__ void StoreRowEntries(const SddmmArgs<T>& args, T* out
     const int64_t end = __ldg(args.row_offsets + row + 1);
     for (int64_t e = __ldg(args.row_offsets + row) + lane; e < end; e += kWarpSize) {
       const int64_t c = __ldg(args.column_indices + e) - col0;
-      if (c >= 0 && c < kBN) out[e] = FromAcc<T>(static_cast<Acc<T>>(tile_out[r][c]));
+      if (c >= 0 && c < kBN) EmitEntry(out + e, tile_out[r][c]);
     }
   }
 }
@@ -151,7 +206,7 @@ __device__ __forceinline__ void StoreIndexedEntries(const SddmmArgs<T>& args, T*
         const int mid = (lo + hi) / 2;
         if (offsets[mid] <= e[u]) lo = mid; else hi = mid;
       }
-      out[e[u]] = FromAcc<T>(static_cast<Acc<T>>(tile_out[lo][c[u] - col0]));
+      EmitEntry(out + e[u], tile_out[lo][c[u] - col0]);
     }
   }
 }
@@ -163,8 +218,8 @@ __device__ __forceinline__ void StoreIndexedEntries(const SddmmArgs<T>& args, T*
 template <typename T, typename Config>
 __device__ __forceinline__ void StorePassEntries(const SddmmArgs<T>& args, T* out,
                                                  const float (*tile_out)[Config::kBN + 1],
-                                                 int32_t* offsets, int64_t row0, int64_t col0,
-                                                 int tid) {
+                                                 int32_t* offsets, const TileBlock& block,
+                                                 int64_t row0, int64_t col0, int tid) {
   constexpr bool kIndexable = Config::kBM == kSddmmTileIndexEdge &&
                               Config::kBN == kSddmmTileIndexEdge &&
                               Config::kPassRows == kSddmmTileIndexEdge &&
@@ -173,9 +228,8 @@ __device__ __forceinline__ void StorePassEntries(const SddmmArgs<T>& args, T* ou
     if (tid <= Config::kPassRows)
       offsets[tid] = __ldg(args.row_offsets + (row0 + tid < args.m ? row0 + tid : args.m));
     __syncthreads();
-    const int64_t tile = static_cast<int64_t>(blockIdx.x) * gridDim.y + blockIdx.y;
     StoreIndexedEntries<T, Config::kThreads, Config::kPassRows, Config::kBN>(
-        args, out, tile_out, offsets, tile, col0, tid);
+        args, out, tile_out, offsets, block.tile, col0, tid);
   } else {
     __syncthreads();
     StoreRowEntries<T, Config::kThreads, Config::kPassRows, Config::kBN>(args, out, tile_out,
@@ -184,22 +238,24 @@ __device__ __forceinline__ void StorePassEntries(const SddmmArgs<T>& args, T* ou
   __syncthreads();
 }
 
-// The two-stage loop over d of the tile kernels: slice s + 1 of both operand
-// tiles is loaded into registers while multiply(stage) works on slice s in
-// shared memory, then store(stage) moves the registers into the other stage
-// (last read before the previous barrier): one barrier per slice.
+// The two-stage loop over slices [first, end) of d of the tile kernels: slice
+// s + 1 of both operand tiles is loaded into registers while multiply(stage)
+// works on slice s in shared memory, then store(stage) moves the registers
+// into the other stage (last read before the previous barrier): one barrier
+// per slice. An empty range (a share of a short d) leaves the accumulators zero.
 template <int kBK, typename TileA, typename TileB, typename T, typename Store, typename Multiply>
 __device__ __forceinline__ void RunSlices(TileA& a, TileB& w, const T* lhs, const T* rhs,
                                           int64_t m, int64_t k, int64_t d, int64_t row0,
-                                          int64_t col0, int tid, Store store, Multiply multiply) {
-  const int64_t stages = (d + kBK - 1) / kBK;
-  a.Load(lhs, m, d, row0, 0, tid);
-  w.Load(rhs, k, d, col0, 0, tid);
+                                          int64_t col0, int64_t first, int64_t end, int tid,
+                                          Store store, Multiply multiply) {
+  if (first >= end) return;  // the same for the whole block
+  a.Load(lhs, m, d, row0, first * kBK, tid);
+  w.Load(rhs, k, d, col0, first * kBK, tid);
   store(0);
   __syncthreads();
-  for (int64_t s = 0; s < stages; ++s) {
-    const int stage = static_cast<int>(s & 1);
-    const bool next = s + 1 < stages;
+  for (int64_t s = first; s < end; ++s) {
+    const int stage = static_cast<int>((s - first) & 1);
+    const bool next = s + 1 < end;
     if (next) {
       a.Load(lhs, m, d, row0, (s + 1) * kBK, tid);
       w.Load(rhs, k, d, col0, (s + 1) * kBK, tid);
@@ -211,15 +267,17 @@ __device__ __forceinline__ void RunSlices(TileA& a, TileB& w, const T* lhs, cons
 }
 
 // Block kThreads (1-D); grid.x covers the row tiles of m, grid.y the column
-// tiles of k, grid.z the batch (stride loop).
-template <typename T, typename Config>
+// tiles of k times kParts (TileBlock; kParts > 1 in clusters of kParts along
+// y, one-pass tiles only), grid.z the batch (stride loop).
+template <typename T, typename Config, int kParts>
 __global__ void __launch_bounds__(Config::kThreads, Config::kMinBlocks)
-    SddmmTileKernel(const SddmmArgs<T> args, int64_t k) {
+    SddmmTileKernel(const SddmmArgs<T> args, int64_t k, int parts) {
   constexpr int kBM = Config::kBM, kBN = Config::kBN, kBK = Config::kBK;
   constexpr int kTM = Config::kTM, kTN = Config::kTN;
   constexpr int kThreadsN = kBN / kTN;  // threads along a tile row
   static_assert(kTM % 4 == 0 && kTN % 4 == 0, "micro-tiles are read as float4 chunks");
   static_assert(kBM % Config::kPassRows == 0, "whole output passes");
+  static_assert(kParts == 1 || Config::kPassRows == kBM, "split tiles meet in one pass");
   __shared__ __align__(16) unsigned char smem_bytes[kSddmmTileSmemBytes<Config>];
   auto& smem = *reinterpret_cast<SddmmTileShared<Config>*>(smem_bytes);
   auto* tile_out = reinterpret_cast<float(*)[kBN + 1]>(smem_bytes);
@@ -227,8 +285,9 @@ __global__ void __launch_bounds__(Config::kThreads, Config::kMinBlocks)
 
   const int tid = threadIdx.x;
   const int tn = tid % kThreadsN, tm = tid / kThreadsN;
-  const int64_t row0 = static_cast<int64_t>(blockIdx.x) * kBM;
-  const int64_t col0 = static_cast<int64_t>(blockIdx.y) * kBN;
+  const TileBlock block = TileBlock::Here(parts);  // == kParts
+  const int64_t row0 = block.row_tile * kBM, col0 = block.col_tile * kBN;
+  const int64_t slices = (args.d + kBK - 1) / kBK;
   for (int64_t b = blockIdx.z; b < args.batch; b += gridDim.z) {
     const SddmmItem<T> item = args.Item(b);
 
@@ -261,22 +320,34 @@ __global__ void __launch_bounds__(Config::kThreads, Config::kMinBlocks)
           for (int j = 0; j < kTN; ++j) acc[i][j] += x[i] * y[j];
       }
     };
-    RunSlices<kBK>(a, w, item.lhs, item.rhs, args.m, k, args.d, row0, col0, tid, store, multiply);
+    RunSlices<kBK>(a, w, item.lhs, item.rhs, args.m, k, args.d, row0, col0,
+                   block.FirstSlice(slices), block.EndSlice(slices), tid, store, multiply);
 
     // Output, kPassRows tile rows at a time: those rows of the dense tile into
     // shared memory (the stages are free after the last barrier), then their
-    // entries (StorePassEntries).
-#pragma unroll
-    for (int pass = 0; pass < kBM; pass += Config::kPassRows) {
+    // entries (StorePassEntries). A split d meets in part 0 first (one pass).
+    const auto put = [&](float (*dst)[kBN + 1], int pass, bool add) {
 #pragma unroll
       for (int i = 0; i < kTM; ++i) {
         const int r = MicroOffset<kBM, kTM>(i / 4, tm) + i % 4 - pass;
         if (r < 0 || r >= Config::kPassRows) continue;
 #pragma unroll
-        for (int j = 0; j < kTN; ++j)
-          tile_out[r][MicroOffset<kBN, kTN>(j / 4, tn) + j % 4] = acc[i][j];
+        for (int j = 0; j < kTN; ++j) {
+          float& v = dst[r][MicroOffset<kBN, kTN>(j / 4, tn) + j % 4];
+          v = add ? v + acc[i][j] : acc[i][j];
+        }
       }
-      StorePassEntries<T, Config>(args, item.out, tile_out, pass_offsets, row0 + pass, col0, tid);
+    };
+    if constexpr (kParts > 1) {
+      if (ReceiveParts(block, tile_out, [&](auto* dst, bool add) { put(dst, 0, add); }))
+        StorePassEntries<T, Config>(args, item.out, tile_out, pass_offsets, block, row0, col0, tid);
+    } else {
+#pragma unroll
+      for (int pass = 0; pass < kBM; pass += Config::kPassRows) {
+        put(tile_out, pass, false);
+        StorePassEntries<T, Config>(args, item.out, tile_out, pass_offsets, block, row0 + pass,
+                                    col0, tid);
+      }
     }
   }
 }
