@@ -112,54 +112,46 @@ ffi::Error LaunchTileGrid(void (*kernel)(SddmmArgs<T>, int64_t, int), cudaStream
   return ffi::Error::Success();
 }
 
-// `parts` > 1 (2) only for one-pass tiles: the shares meet in one tile_out.
-template <typename T, typename Config>
-ffi::Error LaunchTile(cudaStream_t stream, const SddmmArgs<T>& args, int64_t k, int parts) {
+// A tile kernel's grid and launch: `launch(kParts, grid)` launches the
+// instance of kParts (a std::integral_constant) blocks a tile; parts > 1 (2)
+// only for one-pass tiles, whose shares meet in one tile_out.
+template <typename T, typename Config, typename Launch>
+ffi::Error LaunchTiles(cudaStream_t stream, const SddmmArgs<T>& args, int64_t k, int parts,
+                       Launch launch) {
   constexpr bool kSplittable = Config::kPassRows == Config::kBM;
   if (!kSplittable) parts = 1;
   dim3 grid;
   if (!TileGrid<Config>(args, k, parts, grid)) return LaunchFlat<T, 4>(stream, args);
   if constexpr (kSplittable) {
-    if (parts == 2) {
-      JSDL_RETURN_IF_ERROR(LaunchTileGrid<2>(SddmmTileKernel<T, Config, 2>, stream, grid,
-                                             Config::kThreads, args, k));
-      JSDL_CHECK_LAUNCH("SddmmTileKernel");
-      return ffi::Error::Success();
-    }
+    if (parts == 2) return launch(std::integral_constant<int, 2>{}, grid);
   }
-  JSDL_RETURN_IF_ERROR(LaunchTileGrid<1>(SddmmTileKernel<T, Config, 1>, stream, grid,
-                                         Config::kThreads, args, k));
-  JSDL_CHECK_LAUNCH("SddmmTileKernel");
-  return ffi::Error::Success();
+  return launch(std::integral_constant<int, 1>{}, grid);
+}
+
+template <typename T, typename Config>
+ffi::Error LaunchTile(cudaStream_t stream, const SddmmArgs<T>& args, int64_t k, int parts) {
+  return LaunchTiles<T, Config>(stream, args, k, parts, [&](auto kParts, dim3 grid) {
+    JSDL_RETURN_IF_ERROR(LaunchTileGrid<kParts()>(SddmmTileKernel<T, Config, kParts()>, stream,
+                                                  grid, Config::kThreads, args, k));
+    JSDL_CHECK_LAUNCH("SddmmTileKernel");
+    return ffi::Error::Success();
+  });
 }
 
 // The tensor-core tile kernel: 16-byte loads when rows of d elements stay aligned.
-template <typename T, typename Config, int kParts>
-ffi::Error LaunchMmaParts(cudaStream_t stream, const SddmmArgs<T>& args, int64_t k, dim3 grid) {
-  constexpr int kVec = kVec16<T>;
-  if (args.d % kVec == 0)
-    return LaunchTileGrid<kParts>(SddmmMmaKernel<T, Config, kVec, kParts>, stream, grid,
-                                  Config::kThreads, args, k);
-  return LaunchTileGrid<kParts>(SddmmMmaKernel<T, Config, 1, kParts>, stream, grid,
-                                Config::kThreads, args, k);
-}
-
 template <typename T, typename Config>
 ffi::Error LaunchMma(cudaStream_t stream, const SddmmArgs<T>& args, int64_t k, int parts) {
-  constexpr bool kSplittable = Config::kPassRows == Config::kBM;
-  if (!kSplittable) parts = 1;
-  dim3 grid;
-  if (!TileGrid<Config>(args, k, parts, grid)) return LaunchFlat<T, 4>(stream, args);
-  if constexpr (kSplittable) {
-    if (parts == 2) {
-      JSDL_RETURN_IF_ERROR((LaunchMmaParts<T, Config, 2>(stream, args, k, grid)));
-      JSDL_CHECK_LAUNCH("SddmmMmaKernel");
-      return ffi::Error::Success();
-    }
-  }
-  JSDL_RETURN_IF_ERROR((LaunchMmaParts<T, Config, 1>(stream, args, k, grid)));
-  JSDL_CHECK_LAUNCH("SddmmMmaKernel");
-  return ffi::Error::Success();
+  return LaunchTiles<T, Config>(stream, args, k, parts, [&](auto kParts, dim3 grid) {
+    constexpr int kVec = kVec16<T>;
+    JSDL_RETURN_IF_ERROR(
+        args.d % kVec == 0
+            ? LaunchTileGrid<kParts()>(SddmmMmaKernel<T, Config, kVec, kParts()>, stream, grid,
+                                       Config::kThreads, args, k)
+            : LaunchTileGrid<kParts()>(SddmmMmaKernel<T, Config, 1, kParts()>, stream, grid,
+                                       Config::kThreads, args, k));
+    JSDL_CHECK_LAUNCH("SddmmMmaKernel");
+    return ffi::Error::Success();
+  });
 }
 
 // tf32: the caller's precision allows TF32 products for float32 (DEFAULT,

@@ -97,8 +97,7 @@ __global__ void __launch_bounds__(Config::kThreads, Config::kMinBlocks)
     RunSlices<kBK>(a, w, item.lhs, item.rhs, args.m, k, args.d, row0, col0,
                    block.FirstSlice(slices), block.EndSlice(slices), tid, store, multiply);
 
-    // Output, kPassRows tile rows at a time, through the stages' bytes (free
-    // after the last barrier). A split d meets in part 0 first (one pass).
+    // Output (StoreTileEntries): the thread's fragment rows of a pass.
     const auto put = [&](float (*dst)[kBN + 1], int pass, bool add) {
 #pragma unroll
       for (int i = 0; i < kFragsM; ++i)
@@ -115,17 +114,8 @@ __global__ void __launch_bounds__(Config::kThreads, Config::kMinBlocks)
             }
         }
     };
-    if constexpr (kParts > 1) {
-      if (ReceiveParts(block, tile_out, [&](auto* dst, bool add) { put(dst, 0, add); }))
-        StorePassEntries<T, Config>(args, item.out, tile_out, pass_offsets, block, row0, col0, tid);
-    } else {
-#pragma unroll
-      for (int pass = 0; pass < kBM; pass += Config::kPassRows) {
-        put(tile_out, pass, false);
-        StorePassEntries<T, Config>(args, item.out, tile_out, pass_offsets, block, row0 + pass,
-                                    col0, tid);
-      }
-    }
+    StoreTileEntries<T, Config, kParts>(args, item.out, tile_out, pass_offsets, block, row0, col0,
+                                        tid, put);
   }
 }
 

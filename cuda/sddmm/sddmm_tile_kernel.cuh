@@ -238,6 +238,28 @@ __device__ __forceinline__ void StorePassEntries(const SddmmArgs<T>& args, T* ou
   __syncthreads();
 }
 
+// A tile kernel's output after its d-loop: kPassRows tile rows at a time,
+// `put(dst, pass, add)` writes (or adds) the thread's accumulators of those
+// rows into dst (the stages' bytes, free after the loop's last barrier), then
+// StorePassEntries stores their entries; a split d (kParts > 1, one pass)
+// meets in part 0 first (ReceiveParts).
+template <typename T, typename Config, int kParts, typename Put>
+__device__ __forceinline__ void StoreTileEntries(const SddmmArgs<T>& args, T* out,
+                                                 float (*tile_out)[Config::kBN + 1],
+                                                 int32_t* offsets, const TileBlock& block,
+                                                 int64_t row0, int64_t col0, int tid, Put put) {
+  if constexpr (kParts > 1) {
+    if (ReceiveParts(block, tile_out, [&](auto* dst, bool add) { put(dst, 0, add); }))
+      StorePassEntries<T, Config>(args, out, tile_out, offsets, block, row0, col0, tid);
+  } else {
+#pragma unroll
+    for (int pass = 0; pass < Config::kBM; pass += Config::kPassRows) {
+      put(tile_out, pass, false);
+      StorePassEntries<T, Config>(args, out, tile_out, offsets, block, row0 + pass, col0, tid);
+    }
+  }
+}
+
 // The two-stage loop over slices [first, end) of d of the tile kernels: slice
 // s + 1 of both operand tiles is loaded into registers while multiply(stage)
 // works on slice s in shared memory, then store(stage) moves the registers
@@ -323,9 +345,7 @@ __global__ void __launch_bounds__(Config::kThreads, Config::kMinBlocks)
     RunSlices<kBK>(a, w, item.lhs, item.rhs, args.m, k, args.d, row0, col0,
                    block.FirstSlice(slices), block.EndSlice(slices), tid, store, multiply);
 
-    // Output, kPassRows tile rows at a time: those rows of the dense tile into
-    // shared memory (the stages are free after the last barrier), then their
-    // entries (StorePassEntries). A split d meets in part 0 first (one pass).
+    // Output (StoreTileEntries): the thread's micro-tile rows of a pass.
     const auto put = [&](float (*dst)[kBN + 1], int pass, bool add) {
 #pragma unroll
       for (int i = 0; i < kTM; ++i) {
@@ -338,17 +358,8 @@ __global__ void __launch_bounds__(Config::kThreads, Config::kMinBlocks)
         }
       }
     };
-    if constexpr (kParts > 1) {
-      if (ReceiveParts(block, tile_out, [&](auto* dst, bool add) { put(dst, 0, add); }))
-        StorePassEntries<T, Config>(args, item.out, tile_out, pass_offsets, block, row0, col0, tid);
-    } else {
-#pragma unroll
-      for (int pass = 0; pass < kBM; pass += Config::kPassRows) {
-        put(tile_out, pass, false);
-        StorePassEntries<T, Config>(args, item.out, tile_out, pass_offsets, block, row0 + pass,
-                                    col0, tid);
-      }
-    }
+    StoreTileEntries<T, Config, kParts>(args, item.out, tile_out, pass_offsets, block, row0, col0,
+                                        tid, put);
   }
 }
 
