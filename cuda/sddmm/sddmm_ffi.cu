@@ -95,8 +95,8 @@ bool TileGrid(const SddmmArgs<T>& args, int64_t k, int parts, dim3& grid) {
 // A tile kernel's launch: with d split (kParts > 1), the shares of a tile
 // (consecutive on grid.y) form one thread-block cluster (ReceiveParts).
 template <int kParts, typename T>
-ffi::Error LaunchTileGrid(void (*kernel)(SddmmArgs<T>, int64_t, int), cudaStream_t stream, dim3 grid,
-                          int threads, const SddmmArgs<T>& args, int64_t k) {
+ffi::Error LaunchTileGrid(void (*kernel)(SddmmArgs<T>, int64_t, int), cudaStream_t stream,
+                          dim3 grid, int threads, const SddmmArgs<T>& args, int64_t k) {
   cudaLaunchConfig_t config = {};
   config.gridDim = grid;
   config.blockDim = dim3(threads);

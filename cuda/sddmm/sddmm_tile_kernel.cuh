@@ -146,7 +146,7 @@ __device__ __forceinline__ bool ReceiveParts(const TileBlock& block, Tile* tile_
   put(tile_out, true);
   return true;
 #else
-  __trap();  // the host splits d only where clusters launch (SplitsSupported)
+  __trap();  // the host splits d only where clusters launch (ClusterLaunchSupported)
   return false;
 #endif
 }
