@@ -14,16 +14,19 @@ namespace jsdl {
 template <cudaDeviceAttr kAttr>
 inline xla::ffi::Error CachedDeviceAttribute(int& value) {
   constexpr int kMaxDevices = 64;
-  static std::atomic<int> cache[kMaxDevices];  // 0: not read yet
+  static std::atomic<int> cache[kMaxDevices];  // value + 1 (attributes may be 0); 0: not read yet
   int device = 0;
   JSDL_CUDA_CHECK(cudaGetDevice(&device));
   if (device >= 0 && device < kMaxDevices) {
-    value = cache[device].load(std::memory_order_relaxed);
-    if (value > 0) return xla::ffi::Error::Success();
+    const int cached = cache[device].load(std::memory_order_relaxed);
+    if (cached > 0) {
+      value = cached - 1;
+      return xla::ffi::Error::Success();
+    }
   }
   JSDL_CUDA_CHECK(cudaDeviceGetAttribute(&value, kAttr, device));
   if (device >= 0 && device < kMaxDevices)
-    cache[device].store(value, std::memory_order_relaxed);
+    cache[device].store(value + 1, std::memory_order_relaxed);
   return xla::ffi::Error::Success();
 }
 

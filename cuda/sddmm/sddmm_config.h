@@ -116,9 +116,9 @@ struct SddmmChoice {
 // clusters, sm_90).
 // JSDL_SDDMM_VARIANT = "row" | "row:<lanes>:<vecs>" | "flat:1" | "flat:4" |
 // "tile:32" | "tile:64" | "tile:128" | "mma:64" | "mma:128", each optionally
-// ":2" (d split over 2 blocks a tile), overrides it for tuning (row shapes 4:1,
-// 4:4, 8:1, 8:2, 16:1, 32:1, 32:2; any other runs as 32:4; mma without tensor
-// cores allowed, or mma:32, runs as the tile kernel).
+// ":2" (d split over 2 blocks a tile where `can_split`), overrides it for
+// tuning (row shapes 4:1, 4:4, 8:1, 8:2, 16:1, 32:1, 32:2; any other runs as
+// 32:4; mma without tensor cores allowed, or mma:32, runs as the tile kernel).
 inline SddmmChoice ChooseSddmm(int64_t m, int64_t k, int64_t nnz, int64_t d, int64_t batch,
                                int num_sms, bool mma, bool can_split) {
   if (const char* v = std::getenv("JSDL_SDDMM_VARIANT")) {
@@ -134,8 +134,8 @@ inline SddmmChoice ChooseSddmm(int64_t m, int64_t k, int64_t nnz, int64_t d, int
     if (named && (edge == 32 || edge == 64 || edge == 128)) {
       // mma:64 / mma:128 where tensor cores are allowed, else the tile kernel of that edge
       const bool tensor = mma && v[0] == 'm' && edge != 32;
-      return {tensor ? SddmmKernelKind::kMma : SddmmKernelKind::kTile, parts == 2 ? 2 : 1, {},
-              edge};
+      return {tensor ? SddmmKernelKind::kMma : SddmmKernelKind::kTile,
+              parts == 2 && can_split ? 2 : 1, {}, edge};
     }
   }
   // Thresholds from the transformer matrices at 50-98% with the patterns' tile index

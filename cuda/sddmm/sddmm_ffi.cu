@@ -168,7 +168,7 @@ ffi::Error Launch(cudaStream_t stream, const SddmmArgs<T>& args, int64_t k, bool
       ChooseSddmm(args.m, k, args.nnz, args.d, args.batch, num_sms, mma, clusters);
   if (choice.kind == SddmmKernelKind::kRow) return LaunchRow<T>(stream, args, choice.row);
   if constexpr (sizeof(T) <= 4) {  // float accumulators in shared memory: no float64
-    const int parts = clusters ? choice.d_split : 1;
+    const int parts = choice.d_split;  // 2 only where clusters launch (ChooseSddmm)
     if (choice.kind == SddmmKernelKind::kMma) {  // only where `mma` allows it
       if (choice.tile_edge == 128)
         return LaunchMma<T, SddmmMmaConfig<128, 128, 16, 2, 4, 1>>(stream, args, k, parts);
