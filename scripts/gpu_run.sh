@@ -59,7 +59,7 @@ want bench && stage bench 540 python3 -m jax_sparse_dl.bench "$DLMC" --out "$OUT
 # memcheck sees only allocation bounds: the platform allocator gives every XLA buffer its own
 # cudaMalloc, so an access past any operand is caught. The cases build their patterns on the
 # host backend (cuda,cpu): XLA's own sort/scatter kernels crash this compute-sanitizer build.
-want memcheck && for run in ${MEMCHECK_RUNS:-spmm:gather spmm:panel:32:4 spmm:panel:4:2 spmm:auto \
+want memcheck && for run in ${MEMCHECK_RUNS:-spmm:gather spmm:panel:32:4 spmm:panel:4:2 spmm:stream spmm:stream:3 spmm:auto \
     sddmm:row sddmm:flat:1 sddmm:flat:4 sddmm:tile:32 sddmm:tile:64:2 sddmm:tile:128 sddmm:mma:64 \
     sddmm:mma:64:2 sddmm:mma:128 \
     csr_softmax: grads:}; do
@@ -70,8 +70,8 @@ want memcheck && for run in ${MEMCHECK_RUNS:-spmm:gather spmm:panel:32:4 spmm:pa
     compute-sanitizer --tool memcheck --error-exitcode 99 \
     python3 "$REPO/scripts/memcheck_cases.py" --ops "$ops"
 done
-# Shared-memory hazards of the panel kernel (the only SpMM kernel with shared memory).
-want racecheck && for variant in ${RACECHECK_RUNS:-panel:32:4 panel:4:8}; do
+# Shared-memory hazards of the panel and stream kernels (the SpMM kernels with shared memory).
+want racecheck && for variant in ${RACECHECK_RUNS:-panel:32:4 panel:4:8 stream stream:3}; do
   LOG=racecheck TAIL=3 stage "racecheck-spmm-$variant" 150 env \
     XLA_PYTHON_CLIENT_ALLOCATOR=platform JAX_PLATFORMS=cuda,cpu JSDL_SPMM_VARIANT=$variant \
     compute-sanitizer --tool racecheck --error-exitcode 99 \

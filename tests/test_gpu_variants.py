@@ -24,12 +24,15 @@ pytestmark = [
 ]
 
 # panel:128 asks for more shared memory than k = 1500 allows: the tile shrinks until it fits.
+# stream[:<rows per block>]: one row a block (stream:1), rows interleaved over blocks and warps
+# (stream:7), one block of all rows (stream:100000) and the automatic one wave (stream).
 # gather:<tile>:<rows>:<lanes>[:<warps>]: several vectors a lane (4 lanes x 4 or x 2, 8 lanes x 2
 # or x 4, 16 x 2, 32 x 2) and blocks of 16 or 32 warps.
 VARIANTS = ["gather", "gather:16:1", "gather:32:4", "gather:64:16", "gather:128:2", "gather:64:2:4",
             "gather:32:1:4", "gather:64:3:8", "gather:128:1:16", "gather:256:1:32",
             "gather:128:3:8:32", "gather:64:2:0:16", "gather:32:5:0:32", "panel:4:1", "panel:16:2",
-            "panel:32:4", "panel:64:1", "panel:128:8"]
+            "panel:32:4", "panel:64:1", "panel:128:8", "stream", "stream:1", "stream:7",
+            "stream:100000"]
 
 
 # mma:<edge> runs on tensor cores for 16-bit inputs; float32 at HIGHEST (the suite's default)
@@ -134,7 +137,24 @@ def test_heuristic_float32_layouts(rng, m, k, n):
   assert_close(out, ref, jnp.float32, what=f"auto {m}x{k}x{n}")
 
 
-@pytest.mark.parametrize("variant", ["panel:32:2", "panel:8:8"], indirect=True)
+@pytest.mark.parametrize("variant", ["stream:100000", "stream:1000"], indirect=True)
+@pytest.mark.parametrize("dtype", [jnp.float32, jnp.bfloat16])
+def test_stream_many_rows_per_warp(rng, variant, dtype):
+  """The stream kernel loads its warp's row metadata 32 rows at a time: with one or two row
+  blocks of 16 warps, 1300 rows give each warp 41-82 rows, so several 32-row chunks, the last
+  one partial; rows of 0 to about 70 entries (several 32-entry stages, a final partial one)."""
+  m, k, n = 1300, 300, 96
+  indptr, indices = scrambled_pattern(rng, m, k, 0.12, empty_rows=40)
+  vals, v64 = rounded(rng.standard_normal(indices.shape[0]), dtype)
+  x, x64 = rand_dense(rng, (k, n), dtype)
+  A = jsdl.CSR.from_parts(vals, indptr, indices, (m, k))
+  out = run_fresh(jsdl.spmm, A, x)
+  assert_close(out, dense_from_entries(v64, indptr, indices, m, k) @ x64, dtype,
+               what=f"{variant} {m}x{k}x{n}")
+
+
+@pytest.mark.parametrize("variant", ["panel:32:2", "panel:8:8", "stream", "stream:3"],
+                         indirect=True)
 def test_shared_copy_inf_in_unused_dense_rows(rng, variant):
   """Columns no entry uses may hold inf: the shared copy must not leak them into sums."""
   m, k, n = 20, 300, 64

@@ -39,6 +39,11 @@ inline xla::ffi::Error SharedMemoryPerBlockOptin(int& bytes) {
   return CachedDeviceAttribute<cudaDevAttrMaxSharedMemoryPerBlockOptin>(bytes);
 }
 
+// Shared memory of one SM, for all its resident blocks (bytes).
+inline xla::ffi::Error SharedMemoryPerMultiprocessor(int& bytes) {
+  return CachedDeviceAttribute<cudaDevAttrMaxSharedMemoryPerMultiprocessor>(bytes);
+}
+
 // Whether the current device launches thread-block clusters (sm_90 and later).
 inline xla::ffi::Error ClusterLaunchSupported(bool& supported) {
   int value = 0;

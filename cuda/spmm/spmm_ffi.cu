@@ -16,6 +16,7 @@
 #include "spmm_heuristic.h"
 #include "spmm_gather_kernel.cuh"
 #include "spmm_panel_kernel.cuh"
+#include "spmm_stream_kernel.cuh"
 #include "xla/ffi/api/ffi.h"
 
 namespace jsdl {
@@ -44,6 +45,26 @@ ffi::Error LaunchGather(cudaStream_t stream, SpmmArgs<T> args, int rows_per_warp
   return ffi::Error::Success();
 }
 
+// Above 48 KB a kernel must opt in (a function attribute, no stream work):
+// once per device and kernel, up to the device's limit, not per call.
+template <auto kKernel>
+ffi::Error OptInSharedMemory(size_t smem) {
+  if (smem <= 48 * 1024) return ffi::Error::Success();
+  constexpr int kMaxDevices = 64;
+  static std::atomic<bool> opted_in[kMaxDevices];
+  int device = 0;
+  JSDL_CUDA_CHECK(cudaGetDevice(&device));
+  const bool cached = device >= 0 && device < kMaxDevices;
+  if (!cached || !opted_in[device].load(std::memory_order_relaxed)) {
+    int limit = 0;
+    JSDL_RETURN_IF_ERROR(SharedMemoryPerBlockOptin(limit));
+    JSDL_CUDA_CHECK(cudaFuncSetAttribute(kKernel, cudaFuncAttributeMaxDynamicSharedMemorySize,
+                                         limit));
+    if (cached) opted_in[device].store(true, std::memory_order_relaxed);
+  }
+  return ffi::Error::Success();
+}
+
 template <typename T, int kLanes>
 ffi::Error LaunchPanel(cudaStream_t stream, SpmmArgs<T> args, int rows_per_warp) {
   using Config = SpmmPanelConfig<SpmmLaneLayout<kVec16<T>, kLanes, 1>>;
@@ -51,28 +72,39 @@ ffi::Error LaunchPanel(cudaStream_t stream, SpmmArgs<T> args, int rows_per_warp)
   rows_per_warp = rows_per_warp < 1 ? 1 : rows_per_warp;
   const int64_t rows_per_block = int64_t{Config::kWarpsPerBlock} * rows_per_warp;
   const size_t smem = static_cast<size_t>(args.k) * Config::kTileCols * sizeof(T);
-  auto* kernel = SpmmPanelKernel<T, Config>;
-  // Above 48 KB a kernel must opt in (a function attribute, no stream work):
-  // once per device and instantiation, up to the device's limit, not per call.
-  if (smem > 48 * 1024) {
-    constexpr int kMaxDevices = 64;
-    static std::atomic<bool> opted_in[kMaxDevices];
-    int device = 0;
-    JSDL_CUDA_CHECK(cudaGetDevice(&device));
-    const bool cached = device >= 0 && device < kMaxDevices;
-    if (!cached || !opted_in[device].load(std::memory_order_relaxed)) {
-      int limit = 0;
-      JSDL_RETURN_IF_ERROR(SharedMemoryPerBlockOptin(limit));
-      JSDL_CUDA_CHECK(cudaFuncSetAttribute(
-          kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, limit));
-      if (cached) opted_in[device].store(true, std::memory_order_relaxed);
-    }
-  }
+  constexpr auto kernel = SpmmPanelKernel<T, Config>;
+  JSDL_RETURN_IF_ERROR(OptInSharedMemory<kernel>(smem));
   const dim3 block(32, Config::kWarpsPerBlock);
   const dim3 grid(static_cast<unsigned>((args.m + rows_per_block - 1) / rows_per_block),
                   CappedGridDim(args.column_tiles), CappedGridDim(args.batch));
   kernel<<<grid, block, smem, stream>>>(args, rows_per_warp);
   JSDL_CHECK_LAUNCH("SpmmPanelKernel");
+  return ffi::Error::Success();
+}
+
+// Stream kernel: rows_per_block rows a block, or (0) the row blocks of one
+// wave (StreamRowBlocks), from the blocks whose shared memory an SM holds.
+template <typename T>
+ffi::Error LaunchStream(cudaStream_t stream, SpmmArgs<T> args, int rows_per_block, int num_sms) {
+  constexpr auto kernel = SpmmStreamKernel<T, kStreamWarps>;
+  const size_t smem = SpmmStreamSharedBytes<T>(args.k, kStreamWarps);
+  JSDL_RETURN_IF_ERROR(OptInSharedMemory<kernel>(smem));
+  args.column_tiles = (args.n + SpmmStreamTile<T>::kTileCols - 1) / SpmmStreamTile<T>::kTileCols;
+  int64_t row_blocks = 0;
+  if (rows_per_block > 0) {
+    row_blocks = (args.m + rows_per_block - 1) / rows_per_block;
+  } else {
+    int smem_per_sm = 0;
+    JSDL_RETURN_IF_ERROR(SharedMemoryPerMultiprocessor(smem_per_sm));
+    // 1 KB of each block's shared memory is reserved by the system.
+    const int blocks_per_sm = static_cast<int>(smem_per_sm / (smem + 1024));
+    row_blocks = StreamRowBlocks(args.m, args.column_tiles, args.batch, num_sms, blocks_per_sm);
+  }
+  const dim3 block(32, kStreamWarps);
+  const dim3 grid(static_cast<unsigned>(row_blocks), CappedGridDim(args.column_tiles),
+                  CappedGridDim(args.batch));
+  kernel<<<grid, block, smem, stream>>>(args, static_cast<int>(row_blocks));
+  JSDL_CHECK_LAUNCH("SpmmStreamKernel");
   return ffi::Error::Success();
 }
 
@@ -126,8 +158,8 @@ ffi::Error LaunchGatherFor(cudaStream_t stream, const SpmmArgs<T>& args,
 
 template <typename T>
 ffi::Error Launch(cudaStream_t stream, const SpmmArgs<T>& args) {
-  // The panel kernel covers the 16-bit and float32 types (its accumulators
-  // are float); float64 always gathers.
+  // The panel and stream kernels cover the 16-bit and float32 types (their
+  // accumulators are float); float64 always gathers.
   constexpr bool kHasSharedCopy = sizeof(T) <= 4;
   const int vec = args.n % kVec16<T> == 0 ? kVec16<T> : 1;
   int num_sms = 0;
@@ -136,8 +168,11 @@ ffi::Error Launch(cudaStream_t stream, const SpmmArgs<T>& args) {
   JSDL_RETURN_IF_ERROR(SharedMemoryPerBlockOptin(smem_per_block));
   const SpmmChoice choice =
       ChooseSpmm(args.m, args.k, args.n, args.batch, vec, static_cast<int>(sizeof(T)),
-                 kHasSharedCopy, num_sms, smem_per_block);
+                 kHasSharedCopy, num_sms, smem_per_block,
+                 static_cast<int64_t>(SpmmStreamSharedBytes<T>(args.k, kStreamWarps)));
   if constexpr (kHasSharedCopy) {
+    if (choice.kind == SpmmKernelKind::kStream)
+      return LaunchStream<T>(stream, args, choice.rows_per_block, num_sms);
     if (choice.kind == SpmmKernelKind::kPanel)
       return LaunchPanelFor<T>(stream, args, choice.tile_cols, choice.rows_per_warp);
   }

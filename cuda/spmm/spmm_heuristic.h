@@ -1,7 +1,7 @@
 // Which SpMM kernel and tile for a problem. The thresholds come from the
 // measurements in docs/kernels.md; JSDL_SPMM_VARIANT overrides the choice for
 // tuning runs ("gather", "gather:<tile_cols>:<rows_per_warp>[:<lanes>[:<warps>]]",
-// "panel:<tile_cols>:<rows_per_warp>").
+// "panel:<tile_cols>:<rows_per_warp>", "stream[:<rows_per_block>]").
 #pragma once
 
 #include <cstdint>
@@ -11,7 +11,7 @@
 
 namespace jsdl {
 
-enum class SpmmKernelKind { kGather, kPanel };
+enum class SpmmKernelKind { kGather, kPanel, kStream };
 
 struct SpmmChoice {
   SpmmKernelKind kind;
@@ -19,7 +19,20 @@ struct SpmmChoice {
   int rows_per_warp;
   int lanes = 0;      // gather: lanes per group (0: one vector per lane)
   int warps = 8;      // gather: warps per block (the panel kernel has 8)
+  int rows_per_block = 0;  // stream: 0 picks StreamRowBlocks' one wave
 };
+
+// Stream kernel: its block's warps and the row blocks that fill one wave of
+// the SMs (blocks_per_sm resident blocks each) with tiles x batch column
+// tiles; at least one, so large problems take several waves of whole-m blocks.
+inline constexpr int kStreamWarps = 16;
+inline constexpr int kWarpSlots = 32;  // rows whose metadata a warp loads at once
+inline int64_t StreamRowBlocks(int64_t m, int64_t tiles, int64_t batch, int num_sms,
+                               int blocks_per_sm) {
+  const int64_t wave = int64_t{num_sms} * (blocks_per_sm < 1 ? 1 : blocks_per_sm);
+  const int64_t blocks = wave / (tiles * batch);
+  return blocks < 1 ? 1 : blocks < m ? blocks : m;
+}
 
 // Panel tile: 16-byte vectors for `lanes` lanes per group (a power of two
 // <= 32), halved until the panel (k x tile) fits in `budget` bytes; 0 when not
@@ -49,11 +62,12 @@ inline int GatherRowsPerWarp(int64_t m, int64_t tiles, int64_t batch, int num_sm
 }
 
 // vec: elements per 16 bytes when rows of n elements are 16-byte aligned,
-// else 1. copy_ok: the dtype has the panel kernel (a shared-memory copy of
-// the dense operand). smem_per_block: the shared memory a block may opt in to.
+// else 1. copy_ok: the dtype has the panel and stream kernels (a shared-memory
+// copy of the dense operand). smem_per_block: the shared memory a block may
+// opt in to; stream_smem: what a stream block needs (k x 128 bytes + staging).
 inline SpmmChoice ChooseSpmm(int64_t m, int64_t k, int64_t n, int64_t batch,
                              int vec, int elem_bytes, bool copy_ok, int num_sms,
-                             int smem_per_block) {
+                             int smem_per_block, int64_t stream_smem) {
   // Measured on an H200 (docs/kernels.md, tuning runs 4 to 7):
   // - wide outputs (n > 512): the gather kernel, one row per warp; float32
   //   with two vectors a lane, 16 lanes a group (1.1-1.4x the 32 x 1 layout),
@@ -88,6 +102,9 @@ inline SpmmChoice ChooseSpmm(int64_t m, int64_t k, int64_t n, int64_t batch,
                        : SpmmChoice{SpmmKernelKind::kGather, 128, 1, 16};
   else if (tall_narrow) gather = {SpmmKernelKind::kGather, 64, 2, 8, 32};
   copy_ok = copy_ok && vec > 1;
+  // The stream kernel's row slots are 32-bit (m * 32 x its warps).
+  const bool stream_ok = copy_ok && k > 0 && stream_smem <= smem_per_block &&
+                         m * (kWarpSlots * kStreamWarps + 1) < (int64_t{1} << 31);
   if (const char* v = std::getenv("JSDL_SPMM_VARIANT")) {
     int a = 0, b = 0;
     if (std::strncmp(v, "gather", 6) == 0) {
@@ -95,6 +112,11 @@ inline SpmmChoice ChooseSpmm(int64_t m, int64_t k, int64_t n, int64_t batch,
       if (std::sscanf(v, "gather:%d:%d:%d:%d", &a, &b, &lanes, &warps) >= 2)
         return {SpmmKernelKind::kGather, a, b, lanes, warps};
       return gather;
+    }
+    if (stream_ok && std::strncmp(v, "stream", 6) == 0) {
+      SpmmChoice stream{SpmmKernelKind::kStream, 0, 0};
+      if (std::sscanf(v, "stream:%d", &a) == 1) stream.rows_per_block = a;
+      return stream;
     }
     if (copy_ok && std::sscanf(v, "panel:%d:%d", &a, &b) >= 1) {
       // The tile shrinks until the panel fits in one block's shared memory.
