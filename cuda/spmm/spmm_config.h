@@ -38,4 +38,12 @@ struct SpmmPanelConfig : Layout {
   static constexpr int kWarpsPerBlock = 8;
 };
 
+// Stream kernel: blocks of 16 warps stream many rows through one column
+// tile's panel (k x 128 bytes); launch bounds of 2 blocks an SM cap its
+// registers at 64, so 32 warps an SM hide the latency of the staged loads.
+struct SpmmStreamConfig {
+  static constexpr int kWarps = 16;
+  static constexpr int kMinBlocksPerSm = 2;
+};
+
 }  // namespace jsdl

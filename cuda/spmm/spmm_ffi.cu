@@ -1,6 +1,7 @@
 // XLA FFI handler for jsdl_spmm (see docs/architecture.md, "FFI targets").
 #include <cuda_runtime_api.h>
 
+#include <algorithm>
 #include <atomic>
 #include <cstdint>
 #include <string>
@@ -86,8 +87,9 @@ ffi::Error LaunchPanel(cudaStream_t stream, SpmmArgs<T> args, int rows_per_warp)
 // wave (StreamRowBlocks), from the blocks whose shared memory an SM holds.
 template <typename T>
 ffi::Error LaunchStream(cudaStream_t stream, SpmmArgs<T> args, int rows_per_block, int num_sms) {
-  constexpr auto kernel = SpmmStreamKernel<T, kStreamWarps>;
-  const size_t smem = SpmmStreamSharedBytes<T>(args.k, kStreamWarps);
+  using Config = SpmmStreamConfig;
+  constexpr auto kernel = SpmmStreamKernel<T, Config>;
+  const size_t smem = SpmmStreamSharedBytes<T>(args.k, Config::kWarps);
   JSDL_RETURN_IF_ERROR(OptInSharedMemory<kernel>(smem));
   args.column_tiles = (args.n + SpmmStreamTile<T>::kTileCols - 1) / SpmmStreamTile<T>::kTileCols;
   int64_t row_blocks = 0;
@@ -96,11 +98,13 @@ ffi::Error LaunchStream(cudaStream_t stream, SpmmArgs<T> args, int rows_per_bloc
   } else {
     int smem_per_sm = 0;
     JSDL_RETURN_IF_ERROR(SharedMemoryPerMultiprocessor(smem_per_sm));
-    // 1 KB of each block's shared memory is reserved by the system.
-    const int blocks_per_sm = static_cast<int>(smem_per_sm / (smem + 1024));
+    // 1 KB of each block's shared memory is reserved by the system; the
+    // registers allow kMinBlocksPerSm blocks.
+    const int blocks_per_sm =
+        std::min(static_cast<int>(smem_per_sm / (smem + 1024)), Config::kMinBlocksPerSm);
     row_blocks = StreamRowBlocks(args.m, args.column_tiles, args.batch, num_sms, blocks_per_sm);
   }
-  const dim3 block(32, kStreamWarps);
+  const dim3 block(32, Config::kWarps);
   const dim3 grid(static_cast<unsigned>(row_blocks), CappedGridDim(args.column_tiles),
                   CappedGridDim(args.batch));
   kernel<<<grid, block, smem, stream>>>(args, static_cast<int>(row_blocks));
@@ -169,7 +173,7 @@ ffi::Error Launch(cudaStream_t stream, const SpmmArgs<T>& args) {
   const SpmmChoice choice =
       ChooseSpmm(args.m, args.k, args.n, args.batch, vec, static_cast<int>(sizeof(T)),
                  kHasSharedCopy, num_sms, smem_per_block,
-                 static_cast<int64_t>(SpmmStreamSharedBytes<T>(args.k, kStreamWarps)));
+                 static_cast<int64_t>(SpmmStreamSharedBytes<T>(args.k, SpmmStreamConfig::kWarps)));
   if constexpr (kHasSharedCopy) {
     if (choice.kind == SpmmKernelKind::kStream)
       return LaunchStream<T>(stream, args, choice.rows_per_block, num_sms);

@@ -9,6 +9,8 @@
 #include <cstdlib>
 #include <cstring>
 
+#include "spmm_config.h"
+
 namespace jsdl {
 
 enum class SpmmKernelKind { kGather, kPanel, kStream };
@@ -22,10 +24,9 @@ struct SpmmChoice {
   int rows_per_block = 0;  // stream: 0 picks StreamRowBlocks' one wave
 };
 
-// Stream kernel: its block's warps and the row blocks that fill one wave of
-// the SMs (blocks_per_sm resident blocks each) with tiles x batch column
-// tiles; at least one, so large problems take several waves of whole-m blocks.
-inline constexpr int kStreamWarps = 16;
+// Stream kernel: the row blocks that fill one wave of the SMs
+// (blocks_per_sm resident blocks each) with tiles x batch column tiles; at
+// least one, so large problems take several waves of whole-m blocks.
 inline constexpr int kWarpSlots = 32;  // rows whose metadata a warp loads at once
 inline int64_t StreamRowBlocks(int64_t m, int64_t tiles, int64_t batch, int num_sms,
                                int blocks_per_sm) {
@@ -104,7 +105,7 @@ inline SpmmChoice ChooseSpmm(int64_t m, int64_t k, int64_t n, int64_t batch,
   copy_ok = copy_ok && vec > 1;
   // The stream kernel's row slots are 32-bit (m * 32 x its warps).
   const bool stream_ok = copy_ok && k > 0 && stream_smem <= smem_per_block &&
-                         m * (kWarpSlots * kStreamWarps + 1) < (int64_t{1} << 31);
+                         m * (kWarpSlots * SpmmStreamConfig::kWarps + 1) < (int64_t{1} << 31);
   if (const char* v = std::getenv("JSDL_SPMM_VARIANT")) {
     int a = 0, b = 0;
     if (std::strncmp(v, "gather", 6) == 0) {

@@ -15,6 +15,7 @@
 #include <cstdint>
 
 #include "../common/async_copy.cuh"
+#include "spmm_config.h"
 #include "spmm_tiles.cuh"
 
 namespace jsdl {
@@ -85,14 +86,61 @@ __device__ __forceinline__ void StoreStreamRow(const float (&acc)[kVec16<T>], T*
                           quarter);
 }
 
-// Block (32, kWarps), dynamic shared memory SpmmStreamSharedBytes<T>(k, kWarps).
+// Where a warp's loads stand among its rows (warp-uniform): row i of the
+// warp's current 32, entries [e0, end) of it left.
+struct StreamCursor {
+  int i;
+  int32_t e0, end;
+};
+
+// A stage: up to 32 entries of one row, one a lane, and where it belongs.
+struct StreamStage {
+  float value;
+  int32_t column;
+  int row_i;  // its row among the warp's 32; >= rows: past the last
+  int count;  // entries in it
+  bool last;  // its row's last stage
+};
+
+template <typename T>
+__device__ __forceinline__ StreamStage LoadStreamStage(const StreamCursor& c, int rows,
+                                                       const T* values,
+                                                       const int32_t* column_indices, int lane) {
+  StreamStage s{0.f, 0, c.i, 0, false};
+  if (c.i < rows) {
+    s.count = min(c.end - c.e0, kWarpSize);
+    s.last = c.e0 + kWarpSize >= c.end;
+    const int32_t e = c.e0 + lane;
+    if (e < c.end) {
+      s.value = LoadAcc(values + e);
+      s.column = __ldg(column_indices + e);
+    }
+  }
+  return s;
+}
+
+// The next stage: 32 entries further in the row, or the next row's first
+// (lane j of my_start / my_end holds row j's entry range).
+__device__ __forceinline__ void AdvanceStreamCursor(StreamCursor& c, int rows, int32_t my_start,
+                                                    int32_t my_end) {
+  if (c.i >= rows) return;
+  if (c.e0 + kWarpSize < c.end) {
+    c.e0 += kWarpSize;
+  } else if (++c.i < rows) {
+    c.e0 = __shfl_sync(kFullMask, my_start, c.i);
+    c.end = __shfl_sync(kFullMask, my_end, c.i);
+  }
+}
+
+// Block (32, Config::kWarps), dynamic shared memory SpmmStreamSharedBytes<T>(k, kWarps).
 // grid.x = row_blocks: block x takes the row slots x, x + row_blocks, ...
 // (rows are sorted by length, so every block gets long and short ones) and
 // its warp w every kWarps-th of those; grid.y the column tiles and grid.z the
 // batch (both with stride loops). 16-byte aligned rows (n % kVec == 0).
-template <typename T, int kWarps>
-__global__ void __launch_bounds__(32 * kWarps, 2)
+template <typename T, typename Config>
+__global__ void __launch_bounds__(32 * Config::kWarps, Config::kMinBlocksPerSm)
     SpmmStreamKernel(const SpmmArgs<T> args, int row_blocks) {
+  constexpr int kWarps = Config::kWarps;
   using Tile = SpmmStreamTile<T>;
   constexpr int kVec = Tile::kVec;
   extern __shared__ __align__(16) unsigned char shared_bytes[];
@@ -141,35 +189,26 @@ __global__ void __launch_bounds__(32 * kWarps, 2)
         }
         const int rows = min((m - chunk + slot_stride - 1) / slot_stride, kWarpSize);
 
-        // Stages of 32 entries in order (an empty row has one, with none);
-        // the next stage's entries load while this one multiplies.
-        int i = 0;
-        int32_t e0 = __shfl_sync(kFullMask, my_start, 0);
-        int32_t end = __shfl_sync(kFullMask, my_end, 0);
-        float next_value = e0 + lane < end ? LoadAcc(values + e0 + lane) : 0.f;
-        int32_t next_column = e0 + lane < end ? __ldg(args.column_indices + e0 + lane) : 0;
+        // Stages of 32 entries in order (an empty row has one, with none),
+        // loaded two stages ahead of the one being multiplied: one stage of
+        // 8 warps an SM sub-partition is shorter than an L2 round trip.
+        StreamCursor cursor{0, __shfl_sync(kFullMask, my_start, 0),
+                            __shfl_sync(kFullMask, my_end, 0)};
+        StreamStage now = LoadStreamStage(cursor, rows, values, args.column_indices, lane);
+        AdvanceStreamCursor(cursor, rows, my_start, my_end);
+        StreamStage next = LoadStreamStage(cursor, rows, values, args.column_indices, lane);
+        AdvanceStreamCursor(cursor, rows, my_start, my_end);
         float acc[kVec];
 #pragma unroll
         for (int j = 0; j < kVec; ++j) acc[j] = 0.f;
-        while (i < rows) {
-          const int row_i = i;
-          const int count = end - e0 < kWarpSize ? end - e0 : kWarpSize;
-          const float value = next_value;
-          const int32_t column = next_column;
-          if (e0 + kWarpSize < end) {
-            e0 += kWarpSize;
-          } else if (++i < rows) {
-            e0 = __shfl_sync(kFullMask, my_start, i);
-            end = __shfl_sync(kFullMask, my_end, i);
-          }
-          if (i < rows) {
-            next_value = e0 + lane < end ? LoadAcc(values + e0 + lane) : 0.f;
-            next_column = e0 + lane < end ? __ldg(args.column_indices + e0 + lane) : 0;
-          }
+        while (now.row_i < rows) {
+          const StreamStage after = LoadStreamStage(cursor, rows, values, args.column_indices,
+                                                    lane);
+          AdvanceStreamCursor(cursor, rows, my_start, my_end);
           __syncwarp();  // the previous stage is no longer read
-          stage[lane] = {value, column * Tile::kLanesPerGroup};
+          stage[lane] = {now.value, now.column * Tile::kLanesPerGroup};
           __syncwarp();
-          if (count == kWarpSize) {
+          if (now.count == kWarpSize) {
 #pragma unroll
             for (int t = 0; t < kWarpSize / 8; ++t) {
               const StagedPair p = pairs[t * Tile::kGroups + group];
@@ -179,15 +218,15 @@ __global__ void __launch_bounds__(32 * kWarps, 2)
           } else {
             // Guarded: a padding slot never multiplies a dense inf.
 #pragma unroll 1
-            for (int t = 0; t * 8 < count; ++t) {
+            for (int t = 0; t * 8 < now.count; ++t) {
               const StagedPair p = pairs[t * Tile::kGroups + group];
               const int idx = t * 8 + 2 * group;
-              if (idx < count) StreamEntry<T>(acc, p.e[0], panel, lig);
-              if (idx + 1 < count) StreamEntry<T>(acc, p.e[1], panel, lig);
+              if (idx < now.count) StreamEntry<T>(acc, p.e[0], panel, lig);
+              if (idx + 1 < now.count) StreamEntry<T>(acc, p.e[1], panel, lig);
             }
           }
-          if (i != row_i) {  // the row's last stage
-            const int32_t row = __shfl_sync(kFullMask, my_row, row_i);
+          if (now.last) {
+            const int32_t row = __shfl_sync(kFullMask, my_row, now.row_i);
             const float bias =
                 args.has_bias ? LoadAcc(args.bias + offset[kSpmmBias] + row) : 0.f;
             StoreStreamRow<T>(acc, args.out + (b * args.m + row) * args.n + col0, cols_left,
@@ -195,6 +234,8 @@ __global__ void __launch_bounds__(32 * kWarps, 2)
 #pragma unroll
             for (int j = 0; j < kVec; ++j) acc[j] = 0.f;
           }
+          now = next;
+          next = after;
         }
       }
     }
