@@ -121,13 +121,16 @@ def test_attention_like_shape(rng, variant, dtype):
   assert_close(out, ref, dtype, what=f"{variant} attention-like")
 
 
-@pytest.mark.parametrize("m, k, n", [(300, 500, 1000), (130, 2100, 600), (5000, 300, 72)])
-def test_heuristic_float32_layouts(rng, m, k, n):
-  """The heuristic's float32 cases of session 7, each with a partial last column tile: wide
-  outputs with k < 2048 (16 lanes x 2 vectors), k >= 2048 (8 x 2 in blocks of 32 warps), and
-  narrow outputs of many rows (8 x 2, blocks of 32 warps x 2 rows); scrambled rows, empty rows,
-  bias + ReLU, a batch of two value sets."""
-  indptr, indices = scrambled_pattern(rng, m, k, 0.08)
+@pytest.mark.parametrize("m, k, n, density", [(300, 500, 1000, 0.08), (300, 500, 1000, 0.01),
+                                              (130, 2100, 600, 0.08), (5000, 300, 72, 0.08),
+                                              (5000, 300, 72, 0.02)])
+def test_heuristic_float32_layouts(rng, m, k, n, density):
+  """The heuristic's float32 cases, each with a partial last column tile: the stream kernel
+  (a block's rows use each panel row twice or more: 38 rows x 0.08, 57 x 0.08); without that
+  re-use, wide outputs with k < 2048 (16 lanes x 2 vectors) and narrow outputs of many rows (8 x
+  2, blocks of 32 warps x 2 rows); k >= 2048, whose panel does not fit (8 x 2 in blocks of 32
+  warps); scrambled rows, empty rows, bias + ReLU, a batch of two value sets."""
+  indptr, indices = scrambled_pattern(rng, m, k, density)
   vals, v64 = rounded(rng.standard_normal((2, indices.shape[0])), jnp.float32)
   x, x64 = rand_dense(rng, (k, n), jnp.float32)
   bias, b64 = rand_dense(rng, (1, m), jnp.float32)

@@ -44,6 +44,14 @@ struct SpmmPanelConfig : Layout {
 struct SpmmStreamConfig {
   static constexpr int kWarps = 16;
   static constexpr int kMinBlocksPerSm = 2;
+  static constexpr int kRowBytes = 128;         // a panel row: 8 lanes x 16 bytes
+  static constexpr int kStagedEntryBytes = 8;   // value (float) + panel row
+  // Shared memory of a block: kWarps x 32 staged entries, then the panel and
+  // one row of zeros after it (padding entries point there: 0 x 0 adds
+  // nothing, so a partial stage needs no guard per entry).
+  static constexpr int64_t SharedBytes(int64_t k) {
+    return int64_t{kWarps} * 32 * kStagedEntryBytes + (k + 1) * kRowBytes;
+  }
 };
 
 }  // namespace jsdl

@@ -1,7 +1,6 @@
 // XLA FFI handler for jsdl_spmm (see docs/architecture.md, "FFI targets").
 #include <cuda_runtime_api.h>
 
-#include <algorithm>
 #include <atomic>
 #include <cstdint>
 #include <string>
@@ -83,27 +82,15 @@ ffi::Error LaunchPanel(cudaStream_t stream, SpmmArgs<T> args, int rows_per_warp)
   return ffi::Error::Success();
 }
 
-// Stream kernel: rows_per_block rows a block, or (0) the row blocks of one
-// wave (StreamRowBlocks), from the blocks whose shared memory an SM holds.
+// Stream kernel: rows_per_block rows a block, interleaved over the blocks.
 template <typename T>
-ffi::Error LaunchStream(cudaStream_t stream, SpmmArgs<T> args, int rows_per_block, int num_sms) {
+ffi::Error LaunchStream(cudaStream_t stream, SpmmArgs<T> args, int rows_per_block) {
   using Config = SpmmStreamConfig;
   constexpr auto kernel = SpmmStreamKernel<T, Config>;
-  const size_t smem = SpmmStreamSharedBytes<T>(args.k, Config::kWarps);
+  const size_t smem = static_cast<size_t>(Config::SharedBytes(args.k));
   JSDL_RETURN_IF_ERROR(OptInSharedMemory<kernel>(smem));
   args.column_tiles = (args.n + SpmmStreamTile<T>::kTileCols - 1) / SpmmStreamTile<T>::kTileCols;
-  int64_t row_blocks = 0;
-  if (rows_per_block > 0) {
-    row_blocks = (args.m + rows_per_block - 1) / rows_per_block;
-  } else {
-    int smem_per_sm = 0;
-    JSDL_RETURN_IF_ERROR(SharedMemoryPerMultiprocessor(smem_per_sm));
-    // 1 KB of each block's shared memory is reserved by the system; the
-    // registers allow kMinBlocksPerSm blocks.
-    const int blocks_per_sm =
-        std::min(static_cast<int>(smem_per_sm / (smem + 1024)), Config::kMinBlocksPerSm);
-    row_blocks = StreamRowBlocks(args.m, args.column_tiles, args.batch, num_sms, blocks_per_sm);
-  }
+  const int64_t row_blocks = (args.m + rows_per_block - 1) / rows_per_block;
   const dim3 block(32, Config::kWarps);
   const dim3 grid(static_cast<unsigned>(row_blocks), CappedGridDim(args.column_tiles),
                   CappedGridDim(args.batch));
@@ -166,17 +153,15 @@ ffi::Error Launch(cudaStream_t stream, const SpmmArgs<T>& args) {
   // accumulators are float); float64 always gathers.
   constexpr bool kHasSharedCopy = sizeof(T) <= 4;
   const int vec = args.n % kVec16<T> == 0 ? kVec16<T> : 1;
-  int num_sms = 0;
-  int smem_per_block = 0;
-  JSDL_RETURN_IF_ERROR(MultiprocessorCount(num_sms));
-  JSDL_RETURN_IF_ERROR(SharedMemoryPerBlockOptin(smem_per_block));
-  const SpmmChoice choice =
-      ChooseSpmm(args.m, args.k, args.n, args.batch, vec, static_cast<int>(sizeof(T)),
-                 kHasSharedCopy, num_sms, smem_per_block,
-                 static_cast<int64_t>(SpmmStreamSharedBytes<T>(args.k, SpmmStreamConfig::kWarps)));
+  SpmmDevice device{};
+  JSDL_RETURN_IF_ERROR(MultiprocessorCount(device.num_sms));
+  JSDL_RETURN_IF_ERROR(SharedMemoryPerBlockOptin(device.smem_per_block));
+  JSDL_RETURN_IF_ERROR(SharedMemoryPerMultiprocessor(device.smem_per_sm));
+  const SpmmChoice choice = ChooseSpmm(args.m, args.k, args.n, args.batch, args.nnz, vec,
+                                       static_cast<int>(sizeof(T)), kHasSharedCopy, device);
   if constexpr (kHasSharedCopy) {
     if (choice.kind == SpmmKernelKind::kStream)
-      return LaunchStream<T>(stream, args, choice.rows_per_block, num_sms);
+      return LaunchStream<T>(stream, args, choice.rows_per_block);
     if (choice.kind == SpmmKernelKind::kPanel)
       return LaunchPanelFor<T>(stream, args, choice.tile_cols, choice.rows_per_warp);
   }
@@ -251,6 +236,7 @@ ffi::Error SpmmImpl(cudaStream_t stream, ffi::AnyBuffer values,
     args.m = m;
     args.k = k;
     args.n = n;
+    args.nnz = nnz;
     args.batch = batch;
     args.has_bias = has_bias;
     args.relu = relu;

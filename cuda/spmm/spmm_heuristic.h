@@ -21,7 +21,14 @@ struct SpmmChoice {
   int rows_per_warp;
   int lanes = 0;      // gather: lanes per group (0: one vector per lane)
   int warps = 8;      // gather: warps per block (the panel kernel has 8)
-  int rows_per_block = 0;  // stream: 0 picks StreamRowBlocks' one wave
+  int rows_per_block = 0;  // stream
+};
+
+// What the heuristic needs of the device.
+struct SpmmDevice {
+  int num_sms;
+  int smem_per_block;  // a block may opt in to (bytes)
+  int smem_per_sm;     // all of an SM's resident blocks (bytes)
 };
 
 // Stream kernel: the row blocks that fill one wave of the SMs
@@ -64,11 +71,10 @@ inline int GatherRowsPerWarp(int64_t m, int64_t tiles, int64_t batch, int num_sm
 
 // vec: elements per 16 bytes when rows of n elements are 16-byte aligned,
 // else 1. copy_ok: the dtype has the panel and stream kernels (a shared-memory
-// copy of the dense operand). smem_per_block: the shared memory a block may
-// opt in to; stream_smem: what a stream block needs (k x 128 bytes + staging).
-inline SpmmChoice ChooseSpmm(int64_t m, int64_t k, int64_t n, int64_t batch,
-                             int vec, int elem_bytes, bool copy_ok, int num_sms,
-                             int smem_per_block, int64_t stream_smem) {
+// copy of the dense operand).
+inline SpmmChoice ChooseSpmm(int64_t m, int64_t k, int64_t n, int64_t batch, int64_t nnz,
+                             int vec, int elem_bytes, bool copy_ok, const SpmmDevice& device) {
+  const int num_sms = device.num_sms;
   // Measured on an H200 (docs/kernels.md, tuning runs 4 to 7):
   // - wide outputs (n > 512): the gather kernel, one row per warp; float32
   //   with two vectors a lane, 16 lanes a group (1.1-1.4x the 32 x 1 layout),
@@ -85,7 +91,12 @@ inline SpmmChoice ChooseSpmm(int64_t m, int64_t k, int64_t n, int64_t batch,
   //   columns enough to cover half the SMs: 8 lanes x 2 in blocks of 32
   //   warps x 2 rows (1.2x the panel kernel on 2048 x 512);
   // - other narrow outputs: the panel kernel, 64-byte panel rows (4 lanes a
-  //   group), 2 rows per warp.
+  //   group), 2 rows per warp;
+  // - before all these (session 11), the stream kernel where its panel fits a
+  //   block and a block's rows use each panel row at least twice in the
+  //   mean (rows per block x density >= 2): 1.1-1.6x the choices above on
+  //   the transformer matrices with k = 512, which lost where that re-use
+  //   was 0.3-1.6 (512 x 512 at N = 256 from 90%, at N = 2048 at 98%).
   const bool wide = n > 512;
   const int gather_tile = GatherTileCols(k, n, vec, elem_bytes, /*l1_cap=*/!wide);
   const int64_t tiles = (n + gather_tile - 1) / gather_tile;
@@ -104,8 +115,23 @@ inline SpmmChoice ChooseSpmm(int64_t m, int64_t k, int64_t n, int64_t batch,
   else if (tall_narrow) gather = {SpmmKernelKind::kGather, 64, 2, 8, 32};
   copy_ok = copy_ok && vec > 1;
   // The stream kernel's row slots are 32-bit (m * 32 x its warps).
-  const bool stream_ok = copy_ok && k > 0 && stream_smem <= smem_per_block &&
-                         m * (kWarpSlots * SpmmStreamConfig::kWarps + 1) < (int64_t{1} << 31);
+  using Stream = SpmmStreamConfig;
+  const int64_t stream_smem = Stream::SharedBytes(k);
+  const bool stream_ok = copy_ok && k > 0 && m > 0 && stream_smem <= device.smem_per_block &&
+                         m * (kWarpSlots * Stream::kWarps + 1) < (int64_t{1} << 31);
+  SpmmChoice stream{SpmmKernelKind::kStream, Stream::kRowBytes / elem_bytes, 0};
+  double stream_reuse = 0;
+  if (stream_ok) {
+    // 1 KB of each block's shared memory is reserved by the system; the
+    // registers allow kMinBlocksPerSm blocks.
+    const int64_t fit = device.smem_per_sm / (stream_smem + 1024);
+    const int blocks_per_sm = static_cast<int>(fit < Stream::kMinBlocksPerSm ? fit
+                                               : Stream::kMinBlocksPerSm);
+    const int64_t stream_tiles = (n + stream.tile_cols - 1) / stream.tile_cols;
+    const int64_t row_blocks = StreamRowBlocks(m, stream_tiles, batch, num_sms, blocks_per_sm);
+    stream.rows_per_block = static_cast<int>((m + row_blocks - 1) / row_blocks);
+    stream_reuse = static_cast<double>(stream.rows_per_block) * nnz / (static_cast<double>(m) * k);
+  }
   if (const char* v = std::getenv("JSDL_SPMM_VARIANT")) {
     int a = 0, b = 0;
     if (std::strncmp(v, "gather", 6) == 0) {
@@ -115,18 +141,18 @@ inline SpmmChoice ChooseSpmm(int64_t m, int64_t k, int64_t n, int64_t batch,
       return gather;
     }
     if (stream_ok && std::strncmp(v, "stream", 6) == 0) {
-      SpmmChoice stream{SpmmKernelKind::kStream, 0, 0};
-      if (std::sscanf(v, "stream:%d", &a) == 1) stream.rows_per_block = a;
+      if (std::sscanf(v, "stream:%d", &a) == 1 && a > 0) stream.rows_per_block = a;
       return stream;
     }
     if (copy_ok && std::sscanf(v, "panel:%d:%d", &a, &b) >= 1) {
       // The tile shrinks until the panel fits in one block's shared memory.
       int lanes = 1;  // a power of two <= 32, at most a / vec
       while (lanes < 32 && lanes * 2 * vec <= a) lanes *= 2;
-      const int tile = PanelTileCols(k, lanes, vec, elem_bytes, smem_per_block);
+      const int tile = PanelTileCols(k, lanes, vec, elem_bytes, device.smem_per_block);
       if (tile > 0) return {SpmmKernelKind::kPanel, tile, b > 0 ? b : 2};
     }
   }
+  if (stream_ok && stream_reuse >= 2.0) return stream;
   if (!copy_ok || wide || tall_narrow || k >= 1024 || m == 0 || k == 0) return gather;
   return {SpmmKernelKind::kPanel, 4 * vec, 2};
 }

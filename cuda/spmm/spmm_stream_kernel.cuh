@@ -7,9 +7,9 @@
 // Per entry a group of 8 lanes (a quarter warp, one 16-byte vector a lane)
 // reads one 128-byte panel row: every bank once, no conflicts whatever the
 // row. The entries reach the groups through shared memory, two per 16-byte
-// broadcast load, instead of two shuffles per entry; the warp prefetches the
-// next 32 entries (of this row or the next) while it multiplies the current
-// ones, and loads the metadata of its next 32 rows in one step.
+// broadcast load, instead of two shuffles per entry; the warp loads its
+// entries 32 at a time, two such stages ahead of the one it multiplies, and
+// the metadata of its next 32 rows in one step.
 #pragma once
 
 #include <cstdint>
@@ -28,7 +28,7 @@ struct SpmmStreamTile {
   static constexpr int kGroups = kWarpSize / kLanesPerGroup;
   static constexpr int kTileCols = kLanesPerGroup * kVec;
   static constexpr int kRowBytes = kTileCols * static_cast<int>(sizeof(T));
-  static_assert(kRowBytes == 128, "a group reads one 128-byte panel row");
+  static_assert(kRowBytes == SpmmStreamConfig::kRowBytes, "a group reads one 128-byte panel row");
 };
 
 // A staged sparse entry: its value and the first vector of its dense row in
@@ -40,13 +40,7 @@ struct alignas(8) StagedEntry {
 struct alignas(16) StagedPair {
   StagedEntry e[2];
 };
-
-// Shared memory of a block: kWarps x 32 staged entries, then the panel.
-template <typename T>
-inline size_t SpmmStreamSharedBytes(int64_t k, int warps) {
-  return static_cast<size_t>(warps) * kWarpSize * sizeof(StagedEntry) +
-         static_cast<size_t>(k) * SpmmStreamTile<T>::kRowBytes;
-}
+static_assert(sizeof(StagedEntry) == SpmmStreamConfig::kStagedEntryBytes, "staging size");
 
 // acc += value * panel row (this lane's vector of it).
 template <typename T>
@@ -102,11 +96,13 @@ struct StreamStage {
   bool last;  // its row's last stage
 };
 
+// Lanes past the stage's entries get (0, zero_row).
 template <typename T>
 __device__ __forceinline__ StreamStage LoadStreamStage(const StreamCursor& c, int rows,
                                                        const T* values,
-                                                       const int32_t* column_indices, int lane) {
-  StreamStage s{0.f, 0, c.i, 0, false};
+                                                       const int32_t* column_indices,
+                                                       int32_t zero_row, int lane) {
+  StreamStage s{0.f, zero_row, c.i, 0, false};
   if (c.i < rows) {
     s.count = min(c.end - c.e0, kWarpSize);
     s.last = c.e0 + kWarpSize >= c.end;
@@ -132,7 +128,7 @@ __device__ __forceinline__ void AdvanceStreamCursor(StreamCursor& c, int rows, i
   }
 }
 
-// Block (32, Config::kWarps), dynamic shared memory SpmmStreamSharedBytes<T>(k, kWarps).
+// Block (32, Config::kWarps), dynamic shared memory Config::SharedBytes(k).
 // grid.x = row_blocks: block x takes the row slots x, x + row_blocks, ...
 // (rows are sorted by length, so every block gets long and short ones) and
 // its warp w every kWarps-th of those; grid.y the column tiles and grid.z the
@@ -154,6 +150,7 @@ __global__ void __launch_bounds__(32 * Config::kWarps, Config::kMinBlocksPerSm)
   const int lig = lane % Tile::kLanesPerGroup;
   const int thread = threadIdx.y * kWarpSize + lane;
   const int copies = static_cast<int>(args.k) * Tile::kLanesPerGroup;
+  const int32_t zero_row = static_cast<int32_t>(args.k);
   // 32-bit slots: the launcher keeps m * 32 * kWarps within int32.
   const int m = static_cast<int>(args.m);
   const int slot_stride = row_blocks * kWarps;
@@ -175,6 +172,8 @@ __global__ void __launch_bounds__(32 * Config::kWarps, Config::kMinBlocksPerSm)
         const bool inside = c < cols_left;  // zero-fill past n
         CopyAsync16(&panel[v], inside ? dense + r * args.n + col0 + c : dense, inside);
       }
+      if (thread < Tile::kLanesPerGroup)  // the zero row (bytes: 16-bit types need no ctor)
+        reinterpret_cast<uint4*>(panel)[copies + thread] = make_uint4(0, 0, 0, 0);
       CopyAsyncWaitAll();
       __syncthreads();
 
@@ -194,16 +193,17 @@ __global__ void __launch_bounds__(32 * Config::kWarps, Config::kMinBlocksPerSm)
         // 8 warps an SM sub-partition is shorter than an L2 round trip.
         StreamCursor cursor{0, __shfl_sync(kFullMask, my_start, 0),
                             __shfl_sync(kFullMask, my_end, 0)};
-        StreamStage now = LoadStreamStage(cursor, rows, values, args.column_indices, lane);
+        const int32_t* columns = args.column_indices;
+        StreamStage now = LoadStreamStage(cursor, rows, values, columns, zero_row, lane);
         AdvanceStreamCursor(cursor, rows, my_start, my_end);
-        StreamStage next = LoadStreamStage(cursor, rows, values, args.column_indices, lane);
+        StreamStage next = LoadStreamStage(cursor, rows, values, columns, zero_row, lane);
         AdvanceStreamCursor(cursor, rows, my_start, my_end);
         float acc[kVec];
 #pragma unroll
         for (int j = 0; j < kVec; ++j) acc[j] = 0.f;
         while (now.row_i < rows) {
-          const StreamStage after = LoadStreamStage(cursor, rows, values, args.column_indices,
-                                                    lane);
+          const StreamStage after =
+              LoadStreamStage(cursor, rows, values, columns, zero_row, lane);
           AdvanceStreamCursor(cursor, rows, my_start, my_end);
           __syncwarp();  // the previous stage is no longer read
           stage[lane] = {now.value, now.column * Tile::kLanesPerGroup};
@@ -216,13 +216,15 @@ __global__ void __launch_bounds__(32 * Config::kWarps, Config::kMinBlocksPerSm)
               StreamEntry<T>(acc, p.e[1], panel, lig);
             }
           } else {
-            // Guarded: a padding slot never multiplies a dense inf.
-#pragma unroll 1
-            for (int t = 0; t * 8 < now.count; ++t) {
-              const StagedPair p = pairs[t * Tile::kGroups + group];
-              const int idx = t * 8 + 2 * group;
-              if (idx < now.count) StreamEntry<T>(acc, p.e[0], panel, lig);
-              if (idx + 1 < now.count) StreamEntry<T>(acc, p.e[1], panel, lig);
+            // Pairs past the last entry are skipped, padding in the last
+            // pair reads the zero row (never a dense inf of row 0).
+#pragma unroll
+            for (int t = 0; t < kWarpSize / 8; ++t) {
+              if (t * 8 < now.count) {
+                const StagedPair p = pairs[t * Tile::kGroups + group];
+                StreamEntry<T>(acc, p.e[0], panel, lig);
+                StreamEntry<T>(acc, p.e[1], panel, lig);
+              }
             }
           }
           if (now.last) {

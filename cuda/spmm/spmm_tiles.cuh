@@ -27,6 +27,7 @@ struct SpmmArgs {
   const int32_t* row_indices;  // rows by decreasing length
   T* out;               // (*b, m, n)
   int64_t m, k, n;
+  int64_t nnz;          // entries of one pattern (per batch item)
   int64_t batch;        // product of the output batch dims
   int64_t column_tiles;
   bool has_bias, relu;
