@@ -10,7 +10,6 @@
 
 #include <cstdint>
 
-#include "../common/async_copy.cuh"
 #include "spmm_config.h"
 #include "spmm_tiles.cuh"
 
@@ -34,7 +33,6 @@ __global__ void __launch_bounds__(32 * Config::kWarpsPerBlock)
 
   const int lane = threadIdx.x;
   const int thread = threadIdx.y * kWarpSize + lane;
-  const int copies = static_cast<int>(args.k) * kCopiesPerRow;  // fits: it is in shared memory
   // Rows interleaved over the warps, which take rows of similar length (the
   // slots are sorted by length), so the warps finish together.
   const int64_t slot0 = static_cast<int64_t>(blockIdx.x) * kWarps * rows_per_warp + threadIdx.y;
@@ -49,12 +47,8 @@ __global__ void __launch_bounds__(32 * Config::kWarpsPerBlock)
       const int64_t col0 = tile * Config::kTileCols;
       const int64_t cols_left = args.n - col0;
       __syncthreads();  // the previous panel is no longer read
-      for (int v = thread; v < copies; v += kWarps * kWarpSize) {
-        const int64_t r = v / kCopiesPerRow;
-        const int c = (v % kCopiesPerRow) * kCopyVec;
-        const bool inside = c < cols_left;  // zero-fill past n
-        CopyAsync16(&panel[v], inside ? dense + r * args.n + col0 + c : dense, inside);
-      }
+      CopyPanelAsync<T, kCopiesPerRow>(panel, dense, args, col0, cols_left, thread,
+                                        kWarps * kWarpSize);
       CopyAsyncWaitAll();
       __syncthreads();
 

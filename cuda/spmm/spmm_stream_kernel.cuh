@@ -14,7 +14,6 @@
 
 #include <cstdint>
 
-#include "../common/async_copy.cuh"
 #include "spmm_config.h"
 #include "spmm_tiles.cuh"
 
@@ -166,12 +165,8 @@ __global__ void __launch_bounds__(32 * Config::kWarps, Config::kMinBlocksPerSm)
       const int64_t col0 = tile * Tile::kTileCols;
       const int64_t cols_left = args.n - col0;
       __syncthreads();  // the previous panel is no longer read
-      for (int v = thread; v < copies; v += kWarps * kWarpSize) {
-        const int64_t r = v / Tile::kLanesPerGroup;
-        const int c = (v % Tile::kLanesPerGroup) * kVec;
-        const bool inside = c < cols_left;  // zero-fill past n
-        CopyAsync16(&panel[v], inside ? dense + r * args.n + col0 + c : dense, inside);
-      }
+      CopyPanelAsync<T, Tile::kLanesPerGroup>(panel, dense, args, col0, cols_left, thread,
+                                        kWarps * kWarpSize);
       if (thread < Tile::kLanesPerGroup)  // the zero row (bytes: 16-bit types need no ctor)
         reinterpret_cast<uint4*>(panel)[copies + thread] = make_uint4(0, 0, 0, 0);
       CopyAsyncWaitAll();

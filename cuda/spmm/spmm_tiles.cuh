@@ -6,6 +6,7 @@
 
 #include <cstdint>
 
+#include "../common/async_copy.cuh"
 #include "../common/batch_map.cuh"
 #include "../common/dtype.cuh"
 #include "../common/vec.cuh"
@@ -33,6 +34,23 @@ struct SpmmArgs {
   bool has_bias, relu;
   BatchMap<3> batch_map;
 };
+
+// Dense tile in shared memory (panel and stream kernels): the k rows of
+// kCopiesPerRow 16-byte vectors of the column tile at col0 (cols_left = n -
+// col0), copied by cp.async and zero-filled past n. The caller waits
+// (CopyAsyncWaitAll) and syncs.
+template <typename T, int kCopiesPerRow>
+__device__ __forceinline__ void CopyPanelAsync(Vec<T, kVec16<T>>* panel, const T* dense,
+                                               const SpmmArgs<T>& args, int64_t col0,
+                                               int64_t cols_left, int thread, int threads) {
+  const int copies = static_cast<int>(args.k) * kCopiesPerRow;  // fits: it is in shared memory
+  for (int v = thread; v < copies; v += threads) {
+    const int64_t r = v / kCopiesPerRow;
+    const int c = (v % kCopiesPerRow) * kVec16<T>;
+    const bool inside = c < cols_left;  // zero-fill past n
+    CopyAsync16(&panel[v], inside ? dense + r * args.n + col0 + c : dense, inside);
+  }
+}
 
 // Accumulators of one lane: kVecsPerLane accesses of kVec columns.
 template <typename T, typename Layout>
