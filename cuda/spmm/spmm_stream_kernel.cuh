@@ -166,7 +166,7 @@ __global__ void __launch_bounds__(32 * Config::kWarps, Config::kMinBlocksPerSm)
       const int64_t cols_left = args.n - col0;
       __syncthreads();  // the previous panel is no longer read
       CopyPanelAsync<T, Tile::kLanesPerGroup>(panel, dense, args, col0, cols_left, thread,
-                                        kWarps * kWarpSize);
+                                               kWarps * kWarpSize);
       if (thread < Tile::kLanesPerGroup)  // the zero row (bytes: 16-bit types need no ctor)
         reinterpret_cast<uint4*>(panel)[copies + thread] = make_uint4(0, 0, 0, 0);
       CopyAsyncWaitAll();
