@@ -1,5 +1,7 @@
 """The installed package is the one under test, and its CUDA module was built where required."""
 import os
+import shutil
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -23,3 +25,21 @@ def test_cuda_module_built_and_registered():
   from jax_sparse_dl import _jsdl_cuda
   assert set(_jsdl_cuda.registrations()) == {
       "jsdl_spmm", "jsdl_sddmm", "jsdl_csr_softmax", "jsdl_csr_softmax_grad"}
+
+
+@pytest.mark.skipif(shutil.which("nvcc") is None, reason="needs nvcc")
+def test_spmm_harness_compiles_and_checks_its_arguments(tmp_path):
+  """scripts/spmm_harness.cu (the SpMM runner for Nsight Compute) includes the SpMM FFI source:
+  it must keep compiling as the launch code changes, and reject bad arguments before any CUDA."""
+  repo = Path(__file__).resolve().parents[1]
+  import jax
+  binary = tmp_path / "spmm_harness"
+  subprocess.run(["nvcc", "-std=c++17", "-O1", "-arch=sm_90", f"-I{jax.ffi.include_dir()}",
+                  str(repo / "scripts" / "spmm_harness.cu"), "-o", str(binary)],
+                 check=True, capture_output=True)
+  for args in ([], ["64,64,0.1", "0"], ["64,64,0.1", "32", "float64"]):
+    assert subprocess.run([str(binary), *args], capture_output=True).returncode == 2, args
+  bad = tmp_path / "bad.smtx"
+  bad.write_text("4, 4, 3\n0 1 2 3 3\n0 1\n")  # 2 column indices for nnz = 3
+  result = subprocess.run([str(binary), str(bad), "8"], capture_output=True, text=True)
+  assert result.returncode == 2 and "inconsistent sizes" in result.stderr
