@@ -119,6 +119,26 @@ def test_select_per_level_spread_and_round_robin(tmp_path):
     assert len(P.select_per_level(mats, None)) == len(mats)
 
 
+def test_select_per_level_takes_turns_over_shapes(tmp_path):
+    """Like the DLMC transformer levels (6 matrices of 512 x 512, 3 of 2048 x 512 and 3 of
+    512 x 2048): one matrix a level gives consecutive levels different shapes, three give one of
+    each, five spread each shape's picks over its files."""
+    levels = ("0.5", "0.6", "0.7", "0.8")
+    mats = []
+    for level in levels:
+        for name, (m, k), count in (("attn", (8, 8), 6), ("ffn1", (32, 8), 3), ("ffn2", (8, 32), 3)):
+            for i in range(count):
+                mats.append(P.describe_matrix(_smtx(
+                    tmp_path / f"transformer/magnitude_pruning/{level}/{name}{i}.smtx", m, k)))
+    one = sorted(P.select_per_level(mats, 1), key=lambda m: m.level)
+    assert [(m.m, m.k) for m in one] == [(8, 8), (8, 32), (32, 8), (8, 8)]
+    three = [m for m in P.select_per_level(mats, 3) if m.level == 0.6]
+    assert sorted((m.m, m.k) for m in three) == [(8, 8), (8, 32), (32, 8)]
+    five = [m.name for m in P.select_per_level(mats, 5) if m.level == 0.5]
+    assert sorted(five) == ["attn0", "attn3", "ffn10", "ffn20", "ffn21"]
+    assert len(P.select_per_level(mats, 12)) == len(mats) and len(P.select_per_level(mats, 20)) == 48
+
+
 def test_spread_order_prefixes_span_the_range(tmp_path):
     levels = [0.5, 0.6, 0.7, 0.8, 0.9, 0.95, 0.98]
     order = P.spread_order(levels)

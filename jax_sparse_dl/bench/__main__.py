@@ -63,7 +63,7 @@ def parse_args(argv):
     g.add_argument("--d", dest="d_values", type=_ints, default=None, metavar="D[,D...]",
                    help="SDDMM inner dimensions (default 64,256,2048)")
     g.add_argument("--limit-per-level", type=int, default=None, metavar="K",
-                   help="at most K matrices per suite/level, spread over its list")
+                   help="at most K matrices per suite/level, spread over its shapes and files")
     g.add_argument("--max-matrices", type=int, default=None, metavar="K",
                    help="at most K matrices in all (after the per-level sampling)")
     g.add_argument("--softmax-seq", type=int, default=None, help="softmax sequence length (8192)")

@@ -144,12 +144,41 @@ def spread_order(items: list) -> list:
     return [items[i] for i in taken]
 
 
+def _pick_in_group(group: list, limit: int | None, rotation: int) -> list:
+    """Up to ``limit`` of a group's matrices (sorted by path), spread over its shapes (m, k):
+    the shapes take turns, starting at the ``rotation``-th, and each shape's picks are spread
+    evenly over its own list (indices floor(i * L / count)). Ordered round-robin over the
+    shapes. With one matrix a level, consecutive levels thus take different shapes (the DLMC
+    transformer levels hold 512 x 512, 2048 x 512 and 512 x 2048 matrices), not always the
+    alphabetically first."""
+    if limit is None or limit >= len(group):
+        return list(group)
+    by_shape = defaultdict(list)
+    for mat in group:
+        by_shape[(mat.m, mat.k)].append(mat)
+    shapes = sorted(by_shape)
+    r = rotation % len(shapes)
+    shapes = shapes[r:] + shapes[:r]
+    counts = dict.fromkeys(shapes, 0)
+    turn = 0
+    for _ in range(max(0, limit)):  # limit < len(group): a shape with room is always found
+        while counts[shapes[turn % len(shapes)]] == len(by_shape[shapes[turn % len(shapes)]]):
+            turn += 1
+        counts[shapes[turn % len(shapes)]] += 1
+        turn += 1
+    picks = {sh: [by_shape[sh][(i * len(by_shape[sh])) // counts[sh]] for i in range(counts[sh])]
+             for sh in shapes if counts[sh]}
+    return [picks[sh][i] for i in range(max(counts.values(), default=0))
+            for sh in shapes if i < counts[sh]]
+
+
 def select_per_level(matrices, limit: int | None):
-    """At most ``limit`` matrices per (suite, method, level), spread evenly over each group's
-    list (sorted by path: indices floor(i * L / limit)), deterministic. The result is ordered
-    round-robin over the groups (one matrix of every group, then a second, ...; the groups
-    alternate between suites, and each suite's levels come in `spread_order`), so a run
-    stopped early by its time budget still covers every suite and the whole range of levels."""
+    """At most ``limit`` matrices per (suite, method, level), spread over each group's shapes and
+    evenly over each shape's files (`_pick_in_group`; the level's rank rotates which shape comes
+    first), deterministic. The result is ordered round-robin over the groups (one matrix of every
+    group, then a second, ...; the groups alternate between suites, and each suite's levels come
+    in `spread_order`), so a run stopped early by its time budget still covers every suite and the
+    whole range of levels."""
     groups = defaultdict(list)
     for mat in matrices:
         groups[mat.group].append(mat)
@@ -157,19 +186,16 @@ def select_per_level(matrices, limit: int | None):
     by_suite = defaultdict(list)
     for key in sorted(groups, key=lambda g: (g[1], g[2])):
         by_suite[key[0]].append(key)
+    rank = {key: i for keys in by_suite.values() for i, key in enumerate(keys)}
     by_suite = {suite: spread_order(keys) for suite, keys in by_suite.items()}
     suites = sorted(by_suite, key=lambda s: (_suite_rank(s), s))
     keys = [by_suite[s][i] for i in range(max(map(len, by_suite.values()), default=0))
             for s in suites if i < len(by_suite[s])]
-    ordered = []
-    for key in keys:
-        group = sorted(groups[key], key=lambda mt: mt.path)
-        if limit is not None and limit < len(group):
-            group = [group[(i * len(group)) // limit] for i in range(max(0, limit))]
-        ordered.append(group)
+    ordered = [_pick_in_group(sorted(groups[key], key=lambda mt: mt.path), limit, rank[key])
+               for key in keys]
     out = []
-    for rank in range(max((len(g) for g in ordered), default=0)):
-        out.extend(g[rank] for g in ordered if rank < len(g))
+    for i in range(max((len(g) for g in ordered), default=0)):
+        out.extend(g[i] for g in ordered if i < len(g))
     return out
 
 
