@@ -123,13 +123,14 @@ def test_attention_like_shape(rng, variant, dtype):
 
 @pytest.mark.parametrize("m, k, n, density", [(300, 500, 1000, 0.08), (300, 500, 1000, 0.01),
                                               (130, 2100, 600, 0.08), (5000, 300, 72, 0.08),
-                                              (5000, 300, 72, 0.02)])
+                                              (5000, 300, 72, 0.005)])
 def test_heuristic_float32_layouts(rng, m, k, n, density):
-  """The heuristic's float32 cases, each with a partial last column tile: the stream kernel
-  (a block's rows use each panel row twice or more: 38 rows x 0.08, 57 x 0.08); without that
-  re-use, wide outputs with k < 2048 (16 lanes x 2 vectors) and narrow outputs of many rows (8 x
-  2, blocks of 32 warps x 2 rows); k >= 2048, whose panel does not fit (8 x 2 in blocks of 32
-  warps); scrambled rows, empty rows, bias + ReLU, a batch of two value sets."""
+  """The heuristic's float32 cases, each with a partial last column tile (and a batch of two
+  value sets, which halves the stream kernel's rows a block): the stream kernel where a block's
+  rows use each panel row twice or more (75 rows x 0.08, 114 x 0.08); without that re-use, wide
+  outputs with k < 2048 (16 lanes x 2 vectors; 75 x 0.01) and narrow outputs of many rows (8 x
+  2, blocks of 32 warps x 2 rows; 114 x 0.005); k >= 2048, whose panel does not fit (8 x 2 in
+  blocks of 32 warps); scrambled rows, empty rows, bias + ReLU."""
   indptr, indices = scrambled_pattern(rng, m, k, density)
   vals, v64 = rounded(rng.standard_normal((2, indices.shape[0])), jnp.float32)
   x, x64 = rand_dense(rng, (k, n), jnp.float32)
