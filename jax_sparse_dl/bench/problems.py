@@ -160,12 +160,12 @@ def _pick_in_group(group: list, limit: int | None, rotation: int) -> list:
     r = rotation % len(shapes)
     shapes = shapes[r:] + shapes[:r]
     counts = dict.fromkeys(shapes, 0)
-    turn = 0
-    for _ in range(max(0, limit)):  # limit < len(group): a shape with room is always found
-        while counts[shapes[turn % len(shapes)]] == len(by_shape[shapes[turn % len(shapes)]]):
-            turn += 1
-        counts[shapes[turn % len(shapes)]] += 1
-        turn += 1
+    left = max(0, limit)  # < len(group): every round finds a shape with room
+    while left:
+        for sh in shapes:
+            if left and counts[sh] < len(by_shape[sh]):
+                counts[sh] += 1
+                left -= 1
     picks = {sh: [by_shape[sh][(i * len(by_shape[sh])) // counts[sh]] for i in range(counts[sh])]
              for sh in shapes if counts[sh]}
     return [picks[sh][i] for i in range(max(counts.values(), default=0))
