@@ -38,20 +38,40 @@ struct SpmmPanelConfig : Layout {
   static constexpr int kWarpsPerBlock = 8;
 };
 
-// Stream kernel: blocks of 16 warps stream many rows through one column
-// tile's panel (k x 128 bytes); launch bounds of 2 blocks an SM cap its
-// registers at 64 (32 warps an SM; without them ptxas took 110).
-struct SpmmStreamConfig {
-  static constexpr int kWarps = 16;
-  static constexpr int kMinBlocksPerSm = 2;
+// Stream kernel: blocks stream many rows through one column tile's dense
+// panel (128 bytes a row) in shared memory. Shared memory of a block: kWarps
+// x 32 staged entries, the partial sums of its rows (passes only), then the
+// panel rows of a pass and one row of zeros after them (padding entries point
+// there: 0 x 0 adds nothing, so a partial stage needs no guard per entry).
+template <int kWarps_, int kMinBlocksPerSm_, bool kPasses_>
+struct SpmmStreamConfigT {
+  static constexpr int kWarps = kWarps_;
+  static constexpr int kMinBlocksPerSm = kMinBlocksPerSm_;
+  static constexpr bool kPasses = kPasses_;
   static constexpr int kRowBytes = 128;         // a panel row: 8 lanes x 16 bytes
   static constexpr int kStagedEntryBytes = 8;   // value (float) + panel row
-  // Shared memory of a block: kWarps x 32 staged entries, then the panel and
-  // one row of zeros after it (padding entries point there: 0 x 0 adds
-  // nothing, so a partial stage needs no guard per entry).
-  static constexpr int64_t SharedBytes(int64_t k) {
-    return int64_t{kWarps} * 32 * kStagedEntryBytes + (k + 1) * kRowBytes;
+  static constexpr int64_t kStagingBytes = int64_t{kWarps} * 32 * kStagedEntryBytes;
+  // float32 partial sums of a row's tile (kRowBytes / elem_bytes columns).
+  static constexpr int64_t PartialBytes(int64_t rows, int elem_bytes) {
+    return kPasses ? rows * (kRowBytes / elem_bytes) * 4 : 0;
+  }
+  static constexpr int64_t SharedBytes(int64_t pass_rows, int64_t rows, int elem_bytes) {
+    return kStagingBytes + PartialBytes(rows, elem_bytes) + (pass_rows + 1) * kRowBytes;
+  }
+  // The most panel rows a pass may hold in `budget` bytes (< 1: none fit).
+  static constexpr int64_t PassRows(int64_t budget, int64_t rows, int elem_bytes) {
+    return (budget - kStagingBytes - PartialBytes(rows, elem_bytes)) / kRowBytes - 1;
   }
 };
+
+// The whole panel at once: 16 warps, launch bounds of 2 blocks an SM cap the
+// registers at 64 (32 warps an SM; without them ptxas took 110).
+using SpmmStreamConfig = SpmmStreamConfigT<16, 2, false>;
+// Panels taller than a block's shared memory (k above about 1700) in passes
+// of rows, the rows' partial sums kept in shared memory between passes: one
+// block an SM of 16 warps (104-119 registers; 32 warps at 64 spilled).
+using SpmmStreamPassesConfig = SpmmStreamConfigT<16, 1, true>;
+// The partial sums of a passes block take at most this much shared memory.
+inline constexpr int64_t kStreamPartialBudget = 64 << 10;
 
 }  // namespace jsdl

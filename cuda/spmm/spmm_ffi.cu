@@ -82,19 +82,23 @@ ffi::Error LaunchPanel(cudaStream_t stream, SpmmArgs<T> args, int rows_per_warp)
   return ffi::Error::Success();
 }
 
-// Stream kernel: rows_per_block rows a block, interleaved over the blocks.
-template <typename T>
-ffi::Error LaunchStream(cudaStream_t stream, SpmmArgs<T> args, int rows_per_block) {
-  using Config = SpmmStreamConfig;
+// Stream kernel: rows_per_block rows a block, interleaved over the blocks;
+// the whole panel at once, or passes of pass_rows panel rows (> 0).
+template <typename T, typename Config>
+ffi::Error LaunchStream(cudaStream_t stream, SpmmArgs<T> args, int rows_per_block,
+                        int pass_rows) {
   constexpr auto kernel = SpmmStreamKernel<T, Config>;
-  const size_t smem = static_cast<size_t>(Config::SharedBytes(args.k));
+  const int64_t row_blocks = (args.m + rows_per_block - 1) / rows_per_block;
+  const int64_t rows_cap = StreamRowsCap(args.m, rows_per_block);
+  if (!Config::kPasses) pass_rows = static_cast<int>(args.k);
+  const size_t smem =
+      static_cast<size_t>(Config::SharedBytes(pass_rows, rows_cap, sizeof(T)));
   JSDL_RETURN_IF_ERROR(OptInSharedMemory<kernel>(smem));
   args.column_tiles = (args.n + SpmmStreamTile<T>::kTileCols - 1) / SpmmStreamTile<T>::kTileCols;
-  const int64_t row_blocks = (args.m + rows_per_block - 1) / rows_per_block;
   const dim3 block(32, Config::kWarps);
   const dim3 grid(static_cast<unsigned>(row_blocks), CappedGridDim(args.column_tiles),
                   CappedGridDim(args.batch));
-  kernel<<<grid, block, smem, stream>>>(args, static_cast<int>(row_blocks));
+  kernel<<<grid, block, smem, stream>>>(args, static_cast<int>(row_blocks), pass_rows);
   JSDL_CHECK_LAUNCH("SpmmStreamKernel");
   return ffi::Error::Success();
 }
@@ -161,7 +165,10 @@ ffi::Error Launch(cudaStream_t stream, const SpmmArgs<T>& args) {
                                        static_cast<int>(sizeof(T)), kHasSharedCopy, device);
   if constexpr (kHasSharedCopy) {
     if (choice.kind == SpmmKernelKind::kStream)
-      return LaunchStream<T>(stream, args, choice.rows_per_block);
+      return choice.pass_rows > 0
+                 ? LaunchStream<T, SpmmStreamPassesConfig>(stream, args, choice.rows_per_block,
+                                                          choice.pass_rows)
+                 : LaunchStream<T, SpmmStreamConfig>(stream, args, choice.rows_per_block, 0);
     if (choice.kind == SpmmKernelKind::kPanel)
       return LaunchPanelFor<T>(stream, args, choice.tile_cols, choice.rows_per_warp);
   }

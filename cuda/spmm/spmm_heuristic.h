@@ -1,7 +1,7 @@
 // Which SpMM kernel and tile for a problem. The thresholds come from the
 // measurements in docs/kernels.md; JSDL_SPMM_VARIANT overrides the choice for
 // tuning runs ("gather", "gather:<tile_cols>:<rows_per_warp>[:<lanes>[:<warps>]]",
-// "panel:<tile_cols>:<rows_per_warp>", "stream[:<rows_per_block>]").
+// "panel:<tile_cols>:<rows_per_warp>", "stream[:<rows_per_block>[:<pass_rows>]]").
 #pragma once
 
 #include <cstdint>
@@ -22,6 +22,7 @@ struct SpmmChoice {
   int lanes = 0;      // gather: lanes per group (0: one vector per lane)
   int warps = 8;      // gather: warps per block (the panel kernel has 8)
   int rows_per_block = 0;  // stream
+  int pass_rows = 0;       // stream: panel rows a pass (0: the whole panel at once)
 };
 
 // What the heuristic needs of the device.
@@ -35,6 +36,13 @@ struct SpmmDevice {
 // (blocks_per_sm resident blocks each) with tiles x batch column tiles; at
 // least one, so large problems take several waves of whole-m blocks.
 inline constexpr int kWarpSlots = 32;  // rows whose metadata a warp loads at once
+// The most rows a stream block gets with rows_per_block asked for: the grid
+// has ceil(m / rows_per_block) row blocks, interleaved.
+inline int64_t StreamRowsCap(int64_t m, int64_t rows_per_block) {
+  const int64_t row_blocks = (m + rows_per_block - 1) / rows_per_block;
+  return (m + row_blocks - 1) / row_blocks;
+}
+
 inline int64_t StreamRowBlocks(int64_t m, int64_t tiles, int64_t batch, int num_sms,
                                int blocks_per_sm) {
   const int64_t wave = int64_t{num_sms} * (blocks_per_sm < 1 ? 1 : blocks_per_sm);
@@ -116,22 +124,35 @@ inline SpmmChoice ChooseSpmm(int64_t m, int64_t k, int64_t n, int64_t batch, int
   copy_ok = copy_ok && vec > 1;
   // The stream kernel's row slots are 32-bit (m * 32 x its warps).
   using Stream = SpmmStreamConfig;
-  const int64_t stream_smem = Stream::SharedBytes(k);
-  const bool stream_ok = copy_ok && k > 0 && m > 0 && stream_smem <= device.smem_per_block &&
-                         m * (kWarpSlots * Stream::kWarps + 1) < (int64_t{1} << 31);
+  using Passes = SpmmStreamPassesConfig;
+  const int64_t budget = device.smem_per_block;
+  const bool stream_shape_ok = copy_ok && k > 0 && m > 0 &&
+                               m * (kWarpSlots * Passes::kWarps + 1) < (int64_t{1} << 31);
+  const bool whole_panel = Stream::SharedBytes(k, 0, elem_bytes) <= budget;
   SpmmChoice stream{SpmmKernelKind::kStream, Stream::kRowBytes / elem_bytes, 0};
-  double stream_reuse = 0;
-  if (stream_ok) {
+  const int64_t stream_tiles = (n + stream.tile_cols - 1) / stream.tile_cols;
+  if (stream_shape_ok && whole_panel) {
     // 1 KB of each block's shared memory is reserved by the system; the
     // registers allow kMinBlocksPerSm blocks.
-    const int64_t fit = device.smem_per_sm / (stream_smem + 1024);
+    const int64_t fit = device.smem_per_sm / (Stream::SharedBytes(k, 0, elem_bytes) + 1024);
     const int blocks_per_sm = static_cast<int>(fit < Stream::kMinBlocksPerSm ? fit
                                                : Stream::kMinBlocksPerSm);
-    const int64_t stream_tiles = (n + stream.tile_cols - 1) / stream.tile_cols;
     const int64_t row_blocks = StreamRowBlocks(m, stream_tiles, batch, num_sms, blocks_per_sm);
     stream.rows_per_block = static_cast<int>((m + row_blocks - 1) / row_blocks);
-    stream_reuse = static_cast<double>(stream.rows_per_block) * nnz / (static_cast<double>(m) * k);
+  } else if (stream_shape_ok) {
+    // Passes: one block an SM, at most kStreamPartialBudget of partial sums.
+    const int64_t row_blocks = StreamRowBlocks(m, stream_tiles, batch, num_sms, 1);
+    const int64_t max_rows = kStreamPartialBudget / Passes::PartialBytes(1, elem_bytes);
+    const int64_t rows = (m + row_blocks - 1) / row_blocks;
+    stream.rows_per_block = static_cast<int>(rows < max_rows ? rows : max_rows);
+    stream.pass_rows = static_cast<int>(Passes::PassRows(budget, stream.rows_per_block,
+                                                         elem_bytes));
   }
+  // Passes of fewer than 256 panel rows were not considered worth it.
+  const bool stream_ok = stream_shape_ok && (whole_panel || stream.pass_rows >= 256);
+  const double stream_reuse =
+      stream_ok ? static_cast<double>(stream.rows_per_block) * nnz / (static_cast<double>(m) * k)
+                : 0.0;
   if (const char* v = std::getenv("JSDL_SPMM_VARIANT")) {
     int a = 0, b = 0;
     if (std::strncmp(v, "gather", 6) == 0) {
@@ -140,9 +161,18 @@ inline SpmmChoice ChooseSpmm(int64_t m, int64_t k, int64_t n, int64_t batch, int
         return {SpmmKernelKind::kGather, a, b, lanes, warps};
       return gather;
     }
-    if (stream_ok && std::strncmp(v, "stream", 6) == 0) {
-      if (std::sscanf(v, "stream:%d", &a) == 1 && a > 0) stream.rows_per_block = a;
-      return stream;
+    if (stream_shape_ok && std::strncmp(v, "stream", 6) == 0) {
+      // stream:<rows>:<pass rows> forces passes of at most that many panel rows.
+      const int fields = std::sscanf(v, "stream:%d:%d", &a, &b);
+      if (fields >= 1 && a > 0) stream.rows_per_block = a;
+      const bool force_passes = fields == 2 && b > 0;
+      if (force_passes || !whole_panel) {
+        const int64_t most = Passes::PassRows(
+            budget, StreamRowsCap(m, stream.rows_per_block), elem_bytes);
+        const int64_t want = force_passes && b < most ? b : most;
+        stream.pass_rows = want >= 1 ? static_cast<int>(want) : -1;  // -1: does not fit
+      }
+      if (stream.pass_rows >= 0) return stream;
     }
     if (copy_ok && std::sscanf(v, "panel:%d:%d", &a, &b) >= 1) {
       // The tile shrinks until the panel fits in one block's shared memory.

@@ -47,7 +47,7 @@ __global__ void __launch_bounds__(32 * Config::kWarpsPerBlock)
       const int64_t col0 = tile * Config::kTileCols;
       const int64_t cols_left = args.n - col0;
       __syncthreads();  // the previous panel is no longer read
-      CopyPanelAsync<T, kCopiesPerRow>(panel, dense, args, col0, cols_left, thread,
+      CopyPanelAsync<T, kCopiesPerRow>(panel, dense, args, args.k, col0, cols_left, thread,
                                         kWarps * kWarpSize);
       CopyAsyncWaitAll();
       __syncthreads();

@@ -50,13 +50,12 @@ __device__ __forceinline__ void StreamEntry(float (&acc)[kVec16<T>], const Stage
   for (int i = 0; i < kVec16<T>; ++i) acc[i] += e.value * ToAcc(b.v[i]);
 }
 
-// Output: the 4 groups' partial sums reduced and scattered (each lane ends
-// with a quarter of its group's vector: 3 shuffles for float32 instead of 8),
-// then bias + ReLU (which keeps NaN) and a 128-byte coalesced store.
+// Output, 1: the 4 groups' partial sums reduced and scattered: each lane
+// ends with a quarter of its group's vector (3 shuffles for float32, not 8),
+// columns (lane % 8) x kVec + QuarterOffset(lane).
 template <typename T>
-__device__ __forceinline__ void StoreStreamRow(const float (&acc)[kVec16<T>], T* out_row,
-                                               int64_t cols_left, int lane, float bias,
-                                               bool relu) {
+__device__ __forceinline__ void ReduceStreamRow(const float (&acc)[kVec16<T>], int lane,
+                                                float (&quarter)[kVec16<T> / 4]) {
   constexpr int kVec = kVec16<T>, kHalf = kVec / 2, kQuarter = kVec / 4;
   const bool upper = lane & 16, odd = lane & 8;  // group bits: lanes 16-31, lanes 8-15 / 24-31
   float half[kHalf];
@@ -65,17 +64,27 @@ __device__ __forceinline__ void StoreStreamRow(const float (&acc)[kVec16<T>], T*
     const float give = upper ? acc[j] : acc[j + kHalf];
     half[j] = (upper ? acc[j + kHalf] : acc[j]) + __shfl_xor_sync(kFullMask, give, 16);
   }
-  float quarter[kQuarter];
 #pragma unroll
   for (int j = 0; j < kQuarter; ++j) {
     const float give = odd ? half[j] : half[j + kQuarter];
-    float r = (odd ? half[j + kQuarter] : half[j]) + __shfl_xor_sync(kFullMask, give, 8);
-    r += bias;
+    quarter[j] = (odd ? half[j + kQuarter] : half[j]) + __shfl_xor_sync(kFullMask, give, 8);
+  }
+}
+
+// Output, 2: bias + ReLU (which keeps NaN) and a 128-byte coalesced store.
+template <typename T>
+__device__ __forceinline__ void StoreStreamQuarter(float (&quarter)[kVec16<T> / 4], T* out_row,
+                                                   int64_t cols_left, int lane, float bias,
+                                                   bool relu) {
+  constexpr int kVec = kVec16<T>, kQuarter = kVec / 4;
+#pragma unroll
+  for (int j = 0; j < kQuarter; ++j) {
+    const float r = quarter[j] + bias;
     quarter[j] = relu && r < 0.f ? 0.f : r;
   }
   const int vec_col = (lane % 8) * kVec;
   if (vec_col < cols_left)  // n % kVec == 0: the vector is whole or absent
-    StoreVec<T, kQuarter>(out_row + vec_col + (upper ? kHalf : 0) + (odd ? kQuarter : 0),
+    StoreVec<T, kQuarter>(out_row + vec_col + (lane & 16 ? kVec / 2 : 0) + (lane & 8 ? kQuarter : 0),
                           quarter);
 }
 
@@ -127,33 +136,62 @@ __device__ __forceinline__ void AdvanceStreamCursor(StreamCursor& c, int rows, i
   }
 }
 
-// Block (32, Config::kWarps), dynamic shared memory Config::SharedBytes(k).
-// grid.x = row_blocks: block x takes the row slots x, x + row_blocks, ...
-// (rows are sorted by length, so every block gets long and short ones) and
-// its warp w every kWarps-th of those; grid.y the column tiles and grid.z the
-// batch (both with stride loops). 16-byte aligned rows (n % kVec == 0).
+// Stages one 32-entry stage into the warp's staging slots. With passes, only
+// the entries whose column lies in this pass's panel rows [k0, k0 + rows)
+// count: a ballot packs them first, and the rest (and lanes past the stage's
+// entries) point at the zero row. Returns the entries that count.
+template <bool kPasses>
+__device__ __forceinline__ int StageEntries(const StreamStage& now, StagedEntry* stage,
+                                            int32_t k0, int32_t rows, int lane) {
+  constexpr int32_t kVecsPerRow = 8;
+  if constexpr (!kPasses) {
+    stage[lane] = {now.value, now.column * kVecsPerRow};
+    return now.count;
+  } else {
+    const bool in = lane < now.count && now.column >= k0 && now.column < k0 + rows;
+    const unsigned mask = __ballot_sync(kFullMask, in);
+    const unsigned below = (1u << lane) - 1;
+    const int count = __popc(mask);
+    const int slot = in ? __popc(mask & below) : count + __popc(~mask & below);
+    stage[slot] = in ? StagedEntry{now.value, (now.column - k0) * kVecsPerRow}
+                     : StagedEntry{0.f, rows * kVecsPerRow};
+    return count;
+  }
+}
+
+// Block (32, Config::kWarps); dynamic shared memory Config::SharedBytes(pass_rows,
+// rows_cap, sizeof(T)) with rows_cap = ceil(m / row_blocks), the most rows a
+// block has. grid.x = row_blocks: block x takes the row slots x, x +
+// row_blocks, ... (rows are sorted by length, so every block gets long and
+// short ones) and its warp w every kWarps-th of those; grid.y the column tiles
+// and grid.z the batch (both with stride loops). 16-byte aligned rows (n %
+// kVec == 0). Without passes pass_rows = k; with them the panel comes in
+// passes of pass_rows rows, each over all of the block's rows, whose float32
+// partial sums wait in shared memory (a lane reads back only what it wrote).
 template <typename T, typename Config>
 __global__ void __launch_bounds__(32 * Config::kWarps, Config::kMinBlocksPerSm)
-    SpmmStreamKernel(const SpmmArgs<T> args, int row_blocks) {
+    SpmmStreamKernel(const SpmmArgs<T> args, int row_blocks, int pass_rows) {
   constexpr int kWarps = Config::kWarps;
   using Tile = SpmmStreamTile<T>;
-  constexpr int kVec = Tile::kVec;
+  constexpr int kVec = Tile::kVec, kQuarter = kVec / 4;
   extern __shared__ __align__(16) unsigned char shared_bytes[];
   StagedEntry* stage = reinterpret_cast<StagedEntry*>(shared_bytes) + threadIdx.y * kWarpSize;
   const StagedPair* pairs = reinterpret_cast<const StagedPair*>(stage);
-  auto* panel = reinterpret_cast<Vec<T, kVec>*>(shared_bytes + kWarps * kWarpSize *
-                                                                 sizeof(StagedEntry));
+  const int m = static_cast<int>(args.m);  // 32-bit slots: see the heuristic
+  const int rows_cap = (m + row_blocks - 1) / row_blocks;
+  float* partials = reinterpret_cast<float*>(shared_bytes + Config::kStagingBytes);
+  // Config::PartialBytes(rows_cap, sizeof(T)) (a host function):
+  const int partial_bytes = Config::kPasses ? rows_cap * Tile::kTileCols * 4 : 0;
+  auto* panel =
+      reinterpret_cast<Vec<T, kVec>*>(shared_bytes + Config::kStagingBytes + partial_bytes);
 
   const int lane = threadIdx.x;
   const int group = lane / Tile::kLanesPerGroup;
   const int lig = lane % Tile::kLanesPerGroup;
   const int thread = threadIdx.y * kWarpSize + lane;
-  const int copies = static_cast<int>(args.k) * Tile::kLanesPerGroup;
-  const int32_t zero_row = static_cast<int32_t>(args.k);
-  // 32-bit slots: the launcher keeps m * 32 * kWarps within int32.
-  const int m = static_cast<int>(args.m);
   const int slot_stride = row_blocks * kWarps;
   const int first_slot = static_cast<int>(blockIdx.x) + row_blocks * threadIdx.y;
+  const int k = static_cast<int>(args.k);
 
   for (int64_t b = blockIdx.z; b < args.batch; b += gridDim.z) {
     int64_t offset[3];
@@ -164,75 +202,95 @@ __global__ void __launch_bounds__(32 * Config::kWarps, Config::kMinBlocksPerSm)
     for (int64_t tile = blockIdx.y; tile < args.column_tiles; tile += gridDim.y) {
       const int64_t col0 = tile * Tile::kTileCols;
       const int64_t cols_left = args.n - col0;
-      __syncthreads();  // the previous panel is no longer read
-      CopyPanelAsync<T, Tile::kLanesPerGroup>(panel, dense, args, col0, cols_left, thread,
-                                               kWarps * kWarpSize);
-      if (thread < Tile::kLanesPerGroup)  // the zero row (bytes: 16-bit types need no ctor)
-        reinterpret_cast<uint4*>(panel)[copies + thread] = make_uint4(0, 0, 0, 0);
-      CopyAsyncWaitAll();
-      __syncthreads();
+      for (int k0 = 0; k0 < k; k0 += pass_rows) {  // one pass without kPasses
+        const int rows_here = min(pass_rows, k - k0);
+        const bool first_pass = k0 == 0, last_pass = k0 + pass_rows >= k;
+        __syncthreads();  // the previous panel is no longer read
+        CopyPanelAsync<T, Tile::kLanesPerGroup>(panel, dense + int64_t{k0} * args.n, args,
+                                                rows_here, col0, cols_left, thread,
+                                                kWarps * kWarpSize);
+        if (thread < Tile::kLanesPerGroup)  // the zero row (bytes: 16-bit types need no ctor)
+          reinterpret_cast<uint4*>(panel)[rows_here * Tile::kLanesPerGroup + thread] =
+              make_uint4(0, 0, 0, 0);
+        CopyAsyncWaitAll();
+        __syncthreads();
 
-      // The warp's rows, 32 at a time: lane j holds the j-th one's metadata.
-      for (int chunk = first_slot; chunk < m; chunk += kWarpSize * slot_stride) {
-        const int my_slot = chunk + lane * slot_stride;
-        int32_t my_row = 0, my_start = 0, my_end = 0;
-        if (my_slot < m) {
-          my_row = __ldg(args.row_indices + my_slot);
-          my_start = __ldg(args.row_offsets + my_row);
-          my_end = __ldg(args.row_offsets + my_row + 1);
-        }
-        const int rows = min((m - chunk + slot_stride - 1) / slot_stride, kWarpSize);
+        // The warp's rows, 32 at a time: lane j holds the j-th one's metadata.
+        int local0 = threadIdx.y;  // block-local index of the chunk's first row
+        for (int chunk = first_slot; chunk < m;
+             chunk += kWarpSize * slot_stride, local0 += kWarpSize * kWarps) {
+          const int my_slot = chunk + lane * slot_stride;
+          int32_t my_row = 0, my_start = 0, my_end = 0;
+          if (my_slot < m) {
+            my_row = __ldg(args.row_indices + my_slot);
+            my_start = __ldg(args.row_offsets + my_row);
+            my_end = __ldg(args.row_offsets + my_row + 1);
+          }
+          const int rows = min((m - chunk + slot_stride - 1) / slot_stride, kWarpSize);
 
-        // Stages of 32 entries in order (an empty row has one, with none),
-        // loaded two stages ahead of the one being multiplied: one stage of
-        // 8 warps an SM sub-partition is shorter than an L2 round trip.
-        StreamCursor cursor{0, __shfl_sync(kFullMask, my_start, 0),
-                            __shfl_sync(kFullMask, my_end, 0)};
-        const int32_t* columns = args.column_indices;
-        StreamStage now = LoadStreamStage(cursor, rows, values, columns, zero_row, lane);
-        AdvanceStreamCursor(cursor, rows, my_start, my_end);
-        StreamStage next = LoadStreamStage(cursor, rows, values, columns, zero_row, lane);
-        AdvanceStreamCursor(cursor, rows, my_start, my_end);
-        float acc[kVec];
-#pragma unroll
-        for (int j = 0; j < kVec; ++j) acc[j] = 0.f;
-        while (now.row_i < rows) {
-          const StreamStage after =
-              LoadStreamStage(cursor, rows, values, columns, zero_row, lane);
+          // Stages of 32 entries in order (an empty row has one, with none),
+          // loaded two stages ahead of the one being multiplied.
+          StreamCursor cursor{0, __shfl_sync(kFullMask, my_start, 0),
+                              __shfl_sync(kFullMask, my_end, 0)};
+          const int32_t* columns = args.column_indices;
+          const int32_t pad = Config::kPasses ? -1 : rows_here;  // a column of no pass
+          StreamStage now = LoadStreamStage(cursor, rows, values, columns, pad, lane);
           AdvanceStreamCursor(cursor, rows, my_start, my_end);
-          __syncwarp();  // the previous stage is no longer read
-          stage[lane] = {now.value, now.column * Tile::kLanesPerGroup};
-          __syncwarp();
-          if (now.count == kWarpSize) {
+          StreamStage next = LoadStreamStage(cursor, rows, values, columns, pad, lane);
+          AdvanceStreamCursor(cursor, rows, my_start, my_end);
+          float acc[kVec];
 #pragma unroll
-            for (int t = 0; t < kWarpSize / 8; ++t) {
-              const StagedPair p = pairs[t * Tile::kGroups + group];
-              StreamEntry<T>(acc, p.e[0], panel, lig);
-              StreamEntry<T>(acc, p.e[1], panel, lig);
-            }
-          } else {
-            // Pairs past the last entry are skipped, padding in the last
-            // pair reads the zero row (never a dense inf of row 0).
+          for (int j = 0; j < kVec; ++j) acc[j] = 0.f;
+          while (now.row_i < rows) {
+            const StreamStage after = LoadStreamStage(cursor, rows, values, columns, pad, lane);
+            AdvanceStreamCursor(cursor, rows, my_start, my_end);
+            __syncwarp();  // the previous stage is no longer read
+            const int count = StageEntries<Config::kPasses>(now, stage, k0, rows_here, lane);
+            __syncwarp();
+            if (count == kWarpSize) {
 #pragma unroll
-            for (int t = 0; t < kWarpSize / 8; ++t) {
-              if (t * 8 < now.count) {
+              for (int t = 0; t < kWarpSize / 8; ++t) {
                 const StagedPair p = pairs[t * Tile::kGroups + group];
                 StreamEntry<T>(acc, p.e[0], panel, lig);
                 StreamEntry<T>(acc, p.e[1], panel, lig);
               }
-            }
-          }
-          if (now.last) {
-            const int32_t row = __shfl_sync(kFullMask, my_row, now.row_i);
-            const float bias =
-                args.has_bias ? LoadAcc(args.bias + offset[kSpmmBias] + row) : 0.f;
-            StoreStreamRow<T>(acc, args.out + (b * args.m + row) * args.n + col0, cols_left,
-                              lane, bias, args.relu);
+            } else {
+              // Pairs past the last entry are skipped, padding in the last
+              // pair reads the zero row (never a dense inf of row 0).
 #pragma unroll
-            for (int j = 0; j < kVec; ++j) acc[j] = 0.f;
+              for (int t = 0; t < kWarpSize / 8; ++t) {
+                if (t * 8 < count) {
+                  const StagedPair p = pairs[t * Tile::kGroups + group];
+                  StreamEntry<T>(acc, p.e[0], panel, lig);
+                  StreamEntry<T>(acc, p.e[1], panel, lig);
+                }
+              }
+            }
+            if (now.last) {
+              float quarter[kQuarter];
+              ReduceStreamRow<T>(acc, lane, quarter);
+              if constexpr (Config::kPasses) {
+                const int local = local0 + kWarps * now.row_i;  // < rows_cap
+                float* mine = partials + (local * kWarpSize + lane) * kQuarter;
+#pragma unroll
+                for (int j = 0; j < kQuarter; ++j) {
+                  if (!first_pass) quarter[j] += mine[j];
+                  if (!last_pass) mine[j] = quarter[j];
+                }
+              }
+              if (last_pass) {
+                const int32_t row = __shfl_sync(kFullMask, my_row, now.row_i);
+                const float bias =
+                    args.has_bias ? LoadAcc(args.bias + offset[kSpmmBias] + row) : 0.f;
+                StoreStreamQuarter<T>(quarter, args.out + (b * args.m + row) * args.n + col0,
+                                      cols_left, lane, bias, args.relu);
+              }
+#pragma unroll
+              for (int j = 0; j < kVec; ++j) acc[j] = 0.f;
+            }
+            now = next;
+            next = after;
           }
-          now = next;
-          next = after;
         }
       }
     }

@@ -35,15 +35,16 @@ struct SpmmArgs {
   BatchMap<3> batch_map;
 };
 
-// Dense tile in shared memory (panel and stream kernels): the k rows of
-// kCopiesPerRow 16-byte vectors of the column tile at col0 (cols_left = n -
-// col0), copied by cp.async and zero-filled past n. The caller waits
-// (CopyAsyncWaitAll) and syncs.
+// Dense tile in shared memory (panel and stream kernels): `rows` dense rows
+// from `dense` on, kCopiesPerRow 16-byte vectors each of the column tile at
+// col0 (cols_left = n - col0), copied by cp.async and zero-filled past n. The
+// caller waits (CopyAsyncWaitAll) and syncs.
 template <typename T, int kCopiesPerRow>
 __device__ __forceinline__ void CopyPanelAsync(Vec<T, kVec16<T>>* panel, const T* dense,
-                                               const SpmmArgs<T>& args, int64_t col0,
-                                               int64_t cols_left, int thread, int threads) {
-  const int copies = static_cast<int>(args.k) * kCopiesPerRow;  // fits: it is in shared memory
+                                               const SpmmArgs<T>& args, int64_t rows,
+                                               int64_t col0, int64_t cols_left, int thread,
+                                               int threads) {
+  const int copies = static_cast<int>(rows) * kCopiesPerRow;  // fits: it is in shared memory
   for (int v = thread; v < copies; v += threads) {
     const int64_t r = v / kCopiesPerRow;
     const int c = (v % kCopiesPerRow) * kVec16<T>;
