@@ -122,11 +122,11 @@ inline SpmmChoice ChooseSpmm(int64_t m, int64_t k, int64_t n, int64_t batch, int
                        : SpmmChoice{SpmmKernelKind::kGather, 128, 1, 16};
   else if (tall_narrow) gather = {SpmmKernelKind::kGather, 64, 2, 8, 32};
   copy_ok = copy_ok && vec > 1;
-  // The stream kernel's row slots are 32-bit (m * 32 x its warps).
+  // The stream kernel's row slots and panel rows are 32-bit (m * 32 x its warps).
   using Stream = SpmmStreamConfig;
   using Passes = SpmmStreamPassesConfig;
   const int64_t budget = device.smem_per_block;
-  const bool stream_shape_ok = copy_ok && k > 0 && m > 0 &&
+  const bool stream_shape_ok = copy_ok && k > 0 && k < (int64_t{1} << 30) && m > 0 &&
                                m * (kWarpSlots * Passes::kWarps + 1) < (int64_t{1} << 31);
   const bool whole_panel = Stream::SharedBytes(k, 0, elem_bytes) <= budget;
   SpmmChoice stream{SpmmKernelKind::kStream, Stream::kRowBytes / elem_bytes, 0};
