@@ -3,7 +3,8 @@ cuSPARSE, to set the heuristics in cuda/spmm/spmm_heuristic.h. One row per (matr
 contender) in a CSV; prints a table of the best variant per problem.
 
 Usage: tune_spmm.py DLMC_DIR OUT.csv [--per-level K] [--suite transformer|rn50] [--levels 0.7,0.9]
-                    [--variants auto,gather:128:1,...] (the same list for every problem)"""
+                    [--max-k K] [--variants auto,gather:128:1,...] (the same list for every
+                    problem)"""
 import csv
 import os
 import sys
@@ -94,11 +95,14 @@ def main(argv):
   paths = chosen_matrices(root, argv)
   override = option(argv, "--variants").split(",") if "--variants" in argv else None
   has_cusparse = cusparse_available()
+  max_k = int(option(argv, "--max-k") or 1 << 62)
   rows, t0 = [], time.time()
   key = jax.random.PRNGKey(0)
   for path in paths:
     pat = dlmc.read_smtx(path)
     m, k = pat.shape
+    if k > max_k:
+      continue
     suite, level = path.parts[-4], path.parts[-2]
     ns = (256, 2048) if suite == "transformer" else (256, 4096)
     for n in ns:

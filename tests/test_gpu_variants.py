@@ -26,14 +26,17 @@ pytestmark = [
 # panel:128 asks for more shared memory than k = 1500 allows: the tile shrinks until it fits.
 # stream[:<rows per block>[:<pass rows>]]: one row a block (stream:1), rows interleaved over blocks
 # and warps (stream:7), one block of all rows (stream:100000) and the automatic one wave (stream);
-# the panel in passes of 100 or 64 rows (8 and 13 passes at k = 800, 15 and 24 at k = 1500).
+# the panel in passes of 100 or 64 rows (8 and 13 passes at k = 800, 15 and 24 at k = 1500);
+# wide-stream[:<rows per block>]: two vectors a lane, 256-byte panel rows (k = 1500 does not fit:
+# the heuristic's choice runs), so a partial last tile ends in a lane's first or second vector.
 # gather:<tile>:<rows>:<lanes>[:<warps>]: several vectors a lane (4 lanes x 4 or x 2, 8 lanes x 2
 # or x 4, 16 x 2, 32 x 2) and blocks of 16 or 32 warps.
 VARIANTS = ["gather", "gather:16:1", "gather:32:4", "gather:64:16", "gather:128:2", "gather:64:2:4",
             "gather:32:1:4", "gather:64:3:8", "gather:128:1:16", "gather:256:1:32",
             "gather:128:3:8:32", "gather:64:2:0:16", "gather:32:5:0:32", "panel:4:1", "panel:16:2",
             "panel:32:4", "panel:64:1", "panel:128:8", "stream", "stream:1", "stream:7",
-            "stream:100000", "stream:7:100", "stream:100000:64"]
+            "stream:100000", "stream:7:100", "stream:100000:64", "wide-stream", "wide-stream:1",
+            "wide-stream:7", "wide-stream:100000"]
 
 
 # mma:<edge> runs on tensor cores for 16-bit inputs; float32 at HIGHEST (the suite's default)
@@ -143,14 +146,16 @@ def test_heuristic_float32_layouts(rng, m, k, n, density):
   assert_close(out, ref, jnp.float32, what=f"auto {m}x{k}x{n}")
 
 
-@pytest.mark.parametrize("variant", ["stream:100000", "stream:1000", "stream:1000:128"],
+@pytest.mark.parametrize("variant", ["stream:100000", "stream:1000", "stream:1000:128",
+                                     "wide-stream:100000", "wide-stream:1000"],
                          indirect=True)
 @pytest.mark.parametrize("dtype", [jnp.float32, jnp.bfloat16])
 def test_stream_many_rows_per_warp(rng, variant, dtype):
   """The stream kernel loads its warp's row metadata 32 rows at a time: with one or two row
-  blocks of 16 warps, 1300 rows give each warp 41-82 rows, so several 32-row chunks, the last
-  one partial; rows of 0 to about 70 entries (several 32-entry stages, a final partial one). With
-  passes of 128 panel rows (3 at k = 300) the partial sums of 650 rows wait in shared memory."""
+  blocks of 16 warps (24 for wide-stream), 1300 rows give each warp 27-82 rows, so several 32-row
+  chunks, the last one partial; rows of 0 to about 70 entries (several 32-entry stages, a final
+  partial one). With passes of 128 panel rows (3 at k = 300) the partial sums of 650 rows wait in
+  shared memory."""
   m, k, n = 1300, 300, 96
   indptr, indices = scrambled_pattern(rng, m, k, 0.12, empty_rows=40)
   vals, v64 = rounded(rng.standard_normal(indices.shape[0]), dtype)
@@ -162,7 +167,7 @@ def test_stream_many_rows_per_warp(rng, variant, dtype):
 
 
 @pytest.mark.parametrize("variant", ["panel:32:2", "panel:8:8", "stream", "stream:3",
-                                     "stream:3:50"],
+                                     "stream:3:50", "wide-stream", "wide-stream:3"],
                          indirect=True)
 def test_shared_copy_inf_in_unused_dense_rows(rng, variant):
   """Columns no entry uses may hold inf: the shared copy must not leak them into sums."""

@@ -39,17 +39,19 @@ struct SpmmPanelConfig : Layout {
 };
 
 // Stream kernel: blocks stream many rows through one column tile's dense
-// panel (128 bytes a row) in shared memory. Shared memory of a block: kWarps
-// x 32 staged entries, the partial sums of its rows (passes only), then the
-// panel rows of a pass and one row of zeros after them (padding entries point
-// there: 0 x 0 adds nothing, so a partial stage needs no guard per entry).
-template <int kWarps_, int kMinBlocksPerSm_, bool kPasses_>
+// panel (kVecs x 128 bytes a row: 8 lanes x kVecs 16-byte vectors) in shared
+// memory. Shared memory of a block: kWarps x 32 staged entries, the partial
+// sums of its rows (passes only), then the panel rows of a pass and one row of
+// zeros after them (padding entries point there: 0 x 0 adds nothing, so a
+// partial stage needs no guard per entry).
+template <int kWarps_, int kMinBlocksPerSm_, bool kPasses_, int kVecs_ = 1>
 struct SpmmStreamConfigT {
   static constexpr int kWarps = kWarps_;
   static constexpr int kMinBlocksPerSm = kMinBlocksPerSm_;
   static constexpr bool kPasses = kPasses_;
-  static constexpr int kRowBytes = 128;         // a panel row: 8 lanes x 16 bytes
-  static constexpr int kStagedEntryBytes = 8;   // value (float) + panel row
+  static constexpr int kVecs = kVecs_;                // 16-byte vectors a lane
+  static constexpr int kRowBytes = 128 * kVecs;       // a panel row: 8 lanes x kVecs x 16 bytes
+  static constexpr int kStagedEntryBytes = 8;         // value (float) + panel row
   static constexpr int64_t kStagingBytes = int64_t{kWarps} * 32 * kStagedEntryBytes;
   // float32 partial sums of a row's tile (kRowBytes / elem_bytes columns).
   static constexpr int64_t PartialBytes(int64_t rows, int elem_bytes) {
@@ -67,6 +69,12 @@ struct SpmmStreamConfigT {
 // The whole panel at once: 16 warps, launch bounds of 2 blocks an SM cap the
 // registers at 64 (32 warps an SM; without them ptxas took 110).
 using SpmmStreamConfig = SpmmStreamConfigT<16, 2, false>;
+// Wide rows (session 12): two vectors a lane, 256-byte panel rows, so half
+// the tiles and half the per-entry and per-row instructions per multiply-add
+// (Nsight Compute found the 128-byte kernel issue-bound: 72-75% of issue
+// slots busy, 1 FFMA in 6 instructions). The panel is twice as tall in bytes
+// (k <= about 850), so one block an SM of 32 warps at 64 registers.
+using SpmmStreamWideConfig = SpmmStreamConfigT<24, 1, false, 2>;
 // Panels taller than a block's shared memory (k above about 1700) in passes
 // of rows, the rows' partial sums kept in shared memory between passes: one
 // block an SM of 16 warps (104-119 registers; 32 warps at 64 spilled).

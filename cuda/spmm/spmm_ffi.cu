@@ -94,7 +94,8 @@ ffi::Error LaunchStream(cudaStream_t stream, SpmmArgs<T> args, int rows_per_bloc
   const size_t smem =
       static_cast<size_t>(Config::SharedBytes(pass_rows, rows_cap, sizeof(T)));
   JSDL_RETURN_IF_ERROR(OptInSharedMemory<kernel>(smem));
-  args.column_tiles = (args.n + SpmmStreamTile<T>::kTileCols - 1) / SpmmStreamTile<T>::kTileCols;
+  constexpr int kTileCols = SpmmStreamTile<T, Config::kVecs>::kTileCols;
+  args.column_tiles = (args.n + kTileCols - 1) / kTileCols;
   const dim3 block(32, Config::kWarps);
   const dim3 grid(static_cast<unsigned>(row_blocks), CappedGridDim(args.column_tiles),
                   CappedGridDim(args.batch));
@@ -164,11 +165,14 @@ ffi::Error Launch(cudaStream_t stream, const SpmmArgs<T>& args) {
   const SpmmChoice choice = ChooseSpmm(args.m, args.k, args.n, args.batch, args.nnz, vec,
                                        static_cast<int>(sizeof(T)), kHasSharedCopy, device);
   if constexpr (kHasSharedCopy) {
-    if (choice.kind == SpmmKernelKind::kStream)
-      return choice.pass_rows > 0
-                 ? LaunchStream<T, SpmmStreamPassesConfig>(stream, args, choice.rows_per_block,
-                                                          choice.pass_rows)
-                 : LaunchStream<T, SpmmStreamConfig>(stream, args, choice.rows_per_block, 0);
+    if (choice.kind == SpmmKernelKind::kStream) {
+      if (choice.pass_rows > 0)
+        return LaunchStream<T, SpmmStreamPassesConfig>(stream, args, choice.rows_per_block,
+                                                       choice.pass_rows);
+      if (choice.stream_vecs == 2)
+        return LaunchStream<T, SpmmStreamWideConfig>(stream, args, choice.rows_per_block, 0);
+      return LaunchStream<T, SpmmStreamConfig>(stream, args, choice.rows_per_block, 0);
+    }
     if (choice.kind == SpmmKernelKind::kPanel)
       return LaunchPanelFor<T>(stream, args, choice.tile_cols, choice.rows_per_warp);
   }

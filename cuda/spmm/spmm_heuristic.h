@@ -1,7 +1,8 @@
 // Which SpMM kernel and tile for a problem. The thresholds come from the
 // measurements in docs/kernels.md; JSDL_SPMM_VARIANT overrides the choice for
 // tuning runs ("gather", "gather:<tile_cols>:<rows_per_warp>[:<lanes>[:<warps>]]",
-// "panel:<tile_cols>:<rows_per_warp>", "stream[:<rows_per_block>[:<pass_rows>]]").
+// "panel:<tile_cols>:<rows_per_warp>", "stream[:<rows_per_block>[:<pass_rows>]]",
+// "wide-stream[:<rows_per_block>]").
 #pragma once
 
 #include <cstdint>
@@ -23,6 +24,7 @@ struct SpmmChoice {
   int warps = 8;      // gather: warps per block (the panel kernel has 8)
   int rows_per_block = 0;  // stream
   int pass_rows = 0;       // stream: panel rows a pass (0: the whole panel at once)
+  int stream_vecs = 1;     // stream: 16-byte vectors a lane (2: 256-byte panel rows)
 };
 
 // What the heuristic needs of the device.
@@ -125,9 +127,11 @@ inline SpmmChoice ChooseSpmm(int64_t m, int64_t k, int64_t n, int64_t batch, int
   // The stream kernel's row slots and panel rows are 32-bit (m * 32 x its warps).
   using Stream = SpmmStreamConfig;
   using Passes = SpmmStreamPassesConfig;
+  using Wide = SpmmStreamWideConfig;
+  constexpr int kMostWarps = Wide::kWarps > Passes::kWarps ? Wide::kWarps : Passes::kWarps;
   const int64_t budget = device.smem_per_block;
   const bool stream_shape_ok = copy_ok && k > 0 && k < (int64_t{1} << 30) && m > 0 &&
-                               m * (kWarpSlots * Passes::kWarps + 1) < (int64_t{1} << 31);
+                               m * (kWarpSlots * kMostWarps + 1) < (int64_t{1} << 31);
   const bool whole_panel = Stream::SharedBytes(k, 0, elem_bytes) <= budget;
   SpmmChoice stream{SpmmKernelKind::kStream, Stream::kRowBytes / elem_bytes, 0};
   const int64_t stream_tiles = (n + stream.tile_cols - 1) / stream.tile_cols;
@@ -148,8 +152,21 @@ inline SpmmChoice ChooseSpmm(int64_t m, int64_t k, int64_t n, int64_t batch, int
     stream.pass_rows = static_cast<int>(Passes::PassRows(budget, stream.rows_per_block,
                                                          elem_bytes));
   }
-  // Passes of fewer than 256 panel rows were not considered worth it.
-  const bool stream_ok = stream_shape_ok && (whole_panel || stream.pass_rows >= 256);
+  // Two vectors a lane: one block of 32 warps an SM.
+  SpmmChoice wide_stream{SpmmKernelKind::kStream, Wide::kRowBytes / elem_bytes, 0};
+  wide_stream.stream_vecs = 2;
+  const bool wide_fits = stream_shape_ok && Wide::SharedBytes(k, 0, elem_bytes) <= budget;
+  if (wide_fits) {
+    const int64_t wide_tiles = (n + wide_stream.tile_cols - 1) / wide_stream.tile_cols;
+    const int64_t row_blocks = StreamRowBlocks(m, wide_tiles, batch, num_sms, 1);
+    wide_stream.rows_per_block = static_cast<int>((m + row_blocks - 1) / row_blocks);
+  }
+  // Passes of fewer than 256 panel rows were not considered worth it; nor
+  // were passes for wide float32 outputs, where the gather kernel's 8 lanes x
+  // 2 vectors in blocks of 32 warps ran 0.9-1.2x as fast on 512 x 2048 at
+  // N = 2048 (tuning 461fb7f; passes ran 1.0-1.4x at N = 256).
+  const bool passes_ok = stream.pass_rows >= 256 && !(wide && f32_vec);
+  const bool stream_ok = stream_shape_ok && (whole_panel || passes_ok);
   const double stream_reuse =
       stream_ok ? static_cast<double>(stream.rows_per_block) * nnz / (static_cast<double>(m) * k)
                 : 0.0;
@@ -160,6 +177,10 @@ inline SpmmChoice ChooseSpmm(int64_t m, int64_t k, int64_t n, int64_t batch, int
       if (std::sscanf(v, "gather:%d:%d:%d:%d", &a, &b, &lanes, &warps) >= 2)
         return {SpmmKernelKind::kGather, a, b, lanes, warps};
       return gather;
+    }
+    if (wide_fits && std::strncmp(v, "wide-stream", 11) == 0) {
+      if (std::sscanf(v, "wide-stream:%d", &a) == 1 && a > 0) wide_stream.rows_per_block = a;
+      return wide_stream;
     }
     if (stream_shape_ok && std::strncmp(v, "stream", 6) == 0) {
       // stream:<rows>:<pass rows> forces passes of at most that many panel rows.

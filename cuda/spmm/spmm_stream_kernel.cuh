@@ -1,12 +1,13 @@
 // SpMM stream kernel (session 11): a block keeps one column tile's dense panel
-// (k rows x 128 bytes: 32 float32 or 64 16-bit columns) in shared memory and
+// (k rows x 128 bytes: 32 float32 or 64 16-bit columns; or 256 bytes with two
+// vectors a lane, Config::kVecs) in shared memory and
 // streams many sparse rows through it, so a dense row crosses L2 once per
 // block and serves rows_per_block x density entries (the panel kernel's
 // blocks of 16-64 rows re-used it about twice; docs/kernels.md).
 //
-// Per entry a group of 8 lanes (a quarter warp, one 16-byte vector a lane)
-// reads one 128-byte panel row: every bank once, no conflicts whatever the
-// row. The entries reach the groups through shared memory, two per 16-byte
+// Per entry a group of 8 lanes (a quarter warp, kVecs 16-byte vectors a lane)
+// reads one panel row, 128 bytes a load: every bank once, no conflicts
+// whatever the row. The entries reach the groups through shared memory, two per 16-byte
 // broadcast load, instead of two shuffles per entry; the warp loads its
 // entries 32 at a time, two such stages ahead of the one it multiplies, and
 // the metadata of its next 32 rows in one step.
@@ -19,19 +20,24 @@
 
 namespace jsdl {
 
-// Groups of 8 lanes, each one 16-byte vector of a 128-byte panel row.
-template <typename T>
+// Groups of 8 lanes, each kVecs 16-byte vectors of a panel row: vector j of
+// lane l is the row's vector 8 j + l, so each load of a group is 128
+// contiguous bytes. kAcc: a lane's accumulators.
+template <typename T, int kVecs>
 struct SpmmStreamTile {
   static constexpr int kVec = kVec16<T>;
   static constexpr int kLanesPerGroup = 8;
   static constexpr int kGroups = kWarpSize / kLanesPerGroup;
-  static constexpr int kTileCols = kLanesPerGroup * kVec;
+  static constexpr int kVecsPerRow = kLanesPerGroup * kVecs;
+  static constexpr int kTileCols = kVecsPerRow * kVec;
   static constexpr int kRowBytes = kTileCols * static_cast<int>(sizeof(T));
-  static_assert(kRowBytes == SpmmStreamConfig::kRowBytes, "a group reads one 128-byte panel row");
+  static constexpr int kAcc = kVecs * kVec;
+  static constexpr int kQuarter = kAcc / 4;  // what a lane stores after the reduction
 };
 
 // A staged sparse entry: its value and the first vector of its dense row in
-// the panel (column x 8, pre-scaled once per entry, not once per lane).
+// the panel (column x vectors a row, pre-scaled once per entry, not once per
+// lane).
 struct alignas(8) StagedEntry {
   float value;
   int32_t panel_vec;
@@ -41,22 +47,31 @@ struct alignas(16) StagedPair {
 };
 static_assert(sizeof(StagedEntry) == SpmmStreamConfig::kStagedEntryBytes, "staging size");
 
-// acc += value * panel row (this lane's vector of it).
-template <typename T>
-__device__ __forceinline__ void StreamEntry(float (&acc)[kVec16<T>], const StagedEntry& e,
-                                            const Vec<T, kVec16<T>>* panel, int lig) {
-  const Vec<T, kVec16<T>> b = panel[e.panel_vec + lig];
+// acc += value * panel row (this lane's vectors of it).
+template <typename T, typename Tile>
+__device__ __forceinline__ void StreamEntry(float (&acc)[Tile::kAcc], const StagedEntry& e,
+                                            const Vec<T, Tile::kVec>* panel, int lig) {
+  const Vec<T, Tile::kVec>* row = panel + e.panel_vec + lig;
 #pragma unroll
-  for (int i = 0; i < kVec16<T>; ++i) acc[i] += e.value * ToAcc(b.v[i]);
+  for (int j = 0; j < Tile::kAcc / Tile::kVec; ++j) {
+    const Vec<T, Tile::kVec> b = row[j * Tile::kLanesPerGroup];
+#pragma unroll
+    for (int i = 0; i < Tile::kVec; ++i) acc[j * Tile::kVec + i] += e.value * ToAcc(b.v[i]);
+  }
 }
 
 // Output, 1: the 4 groups' partial sums reduced and scattered: each lane
-// ends with a quarter of its group's vector (3 shuffles for float32, not 8),
-// columns (lane % 8) x kVec + QuarterOffset(lane).
-template <typename T>
-__device__ __forceinline__ void ReduceStreamRow(const float (&acc)[kVec16<T>], int lane,
-                                                float (&quarter)[kVec16<T> / 4]) {
-  constexpr int kVec = kVec16<T>, kHalf = kVec / 2, kQuarter = kVec / 4;
+// ends with a quarter of its accumulators (3 shuffles for float32 with one
+// vector, not 8): acc indices [QuarterStart(lane), + kQuarter).
+template <typename Tile>
+__device__ __forceinline__ int QuarterStart(int lane) {
+  return (lane & 16 ? Tile::kAcc / 2 : 0) + (lane & 8 ? Tile::kQuarter : 0);
+}
+
+template <typename Tile>
+__device__ __forceinline__ void ReduceStreamRow(const float (&acc)[Tile::kAcc], int lane,
+                                                float (&quarter)[Tile::kQuarter]) {
+  constexpr int kHalf = Tile::kAcc / 2, kQuarter = Tile::kQuarter;
   const bool upper = lane & 16, odd = lane & 8;  // group bits: lanes 16-31, lanes 8-15 / 24-31
   float half[kHalf];
 #pragma unroll
@@ -71,21 +86,22 @@ __device__ __forceinline__ void ReduceStreamRow(const float (&acc)[kVec16<T>], i
   }
 }
 
-// Output, 2: bias + ReLU (which keeps NaN) and a 128-byte coalesced store.
-template <typename T>
-__device__ __forceinline__ void StoreStreamQuarter(float (&quarter)[kVec16<T> / 4], T* out_row,
+// Output, 2: bias + ReLU (which keeps NaN) and coalesced stores (a quarter
+// lies within one of the lane's vectors).
+template <typename T, typename Tile>
+__device__ __forceinline__ void StoreStreamQuarter(float (&quarter)[Tile::kQuarter], T* out_row,
                                                    int64_t cols_left, int lane, float bias,
                                                    bool relu) {
-  constexpr int kVec = kVec16<T>, kQuarter = kVec / 4;
+  constexpr int kVec = Tile::kVec;
 #pragma unroll
-  for (int j = 0; j < kQuarter; ++j) {
+  for (int j = 0; j < Tile::kQuarter; ++j) {
     const float r = quarter[j] + bias;
     quarter[j] = relu && r < 0.f ? 0.f : r;
   }
-  const int vec_col = (lane % 8) * kVec;
+  const int start = QuarterStart<Tile>(lane);
+  const int vec_col = ((start / kVec) * Tile::kLanesPerGroup + lane % 8) * kVec;
   if (vec_col < cols_left)  // n % kVec == 0: the vector is whole or absent
-    StoreVec<T, kQuarter>(out_row + vec_col + (lane & 16 ? kVec / 2 : 0) + (lane & 8 ? kQuarter : 0),
-                          quarter);
+    StoreVec<T, Tile::kQuarter>(out_row + vec_col + start % kVec, quarter);
 }
 
 // Where a warp's loads stand among its rows (warp-uniform): row i of the
@@ -140,10 +156,9 @@ __device__ __forceinline__ void AdvanceStreamCursor(StreamCursor& c, int rows, i
 // the entries whose column lies in this pass's panel rows [k0, k0 + rows)
 // count: a ballot packs them first, and the rest (and lanes past the stage's
 // entries) point at the zero row. Returns the entries that count.
-template <bool kPasses>
+template <bool kPasses, int32_t kVecsPerRow>
 __device__ __forceinline__ int StageEntries(const StreamStage& now, StagedEntry* stage,
                                             int32_t k0, int32_t rows, int lane) {
-  constexpr int32_t kVecsPerRow = 8;
   if constexpr (!kPasses) {
     stage[lane] = {now.value, now.column * kVecsPerRow};
     return now.count;
@@ -172,8 +187,9 @@ template <typename T, typename Config>
 __global__ void __launch_bounds__(32 * Config::kWarps, Config::kMinBlocksPerSm)
     SpmmStreamKernel(const SpmmArgs<T> args, int row_blocks, int pass_rows) {
   constexpr int kWarps = Config::kWarps;
-  using Tile = SpmmStreamTile<T>;
-  constexpr int kVec = Tile::kVec, kQuarter = kVec / 4;
+  using Tile = SpmmStreamTile<T, Config::kVecs>;
+  static_assert(Tile::kRowBytes == Config::kRowBytes, "a group reads one panel row");
+  constexpr int kVec = Tile::kVec, kQuarter = Tile::kQuarter;
   extern __shared__ __align__(16) unsigned char shared_bytes[];
   StagedEntry* stage = reinterpret_cast<StagedEntry*>(shared_bytes) + threadIdx.y * kWarpSize;
   const StagedPair* pairs = reinterpret_cast<const StagedPair*>(stage);
@@ -206,11 +222,11 @@ __global__ void __launch_bounds__(32 * Config::kWarps, Config::kMinBlocksPerSm)
         const int rows_here = min(pass_rows, k - k0);
         const bool first_pass = k0 == 0, last_pass = k0 + pass_rows >= k;
         __syncthreads();  // the previous panel is no longer read
-        CopyPanelAsync<T, Tile::kLanesPerGroup>(panel, dense + int64_t{k0} * args.n, args,
+        CopyPanelAsync<T, Tile::kVecsPerRow>(panel, dense + int64_t{k0} * args.n, args,
                                                 rows_here, col0, cols_left, thread,
                                                 kWarps * kWarpSize);
-        if (thread < Tile::kLanesPerGroup)  // the zero row (bytes: 16-bit types need no ctor)
-          reinterpret_cast<uint4*>(panel)[rows_here * Tile::kLanesPerGroup + thread] =
+        if (thread < Tile::kVecsPerRow)  // the zero row (bytes: 16-bit types need no ctor)
+          reinterpret_cast<uint4*>(panel)[rows_here * Tile::kVecsPerRow + thread] =
               make_uint4(0, 0, 0, 0);
         CopyAsyncWaitAll();
         __syncthreads();
@@ -238,21 +254,21 @@ __global__ void __launch_bounds__(32 * Config::kWarps, Config::kMinBlocksPerSm)
           AdvanceStreamCursor(cursor, rows, my_start, my_end);
           StreamStage next = LoadStreamStage(cursor, rows, values, columns, pad, lane);
           AdvanceStreamCursor(cursor, rows, my_start, my_end);
-          float acc[kVec];
+          float acc[Tile::kAcc];
 #pragma unroll
-          for (int j = 0; j < kVec; ++j) acc[j] = 0.f;
+          for (int j = 0; j < Tile::kAcc; ++j) acc[j] = 0.f;
           while (now.row_i < rows) {
             const StreamStage after = LoadStreamStage(cursor, rows, values, columns, pad, lane);
             AdvanceStreamCursor(cursor, rows, my_start, my_end);
             __syncwarp();  // the previous stage is no longer read
-            const int count = StageEntries<Config::kPasses>(now, stage, k0, rows_here, lane);
+            const int count = StageEntries<Config::kPasses, Tile::kVecsPerRow>(now, stage, k0, rows_here, lane);
             __syncwarp();
             if (count == kWarpSize) {
 #pragma unroll
               for (int t = 0; t < kWarpSize / 8; ++t) {
                 const StagedPair p = pairs[t * Tile::kGroups + group];
-                StreamEntry<T>(acc, p.e[0], panel, lig);
-                StreamEntry<T>(acc, p.e[1], panel, lig);
+                StreamEntry<T, Tile>(acc, p.e[0], panel, lig);
+                StreamEntry<T, Tile>(acc, p.e[1], panel, lig);
               }
             } else {
               // Pairs past the last entry are skipped, padding in the last
@@ -261,14 +277,14 @@ __global__ void __launch_bounds__(32 * Config::kWarps, Config::kMinBlocksPerSm)
               for (int t = 0; t < kWarpSize / 8; ++t) {
                 if (t * 8 < count) {
                   const StagedPair p = pairs[t * Tile::kGroups + group];
-                  StreamEntry<T>(acc, p.e[0], panel, lig);
-                  StreamEntry<T>(acc, p.e[1], panel, lig);
+                  StreamEntry<T, Tile>(acc, p.e[0], panel, lig);
+                  StreamEntry<T, Tile>(acc, p.e[1], panel, lig);
                 }
               }
             }
             if (now.last) {
               float quarter[kQuarter];
-              ReduceStreamRow<T>(acc, lane, quarter);
+              ReduceStreamRow<Tile>(acc, lane, quarter);
               if constexpr (Config::kPasses) {
                 const int local = local0 + kWarps * now.row_i;  // < rows_cap
                 float* mine = partials + (local * kWarpSize + lane) * kQuarter;
@@ -282,11 +298,11 @@ __global__ void __launch_bounds__(32 * Config::kWarps, Config::kMinBlocksPerSm)
                 const int32_t row = __shfl_sync(kFullMask, my_row, now.row_i);
                 const float bias =
                     args.has_bias ? LoadAcc(args.bias + offset[kSpmmBias] + row) : 0.f;
-                StoreStreamQuarter<T>(quarter, args.out + (b * args.m + row) * args.n + col0,
+                StoreStreamQuarter<T, Tile>(quarter, args.out + (b * args.m + row) * args.n + col0,
                                       cols_left, lane, bias, args.relu);
               }
 #pragma unroll
-              for (int j = 0; j < kVec; ++j) acc[j] = 0.f;
+              for (int j = 0; j < Tile::kAcc; ++j) acc[j] = 0.f;
             }
             now = next;
             next = after;
