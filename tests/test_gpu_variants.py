@@ -125,13 +125,15 @@ def test_attention_like_shape(rng, variant, dtype):
   assert_close(out, ref, dtype, what=f"{variant} attention-like")
 
 
-@pytest.mark.parametrize("m, k, n, density", [(300, 500, 1000, 0.08), (300, 500, 1000, 0.01),
+@pytest.mark.parametrize("m, k, n, density", [(300, 500, 1000, 0.08), (300, 500, 1000, 0.03),
+                                              (300, 500, 1000, 0.01),
                                               (130, 2100, 600, 0.02), (130, 2100, 600, 0.2),
                                               (5000, 300, 72, 0.08), (5000, 300, 72, 0.005)])
 def test_heuristic_float32_layouts(rng, m, k, n, density):
   """The heuristic's float32 cases, each with a partial last column tile (and a batch of two
-  value sets, which halves the stream kernel's rows a block): the stream kernel where a block's
-  rows use each panel row twice or more (75 rows x 0.08, 114 x 0.08); without that re-use, wide
+  value sets, which halves the stream kernel's rows a block): the wide stream kernel where a
+  block's rows use each panel row four times or more (75 rows x 0.08, 152 x 0.08), the 128-byte
+  one where they use it twice or more (75 x 0.03); without that re-use, wide
   outputs with k < 2048 (16 lanes x 2 vectors; 75 x 0.01) and narrow outputs of many rows (8 x
   2, blocks of 32 warps x 2 rows; 114 x 0.005); k >= 2048, whose panel does not fit: in two
   passes where 44 rows a block x 0.2 re-use it, else 8 x 2 in blocks of 32 warps (44 x 0.02);

@@ -73,7 +73,8 @@ using SpmmStreamConfig = SpmmStreamConfigT<16, 2, false>;
 // the tiles and half the per-entry and per-row instructions per multiply-add
 // (Nsight Compute found the 128-byte kernel issue-bound: 72-75% of issue
 // slots busy, 1 FFMA in 6 instructions). The panel is twice as tall in bytes
-// (k <= about 850), so one block an SM of 32 warps at 64 registers.
+// (k <= about 850), so one block an SM: 24 warps at 80 registers (32 warps
+// at 64 spilled).
 using SpmmStreamWideConfig = SpmmStreamConfigT<24, 1, false, 2>;
 // Panels taller than a block's shared memory (k above about 1700) in passes
 // of rows, the rows' partial sums kept in shared memory between passes: one

@@ -106,7 +106,12 @@ inline SpmmChoice ChooseSpmm(int64_t m, int64_t k, int64_t n, int64_t batch, int
   //   block and a block's rows use each panel row at least twice in the
   //   mean (rows per block x density >= 2): 1.1-1.6x the choices above on
   //   the transformer matrices with k = 512, which lost where that re-use
-  //   was 0.3-1.6 (512 x 512 at N = 256 from 90%, at N = 2048 at 98%).
+  //   was 0.3-1.6 (512 x 512 at N = 256 from 90%, at N = 2048 at 98%);
+  // - before that (session 12), the wide stream kernel (256-byte panel rows)
+  //   where its panel fits and the re-use is at least 4: 1.10x (float32) and
+  //   1.13x (bfloat16) the 128-byte stream kernel on the k = 512 transformer
+  //   matrices (up to 1.28x at N = 2048), but slower on the small 98% problems
+  //   whose re-use was 0.3-2.6 (tuning 159d17e).
   const bool wide = n > 512;
   const int gather_tile = GatherTileCols(k, n, vec, elem_bytes, /*l1_cap=*/!wide);
   const int64_t tiles = (n + gather_tile - 1) / gather_tile;
@@ -152,7 +157,7 @@ inline SpmmChoice ChooseSpmm(int64_t m, int64_t k, int64_t n, int64_t batch, int
     stream.pass_rows = static_cast<int>(Passes::PassRows(budget, stream.rows_per_block,
                                                          elem_bytes));
   }
-  // Two vectors a lane: one block of 32 warps an SM.
+  // Two vectors a lane: one block an SM.
   SpmmChoice wide_stream{SpmmKernelKind::kStream, Wide::kRowBytes / elem_bytes, 0};
   wide_stream.stream_vecs = 2;
   const bool wide_fits = stream_shape_ok && Wide::SharedBytes(k, 0, elem_bytes) <= budget;
@@ -167,9 +172,11 @@ inline SpmmChoice ChooseSpmm(int64_t m, int64_t k, int64_t n, int64_t batch, int
   // N = 2048 (tuning 461fb7f; passes ran 1.0-1.4x at N = 256).
   const bool passes_ok = stream.pass_rows >= 256 && !(wide && f32_vec);
   const bool stream_ok = stream_shape_ok && (whole_panel || passes_ok);
-  const double stream_reuse =
-      stream_ok ? static_cast<double>(stream.rows_per_block) * nnz / (static_cast<double>(m) * k)
-                : 0.0;
+  // Entries a block's rows have per panel row (rows per block x density).
+  const double density = m > 0 && k > 0 ? static_cast<double>(nnz) / (static_cast<double>(m) * k)
+                                         : 0.0;
+  const double stream_reuse = stream_ok ? stream.rows_per_block * density : 0.0;
+  const double wide_reuse = wide_fits ? wide_stream.rows_per_block * density : 0.0;
   if (const char* v = std::getenv("JSDL_SPMM_VARIANT")) {
     int a = 0, b = 0;
     if (std::strncmp(v, "gather", 6) == 0) {
@@ -203,6 +210,7 @@ inline SpmmChoice ChooseSpmm(int64_t m, int64_t k, int64_t n, int64_t batch, int
       if (tile > 0) return {SpmmKernelKind::kPanel, tile, b > 0 ? b : 2};
     }
   }
+  if (wide_reuse >= 4.0) return wide_stream;
   if (stream_ok && stream_reuse >= 2.0) return stream;
   if (!copy_ok || wide || tall_narrow || k >= 1024 || m == 0 || k == 0) return gather;
   return {SpmmKernelKind::kPanel, 4 * vec, 2};
