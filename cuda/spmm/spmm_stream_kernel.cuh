@@ -1,16 +1,16 @@
 // SpMM stream kernel (session 11): a block keeps one column tile's dense panel
 // (k rows x 128 bytes: 32 float32 or 64 16-bit columns; or 256 bytes with two
-// vectors a lane, Config::kVecs) in shared memory and
-// streams many sparse rows through it, so a dense row crosses L2 once per
-// block and serves rows_per_block x density entries (the panel kernel's
-// blocks of 16-64 rows re-used it about twice; docs/kernels.md).
+// vectors a lane, Config::kVecs, session 12) in shared memory and streams many
+// sparse rows through it, so a dense row crosses L2 once per block and serves
+// rows_per_block x density entries (the panel kernel's blocks of 16-64 rows
+// re-used it about twice; docs/kernels.md).
 //
 // Per entry a group of 8 lanes (a quarter warp, kVecs 16-byte vectors a lane)
 // reads one panel row, 128 bytes a load: every bank once, no conflicts
-// whatever the row. The entries reach the groups through shared memory, two per 16-byte
-// broadcast load, instead of two shuffles per entry; the warp loads its
-// entries 32 at a time, two such stages ahead of the one it multiplies, and
-// the metadata of its next 32 rows in one step.
+// whatever the row. The entries reach the groups through shared memory, two
+// per 16-byte broadcast load, instead of two shuffles per entry; the warp
+// loads its entries 32 at a time, two such stages ahead of the one it
+// multiplies, and the metadata of its next 32 rows in one step.
 #pragma once
 
 #include <cstdint>
