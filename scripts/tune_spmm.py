@@ -18,9 +18,9 @@ import jax_sparse_dl as jsdl
 from jax_sparse_dl import dlmc
 from jax_sparse_dl.timing import time_per_call
 
-# gather:<tile>:<rows per warp>[:<lanes>[:<warps per block>]], panel:<tile>:<rows per warp> and
-# stream[:<rows per block>[:<pass rows>]], wide-stream[:<rows per block>]. Narrow outputs (n <= 512) and wide ones get their own lists; session 7
-# adds tall blocks (16 or 32 warps on one column tile, for L1 re-use of its dense strip) and
+# gather:<tile>:<rows per warp>[:<lanes>[:<warps per block>]], panel:<tile>:<rows per warp>,
+# stream[:<rows per block>[:<pass rows>]] and wide-stream[:<rows per block>]. Narrow outputs
+# (n <= 512) and wide ones get their own lists; session 7 adds tall blocks (16 or 32 warps on one column tile, for L1 re-use of its dense strip) and
 # several vectors a lane on wide tiles (16 x 2, 32 x 2, 8 x 4: fewer shuffles per multiply-add);
 # session 11 the stream kernel (one wave of row blocks, or 64 / 128 rows a block), session 12 its
 # wide form (256-byte panel rows) and passes of 1024 panel rows.

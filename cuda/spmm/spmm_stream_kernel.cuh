@@ -261,7 +261,8 @@ __global__ void __launch_bounds__(32 * Config::kWarps, Config::kMinBlocksPerSm)
             const StreamStage after = LoadStreamStage(cursor, rows, values, columns, pad, lane);
             AdvanceStreamCursor(cursor, rows, my_start, my_end);
             __syncwarp();  // the previous stage is no longer read
-            const int count = StageEntries<Config::kPasses, Tile::kVecsPerRow>(now, stage, k0, rows_here, lane);
+            const int count = StageEntries<Config::kPasses, Tile::kVecsPerRow>(
+                now, stage, k0, rows_here, lane);
             __syncwarp();
             if (count == kWarpSize) {
 #pragma unroll
