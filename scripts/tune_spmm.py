@@ -20,10 +20,11 @@ from jax_sparse_dl.timing import time_per_call
 
 # gather:<tile>:<rows per warp>[:<lanes>[:<warps per block>]], panel:<tile>:<rows per warp>,
 # stream[:<rows per block>[:<pass rows>]] and wide-stream[:<rows per block>]. Narrow outputs
-# (n <= 512) and wide ones get their own lists; session 7 adds tall blocks (16 or 32 warps on one column tile, for L1 re-use of its dense strip) and
-# several vectors a lane on wide tiles (16 x 2, 32 x 2, 8 x 4: fewer shuffles per multiply-add);
-# session 11 the stream kernel (one wave of row blocks, or 64 / 128 rows a block), session 12 its
-# wide form (256-byte panel rows) and passes of 1024 panel rows.
+# (n <= 512) and wide ones get their own lists; session 7 adds tall blocks (16 or 32 warps on one
+# column tile, for L1 re-use of its dense strip) and several vectors a lane on wide tiles (16 x 2,
+# 32 x 2, 8 x 4: fewer shuffles per multiply-add); session 11 the stream kernel (one wave of row
+# blocks, or 64 / 128 rows a block), session 12 its wide form (256-byte panel rows) and passes of
+# 1024 panel rows.
 STREAM = ["stream", "stream:64", "stream:128", "stream:32:1024", "wide-stream", "wide-stream:64"]
 NARROW = ["auto", "gather", "gather:32:8", "gather:64:4:8", "gather:64:2:4", "gather:32:4:0:32",
           "gather:64:2:0:32", "gather:64:2:8:32", "panel:16:2", "panel:16:8", "panel:32:2", *STREAM]
