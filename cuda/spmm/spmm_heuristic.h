@@ -110,8 +110,8 @@ inline SpmmChoice ChooseSpmm(int64_t m, int64_t k, int64_t n, int64_t batch, int
   // - before that (session 12), the wide stream kernel (256-byte panel rows)
   //   where its panel fits and the re-use is at least 4: 1.10x (float32) and
   //   1.13x (bfloat16) the 128-byte stream kernel on the k = 512 transformer
-  //   matrices (up to 1.28x at N = 2048), but slower on the small 98% problems
-  //   whose re-use was 0.3-2.6 (tuning 159d17e).
+  //   matrices (1.17-1.32x on 2048 x 512 at N = 2048), but slower on the
+  //   small 98% problems whose re-use was 0.3-2.6 (tuning 159d17e).
   const bool wide = n > 512;
   const int gather_tile = GatherTileCols(k, n, vec, elem_bytes, /*l1_cap=*/!wide);
   const int64_t tiles = (n + gather_tile - 1) / gather_tile;
