@@ -4,7 +4,7 @@ contender) in a CSV; prints a table of the best variant per problem.
 
 Usage: tune_spmm.py DLMC_DIR OUT.csv [--per-level K] [--suite transformer|rn50] [--levels 0.7,0.9]
                     [--max-k K] [--variants auto,gather:128:1,...] (the same list for every
-                    problem)"""
+                    problem) [--clock wall|device] (jax_sparse_dl.timing; default wall)"""
 import csv
 import os
 import sys
@@ -87,8 +87,12 @@ def write_csv(path, rows):
     w.writerows(rows)
 
 
+CLOCK = option(sys.argv, "--clock") or "wall"  # tune_sddmm imports timed and shares the flag
+
+
 def timed(fn, *args):
-  r = time_per_call(fn, *args, repeats=7, warmup=2, min_time_s=0.005, keep_output=True)
+  r = time_per_call(fn, *args, repeats=7, warmup=2, min_time_s=0.005, keep_output=True,
+                    clock=CLOCK)
   return r.median_s * 1e6, r.output[0]
 
 

@@ -298,6 +298,13 @@ def test_quick_run_end_to_end(tmp_path, capsys):
         elif r["op"] in ("spmm", "sddmm", "softmax"):
             assert r["rel_err"] <= r["tol"], r
             assert r["median_us"] > 0 and r["calls"] >= 1
+            # the clock of a run (auto: GPU busy time on a GPU); wall time kept beside it
+            assert r["clock"] == ("device" if jax.default_backend() == "gpu" else "wall")
+            assert r["wall_us"] > 0
+            if r["clock"] == "wall":
+                assert r["wall_us"] == r["median_us"]
+    assert metadata["timing"].endswith(("device clock" if jax.default_backend() == "gpu"
+                                        else "wall clock"))
     spmm = [r for r in records if r["op"] == "spmm" and r["status"] == "ok"]
     assert all(r["tflops"] == pytest.approx(2 * r["nnz"] * r["n"] / r["median_us"] / 1e6)
                for r in spmm)

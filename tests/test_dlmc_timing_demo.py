@@ -292,6 +292,77 @@ def test_time_per_call_bad_arguments():
         timing.time_per_call(lambda a: a, jnp.ones(2), repeats=0)
 
 
+def test_time_per_call_bad_clock_and_device_clock_without_gpu():
+    with pytest.raises(ValueError, match="clock"):
+        timing.time_per_call(lambda a: a, jnp.ones(2), calls=1, clock="gpu")
+    if jax.default_backend() != "gpu":
+        with pytest.raises(RuntimeError, match="needs a GPU profile"):
+            timing.time_per_call(lambda a: a * 2, jnp.ones(2), calls=2, repeats=1,
+                                 clock="device")
+
+
+def test_busy_time_is_the_union_of_intervals():
+    assert timing._busy_ns([]) == 0.0
+    assert timing._busy_ns([(0, 5), (3, 7)]) == 7  # overlap counted once
+    assert timing._busy_ns([(0, 10), (2, 4)]) == 10  # nested
+    assert timing._busy_ns([(20, 30), (0, 5), (5, 6)]) == 16  # unsorted, touching, a gap
+    rng = np.random.default_rng(0)
+    starts = rng.integers(0, 1000, 200)
+    iv = [(int(a), int(a + b)) for a, b in zip(starts, rng.integers(0, 30, 200))]
+    grid = np.zeros(1100, bool)  # unit cells covered by some interval
+    for a, b in iv:
+        grid[a:b] = True
+    assert timing._busy_ns(iv) == grid.sum()
+
+
+def _xspace(planes):
+    """A text XSpace: planes = [(plane name, [(line name, [(start ns, duration ns)])])]."""
+    out = []
+    for pi, (pname, lines) in enumerate(planes):
+        body = "".join(
+            f'lines {{ id: {li} name: "{lname}" timestamp_ns: 1000 '
+            + "".join(f"events {{ metadata_id: 1 offset_ps: {s * 1000} duration_ps: {d * 1000} }} "
+                      for s, d in events) + "} "
+            for li, (lname, events) in enumerate(lines))
+        out.append(f'planes {{ id: {pi} name: "{pname}" {body}'
+                   'event_metadata { key: 1 value { id: 1 name: "k" } } }')
+    return " ".join(out)
+
+
+def test_device_busy_time_reads_the_gpu_stream_lines():
+    from jax.profiler import ProfileData
+    space = _xspace([
+        ("/device:GPU:0", [("Stream #13(Compute)", [(0, 50), (40, 20), (100, 10)]),
+                           ("Stream #14(MemcpyD2D)", [(200, 5)]),
+                           ("XLA Ops", [(0, 500)]), ("XLA Modules", [(0, 600)])]),
+        ("/device:GPU:1", [("Stream #7", [(10, 30), (300, 15)])]),
+        ("/host:CPU", [("python", [(0, 10_000)])]),
+    ])
+    busy = timing.device_busy_s(ProfileData.from_text_proto(space))
+    # one clock for all planes: GPU 1's first event lies within GPU 0's first 60 ns
+    assert busy == pytest.approx((60 + 10 + 5 + 15) * 1e-9)
+    for space in ([("/host:CPU", [("python", [(0, 10)])])],  # no GPU plane
+                  [("/device:GPU:0", [("XLA Ops", [(0, 10)])])]):  # no stream line
+        with pytest.raises(RuntimeError, match="needs a GPU profile"):
+            timing.device_busy_s(ProfileData.from_text_proto(_xspace(space)))
+
+
+@pytest.mark.gpu
+@pytest.mark.skipif(jax.default_backend() != "gpu", reason="the device clock needs a GPU")
+def test_device_clock_is_kernel_time():
+    # A float32 matmul of about 1 ms a call: GPU busy time and wall time nearly agree (wall adds
+    # only the launch gaps); a 4-element add: the busy time is far below the wall time (XLA's
+    # launch work per call) but not zero. Both read through the profiler's stream lines.
+    a = jax.random.normal(jax.random.key(0), (4096, 4096))
+    big = timing.time_per_call(lambda p: jnp.dot(p, p, precision="highest"), a, calls=20,
+                               repeats=3, clock="device")
+    assert big.clock == "device"
+    assert 0.8 * big.wall_median_s < big.median_s <= 1.02 * big.wall_median_s
+    tiny = timing.time_per_call(lambda p: p + 1.0, jnp.ones(4), calls=200, repeats=3,
+                                clock="device")
+    assert 0 < tiny.median_s < 0.8 * tiny.wall_median_s
+
+
 # -------------------------------------------------------------------------------------- demo
 
 

@@ -11,7 +11,10 @@ Methodology (the same for every contender):
   ``fori_loop`` (no Python dispatch per call; an optimisation barrier keeps every iteration),
   calls chosen so that one execution takes >= ``--min-time`` (10 ms), then ``--warmup`` (2)
   untimed and ``--repeats`` (5) timed executions; the median per call is reported (min and max
-  too). Compiled loops are reused between problems of equal argument shapes.
+  too). Compiled loops are reused between problems of equal argument shapes. On a GPU the
+  clock is the GPU's busy time in each timed execution (``--clock device``: kernels and copies
+  from a profiler session, whoever launched them); the host's wall clock, which adds XLA's
+  launch work of about 10 µs a call, is kept as ``wall_us`` (``--clock wall`` times by it).
 * Inputs: fresh seeded random values per problem (sparse values of magnitude 0.5 to 1.5, dense
   operands standard normal), identical for all contenders of a problem (bfloat16 contenders get
   the same data rounded).

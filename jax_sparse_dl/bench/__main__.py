@@ -87,6 +87,10 @@ def parse_args(argv):
     g.add_argument("--repeats", type=int, default=None, help="timed executions, median (5)")
     g.add_argument("--warmup", type=int, default=None, help="untimed executions (2)")
     g.add_argument("--max-calls", type=int, default=10_000, help="calls per loop at most")
+    g.add_argument("--clock", choices=("auto", "device", "wall"), default="auto",
+                   help="device: GPU busy time of the timed loops (profiler, kernel time); wall: "
+                   "host clock around them (includes XLA's launch work per call, about 10 us "
+                   "on an H200); auto (default): device on a GPU, else wall")
     g.add_argument("--time-budget", type=float, default=None, metavar="SECONDS",
                    help="start no new problem after this many seconds")
     g.add_argument("--check-cols", type=int, default=2048,
@@ -120,7 +124,7 @@ def config_from_args(args) -> Config:
     cfg = Config(paths=list(args.paths), ops=args.ops, dtypes=args.dtypes,
                  rn50_batches=args.rn50_batches, batchsizes=args.batchsizes,
                  contenders=args.contenders, skip_contenders=args.skip_contenders, out=args.out,
-                 max_calls=args.max_calls, time_budget=args.time_budget, seed=args.seed,
+                 max_calls=args.max_calls, clock=args.clock, time_budget=args.time_budget, seed=args.seed,
                  peak_tflops=args.peak_tflops, softmax_sparsity=args.softmax_sparsity,
                  gather_max_gib=args.gather_max_gib, dense_max_gib=args.dense_max_gib,
                  check_cols=args.check_cols, plots=not args.no_plots, quick=args.quick)

@@ -48,6 +48,7 @@ class Config:
     repeats: int = 5
     warmup: int = 2
     max_calls: int = 10_000
+    clock: str = "auto"  # timing.CLOCKS or "auto": "device" on a GPU, else "wall"
     time_budget: float | None = None
     seed: int = 0
     peak_tflops: float | None = None
@@ -141,6 +142,13 @@ def base_record(problem):
     return rec
 
 
+def resolve_clock(clock: str, on_gpu: bool) -> str:
+    """The timing clock of a run: "auto" is "device" (GPU busy time) on a GPU, else "wall"."""
+    if clock == "auto":
+        return "device" if on_gpu else "wall"
+    return clock
+
+
 class Runner:
     def __init__(self, cfg: Config, contenders, env, writer, log, peak, limits):
         from jax_sparse_dl import timing
@@ -151,6 +159,7 @@ class Runner:
         self.estimator = CallsEstimator(cfg.min_time)
         self.copy_gbps = None
         self.bad: list[str] = []
+        self.clock = resolve_clock(cfg.clock, env.on_gpu)
 
     # -------------------------------------------------------------------------------- one run
     def time_contender(self, c, problem, data):
@@ -171,12 +180,12 @@ class Runner:
                     c.fn, *args, repeats=self.cfg.repeats, warmup=self.cfg.warmup,
                     min_time_s=self.cfg.min_time, max_calls=self.cfg.max_calls,
                     calls_hint=self.estimator.hint(c.name, work), cache=self.cache,
-                    keep_output=True)
+                    keep_output=True, clock=self.clock)
             out = r.output[0]
             del args
             rec.update(median_us=r.median_s * 1e6, min_us=r.min_s * 1e6, max_us=r.max_s * 1e6,
-                       calls=r.calls, repeats=r.repeats, compile_s=round(r.compile_s, 4),
-                       compiles=r.compiles)
+                       wall_us=r.wall_median_s * 1e6, clock=r.clock, calls=r.calls,
+                       repeats=r.repeats, compile_s=round(r.compile_s, 4), compiles=r.compiles)
             self.estimator.add(c.name, work, r.median_s)
             if c.hlo_must_contain:
                 if c.hlo_must_contain not in r.executable.as_text():
@@ -223,8 +232,8 @@ class Runner:
         ok = [r for r in cands if r.get("status") == "ok"]
         if ok:
             best = min(ok, key=lambda r: r["median_us"])
-            for key in ("median_us", "min_us", "max_us", "calls", "repeats", "compile_s",
-                        "compiles", "rel_err", "tflops", "pct_peak"):
+            for key in ("median_us", "min_us", "max_us", "wall_us", "clock", "calls", "repeats",
+                        "compile_s", "compiles", "rel_err", "tflops", "pct_peak"):
                 if key in best:
                     rec[key] = best[key]
             rec.update(status="ok", best_alg=best["contender"][len("cusparse_"):])
@@ -272,14 +281,14 @@ class Runner:
         x = jnp.ones((n,), jnp.float32)
         r = self.timing.time_per_call(lambda a: a * 1.5 + 0.5, x, repeats=self.cfg.repeats,
                                       warmup=self.cfg.warmup, min_time_s=self.cfg.min_time,
-                                      max_calls=self.cfg.max_calls)
+                                      max_calls=self.cfg.max_calls, clock=self.clock)
         del x
         gbps = 2.0 * 4 * n / r.median_s / 1e9
         self.copy_gbps = gbps
         rec = {"op": "copy", "suite": "device", "contender": "xla_elementwise", "family": "xla",
                "dtype": "float32", "matrix": f"{n * 4 / (1 << 20):.0f} MiB", "status": "ok",
                "median_us": r.median_s * 1e6, "min_us": r.min_s * 1e6, "max_us": r.max_s * 1e6,
-               "calls": r.calls, "repeats": r.repeats, "gbps": gbps, "problem": "copy"}
+               "wall_us": r.wall_median_s * 1e6, "clock": r.clock, "calls": r.calls, "repeats": r.repeats, "gbps": gbps, "problem": "copy"}
         self.writer.add(rec)
         return gbps
 
@@ -413,6 +422,7 @@ def run(cfg: Config, argv=(), extra_contenders=(), stream=None, plan_only=False)
     metadata["matrices"] = len(matrices)
     writer = ResultWriter(cfg.out, metadata)
     runner = Runner(cfg, contenders, env, writer, log, peak[0], limits)
+    metadata["timing"] += f"; {runner.clock} clock"
 
     log(f"jax {jax.__version__}, backend {env.backend}, device {device.device_kind} "
         f"({jax.device_count()} device(s)); fp32 peak {peak[0]} TFLOP/s ({peak[1]})")
@@ -422,7 +432,8 @@ def run(cfg: Config, argv=(), extra_contenders=(), stream=None, plan_only=False)
     log("cuSPARSE contenders: "
         + ("yes" if env.cusparse is not None else "SKIPPED: " + env.cusparse_reason))
     log(f"timing: median of {cfg.repeats} executions after {cfg.warmup} warm-up(s), loops of "
-        f">= {cfg.min_time * 1e3:g} ms (jax_sparse_dl.timing); output -> {Path(cfg.out).resolve()}")
+        f">= {cfg.min_time * 1e3:g} ms, {runner.clock} clock (jax_sparse_dl.timing); "
+        f"output -> {Path(cfg.out).resolve()}")
     for op, cs in contenders.items():
         log(f"{op}: " + ", ".join(c.name + (" (skipped: " + c.skip + ")" if c.skip else "")
                                    for c in cs))
