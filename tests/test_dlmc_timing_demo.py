@@ -315,8 +315,9 @@ def test_busy_time_is_the_union_of_intervals():
     assert timing._busy_ns(iv) == grid.sum()
 
 
-def _xspace(planes):
-    """A text XSpace: planes = [(plane name, [(line name, [(start ns, duration ns)])])]."""
+def _xspace(planes, name="k"):
+    """A text XSpace: planes = [(plane name, [(line name, [(start ns, duration ns)])])], every
+    event called ``name``."""
     out = []
     for pi, (pname, lines) in enumerate(planes):
         body = "".join(
@@ -325,7 +326,7 @@ def _xspace(planes):
                       for s, d in events) + "} "
             for li, (lname, events) in enumerate(lines))
         out.append(f'planes {{ id: {pi} name: "{pname}" {body}'
-                   'event_metadata { key: 1 value { id: 1 name: "k" } } }')
+                   f'event_metadata {{ key: 1 value {{ id: 1 name: "{name}" }} }} }}')
     return " ".join(out)
 
 
@@ -341,6 +342,108 @@ def test_device_busy_time_reads_the_gpu_stream_lines():
     busy = timing.device_busy_s(ProfileData.from_text_proto(space))
     # one clock for all planes: GPU 1's first event lies within GPU 0's first 60 ns
     assert busy == pytest.approx((60 + 10 + 5 + 15) * 1e-9)
+    # per execution: the events that start within each host annotation's span
+    windows = [(1000, 1090), (1095, 1400)]  # the lines start at 1000 ns
+    assert timing.device_busy_s(ProfileData.from_text_proto(space), windows) == pytest.approx(
+        [60e-9, 30e-9])
+    for space in ([("/host:CPU", [("python", [(0, 10)])])],  # no GPU plane
+                  [("/device:GPU:0", [("XLA Ops", [(0, 10)])])]):  # no stream line
+        with pytest.raises(RuntimeError, match="needs a GPU profile"):
+            timing.device_busy_s(ProfileData.from_text_proto(_xspace(space)))
+
+
+@pytest.mark.gpu
+@pytest.mark.skipif(jax.default_backend() != "gpu", reason="the device clock needs a GPU")
+def test_device_clock_is_kernel_time():
+    # A float32 matmul of about 1 ms a call: GPU busy time and wall time nearly agree (wall adds
+    # only the launch gaps; loose bounds, other test workers may share the GPU); a 4-element
+    # add: the busy time is far below the wall time (XLA's launch work per call), not zero.
+    a = jax.random.normal(jax.random.key(0), (4096, 4096))
+    big = timing.time_per_call(lambda p: jnp.dot(p, p, precision="highest"), a, calls=20,
+                               repeats=3, clock="device")
+    assert big.clock == "device"
+    assert 0.5 * big.wall_median_s < big.median_s < 1.5 * big.wall_median_s
+    tiny = timing.time_per_call(lambda p: p + 1.0, jnp.ones(4), calls=200, repeats=3,
+                                clock="device")
+    assert 0 < tiny.median_s < 0.5 * tiny.wall_median_s
+
+
+@pytest.mark.gpu
+@pytest.mark.skipif(jax.default_backend() != "gpu", reason="the device clock needs a GPU")
+def test_device_clock_splits_one_session_by_execution():
+    # The one-session path: every execution's annotation is found and its span holds that
+    # execution's GPU events (the fallback, one session per execution, is much slower).
+    looped, dynamic = timing.make_loop(lambda p: jnp.tanh(p @ p), jnp.ones((512, 512)), calls=50)
+    compiled = looped.lower(dynamic).compile()
+
+    def run():
+        for _ in range(4):
+            with jax.profiler.TraceAnnotation(timing._EXECUTION):
+                jax.block_until_ready(compiled(dynamic))
+
+    profile = timing._profiled(run)
+    windows = timing._execution_windows(profile)
+    assert len(windows) == 4
+    per = timing.device_busy_s(profile, windows)
+    assert all(t > 0 for t in per)
+    assert sum(per) == pytest.approx(timing.device_busy_s(profile), rel=1e-6)
+    assert max(per) < 2 * min(per)
+
+
+def test_time_per_call_bad_clock_and_device_clock_without_gpu():
+    with pytest.raises(ValueError, match="clock"):
+        timing.time_per_call(lambda a: a, jnp.ones(2), calls=1, clock="gpu")
+    if jax.default_backend() != "gpu":
+        with pytest.raises(RuntimeError, match="needs a GPU profile"):
+            timing.time_per_call(lambda a: a * 2, jnp.ones(2), calls=2, repeats=1,
+                                 clock="device")
+
+
+def test_busy_time_is_the_union_of_intervals():
+    assert timing._busy_ns([]) == 0.0
+    assert timing._busy_ns([(0, 5), (3, 7)]) == 7  # overlap counted once
+    assert timing._busy_ns([(0, 10), (2, 4)]) == 10  # nested
+    assert timing._busy_ns([(20, 30), (0, 5), (5, 6)]) == 16  # unsorted, touching, a gap
+    rng = np.random.default_rng(0)
+    starts = rng.integers(0, 1000, 200)
+    iv = [(int(a), int(a + b)) for a, b in zip(starts, rng.integers(0, 30, 200))]
+    grid = np.zeros(1100, bool)  # unit cells covered by some interval
+    for a, b in iv:
+        grid[a:b] = True
+    assert timing._busy_ns(iv) == grid.sum()
+
+
+def _xspace(planes, name="k"):
+    """A text XSpace: planes = [(plane name, [(line name, [(start ns, duration ns)])])], every
+    event called ``name``."""
+    out = []
+    for pi, (pname, lines) in enumerate(planes):
+        body = "".join(
+            f'lines {{ id: {li} name: "{lname}" timestamp_ns: 1000 '
+            + "".join(f"events {{ metadata_id: 1 offset_ps: {s * 1000} duration_ps: {d * 1000} }} "
+                      for s, d in events) + "} "
+            for li, (lname, events) in enumerate(lines))
+        out.append(f'planes {{ id: {pi} name: "{pname}" {body}'
+                   f'event_metadata {{ key: 1 value {{ id: 1 name: "{name}" }} }} }}')
+    return " ".join(out)
+
+
+def test_device_busy_time_reads_the_gpu_stream_lines():
+    from jax.profiler import ProfileData
+    space = _xspace([
+        ("/device:GPU:0", [("Stream #13(Compute)", [(0, 50), (40, 20), (100, 10)]),
+                           ("Stream #14(MemcpyD2D)", [(200, 5)]),
+                           ("XLA Ops", [(0, 500)]), ("XLA Modules", [(0, 600)])]),
+        ("/device:GPU:1", [("Stream #7", [(10, 30), (300, 15)])]),
+        ("/host:CPU", [("python", [(0, 10_000)])]),
+    ])
+    busy = timing.device_busy_s(ProfileData.from_text_proto(space))
+    # one clock for all planes: GPU 1's first event lies within GPU 0's first 60 ns
+    assert busy == pytest.approx((60 + 10 + 5 + 15) * 1e-9)
+    # per execution: the events that start within each host annotation's span
+    windows = [(1000, 1090), (1095, 1400)]  # the lines start at 1000 ns
+    assert timing.device_busy_s(ProfileData.from_text_proto(space), windows) == pytest.approx(
+        [60e-9, 30e-9])
     for space in ([("/host:CPU", [("python", [(0, 10)])])],  # no GPU plane
                   [("/device:GPU:0", [("XLA Ops", [(0, 10)])])]):  # no stream line
         with pytest.raises(RuntimeError, match="needs a GPU profile"):
@@ -361,6 +464,15 @@ def test_device_clock_is_kernel_time():
     tiny = timing.time_per_call(lambda p: p + 1.0, jnp.ones(4), calls=200, repeats=3,
                                 clock="device")
     assert 0 < tiny.median_s < 0.8 * tiny.wall_median_s
+
+
+def test_execution_windows_are_the_host_annotations():
+    from jax.profiler import ProfileData
+    marks = _xspace([("/host:CPU", [("python", [(500, 100), (0, 200)])])], timing._EXECUTION)
+    assert timing._execution_windows(ProfileData.from_text_proto(marks)) == [(1000, 1200),
+                                                                             (1500, 1600)]
+    other = _xspace([("/host:CPU", [("python", [(0, 200)])])], "something else")
+    assert timing._execution_windows(ProfileData.from_text_proto(other)) == []
 
 
 # -------------------------------------------------------------------------------------- demo
