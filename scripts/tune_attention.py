@@ -66,7 +66,7 @@ def main(argv):
       ref = spmm_reference(sp, vals, dense, check_rows)
       for variant in SPMM_VARIANTS:
         os.environ["JSDL_SPMM_VARIANT"] = variant
-        us, out = timed(lambda v, x: jsdl.spmm(jsdl.CSR(v, sp), x), vals, dense)
+        us, out, _ = timed(lambda v, x: jsdl.spmm(jsdl.CSR(v, sp), x), vals, dense)
         err = np.linalg.norm(np.asarray(out, np.float64)[:, check_rows] - ref) / np.linalg.norm(ref)
         rows.append(dict(op="spmm", pattern=which, order=order, variant=variant, us=round(us, 2),
                          rel_err=f"{err:.1e}"))
@@ -81,7 +81,7 @@ def main(argv):
     entries = np.concatenate([np.arange(offsets[r], offsets[r + 1]) for r in check_rows])
     for variant in SDDMM_VARIANTS:
       os.environ["JSDL_SDDMM_VARIANT"] = variant
-      us, out = timed(lambda a, b: jsdl.sddmm(a, b, zeros).values, q, dense)
+      us, out, _ = timed(lambda a, b: jsdl.sddmm(a, b, zeros).values, q, dense)
       err = np.linalg.norm(np.asarray(out, np.float64)[:, entries] - ref) / np.linalg.norm(ref)
       rows.append(dict(op="sddmm", pattern="pattern", order=order, variant=variant,
                        us=round(us, 2), rel_err=f"{err:.1e}"))

@@ -72,11 +72,11 @@ def main(argv):
                     np.asarray(kk, np.float64)[..., cc[sample], :])
     flops = 2 * A.nnz * d * int(np.prod(batch))
 
-    def record(contender, us, out):
+    def record(contender, us, out, wall):
       out = np.asarray(out, np.float64)[..., sample]
       err = float(np.linalg.norm(out - ref) / np.linalg.norm(ref))
       rows.append(dict(problem=name, m=m, k=k, d=d, batch=int(np.prod(batch)), nnz=A.nnz,
-                       contender=contender, us=round(us, 3),
+                       contender=contender, us=round(us, 3), wall_us=round(wall, 3),
                        tflops=round(flops / us / 1e6, 3), rel_err=f"{err:.2e}"))
     for variant in variants:
       forced, precision, indexed = parse_variant(variant)
@@ -84,14 +84,14 @@ def main(argv):
       if forced:
         os.environ["JSDL_SDDMM_VARIANT"] = forced
       pattern = A if indexed else jsdl.CSR(A.values, A.sparsity.without_tile_index())
-      us, out = timed(lambda q, kk, A: jsdl.sddmm(q, kk, A, precision=precision).values, q, kk,
-                      pattern)
-      record(f"jsdl:{variant}", us, out)
+      us, out, wall = timed(
+          lambda q, kk, A: jsdl.sddmm(q, kk, A, precision=precision).values, q, kk, pattern)
+      record(f"jsdl:{variant}", us, out, wall)
     os.environ.pop("JSDL_SDDMM_VARIANT", None)
     if has_cusparse and not batch:
       from jax_sparse_dl import cusparse
-      us, out = timed(lambda q, kk, A: cusparse.sddmm(q, kk, A), q, kk, A)
-      record("cusparse", us, out)
+      us, out, wall = timed(lambda q, kk, A: cusparse.sddmm(q, kk, A), q, kk, A)
+      record("cusparse", us, out, wall)
     print(f"[{time.time() - t0:6.0f}s] {name} d={d}", flush=True)
     write_csv(out_csv, rows)
   probs = {}
