@@ -4,7 +4,8 @@
 # Usage (repo root): COMMIT=<hash> bash scripts/gpu_run.sh, with the hash taken in your own checkout
 # (a copied working tree may carry stale git metadata: git rev-parse there can name an old commit).
 # STAGES picks stages (default: build pytest memcheck large demo; PYTEST_PATHS and MEMCHECK_RUNS
-# narrow the first two, PYTEST_SECONDS and PYTEST_WORKERS set pytest's limit and -n); also:
+# narrow the first two, PYTEST_SECONDS, PYTEST_WORKERS and PYTEST_ARGS set pytest's limit, -n and
+# more options, e.g. -k); also:
 # racecheck, tune
 # (scripts/tune_spmm.py on $DLMC $TUNE_ARGS), tune-sddmm (scripts/tune_sddmm.py on $DLMC),
 # tune-attention (scripts/tune_attention.py: the Transformer's 12288 pattern), bench
@@ -46,7 +47,7 @@ want build && JSDL_CUDA=ON JSDL_CUDA_ARCHITECTURES=90 stage build 300 \
 cd /tmp  # import the installed package, not the source tree
 export JAX_PLATFORMS=cuda JSDL_REQUIRE_CUDA_MODULE=1 JSDL_REQUIRE_CUSPARSE_MODULE=1
 want pytest && stage pytest-gpu ${PYTEST_SECONDS:-300} pytest ${PYTEST_PATHS:-"$REPO/tests"} -q -rs \
-  -m "not large" -n ${PYTEST_WORKERS:-6} \
+  -m "not large" -n ${PYTEST_WORKERS:-6} ${PYTEST_ARGS:-} \
   -p no:cacheprovider
 want tune && stage tune ${TUNE_SECONDS:-420} python3 "$REPO/scripts/tune_spmm.py" "$DLMC" \
   "$OUT/tune.csv" --per-level 1 ${TUNE_ARGS:-}

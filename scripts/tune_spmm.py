@@ -4,7 +4,8 @@ contender) in a CSV; prints a table of the best variant per problem.
 
 Usage: tune_spmm.py DLMC_DIR OUT.csv [--per-level K] [--suite transformer|rn50] [--levels 0.7,0.9]
                     [--max-k K] [--variants auto,gather:128:1,...] (the same list for every
-                    problem) [--clock wall|device] (jax_sparse_dl.timing; default wall)"""
+                    problem) [--clock wall|device] (jax_sparse_dl.timing; default wall)
+                    [--dtypes float32,bfloat16] (the default)"""
 import csv
 import os
 import sys
@@ -102,6 +103,7 @@ def main(argv):
   override = option(argv, "--variants").split(",") if "--variants" in argv else None
   has_cusparse = cusparse_available()
   max_k = int(option(argv, "--max-k") or 1 << 62)
+  dtypes = [jnp.dtype(d) for d in (option(argv, "--dtypes") or "float32,bfloat16").split(",")]
   rows, t0 = [], time.time()
   key = jax.random.PRNGKey(0)
   for path in paths:
@@ -122,7 +124,7 @@ def main(argv):
         rows.append(dict(suite=suite, level=level, matrix=path.name, m=m, k=k, n=n, nnz=pat.nnz,
                          dtype=dtype, contender=contender, us=round(us, 3),
                          wall_us=round(wall, 3), tflops=round(flops / us / 1e6, 3), rel_err=f"{err:.2e}"))
-      for dtype in (jnp.float32, jnp.bfloat16):
+      for dtype in dtypes:
         A, x = A32.with_values(A32.values.astype(dtype)), x32.astype(dtype)
         for variant in variants(n, dtype, override):
           os.environ["JSDL_SPMM_VARIANT"] = variant
