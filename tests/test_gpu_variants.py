@@ -29,8 +29,6 @@ pytestmark = [
 # the panel in passes of 100 or 64 rows (8 and 13 passes at k = 800, 15 and 24 at k = 1500);
 # wide-stream[:<rows per block>]: two vectors a lane, 256-byte panel rows (k = 1500 does not fit:
 # the heuristic's choice runs), so a partial last tile ends in a lane's first or second vector.
-# A stream variant with /used copies only the panel rows its block's entries use (/all every row;
-# passes ignore both).
 # gather:<tile>:<rows>:<lanes>[:<warps>]: several vectors a lane (4 lanes x 4 or x 2, 8 lanes x 2
 # or x 4, 16 x 2, 32 x 2) and blocks of 16 or 32 warps.
 VARIANTS = ["gather", "gather:16:1", "gather:32:4", "gather:64:16", "gather:128:2", "gather:64:2:4",
@@ -38,9 +36,7 @@ VARIANTS = ["gather", "gather:16:1", "gather:32:4", "gather:64:16", "gather:128:
             "gather:128:3:8:32", "gather:64:2:0:16", "gather:32:5:0:32", "panel:4:1", "panel:16:2",
             "panel:32:4", "panel:64:1", "panel:128:8", "stream", "stream:1", "stream:7",
             "stream:100000", "stream:7:100", "stream:100000:64", "wide-stream", "wide-stream:1",
-            "wide-stream:7", "wide-stream:100000", "stream/used", "stream:7/used",
-            "stream:100000/used", "stream:7:100/used", "wide-stream/used", "wide-stream:7/used",
-            "stream:1/all"]
+            "wide-stream:7", "wide-stream:100000"]
 
 
 # mma:<edge> runs on tensor cores for 16-bit inputs; float32 at HIGHEST (the suite's default)
@@ -153,8 +149,7 @@ def test_heuristic_float32_layouts(rng, m, k, n, density):
 
 
 @pytest.mark.parametrize("variant", ["stream:100000", "stream:1000", "stream:1000:128",
-                                     "wide-stream:100000", "wide-stream:1000", "stream:1000/used",
-                                     "wide-stream:100000/used"],
+                                     "wide-stream:100000", "wide-stream:1000"],
                          indirect=True)
 @pytest.mark.parametrize("dtype", [jnp.float32, jnp.bfloat16])
 def test_stream_many_rows_per_warp(rng, variant, dtype):
@@ -174,8 +169,7 @@ def test_stream_many_rows_per_warp(rng, variant, dtype):
 
 
 @pytest.mark.parametrize("variant", ["panel:32:2", "panel:8:8", "stream", "stream:3",
-                                     "stream:3:50", "wide-stream", "wide-stream:3", "stream:3/used",
-                                     "wide-stream:3/used"],
+                                     "stream:3:50", "wide-stream", "wide-stream:3"],
                          indirect=True)
 def test_shared_copy_inf_in_unused_dense_rows(rng, variant):
   """Columns no entry uses may hold inf: the shared copy must not leak them into sums."""

@@ -43,9 +43,7 @@ struct SpmmPanelConfig : Layout {
 // memory. Shared memory of a block: kWarps x 32 staged entries, the partial
 // sums of its rows (passes only), then the panel rows of a pass and one row of
 // zeros after them (padding entries point there: 0 x 0 adds nothing, so a
-// partial stage needs no guard per entry); for whole panels then a byte a
-// panel row, set where the block's entries use the row (session 13: the copy
-// may skip the others).
+// partial stage needs no guard per entry).
 template <int kWarps_, int kMinBlocksPerSm_, bool kPasses_, int kVecs_ = 1>
 struct SpmmStreamConfigT {
   static constexpr int kWarps = kWarps_;
@@ -59,12 +57,8 @@ struct SpmmStreamConfigT {
   static constexpr int64_t PartialBytes(int64_t rows, int elem_bytes) {
     return kPasses ? rows * (kRowBytes / elem_bytes) * 4 : 0;
   }
-  static constexpr int64_t MarkBytes(int64_t pass_rows) {
-    return kPasses ? 0 : (pass_rows + 15) / 16 * 16;
-  }
   static constexpr int64_t SharedBytes(int64_t pass_rows, int64_t rows, int elem_bytes) {
-    return kStagingBytes + PartialBytes(rows, elem_bytes) + (pass_rows + 1) * kRowBytes +
-           MarkBytes(pass_rows);
+    return kStagingBytes + PartialBytes(rows, elem_bytes) + (pass_rows + 1) * kRowBytes;
   }
   // The most panel rows a pass may hold in `budget` bytes (< 1: none fit).
   static constexpr int64_t PassRows(int64_t budget, int64_t rows, int elem_bytes) {

@@ -82,15 +82,15 @@ ffi::Error LaunchPanel(cudaStream_t stream, SpmmArgs<T> args, int rows_per_warp)
   return ffi::Error::Success();
 }
 
-// Stream kernel: choice.rows_per_block rows a block, interleaved over the
-// blocks; the whole panel at once (its used rows only with
-// choice.used_rows_only), or passes of choice.pass_rows panel rows (> 0).
+// Stream kernel: rows_per_block rows a block, interleaved over the blocks;
+// the whole panel at once, or passes of pass_rows panel rows (> 0).
 template <typename T, typename Config>
-ffi::Error LaunchStream(cudaStream_t stream, SpmmArgs<T> args, const SpmmChoice& choice) {
+ffi::Error LaunchStream(cudaStream_t stream, SpmmArgs<T> args, int rows_per_block,
+                        int pass_rows) {
   constexpr auto kernel = SpmmStreamKernel<T, Config>;
-  const int64_t row_blocks = (args.m + choice.rows_per_block - 1) / choice.rows_per_block;
-  const int64_t rows_cap = StreamRowsCap(args.m, choice.rows_per_block);
-  const int pass_rows = Config::kPasses ? choice.pass_rows : static_cast<int>(args.k);
+  const int64_t row_blocks = (args.m + rows_per_block - 1) / rows_per_block;
+  const int64_t rows_cap = StreamRowsCap(args.m, rows_per_block);
+  if (!Config::kPasses) pass_rows = static_cast<int>(args.k);
   const size_t smem =
       static_cast<size_t>(Config::SharedBytes(pass_rows, rows_cap, sizeof(T)));
   JSDL_RETURN_IF_ERROR(OptInSharedMemory<kernel>(smem));
@@ -99,8 +99,7 @@ ffi::Error LaunchStream(cudaStream_t stream, SpmmArgs<T> args, const SpmmChoice&
   const dim3 block(32, Config::kWarps);
   const dim3 grid(static_cast<unsigned>(row_blocks), CappedGridDim(args.column_tiles),
                   CappedGridDim(args.batch));
-  kernel<<<grid, block, smem, stream>>>(args, static_cast<int>(row_blocks), pass_rows,
-                                        choice.used_rows_only);
+  kernel<<<grid, block, smem, stream>>>(args, static_cast<int>(row_blocks), pass_rows);
   JSDL_CHECK_LAUNCH("SpmmStreamKernel");
   return ffi::Error::Success();
 }
@@ -168,9 +167,11 @@ ffi::Error Launch(cudaStream_t stream, const SpmmArgs<T>& args) {
   if constexpr (kHasSharedCopy) {
     if (choice.kind == SpmmKernelKind::kStream) {
       if (choice.pass_rows > 0)
-        return LaunchStream<T, SpmmStreamPassesConfig>(stream, args, choice);
-      if (choice.stream_vecs == 2) return LaunchStream<T, SpmmStreamWideConfig>(stream, args, choice);
-      return LaunchStream<T, SpmmStreamConfig>(stream, args, choice);
+        return LaunchStream<T, SpmmStreamPassesConfig>(stream, args, choice.rows_per_block,
+                                                       choice.pass_rows);
+      if (choice.stream_vecs == 2)
+        return LaunchStream<T, SpmmStreamWideConfig>(stream, args, choice.rows_per_block, 0);
+      return LaunchStream<T, SpmmStreamConfig>(stream, args, choice.rows_per_block, 0);
     }
     if (choice.kind == SpmmKernelKind::kPanel)
       return LaunchPanelFor<T>(stream, args, choice.tile_cols, choice.rows_per_warp);

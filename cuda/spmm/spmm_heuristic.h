@@ -2,11 +2,9 @@
 // measurements in docs/kernels.md; JSDL_SPMM_VARIANT overrides the choice for
 // tuning runs ("gather", "gather:<tile_cols>:<rows_per_warp>[:<lanes>[:<warps>]]",
 // "panel:<tile_cols>:<rows_per_warp>", "stream[:<rows_per_block>[:<pass_rows>]]",
-// "wide-stream[:<rows_per_block>]"); a stream variant (or "auto") with "/used"
-// or "/all" after it copies only the panel rows a block uses, or all of them.
+// "wide-stream[:<rows_per_block>]").
 #pragma once
 
-#include <cmath>
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
@@ -27,7 +25,6 @@ struct SpmmChoice {
   int rows_per_block = 0;  // stream
   int pass_rows = 0;       // stream: panel rows a pass (0: the whole panel at once)
   int stream_vecs = 1;     // stream: 16-byte vectors a lane (2: 256-byte panel rows)
-  bool used_rows_only = false;  // stream, whole panel: copy only the rows a block uses
 };
 
 // What the heuristic needs of the device.
@@ -85,9 +82,8 @@ inline int GatherRowsPerWarp(int64_t m, int64_t tiles, int64_t batch, int num_sm
 // vec: elements per 16 bytes when rows of n elements are 16-byte aligned,
 // else 1. copy_ok: the dtype has the panel and stream kernels (a shared-memory
 // copy of the dense operand).
-inline SpmmChoice ChooseSpmmKernel(int64_t m, int64_t k, int64_t n, int64_t batch, int64_t nnz,
-                                   int vec, int elem_bytes, bool copy_ok,
-                                   const SpmmDevice& device) {
+inline SpmmChoice ChooseSpmm(int64_t m, int64_t k, int64_t n, int64_t batch, int64_t nnz,
+                             int vec, int elem_bytes, bool copy_ok, const SpmmDevice& device) {
   const int num_sms = device.num_sms;
   // Measured on an H200 (docs/kernels.md, tuning runs 4 to 7):
   // - wide outputs (n > 512): the gather kernel, one row per warp; float32
@@ -218,27 +214,6 @@ inline SpmmChoice ChooseSpmmKernel(int64_t m, int64_t k, int64_t n, int64_t batc
   if (stream_ok && stream_reuse >= 2.0) return stream;
   if (!copy_ok || wide || tall_narrow || k >= 1024 || m == 0 || k == 0) return gather;
   return {SpmmKernelKind::kPanel, 4 * vec, 2};
-}
-
-// A whole-panel stream block copies only the panel rows its entries use when
-// it expects to use fewer than this share of them: 1 - (1 - density)^rows.
-// At 95% a block of 11 rows uses about 43%, and the copy of every block's
-// panel (k x 128 bytes) from L2 was most of a 512 x 512 kernel's time at
-// N = 256 (device clock, session 13).
-inline constexpr double kUsedRowsBelow = 0.75;
-
-inline SpmmChoice ChooseSpmm(int64_t m, int64_t k, int64_t n, int64_t batch, int64_t nnz,
-                             int vec, int elem_bytes, bool copy_ok, const SpmmDevice& device) {
-  SpmmChoice c = ChooseSpmmKernel(m, k, n, batch, nnz, vec, elem_bytes, copy_ok, device);
-  if (c.kind != SpmmKernelKind::kStream || c.pass_rows != 0) return c;
-  const double density = static_cast<double>(nnz) / (static_cast<double>(m) * k);
-  const double used = 1.0 - std::pow(1.0 - density, StreamRowsCap(m, c.rows_per_block));
-  c.used_rows_only = used < kUsedRowsBelow;
-  if (const char* v = std::getenv("JSDL_SPMM_VARIANT")) {
-    if (std::strstr(v, "/used")) c.used_rows_only = true;
-    if (std::strstr(v, "/all")) c.used_rows_only = false;
-  }
-  return c;
 }
 
 }  // namespace jsdl

@@ -174,24 +174,6 @@ __device__ __forceinline__ int StageEntries(const StreamStage& now, StagedEntry*
   }
 }
 
-// Marks (a byte a panel row, `marks`) the panel rows that the block's entries
-// use: warp w's rows are the slots first_slot, + slot_stride, ... . The
-// pattern is the same for every batch item and tile, so once a block.
-template <typename T>
-__device__ __forceinline__ void MarkUsedRows(unsigned char* marks, int k, const SpmmArgs<T>& args,
-                                             int first_slot, int slot_stride, int lane,
-                                             int thread, int threads) {
-  for (int r = thread; r < k; r += threads) marks[r] = 0;
-  __syncthreads();
-  for (int slot = first_slot; slot < static_cast<int>(args.m); slot += slot_stride) {
-    const int32_t row = __ldg(args.row_indices + slot);
-    const int32_t end = __ldg(args.row_offsets + row + 1);
-    for (int32_t e = __ldg(args.row_offsets + row) + lane; e < end; e += kWarpSize)
-      marks[__ldg(args.column_indices + e)] = 1;  // racing stores of the same value
-  }
-  __syncthreads();
-}
-
 // Block (32, Config::kWarps); dynamic shared memory Config::SharedBytes(pass_rows,
 // rows_cap, sizeof(T)) with rows_cap = ceil(m / row_blocks), the most rows a
 // block has. grid.x = row_blocks: block x takes the row slots x, x +
@@ -201,12 +183,9 @@ __device__ __forceinline__ void MarkUsedRows(unsigned char* marks, int k, const 
 // kVec == 0). Without passes pass_rows = k; with them the panel comes in
 // passes of pass_rows rows, each over all of the block's rows, whose float32
 // partial sums wait in shared memory (a lane reads back only what it wrote).
-// used_rows_only (whole panels): the block copies only the panel rows its
-// entries use (MarkUsedRows), for blocks whose rows leave many unused.
 template <typename T, typename Config>
 __global__ void __launch_bounds__(32 * Config::kWarps, Config::kMinBlocksPerSm)
-    SpmmStreamKernel(const SpmmArgs<T> args, int row_blocks, int pass_rows,
-                     bool used_rows_only) {
+    SpmmStreamKernel(const SpmmArgs<T> args, int row_blocks, int pass_rows) {
   constexpr int kWarps = Config::kWarps;
   using Tile = SpmmStreamTile<T, Config::kVecs>;
   static_assert(Tile::kRowBytes == Config::kRowBytes, "a group reads one panel row");
@@ -229,13 +208,6 @@ __global__ void __launch_bounds__(32 * Config::kWarps, Config::kMinBlocksPerSm)
   const int slot_stride = row_blocks * kWarps;
   const int first_slot = static_cast<int>(blockIdx.x) + row_blocks * threadIdx.y;
   const int k = static_cast<int>(args.k);
-  // The marks after the whole panel and its zero row; the address is formed
-  // where it is used, not held in registers across the loops (the 16-warp
-  // kernel spilled).
-  const bool marked = !Config::kPasses && used_rows_only;
-  auto marks = [&] { return shared_bytes + Config::kStagingBytes + (k + 1) * Tile::kRowBytes; };
-  if (marked)
-    MarkUsedRows(marks(), k, args, first_slot, slot_stride, lane, thread, kWarps * kWarpSize);
 
   for (int64_t b = blockIdx.z; b < args.batch; b += gridDim.z) {
     int64_t offset[3];
@@ -252,7 +224,7 @@ __global__ void __launch_bounds__(32 * Config::kWarps, Config::kMinBlocksPerSm)
         __syncthreads();  // the previous panel is no longer read
         CopyPanelAsync<T, Tile::kVecsPerRow>(panel, dense + int64_t{k0} * args.n, args,
                                                 rows_here, col0, cols_left, thread,
-                                                kWarps * kWarpSize, marked ? marks() : nullptr);
+                                                kWarps * kWarpSize);
         if (thread < Tile::kVecsPerRow)  // the zero row (bytes: 16-bit types need no ctor)
           reinterpret_cast<uint4*>(panel)[rows_here * Tile::kVecsPerRow + thread] =
               make_uint4(0, 0, 0, 0);

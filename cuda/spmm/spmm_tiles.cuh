@@ -37,19 +37,16 @@ struct SpmmArgs {
 
 // Dense tile in shared memory (panel and stream kernels): `rows` dense rows
 // from `dense` on, kCopiesPerRow 16-byte vectors each of the column tile at
-// col0 (cols_left = n - col0), copied by cp.async and zero-filled past n;
-// with marks only the rows whose byte is set. The caller waits
-// (CopyAsyncWaitAll) and syncs.
+// col0 (cols_left = n - col0), copied by cp.async and zero-filled past n. The
+// caller waits (CopyAsyncWaitAll) and syncs.
 template <typename T, int kCopiesPerRow>
 __device__ __forceinline__ void CopyPanelAsync(Vec<T, kVec16<T>>* panel, const T* dense,
                                                const SpmmArgs<T>& args, int64_t rows,
                                                int64_t col0, int64_t cols_left, int thread,
-                                               int threads,
-                                               const unsigned char* marks = nullptr) {
+                                               int threads) {
   const int copies = static_cast<int>(rows) * kCopiesPerRow;  // fits: it is in shared memory
   for (int v = thread; v < copies; v += threads) {
     const int64_t r = v / kCopiesPerRow;
-    if (marks != nullptr && !marks[r]) continue;  // no entry of the block reads row r
     const int c = (v % kCopiesPerRow) * kVec16<T>;
     const bool inside = c < cols_left;  // zero-fill past n
     CopyAsync16(&panel[v], inside ? dense + r * args.n + col0 + c : dense, inside);
