@@ -125,19 +125,21 @@ def test_attention_like_shape(rng, variant, dtype):
   assert_close(out, ref, dtype, what=f"{variant} attention-like")
 
 
-@pytest.mark.parametrize("m, k, n, density", [(300, 500, 1000, 0.08), (300, 500, 1000, 0.03),
-                                              (300, 500, 1000, 0.01),
+@pytest.mark.parametrize("m, k, n, density", [(300, 500, 1000, 0.08), (300, 500, 1000, 0.01),
+                                              (300, 1200, 1000, 0.03), (300, 1200, 1000, 0.01),
                                               (130, 2100, 600, 0.02), (130, 2100, 600, 0.2),
-                                              (5000, 300, 72, 0.08), (5000, 300, 72, 0.005)])
+                                              (5000, 300, 72, 0.005), (5000, 900, 72, 0.005),
+                                              (5000, 300, 40, 0.08)])
 def test_heuristic_float32_layouts(rng, m, k, n, density):
   """The heuristic's float32 cases, each with a partial last column tile (and a batch of two
-  value sets, which halves the stream kernel's rows a block): the wide stream kernel where a
-  block's rows use each panel row four times or more (75 rows x 0.08, 152 x 0.08), the 128-byte
-  one where they use it twice or more (75 x 0.03); without that re-use, wide
-  outputs with k < 2048 (16 lanes x 2 vectors; 75 x 0.01) and narrow outputs of many rows (8 x
-  2, blocks of 32 warps x 2 rows; 114 x 0.005); k >= 2048, whose panel does not fit: in two
-  passes where 44 rows a block x 0.2 re-use it, else 8 x 2 in blocks of 32 warps (44 x 0.02);
-  scrambled rows, empty rows, bias + ReLU."""
+  value sets, which halves the stream kernel's rows a block): the wide stream kernel wherever
+  its panel fits (k = 300, 500) and n fills a 64-column tile, at any re-use, or with n = 40
+  where a block's rows use each panel row four times or more (76 rows x 0.08); where it does
+  not fit (k = 900, 1200): the 128-byte stream kernel where they use it twice or more (150 x
+  0.03 at k = 1200), else wide outputs with k < 2048 (16 lanes x 2 vectors; 0.01) and narrow
+  outputs of many rows (8 x 2, blocks of 32 warps x 2 rows; 0.005 at k = 900); wide outputs
+  with k >= 2048: 8 x 2 in blocks of 32 warps (no passes for wide float32); scrambled rows,
+  empty rows, bias + ReLU."""
   indptr, indices = scrambled_pattern(rng, m, k, density)
   vals, v64 = rounded(rng.standard_normal((2, indices.shape[0])), jnp.float32)
   x, x64 = rand_dense(rng, (k, n), jnp.float32)

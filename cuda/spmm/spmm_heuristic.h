@@ -111,7 +111,14 @@ inline SpmmChoice ChooseSpmm(int64_t m, int64_t k, int64_t n, int64_t batch, int
   //   where its panel fits and the re-use is at least 4: 1.10x (float32) and
   //   1.13x (bfloat16) the 128-byte stream kernel on the k = 512 transformer
   //   matrices (1.17-1.32x on 2048 x 512 at N = 2048), but slower on the
-  //   small 98% problems whose re-use was 0.3-2.6 (tuning 159d17e).
+  //   small 98% problems whose re-use was 0.3-2.6 (tuning 159d17e);
+  // - session 13 timed kernels by the GPU's busy time (the wall clock had
+  //   put every contender of those small problems at the same 8-12 us of
+  //   XLA launch work): the wide stream kernel was then as fast as or faster
+  //   than every other choice on all 20 float32 problems with k = 512 at
+  //   70-98% (up to 1.42x on 2048 x 512 at 98%, N = 256; tuning 06f5da4) and
+  //   on the 8 bfloat16 ones at 70-95% (c7b1d69), so it is taken wherever its
+  //   panel fits and the output fills at least one of its tiles.
   const bool wide = n > 512;
   const int gather_tile = GatherTileCols(k, n, vec, elem_bytes, /*l1_cap=*/!wide);
   const int64_t tiles = (n + gather_tile - 1) / gather_tile;
@@ -210,7 +217,7 @@ inline SpmmChoice ChooseSpmm(int64_t m, int64_t k, int64_t n, int64_t batch, int
       if (tile > 0) return {SpmmKernelKind::kPanel, tile, b > 0 ? b : 2};
     }
   }
-  if (wide_reuse >= 4.0) return wide_stream;
+  if (wide_fits && (n >= wide_stream.tile_cols || wide_reuse >= 4.0)) return wide_stream;
   if (stream_ok && stream_reuse >= 2.0) return stream;
   if (!copy_ok || wide || tall_narrow || k >= 1024 || m == 0 || k == 0) return gather;
   return {SpmmKernelKind::kPanel, 4 * vec, 2};
