@@ -117,7 +117,7 @@ inline SpmmChoice ChooseSpmm(int64_t m, int64_t k, int64_t n, int64_t batch, int
   //   XLA launch work): the wide stream kernel was then as fast as or faster
   //   than every other choice on all 20 float32 problems with k = 512 at
   //   70-98% (up to 1.42x on 2048 x 512 at 98%, N = 256; tuning 06f5da4) and
-  //   on the 8 bfloat16 ones at 70-95% (c7b1d69), so it is taken wherever its
+  //   on the 10 bfloat16 ones at 70-95% (c7b1d69), so it is taken wherever its
   //   panel fits and the output fills at least one of its tiles.
   const bool wide = n > 512;
   const int gather_tile = GatherTileCols(k, n, vec, elem_bytes, /*l1_cap=*/!wide);
