@@ -123,7 +123,8 @@ def main(argv):
         err = float(np.linalg.norm(np.asarray(out, np.float64) - ref) / np.linalg.norm(ref))
         rows.append(dict(suite=suite, level=level, matrix=path.name, m=m, k=k, n=n, nnz=pat.nnz,
                          dtype=dtype, contender=contender, us=round(us, 3),
-                         wall_us=round(wall, 3), tflops=round(flops / us / 1e6, 3), rel_err=f"{err:.2e}"))
+                         wall_us=round(wall, 3), tflops=round(flops / us / 1e6, 3),
+                         rel_err=f"{err:.2e}"))
       for dtype in dtypes:
         A, x = A32.with_values(A32.values.astype(dtype)), x32.astype(dtype)
         for variant in variants(n, dtype, override):

@@ -124,7 +124,8 @@ def config_from_args(args) -> Config:
     cfg = Config(paths=list(args.paths), ops=args.ops, dtypes=args.dtypes,
                  rn50_batches=args.rn50_batches, batchsizes=args.batchsizes,
                  contenders=args.contenders, skip_contenders=args.skip_contenders, out=args.out,
-                 max_calls=args.max_calls, clock=args.clock, time_budget=args.time_budget, seed=args.seed,
+                 max_calls=args.max_calls, clock=args.clock, time_budget=args.time_budget,
+                 seed=args.seed,
                  peak_tflops=args.peak_tflops, softmax_sparsity=args.softmax_sparsity,
                  gather_max_gib=args.gather_max_gib, dense_max_gib=args.dense_max_gib,
                  check_cols=args.check_cols, plots=not args.no_plots, quick=args.quick)

@@ -288,7 +288,8 @@ class Runner:
         rec = {"op": "copy", "suite": "device", "contender": "xla_elementwise", "family": "xla",
                "dtype": "float32", "matrix": f"{n * 4 / (1 << 20):.0f} MiB", "status": "ok",
                "median_us": r.median_s * 1e6, "min_us": r.min_s * 1e6, "max_us": r.max_s * 1e6,
-               "wall_us": r.wall_median_s * 1e6, "clock": r.clock, "calls": r.calls, "repeats": r.repeats, "gbps": gbps, "problem": "copy"}
+               "wall_us": r.wall_median_s * 1e6, "clock": r.clock, "calls": r.calls,
+               "repeats": r.repeats, "gbps": gbps, "problem": "copy"}
         self.writer.add(rec)
         return gbps
 
