@@ -1,0 +1,122 @@
+"""Which SpMM kernel the heuristic (cuda/spmm/spmm_heuristic.h) picks, checked on the host.
+
+The GPU suite checks every choice for correctness, not which one was made; these cases pin the
+table in docs/kernels.md ("Heuristic"), so a rule that changes by accident fails here. The header
+is host code: a small C++ driver includes it and prints the choice for an H200 (132 SMs,
+227 KB of shared memory a block, 228 KB an SM)."""
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+
+CXX = shutil.which("g++") or shutil.which("c++") or shutil.which("clang++")
+pytestmark = pytest.mark.skipif(CXX is None, reason="needs a C++ compiler")
+
+DRIVER = r"""
+#include <cstdio>
+#include <cstdlib>
+#include "spmm_heuristic.h"
+int main() {
+  const jsdl::SpmmDevice h200{132, 232448, 233472};
+  long long m, k, n, batch, nnz;
+  int vec, elem_bytes, copy_ok;
+  char variant[128];
+  while (std::scanf("%lld %lld %lld %lld %lld %d %d %d %127s", &m, &k, &n, &batch, &nnz, &vec,
+                    &elem_bytes, &copy_ok, variant) == 9) {
+    if (variant[0] == '-') unsetenv("JSDL_SPMM_VARIANT");
+    else setenv("JSDL_SPMM_VARIANT", variant, 1);
+    const jsdl::SpmmChoice c =
+        jsdl::ChooseSpmm(m, k, n, batch, nnz, vec, elem_bytes, copy_ok != 0, h200);
+    std::printf("%d %d %d %d %d %d %d %d\n", static_cast<int>(c.kind), c.tile_cols,
+                c.rows_per_warp, c.lanes, c.warps, c.rows_per_block, c.pass_rows, c.stream_vecs);
+  }
+}
+"""
+
+KINDS = {0: "gather", 1: "panel", 2: "stream"}
+
+
+@pytest.fixture(scope="module")
+def choose(tmp_path_factory):
+    """choose(m, k, n, density, dtype bytes, batch=1, variant=None) -> dict of the choice."""
+    folder = tmp_path_factory.mktemp("heuristic")
+    (folder / "driver.cc").write_text(DRIVER)
+    header_dir = Path(__file__).resolve().parents[1] / "cuda" / "spmm"
+    subprocess.run([CXX, "-std=c++17", "-O1", f"-I{header_dir}", str(folder / "driver.cc"),
+                    "-o", str(folder / "driver")], check=True, capture_output=True)
+
+    def run(m, k, n, density, elem_bytes=4, batch=1, variant=None, vec=None, copy_ok=True):
+        vec = vec if vec is not None else (16 // elem_bytes if n % (16 // elem_bytes) == 0
+                                           else 1)
+        nnz = int(round(m * k * density))
+        line = f"{m} {k} {n} {batch} {nnz} {vec} {elem_bytes} {int(copy_ok)} {variant or '-'}\n"
+        out = subprocess.run([str(folder / "driver")], input=line, text=True,
+                             capture_output=True, check=True).stdout.split()
+        kind, tile, rpw, lanes, warps, rpb, pass_rows, vecs = map(int, out)
+        return dict(kind=KINDS[kind], tile=tile, rows_per_warp=rpw, lanes=lanes, warps=warps,
+                    rows_per_block=rpb, pass_rows=pass_rows, vecs=vecs)
+
+    return run
+
+
+@pytest.mark.parametrize("m, k, n, density", [
+    (512, 512, 256, 0.02), (512, 512, 2048, 0.3), (2048, 512, 256, 0.05), (64, 64, 802816, 0.5),
+    (128, 512, 784, 0.02)])
+@pytest.mark.parametrize("elem_bytes", [4, 2])
+def test_wide_stream_wherever_its_panel_fits(choose, m, k, n, density, elem_bytes):
+    # Session 13 (device clock): at any re-use, once n fills a 256-byte tile.
+    c = choose(m, k, n, density, elem_bytes)
+    assert (c["kind"], c["vecs"], c["tile"], c["pass_rows"]) == ("stream", 2, 256 // elem_bytes, 0)
+    assert c["rows_per_block"] >= 1
+
+
+def test_wide_stream_for_narrow_outputs_only_with_reuse(choose):
+    # n = 40 does not fill a 64-column float32 tile: only a re-use of 4 takes the wide kernel.
+    assert choose(5000, 300, 40, 0.12)["vecs"] == 2  # 38 rows a block x 0.12
+    c = choose(5000, 300, 40, 0.002)
+    assert (c["kind"], c["vecs"]) == ("panel", 1)
+
+
+def test_taller_panels(choose):
+    # k = 1200 float32: the 256-byte panel does not fit, the 128-byte one does.
+    c = choose(300, 1200, 1000, 0.03)
+    assert (c["kind"], c["vecs"], c["pass_rows"]) == ("stream", 1, 0)
+    c = choose(300, 1200, 1000, 0.01)  # re-use below 2: wide float32 gather, 16 lanes x 2
+    assert (c["kind"], c["tile"], c["lanes"]) == ("gather", 128, 16)
+    # k = 2048 at N = 256: passes of the 128-byte panel where the re-use is 2 or more.
+    c = choose(512, 2048, 256, 0.4)
+    assert c["kind"] == "stream" and c["pass_rows"] >= 256
+    # ... but not for wide float32 outputs: 8 lanes x 2 in blocks of 32 warps.
+    c = choose(512, 2048, 2048, 0.4)
+    assert (c["kind"], c["tile"], c["lanes"], c["warps"]) == ("gather", 64, 8, 32)
+
+
+def test_attention_head_dim_64(choose):
+    c = choose(1100, 1100, 64, 0.05)
+    assert (c["kind"], c["tile"], c["lanes"], c["warps"], c["rows_per_warp"]) == (
+        "gather", 64, 8, 32, 2)
+    c = choose(1100, 1100, 64, 0.05, elem_bytes=2)
+    assert (c["kind"], c["tile"], c["lanes"], c["warps"], c["rows_per_warp"]) == (
+        "gather", 64, 8, 8, 4)
+
+
+def test_no_shared_copy(choose):
+    # float64 (no panel or stream kernels) and rows that are not 16-byte aligned gather.
+    assert choose(512, 512, 256, 0.1, elem_bytes=8, copy_ok=False)["kind"] == "gather"
+    c = choose(512, 512, 255, 0.1)
+    assert (c["kind"], c["tile"]) == ("gather", 128)
+
+
+def test_variant_overrides(choose):
+    c = choose(512, 512, 256, 0.1, variant="wide-stream:7")
+    assert (c["kind"], c["vecs"], c["rows_per_block"]) == ("stream", 2, 7)
+    c = choose(512, 512, 256, 0.1, variant="stream:64:100")
+    assert (c["kind"], c["vecs"], c["rows_per_block"], c["pass_rows"]) == ("stream", 1, 64, 100)
+    c = choose(512, 512, 256, 0.1, variant="gather:32:4:8:16")
+    assert (c["kind"], c["tile"], c["rows_per_warp"], c["lanes"], c["warps"]) == (
+        "gather", 32, 4, 8, 16)
+    c = choose(512, 512, 256, 0.1, variant="panel:32:4")
+    assert (c["kind"], c["tile"], c["rows_per_warp"]) == ("panel", 32, 4)
+    # A variant that does not fit falls back to the heuristic's own choice.
+    assert choose(512, 4000, 256, 0.1, variant="wide-stream")["vecs"] == 1
