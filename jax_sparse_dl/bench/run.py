@@ -398,7 +398,9 @@ def run(cfg: Config, argv=(), extra_contenders=(), stream=None, plan_only=False)
         for line in lines:
             log(line)
         problems = sum(len(ps) for _, ps in plan)
-        executions = cfg.warmup + cfg.repeats
+        # A GPU run by the device clock times the repeats again inside the profiler.
+        executions = cfg.warmup + cfg.repeats * (2 if resolve_clock(cfg.clock, True) == "device"
+                                                 else 1)
         estimate = loops * 0.15 + timed * (executions * cfg.min_time + 0.02) + problems * 0.1
         log(f"rough GPU estimate (all contenders available; 0.15 s per compiled loop, "
             f"{executions} executions of {cfg.min_time * 1e3:g} ms per timing, 0.1 s of data and "
