@@ -236,10 +236,9 @@ def _profiled(run):
 
 
 def _device_times(compiled, dynamic, n: int):
-    """GPU busy time of each of ``n`` executions. One profiler session (starting one costs
-    about 0.1 s on an H200) with each execution in a host annotation, whose span on the
-    profile's clock holds that execution's GPU events (it ends after block_until_ready). When
-    the spans do not account for every event, one session per execution instead."""
+    """GPU busy time of each of ``n`` executions, from one profiler session (starting one costs
+    about 0.1 s on an H200): each execution runs in a host annotation whose span on the
+    profile's clock holds that execution's GPU events (it ends after block_until_ready)."""
     def run():
         for _ in range(n):
             with jax.profiler.TraceAnnotation(_EXECUTION):
@@ -247,13 +246,13 @@ def _device_times(compiled, dynamic, n: int):
 
     profile = _profiled(run)
     windows = _execution_windows(profile)
-    if len(windows) == n:
-        times = device_busy_s(profile, windows)
-        if all(t > 0 for t in times) and math.isclose(sum(times), device_busy_s(profile),
-                                                      rel_tol=1e-6):
-            return times
-    return [device_busy_s(_profiled(lambda: jax.block_until_ready(compiled(dynamic))))
-            for _ in range(n)]
+    times = device_busy_s(profile, windows) if len(windows) == n else []
+    if len(times) != n or not all(t > 0 for t in times) or not math.isclose(
+            sum(times), device_busy_s(profile), rel_tol=1e-6):
+        raise RuntimeError(
+            f"timing: clock='device': {len(windows)} execution spans for {n} executions do not "
+            "hold the profile's GPU events (other GPU work in this process during the timing?)")
+    return times
 
 
 def _compile(fn, args, calls):

@@ -371,8 +371,8 @@ def test_device_clock_is_kernel_time():
 @pytest.mark.gpu
 @pytest.mark.skipif(jax.default_backend() != "gpu", reason="the device clock needs a GPU")
 def test_device_clock_splits_one_session_by_execution():
-    # The one-session path: every execution's annotation is found and its span holds that
-    # execution's GPU events (the fallback, one session per execution, is much slower).
+    # One profiler session: every execution's annotation is found and its span holds that
+    # execution's GPU events (else time_per_call raises).
     looped, dynamic = timing.make_loop(lambda p: jnp.tanh(p @ p), jnp.ones((512, 512)), calls=50)
     compiled = looped.lower(dynamic).compile()
 
