@@ -7,8 +7,9 @@ Variants run at precision HIGHEST (true float32) except those named "@default" a
 tensor-core ones (mma:*), which run at DEFAULT (TF32). A "/walk" variant (e.g. tile:64/walk) runs
 on the pattern without its tile index: the tile kernels walk the rows.
 
-Usage: tune_sddmm.py DLMC_DIR OUT.csv [--per-level K] [--attention-only] [--suite S]
-  [--levels 0.5,0.9] [--variants auto,mma:64,...] [--time-budget SECONDS]"""
+Usage: tune_sddmm.py DLMC_DIR OUT.csv [--per-level K] [--attention-only | --no-attention]
+  [--suite S] [--levels 0.5,0.9] [--d 64,256] [--variants auto,mma:64,...]
+  [--time-budget SECONDS] [--clock wall|device]"""
 import os
 import sys
 import time
@@ -37,11 +38,14 @@ def parse_variant(variant):
 
 
 def problems(root, argv, key):
+  ds = [int(d) for d in (option(argv, "--d") or "64,256,2048").split(",")]
   for path in [] if "--attention-only" in argv else chosen_matrices(root, argv):
     pat = dlmc.read_smtx(path)
     A = dlmc.load_csr(pat, key, jnp.float32)
-    for d in (64, 256, 2048):
+    for d in ds:
       yield f"{path.parts[-4]}/{path.parts[-2]}/{path.name}", A, d, ()
+  if "--no-attention" in argv:
+    return
   for length in (4096, 8192):
     A = jsdl.random_csr(key, (length, length), 0.95)
     yield f"attention/0.95/random_{length}", A, 64, (8,)
