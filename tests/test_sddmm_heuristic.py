@@ -1,0 +1,115 @@
+"""Which SDDMM kernel the heuristic (ChooseSddmm in cuda/sddmm/sddmm_config.h) picks, checked on
+the host.
+
+The GPU suite checks every kernel for correctness, not which one runs; these cases pin the table
+in docs/kernels.md ("SDDMM heuristic"), so a rule that changes by accident fails here, in CI,
+which has no GPU. A small C++ driver includes the header and prints the choice for an H200
+(132 SMs, thread-block clusters)."""
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+
+CXX = shutil.which("g++") or shutil.which("c++") or shutil.which("clang++")
+pytestmark = pytest.mark.skipif(CXX is None, reason="needs a C++ compiler")
+
+DRIVER = r"""
+#include <cstdio>
+#include <cstdlib>
+#include "sddmm_config.h"
+int main() {
+  long long m, k, nnz, d, batch;
+  int mma;
+  char variant[128];
+  while (std::scanf("%lld %lld %lld %lld %lld %d %127s", &m, &k, &nnz, &d, &batch, &mma,
+                    variant) == 7) {
+    if (variant[0] == '-') unsetenv("JSDL_SDDMM_VARIANT");
+    else setenv("JSDL_SDDMM_VARIANT", variant, 1);
+    const jsdl::SddmmChoice c = jsdl::ChooseSddmm(m, k, nnz, d, batch, 132, mma != 0, true);
+    std::printf("%d %d %d %d %d\n", static_cast<int>(c.kind), c.d_split, c.tile_edge,
+                c.row.lanes, c.row.vecs_per_lane);
+  }
+}
+"""
+
+KINDS = {0: "row", 1: "flat", 2: "tile", 3: "mma"}
+
+
+@pytest.fixture(scope="module")
+def choose(tmp_path_factory):
+    """choose(m, k, density, d, mma=False, batch=1, variant=None) -> (kind, d_split)."""
+    folder = tmp_path_factory.mktemp("sddmm_heuristic")
+    (folder / "driver.cc").write_text(DRIVER)
+    header_dir = Path(__file__).resolve().parents[1] / "cuda" / "sddmm"
+    subprocess.run([CXX, "-std=c++17", "-O1", f"-I{header_dir}", str(folder / "driver.cc"),
+                    "-o", str(folder / "driver")], check=True, capture_output=True)
+
+    def run(m, k, density, d, mma=False, batch=1, variant=None):
+        nnz = int(round(m * k * density))
+        line = f"{m} {k} {nnz} {d} {batch} {int(mma)} {variant or '-'}\n"
+        out = subprocess.run([str(folder / "driver")], input=line, text=True,
+                             capture_output=True, check=True).stdout.split()
+        kind, split, edge, lanes, vecs = map(int, out)
+        return KINDS[kind], split
+
+    return run
+
+
+@pytest.mark.parametrize("m, k, density, d, expected", [
+    (2048, 512, 0.2, 2048, ("mma", 2)),   # 256 tiles <= 2 SMs' worth: d split over a cluster
+    (512, 512, 0.2, 2048, ("mma", 2)),
+    (512, 512, 0.02, 2048, ("mma", 2)),   # split: from 1.5%
+    (512, 512, 0.2, 256, ("mma", 1)),     # 64 tiles, d <= 512: from 8%, no split
+    (2048, 512, 0.02, 256, ("mma", 1)),   # 256 tiles: from 1.5%
+])
+def test_tensor_cores_where_allowed_from_d_256(choose, m, k, density, d, expected):
+    assert choose(m, k, density, d, mma=True) == expected
+
+
+def test_tensor_cores_need_enough_density_and_tiles(choose):
+    assert choose(512, 512, 0.05, 256, mma=True)[0] != "mma"  # 64 tiles: 8% needed
+    assert choose(64, 64, 0.5, 2048, mma=True)[0] == "flat"   # 1 tile: under the 48-tile floor
+
+
+@pytest.mark.parametrize("m, k, density, d, expected", [
+    (512, 512, 0.5, 64, ("tile", 1)),     # d <= 128: the exact SIMT tile from 9%
+    (2048, 512, 0.2, 64, ("tile", 1)),
+    (512, 512, 0.2, 256, ("tile", 2)),    # 64 tiles < SMs, d >= 256: split over a cluster
+    (2048, 512, 0.2, 256, ("tile", 1)),   # 256 tiles: no split
+    (2048, 512, 0.2, 2048, ("tile", 1)),
+])
+def test_simt_tile_at_highest(choose, m, k, density, d, expected):
+    assert choose(m, k, density, d) == expected
+
+
+def test_tensor_cores_do_not_change_short_d(choose):
+    # Up to d = 128 the SIMT tile serves every precision.
+    assert choose(2048, 512, 0.2, 64, mma=True) == ("tile", 1)
+
+
+def test_row_kernel_for_many_long_rows(choose):
+    # 8 attention heads of 4096 x 4096 at 95%: 205 entries a row, 32768 rows.
+    assert choose(4096, 4096, 0.05, 64, batch=8)[0] == "row"
+    assert choose(4096, 4096, 0.05, 64, batch=8, mma=True)[0] == "row"
+
+
+@pytest.mark.parametrize("m, k, density, d, expected", [
+    (512, 512, 0.02, 64, ("flat", 4)),    # few warps: d split over 4
+    (2048, 512, 0.05, 64, ("flat", 1)),
+    (2048, 512, 0.05, 1024, ("flat", 4)),  # long d
+    (64, 64, 0.5, 2048, ("flat", 4)),      # ResNet-50's small layers, under 48 tiles
+])
+def test_flat_kernel_elsewhere(choose, m, k, density, d, expected):
+    assert choose(m, k, density, d) == expected
+
+
+@pytest.mark.parametrize("variant, mma, expected", [
+    ("row", False, ("row", 1)), ("row:8:2", False, ("row", 1)), ("flat:1", False, ("flat", 1)),
+    ("flat:4", False, ("flat", 4)), ("tile:64", False, ("tile", 1)),
+    ("tile:64:2", False, ("tile", 2)), ("mma:64", True, ("mma", 1)),
+    ("mma:64", False, ("tile", 1)),   # no tensor cores allowed: the SIMT tile of that edge
+    ("mma:32", True, ("tile", 1)),
+])
+def test_variant_overrides(choose, variant, mma, expected):
+    assert choose(512, 512, 0.05, 64, mma=mma, variant=variant) == expected
