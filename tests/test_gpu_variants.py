@@ -232,11 +232,13 @@ def test_sddmm_tensor_core_variant_float32_at_default(rng, sddmm_variant, m, k, 
 
 
 @pytest.mark.parametrize("precision", ["highest", "default", None])
-def test_sddmm_heuristic_tensor_cores_follow_precision(rng, precision):
+@pytest.mark.parametrize("d", [260, 64])
+def test_sddmm_heuristic_tensor_cores_follow_precision(rng, precision, d):
   """A dense-enough pattern with tiles for the whole GPU takes the tensor-core kernel at
   DEFAULT (TF32 error), the SIMT tile kernel at HIGHEST (float32 error); None follows
-  jax.default_matmul_precision, here set back to unset (DEFAULT)."""
-  m, k, d = 1000, 1100, 260  # 16 x 18 tiles, partial last ones
+  jax.default_matmul_precision, here set back to unset (DEFAULT). From d = 64 on with 128+
+  tiles (session 14)."""
+  m, k = 1000, 1100  # 16 x 18 tiles, partial last ones
   indptr, indices = scrambled_pattern(rng, m, k, 0.3)
   A = jsdl.CSR.from_parts(jnp.ones(indices.shape, jnp.float32), indptr, indices, (m, k))
   q, q64 = rand_dense(rng, (m, d), jnp.float32)

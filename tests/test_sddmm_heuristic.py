@@ -83,9 +83,20 @@ def test_simt_tile_at_highest(choose, m, k, density, d, expected):
     assert choose(m, k, density, d) == expected
 
 
-def test_tensor_cores_do_not_change_short_d(choose):
-    # Up to d = 128 the SIMT tile serves every precision.
-    assert choose(2048, 512, 0.2, 64, mma=True) == ("tile", 1)
+@pytest.mark.parametrize("m, k, density, d", [
+    (2048, 512, 0.2, 64), (512, 2048, 0.05, 64), (2048, 512, 0.02, 128)])
+def test_tensor_cores_from_d_64_with_many_tiles(choose, m, k, density, d):
+    # Session 14 (device clock): 256 tiles, d = 64: 1.0-1.5x the SIMT tile and the flat kernel.
+    assert choose(m, k, density, d, mma=True) == ("mma", 1)
+
+
+@pytest.mark.parametrize("m, k, density, d, expected", [
+    (512, 512, 0.2, 64, ("tile", 1)),      # 64 tiles: the exact SIMT tile at every precision
+    (2048, 512, 0.2, 32, ("tile", 1)),     # d < 64
+    (2048, 512, 0.01, 64, ("flat", 4)),    # under 1.5% (few warps: d split)
+])
+def test_short_d_keeps_cuda_cores_elsewhere(choose, m, k, density, d, expected):
+    assert choose(m, k, density, d, mma=True) == expected
 
 
 def test_row_kernel_for_many_long_rows(choose):

@@ -139,12 +139,12 @@ inline SddmmChoice ChooseSddmm(int64_t m, int64_t k, int64_t nnz, int64_t d, int
     }
   }
   // Thresholds from the transformer matrices at 50-98% with the patterns' tile index
-  // (tune-sddmm, sessions 9 and 10). Tensor cores pay from d = 256: from 1.5% density with 128+
-  // tiles, 8% with fewer (their d-loop is serial, so few tiles leave SMs idle); for d > 512
-  // from 1.5% when d is split, else 4%. With fewer than 48 tiles (ResNet-50's small layers) the
-  // flat kernel wins at any d. Up to d = 128 the SIMT tile matches them and stays exact. The
-  // SIMT tile needs 6-15%, more with fewer tiles or longer d (where the flat kernel's loads
-  // stream well), 8% at long d split.
+  // (tune-sddmm, sessions 9, 10 and 14). Tensor cores pay from d = 256: from 1.5% density with
+  // 128+ tiles, 8% with fewer (their d-loop is serial, so few tiles leave SMs idle); for d > 512
+  // from 1.5% when d is split, else 4%; from d = 64 with 128+ tiles. With fewer than 48 tiles
+  // (ResNet-50's small layers) the flat kernel wins at any d. With fewer than 128 tiles and
+  // d <= 128 the SIMT tile matches them and stays exact. The SIMT tile needs 6-15%, more with
+  // fewer tiles or longer d (where the flat kernel's loads stream well), 8% at long d split.
   const int64_t tiles = SddmmTileCount(m, k) * batch;
   const double density = static_cast<double>(nnz) / (static_cast<double>(m) * k);
   const bool many = tiles >= 128;
@@ -155,14 +155,20 @@ inline SddmmChoice ChooseSddmm(int64_t m, int64_t k, int64_t nnz, int64_t d, int
   const bool mma_split = can_split && d >= 512 && tiles <= int64_t{2} * num_sms;
   const bool simt_split = can_split && d >= 256 && tiles < num_sms;
   const double mma_min = d > 512 ? (mma_split ? 0.015 : 0.04) : many ? 0.015 : 0.08;
-  if (mma && d > 128 && tiles >= 48 && density >= mma_min)
+  // Many long rows (attention patterns): the row kernel's case, which beats the tiles there.
+  const bool long_rows = m * batch >= int64_t{16} * num_sms && nnz >= 160 * m;
+  // d = 64-128 (session 14, device clock): tensor cores beat the SIMT tile and the flat kernel
+  // by 1.0-1.5x with 128+ tiles, unless the rows are long (there mma:64 takes twice the row
+  // kernel's time); with fewer tiles they do not.
+  const bool short_d_mma = d >= 64 && many && !long_rows;
+  if (mma && (d > 128 || short_d_mma) && tiles >= 48 && density >= mma_min)
     return {SddmmKernelKind::kMma, mma_split ? 2 : 1, {}, 64};
   const double simt_min = d <= 128   ? 0.09
                           : d <= 256 ? (many ? 0.06 : 0.15)
                                      : (many ? 0.07 : simt_split ? 0.08 : 0.15);
   if (tiles >= 48 && density >= simt_min)
     return {SddmmKernelKind::kTile, simt_split ? 2 : 1, {}, 64};
-  if (m * batch >= int64_t{16} * num_sms && nnz >= 160 * m) return {SddmmKernelKind::kRow, 1};
+  if (long_rows) return {SddmmKernelKind::kRow, 1};
   const int64_t warps = (nnz + 31) / 32 * batch;
   const bool split = d >= 1024 || (d >= 256 && warps < int64_t{64} * num_sms) ||
                      warps < int64_t{4} * num_sms;
