@@ -14,7 +14,10 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import shutil
+import subprocess
 import zlib
+from pathlib import Path
 
 import jax
 import jax.numpy as jnp
@@ -278,3 +281,24 @@ def highest_matmul_precision():
     jax.default_matmul_precision(None) themselves."""
     with jax.default_matmul_precision("highest"):
         yield
+
+
+# ----------------------------------------------------------------------------- host heuristics
+
+CXX = shutil.which("g++") or shutil.which("c++") or shutil.which("clang++")
+
+
+def host_driver(folder, source: str, op: str):
+    """Compiles a C++ driver that includes cuda/<op>/'s host headers (the heuristics) and returns
+    run(line) -> the integers it prints for one input line."""
+    (folder / "driver.cc").write_text(source)
+    header_dir = Path(__file__).resolve().parents[1] / "cuda" / op
+    subprocess.run([CXX, "-std=c++17", "-O1", f"-I{header_dir}", str(folder / "driver.cc"),
+                    "-o", str(folder / "driver")], check=True, capture_output=True)
+
+    def run(line: str) -> list[int]:
+        out = subprocess.run([str(folder / "driver")], input=line, text=True,
+                             capture_output=True, check=True).stdout
+        return [int(v) for v in out.split()]
+
+    return run

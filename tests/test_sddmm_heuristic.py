@@ -5,13 +5,9 @@ The GPU suite checks every kernel for correctness, not which one runs; these cas
 in docs/kernels.md ("SDDMM heuristic"), so a rule that changes by accident fails here, in CI,
 which has no GPU. A small C++ driver includes the header and prints the choice for an H200
 (132 SMs, thread-block clusters)."""
-import shutil
-import subprocess
-from pathlib import Path
-
 import pytest
+from conftest import CXX, host_driver
 
-CXX = shutil.which("g++") or shutil.which("c++") or shutil.which("clang++")
 pytestmark = pytest.mark.skipif(CXX is None, reason="needs a C++ compiler")
 
 DRIVER = r"""
@@ -39,18 +35,12 @@ KINDS = {0: "row", 1: "flat", 2: "tile", 3: "mma"}
 @pytest.fixture(scope="module")
 def choose(tmp_path_factory):
     """choose(m, k, density, d, mma=False, batch=1, variant=None) -> (kind, d_split)."""
-    folder = tmp_path_factory.mktemp("sddmm_heuristic")
-    (folder / "driver.cc").write_text(DRIVER)
-    header_dir = Path(__file__).resolve().parents[1] / "cuda" / "sddmm"
-    subprocess.run([CXX, "-std=c++17", "-O1", f"-I{header_dir}", str(folder / "driver.cc"),
-                    "-o", str(folder / "driver")], check=True, capture_output=True)
+    driver = host_driver(tmp_path_factory.mktemp("sddmm_heuristic"), DRIVER, "sddmm")
 
     def run(m, k, density, d, mma=False, batch=1, variant=None):
         nnz = int(round(m * k * density))
-        line = f"{m} {k} {nnz} {d} {batch} {int(mma)} {variant or '-'}\n"
-        out = subprocess.run([str(folder / "driver")], input=line, text=True,
-                             capture_output=True, check=True).stdout.split()
-        kind, split, edge, lanes, vecs = map(int, out)
+        kind, split, edge, lanes, vecs = driver(
+            f"{m} {k} {nnz} {d} {batch} {int(mma)} {variant or '-'}\n")
         return KINDS[kind], split
 
     return run

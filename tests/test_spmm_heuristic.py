@@ -4,13 +4,9 @@ The GPU suite checks every choice for correctness, not which one was made; these
 table in docs/kernels.md ("Heuristic"), so a rule that changes by accident fails here. The header
 is host code: a small C++ driver includes it and prints the choice for an H200 (132 SMs,
 227 KB of shared memory a block, 228 KB an SM)."""
-import shutil
-import subprocess
-from pathlib import Path
-
 import pytest
+from conftest import CXX, host_driver
 
-CXX = shutil.which("g++") or shutil.which("c++") or shutil.which("clang++")
 pytestmark = pytest.mark.skipif(CXX is None, reason="needs a C++ compiler")
 
 DRIVER = r"""
@@ -40,20 +36,14 @@ KINDS = {0: "gather", 1: "panel", 2: "stream"}
 @pytest.fixture(scope="module")
 def choose(tmp_path_factory):
     """choose(m, k, n, density, dtype bytes, batch=1, variant=None) -> dict of the choice."""
-    folder = tmp_path_factory.mktemp("heuristic")
-    (folder / "driver.cc").write_text(DRIVER)
-    header_dir = Path(__file__).resolve().parents[1] / "cuda" / "spmm"
-    subprocess.run([CXX, "-std=c++17", "-O1", f"-I{header_dir}", str(folder / "driver.cc"),
-                    "-o", str(folder / "driver")], check=True, capture_output=True)
+    driver = host_driver(tmp_path_factory.mktemp("spmm_heuristic"), DRIVER, "spmm")
 
     def run(m, k, n, density, elem_bytes=4, batch=1, variant=None, vec=None, copy_ok=True):
         vec = vec if vec is not None else (16 // elem_bytes if n % (16 // elem_bytes) == 0
                                            else 1)
         nnz = int(round(m * k * density))
-        line = f"{m} {k} {n} {batch} {nnz} {vec} {elem_bytes} {int(copy_ok)} {variant or '-'}\n"
-        out = subprocess.run([str(folder / "driver")], input=line, text=True,
-                             capture_output=True, check=True).stdout.split()
-        kind, tile, rpw, lanes, warps, rpb, pass_rows, vecs = map(int, out)
+        kind, tile, rpw, lanes, warps, rpb, pass_rows, vecs = driver(
+            f"{m} {k} {n} {batch} {nnz} {vec} {elem_bytes} {int(copy_ok)} {variant or '-'}\n")
         return dict(kind=KINDS[kind], tile=tile, rows_per_warp=rpw, lanes=lanes, warps=warps,
                     rows_per_block=rpb, pass_rows=pass_rows, vecs=vecs)
 
