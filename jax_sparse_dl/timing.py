@@ -235,16 +235,21 @@ def _profiled(run):
     return ProfileData.from_serialized_xspace(xspace)
 
 
-def _device_times(compiled, dynamic, n: int):
-    """GPU busy time of each of ``n`` executions, from one profiler session (starting one costs
-    about 0.1 s on an H200): each execution runs in a host annotation whose span on the
-    profile's clock holds that execution's GPU events (it ends after block_until_ready)."""
+def _profiled_executions(compiled, dynamic, n: int):
+    """``n`` executions in one profiler session (starting one costs about 0.1 s on an H200),
+    each in a host annotation whose span on the profile's clock holds that execution's GPU
+    events (it ends after block_until_ready); returns the session's ``ProfileData``."""
     def run():
         for _ in range(n):
             with jax.profiler.TraceAnnotation(_EXECUTION):
                 jax.block_until_ready(compiled(dynamic))
 
-    profile = _profiled(run)
+    return _profiled(run)
+
+
+def _device_times(compiled, dynamic, n: int):
+    """GPU busy time of each of ``n`` executions (``_profiled_executions``)."""
+    profile = _profiled_executions(compiled, dynamic, n)
     windows = _execution_windows(profile)
     times = device_busy_s(profile, windows) if len(windows) == n else []
     if len(times) != n or not all(t > 0 for t in times) or not math.isclose(

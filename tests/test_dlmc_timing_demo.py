@@ -375,13 +375,7 @@ def test_device_clock_splits_one_session_by_execution():
     # execution's GPU events (else time_per_call raises).
     looped, dynamic = timing.make_loop(lambda p: jnp.tanh(p @ p), jnp.ones((512, 512)), calls=50)
     compiled = looped.lower(dynamic).compile()
-
-    def run():
-        for _ in range(4):
-            with jax.profiler.TraceAnnotation(timing._EXECUTION):
-                jax.block_until_ready(compiled(dynamic))
-
-    profile = timing._profiled(run)
+    profile = timing._profiled_executions(compiled, dynamic, 4)
     windows = timing._execution_windows(profile)
     assert len(windows) == 4
     per = timing.device_busy_s(profile, windows)
