@@ -2,10 +2,12 @@
 cuSPARSE, to set the heuristics in cuda/spmm/spmm_heuristic.h. One row per (matrix, N, dtype,
 contender) in a CSV; prints a table of the best variant per problem.
 
-Usage: tune_spmm.py DLMC_DIR OUT.csv [--per-level K] [--suite transformer|rn50] [--levels 0.7,0.9]
-                    [--max-k K] [--variants auto,gather:128:1,...] (the same list for every
-                    problem) [--clock wall|device] (jax_sparse_dl.timing; default wall)
-                    [--dtypes float32,bfloat16] (the default)"""
+Usage: tune_spmm.py DLMC_DIR OUT.csv [--per-level K] [--each-shape] (K of every ResNet-50 shape
+                    too, not 2K of all) [--suite transformer|rn50] [--levels 0.7,0.9]
+                    [--min-k K] [--max-k K] [--n 256,2048] (default: transformer 256,2048,
+                    ResNet-50 256,4096) [--variants auto,gather:128:1,...] (the same list for
+                    every problem) [--clock wall|device] (jax_sparse_dl.timing; default wall)
+                    [--dtypes float32,bfloat16] (the default) [--time-budget SECONDS]"""
 import csv
 import os
 import sys
@@ -46,17 +48,18 @@ def variants(n, dtype, override):
   return BF16_WIDE if n > 512 else BF16_NARROW
 
 
-def pick(paths, per_level):
+def pick(paths, per_level, each_shape=False):
+  """(path, (m, k)) pairs: per_level matrices of each shape at each level of the transformer
+  (and of ResNet-50 with each_shape), else 2 * per_level of all ResNet-50 shapes a level."""
   by_key = {}
   for p in paths:
     parts = p.parts
-    level = parts[-2]
-    # Transformer: each shape at each level; ResNet-50 (many shapes): a few per level.
-    shape = dlmc.read_smtx(p).shape if parts[-4] == "transformer" else ()
-    by_key.setdefault((parts[-4], level, shape), []).append(p)
+    shape = dlmc.read_smtx_header(p)[:2]
+    keyed_shape = shape if each_shape or parts[-4] == "transformer" else ()
+    by_key.setdefault((parts[-4], parts[-2], keyed_shape), []).append((p, shape))
   chosen = []
   for key in sorted(by_key):
-    chosen += by_key[key][:per_level if key[0] == "transformer" else 2 * per_level]
+    chosen += by_key[key][:per_level if key[2] else 2 * per_level]
   return chosen
 
 
@@ -66,11 +69,14 @@ def option(argv, flag):
 
 
 def chosen_matrices(root, argv):
-  """`pick`'s DLMC matrices under root (--per-level K), narrowed by --suite and --levels."""
-  paths = pick(dlmc.find_matrices([root]), int(option(argv, "--per-level") or 1))
+  """`pick`'s DLMC matrices under root (--per-level K, --each-shape) with k in
+  [--min-k, --max-k], narrowed by --suite and --levels."""
   suite, levels = option(argv, "--suite"), option(argv, "--levels")
-  return [p for p in paths if (suite is None or p.parts[-4] == suite)
-          and (levels is None or p.parts[-2] in levels.split(","))]
+  min_k, max_k = int(option(argv, "--min-k") or 0), int(option(argv, "--max-k") or 1 << 62)
+  paths = [p for p in dlmc.find_matrices([root]) if (suite is None or p.parts[-4] == suite)
+           and (levels is None or p.parts[-2] in levels.split(","))]
+  picked = pick(paths, int(option(argv, "--per-level") or 1), "--each-shape" in argv)
+  return [p for p, (_, k) in picked if min_k <= k <= max_k]
 
 
 def cusparse_available() -> bool:
@@ -98,21 +104,26 @@ def timed(fn, *args):
 
 
 def main(argv):
+  if len(argv) < 2 or argv[0].startswith("-") or argv[1].startswith("-"):
+    print(__doc__, file=sys.stderr)
+    return 2
   root, out_csv = argv[0], argv[1]
   paths = chosen_matrices(root, argv)
   override = option(argv, "--variants").split(",") if "--variants" in argv else None
   has_cusparse = cusparse_available()
-  max_k = int(option(argv, "--max-k") or 1 << 62)
+  n_values = [int(n) for n in option(argv, "--n").split(",")] if "--n" in argv else None
+  budget = float(option(argv, "--time-budget") or "inf")
   dtypes = [jnp.dtype(d) for d in (option(argv, "--dtypes") or "float32,bfloat16").split(",")]
   rows, t0 = [], time.time()
   key = jax.random.PRNGKey(0)
   for path in paths:
+    if time.time() - t0 > budget:
+      print(f"time budget of {budget:.0f}s spent: stopping before {path}", flush=True)
+      break
     pat = dlmc.read_smtx(path)
     m, k = pat.shape
-    if k > max_k:
-      continue
     suite, level = path.parts[-4], path.parts[-2]
-    ns = (256, 2048) if suite == "transformer" else (256, 4096)
+    ns = n_values or ((256, 2048) if suite == "transformer" else (256, 4096))
     for n in ns:
       key, k1, k2 = jax.random.split(key, 3)
       A32 = dlmc.load_csr(pat, k1, jnp.float32)

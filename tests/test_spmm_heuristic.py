@@ -77,6 +77,13 @@ def test_taller_panels(choose):
     # k = 2048 at N = 256: passes of the 128-byte panel where the re-use is 2 or more.
     c = choose(512, 2048, 256, 0.4)
     assert c["kind"] == "stream" and c["pass_rows"] >= 256
+    # Session 15: narrow outputs with k >= 1024 stream at any re-use (here 32 rows x 0.02),
+    # in passes or with the whole panel.
+    c = choose(512, 2048, 256, 0.02)
+    assert c["kind"] == "stream" and c["vecs"] == 1 and c["pass_rows"] >= 256
+    c = choose(256, 1024, 256, 0.02)
+    assert (c["kind"], c["vecs"], c["pass_rows"]) == ("stream", 1, 0)
+    assert choose(256, 1000, 256, 0.02)["kind"] == "panel"  # k < 1024 and re-use below 2
     # ... but not for wide float32 outputs: 8 lanes x 2 in blocks of 32 warps.
     c = choose(512, 2048, 2048, 0.4)
     assert (c["kind"], c["tile"], c["lanes"], c["warps"]) == ("gather", 64, 8, 32)

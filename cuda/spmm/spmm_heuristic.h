@@ -118,7 +118,12 @@ inline SpmmChoice ChooseSpmm(int64_t m, int64_t k, int64_t n, int64_t batch, int
   //   than every other choice on all 20 float32 problems with k = 512 at
   //   70-98% (up to 1.42x on 2048 x 512 at 98%, N = 256; tuning 06f5da4) and
   //   on the 10 bfloat16 ones at 70-95% (c7b1d69), so it is taken wherever its
-  //   panel fits and the output fills at least one of its tiles.
+  //   panel fits and the output fills at least one of its tiles;
+  // - session 15, by the device clock: the 128-byte stream kernel (in passes)
+  //   beat the gather kernel on every transformer 512 x 2048 problem at 95% and
+  //   98%, re-use 0.6-1.6 (1.08-1.24x at N = 256; tuning 8817115), so narrow
+  //   outputs with k >= 1024 take it at any re-use (not the 64-column row tile
+  //   of 32 < n <= 64, which was not timed against it).
   const bool wide = n > 512;
   const int gather_tile = GatherTileCols(k, n, vec, elem_bytes, /*l1_cap=*/!wide);
   const int64_t tiles = (n + gather_tile - 1) / gather_tile;
@@ -218,7 +223,7 @@ inline SpmmChoice ChooseSpmm(int64_t m, int64_t k, int64_t n, int64_t batch, int
     }
   }
   if (wide_fits && (n >= wide_stream.tile_cols || wide_reuse >= 4.0)) return wide_stream;
-  if (stream_ok && stream_reuse >= 2.0) return stream;
+  if (stream_ok && (stream_reuse >= 2.0 || (!wide && !row_tile && k >= 1024))) return stream;
   if (!copy_ok || wide || tall_narrow || k >= 1024 || m == 0 || k == 0) return gather;
   return {SpmmKernelKind::kPanel, 4 * vec, 2};
 }
