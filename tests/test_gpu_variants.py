@@ -128,8 +128,9 @@ def test_attention_like_shape(rng, variant, dtype):
 @pytest.mark.parametrize("m, k, n, density", [(300, 500, 1000, 0.08), (300, 500, 1000, 0.01),
                                               (300, 1200, 1000, 0.03), (300, 1200, 1000, 0.01),
                                               (130, 2100, 600, 0.02), (130, 2100, 600, 0.2),
-                                              (5000, 300, 72, 0.005), (5000, 900, 72, 0.005),
-                                              (5000, 300, 40, 0.08), (300, 1200, 130, 0.005),
+                                              (130, 2100, 600, 0.08), (5000, 300, 72, 0.005),
+                                              (5000, 900, 72, 0.005), (5000, 300, 40, 0.08),
+                                              (300, 1200, 132, 0.05), (300, 2100, 200, 0.05),
                                               (300, 2100, 200, 0.005)])
 def test_heuristic_float32_layouts(rng, m, k, n, density):
   """The heuristic's float32 cases, each with a partial last column tile (and a batch of two
@@ -139,9 +140,10 @@ def test_heuristic_float32_layouts(rng, m, k, n, density):
   not fit (k = 900, 1200): the 128-byte stream kernel where they use it twice or more (150 x
   0.03 at k = 1200), else wide outputs with k < 2048 (16 lanes x 2 vectors; 0.01) and narrow
   outputs of many rows (8 x 2, blocks of 32 warps x 2 rows; 0.005 at k = 900); wide outputs
-  with k >= 2048: 8 x 2 in blocks of 32 warps (no passes for wide float32); narrow outputs with
-  k >= 1024 at any re-use: the 128-byte stream kernel, whole (k = 1200) or in passes (k = 2100);
-  scrambled rows, empty rows, bias + ReLU."""
+  with k >= 2048: passes where sparsity is 90% or more and the re-use 2 or more (44 x 0.08),
+  else 8 x 2 in blocks of 32 warps (0.02, 0.2); narrow outputs with k >= 1024: the 128-byte
+  stream kernel from a re-use of 0.5, whole (24 x 0.05 at k = 1200) or in passes (34 x 0.05 at
+  k = 2100), else narrow gather tiles (0.005); scrambled rows, empty rows, bias + ReLU."""
   indptr, indices = scrambled_pattern(rng, m, k, density)
   vals, v64 = rounded(rng.standard_normal((2, indices.shape[0])), jnp.float32)
   x, x64 = rand_dense(rng, (k, n), jnp.float32)

@@ -77,16 +77,22 @@ def test_taller_panels(choose):
     # k = 2048 at N = 256: passes of the 128-byte panel where the re-use is 2 or more.
     c = choose(512, 2048, 256, 0.4)
     assert c["kind"] == "stream" and c["pass_rows"] >= 256
-    # Session 15: narrow outputs with k >= 1024 stream at any re-use (here 32 rows x 0.02),
-    # in passes or with the whole panel.
+    # Session 15 (tuning a5dc63d): narrow outputs with k >= 1024 stream from a re-use of 0.5,
+    # in passes or with the whole panel: 32 rows x 0.02 here, 16 x 0.04 at k = 1200.
     c = choose(512, 2048, 256, 0.02)
     assert c["kind"] == "stream" and c["vecs"] == 1 and c["pass_rows"] >= 256
-    c = choose(256, 1024, 256, 0.02)
+    c = choose(512, 1200, 128, 0.04)
     assert (c["kind"], c["vecs"], c["pass_rows"]) == ("stream", 1, 0)
+    # Below it they gather (16 rows x 0.02 on 256 x 2304, 8 x 0.02 on 128 x 1152).
+    assert choose(256, 2304, 256, 0.02)["kind"] == "gather"
+    assert choose(128, 1152, 256, 0.02)["kind"] == "gather"
     assert choose(256, 1000, 256, 0.02)["kind"] == "panel"  # k < 1024 and re-use below 2
-    # ... but not for wide float32 outputs: 8 lanes x 2 in blocks of 32 warps.
-    c = choose(512, 2048, 2048, 0.4)
-    assert (c["kind"], c["tile"], c["lanes"], c["warps"]) == ("gather", 64, 8, 32)
+    # Wide float32 outputs: passes from 90% sparsity, else 8 lanes x 2 in blocks of 32 warps.
+    for m, k, n in [(512, 2048, 2048), (256, 2304, 4096)]:
+        c = choose(m, k, n, 0.09)
+        assert c["kind"] == "stream" and c["vecs"] == 1 and c["pass_rows"] >= 256
+        c = choose(m, k, n, 0.2)
+        assert (c["kind"], c["tile"], c["lanes"], c["warps"]) == ("gather", 64, 8, 32)
 
 
 def test_attention_head_dim_64(choose):

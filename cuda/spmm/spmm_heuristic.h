@@ -119,11 +119,15 @@ inline SpmmChoice ChooseSpmm(int64_t m, int64_t k, int64_t n, int64_t batch, int
   //   70-98% (up to 1.42x on 2048 x 512 at 98%, N = 256; tuning 06f5da4) and
   //   on the 10 bfloat16 ones at 70-95% (c7b1d69), so it is taken wherever its
   //   panel fits and the output fills at least one of its tiles;
-  // - session 15, by the device clock: the 128-byte stream kernel (in passes)
-  //   beat the gather kernel on every transformer 512 x 2048 problem at 95% and
-  //   98%, re-use 0.6-1.6 (1.08-1.24x at N = 256; tuning 8817115), so narrow
-  //   outputs with k >= 1024 take it at any re-use (not the 64-column row tile
-  //   of 32 < n <= 64, which was not timed against it).
+  // - session 15, by the device clock (tuning a5dc63d, k >= 1024, float32):
+  //   for narrow outputs the 128-byte stream kernel beat the gather kernel
+  //   from a re-use of 0.5, not 2 (1.09x and 1.25x on 512 x 2048 at 98% and
+  //   95%, re-use 0.6 and 1.6), but lost below it on two of three problems
+  //   (0.79x on 256 x 2304 and 0.89x on 128 x 1152 at 98%, re-use 0.3 and
+  //   0.2); the row tile of 32 < n <= 64 was not timed against it. For wide
+  //   float32 outputs passes beat the gather kernel from 90% sparsity
+  //   (1.08-1.17x on 512 x 2048 at N = 2048 and 256 x 2304 at N = 4096), tied
+  //   at 80% and lost at 50-70% (0.48-0.89x).
   const bool wide = n > 512;
   const int gather_tile = GatherTileCols(k, n, vec, elem_bytes, /*l1_cap=*/!wide);
   const int64_t tiles = (n + gather_tile - 1) / gather_tile;
@@ -179,14 +183,13 @@ inline SpmmChoice ChooseSpmm(int64_t m, int64_t k, int64_t n, int64_t batch, int
     wide_stream.rows_per_block = static_cast<int>((m + row_blocks - 1) / row_blocks);
   }
   // Passes of fewer than 256 panel rows were not considered worth it; nor
-  // were passes for wide float32 outputs, where the gather kernel's 8 lanes x
-  // 2 vectors in blocks of 32 warps ran 0.9-1.2x as fast on 512 x 2048 at
-  // N = 2048 (tuning 461fb7f; passes ran 1.0-1.4x at N = 256).
-  const bool passes_ok = stream.pass_rows >= 256 && !(wide && f32_vec);
-  const bool stream_ok = stream_shape_ok && (whole_panel || passes_ok);
-  // Entries a block's rows have per panel row (rows per block x density).
+  // were passes for wide float32 outputs below 90% sparsity, where the gather
+  // kernel's 8 lanes x 2 vectors in blocks of 32 warps is faster (above).
   const double density = m > 0 && k > 0 ? static_cast<double>(nnz) / (static_cast<double>(m) * k)
                                          : 0.0;
+  const bool passes_ok = stream.pass_rows >= 256 && (!(wide && f32_vec) || density <= 0.1);
+  const bool stream_ok = stream_shape_ok && (whole_panel || passes_ok);
+  // Entries a block's rows have per panel row (rows per block x density).
   const double stream_reuse = stream_ok ? stream.rows_per_block * density : 0.0;
   const double wide_reuse = wide_fits ? wide_stream.rows_per_block * density : 0.0;
   if (const char* v = std::getenv("JSDL_SPMM_VARIANT")) {
@@ -223,7 +226,8 @@ inline SpmmChoice ChooseSpmm(int64_t m, int64_t k, int64_t n, int64_t batch, int
     }
   }
   if (wide_fits && (n >= wide_stream.tile_cols || wide_reuse >= 4.0)) return wide_stream;
-  if (stream_ok && (stream_reuse >= 2.0 || (!wide && !row_tile && k >= 1024))) return stream;
+  const double least_reuse = !wide && !row_tile && k >= 1024 ? 0.5 : 2.0;
+  if (stream_ok && stream_reuse >= least_reuse) return stream;
   if (!copy_ok || wide || tall_narrow || k >= 1024 || m == 0 || k == 0) return gather;
   return {SpmmKernelKind::kPanel, 4 * vec, 2};
 }
