@@ -28,14 +28,15 @@ def test_cuda_module_built_and_registered():
 
 
 @pytest.mark.skipif(shutil.which("nvcc") is None, reason="needs nvcc")
-def test_spmm_harness_compiles_and_checks_its_arguments(tmp_path):
-  """scripts/spmm_harness.cu (the SpMM runner for Nsight Compute) includes the SpMM FFI source:
-  it must keep compiling as the launch code changes, and reject bad arguments before any CUDA."""
+@pytest.mark.parametrize("op", ["spmm", "sddmm"])
+def test_harness_compiles_and_checks_its_arguments(tmp_path, op):
+  """scripts/<op>_harness.cu (the runners for Nsight Compute) include the op's FFI source: they
+  must keep compiling as the launch code changes, and reject bad arguments before any CUDA."""
   repo = Path(__file__).resolve().parents[1]
   import jax
-  binary = tmp_path / "spmm_harness"
+  binary = tmp_path / f"{op}_harness"
   subprocess.run(["nvcc", "-std=c++17", "-O1", "-arch=sm_90", f"-I{jax.ffi.include_dir()}",
-                  str(repo / "scripts" / "spmm_harness.cu"), "-o", str(binary)],
+                  str(repo / "scripts" / f"{op}_harness.cu"), "-o", str(binary)],
                  check=True, capture_output=True)
   for args in ([], ["64,64,0.1", "0"], ["64,64,0.1", "32", "float64"]):
     assert subprocess.run([str(binary), *args], capture_output=True).returncode == 2, args

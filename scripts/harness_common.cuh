@@ -1,0 +1,189 @@
+// What the standalone kernel runners (spmm_harness.cu, sddmm_harness.cu) share:
+// a CSR pattern from a DLMC .smtx file or random rows, dtype conversions, host
+// to device copies, rows by decreasing length (the CSR type's row order) and a
+// timing loop that ends with one launch between cudaProfilerStart/Stop for
+// `ncu --profile-from-start off`. Include after the op's *_ffi.cu.
+#pragma once
+
+#include <cuda_bf16.h>
+#include <cuda_profiler_api.h>
+#include <cuda_runtime.h>
+
+#include <algorithm>
+#include <cmath>
+#include <cstdint>
+#include <cstdio>
+#include <cstdlib>
+#include <fstream>
+#include <numeric>
+#include <random>
+#include <sstream>
+#include <string>
+#include <type_traits>
+#include <vector>
+
+namespace harness {
+
+#define HARNESS_CHECK(call)                                                            \
+  do {                                                                                 \
+    const cudaError_t err_ = (call);                                                   \
+    if (err_ != cudaSuccess) {                                                         \
+      std::fprintf(stderr, "%s:%d: %s: %s\n", __FILE__, __LINE__, #call,              \
+                   cudaGetErrorString(err_));                                          \
+      std::exit(1);                                                                    \
+    }                                                                                  \
+  } while (0)
+
+struct Pattern {
+  int64_t m = 0, k = 0;
+  std::vector<int32_t> offsets, columns;
+  int64_t nnz() const { return static_cast<int64_t>(columns.size()); }
+};
+
+// .smtx: "m, k, nnz", then the m + 1 row offsets, then the nnz column indices.
+inline Pattern ReadSmtx(const char* path) {
+  std::ifstream file(path);
+  std::string header, offsets, columns;
+  if (!std::getline(file, header) || !std::getline(file, offsets)) {
+    std::fprintf(stderr, "%s: not a .smtx file (gunzip DLMC files first)\n", path);
+    std::exit(2);
+  }
+  std::getline(file, columns);  // absent when nnz = 0
+  std::replace(header.begin(), header.end(), ',', ' ');
+  Pattern p;
+  int64_t nnz = 0;
+  std::istringstream(header) >> p.m >> p.k >> nnz;
+  std::istringstream off(offsets), col(columns);
+  for (int32_t v; off >> v;) p.offsets.push_back(v);
+  for (int32_t v; col >> v;) p.columns.push_back(v);
+  if (static_cast<int64_t>(p.offsets.size()) != p.m + 1 || p.nnz() != nnz ||
+      p.offsets.back() != nnz) {
+    std::fprintf(stderr, "%s: inconsistent sizes\n", path);
+    std::exit(2);
+  }
+  return p;
+}
+
+// Rows of binomial(k, density) distinct sorted columns.
+inline Pattern RandomPattern(int64_t m, int64_t k, double density, std::mt19937_64& rng) {
+  Pattern p;
+  p.m = m;
+  p.k = k;
+  p.offsets.push_back(0);
+  std::binomial_distribution<int64_t> length(k, density);
+  std::vector<int32_t> all(k);
+  std::iota(all.begin(), all.end(), 0);
+  for (int64_t i = 0; i < m; ++i) {
+    const int64_t len = length(rng);
+    for (int64_t j = 0; j < len; ++j)  // partial Fisher-Yates: the first len are a sample
+      std::swap(all[j], all[j + std::uniform_int_distribution<int64_t>(0, k - 1 - j)(rng)]);
+    std::vector<int32_t> row(all.begin(), all.begin() + len);
+    std::sort(row.begin(), row.end());
+    p.columns.insert(p.columns.end(), row.begin(), row.end());
+    p.offsets.push_back(static_cast<int32_t>(p.columns.size()));
+  }
+  return p;
+}
+
+// PATTERN: "m,k,density" (random rows) or an uncompressed .smtx path.
+inline Pattern PatternFromArgument(const char* argument) {
+  long long m = 0, k = 0;
+  double density = 0;
+  if (std::sscanf(argument, "%lld,%lld,%lf", &m, &k, &density) == 3) {
+    std::mt19937_64 rng(2020);
+    return RandomPattern(m, k, density, rng);
+  }
+  return ReadSmtx(argument);
+}
+
+template <typename T>
+T FromDouble(double x) {
+  if constexpr (std::is_same_v<T, float>) return static_cast<float>(x);
+  else return __float2bfloat16_rn(static_cast<float>(x));
+}
+template <typename T>
+double ToDouble(T x) {
+  if constexpr (std::is_same_v<T, float>) return x;
+  else return __bfloat162float(x);
+}
+
+// n values uniform in [-1, 1], rounded to T; `exact` gets what T holds, as float64.
+template <typename T>
+std::vector<T> RandomValues(int64_t n, std::mt19937_64& rng, std::vector<double>& exact) {
+  std::uniform_real_distribution<double> uniform(-1.0, 1.0);
+  std::vector<T> values(n);
+  exact.resize(n);
+  for (int64_t i = 0; i < n; ++i) exact[i] = ToDouble(values[i] = FromDouble<T>(uniform(rng)));
+  return values;
+}
+
+template <typename U>
+U* ToDevice(const std::vector<U>& host) {
+  U* device = nullptr;
+  HARNESS_CHECK(cudaMalloc(&device, std::max<size_t>(host.size(), 1) * sizeof(U)));
+  if (!host.empty())
+    HARNESS_CHECK(cudaMemcpy(device, host.data(), host.size() * sizeof(U),
+                             cudaMemcpyHostToDevice));
+  return device;
+}
+
+template <typename U>
+std::vector<U> ToHost(const U* device, int64_t n) {
+  std::vector<U> host(n);
+  if (n > 0)
+    HARNESS_CHECK(cudaMemcpy(host.data(), device, n * sizeof(U), cudaMemcpyDeviceToHost));
+  return host;
+}
+
+// Rows by decreasing length, as the CSR type's row order (ties keep their order).
+inline std::vector<int32_t> RowsByLength(const Pattern& p) {
+  std::vector<int32_t> rows(p.m);
+  std::iota(rows.begin(), rows.end(), 0);
+  std::stable_sort(rows.begin(), rows.end(), [&](int32_t a, int32_t b) {
+    return p.offsets[a + 1] - p.offsets[a] > p.offsets[b + 1] - p.offsets[b];
+  });
+  return rows;
+}
+
+// Median over `batches` of the time per launch in batches of back-to-back
+// launches (CUDA events), after a warm-up; then one more launch for ncu.
+template <typename Launch>
+double TimeAndProfile(cudaStream_t stream, int batches, Launch launch) {
+  constexpr int kLaunchesPerBatch = 50;
+  cudaEvent_t start, stop;
+  HARNESS_CHECK(cudaEventCreate(&start));
+  HARNESS_CHECK(cudaEventCreate(&stop));
+  for (int i = 0; i < 5; ++i) launch();  // warm-up
+  std::vector<float> per_launch_us;
+  for (int b = 0; b < batches; ++b) {
+    HARNESS_CHECK(cudaEventRecord(start, stream));
+    for (int i = 0; i < kLaunchesPerBatch; ++i) launch();
+    HARNESS_CHECK(cudaEventRecord(stop, stream));
+    HARNESS_CHECK(cudaEventSynchronize(stop));
+    float ms = 0;
+    HARNESS_CHECK(cudaEventElapsedTime(&ms, start, stop));
+    per_launch_us.push_back(ms * 1000.f / kLaunchesPerBatch);
+  }
+  std::sort(per_launch_us.begin(), per_launch_us.end());
+  HARNESS_CHECK(cudaProfilerStart());  // one steady-state launch for ncu
+  launch();
+  HARNESS_CHECK(cudaStreamSynchronize(stream));
+  HARNESS_CHECK(cudaProfilerStop());
+  HARNESS_CHECK(cudaEventDestroy(start));
+  HARNESS_CHECK(cudaEventDestroy(stop));
+  return per_launch_us[per_launch_us.size() / 2];
+}
+
+// Relative L2 error of `got` against `want`.
+template <typename T>
+double RelativeError(const std::vector<T>& got, const std::vector<double>& want) {
+  double err2 = 0, ref2 = 0;
+  for (size_t i = 0; i < want.size(); ++i) {
+    const double d = ToDouble(got[i]) - want[i];
+    err2 += d * d;
+    ref2 += want[i] * want[i];
+  }
+  return ref2 > 0 ? std::sqrt(err2 / ref2) : std::sqrt(err2);
+}
+
+}  // namespace harness

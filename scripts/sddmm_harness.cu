@@ -1,0 +1,118 @@
+// Standalone SDDMM runner, for Nsight Compute (ncu segfaults under the JAX
+// process on the device machine; see spmm_harness.cu). It runs the package's
+// own launch path (jsdl::Launch: the heuristic, or the variant
+// JSDL_SDDMM_VARIANT names) on a pattern with its 64 x 64 tile index built as
+// csr.py's _tile_index does, checks one launch against float64 and times
+// batches of launches with CUDA events.
+//
+// Build (repository root, on the GPU machine):
+//   nvcc -std=c++17 -O3 -arch=sm_90 -I$(python3 -c "import jax; print(jax.ffi.include_dir())") \
+//     scripts/sddmm_harness.cu -o /tmp/sddmm_harness
+// Run:  /tmp/sddmm_harness PATTERN D [float32|tf32|bfloat16] [batches]
+//   PATTERN: path.smtx (gunzip DLMC files first) or m,k,density; tf32: float32 at DEFAULT
+//   precision (the tensor-core kernels allowed).
+// Profile: ncu --profile-from-start off --set full /tmp/sddmm_harness PATTERN D
+#include "../cuda/sddmm/sddmm_ffi.cu"
+
+#include "harness_common.cuh"
+
+namespace {
+
+using namespace harness;
+
+// The tile index (csr.py _tile_index): entries listed tile by tile (row-major
+// 64 x 64 tiles, CSR order within a tile) and where each tile's list starts;
+// both empty when the matrix has more tiles than max(nnz, 2^16).
+void TileIndex(const Pattern& p, std::vector<int32_t>& offsets, std::vector<int32_t>& entries) {
+  const int64_t tiles = jsdl::SddmmTileCount(p.m, p.k);
+  offsets.clear();
+  entries.clear();
+  if (tiles > std::max<int64_t>(p.nnz(), 1 << 16)) return;
+  constexpr int64_t kEdge = jsdl::kSddmmTileIndexEdge;
+  const int64_t per_row = (p.k + kEdge - 1) / kEdge;
+  std::vector<int64_t> key(p.nnz());
+  offsets.assign(tiles + 1, 0);
+  for (int64_t i = 0; i < p.m; ++i)
+    for (int32_t e = p.offsets[i]; e < p.offsets[i + 1]; ++e) {
+      key[e] = i / kEdge * per_row + p.columns[e] / kEdge;
+      ++offsets[key[e] + 1];
+    }
+  std::partial_sum(offsets.begin(), offsets.end(), offsets.begin());
+  std::vector<int32_t> next(offsets.begin(), offsets.end() - 1);
+  entries.resize(p.nnz());
+  for (int64_t e = 0; e < p.nnz(); ++e) entries[next[key[e]]++] = static_cast<int32_t>(e);
+}
+
+template <typename T>
+int Run(const Pattern& p, int64_t d, bool tf32, int batches, const char* dtype) {
+  const int64_t m = p.m, k = p.k, nnz = p.nnz();
+  std::mt19937_64 rng(12345);
+  std::vector<double> lhs64, rhs64;
+  const std::vector<T> lhs = RandomValues<T>(m * d, rng, lhs64);
+  const std::vector<T> rhs = RandomValues<T>(k * d, rng, rhs64);
+  std::vector<int32_t> tile_offsets, tile_entries;
+  TileIndex(p, tile_offsets, tile_entries);
+
+  jsdl::SddmmArgs<T> args{};
+  args.lhs = ToDevice(lhs);
+  args.rhs = ToDevice(rhs);
+  args.row_offsets = ToDevice(p.offsets);
+  args.column_indices = ToDevice(p.columns);
+  args.row_indices = ToDevice(RowsByLength(p));
+  const bool indexed = !tile_offsets.empty();
+  args.tile_offsets = indexed ? ToDevice(tile_offsets) : nullptr;
+  args.tile_entries = indexed ? ToDevice(tile_entries) : nullptr;
+  T* out = nullptr;
+  HARNESS_CHECK(cudaMalloc(&out, std::max<int64_t>(nnz, 1) * sizeof(T)));
+  args.out = out;
+  args.m = m;
+  args.d = d;
+  args.nnz = nnz;
+  args.batch = 1;  // the default BatchMap: no batch dims
+  cudaStream_t stream;
+  HARNESS_CHECK(cudaStreamCreate(&stream));
+  auto launch = [&] {
+    const xla::ffi::Error error = jsdl::Launch<T>(stream, args, k, tf32);
+    if (!error.success()) {
+      std::fprintf(stderr, "launch failed: %s\n", error.message().c_str());
+      std::exit(1);
+    }
+  };
+
+  launch();
+  HARNESS_CHECK(cudaStreamSynchronize(stream));
+  std::vector<double> ref(nnz, 0.0);
+  for (int64_t i = 0; i < m; ++i)
+    for (int32_t e = p.offsets[i]; e < p.offsets[i + 1]; ++e)
+      for (int64_t j = 0; j < d; ++j) ref[e] += lhs64[i * d + j] * rhs64[p.columns[e] * d + j];
+  const double rel_err = RelativeError(ToHost(out, nnz), ref);
+  const double us = TimeAndProfile(stream, batches, launch);
+
+  const char* variant = std::getenv("JSDL_SDDMM_VARIANT");
+  std::printf("m=%lld k=%lld d=%lld nnz=%lld dtype=%s variant=%s us=%.3f tflops=%.3f "
+              "rel_err=%.2e\n",
+              static_cast<long long>(m), static_cast<long long>(k),
+              static_cast<long long>(d), static_cast<long long>(nnz), dtype,
+              variant ? variant : "auto", us, 2.0 * nnz * d / us * 1e-6, rel_err);
+  const double tolerance = std::is_same_v<T, float> ? (tf32 ? 5e-3 : 1e-5) : 3e-2;
+  return rel_err <= tolerance ? 0 : 3;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  if (argc < 3) {
+    std::fprintf(stderr, "usage: %s PATTERN D [float32|tf32|bfloat16] [batches]\n", argv[0]);
+    return 2;
+  }
+  const Pattern pattern = PatternFromArgument(argv[1]);
+  const int64_t d = std::atoll(argv[2]);
+  const std::string dtype = argc > 3 ? argv[3] : "float32";
+  const int batches = argc > 4 ? std::atoi(argv[4]) : 21;
+  if (d < 1 || batches < 1 || (dtype != "float32" && dtype != "tf32" && dtype != "bfloat16")) {
+    std::fprintf(stderr, "D and batches must be positive, the dtype float32, tf32 or bfloat16\n");
+    return 2;
+  }
+  if (dtype == "bfloat16") return Run<__nv_bfloat16>(pattern, d, false, batches, "bfloat16");
+  return Run<float>(pattern, d, dtype == "tf32", batches, dtype.c_str());
+}
