@@ -15,6 +15,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <fstream>
+#include <initializer_list>
 #include <numeric>
 #include <random>
 #include <sstream>
@@ -184,6 +185,58 @@ double RelativeError(const std::vector<T>& got, const std::vector<double>& want)
     ref2 += want[i] * want[i];
   }
   return ref2 > 0 ? std::sqrt(err2 / ref2) : std::sqrt(err2);
+}
+
+// The op's launch result: exits on an error (the handler's own checks).
+inline void ExitOnError(const xla::ffi::Error& error) {
+  if (!error.success()) {
+    std::fprintf(stderr, "launch failed: %s\n", error.message().c_str());
+    std::exit(1);
+  }
+}
+
+// Command line: PATTERN SIZE [DTYPE] [batches], SIZE named size_name (N or D)
+// and DTYPE one of `dtypes` (the first by default). False, with the usage or
+// the error printed, when they are bad.
+struct Arguments {
+  Pattern pattern;
+  int64_t size = 0;
+  std::string dtype;
+  int batches = 21;
+};
+
+inline bool ParseArguments(int argc, char** argv, const char* size_name,
+                           std::initializer_list<const char*> dtypes, Arguments& a) {
+  std::string names;
+  for (const char* d : dtypes) names += std::string(names.empty() ? "" : "|") + d;
+  if (argc < 3) {
+    std::fprintf(stderr, "usage: %s PATTERN %s [%s] [batches]\n", argv[0], size_name,
+                 names.c_str());
+    return false;
+  }
+  a.pattern = PatternFromArgument(argv[1]);
+  a.size = std::atoll(argv[2]);
+  a.dtype = argc > 3 ? argv[3] : *dtypes.begin();
+  a.batches = argc > 4 ? std::atoi(argv[4]) : 21;
+  const bool known = std::find(dtypes.begin(), dtypes.end(), a.dtype) != dtypes.end();
+  if (a.size < 1 || a.batches < 1 || !known) {
+    std::fprintf(stderr, "%s and batches must be positive, the dtype one of %s\n", size_name,
+                 names.c_str());
+    return false;
+  }
+  return true;
+}
+
+// One line of results; 2 nnz x size flops a call.
+inline void PrintResult(const Pattern& p, const char* size_name, int64_t size,
+                        const std::string& dtype, const char* variant_env, double us,
+                        double rel_err) {
+  const char* variant = std::getenv(variant_env);
+  std::printf("m=%lld k=%lld %s=%lld nnz=%lld dtype=%s variant=%s us=%.3f tflops=%.3f "
+              "rel_err=%.2e\n",
+              static_cast<long long>(p.m), static_cast<long long>(p.k), size_name,
+              static_cast<long long>(size), static_cast<long long>(p.nnz()), dtype.c_str(),
+              variant ? variant : "auto", us, 2.0 * p.nnz() * size / us * 1e-6, rel_err);
 }
 
 }  // namespace harness

@@ -33,7 +33,7 @@ for c in "${cases[@]}"; do
   echo "=== $OP $c"
   run=(env ${variant:+$VARIANT_ENV=$variant})
   "${run[@]}" "$BIN" "$pattern" "$n" "$dtype" || status=1
-  "${run[@]}" ncu --profile-from-start off ${NCU_ARGS:---set full} "$BIN" "$pattern" "$n" "$dtype" 3 \
-    || status=1
+  "${run[@]}" ncu --profile-from-start off ${NCU_ARGS:---set full} "$BIN" "$pattern" "$n" \
+    "$dtype" 3 || status=1
 done
 exit $status

@@ -44,7 +44,7 @@ void TileIndex(const Pattern& p, std::vector<int32_t>& offsets, std::vector<int3
 }
 
 template <typename T>
-int Run(const Pattern& p, int64_t d, bool tf32, int batches, const char* dtype) {
+int Run(const Pattern& p, int64_t d, bool tf32, int batches, const std::string& dtype) {
   const int64_t m = p.m, k = p.k, nnz = p.nnz();
   std::mt19937_64 rng(12345);
   std::vector<double> lhs64, rhs64;
@@ -71,13 +71,7 @@ int Run(const Pattern& p, int64_t d, bool tf32, int batches, const char* dtype) 
   args.batch = 1;  // the default BatchMap: no batch dims
   cudaStream_t stream;
   HARNESS_CHECK(cudaStreamCreate(&stream));
-  auto launch = [&] {
-    const xla::ffi::Error error = jsdl::Launch<T>(stream, args, k, tf32);
-    if (!error.success()) {
-      std::fprintf(stderr, "launch failed: %s\n", error.message().c_str());
-      std::exit(1);
-    }
-  };
+  auto launch = [&] { ExitOnError(jsdl::Launch<T>(stream, args, k, tf32)); };
 
   launch();
   HARNESS_CHECK(cudaStreamSynchronize(stream));
@@ -88,12 +82,7 @@ int Run(const Pattern& p, int64_t d, bool tf32, int batches, const char* dtype) 
   const double rel_err = RelativeError(ToHost(out, nnz), ref);
   const double us = TimeAndProfile(stream, batches, launch);
 
-  const char* variant = std::getenv("JSDL_SDDMM_VARIANT");
-  std::printf("m=%lld k=%lld d=%lld nnz=%lld dtype=%s variant=%s us=%.3f tflops=%.3f "
-              "rel_err=%.2e\n",
-              static_cast<long long>(m), static_cast<long long>(k),
-              static_cast<long long>(d), static_cast<long long>(nnz), dtype,
-              variant ? variant : "auto", us, 2.0 * nnz * d / us * 1e-6, rel_err);
+  PrintResult(p, "d", d, dtype, "JSDL_SDDMM_VARIANT", us, rel_err);
   const double tolerance = std::is_same_v<T, float> ? (tf32 ? 5e-3 : 1e-5) : 3e-2;
   return rel_err <= tolerance ? 0 : 3;
 }
@@ -101,18 +90,9 @@ int Run(const Pattern& p, int64_t d, bool tf32, int batches, const char* dtype) 
 }  // namespace
 
 int main(int argc, char** argv) {
-  if (argc < 3) {
-    std::fprintf(stderr, "usage: %s PATTERN D [float32|tf32|bfloat16] [batches]\n", argv[0]);
-    return 2;
-  }
-  const Pattern pattern = PatternFromArgument(argv[1]);
-  const int64_t d = std::atoll(argv[2]);
-  const std::string dtype = argc > 3 ? argv[3] : "float32";
-  const int batches = argc > 4 ? std::atoi(argv[4]) : 21;
-  if (d < 1 || batches < 1 || (dtype != "float32" && dtype != "tf32" && dtype != "bfloat16")) {
-    std::fprintf(stderr, "D and batches must be positive, the dtype float32, tf32 or bfloat16\n");
-    return 2;
-  }
-  if (dtype == "bfloat16") return Run<__nv_bfloat16>(pattern, d, false, batches, "bfloat16");
-  return Run<float>(pattern, d, dtype == "tf32", batches, dtype.c_str());
+  Arguments a;
+  if (!ParseArguments(argc, argv, "D", {"float32", "tf32", "bfloat16"}, a)) return 2;
+  if (a.dtype == "bfloat16")
+    return Run<__nv_bfloat16>(a.pattern, a.size, false, a.batches, a.dtype);
+  return Run<float>(a.pattern, a.size, a.dtype == "tf32", a.batches, a.dtype);
 }

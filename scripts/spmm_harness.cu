@@ -22,7 +22,7 @@ namespace {
 using namespace harness;
 
 template <typename T>
-int Run(const Pattern& p, int64_t n, int batches, const char* dtype) {
+int Run(const Pattern& p, int64_t n, int batches, const std::string& dtype) {
   const int64_t m = p.m, k = p.k, nnz = p.nnz();
   std::mt19937_64 rng(12345);
   // Values and dense data rounded to T first, so the reference sees what the kernel sees.
@@ -46,13 +46,7 @@ int Run(const Pattern& p, int64_t n, int batches, const char* dtype) {
   args.batch = 1;
   cudaStream_t stream;
   HARNESS_CHECK(cudaStreamCreate(&stream));
-  auto launch = [&] {
-    const xla::ffi::Error error = jsdl::Launch<T>(stream, args);
-    if (!error.success()) {
-      std::fprintf(stderr, "launch failed: %s\n", error.message().c_str());
-      std::exit(1);
-    }
-  };
+  auto launch = [&] { ExitOnError(jsdl::Launch<T>(stream, args)); };
 
   launch();
   HARNESS_CHECK(cudaStreamSynchronize(stream));
@@ -63,12 +57,7 @@ int Run(const Pattern& p, int64_t n, int batches, const char* dtype) {
   const double rel_err = RelativeError(ToHost(out, m * n), ref);
   const double us = TimeAndProfile(stream, batches, launch);
 
-  const char* variant = std::getenv("JSDL_SPMM_VARIANT");
-  std::printf("m=%lld k=%lld n=%lld nnz=%lld dtype=%s variant=%s us=%.3f tflops=%.3f "
-              "rel_err=%.2e\n",
-              static_cast<long long>(m), static_cast<long long>(k),
-              static_cast<long long>(n), static_cast<long long>(nnz), dtype,
-              variant ? variant : "auto", us, 2.0 * nnz * n / us * 1e-6, rel_err);
+  PrintResult(p, "n", n, dtype, "JSDL_SPMM_VARIANT", us, rel_err);
   const double tolerance = std::is_same_v<T, float> ? 1e-5 : 3e-2;
   return rel_err <= tolerance ? 0 : 3;
 }
@@ -76,18 +65,8 @@ int Run(const Pattern& p, int64_t n, int batches, const char* dtype) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  if (argc < 3) {
-    std::fprintf(stderr, "usage: %s PATTERN N [float32|bfloat16] [batches]\n", argv[0]);
-    return 2;
-  }
-  const Pattern pattern = PatternFromArgument(argv[1]);
-  const int64_t n = std::atoll(argv[2]);
-  const std::string dtype = argc > 3 ? argv[3] : "float32";
-  const int batches = argc > 4 ? std::atoi(argv[4]) : 21;
-  if (n < 1 || batches < 1 || (dtype != "float32" && dtype != "bfloat16")) {
-    std::fprintf(stderr, "N and batches must be positive, the dtype float32 or bfloat16\n");
-    return 2;
-  }
-  return dtype == "float32" ? Run<float>(pattern, n, batches, "float32")
-                            : Run<__nv_bfloat16>(pattern, n, batches, "bfloat16");
+  Arguments a;
+  if (!ParseArguments(argc, argv, "N", {"float32", "bfloat16"}, a)) return 2;
+  return a.dtype == "float32" ? Run<float>(a.pattern, a.size, a.batches, a.dtype)
+                              : Run<__nv_bfloat16>(a.pattern, a.size, a.batches, a.dtype);
 }
