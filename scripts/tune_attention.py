@@ -17,7 +17,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import jax_sparse_dl as jsdl  # noqa: E402
 from jax_sparse_dl.csr import Sparsity, _rows_by_length  # noqa: E402
 from jax_sparse_dl.nn.patterns import causal_decay_pattern  # noqa: E402
-from tune_spmm import timed, write_csv  # noqa: E402
+from tune_spmm import positional, timed, write_csv  # noqa: E402
 
 SPMM_VARIANTS = ["auto", "gather:16:16", "gather:16:4", "gather:32:4", "gather:32:16",
                  "gather:64:1", "gather:64:4", "gather:64:16", "gather:64:4:4", "gather:64:16:4",
@@ -48,6 +48,8 @@ def spmm_reference(s: Sparsity, values, dense, rows):
 
 
 def main(argv):
+  if positional(argv, 1, __doc__) is None:
+    return 2
   out_csv = argv[0]
   length = int(argv[argv.index("--length") + 1]) if "--length" in argv else 12288
   orders = (argv[argv.index("--orders") + 1].split(",") if "--orders" in argv

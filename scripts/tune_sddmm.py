@@ -21,7 +21,8 @@ import numpy as np
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import jax_sparse_dl as jsdl  # noqa: E402
 from jax_sparse_dl import dlmc  # noqa: E402
-from tune_spmm import chosen_matrices, cusparse_available, option, timed, write_csv  # noqa: E402
+from tune_spmm import (chosen_matrices, cusparse_available, option, positional, timed,  # noqa: E402
+                       write_csv)
 
 VARIANTS = ["auto", "row", "row:8:2", "row:4:4", "flat:1", "flat:4", "tile:32", "tile:64",
             "tile:64:2", "tile:128", "auto@default", "mma:64", "mma:64:2", "mma:128"]
@@ -55,7 +56,9 @@ def problems(root, argv, key):
 
 
 def main(argv):
-  root, out_csv = argv[0], argv[1]
+  if positional(argv, 2, __doc__) is None:
+    return 2
+  root, out_csv = argv[:2]
   variants = option(argv, "--variants").split(",") if "--variants" in argv else VARIANTS
   budget = float(option(argv, "--time-budget") or "inf")
   has_cusparse = cusparse_available()

@@ -63,6 +63,15 @@ def pick(paths, per_level, each_shape=False):
   return chosen
 
 
+def positional(argv, count, usage):
+  """argv's first `count` arguments when all are given (none an option), else None after
+  printing `usage` to stderr."""
+  if len(argv) < count or any(a.startswith("-") for a in argv[:count]):
+    print(usage, file=sys.stderr)
+    return None
+  return argv[:count]
+
+
 def option(argv, flag):
   """The value after `flag` in argv, or None."""
   return argv[argv.index(flag) + 1] if flag in argv else None
@@ -104,10 +113,9 @@ def timed(fn, *args):
 
 
 def main(argv):
-  if len(argv) < 2 or argv[0].startswith("-") or argv[1].startswith("-"):
-    print(__doc__, file=sys.stderr)
+  if positional(argv, 2, __doc__) is None:
     return 2
-  root, out_csv = argv[0], argv[1]
+  root, out_csv = argv[:2]
   paths = chosen_matrices(root, argv)
   override = option(argv, "--variants").split(",") if "--variants" in argv else None
   has_cusparse = cusparse_available()

@@ -1,5 +1,7 @@
 """Which DLMC matrices the tuning scripts pick (scripts/tune_spmm.py's selection, which
-scripts/tune_sddmm.py shares), on a small DLMC-like folder: header-only files are enough."""
+scripts/tune_sddmm.py shares), on a small DLMC-like folder: header-only files are enough; and
+their usage on missing arguments."""
+import importlib
 import sys
 from pathlib import Path
 
@@ -45,7 +47,10 @@ def test_each_shape_min_k_suite_and_levels(root):
         ("transformer", "0.9", "c_attn")]
 
 
-def test_missing_arguments_print_the_usage(capsys):
-    assert tune_spmm.main([]) == 2
-    assert tune_spmm.main(["dlmc", "--suite", "rn50"]) == 2
-    assert "Usage: tune_spmm.py DLMC_DIR OUT.csv" in capsys.readouterr().err
+@pytest.mark.parametrize("script, argv", [
+    ("tune_spmm", []), ("tune_spmm", ["dlmc", "--suite", "rn50"]), ("tune_sddmm", ["dlmc"]),
+    ("tune_attention", ["--length", "64"])])
+def test_missing_arguments_print_the_usage(capsys, script, argv):
+    module = importlib.import_module(script)
+    assert module.main(argv) == 2
+    assert f"Usage: {script}.py " in capsys.readouterr().err
