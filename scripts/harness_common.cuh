@@ -175,6 +175,20 @@ double TimeAndProfile(cudaStream_t stream, int batches, Launch launch) {
   return per_launch_us[per_launch_us.size() / 2];
 }
 
+// An output buffer of `count` elements (one at least).
+template <typename T>
+T* DeviceOutput(int64_t count) {
+  T* out = nullptr;
+  HARNESS_CHECK(cudaMalloc(&out, std::max<int64_t>(count, 1) * sizeof(T)));
+  return out;
+}
+
+inline cudaStream_t NewStream() {
+  cudaStream_t stream;
+  HARNESS_CHECK(cudaStreamCreate(&stream));
+  return stream;
+}
+
 // Relative L2 error of `got` against `want`.
 template <typename T>
 double RelativeError(const std::vector<T>& got, const std::vector<double>& want) {
@@ -237,6 +251,22 @@ inline void PrintResult(const Pattern& p, const char* size_name, int64_t size,
               static_cast<long long>(p.m), static_cast<long long>(p.k), size_name,
               static_cast<long long>(size), static_cast<long long>(p.nnz()), dtype.c_str(),
               variant ? variant : "auto", us, 2.0 * p.nnz() * size / us * 1e-6, rel_err);
+}
+
+// What follows a runner's setup: one launch checked against its float64
+// reference `ref` (out holds ref.size() values), the timing and the result
+// line. 0, or 3 when the relative error exceeds `tolerance`.
+template <typename T, typename Launch>
+int CheckTimeAndReport(cudaStream_t stream, Launch launch, const T* out,
+                       const std::vector<double>& ref, double tolerance, int batches,
+                       const Pattern& p, const char* size_name, int64_t size,
+                       const std::string& dtype, const char* variant_env) {
+  launch();
+  HARNESS_CHECK(cudaStreamSynchronize(stream));
+  const double rel_err = RelativeError(ToHost(out, static_cast<int64_t>(ref.size())), ref);
+  const double us = TimeAndProfile(stream, batches, launch);
+  PrintResult(p, size_name, size, dtype, variant_env, us, rel_err);
+  return rel_err <= tolerance ? 0 : 3;
 }
 
 }  // namespace harness

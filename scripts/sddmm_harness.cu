@@ -62,29 +62,21 @@ int Run(const Pattern& p, int64_t d, bool tf32, int batches, const std::string& 
   const bool indexed = !tile_offsets.empty();
   args.tile_offsets = indexed ? ToDevice(tile_offsets) : nullptr;
   args.tile_entries = indexed ? ToDevice(tile_entries) : nullptr;
-  T* out = nullptr;
-  HARNESS_CHECK(cudaMalloc(&out, std::max<int64_t>(nnz, 1) * sizeof(T)));
-  args.out = out;
+  args.out = DeviceOutput<T>(nnz);
   args.m = m;
   args.d = d;
   args.nnz = nnz;
   args.batch = 1;  // the default BatchMap: no batch dims
-  cudaStream_t stream;
-  HARNESS_CHECK(cudaStreamCreate(&stream));
-  auto launch = [&] { ExitOnError(jsdl::Launch<T>(stream, args, k, tf32)); };
-
-  launch();
-  HARNESS_CHECK(cudaStreamSynchronize(stream));
   std::vector<double> ref(nnz, 0.0);
   for (int64_t i = 0; i < m; ++i)
     for (int32_t e = p.offsets[i]; e < p.offsets[i + 1]; ++e)
       for (int64_t j = 0; j < d; ++j) ref[e] += lhs64[i * d + j] * rhs64[p.columns[e] * d + j];
-  const double rel_err = RelativeError(ToHost(out, nnz), ref);
-  const double us = TimeAndProfile(stream, batches, launch);
 
-  PrintResult(p, "d", d, dtype, "JSDL_SDDMM_VARIANT", us, rel_err);
+  const cudaStream_t stream = NewStream();
+  auto launch = [&] { ExitOnError(jsdl::Launch<T>(stream, args, k, tf32)); };
   const double tolerance = std::is_same_v<T, float> ? (tf32 ? 5e-3 : 1e-5) : 3e-2;
-  return rel_err <= tolerance ? 0 : 3;
+  return CheckTimeAndReport(stream, launch, args.out, ref, tolerance, batches, p, "d", d, dtype,
+                            "JSDL_SDDMM_VARIANT");
 }
 
 }  // namespace

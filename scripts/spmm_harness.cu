@@ -36,30 +36,22 @@ int Run(const Pattern& p, int64_t n, int batches, const std::string& dtype) {
   args.row_offsets = ToDevice(p.offsets);
   args.column_indices = ToDevice(p.columns);
   args.row_indices = ToDevice(RowsByLength(p));
-  T* out = nullptr;
-  HARNESS_CHECK(cudaMalloc(&out, std::max<int64_t>(m * n, 1) * sizeof(T)));
-  args.out = out;
+  args.out = DeviceOutput<T>(m * n);
   args.m = m;
   args.k = k;
   args.n = n;
   args.nnz = nnz;
   args.batch = 1;
-  cudaStream_t stream;
-  HARNESS_CHECK(cudaStreamCreate(&stream));
-  auto launch = [&] { ExitOnError(jsdl::Launch<T>(stream, args)); };
-
-  launch();
-  HARNESS_CHECK(cudaStreamSynchronize(stream));
   std::vector<double> ref(m * n, 0.0);
   for (int64_t i = 0; i < m; ++i)
     for (int32_t e = p.offsets[i]; e < p.offsets[i + 1]; ++e)
       for (int64_t j = 0; j < n; ++j) ref[i * n + j] += values64[e] * dense64[p.columns[e] * n + j];
-  const double rel_err = RelativeError(ToHost(out, m * n), ref);
-  const double us = TimeAndProfile(stream, batches, launch);
 
-  PrintResult(p, "n", n, dtype, "JSDL_SPMM_VARIANT", us, rel_err);
+  const cudaStream_t stream = NewStream();
+  auto launch = [&] { ExitOnError(jsdl::Launch<T>(stream, args)); };
   const double tolerance = std::is_same_v<T, float> ? 1e-5 : 3e-2;
-  return rel_err <= tolerance ? 0 : 3;
+  return CheckTimeAndReport(stream, launch, args.out, ref, tolerance, batches, p, "n", n, dtype,
+                            "JSDL_SPMM_VARIANT");
 }
 
 }  // namespace
