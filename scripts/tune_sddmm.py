@@ -24,8 +24,8 @@ from jax_sparse_dl import dlmc  # noqa: E402
 from tune_spmm import (chosen_matrices, cusparse_available, option, positional, timed,  # noqa: E402
                        write_csv)
 
-VARIANTS = ["auto", "row", "row:8:2", "row:4:4", "flat:1", "flat:4", "tile:32", "tile:64",
-            "tile:64:2", "tile:128", "auto@default", "mma:64", "mma:64:2", "mma:128"]
+VARIANTS = ["auto", "row", "row:8:2", "row:4:4", "flat:1", "flat:4", "flat:8", "flat:16", "tile:32",
+            "tile:64", "tile:64:2", "tile:128", "auto@default", "mma:64", "mma:64:2", "mma:128"]
 
 
 def parse_variant(variant):

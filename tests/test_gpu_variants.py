@@ -41,8 +41,8 @@ VARIANTS = ["gather", "gather:16:1", "gather:32:4", "gather:64:16", "gather:128:
 
 # mma:<edge> runs on tensor cores for 16-bit inputs; float32 at HIGHEST (the suite's default)
 # runs the SIMT tile kernel of that edge instead, float32 at DEFAULT is tested separately.
-SDDMM_VARIANTS = ["row", "row:8:2", "row:4:4", "flat:1", "flat:4", "tile:32", "tile:64",
-                  "tile:64:2", "tile:128", "mma:64", "mma:64:2", "mma:128"]
+SDDMM_VARIANTS = ["row", "row:8:2", "row:4:4", "flat:1", "flat:4", "flat:8", "flat:16", "tile:32",
+                  "tile:64", "tile:64:2", "tile:128", "mma:64", "mma:64:2", "mma:128"]
 # TF32 keeps 10 of float32's 23 mantissa bits: products err by about 2^-11 relative.
 TF32_TOL = 4e-3
 

@@ -107,7 +107,8 @@ def test_flat_kernel_elsewhere(choose, m, k, density, d, expected):
 
 @pytest.mark.parametrize("variant, mma, expected", [
     ("row", False, ("row", 1)), ("row:8:2", False, ("row", 1)), ("flat:1", False, ("flat", 1)),
-    ("flat:4", False, ("flat", 4)), ("tile:64", False, ("tile", 1)),
+    ("flat:4", False, ("flat", 4)), ("flat:8", False, ("flat", 8)),
+    ("flat:16", False, ("flat", 16)), ("tile:64", False, ("tile", 1)),
     ("tile:64:2", False, ("tile", 2)), ("mma:64", True, ("mma", 1)),
     ("mma:64", False, ("tile", 1)),   # no tensor cores allowed: the SIMT tile of that edge
     ("mma:32", True, ("tile", 1)),

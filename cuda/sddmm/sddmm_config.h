@@ -35,14 +35,16 @@ struct SddmmShape {
 };
 
 // The flat kernel (sddmm_flat_kernel.cuh): one lane per entry, 32-entry tiles
-// in CSR order; kDSplit warps of a block share a tile and split d.
+// in CSR order; kDSplit warps of a block share a tile and split d (1, 4, 8 or
+// 16: a split of 16 takes blocks of 16 warps, one tile each).
 template <int kVec_, int kDSplit_>
 struct SddmmFlatConfig {
   static constexpr int kVec = kVec_;
   static constexpr int kDSplit = kDSplit_;
   static constexpr int kUnroll = 4;          // vectors per lane in flight
-  static constexpr int kWarpsPerBlock = 8;
+  static constexpr int kWarpsPerBlock = kDSplit > 8 ? kDSplit : 8;
   static constexpr int kTilesPerBlock = kWarpsPerBlock / kDSplit;
+  static_assert(kWarpsPerBlock % kDSplit == 0, "whole tiles a block");
 };
 
 // What both dense-tile kernels share: a block computes a kBM x kBN tile of
@@ -96,7 +98,7 @@ enum class SddmmKernelKind { kRow, kFlat, kTile, kMma };
 
 struct SddmmChoice {
   SddmmKernelKind kind;
-  int d_split;         // flat kernel: warps per tile (1 or 4); tile kernels: blocks per tile
+  int d_split;         // flat kernel: warps per tile (1, 4, 8, 16); tile kernels: blocks per tile
                        // (1 or 2, a cluster: ReceiveParts in sddmm_tile_kernel.cuh)
   SddmmShape row = {};  // row kernel: group shape; lanes == 0: ChooseSddmmShape's
   int tile_edge = 64;   // tile and mma kernels: 32, 64 or 128 rows and columns a block
@@ -114,7 +116,7 @@ struct SddmmChoice {
 // enough). `mma`: tensor cores allowed (16-bit inputs, or float32 with TF32);
 // `can_split`: the tile kernels may split d over two blocks a tile (thread-block
 // clusters, sm_90).
-// JSDL_SDDMM_VARIANT = "row" | "row:<lanes>:<vecs>" | "flat:1" | "flat:4" |
+// JSDL_SDDMM_VARIANT = "row" | "row:<lanes>:<vecs>" | "flat:1" | "flat:4" | "flat:8" | "flat:16" |
 // "tile:32" | "tile:64" | "tile:128" | "mma:64" | "mma:128", each optionally
 // ":2" (d split over 2 blocks a tile where `can_split`), overrides it for
 // tuning (row shapes 4:1, 4:4, 8:1, 8:2, 16:1, 32:1, 32:2; any other runs as
@@ -126,8 +128,10 @@ inline SddmmChoice ChooseSddmm(int64_t m, int64_t k, int64_t nnz, int64_t d, int
     SddmmShape shape{};
     if (std::sscanf(v, "row:%d:%d", &shape.lanes, &shape.vecs_per_lane) == 2)
       return {SddmmKernelKind::kRow, 1, shape};
-    if (std::strcmp(v, "flat:4") == 0) return {SddmmKernelKind::kFlat, 4};
-    if (std::strcmp(v, "flat:1") == 0) return {SddmmKernelKind::kFlat, 1};
+    int split = 0;
+    if (std::sscanf(v, "flat:%d", &split) == 1 &&
+        (split == 1 || split == 4 || split == 8 || split == 16))
+      return {SddmmKernelKind::kFlat, split};
     int edge = 0, parts = 1;
     const bool named = std::sscanf(v, "tile:%d:%d", &edge, &parts) >= 1 ||
                        std::sscanf(v, "mma:%d:%d", &edge, &parts) >= 1;

@@ -182,8 +182,12 @@ ffi::Error Launch(cudaStream_t stream, const SddmmArgs<T>& args, int64_t k, bool
       return LaunchTile<T, SddmmTileConfig<64, 64, 16, 4, 4, 1>>(stream, args, k, parts);
     }
   }
-  if (choice.d_split == 4) return LaunchFlat<T, 4>(stream, args);
-  return LaunchFlat<T, 1>(stream, args);
+  switch (choice.d_split) {
+    case 4: return LaunchFlat<T, 4>(stream, args);
+    case 8: return LaunchFlat<T, 8>(stream, args);
+    case 16: return LaunchFlat<T, 16>(stream, args);
+    default: return LaunchFlat<T, 1>(stream, args);
+  }
 }
 
 ffi::Error SddmmImpl(cudaStream_t stream, ffi::AnyBuffer lhs, ffi::AnyBuffer rhs,
