@@ -99,7 +99,11 @@ def test_row_kernel_for_many_long_rows(choose):
     (512, 512, 0.02, 64, ("flat", 4)),    # few warps: d split over 4
     (2048, 512, 0.05, 64, ("flat", 1)),
     (2048, 512, 0.05, 1024, ("flat", 4)),  # long d
-    (64, 64, 0.5, 2048, ("flat", 4)),      # ResNet-50's small layers, under 48 tiles
+    (128, 512, 0.2, 2048, ("flat", 4)),    # ResNet-50's small layers, under 48 tiles
+    (64, 256, 0.05, 2048, ("flat", 8)),    # ... with at most 264 32-entry tiles, from d = 256
+    (64, 64, 0.5, 256, ("flat", 8)),       # 64 tiles
+    (64, 64, 0.5, 64, ("flat", 4)),        # not at d = 64
+    (512, 512, 0.02, 256, ("flat", 8)),
 ])
 def test_flat_kernel_elsewhere(choose, m, k, density, d, expected):
     assert choose(m, k, density, d) == expected

@@ -61,6 +61,17 @@ def test_wide_stream_wherever_its_panel_fits(choose, m, k, n, density, elem_byte
     assert c["rows_per_block"] >= 1
 
 
+def test_gather_over_waves_of_wide_stream_blocks_at_low_reuse(choose):
+    # Session 16: float32 at N = 200704 (3136 tiles of 64 columns, blocks of all m rows).
+    for m, k in [(64, 64), (128, 512)]:
+        c = choose(m, k, 200704, 0.02)  # re-use 1.3 and 2.6
+        assert (c["kind"], c["tile"], c["lanes"]) == ("gather", 128, 16)
+        assert choose(m, k, 200704, 0.05)["vecs"] == 2  # re-use 3.2 and 6.4
+        assert choose(m, k, 200704, 0.02, elem_bytes=2)["vecs"] == 2  # 16-bit: not timed
+    assert choose(128, 512, 784, 0.02)["vecs"] == 2  # one wave
+    assert choose(128, 512, 8192, 0.02, batch=32)["kind"] == "gather"  # waves over the batch
+
+
 def test_wide_stream_for_narrow_outputs_only_with_reuse(choose):
     # n = 40 does not fill a 64-column float32 tile: only a re-use of 4 takes the wide kernel.
     assert choose(5000, 300, 40, 0.12)["vecs"] == 2  # 38 rows a block x 0.12

@@ -127,7 +127,11 @@ inline SpmmChoice ChooseSpmm(int64_t m, int64_t k, int64_t n, int64_t batch, int
   //   0.2); the row tile of 32 < n <= 64 was not timed against it. For wide
   //   float32 outputs passes beat the gather kernel from 90% sparsity
   //   (1.08-1.17x on 512 x 2048 at N = 2048 and 256 x 2304 at N = 4096), tied
-  //   at 80% and lost at 50-70% (0.48-0.89x).
+  //   at 80% and lost at 50-70% (0.48-0.89x);
+  // - session 16 (tuning 1c8dbec, float32, ResNet-50 at 98% with N = 200704, 24 waves of wide
+  //   stream blocks): the gather kernel beat both stream kernels at a re-use of 1.3-2.6
+  //   (1.25-2.16x the wide one, 6 shapes with k <= 512 and m <= 128); from 3 and for 16-bit
+  //   types it was not timed there. At N = 784 (one wave) they came within 0.96-1.23x.
   const bool wide = n > 512;
   const int gather_tile = GatherTileCols(k, n, vec, elem_bytes, /*l1_cap=*/!wide);
   const int64_t tiles = (n + gather_tile - 1) / gather_tile;
@@ -177,8 +181,8 @@ inline SpmmChoice ChooseSpmm(int64_t m, int64_t k, int64_t n, int64_t batch, int
   SpmmChoice wide_stream{SpmmKernelKind::kStream, Wide::kRowBytes / elem_bytes, 0};
   wide_stream.stream_vecs = 2;
   const bool wide_fits = stream_shape_ok && Wide::SharedBytes(k, 0, elem_bytes) <= budget;
+  const int64_t wide_tiles = (n + wide_stream.tile_cols - 1) / wide_stream.tile_cols;
   if (wide_fits) {
-    const int64_t wide_tiles = (n + wide_stream.tile_cols - 1) / wide_stream.tile_cols;
     const int64_t row_blocks = StreamRowBlocks(m, wide_tiles, batch, num_sms, 1);
     wide_stream.rows_per_block = static_cast<int>((m + row_blocks - 1) / row_blocks);
   }
@@ -225,6 +229,11 @@ inline SpmmChoice ChooseSpmm(int64_t m, int64_t k, int64_t n, int64_t batch, int
       if (tile > 0) return {SpmmKernelKind::kPanel, tile, b > 0 ? b : 2};
     }
   }
+  // Many waves of stream blocks (each copies its panel, multiplies, stores, one block an SM)
+  // at a low re-use: the gather kernel, whose many resident blocks overlap those phases.
+  const bool gather_waves = f32_vec && wide && wide_fits &&
+                            wide_tiles * batch >= int64_t{2} * num_sms && wide_reuse < 3.0;
+  if (gather_waves) return gather;
   if (wide_fits && (n >= wide_stream.tile_cols || wide_reuse >= 4.0)) return wide_stream;
   const double least_reuse = !wide && !row_tile && k >= 1024 ? 0.5 : 2.0;
   if (stream_ok && stream_reuse >= least_reuse) return stream;
