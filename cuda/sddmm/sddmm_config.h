@@ -113,7 +113,7 @@ struct SddmmChoice {
 // 32-entry steps, and the flat kernel elsewhere; the flat kernel splits d over
 // four warps when d is long, or when its tiles alone leave the GPU short of
 // warps (a split costs a shared-memory reduction, so not when there are warps
-// enough). `mma`: tensor cores allowed (16-bit inputs, or float32 with TF32);
+// enough), and over eight when few entries meet d >= 256. `mma`: tensor cores allowed (16-bit inputs, or float32 with TF32);
 // `can_split`: the tile kernels may split d over two blocks a tile (thread-block
 // clusters, sm_90).
 // JSDL_SDDMM_VARIANT = "row" | "row:<lanes>:<vecs>" | "flat:1" | "flat:4" | "flat:8" | "flat:16" |
