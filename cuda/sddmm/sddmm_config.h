@@ -113,11 +113,11 @@ struct SddmmChoice {
 // 32-entry steps, and the flat kernel elsewhere; the flat kernel splits d over
 // four warps when d is long, or when its tiles alone leave the GPU short of
 // warps (a split costs a shared-memory reduction, so not when there are warps
-// enough), and over eight when few entries meet d >= 256. `mma`: tensor cores allowed (16-bit inputs, or float32 with TF32);
-// `can_split`: the tile kernels may split d over two blocks a tile (thread-block
-// clusters, sm_90).
-// JSDL_SDDMM_VARIANT = "row" | "row:<lanes>:<vecs>" | "flat:1" | "flat:4" | "flat:8" | "flat:16" |
-// "tile:32" | "tile:64" | "tile:128" | "mma:64" | "mma:128", each optionally
+// enough), and over eight when few entries meet d >= 256. `mma`: tensor cores
+// allowed (16-bit inputs, or float32 with TF32); `can_split`: the tile kernels
+// may split d over two blocks a tile (thread-block clusters, sm_90).
+// JSDL_SDDMM_VARIANT = "row" | "row:<lanes>:<vecs>" | "flat:1" | "flat:4" |
+// "flat:8" | "flat:16" | "tile:32" | "tile:64" | "tile:128" | "mma:64" | "mma:128", each optionally
 // ":2" (d split over 2 blocks a tile where `can_split`), overrides it for
 // tuning (row shapes 4:1, 4:4, 8:1, 8:2, 16:1, 32:1, 32:2; any other runs as
 // 32:4; mma without tensor cores allowed, or mma:32, runs as the tile kernel).
@@ -177,10 +177,10 @@ inline SddmmChoice ChooseSddmm(int64_t m, int64_t k, int64_t nnz, int64_t d, int
   // Few entries with d >= 256 (session 16, ResNet-50, device clock): d split over 8 warps, a
   // block a tile, puts twice the SMs to work: 1.24-1.30x the 4-warp split at d = 256 and
   // 1.70-1.76x at d = 2048 with 11-103 32-entry tiles; even (0.99-1.02x) with 256.
-  if (d >= 256 && warps <= int64_t{2} * num_sms) return {SddmmKernelKind::kFlat, 8};
+  const bool few = d >= 256 && warps <= int64_t{2} * num_sms;
   const bool split = d >= 1024 || (d >= 256 && warps < int64_t{64} * num_sms) ||
                      warps < int64_t{4} * num_sms;
-  return {SddmmKernelKind::kFlat, split ? 4 : 1};
+  return {SddmmKernelKind::kFlat, few ? 8 : split ? 4 : 1};
 }
 
 // The default row-kernel shape for rows of d elements read kVec at a time: as
