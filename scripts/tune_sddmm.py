@@ -3,8 +3,8 @@ and on attention-like patterns (8 heads sharing a random 95%-sparse pattern), be
 SDDMM when built, to set the choice in cuda/sddmm/sddmm_config.h. One CSV row per (problem,
 contender); prints the best variant per problem.
 
-Variants run at precision HIGHEST (true float32) except those named "@default" and the
-tensor-core ones (mma:*), which run at DEFAULT (TF32). A "/walk" variant (e.g. tile:64/walk) runs
+Variants run at precision HIGHEST (float32's precision) except those named "@default" and the
+tensor-core ones (mma:*), which run at DEFAULT (TF32) unless named "@highest" (3xTF32). A "/walk" variant (e.g. tile:64/walk) runs
 on the pattern without its tile index: the tile kernels walk the rows.
 
 Usage: tune_sddmm.py DLMC_DIR OUT.csv [--per-level K] [--attention-only | --no-attention]
@@ -34,7 +34,8 @@ def parse_variant(variant):
   name = variant.split("@")[0]
   walk = name.endswith("/walk")
   name = name.removesuffix("/walk")
-  tf32 = variant.endswith("@default") or name.startswith("mma")
+  tf32 = variant.endswith("@default") or (name.startswith("mma") and
+                                          not variant.endswith("@highest"))
   return (None if name == "auto" else name), ("default" if tf32 else "highest"), not walk
 
 

@@ -39,8 +39,8 @@ VARIANTS = ["gather", "gather:16:1", "gather:32:4", "gather:64:16", "gather:128:
             "wide-stream:7", "wide-stream:100000"]
 
 
-# mma:<edge> runs on tensor cores for 16-bit inputs; float32 at HIGHEST (the suite's default)
-# runs the SIMT tile kernel of that edge instead, float32 at DEFAULT is tested separately.
+# mma:<edge> runs on tensor cores: 16-bit inputs exactly, float32 at HIGHEST (the suite's default)
+# in 3xTF32, held to float32's tolerance; float32 at DEFAULT (TF32) is tested separately.
 SDDMM_VARIANTS = ["row", "row:8:2", "row:4:4", "flat:1", "flat:4", "flat:8", "flat:16", "tile:32",
                   "tile:64", "tile:64:2", "tile:128", "mma:64", "mma:64:2", "mma:128"]
 # TF32 keeps 10 of float32's 23 mantissa bits: products err by about 2^-11 relative.
@@ -233,6 +233,59 @@ def test_sddmm_tensor_core_variant_float32_at_default(rng, sddmm_variant, m, k, 
   out = run_fresh(lambda q, kk, A: jsdl.sddmm(q, kk, A, precision="default").values, q, kk, A)
   err = rel_err(out, _sddmm_reference(q64, k64, indptr, indices))
   assert 1e-6 < err < TF32_TOL, f"{sddmm_variant} {m}x{k} d={d}: relative error {err:.2e}"
+
+
+@pytest.mark.parametrize("sddmm_variant", ["mma:64", "mma:64:2", "mma:128"], indirect=True)
+@pytest.mark.parametrize("m, k, d, density", [(77, 300, 64, 0.2), (33, 64, 260, 0.5),
+                                              (20, 50, 2048, 0.3), (130, 200, 7, 0.3)])
+def test_sddmm_tensor_core_variant_float32_at_highest(rng, monkeypatch, sddmm_variant, m, k, d,
+                                                      density):
+  """float32 at HIGHEST on tensor cores is 3xTF32: float32's error (under 1e-6, and within a few
+  times the SIMT tile kernel's), far below TF32's (the three products really ran), and not
+  bitwise the SIMT kernel's result (the tensor-core path really ran)."""
+  indptr, indices = scrambled_pattern(rng, m, k, density)
+  A = jsdl.CSR.from_parts(jnp.ones(indices.shape, jnp.float32), indptr, indices, (m, k))
+  q, q64 = rand_dense(rng, (2, m, d), jnp.float32)
+  kk, k64 = rand_dense(rng, (k, d), jnp.float32)
+  fn = lambda q, kk, A, p: jsdl.sddmm(q, kk, A, precision=p).values  # noqa: E731
+  ref = _sddmm_reference(q64, k64, indptr, indices)
+  split = np.asarray(run_fresh(lambda q, kk, A: fn(q, kk, A, "highest"), q, kk, A))
+  tf32 = np.asarray(run_fresh(lambda q, kk, A: fn(q, kk, A, "default"), q, kk, A))
+  monkeypatch.setenv("JSDL_SDDMM_VARIANT", "tile:64")
+  simt = np.asarray(run_fresh(lambda q, kk, A: fn(q, kk, A, "highest"), q, kk, A))
+  err, tf32_err, simt_err = rel_err(split, ref), rel_err(tf32, ref), rel_err(simt, ref)
+  what = f"{sddmm_variant} {m}x{k} d={d}: 3xTF32 {err:.2e}, TF32 {tf32_err:.2e}, SIMT {simt_err:.2e}"
+  assert err < 1e-6 and err < 4 * simt_err + 1e-7 and err < tf32_err / 50, what
+  assert not np.array_equal(split, simt), what
+
+
+@pytest.mark.parametrize("sddmm_variant", ["mma:64", "mma:64:2", "mma:128"], indirect=True)
+def test_sddmm_3xtf32_keeps_infinities(rng, sddmm_variant):
+  """3xTF32 splits each value in two (the small part of +-inf is NaN): entries whose dot
+  products meet an infinite input are +-inf, or NaN where float32 gives NaN (inf x 0,
+  inf - inf), like the float64 reference; all others stay finite and accurate."""
+  m, k, d = 70, 90, 40
+  mask = rng.random((m, k)) < 0.3
+  mask[3] = mask[:, 20] = True
+  indptr = np.concatenate([[0], np.cumsum(mask.sum(1))]).astype(np.int32)
+  indices = np.nonzero(mask)[1].astype(np.int32)
+  q64, k64 = rng.standard_normal((m, d)), rng.standard_normal((k, d))
+  q64[3, 5] = np.inf        # row 3: +-inf by the sign of k[:, 5] ...
+  k64[11, 5] = 0.0          # ... but (3, 11) is inf x 0: NaN
+  k64[20, 8] = -np.inf      # column 20: -+inf by the sign of q[:, 8] ...
+  q64[40, 8] = 0.0          # ... but (40, 20) is NaN
+  k64[20, 5], q64[3, 8] = 1.0, -1.0  # (3, 20): inf + inf, not inf - inf
+  A = jsdl.CSR.from_parts(jnp.ones(indices.shape, jnp.float32), indptr, indices, (m, k))
+  q, kk = jnp.asarray(q64, jnp.float32), jnp.asarray(k64, jnp.float32)
+  out = np.asarray(run_fresh(lambda q, kk, A: jsdl.sddmm(q, kk, A, precision="highest").values,
+                             q, kk, A), np.float64)
+  with np.errstate(invalid="ignore"):
+    ref = _sddmm_reference(np.asarray(q, np.float64), np.asarray(kk, np.float64), indptr, indices)
+  assert np.isnan(ref).sum() == 2 and np.isinf(ref).sum() > 20  # the cases above all occur
+  np.testing.assert_array_equal(np.isnan(out), np.isnan(ref))
+  np.testing.assert_array_equal(out[np.isinf(ref)], ref[np.isinf(ref)])
+  finite = np.isfinite(ref)
+  assert rel_err(out[finite], ref[finite]) < 1e-6
 
 
 @pytest.mark.parametrize("precision", ["highest", "default", None])

@@ -22,7 +22,7 @@ int main() {
                     variant) == 7) {
     if (variant[0] == '-') unsetenv("JSDL_SDDMM_VARIANT");
     else setenv("JSDL_SDDMM_VARIANT", variant, 1);
-    const jsdl::SddmmChoice c = jsdl::ChooseSddmm(m, k, nnz, d, batch, 132, mma != 0, true);
+    const jsdl::SddmmChoice c = jsdl::ChooseSddmm(m, k, nnz, d, batch, 132, mma, true);
     std::printf("%d %d %d %d %d\n", static_cast<int>(c.kind), c.d_split, c.tile_edge,
                 c.row.lanes, c.row.vecs_per_lane);
   }

@@ -14,6 +14,22 @@ __device__ __forceinline__ uint32_t ToTf32(float x) {
   return r;
 }
 
+// 3xTF32 (split TF32): x = big + small with big = TF32(x) and small =
+// TF32(x - big), so that a product a*b is big_a*big_b + big_a*small_b +
+// small_a*big_b up to small_a*small_b and small's rounding (each about 2^-22
+// relative): float32's precision on TF32 tensor cores, at three mmas a
+// product. x holds a fragment's float32 bits.
+template <int kN>
+__device__ __forceinline__ void SplitTf32(const uint32_t (&x)[kN], uint32_t (&big)[kN],
+                                          uint32_t (&small)[kN]) {
+#pragma unroll
+  for (int i = 0; i < kN; ++i) {
+    const float v = __uint_as_float(x[i]);
+    big[i] = ToTf32(v);
+    small[i] = ToTf32(v - __uint_as_float(big[i]));
+  }
+}
+
 // c += a @ b for one warp: a 16x8 (row-major fragment, 4 registers), b 8x8
 // (column-major, 2 registers), c 16x8 (4 registers). With g = lane / 4 and
 // t = lane % 4: a = {(g, t), (g + 8, t), (g, t + 4), (g + 8, t + 4)},

@@ -113,16 +113,18 @@ struct SddmmChoice {
 // 32-entry steps, and the flat kernel elsewhere; the flat kernel splits d over
 // four warps when d is long, or when its tiles alone leave the GPU short of
 // warps (a split costs a shared-memory reduction, so not when there are warps
-// enough), and over eight when few entries meet d >= 256. `mma`: tensor cores
-// allowed (16-bit inputs, or float32 with TF32); `can_split`: the tile kernels
-// may split d over two blocks a tile (thread-block clusters, sm_90).
+// enough), and over eight when few entries meet d >= 256. `mma_passes`: mmas
+// a product on tensor cores (1: 16-bit inputs, or float32 with TF32; 3:
+// float32 at HIGHEST, 3xTF32; 0: none, float64); `can_split`: the tile
+// kernels may split d over two blocks a tile (thread-block clusters, sm_90).
 // JSDL_SDDMM_VARIANT = "row" | "row:<lanes>:<vecs>" | "flat:1" | "flat:4" |
 // "flat:8" | "flat:16" | "tile:32" | "tile:64" | "tile:128" | "mma:64" | "mma:128", each optionally
 // ":2" (d split over 2 blocks a tile where `can_split`), overrides it for
 // tuning (row shapes 4:1, 4:4, 8:1, 8:2, 16:1, 32:1, 32:2; any other runs as
-// 32:4; mma without tensor cores allowed, or mma:32, runs as the tile kernel).
+// 32:4; mma without tensor cores (float64), or mma:32, runs as the tile kernel).
 inline SddmmChoice ChooseSddmm(int64_t m, int64_t k, int64_t nnz, int64_t d, int64_t batch,
-                               int num_sms, bool mma, bool can_split) {
+                               int num_sms, int mma_passes, bool can_split) {
+  const bool mma = mma_passes > 0;
   if (const char* v = std::getenv("JSDL_SDDMM_VARIANT")) {
     if (std::strcmp(v, "row") == 0) return {SddmmKernelKind::kRow, 1};
     SddmmShape shape{};
@@ -165,7 +167,7 @@ inline SddmmChoice ChooseSddmm(int64_t m, int64_t k, int64_t nnz, int64_t d, int
   // by 1.0-1.5x with 128+ tiles, unless the rows are long (there mma:64 takes twice the row
   // kernel's time); with fewer tiles they do not.
   const bool short_d_mma = d >= 64 && many && !long_rows;
-  if (mma && (d > 128 || short_d_mma) && tiles >= 48 && density >= mma_min)
+  if (mma_passes == 1 && (d > 128 || short_d_mma) && tiles >= 48 && density >= mma_min)
     return {SddmmKernelKind::kMma, mma_split ? 2 : 1, {}, 64};
   const double simt_min = d <= 128   ? 0.09
                           : d <= 256 ? (many ? 0.06 : 0.15)

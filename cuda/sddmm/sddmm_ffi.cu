@@ -138,40 +138,48 @@ ffi::Error LaunchTile(cudaStream_t stream, const SddmmArgs<T>& args, int64_t k, 
   });
 }
 
-// The tensor-core tile kernel: 16-byte loads when rows of d elements stay aligned.
-template <typename T, typename Config>
+// The tensor-core tile kernel: 16-byte loads when rows of d elements stay
+// aligned; kSplit: 3xTF32 (float32 at HIGHEST).
+template <typename T, typename Config, bool kSplit = false>
 ffi::Error LaunchMma(cudaStream_t stream, const SddmmArgs<T>& args, int64_t k, int parts) {
   return LaunchTiles<T, Config>(stream, args, k, parts, [&](auto kParts, dim3 grid) {
     constexpr int kVec = kVec16<T>;
     JSDL_RETURN_IF_ERROR(
         args.d % kVec == 0
-            ? LaunchTileGrid<kParts()>(SddmmMmaKernel<T, Config, kVec, kParts()>, stream, grid,
-                                       Config::kThreads, args, k)
-            : LaunchTileGrid<kParts()>(SddmmMmaKernel<T, Config, 1, kParts()>, stream, grid,
-                                       Config::kThreads, args, k));
+            ? LaunchTileGrid<kParts()>(SddmmMmaKernel<T, Config, kVec, kParts(), kSplit>, stream,
+                                       grid, Config::kThreads, args, k)
+            : LaunchTileGrid<kParts()>(SddmmMmaKernel<T, Config, 1, kParts(), kSplit>, stream,
+                                       grid, Config::kThreads, args, k));
     JSDL_CHECK_LAUNCH("SddmmMmaKernel");
     return ffi::Error::Success();
   });
 }
 
 // tf32: the caller's precision allows TF32 products for float32 (DEFAULT,
-// HIGH); bfloat16 and float16 take tensor cores at any precision (exact).
+// HIGH; HIGHEST takes three a product, 3xTF32); bfloat16 and float16 take
+// one at any precision (exact); float64 none.
 template <typename T>
 ffi::Error Launch(cudaStream_t stream, const SddmmArgs<T>& args, int64_t k, bool tf32) {
   int num_sms = 0;
   JSDL_RETURN_IF_ERROR(MultiprocessorCount(num_sms));
-  constexpr bool kHalf = sizeof(T) == 2;
-  const bool mma = kHalf || (std::is_same_v<T, float> && tf32);
+  constexpr bool kFloat = std::is_same_v<T, float>;
+  const int mma_passes = sizeof(T) == 2 ? 1 : kFloat ? (tf32 ? 1 : 3) : 0;
   bool clusters = false;  // d splits over a cluster of blocks a tile (ReceiveParts)
   JSDL_RETURN_IF_ERROR(ClusterLaunchSupported(clusters));
   const SddmmChoice choice =
-      ChooseSddmm(args.m, k, args.nnz, args.d, args.batch, num_sms, mma, clusters);
+      ChooseSddmm(args.m, k, args.nnz, args.d, args.batch, num_sms, mma_passes, clusters);
   if (choice.kind == SddmmKernelKind::kRow) return LaunchRow<T>(stream, args, choice.row);
   if constexpr (sizeof(T) <= 4) {  // float accumulators in shared memory: no float64
     const int parts = choice.d_split;  // 2 only where clusters launch (ChooseSddmm)
-    if (choice.kind == SddmmKernelKind::kMma) {  // only where `mma` allows it
-      if (choice.tile_edge == 128)
-        return LaunchMma<T, SddmmMmaConfig<128, 128, 16, 2, 4, 1>>(stream, args, k, parts);
+    if (choice.kind == SddmmKernelKind::kMma) {  // only where mma_passes > 0
+      using Mma128 = SddmmMmaConfig<128, 128, 16, 2, 4, 1>;
+      if constexpr (kFloat) {
+        if (mma_passes == 3) {  // 3xTF32: 2 blocks an SM, for registers enough not to spill
+          if (choice.tile_edge == 128) return LaunchMma<T, Mma128, true>(stream, args, k, parts);
+          return LaunchMma<T, SddmmMmaConfig<64, 64, 32, 2, 2, 2>, true>(stream, args, k, parts);
+        }
+      }
+      if (choice.tile_edge == 128) return LaunchMma<T, Mma128>(stream, args, k, parts);
       return LaunchMma<T, SddmmMmaConfig<64, 64, 32, 2, 2, 4>>(stream, args, k, parts);
     }
     if (choice.kind == SddmmKernelKind::kTile) {

@@ -1,9 +1,10 @@
 // SDDMM on tensor cores: the tile kernel's design (a block computes a dense
 // kBM x kBN tile of lhs @ rhs^T, then stores the tile's pattern entries) with
 // the products on TF32 mma.sync instead of CUDA-core FMAs. For float32 that is
-// TF32 rounding, allowed at precision DEFAULT and HIGH as in XLA's dot; for
-// bfloat16 and float16 it is exact (their values are exact in TF32), so it
-// serves them at every precision.
+// TF32 rounding, allowed at precision DEFAULT and HIGH as in XLA's dot, or,
+// at HIGHEST, 3xTF32 (kSplit: SplitTf32 in mma.cuh, three mmas a product, for
+// float32's precision); for bfloat16 and float16 one mma is exact (their
+// values are exact in TF32), so it serves them at every precision.
 //
 // Pieces: the operand tiles (SddmmOperandTile, rows kept as rows, rounded to
 // TF32 on their way into shared memory), the compute step (each warp a
@@ -39,8 +40,11 @@ constexpr size_t kSddmmMmaSmemBytes =
 
 // Block kThreads (1-D); grid.x covers the row tiles of m, grid.y the column
 // tiles of k times kParts (as in SddmmTileKernel), grid.z the batch (stride
-// loop). kVec: elements per global load.
-template <typename T, typename Config, int kVec, int kParts>
+// loop). kVec: elements per global load. kSplit (float32 at HIGHEST): 3xTF32,
+// the big x big products in `acc`, the cross terms in `cross`, kept apart so
+// that an infinite input (whose small part is NaN) gives big x big's
+// +-inf or NaN, as float32 arithmetic does, and not the cross terms' NaN.
+template <typename T, typename Config, int kVec, int kParts, bool kSplit>
 __global__ void __launch_bounds__(Config::kThreads, Config::kMinBlocks)
     SddmmMmaKernel(const SddmmArgs<T> args, int64_t k, int parts) {
   constexpr int kBM = Config::kBM, kBN = Config::kBN, kBK = Config::kBK;
@@ -65,11 +69,12 @@ __global__ void __launch_bounds__(Config::kThreads, Config::kMinBlocks)
     const SddmmItem<T> item = args.Item(b);
 
     float acc[kFragsM][kFragsN][4] = {};
+    float cross[kSplit ? kFragsM : 1][kSplit ? kFragsN : 1][4] = {};
     SddmmOperandTile<T, Config, kBM, kVec> a;
     SddmmOperandTile<T, Config, kBN, kVec> w;
     const auto store = [&](int stage) {
-      a.StoreTf32Rows(smem.lhs[stage], tid);
-      w.StoreTf32Rows(smem.rhs[stage], tid);
+      a.template StoreMmaRows<!kSplit>(smem.lhs[stage], tid);
+      w.template StoreMmaRows<!kSplit>(smem.rhs[stage], tid);
     };
     const auto multiply = [&](int stage) {
 #pragma unroll
@@ -88,6 +93,20 @@ __global__ void __launch_bounds__(Config::kThreads, Config::kMinBlocks)
           LoadBlocksX4(pair, smem.rhs[stage][wn + (j + (q >> 1)) * 8 + r] + kk + (q & 1) * 4);
           fb[j][0] = pair[0], fb[j][1] = pair[1], fb[j + 1][0] = pair[2], fb[j + 1][1] = pair[3];
         }
+        if constexpr (kSplit) {
+          uint32_t sa[kFragsM][4], sb[kFragsN][2];
+#pragma unroll
+          for (int i = 0; i < kFragsM; ++i) SplitTf32(fa[i], fa[i], sa[i]);
+#pragma unroll
+          for (int j = 0; j < kFragsN; ++j) SplitTf32(fb[j], fb[j], sb[j]);
+#pragma unroll
+          for (int i = 0; i < kFragsM; ++i)
+#pragma unroll
+            for (int j = 0; j < kFragsN; ++j) {
+              MmaTf32(cross[i][j], sa[i], fb[j]);
+              MmaTf32(cross[i][j], fa[i], sb[j]);
+            }
+        }
 #pragma unroll
         for (int i = 0; i < kFragsM; ++i)
 #pragma unroll
@@ -96,6 +115,15 @@ __global__ void __launch_bounds__(Config::kThreads, Config::kMinBlocks)
     };
     RunSlices<kBK>(a, w, item.lhs, item.rhs, args.m, k, args.d, row0, col0,
                    block.FirstSlice(slices), block.EndSlice(slices), tid, store, multiply);
+    if constexpr (kSplit) {
+#pragma unroll
+      for (int i = 0; i < kFragsM; ++i)
+#pragma unroll
+        for (int j = 0; j < kFragsN; ++j)
+#pragma unroll
+          for (int e = 0; e < 4; ++e)
+            if (isfinite(cross[i][j][e])) acc[i][j][e] += cross[i][j][e];
+    }
 
     // Output (StoreTileEntries): the thread's fragment rows of a pass.
     const auto put = [&](float (*dst)[kBN + 1], int pass, bool add) {

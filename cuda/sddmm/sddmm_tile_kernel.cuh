@@ -92,16 +92,18 @@ struct SddmmOperandTile {
     }
   }
 
-  // As rows, smem[r][c], rounded to TF32 for the tensor-core step. (16-byte stores here,
+  // As rows, smem[r][c], for the tensor-core step: rounded to TF32, or kept as
+  // float32 bits where the step splits them (3xTF32). (16-byte stores here,
   // conflict-free, measured no faster: session 10, docs/kernels.md.)
-  template <int kStride>
-  __device__ __forceinline__ void StoreTf32Rows(uint32_t (*smem)[kStride], int tid) const {
+  template <bool kRound, int kStride>
+  __device__ __forceinline__ void StoreMmaRows(uint32_t (*smem)[kStride], int tid) const {
 #pragma unroll
     for (int i = 0; i < kPerThread; ++i) {
       const int idx = tid + i * Config::kThreads;
 #pragma unroll
       for (int j = 0; j < kVec; ++j)
-        smem[idx / kPerRow][idx % kPerRow * kVec + j] = ToTf32(reg[i][j]);
+        smem[idx / kPerRow][idx % kPerRow * kVec + j] =
+            kRound ? ToTf32(reg[i][j]) : __float_as_uint(reg[i][j]);
     }
   }
 };
