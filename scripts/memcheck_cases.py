@@ -32,9 +32,12 @@ def _scatter(values, rows, cols, shape):
 DTYPES = {"float32": (jnp.float32, 1e-5), "bfloat16": (jnp.bfloat16, 2e-2),
           "float16": (jnp.float16, 3e-3)}
 OPS = ("spmm", "sddmm", "csr_softmax", "grads")
-# SDDMM runs at the default precision: a forced tensor-core variant takes TF32 for float32.
+# SDDMM runs at MEMCHECK_SDDMM_PRECISION (default: DEFAULT, where a forced tensor-core variant
+# takes TF32 for float32; "highest": 3xTF32, held to float32's tolerance).
 TF32_TOL = 4e-3
-tf32_sddmm = os.environ.get("JSDL_SDDMM_VARIANT", "").startswith("mma")
+SDDMM_PRECISION = os.environ.get("MEMCHECK_SDDMM_PRECISION", "default")
+tf32_sddmm = (os.environ.get("JSDL_SDDMM_VARIANT", "").startswith("mma")
+              and SDDMM_PRECISION == "default")
 
 
 HOST = jax.devices("cpu")[0]
@@ -78,7 +81,7 @@ def main(argv) -> int:
         checks["spmm"] = (jsdl.spmm(A, x, bias=bias, relu=True),
                           np.maximum(wd @ f64(x) + f64(bias)[:, None], 0))
       if "sddmm" in ops:
-        checks["sddmm"] = (to_dense(jsdl.sddmm(q, kk, A).values),
+        checks["sddmm"] = (to_dense(jsdl.sddmm(q, kk, A, precision=SDDMM_PRECISION).values),
                            (f64(q) @ np.swapaxes(f64(kk), -1, -2)) * mask)
       if "csr_softmax" in ops:
         checks["csr_softmax"] = (to_dense(jsdl.csr_softmax(A).values), probs)
