@@ -40,10 +40,12 @@ constexpr size_t kSddmmMmaSmemBytes =
 
 // Block kThreads (1-D); grid.x covers the row tiles of m, grid.y the column
 // tiles of k times kParts (as in SddmmTileKernel), grid.z the batch (stride
-// loop). kVec: elements per global load. kSplit (float32 at HIGHEST): 3xTF32,
-// the big x big products in `acc`, the cross terms in `cross`, kept apart so
-// that an infinite input (whose small part is NaN) gives big x big's
-// +-inf or NaN, as float32 arithmetic does, and not the cross terms' NaN.
+// loop). kVec: elements per global load. kSplit (float32 at HIGHEST): 3xTF32.
+// The tensor cores' float32 accumulation truncates (measured: 6x SIMT's error
+// over d = 2048), so a slice's products accumulate apart, big x big in `part`
+// and the cross terms in `cross`, and join `acc` by rounded float32 adds after
+// each slice. Apart, because an infinite input (whose small part is NaN) must
+// give big x big's +-inf or NaN, as float32 arithmetic does, not NaN always.
 template <typename T, typename Config, int kVec, int kParts, bool kSplit>
 __global__ void __launch_bounds__(Config::kThreads, Config::kMinBlocks)
     SddmmMmaKernel(const SddmmArgs<T> args, int64_t k, int parts) {
@@ -69,7 +71,8 @@ __global__ void __launch_bounds__(Config::kThreads, Config::kMinBlocks)
     const SddmmItem<T> item = args.Item(b);
 
     float acc[kFragsM][kFragsN][4] = {};
-    float cross[kSplit ? kFragsM : 1][kSplit ? kFragsN : 1][4] = {};
+    constexpr int kSplitM = kSplit ? kFragsM : 1, kSplitN = kSplit ? kFragsN : 1;
+    float part[kSplitM][kSplitN][4] = {}, cross[kSplitM][kSplitN][4] = {};
     SddmmOperandTile<T, Config, kBM, kVec> a;
     SddmmOperandTile<T, Config, kBN, kVec> w;
     const auto store = [&](int stage) {
@@ -105,25 +108,30 @@ __global__ void __launch_bounds__(Config::kThreads, Config::kMinBlocks)
             for (int j = 0; j < kFragsN; ++j) {
               MmaTf32(cross[i][j], sa[i], fb[j]);
               MmaTf32(cross[i][j], fa[i], sb[j]);
+              MmaTf32(part[i][j], fa[i], fb[j]);
             }
+        } else {
+#pragma unroll
+          for (int i = 0; i < kFragsM; ++i)
+#pragma unroll
+            for (int j = 0; j < kFragsN; ++j) MmaTf32(acc[i][j], fa[i], fb[j]);
         }
+      }
+      if constexpr (kSplit) {
 #pragma unroll
         for (int i = 0; i < kFragsM; ++i)
 #pragma unroll
-          for (int j = 0; j < kFragsN; ++j) MmaTf32(acc[i][j], fa[i], fb[j]);
+          for (int j = 0; j < kFragsN; ++j)
+#pragma unroll
+            for (int e = 0; e < 4; ++e) {
+              const float c = cross[i][j][e];
+              acc[i][j][e] += isfinite(c) ? part[i][j][e] + c : part[i][j][e];
+              part[i][j][e] = cross[i][j][e] = 0.0f;
+            }
       }
     };
     RunSlices<kBK>(a, w, item.lhs, item.rhs, args.m, k, args.d, row0, col0,
                    block.FirstSlice(slices), block.EndSlice(slices), tid, store, multiply);
-    if constexpr (kSplit) {
-#pragma unroll
-      for (int i = 0; i < kFragsM; ++i)
-#pragma unroll
-        for (int j = 0; j < kFragsN; ++j)
-#pragma unroll
-          for (int e = 0; e < 4; ++e)
-            if (isfinite(cross[i][j][e])) acc[i][j][e] += cross[i][j][e];
-    }
 
     // Output (StoreTileEntries): the thread's fragment rows of a pass.
     const auto put = [&](float (*dst)[kBN + 1], int pass, bool add) {
