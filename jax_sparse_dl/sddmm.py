@@ -29,7 +29,9 @@ def sddmm(q, kmat, A: CSR, precision=None) -> CSR:
 
   q: (*bq, m, d), kmat: (*bk, k, d) for A of shape (m, k). The result's values have shape
   (*broadcast(bq, bk), nnz). precision: as for jnp.dot (see spmm); below HIGHEST, float32 may
-  run on TF32 tensor cores (relative error about 3e-4), as XLA's dot does on GPU.
+  run on TF32 tensor cores (relative error about 3e-4), as XLA's dot does on GPU; at HIGHEST
+  it keeps float32's precision, on CUDA cores or on tensor cores in 3xTF32 (each value split in
+  two TF32 parts, three products; measured error 2e-7, no more than the CUDA-core kernels').
   """
   check_csr("sddmm", A)
   m, k = A.shape

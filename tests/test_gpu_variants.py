@@ -290,11 +290,12 @@ def test_sddmm_3xtf32_keeps_infinities(rng, sddmm_variant):
 
 @pytest.mark.parametrize("precision", ["highest", "default", None])
 @pytest.mark.parametrize("d", [260, 64])
-def test_sddmm_heuristic_tensor_cores_follow_precision(rng, precision, d):
+def test_sddmm_heuristic_tensor_cores_follow_precision(rng, monkeypatch, precision, d):
   """A dense-enough pattern with tiles for the whole GPU takes the tensor-core kernel at
-  DEFAULT (TF32 error), the SIMT tile kernel at HIGHEST (float32 error); None follows
-  jax.default_matmul_precision, here set back to unset (DEFAULT). From d = 64 on with 128+
-  tiles (session 14)."""
+  DEFAULT (TF32 error; from d = 64 with 128+ tiles, session 14), at HIGHEST the 3xTF32 tiles
+  from d = 256 (session 18) and the SIMT tile kernel below (float32 error, bitwise the forced
+  kernel's result); None follows jax.default_matmul_precision, here set back to unset
+  (DEFAULT)."""
   m, k = 1000, 1100  # 16 x 18 tiles, partial last ones
   indptr, indices = scrambled_pattern(rng, m, k, 0.3)
   A = jsdl.CSR.from_parts(jnp.ones(indices.shape, jnp.float32), indptr, indices, (m, k))
@@ -304,7 +305,10 @@ def test_sddmm_heuristic_tensor_cores_follow_precision(rng, precision, d):
     out = run_fresh(lambda q, kk, A: jsdl.sddmm(q, kk, A, precision=precision).values, q, kk, A)
   err = rel_err(out, _sddmm_reference(q64, k64, indptr, indices))
   if precision == "highest":
-    assert err < 1e-5, err
+    assert err < 1e-6, err
+    monkeypatch.setenv("JSDL_SDDMM_VARIANT", "mma:64" if d >= 256 else "tile:64")
+    forced = run_fresh(lambda q, kk, A: jsdl.sddmm(q, kk, A, precision=precision).values, q, kk, A)
+    np.testing.assert_array_equal(np.asarray(out), np.asarray(forced))
   else:
     assert 1e-6 < err < TF32_TOL, err
 

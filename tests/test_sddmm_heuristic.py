@@ -34,7 +34,9 @@ KINDS = {0: "row", 1: "flat", 2: "tile", 3: "mma"}
 
 @pytest.fixture(scope="module")
 def choose(tmp_path_factory):
-    """choose(m, k, density, d, mma=False, batch=1, variant=None) -> (kind, d_split)."""
+    """choose(m, k, density, d, mma=False, batch=1, variant=None) -> (kind, d_split); mma: mmas a
+    product (0 / False: no tensor cores, float64; 1 / True: TF32 or 16-bit inputs; 3: 3xTF32,
+    float32 at HIGHEST)."""
     driver = host_driver(tmp_path_factory.mktemp("sddmm_heuristic"), DRIVER, "sddmm")
 
     def run(m, k, density, d, mma=False, batch=1, variant=None):
@@ -57,6 +59,27 @@ def test_tensor_cores_where_allowed_from_d_256(choose, m, k, density, d, expecte
     assert choose(m, k, density, d, mma=True) == expected
 
 
+@pytest.mark.parametrize("m, k, density, d, expected", [
+    (512, 2048, 0.3, 2048, ("mma", 1)),   # 256 tiles: no split (1.1x faster unsplit)
+    (512, 2048, 0.05, 256, ("mma", 1)),   # 128+ tiles: from d = 256 and 4% density
+    (512, 512, 0.3, 2048, ("mma", 2)),    # 64 tiles < SMs: split over a cluster
+    (128, 512, 0.2, 2048, ("mma", 2)),    # 16 tiles (ResNet-50): from 15% at d >= 1024
+])
+def test_3xtf32_at_highest(choose, m, k, density, d, expected):
+    assert choose(m, k, density, d, mma=3) == expected
+
+
+@pytest.mark.parametrize("m, k, density, d", [
+    (512, 2048, 0.02, 2048),  # 2%: the flat kernel
+    (512, 512, 0.3, 256),     # 64 tiles at d = 256: the SIMT tile (even)
+    (128, 512, 0.1, 2048),    # 16 tiles under 15%
+    (64, 256, 0.5, 2048),     # 4 tiles
+    (512, 2048, 0.3, 128),    # short d
+])
+def test_3xtf32_not_where_cuda_cores_win(choose, m, k, density, d):
+    assert choose(m, k, density, d, mma=3)[0] != "mma"
+
+
 def test_tensor_cores_need_enough_density_and_tiles(choose):
     assert choose(512, 512, 0.05, 256, mma=True)[0] != "mma"  # 64 tiles: 8% needed
     assert choose(64, 64, 0.5, 2048, mma=True)[0] == "flat"   # 1 tile: under the 48-tile floor
@@ -69,7 +92,7 @@ def test_tensor_cores_need_enough_density_and_tiles(choose):
     (2048, 512, 0.2, 256, ("tile", 1)),   # 256 tiles: no split
     (2048, 512, 0.2, 2048, ("tile", 1)),
 ])
-def test_simt_tile_at_highest(choose, m, k, density, d, expected):
+def test_simt_tile_without_tensor_cores(choose, m, k, density, d, expected):
     assert choose(m, k, density, d) == expected
 
 
