@@ -168,10 +168,10 @@ inline SddmmChoice ChooseSddmm(int64_t m, int64_t k, int64_t nnz, int64_t d, int
   // kernel's time); with fewer tiles they do not.
   const bool short_d_mma = d >= 64 && many && !long_rows;
   // float32 at HIGHEST on 3xTF32 tiles (session 18, device clock, tune-sddmm-highest at 4ee2053
-  // and 0658db5): three mmas a product beat the SIMT tile from d = 256 with 128+ tiles (1.2-1.4x
+  // and 0658db5): three mmas a product beat the SIMT tile from d = 256 with 128+ tiles (1.1-1.45x
   // at 5-50% density) and from d = 1024 with 16+ tiles, split over a cluster where the tiles
-  // leave SMs idle (64 tiles: 1.1-1.3x at 5-50% by mma:64:2; 16: 1.1-1.9x from 20%); not at 2%
-  // (the flat kernel's 1.7x), nor with 4 tiles, nor with 64 at d = 256 (even, 0.9-1.1x).
+  // leave SMs idle (64 tiles: 1.1-1.35x at 5-50% by mma:64:2; 16: 1.1-1.9x from 20%); not at 2%
+  // (the CUDA-core kernels 1.5-1.8x faster), nor with 4 tiles, nor with 64 at d = 256 (0.8-1.1x).
   if (mma_passes == 3 && tiles >= 16 && density >= (tiles >= 48 ? 0.04 : 0.15) &&
       (d >= 1024 || (d >= 256 && many)))
     return {SddmmKernelKind::kMma, can_split && d >= 512 && tiles < num_sms ? 2 : 1, {}, 64};
