@@ -7,7 +7,7 @@
 // values are exact in TF32), so it serves them at every precision.
 //
 // Pieces: the operand tiles (SddmmOperandTile, rows kept as rows, rounded to
-// TF32 on their way into shared memory), the compute step (each warp a
+// TF32 on their way into shared memory, or kept whole for 3xTF32), the compute step (each warp a
 // kWarpM x kWarpN block of 16 x 8 accumulator fragments), the output
 // (StorePassEntries, as in the SIMT tile kernel).
 #pragma once
