@@ -4,8 +4,9 @@ SDDMM when built, to set the choice in cuda/sddmm/sddmm_config.h. One CSV row pe
 contender); prints the best variant per problem.
 
 Variants run at precision HIGHEST (float32's precision) except those named "@default" and the
-tensor-core ones (mma:*), which run at DEFAULT (TF32) unless named "@highest" (3xTF32). A "/walk" variant (e.g. tile:64/walk) runs
-on the pattern without its tile index: the tile kernels walk the rows.
+tensor-core ones (mma:*), which run at DEFAULT (TF32) unless named "@highest" (3xTF32). A
+"/walk" variant (e.g. tile:64/walk) runs on the pattern without its tile index: the tile
+kernels walk the rows.
 
 Usage: tune_sddmm.py DLMC_DIR OUT.csv [--per-level K] [--attention-only | --no-attention]
   [--suite S] [--levels 0.5,0.9] [--d 64,256] [--variants auto,mma:64,...]

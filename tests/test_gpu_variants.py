@@ -247,12 +247,14 @@ def test_sddmm_tensor_core_variant_float32_at_highest(rng, monkeypatch, sddmm_va
   A = jsdl.CSR.from_parts(jnp.ones(indices.shape, jnp.float32), indptr, indices, (m, k))
   q, q64 = rand_dense(rng, (2, m, d), jnp.float32)
   kk, k64 = rand_dense(rng, (k, d), jnp.float32)
-  fn = lambda q, kk, A, p: jsdl.sddmm(q, kk, A, precision=p).values  # noqa: E731
+  def at(precision):
+    return np.asarray(run_fresh(
+        lambda q, kk, A: jsdl.sddmm(q, kk, A, precision=precision).values, q, kk, A))
+
   ref = _sddmm_reference(q64, k64, indptr, indices)
-  split = np.asarray(run_fresh(lambda q, kk, A: fn(q, kk, A, "highest"), q, kk, A))
-  tf32 = np.asarray(run_fresh(lambda q, kk, A: fn(q, kk, A, "default"), q, kk, A))
+  split, tf32 = at("highest"), at("default")
   monkeypatch.setenv("JSDL_SDDMM_VARIANT", "tile:64")
-  simt = np.asarray(run_fresh(lambda q, kk, A: fn(q, kk, A, "highest"), q, kk, A))
+  simt = at("highest")
   err, tf32_err, simt_err = rel_err(split, ref), rel_err(tf32, ref), rel_err(simt, ref)
   what = f"{sddmm_variant} {m}x{k} d={d}: 3xTF32 {err:.2e}, TF32 {tf32_err:.2e}, SIMT {simt_err:.2e}"
   assert err < 1e-6 and err < 4 * simt_err + 1e-7 and err < tf32_err / 50, what
