@@ -40,9 +40,12 @@ VARIANTS = ["gather", "gather:16:1", "gather:32:4", "gather:64:16", "gather:128:
 
 
 # mma:<edge> runs on tensor cores: 16-bit inputs exactly, float32 at HIGHEST (the suite's default)
-# in 3xTF32, held to float32's tolerance; float32 at DEFAULT (TF32) is tested separately.
+# in 3xTF32, held to float32's tolerance; float32 at DEFAULT (TF32) is tested separately, as is
+# pipe:<edge>, the pipelined kernel of float32 at TF32 (here it runs as mma:<edge>).
 SDDMM_VARIANTS = ["row", "row:8:2", "row:4:4", "flat:1", "flat:4", "flat:8", "flat:16", "tile:32",
-                  "tile:64", "tile:64:2", "tile:128", "mma:64", "mma:64:2", "mma:128"]
+                  "tile:64", "tile:64:2", "tile:128", "mma:64", "mma:64:2", "mma:128", "pipe:64",
+                  "pipe:128:2"]
+TF32_VARIANTS = ["mma:64", "mma:64:2", "mma:128", "pipe:64", "pipe:128", "pipe:128:2"]
 # TF32 keeps 10 of float32's 23 mantissa bits: products err by about 2^-11 relative.
 TF32_TOL = 4e-3
 
@@ -220,7 +223,7 @@ def test_sddmm_variant_empty_pattern(sddmm_variant):
   assert out.shape == (0,)
 
 
-@pytest.mark.parametrize("sddmm_variant", ["mma:64", "mma:64:2", "mma:128"], indirect=True)
+@pytest.mark.parametrize("sddmm_variant", TF32_VARIANTS, indirect=True)
 @pytest.mark.parametrize("m, k, d, density", [(77, 300, 64, 0.2), (33, 64, 260, 0.5),
                                               (20, 50, 2048, 0.3), (130, 200, 7, 0.3)])
 def test_sddmm_tensor_core_variant_float32_at_default(rng, sddmm_variant, m, k, d, density):
@@ -233,6 +236,33 @@ def test_sddmm_tensor_core_variant_float32_at_default(rng, sddmm_variant, m, k, 
   out = run_fresh(lambda q, kk, A: jsdl.sddmm(q, kk, A, precision="default").values, q, kk, A)
   err = rel_err(out, _sddmm_reference(q64, k64, indptr, indices))
   assert 1e-6 < err < TF32_TOL, f"{sddmm_variant} {m}x{k} d={d}: relative error {err:.2e}"
+
+
+@pytest.mark.parametrize("pipe, staged", [("pipe:64", "mma:64"), ("pipe:128", "mma:128"),
+                                          ("pipe:128:2", "mma:64:2")])
+@pytest.mark.parametrize("indexed", [True, False])
+@pytest.mark.parametrize("m, k, d", [(300, 200, 2048), (150, 70, 100), (70, 130, 36)])
+def test_sddmm_pipelined_kernel_is_bitwise_the_staged_one(rng, monkeypatch, pipe, staged, indexed,
+                                                           m, k, d):
+  """The pipelined TF32 kernel rounds the same values and sums each entry's k-steps in the same
+  order as the register-staged kernel (d split at the same slice for :2), so their results agree
+  bit for bit: a slice copied into the wrong stage, a stage read before it lands or an entry
+  stored from the wrong place of a 128 x 128 tile (with the pattern's 64 x 64 tile index, or the
+  row walk without it) breaks that. Partial tiles, 1-3 slices in flight past the end, and d = 36
+  (two slices: one block of a cluster gets one, the other one)."""
+  indptr, indices = scrambled_pattern(rng, m, k, 0.3)
+  A = jsdl.CSR.from_parts(jnp.ones(indices.shape, jnp.float32), indptr, indices, (m, k))
+  if not indexed:
+    A = jsdl.CSR(A.values, A.sparsity.without_tile_index())
+  q, q64 = rand_dense(rng, (2, m, d), jnp.float32)
+  kk, k64 = rand_dense(rng, (k, d), jnp.float32)
+  def run(variant):
+    monkeypatch.setenv("JSDL_SDDMM_VARIANT", variant)
+    return np.asarray(run_fresh(
+        lambda q, kk, A: jsdl.sddmm(q, kk, A, precision="default").values, q, kk, A))
+  out = run(pipe)
+  assert 1e-6 < rel_err(out, _sddmm_reference(q64, k64, indptr, indices)) < TF32_TOL
+  np.testing.assert_array_equal(out, run(staged))
 
 
 @pytest.mark.parametrize("sddmm_variant", ["mma:64", "mma:64:2", "mma:128"], indirect=True)
@@ -315,11 +345,13 @@ def test_sddmm_heuristic_tensor_cores_follow_precision(rng, monkeypatch, precisi
     assert 1e-6 < err < TF32_TOL, err
 
 
-@pytest.mark.parametrize("sddmm_variant", ["tile:64", "mma:64"], indirect=True)
+@pytest.mark.parametrize("sddmm_variant", ["tile:64", "mma:64", "tile:128", "mma:128"],
+                         indirect=True)
 @pytest.mark.parametrize("indexed", [True, False])
 def test_sddmm_tile_index_and_row_walk(rng, sddmm_variant, indexed):
-  """The 64 x 64 tile kernels read their entries from the pattern's tile index, or walk the
-  rows when a pattern has none (both arrays empty: very sparse large matrices)."""
+  """The tile kernels read their entries from the pattern's 64 x 64 tile index (a 128 x 128
+  tile from the four index tiles it covers), or walk the rows when a pattern has none (both
+  arrays empty: very sparse large matrices)."""
   m, k, d = 150, 300, 40  # partial last tiles; scrambled and repeated columns
   indptr, indices = scrambled_pattern(rng, m, k, 0.2)
   A = jsdl.CSR.from_parts(jnp.ones(indices.shape, jnp.float32), indptr, indices, (m, k))

@@ -52,4 +52,24 @@ inline xla::ffi::Error ClusterLaunchSupported(bool& supported) {
   return xla::ffi::Error::Success();
 }
 
+// Above 48 KB a kernel must opt in (a function attribute, no stream work):
+// once per device and kernel, up to the device's limit, not per call.
+template <auto kKernel>
+xla::ffi::Error OptInSharedMemory(size_t smem) {
+  if (smem <= 48 * 1024) return xla::ffi::Error::Success();
+  constexpr int kMaxDevices = 64;
+  static std::atomic<bool> opted_in[kMaxDevices];
+  int device = 0;
+  JSDL_CUDA_CHECK(cudaGetDevice(&device));
+  const bool cached = device >= 0 && device < kMaxDevices;
+  if (!cached || !opted_in[device].load(std::memory_order_relaxed)) {
+    int limit = 0;
+    JSDL_RETURN_IF_ERROR(SharedMemoryPerBlockOptin(limit));
+    JSDL_CUDA_CHECK(cudaFuncSetAttribute(kKernel, cudaFuncAttributeMaxDynamicSharedMemorySize,
+                                         limit));
+    if (cached) opted_in[device].store(true, std::memory_order_relaxed);
+  }
+  return xla::ffi::Error::Success();
+}
+
 }  // namespace jsdl

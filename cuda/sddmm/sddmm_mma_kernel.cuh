@@ -38,6 +38,62 @@ constexpr size_t kSddmmMmaSmemBytes =
         ? sizeof(SddmmMmaShared<Config>)
         : sizeof(float) * Config::kPassRows * (Config::kBN + 1);
 
+// One warp's share of a tile: a kWarpM x kWarpN block at (wm, wn) of kFragsM
+// x kFragsN accumulator fragments of 16 x 8.
+template <typename Config>
+struct SddmmMmaWarp {
+  static constexpr int kFragsM = Config::kFragsM, kFragsN = Config::kFragsN;
+  static_assert(kFragsN % 2 == 0, "B fragments load in pairs");
+  int wm, wn, lane;
+
+  __device__ explicit SddmmMmaWarp(int tid)
+      : wm(tid / kWarpSize / Config::kWarpsN * Config::kWarpM),
+        wn(tid / kWarpSize % Config::kWarpsN * Config::kWarpN),
+        lane(tid % kWarpSize) {}
+
+  // The fragments of k-step kk from operand rows of kStride words in shared
+  // memory: one ldmatrix.x4 per A fragment (blocks: rows 0-7 and 8-15 at words
+  // kk..kk+3, then at kk+4..kk+7) and per pair of B fragments (fragment j's
+  // words kk.. and kk+4.., then fragment j+1's), lane l addressing row l % 8 of
+  // block l / 8.
+  template <int kStride>
+  __device__ __forceinline__ void Load(uint32_t (&fa)[kFragsM][4], uint32_t (&fb)[kFragsN][2],
+                                       const uint32_t (*lhs)[kStride],
+                                       const uint32_t (*rhs)[kStride], int kk) const {
+    const int q = lane / 8, r = lane % 8;
+#pragma unroll
+    for (int i = 0; i < kFragsM; ++i)
+      LoadBlocksX4(fa[i], lhs[wm + i * 16 + (q & 1) * 8 + r] + kk + (q >> 1) * 4);
+#pragma unroll
+    for (int j = 0; j < kFragsN; j += 2) {
+      uint32_t pair[4];
+      LoadBlocksX4(pair, rhs[wn + (j + (q >> 1)) * 8 + r] + kk + (q & 1) * 4);
+      fb[j][0] = pair[0], fb[j][1] = pair[1], fb[j + 1][0] = pair[2], fb[j + 1][1] = pair[3];
+    }
+  }
+
+  // Writes (or adds) the accumulators of tile rows [pass, pass + kPassRows)
+  // into dst, the output pass's rows (StoreTileEntries).
+  __device__ __forceinline__ void Put(const float (&acc)[kFragsM][kFragsN][4],
+                                      float (*dst)[Config::kBN + 1], int pass, bool add) const {
+    const int g = lane / 4, t = lane % 4;  // fragment row group and column (mma.cuh)
+#pragma unroll
+    for (int i = 0; i < kFragsM; ++i)
+#pragma unroll
+      for (int half = 0; half < 2; ++half) {  // fragment rows g and g + 8
+        const int r = wm + i * 16 + half * 8 + g - pass;
+        if (r < 0 || r >= Config::kPassRows) continue;
+#pragma unroll
+        for (int j = 0; j < kFragsN; ++j)
+#pragma unroll
+          for (int e = 0; e < 2; ++e) {
+            float& v = dst[r][wn + j * 8 + 2 * t + e];
+            v = add ? v + acc[i][j][2 * half + e] : acc[i][j][2 * half + e];
+          }
+      }
+  }
+};
+
 // Block kThreads (1-D); grid.x covers the row tiles of m, grid.y the column
 // tiles of k times kParts (as in SddmmTileKernel), grid.z the batch (stride
 // loop). kVec: elements per global load. kSplit (float32 at HIGHEST): 3xTF32.
@@ -52,7 +108,6 @@ __global__ void __launch_bounds__(Config::kThreads, Config::kMinBlocks)
   constexpr int kBM = Config::kBM, kBN = Config::kBN, kBK = Config::kBK;
   constexpr int kFragsM = Config::kFragsM, kFragsN = Config::kFragsN;
   static_assert(kBK % 8 == 0, "whole k-steps of the m16n8k8 shape");
-  static_assert(kFragsN % 2 == 0, "B fragments load in pairs");
   static_assert(kBM % Config::kPassRows == 0, "whole output passes");
   static_assert(kParts == 1 || Config::kPassRows == kBM, "split tiles meet in one pass");
   __shared__ __align__(16) unsigned char smem_bytes[kSddmmMmaSmemBytes<Config>];
@@ -60,10 +115,8 @@ __global__ void __launch_bounds__(Config::kThreads, Config::kMinBlocks)
   auto* tile_out = reinterpret_cast<float(*)[kBN + 1]>(smem_bytes);
   __shared__ int32_t pass_offsets[Config::kPassRows + 1];
 
-  const int tid = threadIdx.x, warp = tid / kWarpSize, lane = tid % kWarpSize;
-  const int g = lane / 4, t = lane % 4;  // fragment row group and column (mma.cuh)
-  const int wm = warp / Config::kWarpsN * Config::kWarpM;
-  const int wn = warp % Config::kWarpsN * Config::kWarpN;
+  const int tid = threadIdx.x;
+  const SddmmMmaWarp<Config> warp(tid);
   const TileBlock block = TileBlock::Here(parts);  // == kParts
   const int64_t row0 = block.row_tile * kBM, col0 = block.col_tile * kBN;
   const int64_t slices = (args.d + kBK - 1) / kBK;
@@ -82,20 +135,8 @@ __global__ void __launch_bounds__(Config::kThreads, Config::kMinBlocks)
     const auto multiply = [&](int stage) {
 #pragma unroll
       for (int kk = 0; kk < kBK; kk += 8) {
-        // One ldmatrix.x4 per A fragment (blocks: rows 0-7 and 8-15 at words kk..kk+3,
-        // then at kk+4..kk+7) and per pair of B fragments (fragment j's words kk.. and
-        // kk+4.., then fragment j+1's), lane l addressing row l % 8 of block l / 8.
         uint32_t fa[kFragsM][4], fb[kFragsN][2];
-        const int q = lane / 8, r = lane % 8;
-#pragma unroll
-        for (int i = 0; i < kFragsM; ++i)
-          LoadBlocksX4(fa[i], smem.lhs[stage][wm + i * 16 + (q & 1) * 8 + r] + kk + (q >> 1) * 4);
-#pragma unroll
-        for (int j = 0; j < kFragsN; j += 2) {
-          uint32_t pair[4];
-          LoadBlocksX4(pair, smem.rhs[stage][wn + (j + (q >> 1)) * 8 + r] + kk + (q & 1) * 4);
-          fb[j][0] = pair[0], fb[j][1] = pair[1], fb[j + 1][0] = pair[2], fb[j + 1][1] = pair[3];
-        }
+        warp.Load(fa, fb, smem.lhs[stage], smem.rhs[stage], kk);
         if constexpr (kSplit) {
           uint32_t sa[kFragsM][4], sb[kFragsN][2];
 #pragma unroll
@@ -133,25 +174,11 @@ __global__ void __launch_bounds__(Config::kThreads, Config::kMinBlocks)
     RunSlices<kBK>(a, w, item.lhs, item.rhs, args.m, k, args.d, row0, col0,
                    block.FirstSlice(slices), block.EndSlice(slices), tid, store, multiply);
 
-    // Output (StoreTileEntries): the thread's fragment rows of a pass.
     const auto put = [&](float (*dst)[kBN + 1], int pass, bool add) {
-#pragma unroll
-      for (int i = 0; i < kFragsM; ++i)
-#pragma unroll
-        for (int half = 0; half < 2; ++half) {  // fragment rows g and g + 8
-          const int r = wm + i * 16 + half * 8 + g - pass;
-          if (r < 0 || r >= Config::kPassRows) continue;
-#pragma unroll
-          for (int j = 0; j < kFragsN; ++j)
-#pragma unroll
-            for (int e = 0; e < 2; ++e) {
-              float& v = dst[r][wn + j * 8 + 2 * t + e];
-              v = add ? v + acc[i][j][2 * half + e] : acc[i][j][2 * half + e];
-            }
-        }
+      warp.Put(acc, dst, pass, add);
     };
-    StoreTileEntries<T, Config, kParts>(args, item.out, tile_out, pass_offsets, block, row0, col0,
-                                        tid, put);
+    StoreTileEntries<T, Config, kParts>(args, item.out, tile_out, pass_offsets, block, k, row0,
+                                        col0, tid, put);
   }
 }
 

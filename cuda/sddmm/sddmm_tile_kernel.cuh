@@ -115,14 +115,10 @@ struct SddmmOperandTile {
 // kernels take parts at run time (as a template constant, ptxas spilled more).
 struct TileBlock {
   int64_t row_tile, col_tile;
-  int64_t tile;  // row-major over all tiles: the pattern's tile index numbers them so
   int parts, part;
 
   __device__ static TileBlock Here(int parts) {
-    const int64_t col_tiles = gridDim.y / parts;
-    const int64_t col_tile = blockIdx.y / parts;
-    return {blockIdx.x, col_tile, static_cast<int64_t>(blockIdx.x) * col_tiles + col_tile, parts,
-            static_cast<int>(blockIdx.y % parts)};
+    return {blockIdx.x, blockIdx.y / parts, parts, static_cast<int>(blockIdx.y % parts)};
   }
   // This block's slices [first, end) of `slices`.
   __device__ int64_t FirstSlice(int64_t slices) const { return slices * part / parts; }
@@ -214,24 +210,34 @@ __device__ __forceinline__ void StoreIndexedEntries(const SddmmArgs<T>& args, T*
 }
 
 // One output pass of a tile kernel, after its rows of the dense tile are in
-// tile_out: the tile index when the pattern has one and the tile is the
-// index's (one pass of kSddmmTileIndexEdge rows), else the row walk. Barriers
-// before (tile_out complete) and after (the next pass overwrites it).
+// tile_out: with the pattern's tile index, when the pass's rows and the tile's
+// columns are whole index tiles (kSddmmTileIndexEdge square), each index tile's
+// own entry list; else the row walk. Barriers before (tile_out complete) and
+// after (the next pass overwrites it).
 template <typename T, typename Config>
 __device__ __forceinline__ void StorePassEntries(const SddmmArgs<T>& args, T* out,
                                                  const float (*tile_out)[Config::kBN + 1],
-                                                 int32_t* offsets, const TileBlock& block,
-                                                 int64_t row0, int64_t col0, int tid) {
-  constexpr bool kIndexable = Config::kBM == kSddmmTileIndexEdge &&
-                              Config::kBN == kSddmmTileIndexEdge &&
-                              Config::kPassRows == kSddmmTileIndexEdge &&
-                              Config::kThreads > kSddmmTileIndexEdge;
+                                                 int32_t* offsets, int64_t k, int64_t row0,
+                                                 int64_t col0, int tid) {
+  constexpr int kEdge = kSddmmTileIndexEdge;
+  constexpr bool kIndexable = Config::kBN % kEdge == 0 && Config::kPassRows % kEdge == 0 &&
+                              Config::kThreads > Config::kPassRows;
   if (kIndexable && args.tile_offsets != nullptr) {
     if (tid <= Config::kPassRows)
       offsets[tid] = __ldg(args.row_offsets + (row0 + tid < args.m ? row0 + tid : args.m));
     __syncthreads();
-    StoreIndexedEntries<T, Config::kThreads, Config::kPassRows, Config::kBN>(
-        args, out, tile_out, offsets, block.tile, col0, tid);
+    const int64_t index_cols = (k + kEdge - 1) / kEdge;  // the index's tiles a row of tiles
+#pragma unroll
+    for (int r = 0; r < Config::kPassRows; r += kEdge) {
+      if (row0 + r >= args.m) break;
+#pragma unroll
+      for (int c = 0; c < Config::kBN; c += kEdge) {
+        if (col0 + c >= k) break;
+        const int64_t tile = (row0 + r) / kEdge * index_cols + (col0 + c) / kEdge;
+        StoreIndexedEntries<T, Config::kThreads, kEdge, Config::kBN>(
+            args, out, tile_out + r, offsets + r, tile, col0, tid);
+      }
+    }
   } else {
     __syncthreads();
     StoreRowEntries<T, Config::kThreads, Config::kPassRows, Config::kBN>(args, out, tile_out,
@@ -249,15 +255,16 @@ template <typename T, typename Config, int kParts, typename Put>
 __device__ __forceinline__ void StoreTileEntries(const SddmmArgs<T>& args, T* out,
                                                  float (*tile_out)[Config::kBN + 1],
                                                  int32_t* offsets, const TileBlock& block,
-                                                 int64_t row0, int64_t col0, int tid, Put put) {
+                                                 int64_t k, int64_t row0, int64_t col0, int tid,
+                                                 Put put) {
   if constexpr (kParts > 1) {
     if (ReceiveParts(block, tile_out, [&](auto* dst, bool add) { put(dst, 0, add); }))
-      StorePassEntries<T, Config>(args, out, tile_out, offsets, block, row0, col0, tid);
+      StorePassEntries<T, Config>(args, out, tile_out, offsets, k, row0, col0, tid);
   } else {
 #pragma unroll
     for (int pass = 0; pass < Config::kBM; pass += Config::kPassRows) {
       put(tile_out, pass, false);
-      StorePassEntries<T, Config>(args, out, tile_out, offsets, block, row0 + pass, col0, tid);
+      StorePassEntries<T, Config>(args, out, tile_out, offsets, k, row0 + pass, col0, tid);
     }
   }
 }
@@ -360,8 +367,8 @@ __global__ void __launch_bounds__(Config::kThreads, Config::kMinBlocks)
         }
       }
     };
-    StoreTileEntries<T, Config, kParts>(args, item.out, tile_out, pass_offsets, block, row0, col0,
-                                        tid, put);
+    StoreTileEntries<T, Config, kParts>(args, item.out, tile_out, pass_offsets, block, k, row0,
+                                        col0, tid, put);
   }
 }
 

@@ -1,7 +1,6 @@
 // XLA FFI handler for jsdl_spmm (see docs/architecture.md, "FFI targets").
 #include <cuda_runtime_api.h>
 
-#include <atomic>
 #include <cstdint>
 #include <string>
 
@@ -42,26 +41,6 @@ ffi::Error LaunchGather(cudaStream_t stream, SpmmArgs<T> args, int rows_per_warp
                   CappedGridDim(args.column_tiles), CappedGridDim(args.batch));
   kernel<<<grid, block, 0, stream>>>(args, rows_per_warp);
   JSDL_CHECK_LAUNCH("SpmmGatherKernel");
-  return ffi::Error::Success();
-}
-
-// Above 48 KB a kernel must opt in (a function attribute, no stream work):
-// once per device and kernel, up to the device's limit, not per call.
-template <auto kKernel>
-ffi::Error OptInSharedMemory(size_t smem) {
-  if (smem <= 48 * 1024) return ffi::Error::Success();
-  constexpr int kMaxDevices = 64;
-  static std::atomic<bool> opted_in[kMaxDevices];
-  int device = 0;
-  JSDL_CUDA_CHECK(cudaGetDevice(&device));
-  const bool cached = device >= 0 && device < kMaxDevices;
-  if (!cached || !opted_in[device].load(std::memory_order_relaxed)) {
-    int limit = 0;
-    JSDL_RETURN_IF_ERROR(SharedMemoryPerBlockOptin(limit));
-    JSDL_CUDA_CHECK(cudaFuncSetAttribute(kKernel, cudaFuncAttributeMaxDynamicSharedMemorySize,
-                                         limit));
-    if (cached) opted_in[device].store(true, std::memory_order_relaxed);
-  }
   return ffi::Error::Success();
 }
 
