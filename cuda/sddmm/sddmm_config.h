@@ -84,8 +84,8 @@ struct SddmmMmaConfig : SddmmTileShape<kBM_, kBN_, kBK_, kMinBlocks_> {
   static_assert(kWarpM % 16 == 0 && kWarpN % 8 == 0, "whole fragments per warp");
 };
 
-// The pipelined tensor-core tile kernel (sddmm_mma_pipe_kernel.cuh; float32 at
-// TF32): kStages cp.async stages in dynamic shared memory, kStages - 1 slices
+// The pipelined tensor-core tile kernel (sddmm_mma_pipe_kernel.cuh; float32):
+// kStages cp.async stages in dynamic shared memory, kStages - 1 slices
 // of d in flight, and the whole tile in one output pass.
 template <int kBM_, int kBN_, int kBK_, int kWarpsM_, int kWarpsN_, int kStages_, int kMinBlocks_>
 struct SddmmMmaPipeConfig : SddmmMmaConfig<kBM_, kBN_, kBK_, kWarpsM_, kWarpsN_, kMinBlocks_> {
@@ -112,7 +112,7 @@ struct SddmmChoice {
                        // (1 or 2, a cluster: ReceiveParts in sddmm_tile_kernel.cuh)
   SddmmShape row = {};  // row kernel: group shape; lanes == 0: ChooseSddmmShape's
   int tile_edge = 64;   // tile and mma kernels: 32, 64 or 128 rows and columns a block
-                        // (kMmaPipe: 64 or 128; float32 at TF32, else kMma of that edge)
+                        // (kMmaPipe: 64, or 128 at TF32; float32, else kMma of that edge)
 };
 
 // Measured on the DLMC sample and on attention-like patterns (H200,

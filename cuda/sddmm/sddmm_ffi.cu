@@ -158,17 +158,17 @@ ffi::Error LaunchMma(cudaStream_t stream, const SddmmArgs<T>& args, int64_t k, i
   });
 }
 
-// The pipelined tensor-core kernel (float32 at TF32): its 16-byte copies need
-// rows of whole 16-byte pieces on aligned operands; else the register-staged
-// kernel of the same tile.
-template <typename Config, typename Fallback>
+// The pipelined tensor-core kernel (float32; kSplit: 3xTF32): its 16-byte
+// copies need rows of whole 16-byte pieces on aligned operands; else the
+// register-staged kernel of the same tile.
+template <typename Config, typename Fallback, bool kSplit = false>
 ffi::Error LaunchMmaPipe(cudaStream_t stream, const SddmmArgs<float>& args, int64_t k,
                          int parts) {
   const auto aligned = [](const void* p) { return reinterpret_cast<uintptr_t>(p) % 16 == 0; };
   if (args.d % 4 != 0 || !aligned(args.lhs) || !aligned(args.rhs))
-    return LaunchMma<float, Fallback>(stream, args, k, parts);
+    return LaunchMma<float, Fallback, kSplit>(stream, args, k, parts);
   return LaunchTiles<float, Config>(stream, args, k, parts, [&](auto kParts, dim3 grid) {
-    constexpr auto kernel = SddmmMmaPipeKernel<Config, kParts()>;
+    constexpr auto kernel = SddmmMmaPipeKernel<Config, kParts(), kSplit>;
     constexpr size_t smem = SddmmMmaPipeLayout<Config>::kBytes;
     JSDL_RETURN_IF_ERROR(OptInSharedMemory<kernel>(smem));
     JSDL_RETURN_IF_ERROR(
@@ -194,22 +194,27 @@ ffi::Error Launch(cudaStream_t stream, const SddmmArgs<T>& args, int64_t k, bool
   if (choice.kind == SddmmKernelKind::kRow) return LaunchRow<T>(stream, args, choice.row);
   if constexpr (sizeof(T) <= 4) {  // float accumulators in shared memory: no float64
     const int parts = choice.d_split;  // 2 only where clusters launch (ChooseSddmm)
-    // Tensor cores (only where mma_passes > 0); the pipelined kernel serves float32 at TF32.
+    // Tensor cores (only where mma_passes > 0); the pipelined kernel serves float32 (3xTF32 in
+    // 64 x 64 tiles only: its 128 x 128 accumulators would spill).
     if (choice.kind == SddmmKernelKind::kMma || choice.kind == SddmmKernelKind::kMmaPipe) {
       using Mma128 = SddmmMmaConfig<128, 128, 16, 2, 4, 1>;
       using Mma64 = SddmmMmaConfig<64, 64, 32, 2, 2, 4>;
       if constexpr (kFloat) {
-        if (choice.kind == SddmmKernelKind::kMmaPipe && mma_passes == 1) {
-          if (choice.tile_edge == 128)
-            return LaunchMmaPipe<SddmmMmaPipeConfig<128, 128, 32, 2, 4, 3, 1>, Mma128>(
-                stream, args, k, parts);
-          return LaunchMmaPipe<SddmmMmaPipeConfig<64, 64, 32, 2, 2, 3, 2>, Mma64>(stream, args,
-                                                                                   k, parts);
-        }
+        const bool pipe = choice.kind == SddmmKernelKind::kMmaPipe;
         if (mma_passes == 3) {  // 3xTF32: 2 blocks an SM, for registers enough not to spill
+          using Split64 = SddmmMmaConfig<64, 64, 32, 2, 2, 2>;
           if (choice.tile_edge == 128) return LaunchMma<T, Mma128, true>(stream, args, k, parts);
-          return LaunchMma<T, SddmmMmaConfig<64, 64, 32, 2, 2, 2>, true>(stream, args, k, parts);
+          if (pipe)
+            return LaunchMmaPipe<SddmmMmaPipeConfig<64, 64, 32, 2, 2, 3, 2>, Split64, true>(
+                stream, args, k, parts);
+          return LaunchMma<T, Split64, true>(stream, args, k, parts);
         }
+        if (pipe && choice.tile_edge == 128)
+          return LaunchMmaPipe<SddmmMmaPipeConfig<128, 128, 32, 2, 4, 3, 1>, Mma128>(stream, args,
+                                                                                     k, parts);
+        if (pipe)
+          return LaunchMmaPipe<SddmmMmaPipeConfig<64, 64, 32, 2, 2, 3, 2>, Mma64>(stream, args, k,
+                                                                                  parts);
       }
       if (choice.tile_edge == 128) return LaunchMma<T, Mma128>(stream, args, k, parts);
       return LaunchMma<T, Mma64>(stream, args, k, parts);

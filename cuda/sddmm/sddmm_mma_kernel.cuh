@@ -72,6 +72,31 @@ struct SddmmMmaWarp {
     }
   }
 
+  // One kBK-deep slice of d from operand rows in shared memory into `sums`:
+  // rows of TF32 bit patterns, or of float32 bits (kRound: rounded to TF32 at
+  // the fragments; 3xTF32: split there).
+  template <bool kRound, typename Sums, int kStride>
+  __device__ __forceinline__ void MultiplySlice(Sums& sums, const uint32_t (*lhs)[kStride],
+                                                const uint32_t (*rhs)[kStride]) const {
+#pragma unroll
+    for (int kk = 0; kk < Config::kBK; kk += 8) {
+      uint32_t fa[kFragsM][4], fb[kFragsN][2];
+      Load(fa, fb, lhs, rhs, kk);
+      if constexpr (kRound) {
+#pragma unroll
+        for (int i = 0; i < kFragsM; ++i)
+#pragma unroll
+          for (int e = 0; e < 4; ++e) fa[i][e] = ToTf32(__uint_as_float(fa[i][e]));
+#pragma unroll
+        for (int j = 0; j < kFragsN; ++j)
+#pragma unroll
+          for (int e = 0; e < 2; ++e) fb[j][e] = ToTf32(__uint_as_float(fb[j][e]));
+      }
+      sums.Step(fa, fb);
+    }
+    sums.EndSlice();
+  }
+
   // Writes (or adds) the accumulators of tile rows [pass, pass + kPassRows)
   // into dst, the output pass's rows (StoreTileEntries).
   __device__ __forceinline__ void Put(const float (&acc)[kFragsM][kFragsN][4],
@@ -94,19 +119,67 @@ struct SddmmMmaWarp {
   }
 };
 
-// Block kThreads (1-D); grid.x covers the row tiles of m, grid.y the column
-// tiles of k times kParts (as in SddmmTileKernel), grid.z the batch (stride
-// loop). kVec: elements per global load. kSplit (float32 at HIGHEST): 3xTF32.
-// The tensor cores' float32 accumulation truncates (measured: 6x SIMT's error
+// A warp's accumulator fragments. kSplit (float32 at HIGHEST): 3xTF32. The
+// tensor cores' float32 accumulation truncates (measured: 6x SIMT's error
 // over d = 2048), so a slice's products accumulate apart, big x big in `part`
 // and the cross terms in `cross`, and join `acc` by rounded float32 adds after
 // each slice. Apart, because an infinite input (whose small part is NaN) must
 // give big x big's +-inf or NaN, as float32 arithmetic does, not NaN always.
+template <typename Config, bool kSplit>
+struct SddmmMmaSums {
+  static constexpr int kFragsM = Config::kFragsM, kFragsN = Config::kFragsN;
+  static constexpr int kSplitM = kSplit ? kFragsM : 1, kSplitN = kSplit ? kFragsN : 1;
+  float acc[kFragsM][kFragsN][4] = {};
+  float part[kSplitM][kSplitN][4] = {}, cross[kSplitM][kSplitN][4] = {};
+
+  // One k-step: TF32 fragments, or float32 bits to split (kSplit).
+  __device__ __forceinline__ void Step(uint32_t (&fa)[kFragsM][4], uint32_t (&fb)[kFragsN][2]) {
+    if constexpr (kSplit) {
+      uint32_t sa[kFragsM][4], sb[kFragsN][2];
+#pragma unroll
+      for (int i = 0; i < kFragsM; ++i) SplitTf32(fa[i], fa[i], sa[i]);
+#pragma unroll
+      for (int j = 0; j < kFragsN; ++j) SplitTf32(fb[j], fb[j], sb[j]);
+#pragma unroll
+      for (int i = 0; i < kFragsM; ++i)
+#pragma unroll
+        for (int j = 0; j < kFragsN; ++j) {
+          MmaTf32(cross[i][j], sa[i], fb[j]);
+          MmaTf32(cross[i][j], fa[i], sb[j]);
+          MmaTf32(part[i][j], fa[i], fb[j]);
+        }
+    } else {
+#pragma unroll
+      for (int i = 0; i < kFragsM; ++i)
+#pragma unroll
+        for (int j = 0; j < kFragsN; ++j) MmaTf32(acc[i][j], fa[i], fb[j]);
+    }
+  }
+
+  __device__ __forceinline__ void EndSlice() {
+    if constexpr (kSplit) {
+#pragma unroll
+      for (int i = 0; i < kFragsM; ++i)
+#pragma unroll
+        for (int j = 0; j < kFragsN; ++j)
+#pragma unroll
+          for (int e = 0; e < 4; ++e) {
+            const float c = cross[i][j][e];
+            acc[i][j][e] += isfinite(c) ? part[i][j][e] + c : part[i][j][e];
+            part[i][j][e] = cross[i][j][e] = 0.0f;
+          }
+    }
+  }
+};
+
+// Block kThreads (1-D); grid.x covers the row tiles of m, grid.y the column
+// tiles of k times kParts (as in SddmmTileKernel), grid.z the batch (stride
+// loop). kVec: elements per global load. kSplit (float32 at HIGHEST): 3xTF32
+// (SddmmMmaSums), operands kept as float32 bits in shared memory.
 template <typename T, typename Config, int kVec, int kParts, bool kSplit>
 __global__ void __launch_bounds__(Config::kThreads, Config::kMinBlocks)
     SddmmMmaKernel(const SddmmArgs<T> args, int64_t k, int parts) {
   constexpr int kBM = Config::kBM, kBN = Config::kBN, kBK = Config::kBK;
-  constexpr int kFragsM = Config::kFragsM, kFragsN = Config::kFragsN;
   static_assert(kBK % 8 == 0, "whole k-steps of the m16n8k8 shape");
   static_assert(kBM % Config::kPassRows == 0, "whole output passes");
   static_assert(kParts == 1 || Config::kPassRows == kBM, "split tiles meet in one pass");
@@ -123,9 +196,7 @@ __global__ void __launch_bounds__(Config::kThreads, Config::kMinBlocks)
   for (int64_t b = blockIdx.z; b < args.batch; b += gridDim.z) {
     const SddmmItem<T> item = args.Item(b);
 
-    float acc[kFragsM][kFragsN][4] = {};
-    constexpr int kSplitM = kSplit ? kFragsM : 1, kSplitN = kSplit ? kFragsN : 1;
-    float part[kSplitM][kSplitN][4] = {}, cross[kSplitM][kSplitN][4] = {};
+    SddmmMmaSums<Config, kSplit> sums;
     SddmmOperandTile<T, Config, kBM, kVec> a;
     SddmmOperandTile<T, Config, kBN, kVec> w;
     const auto store = [&](int stage) {
@@ -133,49 +204,13 @@ __global__ void __launch_bounds__(Config::kThreads, Config::kMinBlocks)
       w.template StoreMmaRows<!kSplit>(smem.rhs[stage], tid);
     };
     const auto multiply = [&](int stage) {
-#pragma unroll
-      for (int kk = 0; kk < kBK; kk += 8) {
-        uint32_t fa[kFragsM][4], fb[kFragsN][2];
-        warp.Load(fa, fb, smem.lhs[stage], smem.rhs[stage], kk);
-        if constexpr (kSplit) {
-          uint32_t sa[kFragsM][4], sb[kFragsN][2];
-#pragma unroll
-          for (int i = 0; i < kFragsM; ++i) SplitTf32(fa[i], fa[i], sa[i]);
-#pragma unroll
-          for (int j = 0; j < kFragsN; ++j) SplitTf32(fb[j], fb[j], sb[j]);
-#pragma unroll
-          for (int i = 0; i < kFragsM; ++i)
-#pragma unroll
-            for (int j = 0; j < kFragsN; ++j) {
-              MmaTf32(cross[i][j], sa[i], fb[j]);
-              MmaTf32(cross[i][j], fa[i], sb[j]);
-              MmaTf32(part[i][j], fa[i], fb[j]);
-            }
-        } else {
-#pragma unroll
-          for (int i = 0; i < kFragsM; ++i)
-#pragma unroll
-            for (int j = 0; j < kFragsN; ++j) MmaTf32(acc[i][j], fa[i], fb[j]);
-        }
-      }
-      if constexpr (kSplit) {
-#pragma unroll
-        for (int i = 0; i < kFragsM; ++i)
-#pragma unroll
-          for (int j = 0; j < kFragsN; ++j)
-#pragma unroll
-            for (int e = 0; e < 4; ++e) {
-              const float c = cross[i][j][e];
-              acc[i][j][e] += isfinite(c) ? part[i][j][e] + c : part[i][j][e];
-              part[i][j][e] = cross[i][j][e] = 0.0f;
-            }
-      }
+      warp.template MultiplySlice<false>(sums, smem.lhs[stage], smem.rhs[stage]);
     };
     RunSlices<kBK>(a, w, item.lhs, item.rhs, args.m, k, args.d, row0, col0,
                    block.FirstSlice(slices), block.EndSlice(slices), tid, store, multiply);
 
     const auto put = [&](float (*dst)[kBN + 1], int pass, bool add) {
-      warp.Put(acc, dst, pass, add);
+      warp.Put(sums.acc, dst, pass, add);
     };
     StoreTileEntries<T, Config, kParts>(args, item.out, tile_out, pass_offsets, block, k, row0,
                                         col0, tid, put);

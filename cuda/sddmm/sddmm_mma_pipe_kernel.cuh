@@ -1,6 +1,7 @@
-// SDDMM on tensor cores for long d, float32 at TF32 (precision DEFAULT or
-// HIGH): the tensor-core tile kernel (sddmm_mma_kernel.cuh) with a larger tile
-// and its operand slices copied by cp.async, several in flight.
+// SDDMM on tensor cores for long d in float32: the tensor-core tile kernel
+// (sddmm_mma_kernel.cuh) with its operand slices copied by cp.async, several in
+// flight, and (at TF32) a larger tile; TF32 at precision DEFAULT or HIGH, or
+// 3xTF32 at HIGHEST (kSplit).
 //
 // Why (docs/kernels.md, "SDDMM: pipelined tensor-core tiles"): with 64 x 64
 // tiles every product's two operand elements come from L2 once per 64 uses,
@@ -8,8 +9,9 @@
 // the 64 x 64 kernel moves about 4.3 TB/s out of L2 and waits on it. A 128 x
 // 128 tile halves the bytes per product, and kStages - 1 slices in flight
 // keep more bytes on the way. Float32 bits land in shared memory as they are
-// and round to TF32 (cvt.rna, as the other kernel rounds on its stores) when a
-// fragment is loaded, so both kernels multiply the same values.
+// and round to TF32 (cvt.rna, as the other kernel rounds on its stores) or
+// split (3xTF32) when a fragment is loaded, so both kernels multiply the same
+// values in the same order.
 #pragma once
 
 #include <cstdint>
@@ -19,7 +21,7 @@
 #include "../common/warp.cuh"
 #include "sddmm_config.h"
 #include "sddmm_kernel.cuh"       // SddmmArgs
-#include "sddmm_mma_kernel.cuh"   // SddmmMmaWarp
+#include "sddmm_mma_kernel.cuh"   // SddmmMmaWarp, SddmmMmaSums
 #include "sddmm_tile_kernel.cuh"  // TileBlock, StoreTileEntries
 
 namespace jsdl {
@@ -58,13 +60,12 @@ __device__ __forceinline__ void CopySliceAsync(uint32_t (*dst)[SddmmMmaPipeLayou
 // Block kThreads (1-D), grid as SddmmMmaKernel's (kParts > 1: d split over a
 // cluster). Needs d % 4 == 0 and 16-byte aligned operands (the launcher's
 // check).
-template <typename Config, int kParts>
-__global__ void __launch_bounds__(Config::kThreads, 1)
+template <typename Config, int kParts, bool kSplit>
+__global__ void __launch_bounds__(Config::kThreads, Config::kMinBlocks)
     SddmmMmaPipeKernel(const SddmmArgs<float> args, int64_t k, int parts) {
   using Layout = SddmmMmaPipeLayout<Config>;
   constexpr int kBM = Config::kBM, kBN = Config::kBN, kBK = Config::kBK;
   constexpr int kStages = Config::kStages, kStride = Layout::kStride;
-  constexpr int kFragsM = Config::kFragsM, kFragsN = Config::kFragsN;
   static_assert(kBK % 8 == 0, "whole k-steps of the m16n8k8 shape");
   extern __shared__ __align__(16) unsigned char smem_bytes[];
   auto* stages = reinterpret_cast<uint32_t(*)[kStride]>(smem_bytes);  // stage s: rows s * (kBM + kBN)..
@@ -92,7 +93,7 @@ __global__ void __launch_bounds__(Config::kThreads, 1)
       if (first + i < end) copy(first + i, i);
       CopyAsyncCommit();
     }
-    float acc[kFragsM][kFragsN][4] = {};
+    SddmmMmaSums<Config, kSplit> sums;
     for (int64_t s = first; s < end; ++s) {
       const int stage = static_cast<int>((s - first) % kStages);
       CopyAsyncWait<kStages - 2>();
@@ -100,29 +101,13 @@ __global__ void __launch_bounds__(Config::kThreads, 1)
       if (s + kStages - 1 < end) copy(s + kStages - 1, (stage + kStages - 1) % kStages);
       CopyAsyncCommit();
       const auto* lhs = stages + stage * (kBM + kBN);
-#pragma unroll
-      for (int kk = 0; kk < kBK; kk += 8) {
-        uint32_t fa[kFragsM][4], fb[kFragsN][2];
-        warp.Load(fa, fb, lhs, lhs + kBM, kk);
-#pragma unroll
-        for (int i = 0; i < kFragsM; ++i)
-#pragma unroll
-          for (int e = 0; e < 4; ++e) fa[i][e] = ToTf32(__uint_as_float(fa[i][e]));
-#pragma unroll
-        for (int j = 0; j < kFragsN; ++j)
-#pragma unroll
-          for (int e = 0; e < 2; ++e) fb[j][e] = ToTf32(__uint_as_float(fb[j][e]));
-#pragma unroll
-        for (int i = 0; i < kFragsM; ++i)
-#pragma unroll
-          for (int j = 0; j < kFragsN; ++j) MmaTf32(acc[i][j], fa[i], fb[j]);
-      }
+      warp.template MultiplySlice<!kSplit>(sums, lhs, lhs + kBM);
     }
     CopyAsyncWait<0>();  // only empty groups remain, but none may land in tile_out
     __syncthreads();     // every warp's last fragments read before tile_out reuses the stages
 
     const auto put = [&](float (*dst)[kBN + 1], int pass, bool add) {
-      warp.Put(acc, dst, pass, add);
+      warp.Put(sums.acc, dst, pass, add);
     };
     StoreTileEntries<float, Config, kParts>(args, item.out, tile_out, pass_offsets, block, k,
                                             row0, col0, tid, put);
