@@ -18,12 +18,16 @@ inline xla::ffi::Error CudaError(cudaError_t status, const char* what) {
 
 }  // namespace jsdl
 
-// Returns an ffi::Error from the enclosing handler if a CUDA call fails.
+// Returns an ffi::Error from the enclosing handler if a CUDA call fails. The
+// failure is also taken off the runtime's last-error slot, so that a later
+// launch check (JSDL_CHECK_LAUNCH) does not report it again as its own.
 #define JSDL_CUDA_CHECK(expr)                                        \
   do {                                                               \
     cudaError_t jsdl_status_ = (expr);                               \
-    if (jsdl_status_ != cudaSuccess)                                 \
+    if (jsdl_status_ != cudaSuccess) {                               \
+      (void)cudaGetLastError();                                      \
       return ::jsdl::CudaError(jsdl_status_, "CUDA call " #expr);    \
+    }                                                                \
   } while (0)
 
 // Call right after a <<<...>>> launch: launch errors (bad configuration,

@@ -53,7 +53,9 @@ inline xla::ffi::Error ClusterLaunchSupported(bool& supported) {
 }
 
 // Above 48 KB a kernel must opt in (a function attribute, no stream work):
-// once per device and kernel, up to the device's limit, not per call.
+// once per device and kernel, up to the device's limit less the kernel's own
+// static shared memory (the attribute bounds the dynamic part only; asking for
+// the whole limit fails when the kernel has static arrays too), not per call.
 template <auto kKernel>
 xla::ffi::Error OptInSharedMemory(size_t smem) {
   if (smem <= 48 * 1024) return xla::ffi::Error::Success();
@@ -65,8 +67,10 @@ xla::ffi::Error OptInSharedMemory(size_t smem) {
   if (!cached || !opted_in[device].load(std::memory_order_relaxed)) {
     int limit = 0;
     JSDL_RETURN_IF_ERROR(SharedMemoryPerBlockOptin(limit));
+    cudaFuncAttributes attributes = {};
+    JSDL_CUDA_CHECK(cudaFuncGetAttributes(&attributes, kKernel));
     JSDL_CUDA_CHECK(cudaFuncSetAttribute(kKernel, cudaFuncAttributeMaxDynamicSharedMemorySize,
-                                         limit));
+                                         limit - static_cast<int>(attributes.sharedSizeBytes)));
     if (cached) opted_in[device].store(true, std::memory_order_relaxed);
   }
   return xla::ffi::Error::Success();
