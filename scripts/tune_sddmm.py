@@ -4,7 +4,7 @@ SDDMM when built, to set the choice in cuda/sddmm/sddmm_config.h. One CSV row pe
 contender); prints the best variant per problem.
 
 Variants run at precision HIGHEST (float32's precision) except those named "@default" and the
-tensor-core ones (mma:*, pipe:*), which run at DEFAULT (TF32) unless named "@highest" (3xTF32). A
+tensor-core ones (mma:*), which run at DEFAULT (TF32) unless named "@highest" (3xTF32). A
 "/walk" variant (e.g. tile:64/walk) runs on the pattern without its tile index: the tile
 kernels walk the rows.
 
@@ -26,8 +26,7 @@ from tune_spmm import (chosen_matrices, cusparse_available, option, positional, 
                        write_csv)
 
 VARIANTS = ["auto", "row", "row:8:2", "row:4:4", "flat:1", "flat:4", "flat:8", "flat:16", "tile:32",
-            "tile:64", "tile:64:2", "tile:128", "auto@default", "mma:64", "mma:64:2", "mma:128",
-            "pipe:64", "pipe:128", "pipe:128:2"]
+            "tile:64", "tile:64:2", "tile:128", "auto@default", "mma:64", "mma:64:2", "mma:128"]
 
 
 def parse_variant(variant):
@@ -36,7 +35,7 @@ def parse_variant(variant):
   name = variant.split("@")[0]
   walk = name.endswith("/walk")
   name = name.removesuffix("/walk")
-  tf32 = variant.endswith("@default") or (name.startswith(("mma", "pipe")) and
+  tf32 = variant.endswith("@default") or (name.startswith("mma") and
                                           not variant.endswith("@highest"))
   return (None if name == "auto" else name), ("default" if tf32 else "highest"), not walk
 

@@ -40,12 +40,9 @@ VARIANTS = ["gather", "gather:16:1", "gather:32:4", "gather:64:16", "gather:128:
 
 
 # mma:<edge> runs on tensor cores: 16-bit inputs exactly, float32 at HIGHEST (the suite's default)
-# in 3xTF32, held to float32's tolerance; float32 at DEFAULT (TF32) is tested separately, as is
-# pipe:<edge>, the pipelined kernel of float32 (16-bit inputs run as mma:<edge>).
+# in 3xTF32, held to float32's tolerance; float32 at DEFAULT (TF32) is tested separately.
 SDDMM_VARIANTS = ["row", "row:8:2", "row:4:4", "flat:1", "flat:4", "flat:8", "flat:16", "tile:32",
-                  "tile:64", "tile:64:2", "tile:128", "mma:64", "mma:64:2", "mma:128", "pipe:64",
-                  "pipe:128:2"]
-TF32_VARIANTS = ["mma:64", "mma:64:2", "mma:128", "pipe:64", "pipe:128", "pipe:128:2"]
+                  "tile:64", "tile:64:2", "tile:128", "mma:64", "mma:64:2", "mma:128"]
 # TF32 keeps 10 of float32's 23 mantissa bits: products err by about 2^-11 relative.
 TF32_TOL = 4e-3
 
@@ -223,7 +220,7 @@ def test_sddmm_variant_empty_pattern(sddmm_variant):
   assert out.shape == (0,)
 
 
-@pytest.mark.parametrize("sddmm_variant", TF32_VARIANTS, indirect=True)
+@pytest.mark.parametrize("sddmm_variant", ["mma:64", "mma:64:2", "mma:128"], indirect=True)
 @pytest.mark.parametrize("m, k, d, density", [(77, 300, 64, 0.2), (33, 64, 260, 0.5),
                                               (20, 50, 2048, 0.3), (130, 200, 7, 0.3)])
 def test_sddmm_tensor_core_variant_float32_at_default(rng, sddmm_variant, m, k, d, density):
@@ -238,39 +235,7 @@ def test_sddmm_tensor_core_variant_float32_at_default(rng, sddmm_variant, m, k, 
   assert 1e-6 < err < TF32_TOL, f"{sddmm_variant} {m}x{k} d={d}: relative error {err:.2e}"
 
 
-@pytest.mark.parametrize("pipe, staged, precision", [
-    ("pipe:64", "mma:64", "default"), ("pipe:128", "mma:128", "default"),
-    ("pipe:128:2", "mma:64:2", "default"), ("pipe:64", "mma:64", "highest"),
-    ("pipe:64:2", "mma:64:2", "highest")])
-@pytest.mark.parametrize("indexed", [True, False])
-@pytest.mark.parametrize("m, k, d", [(300, 200, 2048), (150, 70, 100), (70, 130, 36)])
-def test_sddmm_pipelined_kernel_is_bitwise_the_staged_one(rng, monkeypatch, pipe, staged,
-                                                           precision, indexed, m, k, d):
-  """The pipelined kernel rounds (TF32) or splits (3xTF32, at HIGHEST) the same values and sums
-  each entry's k-steps in the same order as the register-staged kernel (d split at the same
-  slice for :2), so their results agree bit for bit: a slice copied into the wrong stage, a
-  stage read before it lands or an entry stored from the wrong place of a 128 x 128 tile (with
-  the pattern's 64 x 64 tile index, or the row walk without it) breaks that. Partial tiles, 1-3
-  slices in flight past the end, and d = 36 (two slices: one block of a cluster gets one, the
-  other one)."""
-  indptr, indices = scrambled_pattern(rng, m, k, 0.3)
-  A = jsdl.CSR.from_parts(jnp.ones(indices.shape, jnp.float32), indptr, indices, (m, k))
-  if not indexed:
-    A = jsdl.CSR(A.values, A.sparsity.without_tile_index())
-  q, q64 = rand_dense(rng, (2, m, d), jnp.float32)
-  kk, k64 = rand_dense(rng, (k, d), jnp.float32)
-  def run(variant):
-    monkeypatch.setenv("JSDL_SDDMM_VARIANT", variant)
-    return np.asarray(run_fresh(
-        lambda q, kk, A: jsdl.sddmm(q, kk, A, precision=precision).values, q, kk, A))
-  out = run(pipe)
-  err = rel_err(out, _sddmm_reference(q64, k64, indptr, indices))
-  assert (1e-6 < err < TF32_TOL) if precision == "default" else err < 1e-6, err
-  np.testing.assert_array_equal(out, run(staged))
-
-
-@pytest.mark.parametrize("sddmm_variant", ["mma:64", "mma:64:2", "mma:128", "pipe:64",
-                                           "pipe:64:2"], indirect=True)
+@pytest.mark.parametrize("sddmm_variant", ["mma:64", "mma:64:2", "mma:128"], indirect=True)
 @pytest.mark.parametrize("m, k, d, density", [(77, 300, 64, 0.2), (33, 64, 260, 0.5),
                                               (20, 50, 2048, 0.3), (130, 200, 7, 0.3)])
 def test_sddmm_tensor_core_variant_float32_at_highest(rng, monkeypatch, sddmm_variant, m, k, d,
@@ -296,8 +261,7 @@ def test_sddmm_tensor_core_variant_float32_at_highest(rng, monkeypatch, sddmm_va
   assert not np.array_equal(split, simt), what
 
 
-@pytest.mark.parametrize("sddmm_variant", ["mma:64", "mma:64:2", "mma:128", "pipe:64"],
-                         indirect=True)
+@pytest.mark.parametrize("sddmm_variant", ["mma:64", "mma:64:2", "mma:128"], indirect=True)
 def test_sddmm_3xtf32_keeps_infinities(rng, sddmm_variant):
   """3xTF32 splits each value in two (the small part of +-inf is NaN): entries whose dot
   products meet an infinite input are +-inf, or NaN where float32 gives NaN (inf x 0,

@@ -29,7 +29,7 @@ int main() {
 }
 """
 
-KINDS = {0: "row", 1: "flat", 2: "tile", 3: "mma", 4: "pipe"}
+KINDS = {0: "row", 1: "flat", 2: "tile", 3: "mma"}
 
 
 @pytest.fixture(scope="module")
@@ -139,8 +139,6 @@ def test_flat_kernel_elsewhere(choose, m, k, density, d, expected):
     ("tile:64:2", False, ("tile", 2)), ("mma:64", True, ("mma", 1)),
     ("mma:64", False, ("tile", 1)),   # no tensor cores allowed: the SIMT tile of that edge
     ("mma:32", True, ("tile", 1)),
-    ("pipe:128", True, ("pipe", 1)), ("pipe:128:2", True, ("pipe", 2)),
-    ("pipe:64", False, ("tile", 1)),
 ])
 def test_variant_overrides(choose, variant, mma, expected):
     assert choose(512, 512, 0.05, 64, mma=mma, variant=variant) == expected

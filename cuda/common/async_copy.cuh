@@ -12,22 +12,10 @@ __device__ __forceinline__ void CopyAsync16(void* smem, const void* gmem, bool p
                : "memory");
 }
 
-// Closes this thread's copies issued since the last commit into one group.
-__device__ __forceinline__ void CopyAsyncCommit() {
-  asm volatile("cp.async.commit_group;\n" ::: "memory");
-}
-
-// Waits until at most kPending of this thread's committed groups are in flight
-// (a barrier must follow before other threads read the copies).
-template <int kPending>
-__device__ __forceinline__ void CopyAsyncWait() {
-  asm volatile("cp.async.wait_group %0;\n" ::"n"(kPending) : "memory");
-}
-
-// Waits for all of this thread's outstanding copies.
+// Waits for all of this thread's outstanding copies (a barrier must follow
+// before other threads read them).
 __device__ __forceinline__ void CopyAsyncWaitAll() {
-  CopyAsyncCommit();
-  CopyAsyncWait<0>();
+  asm volatile("cp.async.commit_group;\ncp.async.wait_group 0;\n" ::: "memory");
 }
 
 }  // namespace jsdl

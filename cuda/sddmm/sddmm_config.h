@@ -84,16 +84,6 @@ struct SddmmMmaConfig : SddmmTileShape<kBM_, kBN_, kBK_, kMinBlocks_> {
   static_assert(kWarpM % 16 == 0 && kWarpN % 8 == 0, "whole fragments per warp");
 };
 
-// The pipelined tensor-core tile kernel (sddmm_mma_pipe_kernel.cuh; float32):
-// kStages cp.async stages in dynamic shared memory, kStages - 1 slices
-// of d in flight, and the whole tile in one output pass.
-template <int kBM_, int kBN_, int kBK_, int kWarpsM_, int kWarpsN_, int kStages_, int kMinBlocks_>
-struct SddmmMmaPipeConfig : SddmmMmaConfig<kBM_, kBN_, kBK_, kWarpsM_, kWarpsN_, kMinBlocks_> {
-  static constexpr int kStages = kStages_;
-  static constexpr int kPassRows = kBM_;  // replaces SddmmTileShape's
-  static_assert(kStages >= 2, "a stage in flight while one is multiplied");
-};
-
 // The edge of the pattern's tile index (csr.py TILE_EDGE): the 64 x 64 tile kernels read their
 // entries from it.
 inline constexpr int kSddmmTileIndexEdge = 64;
@@ -104,7 +94,7 @@ inline int64_t SddmmTileCount(int64_t m, int64_t k) {
   return (m + kEdge - 1) / kEdge * ((k + kEdge - 1) / kEdge);
 }
 
-enum class SddmmKernelKind { kRow, kFlat, kTile, kMma, kMmaPipe };
+enum class SddmmKernelKind { kRow, kFlat, kTile, kMma };
 
 struct SddmmChoice {
   SddmmKernelKind kind;
@@ -112,7 +102,6 @@ struct SddmmChoice {
                        // (1 or 2, a cluster: ReceiveParts in sddmm_tile_kernel.cuh)
   SddmmShape row = {};  // row kernel: group shape; lanes == 0: ChooseSddmmShape's
   int tile_edge = 64;   // tile and mma kernels: 32, 64 or 128 rows and columns a block
-                        // (kMmaPipe: 64, or 128 at TF32; float32, else kMma of that edge)
 };
 
 // Measured on the DLMC sample and on attention-like patterns (H200,
@@ -129,8 +118,7 @@ struct SddmmChoice {
 // float32 at HIGHEST, 3xTF32; 0: none, float64); `can_split`: the tile
 // kernels may split d over two blocks a tile (thread-block clusters, sm_90).
 // JSDL_SDDMM_VARIANT = "row" | "row:<lanes>:<vecs>" | "flat:1" | "flat:4" |
-// "flat:8" | "flat:16" | "tile:32" | "tile:64" | "tile:128" | "mma:64" | "mma:128" | "pipe:64" |
-// "pipe:128" (the pipelined tensor-core kernel where it serves, else mma:<edge>), each optionally
+// "flat:8" | "flat:16" | "tile:32" | "tile:64" | "tile:128" | "mma:64" | "mma:128", each optionally
 // ":2" (d split over 2 blocks a tile where `can_split`), overrides it for
 // tuning (row shapes 4:1, 4:4, 8:1, 8:2, 16:1, 32:1, 32:2; any other runs as
 // 32:4; mma without tensor cores (float64), or mma:32, runs as the tile kernel).
@@ -148,15 +136,12 @@ inline SddmmChoice ChooseSddmm(int64_t m, int64_t k, int64_t nnz, int64_t d, int
       return {SddmmKernelKind::kFlat, split};
     int edge = 0, parts = 1;
     const bool named = std::sscanf(v, "tile:%d:%d", &edge, &parts) >= 1 ||
-                       std::sscanf(v, "mma:%d:%d", &edge, &parts) >= 1 ||
-                       std::sscanf(v, "pipe:%d:%d", &edge, &parts) >= 1;
+                       std::sscanf(v, "mma:%d:%d", &edge, &parts) >= 1;
     if (named && (edge == 32 || edge == 64 || edge == 128)) {
-      // mma / pipe where tensor cores are allowed, else the tile kernel of that edge
-      const bool tensor = mma && v[0] != 't' && edge != 32;
-      const SddmmKernelKind kind = !tensor      ? SddmmKernelKind::kTile
-                                   : v[0] == 'p' ? SddmmKernelKind::kMmaPipe
-                                                 : SddmmKernelKind::kMma;
-      return {kind, parts == 2 && can_split ? 2 : 1, {}, edge};
+      // mma:64 / mma:128 where tensor cores are allowed, else the tile kernel of that edge
+      const bool tensor = mma && v[0] == 'm' && edge != 32;
+      return {tensor ? SddmmKernelKind::kMma : SddmmKernelKind::kTile,
+              parts == 2 && can_split ? 2 : 1, {}, edge};
     }
   }
   // Thresholds from the transformer matrices at 50-98% with the patterns' tile index

@@ -16,7 +16,6 @@
 #include "sddmm_flat_kernel.cuh"
 #include "sddmm_kernel.cuh"
 #include "sddmm_mma_kernel.cuh"
-#include "sddmm_mma_pipe_kernel.cuh"
 #include "sddmm_tile_kernel.cuh"
 #include "xla/ffi/api/ffi.h"
 
@@ -97,12 +96,10 @@ bool TileGrid(const SddmmArgs<T>& args, int64_t k, int parts, dim3& grid) {
 // (consecutive on grid.y) form one thread-block cluster (ReceiveParts).
 template <int kParts, typename T>
 ffi::Error LaunchTileGrid(void (*kernel)(SddmmArgs<T>, int64_t, int), cudaStream_t stream,
-                          dim3 grid, int threads, const SddmmArgs<T>& args, int64_t k,
-                          size_t dynamic_smem = 0) {
+                          dim3 grid, int threads, const SddmmArgs<T>& args, int64_t k) {
   cudaLaunchConfig_t config = {};
   config.gridDim = grid;
   config.blockDim = dim3(threads);
-  config.dynamicSmemBytes = dynamic_smem;
   config.stream = stream;
   cudaLaunchAttribute cluster = {};
   cluster.id = cudaLaunchAttributeClusterDimension;
@@ -158,26 +155,6 @@ ffi::Error LaunchMma(cudaStream_t stream, const SddmmArgs<T>& args, int64_t k, i
   });
 }
 
-// The pipelined tensor-core kernel (float32; kSplit: 3xTF32): its 16-byte
-// copies need rows of whole 16-byte pieces on aligned operands; else the
-// register-staged kernel of the same tile.
-template <typename Config, typename Fallback, bool kSplit = false>
-ffi::Error LaunchMmaPipe(cudaStream_t stream, const SddmmArgs<float>& args, int64_t k,
-                         int parts) {
-  const auto aligned = [](const void* p) { return reinterpret_cast<uintptr_t>(p) % 16 == 0; };
-  if (args.d % 4 != 0 || !aligned(args.lhs) || !aligned(args.rhs))
-    return LaunchMma<float, Fallback, kSplit>(stream, args, k, parts);
-  return LaunchTiles<float, Config>(stream, args, k, parts, [&](auto kParts, dim3 grid) {
-    constexpr auto kernel = SddmmMmaPipeKernel<Config, kParts(), kSplit>;
-    constexpr size_t smem = SddmmMmaPipeLayout<Config>::kBytes;
-    JSDL_RETURN_IF_ERROR(OptInSharedMemory<kernel>(smem));
-    JSDL_RETURN_IF_ERROR(
-        LaunchTileGrid<kParts()>(kernel, stream, grid, Config::kThreads, args, k, smem));
-    JSDL_CHECK_LAUNCH("SddmmMmaPipeKernel");
-    return ffi::Error::Success();
-  });
-}
-
 // tf32: the caller's precision allows TF32 products for float32 (DEFAULT,
 // HIGH; HIGHEST takes three a product, 3xTF32); bfloat16 and float16 take
 // one at any precision (exact); float64 none.
@@ -194,30 +171,16 @@ ffi::Error Launch(cudaStream_t stream, const SddmmArgs<T>& args, int64_t k, bool
   if (choice.kind == SddmmKernelKind::kRow) return LaunchRow<T>(stream, args, choice.row);
   if constexpr (sizeof(T) <= 4) {  // float accumulators in shared memory: no float64
     const int parts = choice.d_split;  // 2 only where clusters launch (ChooseSddmm)
-    // Tensor cores (only where mma_passes > 0); the pipelined kernel serves float32 (3xTF32 in
-    // 64 x 64 tiles only: its 128 x 128 accumulators would spill).
-    if (choice.kind == SddmmKernelKind::kMma || choice.kind == SddmmKernelKind::kMmaPipe) {
+    if (choice.kind == SddmmKernelKind::kMma) {  // only where mma_passes > 0
       using Mma128 = SddmmMmaConfig<128, 128, 16, 2, 4, 1>;
-      using Mma64 = SddmmMmaConfig<64, 64, 32, 2, 2, 4>;
       if constexpr (kFloat) {
-        const bool pipe = choice.kind == SddmmKernelKind::kMmaPipe;
         if (mma_passes == 3) {  // 3xTF32: 2 blocks an SM, for registers enough not to spill
-          using Split64 = SddmmMmaConfig<64, 64, 32, 2, 2, 2>;
           if (choice.tile_edge == 128) return LaunchMma<T, Mma128, true>(stream, args, k, parts);
-          if (pipe)
-            return LaunchMmaPipe<SddmmMmaPipeConfig<64, 64, 32, 2, 2, 3, 2>, Split64, true>(
-                stream, args, k, parts);
-          return LaunchMma<T, Split64, true>(stream, args, k, parts);
+          return LaunchMma<T, SddmmMmaConfig<64, 64, 32, 2, 2, 2>, true>(stream, args, k, parts);
         }
-        if (pipe && choice.tile_edge == 128)
-          return LaunchMmaPipe<SddmmMmaPipeConfig<128, 128, 32, 2, 4, 3, 1>, Mma128>(stream, args,
-                                                                                     k, parts);
-        if (pipe)
-          return LaunchMmaPipe<SddmmMmaPipeConfig<64, 64, 32, 2, 2, 3, 2>, Mma64>(stream, args, k,
-                                                                                  parts);
       }
       if (choice.tile_edge == 128) return LaunchMma<T, Mma128>(stream, args, k, parts);
-      return LaunchMma<T, Mma64>(stream, args, k, parts);
+      return LaunchMma<T, SddmmMmaConfig<64, 64, 32, 2, 2, 4>>(stream, args, k, parts);
     }
     if (choice.kind == SddmmKernelKind::kTile) {
       if (choice.tile_edge == 32)

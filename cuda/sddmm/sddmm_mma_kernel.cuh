@@ -73,25 +73,14 @@ struct SddmmMmaWarp {
   }
 
   // One kBK-deep slice of d from operand rows in shared memory into `sums`:
-  // rows of TF32 bit patterns, or of float32 bits (kRound: rounded to TF32 at
-  // the fragments; 3xTF32: split there).
-  template <bool kRound, typename Sums, int kStride>
+  // rows of TF32 bit patterns, or of float32 bits for 3xTF32 (Sums splits them).
+  template <typename Sums, int kStride>
   __device__ __forceinline__ void MultiplySlice(Sums& sums, const uint32_t (*lhs)[kStride],
                                                 const uint32_t (*rhs)[kStride]) const {
 #pragma unroll
     for (int kk = 0; kk < Config::kBK; kk += 8) {
       uint32_t fa[kFragsM][4], fb[kFragsN][2];
       Load(fa, fb, lhs, rhs, kk);
-      if constexpr (kRound) {
-#pragma unroll
-        for (int i = 0; i < kFragsM; ++i)
-#pragma unroll
-          for (int e = 0; e < 4; ++e) fa[i][e] = ToTf32(__uint_as_float(fa[i][e]));
-#pragma unroll
-        for (int j = 0; j < kFragsN; ++j)
-#pragma unroll
-          for (int e = 0; e < 2; ++e) fb[j][e] = ToTf32(__uint_as_float(fb[j][e]));
-      }
       sums.Step(fa, fb);
     }
     sums.EndSlice();
@@ -204,7 +193,7 @@ __global__ void __launch_bounds__(Config::kThreads, Config::kMinBlocks)
       w.template StoreMmaRows<!kSplit>(smem.rhs[stage], tid);
     };
     const auto multiply = [&](int stage) {
-      warp.template MultiplySlice<false>(sums, smem.lhs[stage], smem.rhs[stage]);
+      warp.MultiplySlice(sums, smem.lhs[stage], smem.rhs[stage]);
     };
     RunSlices<kBK>(a, w, item.lhs, item.rhs, args.m, k, args.d, row0, col0,
                    block.FirstSlice(slices), block.EndSlice(slices), tid, store, multiply);
