@@ -44,3 +44,13 @@ def test_harness_compiles_and_checks_its_arguments(tmp_path, op):
   bad.write_text("4, 4, 3\n0 1 2 3 3\n0 1\n")  # 2 column indices for nnz = 3
   result = subprocess.run([str(binary), str(bad), "8"], capture_output=True, text=True)
   assert result.returncode == 2 and "inconsistent sizes" in result.stderr
+
+
+@pytest.mark.skipif(shutil.which("nvcc") is None, reason="needs nvcc")
+def test_mma_probe_compiles(tmp_path):
+  """scripts/mma_probe.cu (the mma.sync rate, gpu_run.sh stage mma-probe) uses mma.cuh's MmaTf32:
+  it must keep compiling as that header changes."""
+  repo = Path(__file__).resolve().parents[1]
+  subprocess.run(["nvcc", "-std=c++17", "-O1", "-arch=sm_90",
+                  str(repo / "scripts" / "mma_probe.cu"), "-o", str(tmp_path / "mma_probe")],
+                 check=True, capture_output=True)
