@@ -8,9 +8,19 @@
 
 namespace jsdl {
 
+// x rounded to TF32 (to nearest; the low 13 mantissa bits zero), as float32
+// bits. sm_90 rounds ties to even in one instruction (F2FP; CUTLASS's
+// round-to-nearest TF32 converter does the same there); sm_80 has only ties
+// away from zero, which ptxas expands to 3-4 instructions: with it the 3xTF32
+// tiles, whose split rounds every fragment value twice, ran 865 instructions
+// a slice, 608 with F2FP (SASS, session 19).
 __device__ __forceinline__ uint32_t ToTf32(float x) {
   uint32_t r;
+#if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 900
+  asm("cvt.rn.tf32.f32 %0, %1;\n" : "=r"(r) : "f"(x));
+#else
   asm("cvt.rna.tf32.f32 %0, %1;\n" : "=r"(r) : "f"(x));
+#endif
   return r;
 }
 
