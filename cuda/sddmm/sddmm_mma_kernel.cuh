@@ -13,6 +13,7 @@
 #pragma once
 
 #include <cstdint>
+#include <type_traits>
 
 #include "../common/dtype.cuh"
 #include "../common/mma.cuh"
@@ -188,9 +189,11 @@ __global__ void __launch_bounds__(Config::kThreads, Config::kMinBlocks)
     SddmmMmaSums<Config, kSplit> sums;
     SddmmOperandTile<T, Config, kBM, kVec> a;
     SddmmOperandTile<T, Config, kBN, kVec> w;
+    // Rounded to TF32 for float32 at TF32 only: 16-bit values are exact in TF32 already.
+    constexpr bool kRound = !kSplit && std::is_same_v<T, float>;
     const auto store = [&](int stage) {
-      a.template StoreMmaRows<!kSplit>(smem.lhs[stage], tid);
-      w.template StoreMmaRows<!kSplit>(smem.rhs[stage], tid);
+      a.template StoreMmaRows<kRound>(smem.lhs[stage], tid);
+      w.template StoreMmaRows<kRound>(smem.rhs[stage], tid);
     };
     const auto multiply = [&](int stage) {
       warp.MultiplySlice(sums, smem.lhs[stage], smem.rhs[stage]);

@@ -117,7 +117,8 @@ struct SddmmOperandTile {
   }
 
   // As rows, smem[r][c], for the tensor-core step: rounded to TF32, or kept as
-  // float32 bits where the step splits them (3xTF32). (16-byte stores here,
+  // float32 bits (exact in TF32 already for 16-bit inputs; split by the step for
+  // 3xTF32). (16-byte stores here,
   // conflict-free, measured no faster: session 10, docs/kernels.md.)
   template <bool kRound, int kStride>
   __device__ __forceinline__ void StoreMmaRows(uint32_t (*smem)[kStride], int tid) const {
