@@ -76,14 +76,14 @@ struct SddmmOperandTile {
 
   __device__ __forceinline__ void Start(const T* base, int64_t rows, int64_t d, int64_t row0,
                                         int tid) {
-    const int64_t r = row0 + tid / kPerRow;
+    const int64_t r = row0 + TileRow(tid, 0);
     column = tid % kPerRow * kVec;
     first = base + r * d + column;
     step = kRowStep * d;
     rows_in = 0;
 #pragma unroll
     for (int i = 0; i < kPerThread; ++i)
-      rows_in |= static_cast<uint32_t>(r + i * kRowStep < rows) << i;
+      rows_in |= static_cast<uint32_t>(row0 + TileRow(tid, i) < rows) << i;
   }
 
   // Slice [d0, d0 + kBK): the same column for all of a thread's accesses.
@@ -109,27 +109,28 @@ struct SddmmOperandTile {
   template <int kStride>
   __device__ __forceinline__ void Store(float (*smem)[kStride], int tid) const {
 #pragma unroll
-    for (int i = 0; i < kPerThread; ++i) {
-      const int idx = tid + i * Config::kThreads;
+    for (int i = 0; i < kPerThread; ++i)
 #pragma unroll
-      for (int j = 0; j < kVec; ++j) smem[idx % kPerRow * kVec + j][idx / kPerRow] = reg[i][j];
-    }
+      for (int j = 0; j < kVec; ++j) smem[column + j][TileRow(tid, i)] = reg[i][j];
   }
 
   // As rows, smem[r][c], for the tensor-core step: rounded to TF32, or kept as
-  // float32 bits (exact in TF32 already for 16-bit inputs; split by the step for
-  // 3xTF32). (16-byte stores here,
-  // conflict-free, measured no faster: session 10, docs/kernels.md.)
+  // float32 bits (exact in TF32 already for 16-bit inputs; split by the step
+  // for 3xTF32). (16-byte stores here, conflict-free, measured no faster:
+  // session 10, docs/kernels.md.)
   template <bool kRound, int kStride>
   __device__ __forceinline__ void StoreMmaRows(uint32_t (*smem)[kStride], int tid) const {
 #pragma unroll
-    for (int i = 0; i < kPerThread; ++i) {
-      const int idx = tid + i * Config::kThreads;
+    for (int i = 0; i < kPerThread; ++i)
 #pragma unroll
       for (int j = 0; j < kVec; ++j)
-        smem[idx / kPerRow][idx % kPerRow * kVec + j] =
+        smem[TileRow(tid, i)][column + j] =
             kRound ? ToTf32(reg[i][j]) : __float_as_uint(reg[i][j]);
-    }
+  }
+
+  // The tile row of thread tid's access i (its column is `column`).
+  __device__ __forceinline__ static int TileRow(int tid, int i) {
+    return tid / kPerRow + i * kRowStep;
   }
 };
 
