@@ -70,17 +70,21 @@ struct SddmmTileConfig : SddmmTileShape<kBM_, kBN_, kBK_, kMinBlocks_> {
   static constexpr int kThreads = (kBM_ / kTM) * (kBN_ / kTN);
 };
 
-// The tensor-core tile kernel (sddmm_mma_kernel.cuh): kWarpsM x kWarpsN warps,
-// each a (kBM / kWarpsM) x (kBN / kWarpsN) block of 16 x 8 fragments.
-template <int kBM_, int kBN_, int kBK_, int kWarpsM_, int kWarpsN_, int kMinBlocks_>
+// The tensor-core tile kernel (sddmm_mma_kernel.cuh): kWarpsK groups of kWarpsM x kWarpsN warps,
+// each warp a (kBM / kWarpsM) x (kBN / kWarpsN) block of 16 x 8 fragments over its group's
+// share of each slice of d (kWarpsK = 2: twice the warps a tile, to hide latency where the tiles
+// are few; the groups' sums meet in shared memory after the d-loop).
+template <int kBM_, int kBN_, int kBK_, int kWarpsM_, int kWarpsN_, int kMinBlocks_,
+          int kWarpsK_ = 1>
 struct SddmmMmaConfig : SddmmTileShape<kBM_, kBN_, kBK_, kMinBlocks_> {
   static constexpr int kWarpsM = kWarpsM_;
   static constexpr int kWarpsN = kWarpsN_;
+  static constexpr int kWarpsK = kWarpsK_;
   static constexpr int kWarpM = kBM_ / kWarpsM;
   static constexpr int kWarpN = kBN_ / kWarpsN;
   static constexpr int kFragsM = kWarpM / 16;
   static constexpr int kFragsN = kWarpN / 8;
-  static constexpr int kThreads = 32 * kWarpsM * kWarpsN;
+  static constexpr int kThreads = 32 * kWarpsM * kWarpsN * kWarpsK;
   static_assert(kWarpM % 16 == 0 && kWarpN % 8 == 0, "whole fragments per warp");
 };
 
@@ -102,6 +106,7 @@ struct SddmmChoice {
                        // (1 or 2, a cluster: ReceiveParts in sddmm_tile_kernel.cuh)
   SddmmShape row = {};  // row kernel: group shape; lanes == 0: ChooseSddmmShape's
   int tile_edge = 64;   // tile and mma kernels: 32, 64 or 128 rows and columns a block
+  int warps_k = 1;      // mma kernel, 64 x 64 at TF32: k-groups of warps (SddmmMmaConfig)
 };
 
 // Measured on the DLMC sample and on attention-like patterns (H200,
@@ -134,14 +139,14 @@ inline SddmmChoice ChooseSddmm(int64_t m, int64_t k, int64_t nnz, int64_t d, int
     if (std::sscanf(v, "flat:%d", &split) == 1 &&
         (split == 1 || split == 4 || split == 8 || split == 16))
       return {SddmmKernelKind::kFlat, split};
-    int edge = 0, parts = 1;
+    int edge = 0, parts = 1, groups = 1;
     const bool named = std::sscanf(v, "tile:%d:%d", &edge, &parts) >= 1 ||
-                       std::sscanf(v, "mma:%d:%d", &edge, &parts) >= 1;
+                       std::sscanf(v, "mma:%d:%d:%d", &edge, &parts, &groups) >= 1;
     if (named && (edge == 32 || edge == 64 || edge == 128)) {
       // mma:64 / mma:128 where tensor cores are allowed, else the tile kernel of that edge
       const bool tensor = mma && v[0] == 'm' && edge != 32;
       return {tensor ? SddmmKernelKind::kMma : SddmmKernelKind::kTile,
-              parts == 2 && can_split ? 2 : 1, {}, edge};
+              parts == 2 && can_split ? 2 : 1, {}, edge, groups == 2 ? 2 : 1};
     }
   }
   // Thresholds from the transformer matrices at 50-98% with the patterns' tile index

@@ -180,6 +180,8 @@ ffi::Error Launch(cudaStream_t stream, const SddmmArgs<T>& args, int64_t k, bool
         }
       }
       if (choice.tile_edge == 128) return LaunchMma<T, Mma128>(stream, args, k, parts);
+      if (choice.warps_k == 2)
+        return LaunchMma<T, SddmmMmaConfig<64, 64, 32, 2, 2, 2, 2>>(stream, args, k, parts);
       return LaunchMma<T, SddmmMmaConfig<64, 64, 32, 2, 2, 4>>(stream, args, k, parts);
     }
     if (choice.kind == SddmmKernelKind::kTile) {

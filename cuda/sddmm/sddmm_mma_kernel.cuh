@@ -40,16 +40,21 @@ constexpr size_t kSddmmMmaSmemBytes =
         : sizeof(float) * Config::kPassRows * (Config::kBN + 1);
 
 // One warp's share of a tile: a kWarpM x kWarpN block at (wm, wn) of kFragsM
-// x kFragsN accumulator fragments of 16 x 8.
+// x kFragsN accumulator fragments of 16 x 8, over k-group wk's share of each
+// slice (kBK / kWarpsK elements of d).
 template <typename Config>
 struct SddmmMmaWarp {
   static constexpr int kFragsM = Config::kFragsM, kFragsN = Config::kFragsN;
+  static constexpr int kGroupWarps = Config::kWarpsM * Config::kWarpsN;
+  static constexpr int kGroupK = Config::kBK / Config::kWarpsK;  // d elements a slice
   static_assert(kFragsN % 2 == 0, "B fragments load in pairs");
-  int wm, wn, lane;
+  static_assert(kGroupK % 8 == 0, "whole k-steps a group");
+  int wm, wn, wk, lane;
 
   __device__ explicit SddmmMmaWarp(int tid)
-      : wm(tid / kWarpSize / Config::kWarpsN * Config::kWarpM),
+      : wm(tid / kWarpSize % kGroupWarps / Config::kWarpsN * Config::kWarpM),
         wn(tid / kWarpSize % Config::kWarpsN * Config::kWarpN),
+        wk(tid / kWarpSize / kGroupWarps),
         lane(tid % kWarpSize) {}
 
   // The fragments of k-step kk from operand rows of kStride words in shared
@@ -79,12 +84,41 @@ struct SddmmMmaWarp {
   __device__ __forceinline__ void MultiplySlice(Sums& sums, const uint32_t (*lhs)[kStride],
                                                 const uint32_t (*rhs)[kStride]) const {
 #pragma unroll
-    for (int kk = 0; kk < Config::kBK; kk += 8) {
+    for (int kk = 0; kk < kGroupK; kk += 8) {
       uint32_t fa[kFragsM][4], fb[kFragsN][2];
-      Load(fa, fb, lhs, rhs, kk);
+      Load(fa, fb, lhs, rhs, wk * kGroupK + kk);
       sums.Step(fa, fb);
     }
     sums.EndSlice();
+  }
+
+  // Sums the k-groups' accumulators into group 0's, through tile (the stages' bytes, free after
+  // the d-loop's last barrier): group 1 puts its own, group 0 adds them. A no-op for one group.
+  __device__ __forceinline__ void FoldGroups(float (&acc)[kFragsM][kFragsN][4],
+                                             float (*tile)[Config::kBN + 1]) const {
+    if constexpr (Config::kWarpsK > 1) {
+      static_assert(Config::kWarpsK == 2 && Config::kPassRows == Config::kBM,
+                    "two groups, one output pass");
+      if (wk == 1) Put(acc, tile, 0, false);
+      __syncthreads();
+      if (wk == 0) Take(acc, tile);
+      __syncthreads();  // tile is the output's next
+    }
+  }
+
+  // acc += the tile's values at this warp's fragment positions.
+  __device__ __forceinline__ void Take(float (&acc)[kFragsM][kFragsN][4],
+                                       const float (*tile)[Config::kBN + 1]) const {
+    const int g = lane / 4, t = lane % 4;
+#pragma unroll
+    for (int i = 0; i < kFragsM; ++i)
+#pragma unroll
+      for (int half = 0; half < 2; ++half)
+#pragma unroll
+        for (int j = 0; j < kFragsN; ++j)
+#pragma unroll
+          for (int e = 0; e < 2; ++e)
+            acc[i][j][2 * half + e] += tile[wm + i * 16 + half * 8 + g][wn + j * 8 + 2 * t + e];
   }
 
   // Writes (or adds) the accumulators of tile rows [pass, pass + kPassRows)
@@ -176,12 +210,13 @@ __global__ void __launch_bounds__(Config::kThreads, Config::kMinBlocks)
   __shared__ __align__(16) unsigned char smem_bytes[kSddmmMmaSmemBytes<Config>];
   auto& smem = *reinterpret_cast<SddmmMmaShared<Config>*>(smem_bytes);
   auto* tile_out = reinterpret_cast<float(*)[kBN + 1]>(smem_bytes);
-  __shared__ int32_t pass_offsets[Config::kPassRows + 1];
+  __shared__ TileEntryIndex<Config> entry_index;
 
   const int tid = threadIdx.x;
   const SddmmMmaWarp<Config> warp(tid);
   const TileBlock block = TileBlock::Here(parts);  // == kParts
   const int64_t row0 = block.row_tile * kBM, col0 = block.col_tile * kBN;
+  entry_index.Load(args, k, row0, col0, tid);
   const int64_t slices = (args.d + kBK - 1) / kBK;
   for (int64_t b = blockIdx.z; b < args.batch; b += gridDim.z) {
     const SddmmItem<T> item = args.Item(b);
@@ -201,10 +236,11 @@ __global__ void __launch_bounds__(Config::kThreads, Config::kMinBlocks)
     RunSlices<kBK>(a, w, item.lhs, item.rhs, args.m, k, args.d, row0, col0,
                    block.FirstSlice(slices), block.EndSlice(slices), tid, store, multiply);
 
+    warp.FoldGroups(sums.acc, tile_out);
     const auto put = [&](float (*dst)[kBN + 1], int pass, bool add) {
-      warp.Put(sums.acc, dst, pass, add);
+      if (warp.wk == 0) warp.Put(sums.acc, dst, pass, add);
     };
-    StoreTileEntries<T, Config, kParts>(args, item.out, tile_out, pass_offsets, block, k, row0,
+    StoreTileEntries<T, Config, kParts>(args, item.out, tile_out, entry_index, block, k, row0,
                                         col0, tid, put);
   }
 }

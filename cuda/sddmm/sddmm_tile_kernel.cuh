@@ -202,22 +202,62 @@ __device__ __forceinline__ void StoreRowEntries(const SddmmArgs<T>& args, T* out
   }
 }
 
-// With the pattern's tile index, the tile's own entries are one list: all
-// threads take them kThreads apart, kUnroll loads in flight each, and find an
-// entry's row by binary search in the tile rows' offsets (`offsets`, shared).
+// What a tile's output reads from the pattern's tile index before any entry: the row offsets of
+// the tile's rows and the bounds of its index tiles' entry lists. Load() puts them into shared
+// memory before the d-loop, once for all batch items, so their latency hides behind the loop:
+// after it, an entry waits for two loads (its position, then its column), all in flight at once.
+// Before (session 20), the output waited for the row offsets, then the bounds, then each round of
+// 4 entries: about 6 us of a 10-16 us call at d = 256 (tune-sddmm at c4b8276).
+template <typename Config>
+struct TileEntryIndex {
+  static constexpr int kEdge = kSddmmTileIndexEdge;
+  // Whole index tiles in a pass's rows and a tile's columns (else the output walks the rows).
+  static constexpr bool kIndexable =
+      Config::kBN % kEdge == 0 && Config::kPassRows % kEdge == 0;
+  static constexpr int kRowTiles = kIndexable ? Config::kBM / kEdge : 1;
+  static constexpr int kColTiles = kIndexable ? Config::kBN / kEdge : 1;
+  int32_t row_offsets[Config::kBM + 1];  // rows row0.., clamped at m
+  int32_t begin[kRowTiles][kColTiles], end[kRowTiles][kColTiles];
+
+  // Whether the output reads entry lists (else StoreRowEntries walks the rows).
+  template <typename T>
+  __device__ __forceinline__ static bool Used(const SddmmArgs<T>& args) {
+    return kIndexable && args.tile_offsets != nullptr;
+  }
+
+  // Visible after the next barrier (the d-loop's first, or the output's).
+  template <typename T>
+  __device__ __forceinline__ void Load(const SddmmArgs<T>& args, int64_t k, int64_t row0,
+                                       int64_t col0, int tid) {
+    if (!Used(args)) return;
+    for (int i = tid; i <= Config::kBM; i += Config::kThreads)
+      row_offsets[i] = __ldg(args.row_offsets + (row0 + i < args.m ? row0 + i : args.m));
+    const int64_t index_cols = (k + kEdge - 1) / kEdge;  // the index's tiles a row of tiles
+    for (int i = tid; i < kRowTiles * kColTiles; i += Config::kThreads) {
+      const int r = i / kColTiles, c = i % kColTiles;
+      const bool inside = row0 + r * kEdge < args.m && col0 + c * kEdge < k;
+      const int64_t tile = (row0 / kEdge + r) * index_cols + col0 / kEdge + c;
+      begin[r][c] = inside ? __ldg(args.tile_offsets + tile) : 0;
+      end[r][c] = inside ? __ldg(args.tile_offsets + tile + 1) : 0;
+    }
+  }
+};
+
+// With the pattern's tile index, an index tile's own entries are one list, [begin, end): all
+// threads take them kThreads apart, kUnroll loads in flight each (the entries of a 64 x 64 tile
+// at 50% in one round), and find an entry's row by binary search in the tile rows' offsets
+// (`offsets`, shared).
 template <typename T, int kThreads, int kRows, int kBN>
 __device__ __forceinline__ void StoreIndexedEntries(const SddmmArgs<T>& args, T* out,
                                                     const float (*tile_out)[kBN + 1],
-                                                    const int32_t* offsets, int64_t tile,
-                                                    int64_t col0, int tid) {
-  constexpr int kUnroll = 4;
-  const int64_t begin = __ldg(args.tile_offsets + tile);
-  const int64_t end = __ldg(args.tile_offsets + tile + 1);
-  for (int64_t base = begin + tid; base < end; base += int64_t{kThreads} * kUnroll) {
+                                                    const int32_t* offsets, int32_t begin,
+                                                    int32_t end, int64_t col0, int tid) {
+  constexpr int kUnroll = 2048 / kThreads < 4 ? 4 : 2048 / kThreads > 16 ? 16 : 2048 / kThreads;
+  for (int32_t base = begin + tid; base < end; base += kThreads * kUnroll) {
     int32_t e[kUnroll], c[kUnroll];
 #pragma unroll
     for (int u = 0; u < kUnroll; ++u) {
-      const int64_t i = base + u * kThreads;
+      const int32_t i = base + u * kThreads;
       e[u] = i < end ? __ldg(args.tile_entries + i) : -1;
     }
 #pragma unroll
@@ -235,39 +275,33 @@ __device__ __forceinline__ void StoreIndexedEntries(const SddmmArgs<T>& args, T*
   }
 }
 
-// One output pass of a tile kernel, after its rows of the dense tile are in
-// tile_out: with the pattern's tile index, when the pass's rows and the tile's
-// columns are whole index tiles (kSddmmTileIndexEdge square), each index tile's
-// own entry list; else the row walk. Barriers before (tile_out complete) and
-// after (the next pass overwrites it).
+// One output pass of a tile kernel, after tile rows [pass, pass + kPassRows) of the dense tile
+// are in tile_out: each index tile's own entry list (TileEntryIndex), else the row walk.
+// Barriers before (tile_out complete) and after (the next pass overwrites it).
 template <typename T, typename Config>
 __device__ __forceinline__ void StorePassEntries(const SddmmArgs<T>& args, T* out,
                                                  const float (*tile_out)[Config::kBN + 1],
-                                                 int32_t* offsets, int64_t k, int64_t row0,
-                                                 int64_t col0, int tid) {
-  constexpr int kEdge = kSddmmTileIndexEdge;
-  constexpr bool kIndexable = Config::kBN % kEdge == 0 && Config::kPassRows % kEdge == 0 &&
-                              Config::kThreads > Config::kPassRows;
-  if (kIndexable && args.tile_offsets != nullptr) {
-    if (tid <= Config::kPassRows)
-      offsets[tid] = __ldg(args.row_offsets + (row0 + tid < args.m ? row0 + tid : args.m));
-    __syncthreads();
-    const int64_t index_cols = (k + kEdge - 1) / kEdge;  // the index's tiles a row of tiles
+                                                 const TileEntryIndex<Config>& index, int64_t k,
+                                                 int64_t row0, int64_t col0, int pass, int tid) {
+  using Index = TileEntryIndex<Config>;
+  constexpr int kEdge = Index::kEdge;
+  __syncthreads();
+  if (Index::Used(args)) {
 #pragma unroll
     for (int r = 0; r < Config::kPassRows; r += kEdge) {
-      if (row0 + r >= args.m) break;
+      if (row0 + pass + r >= args.m) break;
 #pragma unroll
       for (int c = 0; c < Config::kBN; c += kEdge) {
         if (col0 + c >= k) break;
-        const int64_t tile = (row0 + r) / kEdge * index_cols + (col0 + c) / kEdge;
+        const int tr = (pass + r) / kEdge, tc = c / kEdge;
         StoreIndexedEntries<T, Config::kThreads, kEdge, Config::kBN>(
-            args, out, tile_out + r, offsets + r, tile, col0, tid);
+            args, out, tile_out + r, index.row_offsets + pass + r, index.begin[tr][tc],
+            index.end[tr][tc], col0, tid);
       }
     }
   } else {
-    __syncthreads();
     StoreRowEntries<T, Config::kThreads, Config::kPassRows, Config::kBN>(args, out, tile_out,
-                                                                         row0, col0, tid);
+                                                                         row0 + pass, col0, tid);
   }
   __syncthreads();
 }
@@ -280,17 +314,17 @@ __device__ __forceinline__ void StorePassEntries(const SddmmArgs<T>& args, T* ou
 template <typename T, typename Config, int kParts, typename Put>
 __device__ __forceinline__ void StoreTileEntries(const SddmmArgs<T>& args, T* out,
                                                  float (*tile_out)[Config::kBN + 1],
-                                                 int32_t* offsets, const TileBlock& block,
-                                                 int64_t k, int64_t row0, int64_t col0, int tid,
-                                                 Put put) {
+                                                 const TileEntryIndex<Config>& index,
+                                                 const TileBlock& block, int64_t k, int64_t row0,
+                                                 int64_t col0, int tid, Put put) {
   if constexpr (kParts > 1) {
     if (ReceiveParts(block, tile_out, [&](auto* dst, bool add) { put(dst, 0, add); }))
-      StorePassEntries<T, Config>(args, out, tile_out, offsets, k, row0, col0, tid);
+      StorePassEntries<T, Config>(args, out, tile_out, index, k, row0, col0, 0, tid);
   } else {
 #pragma unroll
     for (int pass = 0; pass < Config::kBM; pass += Config::kPassRows) {
       put(tile_out, pass, false);
-      StorePassEntries<T, Config>(args, out, tile_out, offsets, k, row0 + pass, col0, tid);
+      StorePassEntries<T, Config>(args, out, tile_out, index, k, row0, col0, pass, tid);
     }
   }
 }
@@ -340,12 +374,13 @@ __global__ void __launch_bounds__(Config::kThreads, Config::kMinBlocks)
   __shared__ __align__(16) unsigned char smem_bytes[kSddmmTileSmemBytes<Config>];
   auto& smem = *reinterpret_cast<SddmmTileShared<Config>*>(smem_bytes);
   auto* tile_out = reinterpret_cast<float(*)[kBN + 1]>(smem_bytes);
-  __shared__ int32_t pass_offsets[Config::kPassRows + 1];
+  __shared__ TileEntryIndex<Config> entry_index;
 
   const int tid = threadIdx.x;
   const int tn = tid % kThreadsN, tm = tid / kThreadsN;
   const TileBlock block = TileBlock::Here(parts);  // == kParts
   const int64_t row0 = block.row_tile * kBM, col0 = block.col_tile * kBN;
+  entry_index.Load(args, k, row0, col0, tid);
   const int64_t slices = (args.d + kBK - 1) / kBK;
   for (int64_t b = blockIdx.z; b < args.batch; b += gridDim.z) {
     const SddmmItem<T> item = args.Item(b);
@@ -395,7 +430,7 @@ __global__ void __launch_bounds__(Config::kThreads, Config::kMinBlocks)
         }
       }
     };
-    StoreTileEntries<T, Config, kParts>(args, item.out, tile_out, pass_offsets, block, k, row0,
+    StoreTileEntries<T, Config, kParts>(args, item.out, tile_out, entry_index, block, k, row0,
                                         col0, tid, put);
   }
 }
