@@ -49,8 +49,10 @@ def choose(tmp_path_factory):
 
 
 @pytest.mark.parametrize("m, k, density, d, expected", [
-    (2048, 512, 0.2, 2048, ("mma", 2)),   # 256 tiles <= 2 SMs' worth: d split over a cluster
-    (512, 512, 0.2, 2048, ("mma", 2)),
+    (2048, 512, 0.2, 2048, ("mma", 1)),   # 256 tiles: 8 warps a tile, no split (session 20)
+    (2048, 512, 0.02, 2048, ("mma", 1)),  # from 1.5% up to 2 SMs' worth of tiles
+    (4096, 1024, 0.03, 2048, ("flat", 4)),  # 1024 tiles: from 4%
+    (512, 512, 0.2, 2048, ("mma", 2)),    # 64 tiles < SMs: d split over a cluster
     (512, 512, 0.02, 2048, ("mma", 2)),   # split: from 1.5%
     (512, 512, 0.2, 256, ("mma", 1)),     # 64 tiles, d <= 512: from 8%, no split
     (2048, 512, 0.02, 256, ("mma", 1)),   # 256 tiles: from 1.5%

@@ -106,7 +106,6 @@ struct SddmmChoice {
                        // (1 or 2, a cluster: ReceiveParts in sddmm_tile_kernel.cuh)
   SddmmShape row = {};  // row kernel: group shape; lanes == 0: ChooseSddmmShape's
   int tile_edge = 64;   // tile and mma kernels: 32, 64 or 128 rows and columns a block
-  int warps_k = 1;      // mma kernel, 64 x 64 at TF32: k-groups of warps (SddmmMmaConfig)
 };
 
 // Measured on the DLMC sample and on attention-like patterns (H200,
@@ -139,14 +138,14 @@ inline SddmmChoice ChooseSddmm(int64_t m, int64_t k, int64_t nnz, int64_t d, int
     if (std::sscanf(v, "flat:%d", &split) == 1 &&
         (split == 1 || split == 4 || split == 8 || split == 16))
       return {SddmmKernelKind::kFlat, split};
-    int edge = 0, parts = 1, groups = 1;
+    int edge = 0, parts = 1;
     const bool named = std::sscanf(v, "tile:%d:%d", &edge, &parts) >= 1 ||
-                       std::sscanf(v, "mma:%d:%d:%d", &edge, &parts, &groups) >= 1;
+                       std::sscanf(v, "mma:%d:%d", &edge, &parts) >= 1;
     if (named && (edge == 32 || edge == 64 || edge == 128)) {
       // mma:64 / mma:128 where tensor cores are allowed, else the tile kernel of that edge
       const bool tensor = mma && v[0] == 'm' && edge != 32;
       return {tensor ? SddmmKernelKind::kMma : SddmmKernelKind::kTile,
-              parts == 2 && can_split ? 2 : 1, {}, edge, groups == 2 ? 2 : 1};
+              parts == 2 && can_split ? 2 : 1, {}, edge};
     }
   }
   // Thresholds from the transformer matrices at 50-98% with the patterns' tile index
@@ -160,12 +159,14 @@ inline SddmmChoice ChooseSddmm(int64_t m, int64_t k, int64_t nnz, int64_t d, int
   const double density = static_cast<double>(nnz) / (static_cast<double>(m) * k);
   const bool many = tiles >= 128;
   // Splitting d over two blocks a tile adds blocks where the tiles alone leave SMs short of
-  // warps (session 10): the tensor-core tile (4 blocks an SM) 1.6-1.8x faster at d = 2048 on
-  // 64 tiles and 1.05-1.15x on 256, slower at d = 256; the SIMT tile (1 block an SM) 1.2-1.9x
-  // from d = 256 on 64 tiles, no faster on 256.
-  const bool mma_split = can_split && d >= 512 && tiles <= int64_t{2} * num_sms;
+  // warps: the tensor-core tile of 8 warps (session 20, tune-sddmm at b4f862d) 1.4-1.5x faster
+  // at d = 2048 on 64 tiles, but 0.75-0.85x on 256 and at d = 256 (the 4-warp tile of session
+  // 10 gained 1.05-1.15x on 256); the SIMT tile (1 block an SM) 1.2-1.9x from d = 256 on 64
+  // tiles, no faster on 256.
+  const bool mma_split = can_split && d >= 512 && tiles < num_sms;
   const bool simt_split = can_split && d >= 256 && tiles < num_sms;
-  const double mma_min = d > 512 ? (mma_split ? 0.015 : 0.04) : many ? 0.015 : 0.08;
+  const double mma_min =
+      d > 512 ? (can_split && tiles <= int64_t{2} * num_sms ? 0.015 : 0.04) : many ? 0.015 : 0.08;
   // Many long rows (attention patterns): the row kernel's case, which beats the tiles there.
   const bool long_rows = m * batch >= int64_t{16} * num_sms && nnz >= 160 * m;
   // d = 64-128 (session 14, device clock): tensor cores beat the SIMT tile and the flat kernel

@@ -216,7 +216,6 @@ __global__ void __launch_bounds__(Config::kThreads, Config::kMinBlocks)
   const SddmmMmaWarp<Config> warp(tid);
   const TileBlock block = TileBlock::Here(parts);  // == kParts
   const int64_t row0 = block.row_tile * kBM, col0 = block.col_tile * kBN;
-  entry_index.Load(args, k, row0, col0, tid);
   const int64_t slices = (args.d + kBK - 1) / kBK;
   for (int64_t b = blockIdx.z; b < args.batch; b += gridDim.z) {
     const SddmmItem<T> item = args.Item(b);
@@ -234,7 +233,8 @@ __global__ void __launch_bounds__(Config::kThreads, Config::kMinBlocks)
       warp.MultiplySlice(sums, smem.lhs[stage], smem.rhs[stage]);
     };
     RunSlices<kBK>(a, w, item.lhs, item.rhs, args.m, k, args.d, row0, col0,
-                   block.FirstSlice(slices), block.EndSlice(slices), tid, store, multiply);
+                   block.FirstSlice(slices), block.EndSlice(slices), tid, store, multiply,
+                   [&] { entry_index.Load(args, k, row0, col0, tid); });
 
     warp.FoldGroups(sums.acc, tile_out);
     const auto put = [&](float (*dst)[kBN + 1], int pass, bool add) {

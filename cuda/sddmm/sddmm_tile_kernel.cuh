@@ -204,7 +204,7 @@ __device__ __forceinline__ void StoreRowEntries(const SddmmArgs<T>& args, T* out
 
 // What a tile's output reads from the pattern's tile index before any entry: the row offsets of
 // the tile's rows and the bounds of its index tiles' entry lists. Load() puts them into shared
-// memory before the d-loop, once for all batch items, so their latency hides behind the loop:
+// memory at the start of the d-loop (RunSlices), so their latency hides behind the loop:
 // after it, an entry waits for two loads (its position, then its column), all in flight at once.
 // Before (session 20), the output waited for the row offsets, then the bounds, then each round of
 // 4 entries: about 6 us of a 10-16 us call at d = 256 (tune-sddmm at c4b8276).
@@ -225,7 +225,8 @@ struct TileEntryIndex {
     return kIndexable && args.tile_offsets != nullptr;
   }
 
-  // Visible after the next barrier (the d-loop's first, or the output's).
+  // Visible after the next barrier (the d-loop's first, or the output's). Rewritten for each
+  // batch item: the previous item's output ends in a barrier.
   template <typename T>
   __device__ __forceinline__ void Load(const SddmmArgs<T>& args, int64_t k, int64_t row0,
                                        int64_t col0, int tid) {
@@ -334,16 +335,23 @@ __device__ __forceinline__ void StoreTileEntries(const SddmmArgs<T>& args, T* ou
 // works on slice s in shared memory, then store(stage) moves the registers
 // into the other stage (last read before the previous barrier): one barrier
 // per slice. An empty range (a share of a short d) leaves the accumulators zero.
-template <int kBK, typename TileA, typename TileB, typename T, typename Store, typename Multiply>
+// prefetch() (the output's TileEntryIndex::Load) runs once, after slice `first`'s loads are
+// issued, so that its loads wait alongside theirs rather than before them.
+template <int kBK, typename TileA, typename TileB, typename T, typename Store, typename Multiply,
+          typename Prefetch>
 __device__ __forceinline__ void RunSlices(TileA& a, TileB& w, const T* lhs, const T* rhs,
                                           int64_t m, int64_t k, int64_t d, int64_t row0,
                                           int64_t col0, int64_t first, int64_t end, int tid,
-                                          Store store, Multiply multiply) {
-  if (first >= end) return;  // the same for the whole block
+                                          Store store, Multiply multiply, Prefetch prefetch) {
+  if (first >= end) {  // the same for the whole block
+    prefetch();
+    return;
+  }
   a.Start(lhs, m, d, row0, tid);
   w.Start(rhs, k, d, col0, tid);
   a.Load(d, first * kBK);
   w.Load(d, first * kBK);
+  prefetch();
   store(0);
   __syncthreads();
   for (int64_t s = first; s < end; ++s) {
@@ -380,7 +388,6 @@ __global__ void __launch_bounds__(Config::kThreads, Config::kMinBlocks)
   const int tn = tid % kThreadsN, tm = tid / kThreadsN;
   const TileBlock block = TileBlock::Here(parts);  // == kParts
   const int64_t row0 = block.row_tile * kBM, col0 = block.col_tile * kBN;
-  entry_index.Load(args, k, row0, col0, tid);
   const int64_t slices = (args.d + kBK - 1) / kBK;
   for (int64_t b = blockIdx.z; b < args.batch; b += gridDim.z) {
     const SddmmItem<T> item = args.Item(b);
@@ -415,7 +422,8 @@ __global__ void __launch_bounds__(Config::kThreads, Config::kMinBlocks)
       }
     };
     RunSlices<kBK>(a, w, item.lhs, item.rhs, args.m, k, args.d, row0, col0,
-                   block.FirstSlice(slices), block.EndSlice(slices), tid, store, multiply);
+                   block.FirstSlice(slices), block.EndSlice(slices), tid, store, multiply,
+                   [&] { entry_index.Load(args, k, row0, col0, tid); });
 
     // Output (StoreTileEntries): the thread's micro-tile rows of a pass.
     const auto put = [&](float (*dst)[kBN + 1], int pass, bool add) {
