@@ -160,9 +160,8 @@ inline SddmmChoice ChooseSddmm(int64_t m, int64_t k, int64_t nnz, int64_t d, int
   const bool many = tiles >= 128;
   // Splitting d over two blocks a tile adds blocks where the tiles alone leave SMs short of
   // warps: the tensor-core tile of 8 warps (session 20, tune-sddmm at b4f862d) 1.4-1.5x faster
-  // at d = 2048 on 64 tiles, but 0.75-0.85x on 256 and at d = 256 (the 4-warp tile of session
-  // 10 gained 1.05-1.15x on 256); the SIMT tile (1 block an SM) 1.2-1.9x from d = 256 on 64
-  // tiles, no faster on 256.
+  // at d = 2048 on 64 tiles, but 0.74-0.83x on 256, and slower at d = 256 (0.85-0.9x on 64
+  // tiles); the SIMT tile (1 block an SM) 1.2-1.9x from d = 256 on 64 tiles, no faster on 256.
   const bool mma_split = can_split && d >= 512 && tiles < num_sms;
   const bool simt_split = can_split && d >= 256 && tiles < num_sms;
   const double mma_min =

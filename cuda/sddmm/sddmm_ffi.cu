@@ -180,9 +180,10 @@ ffi::Error Launch(cudaStream_t stream, const SddmmArgs<T>& args, int64_t k, bool
         }
       }
       if (choice.tile_edge == 128) return LaunchMma<T, Mma128>(stream, args, k, parts);
-      // Two k-groups of 4 warps (session 20, tune-sddmm at b4f862d): 1.0-1.2x one group's time
-      // at d = 2048 and 256 on 256 tiles, 1.1-1.35x on 64 (3xTF32 keeps one: its 215+
-      // registers a thread would leave one 8-warp block an SM).
+      // Two k-groups of 4 warps (session 20, tune-sddmm at b4f862d, against c4b8276's one
+      // group): 1.1-1.25x at d = 256 from 50% to 70%, even at d = 2048 on 256 tiles,
+      // 0.88-0.97x at d = 256 from 80%. 3xTF32 keeps one group: its 215+ registers a thread
+      // would leave one 8-warp block an SM.
       return LaunchMma<T, SddmmMmaConfig<64, 64, 32, 2, 2, 2, 2>>(stream, args, k, parts);
     }
     if (choice.kind == SddmmKernelKind::kTile) {
