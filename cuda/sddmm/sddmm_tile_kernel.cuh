@@ -225,8 +225,8 @@ struct TileEntryIndex {
     return kIndexable && args.tile_offsets != nullptr;
   }
 
-  // Visible after the next barrier (the d-loop's first, or the output's). Rewritten for each
-  // batch item: the previous item's output ends in a barrier.
+  // Visible after the next barrier (the d-loop's first, or the output's). Once a block: the
+  // pattern, and so these values, are the same for every batch item.
   template <typename T>
   __device__ __forceinline__ void Load(const SddmmArgs<T>& args, int64_t k, int64_t row0,
                                        int64_t col0, int tid) {
@@ -254,11 +254,12 @@ __device__ __forceinline__ void StoreIndexedEntries(const SddmmArgs<T>& args, T*
                                                     const int32_t* offsets, int32_t begin,
                                                     int32_t end, int64_t col0, int tid) {
   constexpr int kUnroll = 2048 / kThreads < 4 ? 4 : 2048 / kThreads > 16 ? 16 : 2048 / kThreads;
-  for (int32_t base = begin + tid; base < end; base += kThreads * kUnroll) {
+  // 64-bit positions: a position past the last entry may pass 2^31 - 1 (nnz < 2^31).
+  for (int64_t base = int64_t{begin} + tid; base < end; base += int64_t{kThreads} * kUnroll) {
     int32_t e[kUnroll], c[kUnroll];
 #pragma unroll
     for (int u = 0; u < kUnroll; ++u) {
-      const int32_t i = base + u * kThreads;
+      const int64_t i = base + u * kThreads;
       e[u] = i < end ? __ldg(args.tile_entries + i) : -1;
     }
 #pragma unroll
@@ -423,7 +424,9 @@ __global__ void __launch_bounds__(Config::kThreads, Config::kMinBlocks)
     };
     RunSlices<kBK>(a, w, item.lhs, item.rhs, args.m, k, args.d, row0, col0,
                    block.FirstSlice(slices), block.EndSlice(slices), tid, store, multiply,
-                   [&] { entry_index.Load(args, k, row0, col0, tid); });
+                   [&] {
+                     if (b == blockIdx.z) entry_index.Load(args, k, row0, col0, tid);
+                   });
 
     // Output (StoreTileEntries): the thread's micro-tile rows of a pass.
     const auto put = [&](float (*dst)[kBN + 1], int pass, bool add) {
