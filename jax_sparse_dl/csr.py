@@ -131,6 +131,9 @@ class Sparsity:
                        f"got {row_offsets.shape}")
     if column_indices.ndim != 1:
       raise ValueError(f"column_indices must be 1-D, got shape {column_indices.shape}")
+    if column_indices.shape[0] > 0 and (m == 0 or k == 0):
+      raise ValueError(f"a {m} x {k} pattern holds no entries, got {column_indices.shape[0]} "
+                       "column indices")
     for name, a in (("row_offsets", row_offsets), ("column_indices", column_indices)):
       if not jnp.issubdtype(a.dtype, jnp.integer):
         raise TypeError(f"{name} must be an integer array, got {a.dtype}")

@@ -368,6 +368,16 @@ def test_from_parts(rng, m, k, kw):
     assert A.validate() is A
 
 
+@pytest.mark.parametrize("m, k", [(0, 5), (4, 0)])
+def test_from_parts_entries_without_rows_or_columns(m, k):
+    """An entry needs a row and a column: an empty side with column indices is a shape error."""
+    with pytest.raises(ValueError, match=f"a {m} x {k} pattern holds no entries, got 2"):
+        jsdl.CSR.from_parts(jnp.ones(2), np.full(m + 1, 0, np.int32), np.zeros(2, np.int32),
+                            (m, k))
+    A = jsdl.CSR.from_parts(jnp.ones(0), np.zeros(m + 1, np.int32), np.zeros(0, np.int32), (m, k))
+    assert A.nnz == 0
+
+
 @pytest.mark.parametrize("m,k,kw", [(8, 6, dict(empty_rows=2)), (4, 3, dict(nnz_zero=True))])
 def test_to_scipy_roundtrip(rng, m, k, kw):
     p = make_problem(rng, m, k, jnp.float32, **kw)

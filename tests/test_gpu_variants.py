@@ -41,8 +41,10 @@ VARIANTS = ["gather", "gather:16:1", "gather:32:4", "gather:64:16", "gather:128:
 
 # mma:<edge> runs on tensor cores: 16-bit inputs exactly, float32 at HIGHEST (the suite's default)
 # in 3xTF32, held to float32's tolerance; float32 at DEFAULT (TF32) is tested separately.
-SDDMM_VARIANTS = ["row", "row:8:2", "row:4:4", "flat:1", "flat:4", "flat:8", "flat:16", "tile:32",
-                  "tile:64", "tile:64:2", "tile:128", "mma:64", "mma:64:2", "mma:128"]
+# flat:<split>:<lanes>: 4 or 8 lanes an entry; mma:64:<parts>:1: one k-group of 4 warps.
+SDDMM_VARIANTS = ["row", "row:8:2", "row:4:4", "flat:1", "flat:4", "flat:8", "flat:16", "flat:1:4",
+                  "flat:1:8", "flat:4:4", "flat:8:8", "tile:32", "tile:64", "tile:64:2", "tile:128",
+                  "mma:64", "mma:64:2", "mma:64:1:1", "mma:64:2:1", "mma:128"]
 # TF32 keeps 10 of float32's 23 mantissa bits: products err by about 2^-11 relative.
 TF32_TOL = 4e-3
 
@@ -211,6 +213,30 @@ def test_sddmm_variant_matches_float64(rng, sddmm_variant, dtype, m, k, d, densi
   assert_close(out, ref, dtype, what=f"sddmm {sddmm_variant} {m}x{k} d={d}")
 
 
+@pytest.mark.parametrize("sddmm_variant", ["flat:1", "flat:4", "flat:1:4", "flat:8:8"],
+                         indirect=True)
+@pytest.mark.parametrize("m, every, d", [(3000, 1, 40), (3000, 37, 40), (40000, 500, 8),
+                                         (33, 1, 7)])
+def test_sddmm_flat_row_search(rng, sddmm_variant, m, every, d):
+  """The flat kernel finds an entry's row by a 32-way search and a 32-row window: m = 3000 and
+  40000 take two and three levels, rows kept every 37th or 500th row leave runs of empty rows
+  longer than the window (each lane searches on), m = 33 one level; and the last rows empty."""
+  keep = np.arange(m) % every == 0
+  keep[-3:] = False
+  indptr, indices = [0], []
+  for i in range(m):
+    cols = rng.choice(50, size=rng.integers(1, 6), replace=False) if keep[i] else []
+    indices += list(cols)
+    indptr.append(len(indices))
+  indptr, indices = np.asarray(indptr, np.int32), np.asarray(indices, np.int32)
+  A = jsdl.CSR.from_parts(jnp.ones(indices.shape, jnp.float32), indptr, indices, (m, 50))
+  q, q64 = rand_dense(rng, (m, d), jnp.float32)
+  kk, k64 = rand_dense(rng, (50, d), jnp.float32)
+  out = run_fresh(lambda q, kk, A: jsdl.sddmm(q, kk, A).values, q, kk, A)
+  assert_close(out, _sddmm_reference(q64, k64, indptr, indices), jnp.float32,
+               what=f"sddmm {sddmm_variant} m={m} every {every}")
+
+
 @pytest.mark.parametrize("sddmm_variant", SDDMM_VARIANTS, indirect=True)
 def test_sddmm_variant_empty_pattern(sddmm_variant):
   A = jsdl.CSR.from_parts(jnp.zeros((0,), jnp.float32), np.zeros(6, np.int32),
@@ -220,7 +246,8 @@ def test_sddmm_variant_empty_pattern(sddmm_variant):
   assert out.shape == (0,)
 
 
-@pytest.mark.parametrize("sddmm_variant", ["mma:64", "mma:64:2", "mma:128"], indirect=True)
+@pytest.mark.parametrize("sddmm_variant", ["mma:64", "mma:64:2", "mma:64:1:1", "mma:64:2:1",
+                                           "mma:128"], indirect=True)
 @pytest.mark.parametrize("m, k, d, density", [(77, 300, 64, 0.2), (33, 64, 260, 0.5),
                                               (20, 50, 2048, 0.3), (130, 200, 7, 0.3)])
 def test_sddmm_tensor_core_variant_float32_at_default(rng, sddmm_variant, m, k, d, density):

@@ -23,8 +23,8 @@ int main() {
     if (variant[0] == '-') unsetenv("JSDL_SDDMM_VARIANT");
     else setenv("JSDL_SDDMM_VARIANT", variant, 1);
     const jsdl::SddmmChoice c = jsdl::ChooseSddmm(m, k, nnz, d, batch, 132, mma, true);
-    std::printf("%d %d %d %d %d\n", static_cast<int>(c.kind), c.d_split, c.tile_edge,
-                c.row.lanes, c.row.vecs_per_lane);
+    std::printf("%d %d %d %d %d %d %d\n", static_cast<int>(c.kind), c.d_split, c.tile_edge,
+                c.row.lanes, c.row.vecs_per_lane, c.lanes, c.warp_groups);
   }
 }
 """
@@ -34,16 +34,17 @@ KINDS = {0: "row", 1: "flat", 2: "tile", 3: "mma"}
 
 @pytest.fixture(scope="module")
 def choose(tmp_path_factory):
-    """choose(m, k, density, d, mma=False, batch=1, variant=None) -> (kind, d_split); mma: mmas a
+    """choose(m, k, density, d, mma=False, batch=1, variant=None, full=False) -> (kind, d_split),
+    with full=True (kind, d_split, flat lanes an entry, mma k-groups of warps); mma: mmas a
     product (0 / False: no tensor cores, float64; 1 / True: TF32 or 16-bit inputs; 3: 3xTF32,
     float32 at HIGHEST)."""
     driver = host_driver(tmp_path_factory.mktemp("sddmm_heuristic"), DRIVER, "sddmm")
 
-    def run(m, k, density, d, mma=False, batch=1, variant=None):
+    def run(m, k, density, d, mma=False, batch=1, variant=None, full=False):
         nnz = int(round(m * k * density))
-        kind, split, edge, lanes, vecs = driver(
+        kind, split, edge, row_lanes, vecs, lanes, groups = driver(
             f"{m} {k} {nnz} {d} {batch} {int(mma)} {variant or '-'}\n")
-        return KINDS[kind], split
+        return (KINDS[kind], split, lanes, groups) if full else (KINDS[kind], split)
 
     return run
 
@@ -144,3 +145,12 @@ def test_flat_kernel_elsewhere(choose, m, k, density, d, expected):
 ])
 def test_variant_overrides(choose, variant, mma, expected):
     assert choose(512, 512, 0.05, 64, mma=mma, variant=variant) == expected
+
+
+@pytest.mark.parametrize("variant, expected", [
+    ("flat:1:4", ("flat", 1, 4, 2)), ("flat:4:8", ("flat", 4, 8, 2)),
+    ("flat:4:3", ("flat", 4, 1, 2)),   # 1, 4 or 8 lanes an entry
+    ("mma:64", ("mma", 1, 1, 2)), ("mma:64:2:1", ("mma", 2, 1, 1)), ("mma:64:1:1", ("mma", 1, 1, 1)),
+])
+def test_variant_overrides_lanes_and_warp_groups(choose, variant, expected):
+    assert choose(512, 512, 0.05, 64, mma=True, variant=variant, full=True) == expected

@@ -34,17 +34,21 @@ struct SddmmShape {
   int vecs_per_lane;
 };
 
-// The flat kernel (sddmm_flat_kernel.cuh): one lane per entry, 32-entry tiles
-// in CSR order; kDSplit warps of a block share a tile and split d (1, 4, 8 or
-// 16: a split of 16 takes blocks of 16 warps, one tile each).
-template <int kVec_, int kDSplit_>
+// The flat kernel (sddmm_flat_kernel.cuh): kEntries = 32 / kLanes entries a
+// warp-tile in CSR order, kLanes lanes an entry; kDSplit warps of a block share
+// a tile and split d (1, 4, 8 or 16: a split of 16 takes blocks of 16 warps,
+// one tile each).
+template <int kVec_, int kDSplit_, int kLanes_ = 1>
 struct SddmmFlatConfig {
   static constexpr int kVec = kVec_;
   static constexpr int kDSplit = kDSplit_;
+  static constexpr int kLanes = kLanes_;
+  static constexpr int kEntries = 32 / kLanes;
   static constexpr int kUnroll = 4;          // vectors per lane in flight
   static constexpr int kWarpsPerBlock = kDSplit > 8 ? kDSplit : 8;
   static constexpr int kTilesPerBlock = kWarpsPerBlock / kDSplit;
   static_assert(kWarpsPerBlock % kDSplit == 0, "whole tiles a block");
+  static_assert(kLanes >= 1 && 32 % kLanes == 0, "whole groups a warp");
 };
 
 // What both dense-tile kernels share: a block computes a kBM x kBN tile of
@@ -106,6 +110,8 @@ struct SddmmChoice {
                        // (1 or 2, a cluster: ReceiveParts in sddmm_tile_kernel.cuh)
   SddmmShape row = {};  // row kernel: group shape; lanes == 0: ChooseSddmmShape's
   int tile_edge = 64;   // tile and mma kernels: 32, 64 or 128 rows and columns a block
+  int lanes = 1;        // flat kernel: lanes an entry (1, 4 or 8)
+  int warp_groups = 2;  // mma kernel, TF32 and 16-bit: k-groups of 4 warps (1 or 2)
 };
 
 // Measured on the DLMC sample and on attention-like patterns (H200,
@@ -121,11 +127,12 @@ struct SddmmChoice {
 // a product on tensor cores (1: 16-bit inputs, or float32 with TF32; 3:
 // float32 at HIGHEST, 3xTF32; 0: none, float64); `can_split`: the tile
 // kernels may split d over two blocks a tile (thread-block clusters, sm_90).
-// JSDL_SDDMM_VARIANT = "row" | "row:<lanes>:<vecs>" | "flat:1" | "flat:4" |
-// "flat:8" | "flat:16" | "tile:32" | "tile:64" | "tile:128" | "mma:64" | "mma:128", each optionally
-// ":2" (d split over 2 blocks a tile where `can_split`), overrides it for
-// tuning (row shapes 4:1, 4:4, 8:1, 8:2, 16:1, 32:1, 32:2; any other runs as
-// 32:4; mma without tensor cores (float64), or mma:32, runs as the tile kernel).
+// JSDL_SDDMM_VARIANT = "row" | "row:<lanes>:<vecs>" | "flat:<split>[:<lanes>]" |
+// "tile:32" | "tile:64" | "tile:128" | "mma:64" | "mma:128", the tile kernels optionally
+// ":2" (d split over 2 blocks a tile where `can_split`), mma:64 then ":1" for one k-group of
+// warps, overrides it for tuning (row shapes 4:1, 4:4, 8:1, 8:2, 16:1, 32:1, 32:2; any other
+// runs as 32:4; flat splits 1, 4, 8, 16 with 1 lane an entry, 1, 4, 8 with 4 or 8; mma without
+// tensor cores (float64), or mma:32, runs as the tile kernel).
 inline SddmmChoice ChooseSddmm(int64_t m, int64_t k, int64_t nnz, int64_t d, int64_t batch,
                                int num_sms, int mma_passes, bool can_split) {
   const bool mma = mma_passes > 0;
@@ -134,18 +141,18 @@ inline SddmmChoice ChooseSddmm(int64_t m, int64_t k, int64_t nnz, int64_t d, int
     SddmmShape shape{};
     if (std::sscanf(v, "row:%d:%d", &shape.lanes, &shape.vecs_per_lane) == 2)
       return {SddmmKernelKind::kRow, 1, shape};
-    int split = 0;
-    if (std::sscanf(v, "flat:%d", &split) == 1 &&
+    int split = 0, lanes = 1;
+    if (std::sscanf(v, "flat:%d:%d", &split, &lanes) >= 1 &&
         (split == 1 || split == 4 || split == 8 || split == 16))
-      return {SddmmKernelKind::kFlat, split};
-    int edge = 0, parts = 1;
+      return {SddmmKernelKind::kFlat, split, {}, 64, lanes == 4 || lanes == 8 ? lanes : 1};
+    int edge = 0, parts = 1, groups = 2;
     const bool named = std::sscanf(v, "tile:%d:%d", &edge, &parts) >= 1 ||
-                       std::sscanf(v, "mma:%d:%d", &edge, &parts) >= 1;
+                       std::sscanf(v, "mma:%d:%d:%d", &edge, &parts, &groups) >= 1;
     if (named && (edge == 32 || edge == 64 || edge == 128)) {
       // mma:64 / mma:128 where tensor cores are allowed, else the tile kernel of that edge
       const bool tensor = mma && v[0] == 'm' && edge != 32;
       return {tensor ? SddmmKernelKind::kMma : SddmmKernelKind::kTile,
-              parts == 2 && can_split ? 2 : 1, {}, edge};
+              parts == 2 && can_split ? 2 : 1, {}, edge, 1, groups == 1 ? 1 : 2};
     }
   }
   // Thresholds from the transformer matrices at 50-98% with the patterns' tile index

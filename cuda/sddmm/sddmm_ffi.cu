@@ -38,7 +38,7 @@ ffi::Error LaunchSddmm(cudaStream_t stream, const SddmmArgs<T>& args) {
 template <typename T, typename Config>
 ffi::Error LaunchSddmmFlat(cudaStream_t stream, const SddmmArgs<T>& args) {
   const dim3 block(32, Config::kWarpsPerBlock);
-  const int64_t tiles = (args.nnz + 31) / 32;
+  const int64_t tiles = (args.nnz + Config::kEntries - 1) / Config::kEntries;
   const dim3 grid(static_cast<unsigned>((tiles + Config::kTilesPerBlock - 1) /
                                         Config::kTilesPerBlock),
                   1, CappedGridDim(args.batch));
@@ -71,13 +71,22 @@ ffi::Error LaunchRow(cudaStream_t stream, const SddmmArgs<T>& args, SddmmShape s
   return LaunchSddmm<T, SddmmConfig<1, 32, 4>>(stream, args);
 }
 
-// The flat kernel: 16-byte vectors when rows of d elements stay aligned.
+// The flat kernel of `lanes` lanes an entry (4 and 8 only for splits up to 8): 16-byte
+// vectors when rows of d elements stay aligned.
+template <typename T, int kSplit, int kVec>
+ffi::Error LaunchFlatOfVec(cudaStream_t stream, const SddmmArgs<T>& args, int lanes) {
+  if constexpr (kSplit <= 8) {
+    if (lanes == 4) return LaunchSddmmFlat<T, SddmmFlatConfig<kVec, kSplit, 4>>(stream, args);
+    if (lanes == 8) return LaunchSddmmFlat<T, SddmmFlatConfig<kVec, kSplit, 8>>(stream, args);
+  }
+  return LaunchSddmmFlat<T, SddmmFlatConfig<kVec, kSplit, 1>>(stream, args);
+}
+
 template <typename T, int kSplit>
-ffi::Error LaunchFlat(cudaStream_t stream, const SddmmArgs<T>& args) {
+ffi::Error LaunchFlat(cudaStream_t stream, const SddmmArgs<T>& args, int lanes = 1) {
   constexpr int kVec = kVec16<T>;
-  if (args.d % kVec == 0)
-    return LaunchSddmmFlat<T, SddmmFlatConfig<kVec, kSplit>>(stream, args);
-  return LaunchSddmmFlat<T, SddmmFlatConfig<1, kSplit>>(stream, args);
+  if (args.d % kVec == 0) return LaunchFlatOfVec<T, kSplit, kVec>(stream, args, lanes);
+  return LaunchFlatOfVec<T, kSplit, 1>(stream, args, lanes);
 }
 
 // The tile kernels' grid: row tiles on grid.x, column tiles times the parts of
@@ -184,6 +193,8 @@ ffi::Error Launch(cudaStream_t stream, const SddmmArgs<T>& args, int64_t k, bool
       // group): 1.1-1.25x at d = 256 from 50% to 70%, even at d = 2048 on 256 tiles,
       // 0.88-0.97x at d = 256 from 80%. 3xTF32 keeps one group: its 215+ registers a thread
       // would leave one 8-warp block an SM.
+      if (choice.warp_groups == 1)
+        return LaunchMma<T, SddmmMmaConfig<64, 64, 32, 2, 2, 4>>(stream, args, k, parts);
       return LaunchMma<T, SddmmMmaConfig<64, 64, 32, 2, 2, 2, 2>>(stream, args, k, parts);
     }
     if (choice.kind == SddmmKernelKind::kTile) {
@@ -195,10 +206,10 @@ ffi::Error Launch(cudaStream_t stream, const SddmmArgs<T>& args, int64_t k, bool
     }
   }
   switch (choice.d_split) {
-    case 4: return LaunchFlat<T, 4>(stream, args);
-    case 8: return LaunchFlat<T, 8>(stream, args);
+    case 4: return LaunchFlat<T, 4>(stream, args, choice.lanes);
+    case 8: return LaunchFlat<T, 8>(stream, args, choice.lanes);
     case 16: return LaunchFlat<T, 16>(stream, args);
-    default: return LaunchFlat<T, 1>(stream, args);
+    default: return LaunchFlat<T, 1>(stream, args, choice.lanes);
   }
 }
 
@@ -238,6 +249,8 @@ ffi::Error SddmmImpl(cudaStream_t stream, ffi::AnyBuffer lhs, ffi::AnyBuffer rhs
   JSDL_RETURN_IF_ERROR(CheckIndexArray(kOp, "tile_entries", tile_entries, indexed ? nnz : 0));
   JSDL_RETURN_IF_ERROR(CheckInt32Range(kOp, "m", m));
   JSDL_RETURN_IF_ERROR(CheckInt32Range(kOp, "nnz", nnz));
+  if (nnz > 0 && (m == 0 || k == 0))  // no row (column) for an entry's lhs (rhs) read
+    return ShapeError(kOp, "column_indices", column_indices, "no entries for an empty lhs or rhs");
 
   const BatchOperand operands[2] = {{"lhs", lhs.dimensions(), m * d},
                                     {"rhs", rhs.dimensions(), k * d}};

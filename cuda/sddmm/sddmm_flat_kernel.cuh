@@ -1,33 +1,38 @@
-// SDDMM, one lane per entry: warp-tile t of the grid takes the 32 consecutive
-// entries [32 t, 32 t + 32) of the CSR order, whatever rows they belong to,
-// and each lane forms its own entry's whole dot product.
+// SDDMM in CSR order: warp-tile t of the grid takes the kEntries = 32 / kLanes
+// consecutive entries [kEntries t, kEntries t + kEntries) of the CSR order,
+// whatever rows they belong to, and each group of kLanes lanes forms one
+// entry's dot product.
 //
 // Why: the row kernel (sddmm_kernel.cuh) spends most of its instructions on
 // shuffles, transposing reductions and per-entry address set-up, and idles
-// lanes on short rows. Here a warp instruction advances 32 entries at once,
-// there is nothing to reduce, every lane is busy on any row-length mix, and
-// empty rows cost nothing. The lhs row is re-read per lane, but lanes of one
-// row read the same address (one broadcast request, L1 hits after the first).
-// With kDSplit > 1 the block's warps share tiles and split d between them
-// (long rows of d with few entries would leave most of the GPU idle),
+// lanes on short rows. Here every lane is busy on any row-length mix and empty
+// rows cost nothing. With one lane an entry (kLanes = 1) a warp instruction
+// advances 32 entries, but each lane reads its own rhs row: 32 cache lines a
+// load. With kLanes > 1 a group reads kLanes consecutive vectors of one row
+// (coalesced) and sums them with log2(kLanes) shuffles: fewer lines a load for
+// long d. With kDSplit > 1 the block's warps share tiles and split d between
+// them (long rows of d with few entries would leave most of the GPU idle),
 // summing their partials through shared memory in a fixed order.
 #pragma once
 
+#include <climits>
 #include <cstdint>
 
 #include "../common/dtype.cuh"
 #include "../common/vec.cuh"
+#include "../common/warp.cuh"
 #include "sddmm_config.h"
 #include "sddmm_kernel.cuh"
 
 namespace jsdl {
 
 // The row holding entry e: the last r with row_offsets[r] <= e (skips empty
-// rows). The result lies in [0, m - 1] whatever the offsets hold, so the lhs
-// row read from it stays in bounds even for an unvalidated pattern.
-__device__ __forceinline__ int64_t RowOfEntry(const int32_t* row_offsets, int64_t m,
+// rows), searched in [lo, m - 1]. The result lies in [lo, m - 1] whatever the
+// offsets hold, so the lhs row read from it stays in bounds even for an
+// unvalidated pattern.
+__device__ __forceinline__ int64_t RowOfEntry(const int32_t* row_offsets, int64_t lo, int64_t m,
                                               int64_t e) {
-  int64_t lo = 0, hi = m - 1;
+  int64_t hi = m - 1;
   while (lo < hi) {
     const int64_t mid = (lo + hi + 1) >> 1;
     if (__ldg(row_offsets + mid) <= e) lo = mid; else hi = mid - 1;
@@ -35,7 +40,41 @@ __device__ __forceinline__ int64_t RowOfEntry(const int32_t* row_offsets, int64_
   return lo;
 }
 
-// Block (32, kWarpsPerBlock); grid.x covers ceil(nnz / 32) / kTilesPerBlock
+// The rows of a warp's entries: e on each lane, first (the same on all lanes,
+// which must all call it) at most every lane's e. A binary search per lane is
+// log2(m) dependent loads, the whole latency of a short call (9 at m = 512).
+// Here a 32-way search narrows first's row to 32 candidates (one load a level:
+// 1 for m <= 1024, none for m <= 32), then one load of the next 32 offsets
+// gives each lane its row by counting them with shuffles. Lanes whose entry
+// lies beyond those 32 rows (long runs of empty rows) search the rest alone.
+// Any offsets give a row in [0, m - 1].
+__device__ __forceinline__ int64_t WarpRowOfEntry(const int32_t* row_offsets, int64_t m,
+                                                  int64_t first, int64_t e) {
+  const int lane = threadIdx.x % kWarpSize;
+  int64_t lo = 0, hi = m - 1;  // first's row lies in [lo, hi] for a valid pattern
+  while (hi - lo >= kWarpSize) {
+    const int64_t stride = (hi - lo + kWarpSize) / kWarpSize;  // 32 probes cover [lo, hi]
+    const int64_t probe = lo + lane * stride;
+    const unsigned below =
+        __ballot_sync(kFullMask, probe <= hi && __ldg(row_offsets + probe) <= first);
+    lo += (below ? 31 - __clz(below) : 0) * stride;
+    hi = min(hi, lo + stride - 1);
+  }
+  // Row lo + 1 + j's offset on lane j (INT_MAX past row m - 1: no entry
+  // reaches it, since e < nnz <= INT_MAX). The row of e is lo plus the number
+  // of those at most e, found by a binary search over the lanes.
+  const int64_t r = lo + 1 + lane;
+  const int next = r < m ? __ldg(row_offsets + r) : INT_MAX;
+  const int last = __shfl_sync(kFullMask, next, kWarpSize - 1);
+  int count = 0;
+#pragma unroll
+  for (int step = kWarpSize / 2; step > 0; step /= 2)
+    if (__shfl_sync(kFullMask, next, count + step - 1) <= e) count += step;
+  if (last <= e) return RowOfEntry(row_offsets, lo + kWarpSize, m, e);
+  return lo + count;
+}
+
+// Block (32, kWarpsPerBlock); grid.x covers ceil(nnz / kEntries) / kTilesPerBlock
 // blocks, grid.z the batch. d % kVec == 0 (the dispatch picks kVec = 1 else).
 template <typename T, typename Config>
 __global__ void __launch_bounds__(32 * Config::kWarpsPerBlock)
@@ -44,55 +83,73 @@ __global__ void __launch_bounds__(32 * Config::kWarpsPerBlock)
   constexpr int kVec = Config::kVec;
   constexpr int kUnroll = Config::kUnroll;
   constexpr int kSplit = Config::kDSplit;
+  constexpr int kLanes = Config::kLanes;
   const int lane = threadIdx.x;
   const int warp = threadIdx.y;
   const int split = warp % kSplit;
-  const int64_t e =
-      (static_cast<int64_t>(blockIdx.x) * Config::kTilesPerBlock + warp / kSplit) * 32 + lane;
-  const bool active = e < args.nnz;
-  const int64_t row = active ? RowOfEntry(args.row_offsets, args.m, e) : 0;
+  const int sub = lane % kLanes;  // this lane's place in its entry's group
+  const int64_t first =
+      (static_cast<int64_t>(blockIdx.x) * Config::kTilesPerBlock + warp / kSplit) *
+      Config::kEntries;
+  const int64_t e = first + lane / kLanes;
+  const bool active = e < args.nnz;  // first < nnz: the grid holds no empty tile
+  const int64_t row = WarpRowOfEntry(args.row_offsets, args.m, first, active ? e : first);
   const int64_t column = active ? __ldg(args.column_indices + e) : 0;
   const int64_t d = args.d;
   const int64_t vecs = d / kVec;
-  // Chunks of kUnroll vectors are dealt round-robin to the splits; the last
-  // vecs % kUnroll vectors go to split 0.
-  const int64_t full_end = vecs - vecs % kUnroll;
+  // A step: kLanes consecutive vectors, one a lane of the group. Chunks of
+  // kUnroll steps are dealt round-robin to the splits; what is left after the
+  // last whole chunk (at most kUnroll vectors a lane) goes to the next split.
+  const int64_t chunks = vecs / kLanes / kUnroll;
+  const int64_t rest = chunks * kUnroll * kLanes;
+  const int rest_split = static_cast<int>(chunks % kSplit);
   __shared__ A partial[kSplit > 1 ? Config::kWarpsPerBlock : 1][32];
 
   for (int64_t b = blockIdx.z; b < args.batch; b += gridDim.z) {
     int64_t offset[2];
     args.batch_map.Offsets(b, offset);
-    const T* x = args.lhs + offset[kSddmmLhs] + row * d;
-    const T* y = args.rhs + offset[kSddmmRhs] + column * d;
+    const T* x = args.lhs + offset[kSddmmLhs] + row * d + sub * kVec;
+    const T* y = args.rhs + offset[kSddmmRhs] + column * d + sub * kVec;
     A acc[kVec];
 #pragma unroll
     for (int i = 0; i < kVec; ++i) acc[i] = A(0);
     if (active) {
-      for (int64_t v = split * kUnroll; v < full_end; v += kSplit * kUnroll) {
+      for (int64_t c = split; c < chunks; c += kSplit) {
         A xs[kUnroll][kVec], ys[kUnroll][kVec];
+        const int64_t v0 = c * kUnroll * kLanes;
 #pragma unroll
         for (int u = 0; u < kUnroll; ++u) {  // all loads in flight before any use
-          LoadVec<T, kVec>(x + (v + u) * kVec, xs[u]);
-          LoadVec<T, kVec>(y + (v + u) * kVec, ys[u]);
+          LoadVec<T, kVec>(x + (v0 + u * kLanes) * kVec, xs[u]);
+          LoadVec<T, kVec>(y + (v0 + u * kLanes) * kVec, ys[u]);
         }
 #pragma unroll
         for (int u = 0; u < kUnroll; ++u)
 #pragma unroll
           for (int i = 0; i < kVec; ++i) acc[i] += xs[u][i] * ys[u][i];
       }
-      if (split == 0) {
-        for (int64_t v = full_end; v < vecs; ++v) {
-          A xs[kVec], ys[kVec];
-          LoadVec<T, kVec>(x + v * kVec, xs);
-          LoadVec<T, kVec>(y + v * kVec, ys);
+      if (split == rest_split) {
+        A xs[kUnroll][kVec], ys[kUnroll][kVec];
 #pragma unroll
-          for (int i = 0; i < kVec; ++i) acc[i] += xs[i] * ys[i];
+        for (int u = 0; u < kUnroll; ++u) {
+          const int64_t v = rest + u * kLanes;
+          const bool in = v + sub < vecs;
+#pragma unroll
+          for (int i = 0; i < kVec; ++i) xs[u][i] = ys[u][i] = A(0);
+          if (in) {
+            LoadVec<T, kVec>(x + v * kVec, xs[u]);
+            LoadVec<T, kVec>(y + v * kVec, ys[u]);
+          }
         }
+#pragma unroll
+        for (int u = 0; u < kUnroll; ++u)
+#pragma unroll
+          for (int i = 0; i < kVec; ++i) acc[i] += xs[u][i] * ys[u][i];
       }
     }
     A dot = acc[0];
 #pragma unroll
     for (int i = 1; i < kVec; ++i) dot += acc[i];
+    dot = GroupSum<kLanes>(dot);
     if constexpr (kSplit > 1) {
       partial[warp][lane] = dot;
       __syncthreads();
@@ -102,7 +159,7 @@ __global__ void __launch_bounds__(32 * Config::kWarpsPerBlock)
       }
       __syncthreads();  // partial is rewritten for the next batch member
     }
-    if (active && split == 0) args.out[b * args.nnz + e] = FromAcc<T>(dot);
+    if (active && split == 0 && sub == 0) args.out[b * args.nnz + e] = FromAcc<T>(dot);
   }
 }
 
