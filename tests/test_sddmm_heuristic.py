@@ -51,12 +51,16 @@ def choose(tmp_path_factory):
 
 @pytest.mark.parametrize("m, k, density, d, expected", [
     (2048, 512, 0.2, 2048, ("mma", 1)),   # 256 tiles: 8 warps a tile, no split (session 20)
-    (2048, 512, 0.02, 2048, ("mma", 1)),  # from 1.5% up to 2 SMs' worth of tiles
-    (4096, 1024, 0.03, 2048, ("flat", 4)),  # 1024 tiles: from 4%
+    (2048, 512, 0.05, 2048, ("mma", 1)),  # from 4% with tiles for every SM (session 21)
+    (2048, 512, 0.03, 2048, ("flat", 1)),  # under 4%: the flat kernel, 8 lanes an entry
+    (4096, 1024, 0.05, 2048, ("mma", 1)),
     (512, 512, 0.2, 2048, ("mma", 2)),    # 64 tiles < SMs: d split over a cluster
-    (512, 512, 0.02, 2048, ("mma", 2)),   # split: from 1.5%
-    (512, 512, 0.2, 256, ("mma", 1)),     # 64 tiles, d <= 512: from 8%, no split
-    (2048, 512, 0.02, 256, ("mma", 1)),   # 256 tiles: from 1.5%
+    (512, 512, 0.07, 2048, ("mma", 2)),   # split: from 6%
+    (512, 512, 0.05, 2048, ("flat", 1)),
+    (512, 512, 0.2, 256, ("mma", 1)),     # 64 tiles, d <= 512: from 15%, no split
+    (512, 512, 0.1, 256, ("flat", 1)),
+    (2048, 512, 0.05, 256, ("mma", 1)),   # 256 tiles: from 4%
+    (2048, 512, 0.03, 256, ("flat", 1)),
 ])
 def test_tensor_cores_where_allowed_from_d_256(choose, m, k, density, d, expected):
     assert choose(m, k, density, d, mma=True) == expected
@@ -64,9 +68,9 @@ def test_tensor_cores_where_allowed_from_d_256(choose, m, k, density, d, expecte
 
 @pytest.mark.parametrize("m, k, density, d, expected", [
     (512, 2048, 0.3, 2048, ("mma", 1)),   # 256 tiles: no split (1.1x faster unsplit)
-    (512, 2048, 0.05, 256, ("mma", 1)),   # 128+ tiles: from d = 256 and 4% density
+    (512, 2048, 0.08, 256, ("mma", 1)),   # 128+ tiles: from d = 256 and 7% density
     (512, 512, 0.3, 2048, ("mma", 2)),    # 64 tiles < SMs: split over a cluster
-    (128, 512, 0.2, 2048, ("mma", 2)),    # 16 tiles (ResNet-50): from 15% at d >= 1024
+    (512, 512, 0.15, 2048, ("mma", 2)),   # 64 tiles: from 12%
 ])
 def test_3xtf32_at_highest(choose, m, k, density, d, expected):
     assert choose(m, k, density, d, mma=3) == expected
@@ -75,7 +79,9 @@ def test_3xtf32_at_highest(choose, m, k, density, d, expected):
 @pytest.mark.parametrize("m, k, density, d", [
     (512, 2048, 0.02, 2048),  # 2%: the flat kernel
     (512, 512, 0.3, 256),     # 64 tiles at d = 256: the SIMT tile (even)
-    (128, 512, 0.1, 2048),    # 16 tiles under 15%
+    (128, 512, 0.5, 2048),    # 16 tiles: never (session 21)
+    (512, 512, 0.1, 2048),    # 64 tiles under 12%
+    (2048, 512, 0.05, 2048),  # under 7%
     (64, 256, 0.5, 2048),     # 4 tiles
     (512, 2048, 0.3, 128),    # short d
 ])
@@ -84,7 +90,7 @@ def test_3xtf32_not_where_cuda_cores_win(choose, m, k, density, d):
 
 
 def test_tensor_cores_need_enough_density_and_tiles(choose):
-    assert choose(512, 512, 0.05, 256, mma=True)[0] != "mma"  # 64 tiles: 8% needed
+    assert choose(512, 512, 0.1, 256, mma=True)[0] != "mma"  # 64 tiles: 15% needed
     assert choose(64, 64, 0.5, 2048, mma=True)[0] == "flat"   # 1 tile: under the 48-tile floor
 
 
@@ -100,16 +106,17 @@ def test_simt_tile_without_tensor_cores(choose, m, k, density, d, expected):
 
 
 @pytest.mark.parametrize("m, k, density, d", [
-    (2048, 512, 0.2, 64), (512, 2048, 0.05, 64), (2048, 512, 0.02, 128)])
+    (2048, 512, 0.2, 64), (512, 2048, 0.05, 64), (2048, 512, 0.05, 128)])
 def test_tensor_cores_from_d_64_with_many_tiles(choose, m, k, density, d):
     # Session 14 (device clock): 256 tiles, d = 64: 1.0-1.5x the SIMT tile and the flat kernel.
     assert choose(m, k, density, d, mma=True) == ("mma", 1)
 
 
 @pytest.mark.parametrize("m, k, density, d, expected", [
-    (512, 512, 0.2, 64, ("tile", 1)),      # 64 tiles: the exact SIMT tile at every precision
+    (512, 512, 0.4, 64, ("tile", 1)),      # 64 tiles: the exact SIMT tile from 30%
+    (512, 512, 0.2, 64, ("flat", 1)),      # ... under it the flat kernel (session 21)
     (2048, 512, 0.2, 32, ("tile", 1)),     # d < 64
-    (2048, 512, 0.01, 64, ("flat", 4)),    # under 1.5% (few warps: d split)
+    (2048, 512, 0.03, 64, ("flat", 1)),    # under 4%
 ])
 def test_short_d_keeps_cuda_cores_elsewhere(choose, m, k, density, d, expected):
     assert choose(m, k, density, d, mma=True) == expected
@@ -122,17 +129,21 @@ def test_row_kernel_for_many_long_rows(choose):
 
 
 @pytest.mark.parametrize("m, k, density, d, expected", [
-    (512, 512, 0.02, 64, ("flat", 4)),    # few warps: d split over 4
-    (2048, 512, 0.05, 64, ("flat", 1)),
-    (2048, 512, 0.05, 1024, ("flat", 4)),  # long d
-    (128, 512, 0.2, 2048, ("flat", 4)),    # ResNet-50's small layers, under 48 tiles
-    (64, 256, 0.05, 2048, ("flat", 8)),    # ... with at most 264 32-entry tiles, from d = 256
-    (64, 64, 0.5, 256, ("flat", 8)),       # 64 tiles
-    (64, 64, 0.5, 64, ("flat", 4)),        # not at d = 64
-    (512, 512, 0.02, 256, ("flat", 8)),
+    # (kind, d split, lanes an entry): session 21's flat kernel, 8 lanes for long d or few
+    # entries, 4 for many; d split over 4 warps only when its 4-entry tiles are few
+    (512, 512, 0.02, 64, ("flat", 1, 8, 2)),      # 5243 entries: 8 lanes at d <= 128
+    (2048, 512, 0.02, 64, ("flat", 1, 4, 2)),     # 20972: 4 lanes
+    (512, 512, 0.02, 256, ("flat", 1, 8, 2)),     # under 192 a SM at d <= 512
+    (512, 512, 0.1, 256, ("flat", 1, 4, 2)),
+    (64, 256, 0.1, 256, ("flat", 4, 8, 2)),       # 410 4-entry tiles: up to 4 a SM, split
+    (64, 256, 0.2, 256, ("flat", 1, 8, 2)),       # 819: no split
+    (64, 64, 0.5, 64, ("flat", 1, 8, 2)),         # never split at d <= 128
+    (512, 512, 0.02, 2048, ("flat", 4, 8, 2)),    # 1311 4-entry tiles: up to 16 a SM
+    (128, 512, 0.2, 2048, ("flat", 1, 8, 2)),     # 3277: no split (ResNet-50, 16 tiles)
+    (2048, 512, 0.02, 1024, ("flat", 1, 8, 2)),   # long d: 8 lanes
 ])
 def test_flat_kernel_elsewhere(choose, m, k, density, d, expected):
-    assert choose(m, k, density, d) == expected
+    assert choose(m, k, density, d, full=True) == expected
 
 
 @pytest.mark.parametrize("variant, mma, expected", [

@@ -120,10 +120,9 @@ struct SddmmChoice {
 // are kept, given d (long rows of d amortize a tile's output pass), and where
 // there are tiles enough to fill the GPU (a tile's d-loop is serial). Else the
 // row kernel wins with many rows (a full GPU of warps) long enough to fill its
-// 32-entry steps, and the flat kernel elsewhere; the flat kernel splits d over
-// four warps when d is long, or when its tiles alone leave the GPU short of
-// warps (a split costs a shared-memory reduction, so not when there are warps
-// enough), and over eight when few entries meet d >= 256. `mma_passes`: mmas
+// 32-entry steps, and the flat kernel elsewhere, with 4 or 8 lanes an entry; it
+// splits d over four warps only when its tiles alone leave the GPU short of
+// warps (a split costs a shared-memory reduction). `mma_passes`: mmas
 // a product on tensor cores (1: 16-bit inputs, or float32 with TF32; 3:
 // float32 at HIGHEST, 3xTF32; 0: none, float64); `can_split`: the tile
 // kernels may split d over two blocks a tile (thread-block clusters, sm_90).
@@ -171,8 +170,11 @@ inline SddmmChoice ChooseSddmm(int64_t m, int64_t k, int64_t nnz, int64_t d, int
   // tiles); the SIMT tile (1 block an SM) 1.2-1.9x from d = 256 on 64 tiles, no faster on 256.
   const bool mma_split = can_split && d >= 512 && tiles < num_sms;
   const bool simt_split = can_split && d >= 256 && tiles < num_sms;
-  const double mma_min =
-      d > 512 ? (can_split && tiles <= int64_t{2} * num_sms ? 0.015 : 0.04) : many ? 0.015 : 0.08;
+  // Session 21: the flat kernel with lanes an entry (below) beats the tensor-core tile on 2%
+  // patterns (2048 x 512 at d = 2048: 22.5 against about 45 us; 512 x 512, split: 10.8
+  // against 21.4) and on 512 x 512 at 10%, d = 256 (7.0 against 8.9), not on 10% at d = 2048 nor
+  // 20% at d = 256; the floors sit between those points.
+  const double mma_min = d > 512 ? (tiles < num_sms ? 0.06 : 0.04) : many ? 0.04 : 0.15;
   // Many long rows (attention patterns): the row kernel's case, which beats the tiles there.
   const bool long_rows = m * batch >= int64_t{16} * num_sms && nnz >= 160 * m;
   // d = 64-128 (session 14, device clock): tensor cores beat the SIMT tile and the flat kernel
@@ -184,25 +186,36 @@ inline SddmmChoice ChooseSddmm(int64_t m, int64_t k, int64_t nnz, int64_t d, int
   // at 5-50% density) and from d = 1024 with 16+ tiles, split over a cluster where the tiles
   // leave SMs idle (64 tiles: 1.1-1.35x at 5-50% by mma:64:2; 16: 1.1-1.9x from 20%); not at 2%
   // (the CUDA-core kernels 1.5-1.8x faster), nor with 4 tiles, nor with 64 at d = 256 (0.8-1.1x).
-  if (mma_passes == 3 && tiles >= 16 && density >= (tiles >= 48 ? 0.04 : 0.15) &&
+  // Session 21: from 7% (12% under one tile an SM), since the flat kernel with lanes an entry
+  // beats 3xTF32 at 5% (by estimate from 2% and 10%) and on 64 tiles at 10% (29.7 against 32.7 us
+  // at d = 2048), not on 256 tiles at 10% (93 against 85); and never under 48 tiles (ResNet-50's
+  // 128 x 512 at 20-50%, d = 2048: 15-33 against 32-36 us).
+  const double split_tf32_min = tiles < num_sms ? 0.12 : 0.07;
+  if (mma_passes == 3 && tiles >= 48 && density >= split_tf32_min &&
       (d >= 1024 || (d >= 256 && many)))
     return {SddmmKernelKind::kMma, can_split && d >= 512 && tiles < num_sms ? 2 : 1, {}, 64};
   if (mma_passes == 1 && (d > 128 || short_d_mma) && tiles >= 48 && density >= mma_min)
     return {SddmmKernelKind::kMma, mma_split ? 2 : 1, {}, 64};
-  const double simt_min = d <= 128   ? 0.09
+  // d <= 128 on fewer than 128 tiles (session 21): the flat kernel with 4 lanes an entry beats the
+  // SIMT tile on 512 x 512 at 10% and 20% (4.5 and 6.6 against 7.1 and 7.4 us), not at 50%.
+  const double simt_min = d <= 128   ? (many ? 0.09 : 0.3)
                           : d <= 256 ? (many ? 0.06 : 0.15)
-                                     : (many ? 0.07 : simt_split ? 0.08 : 0.15);
+                                     : (many ? 0.07 : 0.15);
   if (tiles >= 48 && density >= simt_min)
     return {SddmmKernelKind::kTile, simt_split ? 2 : 1, {}, 64};
   if (long_rows) return {SddmmKernelKind::kRow, 1};
-  const int64_t warps = (nnz + 31) / 32 * batch;
-  // Few entries with d >= 256 (session 16, ResNet-50, device clock): d split over 8 warps, a
-  // block a tile, puts twice the SMs to work: 1.24-1.30x the 4-warp split at d = 256 and
-  // 1.70-1.76x at d = 2048 with 11-103 32-entry tiles; even (0.99-1.02x) with 256.
-  const bool few = d >= 256 && warps <= int64_t{2} * num_sms;
-  const bool split = d >= 1024 || (d >= 256 && warps < int64_t{64} * num_sms) ||
-                     warps < int64_t{4} * num_sms;
-  return {SddmmKernelKind::kFlat, few ? 8 : split ? 4 : 1};
+  // The flat kernel (session 21, tune at 472ae80: ResNet-50 at 50-90%, transformer at 90-98%):
+  // lanes an entry read rows of d coalesced, 1.3-2.8x one lane an entry from d = 256, 1.1-1.4x at
+  // d = 64. 8 lanes for long d, and for few entries (more warps); 4 lanes for many entries at
+  // d <= 512 (fewer shuffles). d split over 4 warps only where 4-entry tiles leave the GPU short
+  // of warps: up to 16 a SM at d > 512 (512 x 512 at 98%, d = 2048: 10.8 against 11.7 us), 4 a
+  // SM at d = 256; never at d <= 128.
+  const int64_t entries = nnz * batch;
+  const int lanes = d > 512 || entries < (d <= 128 ? 64 : 192) * int64_t{num_sms} ? 8 : 4;
+  const int64_t quads = entries / 4;  // warp tiles at 8 lanes an entry
+  const bool split = d > 512 ? quads <= int64_t{16} * num_sms
+                             : d > 128 && quads <= int64_t{4} * num_sms;
+  return {SddmmKernelKind::kFlat, split ? 4 : 1, {}, 64, lanes};
 }
 
 // The default row-kernel shape for rows of d elements read kVec at a time: as
