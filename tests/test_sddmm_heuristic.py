@@ -97,7 +97,8 @@ def test_tensor_cores_need_enough_density_and_tiles(choose):
 @pytest.mark.parametrize("m, k, density, d, expected", [
     (512, 512, 0.5, 64, ("tile", 1)),     # d <= 128: the exact SIMT tile from 9%
     (2048, 512, 0.2, 64, ("tile", 1)),
-    (512, 512, 0.2, 256, ("tile", 2)),    # 64 tiles < SMs, d >= 256: split over a cluster
+    (512, 512, 0.4, 256, ("tile", 2)),    # 64 tiles < SMs, d >= 256: split over a cluster
+    (512, 512, 0.2, 256, ("flat", 1)),    # ... from 30% (session 21)
     (2048, 512, 0.2, 256, ("tile", 1)),   # 256 tiles: no split
     (2048, 512, 0.2, 2048, ("tile", 1)),
 ])

@@ -196,10 +196,11 @@ inline SddmmChoice ChooseSddmm(int64_t m, int64_t k, int64_t nnz, int64_t d, int
     return {SddmmKernelKind::kMma, can_split && d >= 512 && tiles < num_sms ? 2 : 1, {}, 64};
   if (mma_passes == 1 && (d > 128 || short_d_mma) && tiles >= 48 && density >= mma_min)
     return {SddmmKernelKind::kMma, mma_split ? 2 : 1, {}, 64};
-  // d <= 128 on fewer than 128 tiles (session 21): the flat kernel with 4 lanes an entry beats the
-  // SIMT tile on 512 x 512 at 10% and 20% (4.5 and 6.6 against 7.1 and 7.4 us), not at 50%.
+  // d <= 256 on fewer than 128 tiles (session 21): the flat kernel with 4 lanes an entry beats the
+  // SIMT tile on 512 x 512 at 10% and 20% (d = 64: 4.5 and 6.6 against 7.1 and 7.4 us; d = 256
+  // at 20%: 11.4 against 14.5, tune-floors at 6507845), not at 50% (d = 64: 11.1 against 9.6).
   const double simt_min = d <= 128   ? (many ? 0.09 : 0.3)
-                          : d <= 256 ? (many ? 0.06 : 0.15)
+                          : d <= 256 ? (many ? 0.06 : 0.3)
                                      : (many ? 0.07 : 0.15);
   if (tiles >= 48 && density >= simt_min)
     return {SddmmKernelKind::kTile, simt_split ? 2 : 1, {}, 64};
