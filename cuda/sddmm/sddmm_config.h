@@ -199,6 +199,8 @@ inline SddmmChoice ChooseSddmm(int64_t m, int64_t k, int64_t nnz, int64_t d, int
   // d <= 256 on fewer than 128 tiles (session 21): the flat kernel with 4 lanes an entry beats the
   // SIMT tile on 512 x 512 at 10% and 20% (d = 64: 4.5 and 6.6 against 7.1 and 7.4 us; d = 256
   // at 20%: 11.4 against 14.5, tune-floors at 6507845), not at 50% (d = 64: 11.1 against 9.6).
+  // For d > 256 on fewer than 128 tiles the split's 8% floor is gone: from 12% 3xTF32 comes
+  // first, and under it the flat kernel beat them both (512 x 512 at 10%, d = 2048).
   const double simt_min = d <= 128   ? (many ? 0.09 : 0.3)
                           : d <= 256 ? (many ? 0.06 : 0.3)
                                      : (many ? 0.07 : 0.15);

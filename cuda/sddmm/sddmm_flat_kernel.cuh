@@ -92,7 +92,7 @@ __global__ void __launch_bounds__(32 * Config::kWarpsPerBlock)
       (static_cast<int64_t>(blockIdx.x) * Config::kTilesPerBlock + warp / kSplit) *
       Config::kEntries;
   const int64_t e = first + lane / kLanes;
-  const bool active = e < args.nnz;  // first < nnz: the grid holds no empty tile
+  const bool active = e < args.nnz;  // the last block may hold tiles past nnz: all inactive
   const int64_t row = WarpRowOfEntry(args.row_offsets, args.m, first, active ? e : first);
   const int64_t column = active ? __ldg(args.column_indices + e) : 0;
   const int64_t d = args.d;
