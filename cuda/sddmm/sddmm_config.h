@@ -114,6 +114,22 @@ struct SddmmChoice {
   int warp_groups = 2;  // mma kernel, TF32 and 16-bit: k-groups of 4 warps (1 or 2)
 };
 
+// The flat kernel's shape (session 21, tune at 472ae80: ResNet-50 at 50-90%, transformer at
+// 90-98%): lanes an entry read rows of d coalesced, 1.3-2.8x one lane an entry from d = 256,
+// 1.1-1.4x at d = 64. 8 lanes for long d, and for few entries (more warps); 4 lanes for many
+// entries at d <= 512 (fewer shuffles). d split over 4 warps only where 4-entry tiles leave the
+// GPU short of warps: up to 16 a SM at d > 512 (512 x 512 at 98%, d = 2048: 10.8 against
+// 11.7 us), 4 a SM at d = 256; never at d <= 128. Also the tile kernels' fallback where their
+// grid would not fit (sddmm_ffi.cu, TileGrid).
+inline SddmmChoice ChooseSddmmFlat(int64_t nnz, int64_t d, int64_t batch, int num_sms) {
+  const int64_t entries = nnz * batch;
+  const int lanes = d > 512 || entries < (d <= 128 ? 64 : 192) * int64_t{num_sms} ? 8 : 4;
+  const int64_t quads = entries / 4;  // warp tiles at 8 lanes an entry
+  const bool split = d > 512 ? quads <= int64_t{16} * num_sms
+                             : d > 128 && quads <= int64_t{4} * num_sms;
+  return {SddmmKernelKind::kFlat, split ? 4 : 1, {}, 64, lanes};
+}
+
 // Measured on the DLMC sample and on attention-like patterns (H200,
 // scripts/tune_sddmm.py, docs/kernels.md). Dense tiles (the tile and mma
 // kernels) win where the pattern is dense enough that most of a tile's products
@@ -207,18 +223,7 @@ inline SddmmChoice ChooseSddmm(int64_t m, int64_t k, int64_t nnz, int64_t d, int
   if (tiles >= 48 && density >= simt_min)
     return {SddmmKernelKind::kTile, simt_split ? 2 : 1, {}, 64};
   if (long_rows) return {SddmmKernelKind::kRow, 1};
-  // The flat kernel (session 21, tune at 472ae80: ResNet-50 at 50-90%, transformer at 90-98%):
-  // lanes an entry read rows of d coalesced, 1.3-2.8x one lane an entry from d = 256, 1.1-1.4x at
-  // d = 64. 8 lanes for long d, and for few entries (more warps); 4 lanes for many entries at
-  // d <= 512 (fewer shuffles). d split over 4 warps only where 4-entry tiles leave the GPU short
-  // of warps: up to 16 a SM at d > 512 (512 x 512 at 98%, d = 2048: 10.8 against 11.7 us), 4 a
-  // SM at d = 256; never at d <= 128.
-  const int64_t entries = nnz * batch;
-  const int lanes = d > 512 || entries < (d <= 128 ? 64 : 192) * int64_t{num_sms} ? 8 : 4;
-  const int64_t quads = entries / 4;  // warp tiles at 8 lanes an entry
-  const bool split = d > 512 ? quads <= int64_t{16} * num_sms
-                             : d > 128 && quads <= int64_t{4} * num_sms;
-  return {SddmmKernelKind::kFlat, split ? 4 : 1, {}, 64, lanes};
+  return ChooseSddmmFlat(nnz, d, batch, num_sms);
 }
 
 // The default row-kernel shape for rows of d elements read kVec at a time: as

@@ -83,15 +83,27 @@ ffi::Error LaunchFlatOfVec(cudaStream_t stream, const SddmmArgs<T>& args, int la
 }
 
 template <typename T, int kSplit>
-ffi::Error LaunchFlat(cudaStream_t stream, const SddmmArgs<T>& args, int lanes = 1) {
+ffi::Error LaunchFlat(cudaStream_t stream, const SddmmArgs<T>& args, int lanes) {
   constexpr int kVec = kVec16<T>;
   if (args.d % kVec == 0) return LaunchFlatOfVec<T, kSplit, kVec>(stream, args, lanes);
   return LaunchFlatOfVec<T, kSplit, 1>(stream, args, lanes);
 }
 
+// A flat-kernel choice: d split over 1, 4, 8 or 16 warps, `lanes` lanes an entry.
+template <typename T>
+ffi::Error LaunchFlatChoice(cudaStream_t stream, const SddmmArgs<T>& args,
+                            const SddmmChoice& choice) {
+  switch (choice.d_split) {
+    case 4: return LaunchFlat<T, 4>(stream, args, choice.lanes);
+    case 8: return LaunchFlat<T, 8>(stream, args, choice.lanes);
+    case 16: return LaunchFlat<T, 16>(stream, args, choice.lanes);
+    default: return LaunchFlat<T, 1>(stream, args, choice.lanes);
+  }
+}
+
 // The tile kernels' grid: row tiles on grid.x, column tiles times the parts of
 // d on grid.y (at most 65535 of them, k <= 4M for one part; false beyond that,
-// and the flat kernel runs instead).
+// and the flat kernel of the heuristic's shape runs instead).
 template <typename Config, typename T>
 bool TileGrid(const SddmmArgs<T>& args, int64_t k, int parts, dim3& grid) {
   const int64_t row_tiles = (args.m + Config::kBM - 1) / Config::kBM;
@@ -130,7 +142,11 @@ ffi::Error LaunchTiles(cudaStream_t stream, const SddmmArgs<T>& args, int64_t k,
   constexpr bool kSplittable = Config::kPassRows == Config::kBM;
   if (!kSplittable) parts = 1;
   dim3 grid;
-  if (!TileGrid<Config>(args, k, parts, grid)) return LaunchFlat<T, 4>(stream, args);
+  if (!TileGrid<Config>(args, k, parts, grid)) {
+    int num_sms = 0;
+    JSDL_RETURN_IF_ERROR(MultiprocessorCount(num_sms));
+    return LaunchFlatChoice(stream, args, ChooseSddmmFlat(args.nnz, args.d, args.batch, num_sms));
+  }
   if constexpr (kSplittable) {
     if (parts == 2) return launch(std::integral_constant<int, 2>{}, grid);
   }
@@ -205,12 +221,7 @@ ffi::Error Launch(cudaStream_t stream, const SddmmArgs<T>& args, int64_t k, bool
       return LaunchTile<T, SddmmTileConfig<64, 64, 16, 4, 4, 1>>(stream, args, k, parts);
     }
   }
-  switch (choice.d_split) {
-    case 4: return LaunchFlat<T, 4>(stream, args, choice.lanes);
-    case 8: return LaunchFlat<T, 8>(stream, args, choice.lanes);
-    case 16: return LaunchFlat<T, 16>(stream, args);
-    default: return LaunchFlat<T, 1>(stream, args, choice.lanes);
-  }
+  return LaunchFlatChoice(stream, args, choice);
 }
 
 ffi::Error SddmmImpl(cudaStream_t stream, ffi::AnyBuffer lhs, ffi::AnyBuffer rhs,

@@ -234,9 +234,7 @@ __global__ void __launch_bounds__(Config::kThreads, Config::kMinBlocks)
     };
     RunSlices<kBK>(a, w, item.lhs, item.rhs, args.m, k, args.d, row0, col0,
                    block.FirstSlice(slices), block.EndSlice(slices), tid, store, multiply,
-                   [&] {
-                     if (b == blockIdx.z) entry_index.Load(args, k, row0, col0, tid);
-                   });
+                   [&] { entry_index.Load(args, k, row0, col0, b, tid); });
 
     warp.FoldGroups(sums.acc, tile_out);
     const auto put = [&](float (*dst)[kBN + 1], int pass, bool add) {

@@ -225,12 +225,12 @@ struct TileEntryIndex {
     return kIndexable && args.tile_offsets != nullptr;
   }
 
-  // Visible after the next barrier (the d-loop's first, or the output's). Once a block: the
-  // pattern, and so these values, are the same for every batch item.
+  // Visible after the next barrier (the d-loop's first, or the output's). Once a block, for its
+  // first batch item b: the pattern, and so these values, are the same for every batch item.
   template <typename T>
   __device__ __forceinline__ void Load(const SddmmArgs<T>& args, int64_t k, int64_t row0,
-                                       int64_t col0, int tid) {
-    if (!Used(args)) return;
+                                       int64_t col0, int64_t b, int tid) {
+    if (b != blockIdx.z || !Used(args)) return;
     for (int i = tid; i <= Config::kBM; i += Config::kThreads)
       row_offsets[i] = __ldg(args.row_offsets + (row0 + i < args.m ? row0 + i : args.m));
     const int64_t index_cols = (k + kEdge - 1) / kEdge;  // the index's tiles a row of tiles
@@ -424,9 +424,7 @@ __global__ void __launch_bounds__(Config::kThreads, Config::kMinBlocks)
     };
     RunSlices<kBK>(a, w, item.lhs, item.rhs, args.m, k, args.d, row0, col0,
                    block.FirstSlice(slices), block.EndSlice(slices), tid, store, multiply,
-                   [&] {
-                     if (b == blockIdx.z) entry_index.Load(args, k, row0, col0, tid);
-                   });
+                   [&] { entry_index.Load(args, k, row0, col0, b, tid); });
 
     // Output (StoreTileEntries): the thread's micro-tile rows of a pass.
     const auto put = [&](float (*dst)[kBN + 1], int pass, bool add) {
