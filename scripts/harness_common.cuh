@@ -5,6 +5,8 @@
 // `ncu --profile-from-start off`. Include after the op's *_ffi.cu.
 #pragma once
 
+#include "../cuda/common/phase_clock.cuh"
+
 #include <cuda_bf16.h>
 #include <cuda_profiler_api.h>
 #include <cuda_runtime.h>
@@ -256,6 +258,44 @@ inline void PrintResult(const Pattern& p, const char* size_name, int64_t size,
 // What follows a runner's setup: one launch checked against its float64
 // reference `ref` (out holds ref.size() values), the timing and the result
 // line. 0, or 3 when the relative error exceeds `tolerance`.
+// Built with -DJSDL_PHASE_CLOCK (cuda/common/phase_clock.cuh): one more launch, then where its
+// blocks' time went, as the median and largest SM cycles between consecutive phase points, and
+// when they ran (the global timer: the spread of the blocks' starts and the launch's span).
+template <typename Launch>
+void ReportPhaseClocks(cudaStream_t stream, Launch launch) {
+#ifdef JSDL_PHASE_CLOCK
+  constexpr int kPoints = 2 + jsdl::kPhaseClockPoints;
+  std::vector<long long> clocks(size_t{jsdl::kPhaseClockBlocks} * kPoints, 0);
+  HARNESS_CHECK(cudaMemcpyToSymbol(jsdl::phase_clock, clocks.data(), clocks.size() * 8));
+  launch();
+  HARNESS_CHECK(cudaStreamSynchronize(stream));
+  HARNESS_CHECK(cudaMemcpyFromSymbol(clocks.data(), jsdl::phase_clock, clocks.size() * 8));
+  std::vector<const long long*> blocks;  // the blocks that recorded a start
+  for (size_t i = 0; i < clocks.size(); i += kPoints)
+    if (clocks[i] != 0) blocks.push_back(&clocks[i]);
+  if (blocks.empty()) return;
+  long long first = blocks[0][0], last_start = first, last_end = blocks[0][1];
+  for (const long long* c : blocks) {
+    first = std::min(first, c[0]);
+    last_start = std::max(last_start, c[0]);
+    last_end = std::max(last_end, c[1]);
+  }
+  std::printf("  phases: %zu blocks, starts spread %lld ns, span %lld ns; SM cycles", blocks.size(),
+              last_start - first, last_end - first);
+  for (int i = 1; i < jsdl::kPhaseClockPoints; ++i) {
+    std::vector<long long> d;
+    for (const long long* c : blocks)
+      if (c[2 + i] != 0) d.push_back(c[2 + i] - c[2 + i - 1]);
+    if (d.empty()) break;
+    std::sort(d.begin(), d.end());
+    std::printf("  %d-%d median %lld max %lld", i - 1, i, d[d.size() / 2], d.back());
+  }
+  std::printf("\n");
+#else
+  (void)stream, (void)launch;
+#endif
+}
+
 template <typename T, typename Launch>
 int CheckTimeAndReport(cudaStream_t stream, Launch launch, const T* out,
                        const std::vector<double>& ref, double tolerance, int batches,
@@ -266,6 +306,7 @@ int CheckTimeAndReport(cudaStream_t stream, Launch launch, const T* out,
   const double rel_err = RelativeError(ToHost(out, static_cast<int64_t>(ref.size())), ref);
   const double us = TimeAndProfile(stream, batches, launch);
   PrintResult(p, size_name, size, dtype, variant_env, us, rel_err);
+  ReportPhaseClocks(stream, launch);
   return rel_err <= tolerance ? 0 : 3;
 }
 

@@ -17,6 +17,7 @@
 
 #include "../common/dtype.cuh"
 #include "../common/mma.cuh"
+#include "../common/phase_clock.cuh"
 #include "../common/warp.cuh"
 #include "sddmm_config.h"
 #include "sddmm_kernel.cuh"       // SddmmArgs, SddmmOperand
@@ -217,6 +218,7 @@ __global__ void __launch_bounds__(Config::kThreads, Config::kMinBlocks)
   const TileBlock block = TileBlock::Here(parts);  // == kParts
   const int64_t row0 = block.row_tile * kBM, col0 = block.col_tile * kBN;
   const int64_t slices = (args.d + kBK - 1) / kBK;
+  JSDL_PHASE_CLOCK_AT(0);
   for (int64_t b = blockIdx.z; b < args.batch; b += gridDim.z) {
     const SddmmItem<T> item = args.Item(b);
 
@@ -235,6 +237,7 @@ __global__ void __launch_bounds__(Config::kThreads, Config::kMinBlocks)
     RunSlices<kBK>(a, w, item.lhs, item.rhs, args.m, k, args.d, row0, col0,
                    block.FirstSlice(slices), block.EndSlice(slices), tid, store, multiply,
                    [&] { entry_index.Load(args, k, row0, col0, b, tid); });
+    JSDL_PHASE_CLOCK_AT(1);
 
     warp.FoldGroups(sums.acc, tile_out);
     const auto put = [&](float (*dst)[kBN + 1], int pass, bool add) {
@@ -242,6 +245,7 @@ __global__ void __launch_bounds__(Config::kThreads, Config::kMinBlocks)
     };
     StoreTileEntries<T, Config, kParts>(args, item.out, tile_out, entry_index, block, k, row0,
                                         col0, tid, put);
+    JSDL_PHASE_CLOCK_AT(2);
   }
 }
 

@@ -19,6 +19,7 @@
 
 #include "../common/dtype.cuh"
 #include "../common/mma.cuh"
+#include "../common/phase_clock.cuh"
 #include "../common/vec.cuh"
 #include "../common/warp.cuh"
 #include "sddmm_config.h"
@@ -253,6 +254,7 @@ __device__ __forceinline__ void StoreIndexedEntries(const SddmmArgs<T>& args, T*
                                                     const float (*tile_out)[kBN + 1],
                                                     const int32_t* offsets, int32_t begin,
                                                     int32_t end, int64_t col0, int tid) {
+  static_assert((kRows & (kRows - 1)) == 0, "a power of two: the search's steps halve");
   constexpr int kUnroll = 2048 / kThreads < 4 ? 4 : 2048 / kThreads > 16 ? 16 : 2048 / kThreads;
   // 64-bit positions: a position past the last entry may pass 2^31 - 1 (nnz < 2^31).
   for (int64_t base = int64_t{begin} + tid; base < end; base += int64_t{kThreads} * kUnroll) {
@@ -264,16 +266,20 @@ __device__ __forceinline__ void StoreIndexedEntries(const SddmmArgs<T>& args, T*
     }
 #pragma unroll
     for (int u = 0; u < kUnroll; ++u) c[u] = e[u] >= 0 ? __ldg(args.column_indices + e[u]) : 0;
+    // An entry's tile row: the last r with offsets[r] <= e, in log2(kRows) fixed steps, so that
+    // the searches of a thread's entries interleave (a loop each ran them one after another,
+    // 6 dependent shared loads an entry: PTX, session 22).
+    int row[kUnroll];
 #pragma unroll
     for (int u = 0; u < kUnroll; ++u) {
-      if (e[u] < 0) continue;
-      int lo = 0, hi = kRows;  // offsets[lo] <= e < offsets[hi]; the row is the last such lo
-      while (hi - lo > 1) {
-        const int mid = (lo + hi) / 2;
-        if (offsets[mid] <= e[u]) lo = mid; else hi = mid;
-      }
-      EmitEntry(out + e[u], tile_out[lo][c[u] - col0]);
+      row[u] = 0;
+#pragma unroll
+      for (int step = kRows / 2; step > 0; step /= 2)
+        row[u] += offsets[row[u] + step] <= e[u] ? step : 0;
     }
+#pragma unroll
+    for (int u = 0; u < kUnroll; ++u)
+      if (e[u] >= 0) EmitEntry(out + e[u], tile_out[row[u]][c[u] - col0]);
   }
 }
 
@@ -390,6 +396,7 @@ __global__ void __launch_bounds__(Config::kThreads, Config::kMinBlocks)
   const TileBlock block = TileBlock::Here(parts);  // == kParts
   const int64_t row0 = block.row_tile * kBM, col0 = block.col_tile * kBN;
   const int64_t slices = (args.d + kBK - 1) / kBK;
+  JSDL_PHASE_CLOCK_AT(0);
   for (int64_t b = blockIdx.z; b < args.batch; b += gridDim.z) {
     const SddmmItem<T> item = args.Item(b);
 
@@ -425,6 +432,7 @@ __global__ void __launch_bounds__(Config::kThreads, Config::kMinBlocks)
     RunSlices<kBK>(a, w, item.lhs, item.rhs, args.m, k, args.d, row0, col0,
                    block.FirstSlice(slices), block.EndSlice(slices), tid, store, multiply,
                    [&] { entry_index.Load(args, k, row0, col0, b, tid); });
+    JSDL_PHASE_CLOCK_AT(1);
 
     // Output (StoreTileEntries): the thread's micro-tile rows of a pass.
     const auto put = [&](float (*dst)[kBN + 1], int pass, bool add) {
@@ -441,6 +449,7 @@ __global__ void __launch_bounds__(Config::kThreads, Config::kMinBlocks)
     };
     StoreTileEntries<T, Config, kParts>(args, item.out, tile_out, entry_index, block, k, row0,
                                         col0, tid, put);
+    JSDL_PHASE_CLOCK_AT(2);
   }
 }
 
