@@ -391,10 +391,8 @@ __global__ void __launch_bounds__(Config::kThreads, Config::kMinBlocks)
   auto* tile_out = reinterpret_cast<float(*)[kBN + 1]>(smem_bytes);
   __shared__ TileEntryIndex<Config> entry_index;
 
-  constexpr int kGroups = Config::kGroups, kGroupK = kBK / kGroups;
   const int tid = threadIdx.x;
-  const int group = tid / Config::kGroupThreads, group_tid = tid % Config::kGroupThreads;
-  const int tn = group_tid % kThreadsN, tm = group_tid / kThreadsN;
+  const int tn = tid % kThreadsN, tm = tid / kThreadsN;
   const TileBlock block = TileBlock::Here(parts);  // == kParts
   const int64_t row0 = block.row_tile * kBM, col0 = block.col_tile * kBN;
   const int64_t slices = (args.d + kBK - 1) / kBK;
@@ -411,8 +409,7 @@ __global__ void __launch_bounds__(Config::kThreads, Config::kMinBlocks)
     };
     const auto multiply = [&](int stage) {
 #pragma unroll
-      for (int step = 0; step < kGroupK; ++step) {
-        const int kk = group * kGroupK + step;  // this group's share of the slice
+      for (int kk = 0; kk < kBK; ++kk) {
         float x[kTM], y[kTN];
 #pragma unroll
         for (int q = 0; q < kTM / 4; ++q) {
@@ -437,8 +434,8 @@ __global__ void __launch_bounds__(Config::kThreads, Config::kMinBlocks)
                    [&] { entry_index.Load(args, k, row0, col0, b, tid); });
     JSDL_PHASE_CLOCK_AT(1);
 
-    // Writes (or adds, or with take: adds from) the thread's micro-tile rows of a pass in dst.
-    const auto put_own = [&](float (*dst)[kBN + 1], int pass, bool add, bool take = false) {
+    // Output (StoreTileEntries): the thread's micro-tile rows of a pass.
+    const auto put = [&](float (*dst)[kBN + 1], int pass, bool add) {
 #pragma unroll
       for (int i = 0; i < kTM; ++i) {
         const int r = MicroOffset<kBM, kTM>(i / 4, tm) + i % 4 - pass;
@@ -446,24 +443,9 @@ __global__ void __launch_bounds__(Config::kThreads, Config::kMinBlocks)
 #pragma unroll
         for (int j = 0; j < kTN; ++j) {
           float& v = dst[r][MicroOffset<kBN, kTN>(j / 4, tn) + j % 4];
-          if (take) acc[i][j] += v;
-          else v = add ? v + acc[i][j] : acc[i][j];
+          v = add ? v + acc[i][j] : acc[i][j];
         }
       }
-    };
-    if constexpr (kGroups > 1) {  // groups 1.. add up in tile_out (the stages' bytes), then group 0
-      static_assert(Config::kPassRows == kBM, "one output pass");
-#pragma unroll
-      for (int g = 1; g < kGroups; ++g) {
-        if (group == g) put_own(tile_out, 0, g > 1);
-        __syncthreads();
-      }
-      if (group == 0) put_own(tile_out, 0, false, true);
-      __syncthreads();  // tile_out is the output's next
-    }
-    // Output (StoreTileEntries): group 0 holds the tile.
-    const auto put = [&](float (*dst)[kBN + 1], int pass, bool add) {
-      if (group == 0) put_own(dst, pass, add);
     };
     StoreTileEntries<T, Config, kParts>(args, item.out, tile_out, entry_index, block, k, row0,
                                         col0, tid, put);
