@@ -113,14 +113,22 @@ def test_tensor_cores_from_d_64_with_many_tiles(choose, m, k, density, d):
     assert choose(m, k, density, d, mma=True) == ("mma", 1)
 
 
-@pytest.mark.parametrize("m, k, density, d, expected", [
-    (512, 512, 0.4, 64, ("tile", 1)),      # 64 tiles: the exact SIMT tile from 30%
-    (512, 512, 0.2, 64, ("flat", 1)),      # ... under it the flat kernel (session 21)
-    (2048, 512, 0.2, 32, ("tile", 1)),     # d < 64
-    (2048, 512, 0.03, 64, ("flat", 1)),    # under 4%
+def test_tensor_cores_at_short_d_on_few_tiles(choose):
+    # Session 22: with the output pass's row search unrolled, mma:64 beats the SIMT tile and the
+    # flat kernel on 64 tiles at d = 64 from 15% density.
+    assert choose(512, 512, 0.4, 64, mma=True) == ("mma", 1)
+    assert choose(512, 512, 0.2, 64, mma=True) == ("mma", 1)
+
+
+@pytest.mark.parametrize("m, k, density, d, mma, expected", [
+    (512, 512, 0.4, 64, 3, ("tile", 1)),      # 64 tiles at HIGHEST: the exact SIMT tile from 30%
+    (512, 512, 0.2, 64, 3, ("flat", 1)),      # ... under it the flat kernel (session 21)
+    (512, 512, 0.1, 64, 1, ("flat", 1)),      # TF32 from 15% on 64 tiles
+    (2048, 512, 0.2, 32, 1, ("tile", 1)),     # d < 64
+    (2048, 512, 0.03, 64, 1, ("flat", 1)),    # under 4%
 ])
-def test_short_d_keeps_cuda_cores_elsewhere(choose, m, k, density, d, expected):
-    assert choose(m, k, density, d, mma=True) == expected
+def test_short_d_keeps_cuda_cores_elsewhere(choose, m, k, density, d, mma, expected):
+    assert choose(m, k, density, d, mma=mma) == expected
 
 
 def test_row_kernel_for_many_long_rows(choose):
@@ -145,6 +153,16 @@ def test_row_kernel_for_many_long_rows(choose):
 ])
 def test_flat_kernel_elsewhere(choose, m, k, density, d, expected):
     assert choose(m, k, density, d, full=True) == expected
+
+
+@pytest.mark.parametrize("m, k, density, d, groups", [
+    (512, 2048, 0.4, 64, 1), (512, 2048, 0.1, 256, 1),   # 256 tiles, d <= 256: one k-group
+    (512, 512, 0.5, 64, 2), (512, 512, 0.2, 256, 2),     # 64 tiles: two
+    (2048, 512, 0.2, 2048, 2),                           # long d: two
+])
+def test_mma_warp_groups(choose, m, k, density, d, groups):
+    kind, _, _, chosen = choose(m, k, density, d, mma=True, full=True)
+    assert (kind, chosen) == ("mma", groups)
 
 
 @pytest.mark.parametrize("variant, mma, expected", [

@@ -107,7 +107,7 @@ enum class SddmmKernelKind { kRow, kFlat, kTile, kMma };
 struct SddmmChoice {
   SddmmKernelKind kind;
   int d_split;         // flat kernel: warps per tile (1, 4, 8, 16); tile kernels: blocks per tile
-                       // (1 or 2, a cluster: ReceiveParts in sddmm_tile_kernel.cuh)
+                       // (1 or 2, a cluster: AddPartnerSums in sddmm_tile_kernel.cuh)
   SddmmShape row = {};  // row kernel: group shape; lanes == 0: ChooseSddmmShape's
   int tile_edge = 64;   // tile and mma kernels: 32, 64 or 128 rows and columns a block
   int lanes = 1;        // flat kernel: lanes an entry (1, 4 or 8)
@@ -195,8 +195,10 @@ inline SddmmChoice ChooseSddmm(int64_t m, int64_t k, int64_t nnz, int64_t d, int
   const bool long_rows = m * batch >= int64_t{16} * num_sms && nnz >= 160 * m;
   // d = 64-128 (session 14, device clock): tensor cores beat the SIMT tile and the flat kernel
   // by 1.0-1.5x with 128+ tiles, unless the rows are long (there mma:64 takes twice the row
-  // kernel's time); with fewer tiles they do not.
-  const bool short_d_mma = d >= 64 && many && !long_rows;
+  // kernel's time). With fewer tiles they did not until session 22's output pass: on 512 x 512
+  // at d = 64 (64 tiles) mma:64 now takes 7.1 us at 50% (SIMT tile 7.9) and 6.1 at 20% (flat
+  // kernel 6.7), from mma_min's 15%.
+  const bool short_d_mma = d >= 64 && !long_rows;
   // float32 at HIGHEST on 3xTF32 tiles (session 18, device clock, tune-sddmm-highest at 4ee2053
   // and 0658db5): three mmas a product beat the SIMT tile from d = 256 with 128+ tiles (1.1-1.45x
   // at 5-50% density) and from d = 1024 with 16+ tiles, split over a cluster where the tiles
@@ -210,8 +212,12 @@ inline SddmmChoice ChooseSddmm(int64_t m, int64_t k, int64_t nnz, int64_t d, int
   if (mma_passes == 3 && tiles >= 48 && density >= split_tf32_min &&
       (d >= 1024 || (d >= 256 && many)))
     return {SddmmKernelKind::kMma, can_split && d >= 512 && tiles < num_sms ? 2 : 1, {}, 64};
+  // One k-group of 4 warps a tile with 128+ tiles at d <= 256, else two (session 22, harness at
+  // b3da097, TF32, once the output's row search stopped serializing): one group 1.04-1.12x faster
+  // on 512 x 2048 at 60% and 90%, d = 64 and 256; two 1.05-1.09x on 64 tiles (512 x 512 at 50%).
+  const int mma_groups = many && d <= 256 ? 1 : 2;
   if (mma_passes == 1 && (d > 128 || short_d_mma) && tiles >= 48 && density >= mma_min)
-    return {SddmmKernelKind::kMma, mma_split ? 2 : 1, {}, 64};
+    return {SddmmKernelKind::kMma, mma_split ? 2 : 1, {}, 64, 1, mma_groups};
   // d <= 256 on fewer than 128 tiles (session 21): the flat kernel with 4 lanes an entry beats the
   // SIMT tile on 512 x 512 at 10% and 20% (d = 64: 4.5 and 6.6 against 7.1 and 7.4 us; d = 256
   // at 20%: 11.4 against 14.5, tune-floors at 6507845), not at 50% (d = 64: 11.1 against 9.6).

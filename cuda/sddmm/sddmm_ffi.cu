@@ -114,7 +114,7 @@ bool TileGrid(const SddmmArgs<T>& args, int64_t k, int parts, dim3& grid) {
 }
 
 // A tile kernel's launch: with d split (kParts > 1), the shares of a tile
-// (consecutive on grid.y) form one thread-block cluster (ReceiveParts).
+// (consecutive on grid.y) form one thread-block cluster (AddPartnerSums).
 template <int kParts, typename T>
 ffi::Error LaunchTileGrid(void (*kernel)(SddmmArgs<T>, int64_t, int), cudaStream_t stream,
                           dim3 grid, int threads, const SddmmArgs<T>& args, int64_t k) {
@@ -189,7 +189,7 @@ ffi::Error Launch(cudaStream_t stream, const SddmmArgs<T>& args, int64_t k, bool
   JSDL_RETURN_IF_ERROR(MultiprocessorCount(num_sms));
   constexpr bool kFloat = std::is_same_v<T, float>;
   const int mma_passes = sizeof(T) == 2 ? 1 : kFloat ? (tf32 ? 1 : 3) : 0;
-  bool clusters = false;  // d splits over a cluster of blocks a tile (ReceiveParts)
+  bool clusters = false;  // d splits over a cluster of blocks a tile (AddPartnerSums)
   JSDL_RETURN_IF_ERROR(ClusterLaunchSupported(clusters));
   const SddmmChoice choice =
       ChooseSddmm(args.m, k, args.nnz, args.d, args.batch, num_sms, mma_passes, clusters);

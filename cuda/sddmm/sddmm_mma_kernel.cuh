@@ -100,7 +100,7 @@ struct SddmmMmaWarp {
     if constexpr (Config::kWarpsK > 1) {
       static_assert(Config::kWarpsK == 2 && Config::kPassRows == Config::kBM,
                     "two groups, one output pass");
-      if (wk == 1) Put(acc, tile, 0, false);
+      if (wk == 1) Put(acc, tile, 0);
       __syncthreads();
       if (wk == 0) Take(acc, tile);
       __syncthreads();  // tile is the output's next
@@ -122,10 +122,10 @@ struct SddmmMmaWarp {
             acc[i][j][2 * half + e] += tile[wm + i * 16 + half * 8 + g][wn + j * 8 + 2 * t + e];
   }
 
-  // Writes (or adds) the accumulators of tile rows [pass, pass + kPassRows)
-  // into dst, the output pass's rows (StoreTileEntries).
+  // Writes the accumulators of tile rows [pass, pass + kPassRows) into dst, the output pass's
+  // rows (StoreTileEntries).
   __device__ __forceinline__ void Put(const float (&acc)[kFragsM][kFragsN][4],
-                                      float (*dst)[Config::kBN + 1], int pass, bool add) const {
+                                      float (*dst)[Config::kBN + 1], int pass) const {
     const int g = lane / 4, t = lane % 4;  // fragment row group and column (mma.cuh)
 #pragma unroll
     for (int i = 0; i < kFragsM; ++i)
@@ -136,10 +136,7 @@ struct SddmmMmaWarp {
 #pragma unroll
         for (int j = 0; j < kFragsN; ++j)
 #pragma unroll
-          for (int e = 0; e < 2; ++e) {
-            float& v = dst[r][wn + j * 8 + 2 * t + e];
-            v = add ? v + acc[i][j][2 * half + e] : acc[i][j][2 * half + e];
-          }
+          for (int e = 0; e < 2; ++e) dst[r][wn + j * 8 + 2 * t + e] = acc[i][j][2 * half + e];
       }
   }
 };
@@ -240,11 +237,19 @@ __global__ void __launch_bounds__(Config::kThreads, Config::kMinBlocks)
     JSDL_PHASE_CLOCK_AT(1);
 
     warp.FoldGroups(sums.acc, tile_out);
-    const auto put = [&](float (*dst)[kBN + 1], int pass, bool add) {
-      if (warp.wk == 0) warp.Put(sums.acc, dst, pass, add);
+    if constexpr (kParts > 1) {  // d split over a cluster: part 0 adds part 1's sums, stores
+      constexpr int kCount = Config::kFragsM * Config::kFragsN * 4;
+      constexpr int kGroupThreads = kWarpSize * Config::kWarpsM * Config::kWarpsN;  // group 0's
+      static_assert(sizeof(float) * kCount * kGroupThreads <= sizeof(smem_bytes),
+                    "part 1's sums fit");
+      if (!AddPartnerSums<kGroupThreads>(block, reinterpret_cast<float(&)[kCount]>(sums.acc),
+                                         smem_bytes, tid, warp.wk == 0))
+        continue;
+    }
+    const auto put = [&](float (*dst)[kBN + 1], int pass) {
+      if (warp.wk == 0) warp.Put(sums.acc, dst, pass);
     };
-    StoreTileEntries<T, Config, kParts>(args, item.out, tile_out, entry_index, block, k, row0,
-                                        col0, tid, put);
+    StoreTileEntries<T, Config>(args, item.out, tile_out, entry_index, k, row0, col0, tid, put);
     JSDL_PHASE_CLOCK_AT(2);
   }
 }

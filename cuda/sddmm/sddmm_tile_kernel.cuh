@@ -138,7 +138,7 @@ struct SddmmOperandTile {
 // Where a tile kernel's block works: grid.x runs over the row tiles, grid.y
 // over the column tiles times `parts`, the shares of d split across blocks.
 // parts > 1 (sm_90) launches the shares of a tile as one thread-block cluster,
-// so that their partial tiles meet in shared memory (ReceiveParts). The
+// so that their partial sums meet in shared memory (AddPartnerSums). The
 // kernels take parts at run time (as a template constant, ptxas spilled more).
 struct TileBlock {
   int64_t row_tile, col_tile;
@@ -152,24 +152,41 @@ struct TileBlock {
   __device__ int64_t EndSlice(int64_t slices) const { return slices * (part + 1) / parts; }
 };
 
-// d split over the two blocks of a cluster (parts == 2; a tile of one output
-// pass): after both d-loops, part 1 puts its partial tile into part 0's
-// tile_out through distributed shared memory, and part 0 adds its own, so each
-// value is the same two partial sums added in the same order on every run, in
-// float32 for every type: no atomics, no zeroed output. `put(dst, add)` writes
-// (or adds) the calling thread's accumulators into dst. Returns whether this
-// block stores the tile's entries (part 0).
-template <typename Tile, typename Put>
-__device__ __forceinline__ bool ReceiveParts(const TileBlock& block, Tile* tile_out, Put put) {
+// d split over the two blocks of a cluster (parts == 2; a tile of one output pass): after both
+// d-loops, part 1 leaves its threads' partial sums in its own shared memory (`stage`, free after
+// its loop), chunk q of thread `slot` at float4 q * kSlots + slot so that a warp's chunks are
+// consecutive; part 0's threads add them to their own with 16-byte reads through distributed
+// shared memory; a second cluster barrier keeps part 1's shared memory alive until they are read.
+// Every value is the same two partial sums added in the same order on every run, in float32 for
+// every type: no atomics, no zeroed output. Before (session 20), part 1 put its sums into part 0's
+// tile with 4-byte remote stores: 7800 SM cycles an output more than an unsplit tile's (phase
+// clocks, session 22). `holds`: whether this thread has sums (with k-groups, group 0's).
+// Returns whether this block stores the tile's entries (part 0).
+template <int kSlots, int kCount>
+__device__ __forceinline__ bool AddPartnerSums(const TileBlock& block, float (&sums)[kCount],
+                                               void* stage, int slot, bool holds) {
+  static_assert(kCount % 4 == 0, "whole float4 chunks");
 #if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 900
   namespace cg = cooperative_groups;
   cg::cluster_group cluster = cg::this_cluster();
-  cluster.sync();  // both d-loops done: part 0's stage bytes are free to receive
-  if (block.part == 1) put(cluster.map_shared_rank(tile_out, 0), false);
-  cluster.sync();  // part 1's partial tile is in part 0's tile_out
-  if (block.part == 1) return false;
-  put(tile_out, true);
-  return true;
+  auto* own = static_cast<float4*>(stage);
+  if (block.part == 1 && holds) {
+#pragma unroll
+    for (int q = 0; q < kCount / 4; ++q)
+      own[q * kSlots + slot] =
+          make_float4(sums[4 * q], sums[4 * q + 1], sums[4 * q + 2], sums[4 * q + 3]);
+  }
+  cluster.sync();  // part 1's sums are in its shared memory
+  if (block.part == 0 && holds) {
+    const float4* other = cluster.map_shared_rank(own, 1);
+#pragma unroll
+    for (int q = 0; q < kCount / 4; ++q) {
+      const float4 v = other[q * kSlots + slot];
+      sums[4 * q] += v.x, sums[4 * q + 1] += v.y, sums[4 * q + 2] += v.z, sums[4 * q + 3] += v.w;
+    }
+  }
+  cluster.sync();  // read: part 1 may go on
+  return block.part == 0;
 #else
   __trap();  // the host splits d only where clusters launch (ClusterLaunchSupported)
   return false;
@@ -314,26 +331,18 @@ __device__ __forceinline__ void StorePassEntries(const SddmmArgs<T>& args, T* ou
   __syncthreads();
 }
 
-// A tile kernel's output after its d-loop: kPassRows tile rows at a time,
-// `put(dst, pass, add)` writes (or adds) the thread's accumulators of those
-// rows into dst (the stages' bytes, free after the loop's last barrier), then
-// StorePassEntries stores their entries; a split d (kParts > 1, one pass)
-// meets in part 0 first (ReceiveParts).
-template <typename T, typename Config, int kParts, typename Put>
+// A tile kernel's output after its d-loop (and, with d split, AddPartnerSums): kPassRows tile
+// rows at a time, `put(dst, pass)` writes the thread's accumulators of those rows into dst (the
+// stages' bytes, free after the loop's last barrier), then StorePassEntries stores their entries.
+template <typename T, typename Config, typename Put>
 __device__ __forceinline__ void StoreTileEntries(const SddmmArgs<T>& args, T* out,
                                                  float (*tile_out)[Config::kBN + 1],
-                                                 const TileEntryIndex<Config>& index,
-                                                 const TileBlock& block, int64_t k, int64_t row0,
-                                                 int64_t col0, int tid, Put put) {
-  if constexpr (kParts > 1) {
-    if (ReceiveParts(block, tile_out, [&](auto* dst, bool add) { put(dst, 0, add); }))
-      StorePassEntries<T, Config>(args, out, tile_out, index, k, row0, col0, 0, tid);
-  } else {
+                                                 const TileEntryIndex<Config>& index, int64_t k,
+                                                 int64_t row0, int64_t col0, int tid, Put put) {
 #pragma unroll
-    for (int pass = 0; pass < Config::kBM; pass += Config::kPassRows) {
-      put(tile_out, pass, false);
-      StorePassEntries<T, Config>(args, out, tile_out, index, k, row0, col0, pass, tid);
-    }
+  for (int pass = 0; pass < Config::kBM; pass += Config::kPassRows) {
+    put(tile_out, pass);
+    StorePassEntries<T, Config>(args, out, tile_out, index, k, row0, col0, pass, tid);
   }
 }
 
@@ -434,21 +443,23 @@ __global__ void __launch_bounds__(Config::kThreads, Config::kMinBlocks)
                    [&] { entry_index.Load(args, k, row0, col0, b, tid); });
     JSDL_PHASE_CLOCK_AT(1);
 
+    if constexpr (kParts > 1) {  // d split over a cluster: part 0 adds part 1's sums, stores
+      static_assert(sizeof(acc) * Config::kThreads <= sizeof(smem_bytes), "part 1's sums fit");
+      if (!AddPartnerSums<Config::kThreads>(
+              block, reinterpret_cast<float(&)[kTM * kTN]>(acc), smem_bytes, tid, true))
+        continue;
+    }
     // Output (StoreTileEntries): the thread's micro-tile rows of a pass.
-    const auto put = [&](float (*dst)[kBN + 1], int pass, bool add) {
+    const auto put = [&](float (*dst)[kBN + 1], int pass) {
 #pragma unroll
       for (int i = 0; i < kTM; ++i) {
         const int r = MicroOffset<kBM, kTM>(i / 4, tm) + i % 4 - pass;
         if (r < 0 || r >= Config::kPassRows) continue;
 #pragma unroll
-        for (int j = 0; j < kTN; ++j) {
-          float& v = dst[r][MicroOffset<kBN, kTN>(j / 4, tn) + j % 4];
-          v = add ? v + acc[i][j] : acc[i][j];
-        }
+        for (int j = 0; j < kTN; ++j) dst[r][MicroOffset<kBN, kTN>(j / 4, tn) + j % 4] = acc[i][j];
       }
     };
-    StoreTileEntries<T, Config, kParts>(args, item.out, tile_out, entry_index, block, k, row0,
-                                        col0, tid, put);
+    StoreTileEntries<T, Config>(args, item.out, tile_out, entry_index, k, row0, col0, tid, put);
     JSDL_PHASE_CLOCK_AT(2);
   }
 }
