@@ -35,7 +35,7 @@ KINDS = {0: "row", 1: "flat", 2: "tile", 3: "mma"}
 @pytest.fixture(scope="module")
 def choose(tmp_path_factory):
     """choose(m, k, density, d, mma=False, batch=1, variant=None, full=False) -> (kind, d_split),
-    with full=True (kind, d_split, flat lanes an entry, k-groups of the tile kernels); mma: mmas a
+    with full=True (kind, d_split, flat lanes an entry, mma k-groups of warps); mma: mmas a
     product (0 / False: no tensor cores, float64; 1 / True: TF32 or 16-bit inputs; 3: 3xTF32,
     float32 at HIGHEST)."""
     driver = host_driver(tmp_path_factory.mktemp("sddmm_heuristic"), DRIVER, "sddmm")
@@ -181,8 +181,6 @@ def test_variant_overrides(choose, variant, mma, expected):
     ("flat:1:4", ("flat", 1, 4, 2)), ("flat:4:8", ("flat", 4, 8, 2)),
     ("flat:4:3", ("flat", 4, 1, 2)),   # 1, 4 or 8 lanes an entry
     ("mma:64", ("mma", 1, 1, 2)), ("mma:64:2:1", ("mma", 2, 1, 1)), ("mma:64:1:1", ("mma", 1, 1, 1)),
-    ("tile:64:1:4", ("tile", 1, 1, 4)), ("tile:64:2:4", ("tile", 2, 1, 4)),
-    ("tile:64:1:3", ("tile", 1, 1, 1)),   # the SIMT tile takes 1 or 4 k-groups
 ])
 def test_variant_overrides_lanes_and_warp_groups(choose, variant, expected):
     assert choose(512, 512, 0.05, 64, mma=True, variant=variant, full=True) == expected

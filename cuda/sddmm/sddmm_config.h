@@ -66,18 +66,12 @@ struct SddmmTileShape {
 
 // The tile kernel (sddmm_tile_kernel.cuh) on CUDA cores: each thread a kTM x kTN
 // micro-tile (4 x 4: 2 float4 reads for 16 FMAs; 8 x 8: 4 for 64, the classic
-// SGEMM balance of shared-memory reads and FMAs). kGroups groups of such threads each take
-// kBK / kGroups of every slice of d and add up their tiles after the d-loop, so that 8 x 8
-// micro-tiles (half the shared-memory reads a product of 4 x 4, which the 64 x 64 tile's d-loop
-// is bound by: phase clocks, session 22) still give a tile 8 warps.
-template <int kBM_, int kBN_, int kBK_, int kTM_, int kTN_, int kMinBlocks_, int kGroups_ = 1>
+// SGEMM balance of shared-memory reads and FMAs).
+template <int kBM_, int kBN_, int kBK_, int kTM_, int kTN_, int kMinBlocks_>
 struct SddmmTileConfig : SddmmTileShape<kBM_, kBN_, kBK_, kMinBlocks_> {
   static constexpr int kTM = kTM_;
   static constexpr int kTN = kTN_;
-  static constexpr int kGroups = kGroups_;
-  static constexpr int kGroupThreads = (kBM_ / kTM) * (kBN_ / kTN);
-  static constexpr int kThreads = kGroups * kGroupThreads;
-  static_assert(kBK_ % kGroups == 0, "whole k-steps a group");
+  static constexpr int kThreads = (kBM_ / kTM) * (kBN_ / kTN);
 };
 
 // The tensor-core tile kernel (sddmm_mma_kernel.cuh): kWarpsK groups of kWarpsM x kWarpsN warps,
@@ -117,8 +111,7 @@ struct SddmmChoice {
   SddmmShape row = {};  // row kernel: group shape; lanes == 0: ChooseSddmmShape's
   int tile_edge = 64;   // tile and mma kernels: 32, 64 or 128 rows and columns a block
   int lanes = 1;        // flat kernel: lanes an entry (1, 4 or 8)
-  int warp_groups = 2;  // mma kernel, TF32 and 16-bit: k-groups of 4 warps (1 or 2); SIMT
-                        // tile kernel, 64 x 64: 4 k-groups of 8 x 8 micro-tiles, else 1 of 4 x 4
+  int warp_groups = 2;  // mma kernel, TF32 and 16-bit: k-groups of 4 warps (1 or 2)
 };
 
 // The flat kernel's shape (session 21, tune at 472ae80: ResNet-50 at 50-90%, transformer at
@@ -152,7 +145,7 @@ inline SddmmChoice ChooseSddmmFlat(int64_t nnz, int64_t d, int64_t batch, int nu
 // JSDL_SDDMM_VARIANT = "row" | "row:<lanes>:<vecs>" | "flat:<split>[:<lanes>]" |
 // "tile:32" | "tile:64" | "tile:128" | "mma:64" | "mma:128", the tile kernels optionally
 // ":2" (d split over 2 blocks a tile where `can_split`), mma:64 then ":1" for one k-group of
-// warps, tile:64 ":4" for four, overrides it for tuning (row shapes 4:1, 4:4, 8:1, 8:2, 16:1, 32:1, 32:2; any other
+// warps, overrides it for tuning (row shapes 4:1, 4:4, 8:1, 8:2, 16:1, 32:1, 32:2; any other
 // runs as 32:4; flat splits 1, 4, 8, 16 with 1 lane an entry, 1, 4, 8 with 4 or 8; mma without
 // tensor cores (float64), or mma:32, runs as the tile kernel).
 inline SddmmChoice ChooseSddmm(int64_t m, int64_t k, int64_t nnz, int64_t d, int64_t batch,
@@ -167,15 +160,14 @@ inline SddmmChoice ChooseSddmm(int64_t m, int64_t k, int64_t nnz, int64_t d, int
     if (std::sscanf(v, "flat:%d:%d", &split, &lanes) >= 1 &&
         (split == 1 || split == 4 || split == 8 || split == 16))
       return {SddmmKernelKind::kFlat, split, {}, 64, lanes == 4 || lanes == 8 ? lanes : 1};
-    int edge = 0, parts = 1, groups = 0;
-    const bool named = std::sscanf(v, "tile:%d:%d:%d", &edge, &parts, &groups) >= 1 ||
+    int edge = 0, parts = 1, groups = 2;
+    const bool named = std::sscanf(v, "tile:%d:%d", &edge, &parts) >= 1 ||
                        std::sscanf(v, "mma:%d:%d:%d", &edge, &parts, &groups) >= 1;
     if (named && (edge == 32 || edge == 64 || edge == 128)) {
       // mma:64 / mma:128 where tensor cores are allowed, else the tile kernel of that edge
       const bool tensor = mma && v[0] == 'm' && edge != 32;
       return {tensor ? SddmmKernelKind::kMma : SddmmKernelKind::kTile,
-              parts == 2 && can_split ? 2 : 1, {}, edge, 1,
-              tensor ? (groups == 1 ? 1 : 2) : groups == 4 ? 4 : 1};
+              parts == 2 && can_split ? 2 : 1, {}, edge, 1, groups == 1 ? 1 : 2};
     }
   }
   // Thresholds from the transformer matrices at 50-98% with the patterns' tile index

@@ -218,8 +218,6 @@ ffi::Error Launch(cudaStream_t stream, const SddmmArgs<T>& args, int64_t k, bool
         return LaunchTile<T, SddmmTileConfig<32, 32, 16, 4, 4, 8>>(stream, args, k, parts);
       if (choice.tile_edge == 128)
         return LaunchTile<T, SddmmTileConfig<128, 128, 8, 8, 8, 1>>(stream, args, k, parts);
-      if (choice.warp_groups == 4)  // 4 k-groups of 64 threads of 8 x 8, 32-deep slices
-        return LaunchTile<T, SddmmTileConfig<64, 64, 32, 8, 8, 1, 4>>(stream, args, k, parts);
       return LaunchTile<T, SddmmTileConfig<64, 64, 16, 4, 4, 1>>(stream, args, k, parts);
     }
   }

@@ -400,10 +400,8 @@ __global__ void __launch_bounds__(Config::kThreads, Config::kMinBlocks)
   auto* tile_out = reinterpret_cast<float(*)[kBN + 1]>(smem_bytes);
   __shared__ TileEntryIndex<Config> entry_index;
 
-  constexpr int kGroups = Config::kGroups, kGroupK = kBK / kGroups;
   const int tid = threadIdx.x;
-  const int group = tid / Config::kGroupThreads, group_tid = tid % Config::kGroupThreads;
-  const int tn = group_tid % kThreadsN, tm = group_tid / kThreadsN;
+  const int tn = tid % kThreadsN, tm = tid / kThreadsN;
   const TileBlock block = TileBlock::Here(parts);  // == kParts
   const int64_t row0 = block.row_tile * kBM, col0 = block.col_tile * kBN;
   const int64_t slices = (args.d + kBK - 1) / kBK;
@@ -420,8 +418,7 @@ __global__ void __launch_bounds__(Config::kThreads, Config::kMinBlocks)
     };
     const auto multiply = [&](int stage) {
 #pragma unroll
-      for (int step = 0; step < kGroupK; ++step) {
-        const int kk = group * kGroupK + step;  // this group's share of the slice
+      for (int kk = 0; kk < kBK; ++kk) {
         float x[kTM], y[kTN];
 #pragma unroll
         for (int q = 0; q < kTM / 4; ++q) {
@@ -446,40 +443,21 @@ __global__ void __launch_bounds__(Config::kThreads, Config::kMinBlocks)
                    [&] { entry_index.Load(args, k, row0, col0, b, tid); });
     JSDL_PHASE_CLOCK_AT(1);
 
-    // Writes (or adds, or with take: adds from) the thread's micro-tile rows of a pass in dst.
-    const auto put_own = [&](float (*dst)[kBN + 1], int pass, bool add, bool take) {
+    if constexpr (kParts > 1) {  // d split over a cluster: part 0 adds part 1's sums, stores
+      static_assert(sizeof(acc) * Config::kThreads <= sizeof(smem_bytes), "part 1's sums fit");
+      if (!AddPartnerSums<Config::kThreads>(
+              block, reinterpret_cast<float(&)[kTM * kTN]>(acc), smem_bytes, tid, true))
+        continue;
+    }
+    // Output (StoreTileEntries): the thread's micro-tile rows of a pass.
+    const auto put = [&](float (*dst)[kBN + 1], int pass) {
 #pragma unroll
       for (int i = 0; i < kTM; ++i) {
         const int r = MicroOffset<kBM, kTM>(i / 4, tm) + i % 4 - pass;
         if (r < 0 || r >= Config::kPassRows) continue;
 #pragma unroll
-        for (int j = 0; j < kTN; ++j) {
-          float& v = dst[r][MicroOffset<kBN, kTN>(j / 4, tn) + j % 4];
-          if (take) acc[i][j] += v;
-          else v = add ? v + acc[i][j] : acc[i][j];
-        }
+        for (int j = 0; j < kTN; ++j) dst[r][MicroOffset<kBN, kTN>(j / 4, tn) + j % 4] = acc[i][j];
       }
-    };
-    if constexpr (kGroups > 1) {  // groups 1.. add up in tile_out (the stages' bytes), then group 0
-      static_assert(Config::kPassRows == kBM, "one output pass");
-#pragma unroll
-      for (int g = 1; g < kGroups; ++g) {
-        if (group == g) put_own(tile_out, 0, g > 1, false);
-        __syncthreads();
-      }
-      if (group == 0) put_own(tile_out, 0, false, true);
-      __syncthreads();  // tile_out is the output's next
-    }
-    if constexpr (kParts > 1) {  // d split over a cluster: part 0 adds part 1's sums, stores
-      constexpr int kSlots = Config::kGroupThreads;  // group 0's threads hold the sums
-      static_assert(sizeof(acc) * kSlots <= sizeof(smem_bytes), "part 1's sums fit");
-      if (!AddPartnerSums<kSlots>(block, reinterpret_cast<float(&)[kTM * kTN]>(acc), smem_bytes,
-                                  tid, group == 0))
-        continue;
-    }
-    // Output (StoreTileEntries): group 0's micro-tile rows of a pass.
-    const auto put = [&](float (*dst)[kBN + 1], int pass) {
-      if (group == 0) put_own(dst, pass, false, false);
     };
     StoreTileEntries<T, Config>(args, item.out, tile_out, entry_index, k, row0, col0, tid, put);
     JSDL_PHASE_CLOCK_AT(2);
