@@ -71,6 +71,9 @@ def test_tensor_cores_where_allowed_from_d_256(choose, m, k, density, d, expecte
     (512, 2048, 0.08, 256, ("mma", 1)),   # 128+ tiles: from d = 256 and 7% density
     (512, 512, 0.3, 2048, ("mma", 2)),    # 64 tiles < SMs: split over a cluster
     (512, 512, 0.15, 2048, ("mma", 2)),   # 64 tiles: from 12%
+    (512, 512, 0.5, 256, ("mma", 2)),     # ... also at d = 256 (session 22)
+    (512, 512, 0.2, 256, ("mma", 2)),
+    (512, 2048, 0.4, 64, ("mma", 1)),     # d = 64 on 256 tiles from 25%
 ])
 def test_3xtf32_at_highest(choose, m, k, density, d, expected):
     assert choose(m, k, density, d, mma=3) == expected
@@ -78,12 +81,14 @@ def test_3xtf32_at_highest(choose, m, k, density, d, expected):
 
 @pytest.mark.parametrize("m, k, density, d", [
     (512, 2048, 0.02, 2048),  # 2%: the flat kernel
-    (512, 512, 0.3, 256),     # 64 tiles at d = 256: the SIMT tile (even)
+    (512, 512, 0.1, 256),     # 64 tiles at d = 256 under 12%
+    (512, 512, 0.5, 64),      # 64 tiles at d = 64: the SIMT tile (session 22)
+    (512, 2048, 0.2, 64),     # d = 64 under 25%
     (128, 512, 0.5, 2048),    # 16 tiles: never (session 21)
     (512, 512, 0.1, 2048),    # 64 tiles under 12%
     (2048, 512, 0.05, 2048),  # under 7%
     (64, 256, 0.5, 2048),     # 4 tiles
-    (512, 2048, 0.3, 128),    # short d
+    (512, 2048, 0.3, 32),     # short d
 ])
 def test_3xtf32_not_where_cuda_cores_win(choose, m, k, density, d):
     assert choose(m, k, density, d, mma=3)[0] != "mma"
