@@ -322,11 +322,11 @@ def test_sddmm_3xtf32_keeps_infinities(rng, sddmm_variant):
 def test_sddmm_heuristic_tensor_cores_follow_precision(rng, monkeypatch, precision, d):
   """A dense-enough pattern with tiles for the whole GPU takes the tensor-core kernel at
   DEFAULT (TF32 error; from d = 64 with 128+ tiles, session 14), at HIGHEST the 3xTF32 tiles
-  from d = 256 (session 18) and the SIMT tile kernel below (float32 error, bitwise the forced
-  kernel's result); None follows jax.default_matmul_precision, here set back to unset
-  (DEFAULT)."""
+  from d = 256 (session 18; at d = 64 only from 25% density, session 22) and the SIMT tile kernel
+  below (float32 error, bitwise the forced kernel's result); None follows
+  jax.default_matmul_precision, here set back to unset (DEFAULT)."""
   m, k = 1000, 1100  # 16 x 18 tiles, partial last ones
-  indptr, indices = scrambled_pattern(rng, m, k, 0.3)
+  indptr, indices = scrambled_pattern(rng, m, k, 0.2)
   A = jsdl.CSR.from_parts(jnp.ones(indices.shape, jnp.float32), indptr, indices, (m, k))
   q, q64 = rand_dense(rng, (m, d), jnp.float32)
   kk, k64 = rand_dense(rng, (k, d), jnp.float32)
@@ -367,17 +367,18 @@ def test_sddmm_tile_index_and_row_walk(rng, sddmm_variant, indexed):
 def test_sddmm_split_d_is_deterministic_and_chosen_for_few_tiles(rng, monkeypatch, dtype,
                                                                   precision):
   """With fewer 64 x 64 tiles than SMs and a long d, the heuristic splits d over a cluster of two
-  blocks a tile: its result is bitwise that of the forced split (tile:64:2 for float32 at
-  HIGHEST, mma:64:2 on tensor cores: float32 at DEFAULT, bfloat16 at any precision), the same on
-  every run (part 0 adds part 1's partial tile to its own, in that order), within the dtype's
-  error, and for float32 not bitwise that of the unsplit kernel (the sums round differently)."""
+  blocks a tile: its result is bitwise that of the forced split (mma:64:2: 3xTF32 for float32 at
+  HIGHEST since session 22, TF32 at DEFAULT, bfloat16 at any precision), the same on every run
+  (part 0 adds part 1's partial sums to its own, in that order), within the dtype's error, and
+  for float32 not bitwise that of the unsplit kernel (the sums round differently). The SIMT
+  tile's split (tile:64:2, the same exchange) is checked for determinism too."""
   m, k, d = 512, 512, 600  # 64 tiles; d not a multiple of the slices
   indptr, indices = scrambled_pattern(rng, m, k, 0.3)
   A = jsdl.CSR.from_parts(jnp.ones(indices.shape, dtype), indptr, indices, (m, k))
   q, q64 = rand_dense(rng, (m, d), dtype)
   kk, k64 = rand_dense(rng, (k, d), dtype)
   fn = lambda q, kk, A: jsdl.sddmm(q, kk, A, precision=precision).values  # noqa: E731
-  kernel = "tile:64" if dtype == jnp.float32 and precision == "highest" else "mma:64"
+  kernel = "mma:64"
   results = {}
   for variant in (None, f"{kernel}:2", kernel):
     if variant is None:
@@ -388,6 +389,11 @@ def test_sddmm_split_d_is_deterministic_and_chosen_for_few_tiles(rng, monkeypatc
   monkeypatch.setenv("JSDL_SDDMM_VARIANT", f"{kernel}:2")
   again = np.asarray(run_fresh(fn, q, kk, A))
   np.testing.assert_array_equal(again, results[f"{kernel}:2"])
+  if dtype == jnp.float32 and precision == "highest":
+    monkeypatch.setenv("JSDL_SDDMM_VARIANT", "tile:64:2")
+    simt = [np.asarray(run_fresh(fn, q, kk, A)) for _ in range(2)]
+    np.testing.assert_array_equal(simt[0], simt[1])
+    assert rel_err(simt[0], _sddmm_reference(q64, k64, indptr, indices)) < 1e-5
   if getattr(jax.devices()[0], "core_count", 132) > 64:  # SMs (H100 / H200: 132) > tiles
     np.testing.assert_array_equal(results[None], results[f"{kernel}:2"])
   if dtype == jnp.float32:
