@@ -12,6 +12,8 @@
 //   PATTERN: path.smtx (gunzip DLMC files first) or m,k,density; tf32: float32 at DEFAULT
 //   precision (the tensor-core kernels allowed).
 // Profile: ncu --profile-from-start off --set full /tmp/sddmm_harness PATTERN D
+// Phase clocks: build with -DJSDL_PHASE_CLOCK (cuda/common/phase_clock.cuh); each run then also
+// prints where the tile kernels' blocks spent their SM cycles (d-loop, output).
 #include "../cuda/sddmm/sddmm_ffi.cu"
 
 #include "harness_common.cuh"

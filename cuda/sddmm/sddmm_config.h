@@ -208,7 +208,7 @@ inline SddmmChoice ChooseSddmm(int64_t m, int64_t k, int64_t nnz, int64_t d, int
   // beats 3xTF32 at 5% (by estimate from 2% and 10%) and on 64 tiles at 10% (29.7 against 32.7 us
   // at d = 2048), not on 256 tiles at 10% (93 against 85); and never under 48 tiles (ResNet-50's
   // 128 x 512 at 20-50%, d = 2048: 15-33 against 32-36 us).
-  // Session 22 (harness at 1597be9, after the output's fixes): split over a cluster they also win
+  // Session 22 (harness at 806c738, after the output's fixes): split over a cluster they also win
   // at d = 256 on 64 tiles (512 x 512 at 50% and 80%: 11.5 and 10.2 us against 12.5 and 11.5 for
   // the SIMT tile split, 11.8 for the flat kernel), and unsplit at d = 64 on 256 tiles at 40%
   // (512 x 2048: 9.4 against 10.2 for the SIMT tile), from 25% there; not at d = 64 on 64 tiles
