@@ -255,9 +255,6 @@ inline void PrintResult(const Pattern& p, const char* size_name, int64_t size,
               variant ? variant : "auto", us, 2.0 * p.nnz() * size / us * 1e-6, rel_err);
 }
 
-// What follows a runner's setup: one launch checked against its float64
-// reference `ref` (out holds ref.size() values), the timing and the result
-// line. 0, or 3 when the relative error exceeds `tolerance`.
 // Built with -DJSDL_PHASE_CLOCK (cuda/common/phase_clock.cuh): one more launch, then where its
 // blocks' time went, as the median and largest SM cycles between consecutive phase points, and
 // when they ran (the global timer: the spread of the blocks' starts and the launch's span).
@@ -296,6 +293,9 @@ void ReportPhaseClocks(cudaStream_t stream, Launch launch) {
 #endif
 }
 
+// What follows a runner's setup: one launch checked against its float64
+// reference `ref` (out holds ref.size() values), the timing and the result
+// line. 0, or 3 when the relative error exceeds `tolerance`.
 template <typename T, typename Launch>
 int CheckTimeAndReport(cudaStream_t stream, Launch launch, const T* out,
                        const std::vector<double>& ref, double tolerance, int batches,

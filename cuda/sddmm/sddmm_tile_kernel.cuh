@@ -158,9 +158,10 @@ struct TileBlock {
 // consecutive; part 0's threads add them to their own with 16-byte reads through distributed
 // shared memory; a second cluster barrier keeps part 1's shared memory alive until they are read.
 // Every value is the same two partial sums added in the same order on every run, in float32 for
-// every type: no atomics, no zeroed output. Before (session 20), part 1 put its sums into part 0's
-// tile with 4-byte remote stores: 7800 SM cycles an output more than an unsplit tile's (phase
-// clocks, session 22). `holds`: whether this thread has sums (with k-groups, group 0's).
+// every type: no atomics, no zeroed output. Before (sessions 10-21), part 1 put its sums into
+// part 0's tile with 4-byte remote stores: about 7900 SM cycles an output more than an unsplit
+// tile's (phase clocks, session 22). `holds`: whether this thread has sums (with k-groups, group
+// 0's).
 // Returns whether this block stores the tile's entries (part 0).
 template <int kSlots, int kCount>
 __device__ __forceinline__ bool AddPartnerSums(const TileBlock& block, float (&sums)[kCount],
