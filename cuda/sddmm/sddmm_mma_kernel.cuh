@@ -238,13 +238,8 @@ __global__ void __launch_bounds__(Config::kThreads, Config::kMinBlocks)
 
     warp.FoldGroups(sums.acc, tile_out);
     if constexpr (kParts > 1) {  // d split over a cluster: part 0 adds part 1's sums, stores
-      constexpr int kCount = Config::kFragsM * Config::kFragsN * 4;
       constexpr int kGroupThreads = kWarpSize * Config::kWarpsM * Config::kWarpsN;  // group 0's
-      static_assert(sizeof(float) * kCount * kGroupThreads <= sizeof(smem_bytes),
-                    "part 1's sums fit");
-      if (!AddPartnerSums<kGroupThreads>(block, reinterpret_cast<float(&)[kCount]>(sums.acc),
-                                         smem_bytes, tid, warp.wk == 0))
-        continue;
+      if (!AddPartnerSums<kGroupThreads>(block, sums.acc, smem_bytes, tid, warp.wk == 0)) continue;
     }
     const auto put = [&](float (*dst)[kBN + 1], int pass) {
       if (warp.wk == 0) warp.Put(sums.acc, dst, pass);

@@ -160,17 +160,21 @@ struct TileBlock {
 // Every value is the same two partial sums added in the same order on every run, in float32 for
 // every type: no atomics, no zeroed output. Before (sessions 10-21), part 1 put its sums into
 // part 0's tile with 4-byte remote stores: about 7900 SM cycles an output more than an unsplit
-// tile's (phase clocks, session 22). `holds`: whether this thread has sums (with k-groups, group
-// 0's).
-// Returns whether this block stores the tile's entries (part 0).
-template <int kSlots, int kCount>
-__device__ __forceinline__ bool AddPartnerSums(const TileBlock& block, float (&sums)[kCount],
-                                               void* stage, int slot, bool holds) {
+// tile's (phase clocks, session 22). `sums`: the thread's accumulators (an array of floats of any
+// shape); `holds`: whether this thread has sums (with k-groups, group 0's). Returns whether this
+// block stores the tile's entries (part 0).
+template <int kSlots, typename Sums, size_t kStageBytes>
+__device__ __forceinline__ bool AddPartnerSums(const TileBlock& block, Sums& thread_sums,
+                                               unsigned char (&stage)[kStageBytes], int slot,
+                                               bool holds) {
+  constexpr int kCount = sizeof(Sums) / sizeof(float);
   static_assert(kCount % 4 == 0, "whole float4 chunks");
+  static_assert(sizeof(Sums) * kSlots <= kStageBytes, "part 1's sums fit in its stages' bytes");
+  float* sums = reinterpret_cast<float*>(&thread_sums);
 #if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 900
   namespace cg = cooperative_groups;
   cg::cluster_group cluster = cg::this_cluster();
-  auto* own = static_cast<float4*>(stage);
+  auto* own = reinterpret_cast<float4*>(stage);
   if (block.part == 1 && holds) {
 #pragma unroll
     for (int q = 0; q < kCount / 4; ++q)
@@ -445,10 +449,7 @@ __global__ void __launch_bounds__(Config::kThreads, Config::kMinBlocks)
     JSDL_PHASE_CLOCK_AT(1);
 
     if constexpr (kParts > 1) {  // d split over a cluster: part 0 adds part 1's sums, stores
-      static_assert(sizeof(acc) * Config::kThreads <= sizeof(smem_bytes), "part 1's sums fit");
-      if (!AddPartnerSums<Config::kThreads>(
-              block, reinterpret_cast<float(&)[kTM * kTN]>(acc), smem_bytes, tid, true))
-        continue;
+      if (!AddPartnerSums<Config::kThreads>(block, acc, smem_bytes, tid, true)) continue;
     }
     // Output (StoreTileEntries): the thread's micro-tile rows of a pass.
     const auto put = [&](float (*dst)[kBN + 1], int pass) {
