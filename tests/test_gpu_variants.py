@@ -318,13 +318,13 @@ def test_sddmm_3xtf32_keeps_infinities(rng, sddmm_variant):
 
 
 @pytest.mark.parametrize("precision", ["highest", "default", None])
-@pytest.mark.parametrize("d", [260, 64])
+@pytest.mark.parametrize("d", [260, 64, 32])
 def test_sddmm_heuristic_tensor_cores_follow_precision(rng, monkeypatch, precision, d):
-  """A dense-enough pattern with tiles for the whole GPU takes the tensor-core kernel at
-  DEFAULT (TF32 error; from d = 64 with 128+ tiles, session 14), at HIGHEST the 3xTF32 tiles
-  from d = 256 (session 18; at d = 64 only from 25% density, session 22) and the SIMT tile kernel
-  below (float32 error, bitwise the forced kernel's result); None follows
-  jax.default_matmul_precision, here set back to unset (DEFAULT)."""
+  """A dense-enough pattern with tiles for the whole GPU takes the tensor-core kernel from
+  d = 64 (session 14): at DEFAULT in TF32 (TF32 error), at HIGHEST in 3xTF32 (session 18; at
+  d = 64 since session 22); under d = 64 the SIMT tile kernel at every precision (float32 error;
+  at HIGHEST bitwise the forced kernel's result). None follows jax.default_matmul_precision,
+  here set back to unset (DEFAULT)."""
   m, k = 1000, 1100  # 16 x 18 tiles, partial last ones
   indptr, indices = scrambled_pattern(rng, m, k, 0.2)
   A = jsdl.CSR.from_parts(jnp.ones(indices.shape, jnp.float32), indptr, indices, (m, k))
@@ -333,13 +333,14 @@ def test_sddmm_heuristic_tensor_cores_follow_precision(rng, monkeypatch, precisi
   with jax.default_matmul_precision(None):
     out = run_fresh(lambda q, kk, A: jsdl.sddmm(q, kk, A, precision=precision).values, q, kk, A)
   err = rel_err(out, _sddmm_reference(q64, k64, indptr, indices))
-  if precision == "highest":
+  if precision == "highest" or d < 64:
     assert err < 1e-6, err
-    monkeypatch.setenv("JSDL_SDDMM_VARIANT", "mma:64" if d >= 256 else "tile:64")
-    forced = run_fresh(lambda q, kk, A: jsdl.sddmm(q, kk, A, precision=precision).values, q, kk, A)
-    np.testing.assert_array_equal(np.asarray(out), np.asarray(forced))
   else:
     assert 1e-6 < err < TF32_TOL, err
+  if precision == "highest":
+    monkeypatch.setenv("JSDL_SDDMM_VARIANT", "mma:64" if d >= 64 else "tile:64")
+    forced = run_fresh(lambda q, kk, A: jsdl.sddmm(q, kk, A, precision=precision).values, q, kk, A)
+    np.testing.assert_array_equal(np.asarray(out), np.asarray(forced))
 
 
 @pytest.mark.parametrize("sddmm_variant", ["tile:64", "mma:64", "tile:128", "mma:128"],

@@ -73,7 +73,8 @@ def test_tensor_cores_where_allowed_from_d_256(choose, m, k, density, d, expecte
     (512, 512, 0.15, 2048, ("mma", 2)),   # 64 tiles: from 12%
     (512, 512, 0.5, 256, ("mma", 2)),     # ... also at d = 256 (session 22)
     (512, 512, 0.2, 256, ("mma", 2)),
-    (512, 2048, 0.4, 64, ("mma", 1)),     # d = 64 on 256 tiles from 25%
+    (512, 2048, 0.4, 64, ("mma", 1)),     # d = 64 on 256 tiles from 7%
+    (512, 2048, 0.1, 64, ("mma", 1)),
 ])
 def test_3xtf32_at_highest(choose, m, k, density, d, expected):
     assert choose(m, k, density, d, mma=3) == expected
@@ -83,7 +84,7 @@ def test_3xtf32_at_highest(choose, m, k, density, d, expected):
     (512, 2048, 0.02, 2048),  # 2%: the flat kernel
     (512, 512, 0.1, 256),     # 64 tiles at d = 256 under 12%
     (512, 512, 0.5, 64),      # 64 tiles at d = 64: the SIMT tile (session 22)
-    (512, 2048, 0.2, 64),     # d = 64 under 25%
+    (512, 2048, 0.05, 64),    # d = 64 under 7%
     (128, 512, 0.5, 2048),    # 16 tiles: never (session 21)
     (512, 512, 0.1, 2048),    # 64 tiles under 12%
     (2048, 512, 0.05, 2048),  # under 7%

@@ -211,11 +211,12 @@ inline SddmmChoice ChooseSddmm(int64_t m, int64_t k, int64_t nnz, int64_t d, int
   // Session 22 (harness at 806c738, after the output's fixes): split over a cluster they also win
   // at d = 256 on 64 tiles (512 x 512 at 50% and 80%: 11.5 and 10.2 us against 12.5 and 11.5 for
   // the SIMT tile split, 11.8 for the flat kernel), and unsplit at d = 64 on 256 tiles at 40%
-  // (512 x 2048: 9.4 against 10.2 for the SIMT tile), from 25% there; not at d = 64 on 64 tiles
-  // (512 x 512 at 50%: 8.5, split 9.1, against 8.3).
+  // (512 x 2048: 9.4 against 10.2 for the SIMT tile), and at 10% and 20% (8.4 and 8.5 against
+  // 9.6 and 9.8; harness-highest at 6693fb0); not at d = 64 on 64 tiles (512 x 512 at 50%: 8.5,
+  // split 9.1, against 8.3).
   const double split_tf32_min = tiles < num_sms ? 0.12 : 0.07;
   if (mma_passes == 3 && tiles >= 48 && density >= split_tf32_min &&
-      (d >= 256 || (d >= 64 && many && density >= 0.25)))
+      (d >= 256 || (d >= 64 && many)))
     return {SddmmKernelKind::kMma, can_split && d >= 256 && tiles < num_sms ? 2 : 1, {}, 64};
   // One k-group of 4 warps a tile with 128+ tiles at d <= 256, else two (session 22, harness at
   // b3da097, TF32, once the output's row search stopped serializing): one group 1.04-1.12x faster

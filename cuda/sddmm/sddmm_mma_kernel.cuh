@@ -143,10 +143,15 @@ struct SddmmMmaWarp {
 
 // A warp's accumulator fragments. kSplit (float32 at HIGHEST): 3xTF32. The
 // tensor cores' float32 accumulation truncates (measured: 6x SIMT's error
-// over d = 2048), so a slice's products accumulate apart, big x big in `part`
-// and the cross terms in `cross`, and join `acc` by rounded float32 adds after
-// each slice. Apart, because an infinite input (whose small part is NaN) must
-// give big x big's +-inf or NaN, as float32 arithmetic does, not NaN always.
+// over d = 2048), so a slice's big x big products accumulate in `part` and
+// join `acc` by rounded float32 adds after each slice. The cross terms, about
+// 2^-11 of them, accumulate in `cross` over the whole d (their truncation is
+// far below float32's rounding) and join once, in Finish(), where finite: an
+// infinite input (whose small part is NaN) must give big x big's +-inf or NaN,
+// as float32 arithmetic does, not NaN always, and only an infinite or NaN
+// product in the same output makes its cross terms non-finite. Joining the
+// cross terms every slice too (sessions 18-22) cost 4 instructions an
+// accumulator a slice, about 128 of the tiles' 546 (SASS).
 template <typename Config, bool kSplit>
 struct SddmmMmaSums {
   static constexpr int kFragsM = Config::kFragsM, kFragsN = Config::kFragsN;
@@ -186,10 +191,22 @@ struct SddmmMmaSums {
         for (int j = 0; j < kFragsN; ++j)
 #pragma unroll
           for (int e = 0; e < 4; ++e) {
-            const float c = cross[i][j][e];
-            acc[i][j][e] += isfinite(c) ? part[i][j][e] + c : part[i][j][e];
-            part[i][j][e] = cross[i][j][e] = 0.0f;
+            acc[i][j][e] += part[i][j][e];
+            part[i][j][e] = 0.0f;
           }
+    }
+  }
+
+  // After the d-loop: acc is the sums.
+  __device__ __forceinline__ void Finish() {
+    if constexpr (kSplit) {
+#pragma unroll
+      for (int i = 0; i < kFragsM; ++i)
+#pragma unroll
+        for (int j = 0; j < kFragsN; ++j)
+#pragma unroll
+          for (int e = 0; e < 4; ++e)
+            if (isfinite(cross[i][j][e])) acc[i][j][e] += cross[i][j][e];
     }
   }
 };
@@ -236,6 +253,7 @@ __global__ void __launch_bounds__(Config::kThreads, Config::kMinBlocks)
                    [&] { entry_index.Load(args, k, row0, col0, b, tid); });
     JSDL_PHASE_CLOCK_AT(1);
 
+    sums.Finish();
     warp.FoldGroups(sums.acc, tile_out);
     if constexpr (kParts > 1) {  // d split over a cluster: part 0 adds part 1's sums, stores
       constexpr int kGroupThreads = kWarpSize * Config::kWarpsM * Config::kWarpsN;  // group 0's
