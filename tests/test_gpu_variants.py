@@ -41,10 +41,13 @@ VARIANTS = ["gather", "gather:16:1", "gather:32:4", "gather:64:16", "gather:128:
 
 # mma:<edge> runs on tensor cores: 16-bit inputs exactly, float32 at HIGHEST (the suite's default)
 # in 3xTF32, held to float32's tolerance; float32 at DEFAULT (TF32) is tested separately.
-# flat:<split>:<lanes>: 4 or 8 lanes an entry; mma:64:<parts>:1: one k-group of 4 warps.
+# flat:<split>:<lanes>: 4 or 8 lanes an entry; mma:64:<parts>:1: one k-group of 4 warps;
+# tile:<edge>:1:<shares> and mma:<edge>:1:<groups>:<shares>: the output's shares over 2 or 4
+# blocks a tile (tile:32 walks rows, the others read the tile index; 128 in two passes).
 SDDMM_VARIANTS = ["row", "row:8:2", "row:4:4", "flat:1", "flat:4", "flat:8", "flat:16", "flat:1:4",
                   "flat:1:8", "flat:4:4", "flat:8:8", "tile:32", "tile:64", "tile:64:2", "tile:128",
-                  "mma:64", "mma:64:2", "mma:64:1:1", "mma:64:2:1", "mma:128"]
+                  "mma:64", "mma:64:2", "mma:64:1:1", "mma:64:2:1", "mma:128", "tile:32:1:2",
+                  "tile:64:1:4", "tile:128:1:2", "mma:64:1:2:2", "mma:64:1:1:4", "mma:128:1:2:4"]
 # TF32 keeps 10 of float32's 23 mantissa bits: products err by about 2^-11 relative.
 TF32_TOL = 4e-3
 
@@ -246,8 +249,44 @@ def test_sddmm_variant_empty_pattern(sddmm_variant):
   assert out.shape == (0,)
 
 
+@pytest.mark.parametrize("precision", ["highest", "default"])
+@pytest.mark.parametrize("dtype", [jnp.float32, jnp.bfloat16])
+@pytest.mark.parametrize("d", [64, 37])
+def test_sddmm_output_shares_match_one_block(rng, monkeypatch, precision, dtype, d):
+  """Shares of a tile's output over 2 or 4 blocks (each computes the whole tile and stores its
+  share of the entries) give the one-block result bitwise. The shared run takes -lhs, whose
+  products are exactly the negated ones: an entry it failed to write would keep what a reused
+  buffer held (the one-block run's value) and show. The heuristic takes 2 shares on 64 tiles at
+  d <= 128 (session 23) and matches the forced variant bitwise."""
+  m, k = 512, 500  # 8 x 8 tiles, partial last column
+  indptr, indices = scrambled_pattern(rng, m, k, 0.5)
+  A = jsdl.CSR.from_parts(jnp.ones(indices.shape, dtype), indptr, indices, (m, k))
+  q, q64 = rand_dense(rng, (m, d), dtype)
+  kk, k64 = rand_dense(rng, (k, d), dtype)
+  ref = _sddmm_reference(q64, k64, indptr, indices)
+
+  def run(variant, lhs):
+    if variant is None:
+      monkeypatch.delenv("JSDL_SDDMM_VARIANT", raising=False)
+    else:
+      monkeypatch.setenv("JSDL_SDDMM_VARIANT", variant)
+    return np.asarray(run_fresh(
+        lambda q, kk, A: jsdl.sddmm(q, kk, A, precision=precision).values, lhs, kk, A))
+
+  tf32 = dtype == jnp.float32 and precision == "default"
+  for one, shared in (("tile:64", "tile:64:1:4"), ("tile:64", "tile:64:1:2"),
+                      ("mma:64", "mma:64:1:2:2"), ("mma:64:1:1", "mma:64:1:1:4")):
+    base = run(one, q)
+    assert_close(base, ref, dtype, factor=400.0 if tf32 and one.startswith("mma") else 1.0,
+                 what=one)
+    np.testing.assert_array_equal(run(shared, -q), -base, err_msg=f"{shared} against {one}")
+  forced = run("tile:64:1:2" if dtype == jnp.float32 and precision == "highest" else "mma:64:1:2:2",
+               q)
+  np.testing.assert_array_equal(run(None, -q), -forced)
+
+
 @pytest.mark.parametrize("sddmm_variant", ["mma:64", "mma:64:2", "mma:64:1:1", "mma:64:2:1",
-                                           "mma:128"], indirect=True)
+                                           "mma:128", "mma:64:1:1:4"], indirect=True)
 @pytest.mark.parametrize("m, k, d, density", [(77, 300, 64, 0.2), (33, 64, 260, 0.5),
                                               (20, 50, 2048, 0.3), (130, 200, 7, 0.3)])
 def test_sddmm_tensor_core_variant_float32_at_default(rng, sddmm_variant, m, k, d, density):

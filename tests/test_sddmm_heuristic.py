@@ -23,8 +23,8 @@ int main() {
     if (variant[0] == '-') unsetenv("JSDL_SDDMM_VARIANT");
     else setenv("JSDL_SDDMM_VARIANT", variant, 1);
     const jsdl::SddmmChoice c = jsdl::ChooseSddmm(m, k, nnz, d, batch, 132, mma, true);
-    std::printf("%d %d %d %d %d %d %d\n", static_cast<int>(c.kind), c.d_split, c.tile_edge,
-                c.row.lanes, c.row.vecs_per_lane, c.lanes, c.warp_groups);
+    std::printf("%d %d %d %d %d %d %d %d\n", static_cast<int>(c.kind), c.d_split, c.tile_edge,
+                c.row.lanes, c.row.vecs_per_lane, c.lanes, c.warp_groups, c.shares);
   }
 }
 """
@@ -34,16 +34,19 @@ KINDS = {0: "row", 1: "flat", 2: "tile", 3: "mma"}
 
 @pytest.fixture(scope="module")
 def choose(tmp_path_factory):
-    """choose(m, k, density, d, mma=False, batch=1, variant=None, full=False) -> (kind, d_split),
-    with full=True (kind, d_split, flat lanes an entry, mma k-groups of warps); mma: mmas a
+    """choose(m, k, density, d, mma=False, batch=1, variant=None, full=False, shares=False) ->
+    (kind, d_split), with full=True (kind, d_split, flat lanes an entry, mma k-groups of warps),
+    with shares=True (kind, d_split, the tile output's shares); mma: mmas a
     product (0 / False: no tensor cores, float64; 1 / True: TF32 or 16-bit inputs; 3: 3xTF32,
     float32 at HIGHEST)."""
     driver = host_driver(tmp_path_factory.mktemp("sddmm_heuristic"), DRIVER, "sddmm")
 
-    def run(m, k, density, d, mma=False, batch=1, variant=None, full=False):
+    def run(m, k, density, d, mma=False, batch=1, variant=None, full=False, shares=False):
         nnz = int(round(m * k * density))
-        kind, split, edge, row_lanes, vecs, lanes, groups = driver(
+        kind, split, edge, row_lanes, vecs, lanes, groups, out_shares = driver(
             f"{m} {k} {nnz} {d} {batch} {int(mma)} {variant or '-'}\n")
+        if shares:
+            return KINDS[kind], split, out_shares
         return (KINDS[kind], split, lanes, groups) if full else (KINDS[kind], split)
 
     return run
@@ -190,3 +193,26 @@ def test_variant_overrides(choose, variant, mma, expected):
 ])
 def test_variant_overrides_lanes_and_warp_groups(choose, variant, expected):
     assert choose(512, 512, 0.05, 64, mma=True, variant=variant, full=True) == expected
+
+
+@pytest.mark.parametrize("m, k, density, d, mma, expected", [
+    (512, 512, 0.5, 64, 1, ("mma", 1, 2)),     # 64 tiles, d <= 128: 2 blocks a tile (session 23)
+    (512, 512, 0.5, 64, 0, ("tile", 1, 2)),    # the SIMT tile too
+    (512, 512, 0.5, 128, 3, ("tile", 1, 2)),   # float32 at HIGHEST on 64 tiles: the SIMT tile
+    (512, 512, 0.5, 256, 1, ("mma", 1, 1)),    # d > 128: one
+    (512, 512, 0.5, 2048, 1, ("mma", 2, 1)),   # d split over a cluster: one
+    (2048, 512, 0.5, 64, 1, ("mma", 1, 1)),    # 256 tiles: one
+    (512, 512, 0.02, 64, 1, ("flat", 1, 1)),   # the flat kernel: none
+])
+def test_output_shares(choose, m, k, density, d, mma, expected):
+    assert choose(m, k, density, d, mma=mma, shares=True) == expected
+
+
+@pytest.mark.parametrize("variant, expected", [
+    ("tile:64:1:4", ("tile", 1, 4)), ("tile:64:1:2", ("tile", 1, 2)), ("tile:64:1:3", ("tile", 1, 1)),
+    ("mma:64:1:2:2", ("mma", 1, 2)), ("mma:64:1:1:4", ("mma", 1, 4)),
+    ("mma:64:2:2:4", ("mma", 2, 1)),   # with d split over a cluster, one share
+    ("tile:64", ("tile", 1, 1)),
+])
+def test_variant_overrides_shares(choose, variant, expected):
+    assert choose(512, 512, 0.05, 64, mma=True, variant=variant, shares=True) == expected

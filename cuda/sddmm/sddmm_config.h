@@ -112,6 +112,8 @@ struct SddmmChoice {
   int tile_edge = 64;   // tile and mma kernels: 32, 64 or 128 rows and columns a block
   int lanes = 1;        // flat kernel: lanes an entry (1, 4 or 8)
   int warp_groups = 2;  // mma kernel, TF32 and 16-bit: k-groups of 4 warps (1 or 2)
+  int shares = 1;       // tile and mma kernels without a d split: blocks a tile, each storing a
+                        // share of its entries (1, 2 or 4; TileBlock in sddmm_tile_kernel.cuh)
 };
 
 // The flat kernel's shape (session 21, tune at 472ae80: ResNet-50 at 50-90%, transformer at
@@ -144,8 +146,10 @@ inline SddmmChoice ChooseSddmmFlat(int64_t nnz, int64_t d, int64_t batch, int nu
 // kernels may split d over two blocks a tile (thread-block clusters, sm_90).
 // JSDL_SDDMM_VARIANT = "row" | "row:<lanes>:<vecs>" | "flat:<split>[:<lanes>]" |
 // "tile:32" | "tile:64" | "tile:128" | "mma:64" | "mma:128", the tile kernels optionally
-// ":2" (d split over 2 blocks a tile where `can_split`), mma:64 then ":1" for one k-group of
-// warps, overrides it for tuning (row shapes 4:1, 4:4, 8:1, 8:2, 16:1, 32:1, 32:2; any other
+// ":2" (d split over 2 blocks a tile where `can_split`), mma then ":1" for one k-group of
+// warps, and then (tile after the split, mma after the groups) ":2" or ":4", the output's shares
+// (blocks a tile, each storing a share of its entries; with a d split, one), overrides it for
+// tuning (row shapes 4:1, 4:4, 8:1, 8:2, 16:1, 32:1, 32:2; any other
 // runs as 32:4; flat splits 1, 4, 8, 16 with 1 lane an entry, 1, 4, 8 with 4 or 8; mma without
 // tensor cores (float64), or mma:32, runs as the tile kernel).
 inline SddmmChoice ChooseSddmm(int64_t m, int64_t k, int64_t nnz, int64_t d, int64_t batch,
@@ -160,14 +164,15 @@ inline SddmmChoice ChooseSddmm(int64_t m, int64_t k, int64_t nnz, int64_t d, int
     if (std::sscanf(v, "flat:%d:%d", &split, &lanes) >= 1 &&
         (split == 1 || split == 4 || split == 8 || split == 16))
       return {SddmmKernelKind::kFlat, split, {}, 64, lanes == 4 || lanes == 8 ? lanes : 1};
-    int edge = 0, parts = 1, groups = 2;
-    const bool named = std::sscanf(v, "tile:%d:%d", &edge, &parts) >= 1 ||
-                       std::sscanf(v, "mma:%d:%d:%d", &edge, &parts, &groups) >= 1;
+    int edge = 0, parts = 1, groups = 2, shares = 1;
+    const bool named = std::sscanf(v, "tile:%d:%d:%d", &edge, &parts, &shares) >= 1 ||
+                       std::sscanf(v, "mma:%d:%d:%d:%d", &edge, &parts, &groups, &shares) >= 1;
     if (named && (edge == 32 || edge == 64 || edge == 128)) {
       // mma:64 / mma:128 where tensor cores are allowed, else the tile kernel of that edge
       const bool tensor = mma && v[0] == 'm' && edge != 32;
-      return {tensor ? SddmmKernelKind::kMma : SddmmKernelKind::kTile,
-              parts == 2 && can_split ? 2 : 1, {}, edge, 1, groups == 1 ? 1 : 2};
+      const bool split = parts == 2 && can_split;
+      return {tensor ? SddmmKernelKind::kMma : SddmmKernelKind::kTile, split ? 2 : 1, {}, edge,
+              1, groups == 1 ? 1 : 2, !split && (shares == 2 || shares == 4) ? shares : 1};
     }
   }
   // Thresholds from the transformer matrices at 50-98% with the patterns' tile index
@@ -222,8 +227,11 @@ inline SddmmChoice ChooseSddmm(int64_t m, int64_t k, int64_t nnz, int64_t d, int
   // b3da097, TF32, once the output's row search stopped serializing): one group 1.04-1.12x faster
   // on 512 x 2048 at 60% and 90%, d = 64 and 256; two 1.05-1.09x on 64 tiles (512 x 512 at 50%).
   const int mma_groups = many && d <= 256 ? 1 : 2;
+  // Session 23 (provisional, to be timed): with tiles for at most half the SMs and short d, the
+  // output's shares over 2 blocks a tile (TileBlock).
+  const int shares = tiles * 2 <= num_sms && d <= 128 ? 2 : 1;
   if (mma_passes == 1 && (d > 128 || short_d_mma) && tiles >= 48 && density >= mma_min)
-    return {SddmmKernelKind::kMma, mma_split ? 2 : 1, {}, 64, 1, mma_groups};
+    return {SddmmKernelKind::kMma, mma_split ? 2 : 1, {}, 64, 1, mma_groups, mma_split ? 1 : shares};
   // d <= 256 on fewer than 128 tiles (session 21): the flat kernel with 4 lanes an entry beats the
   // SIMT tile on 512 x 512 at 10% and 20% (d = 64: 4.5 and 6.6 against 7.1 and 7.4 us; d = 256
   // at 20%: 11.4 against 14.5, tune-floors at 6507845), not at 50% (d = 64: 11.1 against 9.6).
@@ -233,7 +241,7 @@ inline SddmmChoice ChooseSddmm(int64_t m, int64_t k, int64_t nnz, int64_t d, int
                           : d <= 256 ? (many ? 0.06 : 0.3)
                                      : (many ? 0.07 : 0.15);
   if (tiles >= 48 && density >= simt_min)
-    return {SddmmKernelKind::kTile, simt_split ? 2 : 1, {}, 64};
+    return {SddmmKernelKind::kTile, simt_split ? 2 : 1, {}, 64, 1, 2, simt_split ? 1 : shares};
   if (long_rows) return {SddmmKernelKind::kRow, 1};
   return ChooseSddmmFlat(nnz, d, batch, num_sms);
 }

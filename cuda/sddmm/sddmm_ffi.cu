@@ -101,23 +101,25 @@ ffi::Error LaunchFlatChoice(cudaStream_t stream, const SddmmArgs<T>& args,
   }
 }
 
-// The tile kernels' grid: row tiles on grid.x, column tiles times the parts of
-// d on grid.y (at most 65535 of them, k <= 4M for one part; false beyond that,
-// and the flat kernel of the heuristic's shape runs instead).
+// The tile kernels' grid: row tiles on grid.x, column tiles times the blocks a
+// tile (parts of d times the output's shares, TileBlock) on grid.y (at most
+// 65535 of them, k <= 4M for one block a tile; false beyond that, and the flat
+// kernel of the heuristic's shape runs instead).
 template <typename Config, typename T>
-bool TileGrid(const SddmmArgs<T>& args, int64_t k, int parts, dim3& grid) {
+bool TileGrid(const SddmmArgs<T>& args, int64_t k, int blocks_per_tile, dim3& grid) {
   const int64_t row_tiles = (args.m + Config::kBM - 1) / Config::kBM;
-  const int64_t col_tiles = (k + Config::kBN - 1) / Config::kBN * parts;
+  const int64_t col_tiles = (k + Config::kBN - 1) / Config::kBN * blocks_per_tile;
   grid = dim3(static_cast<unsigned>(row_tiles), static_cast<unsigned>(col_tiles),
               CappedGridDim(args.batch));
   return col_tiles <= 65535;
 }
 
-// A tile kernel's launch: with d split (kParts > 1), the shares of a tile
+// A tile kernel's launch: with d split (kParts > 1), the parts of a tile
 // (consecutive on grid.y) form one thread-block cluster (AddPartnerSums).
 template <int kParts, typename T>
-ffi::Error LaunchTileGrid(void (*kernel)(SddmmArgs<T>, int64_t, int), cudaStream_t stream,
-                          dim3 grid, int threads, const SddmmArgs<T>& args, int64_t k) {
+ffi::Error LaunchTileGrid(void (*kernel)(SddmmArgs<T>, int64_t, int, int), cudaStream_t stream,
+                          dim3 grid, int threads, const SddmmArgs<T>& args, int64_t k,
+                          int shares) {
   cudaLaunchConfig_t config = {};
   config.gridDim = grid;
   config.blockDim = dim3(threads);
@@ -129,35 +131,38 @@ ffi::Error LaunchTileGrid(void (*kernel)(SddmmArgs<T>, int64_t, int), cudaStream
   cluster.val.clusterDim.z = 1;
   config.attrs = &cluster;
   config.numAttrs = kParts > 1 ? 1 : 0;
-  JSDL_CUDA_CHECK(cudaLaunchKernelEx(&config, kernel, args, k, kParts));
+  JSDL_CUDA_CHECK(cudaLaunchKernelEx(&config, kernel, args, k, kParts, shares));
   return ffi::Error::Success();
 }
 
-// A tile kernel's grid and launch: `launch(kParts, grid)` launches the
-// instance of kParts (a std::integral_constant) blocks a tile; parts > 1 (2)
-// only for one-pass tiles, whose shares meet in one tile_out.
+// A tile kernel's grid and launch: `launch(kParts, grid, shares)` launches the
+// instance of kParts (a std::integral_constant) parts of d a tile; parts > 1
+// (2) only for one-pass tiles, whose parts meet in one tile_out, and then one
+// share (the choice's).
 template <typename T, typename Config, typename Launch>
-ffi::Error LaunchTiles(cudaStream_t stream, const SddmmArgs<T>& args, int64_t k, int parts,
-                       Launch launch) {
+ffi::Error LaunchTiles(cudaStream_t stream, const SddmmArgs<T>& args, int64_t k,
+                       const SddmmChoice& choice, Launch launch) {
   constexpr bool kSplittable = Config::kPassRows == Config::kBM;
-  if (!kSplittable) parts = 1;
+  const int parts = kSplittable ? choice.d_split : 1;
+  const int shares = parts > 1 ? 1 : choice.shares;
   dim3 grid;
-  if (!TileGrid<Config>(args, k, parts, grid)) {
+  if (!TileGrid<Config>(args, k, parts * shares, grid)) {
     int num_sms = 0;
     JSDL_RETURN_IF_ERROR(MultiprocessorCount(num_sms));
     return LaunchFlatChoice(stream, args, ChooseSddmmFlat(args.nnz, args.d, args.batch, num_sms));
   }
   if constexpr (kSplittable) {
-    if (parts == 2) return launch(std::integral_constant<int, 2>{}, grid);
+    if (parts == 2) return launch(std::integral_constant<int, 2>{}, grid, shares);
   }
-  return launch(std::integral_constant<int, 1>{}, grid);
+  return launch(std::integral_constant<int, 1>{}, grid, shares);
 }
 
 template <typename T, typename Config>
-ffi::Error LaunchTile(cudaStream_t stream, const SddmmArgs<T>& args, int64_t k, int parts) {
-  return LaunchTiles<T, Config>(stream, args, k, parts, [&](auto kParts, dim3 grid) {
+ffi::Error LaunchTile(cudaStream_t stream, const SddmmArgs<T>& args, int64_t k,
+                      const SddmmChoice& choice) {
+  return LaunchTiles<T, Config>(stream, args, k, choice, [&](auto kParts, dim3 grid, int shares) {
     JSDL_RETURN_IF_ERROR(LaunchTileGrid<kParts()>(SddmmTileKernel<T, Config, kParts()>, stream,
-                                                  grid, Config::kThreads, args, k));
+                                                  grid, Config::kThreads, args, k, shares));
     JSDL_CHECK_LAUNCH("SddmmTileKernel");
     return ffi::Error::Success();
   });
@@ -166,15 +171,16 @@ ffi::Error LaunchTile(cudaStream_t stream, const SddmmArgs<T>& args, int64_t k, 
 // The tensor-core tile kernel: 16-byte loads when rows of d elements stay
 // aligned; kSplit: 3xTF32 (float32 at HIGHEST).
 template <typename T, typename Config, bool kSplit = false>
-ffi::Error LaunchMma(cudaStream_t stream, const SddmmArgs<T>& args, int64_t k, int parts) {
-  return LaunchTiles<T, Config>(stream, args, k, parts, [&](auto kParts, dim3 grid) {
+ffi::Error LaunchMma(cudaStream_t stream, const SddmmArgs<T>& args, int64_t k,
+                     const SddmmChoice& choice) {
+  return LaunchTiles<T, Config>(stream, args, k, choice, [&](auto kParts, dim3 grid, int shares) {
     constexpr int kVec = kVec16<T>;
     JSDL_RETURN_IF_ERROR(
         args.d % kVec == 0
             ? LaunchTileGrid<kParts()>(SddmmMmaKernel<T, Config, kVec, kParts(), kSplit>, stream,
-                                       grid, Config::kThreads, args, k)
+                                       grid, Config::kThreads, args, k, shares)
             : LaunchTileGrid<kParts()>(SddmmMmaKernel<T, Config, 1, kParts(), kSplit>, stream,
-                                       grid, Config::kThreads, args, k));
+                                       grid, Config::kThreads, args, k, shares));
     JSDL_CHECK_LAUNCH("SddmmMmaKernel");
     return ffi::Error::Success();
   });
@@ -195,30 +201,29 @@ ffi::Error Launch(cudaStream_t stream, const SddmmArgs<T>& args, int64_t k, bool
       ChooseSddmm(args.m, k, args.nnz, args.d, args.batch, num_sms, mma_passes, clusters);
   if (choice.kind == SddmmKernelKind::kRow) return LaunchRow<T>(stream, args, choice.row);
   if constexpr (sizeof(T) <= 4) {  // float accumulators in shared memory: no float64
-    const int parts = choice.d_split;  // 2 only where clusters launch (ChooseSddmm)
     if (choice.kind == SddmmKernelKind::kMma) {  // only where mma_passes > 0
       using Mma128 = SddmmMmaConfig<128, 128, 16, 2, 4, 1>;
       if constexpr (kFloat) {
         if (mma_passes == 3) {  // 3xTF32: 2 blocks an SM, for registers enough not to spill
-          if (choice.tile_edge == 128) return LaunchMma<T, Mma128, true>(stream, args, k, parts);
-          return LaunchMma<T, SddmmMmaConfig<64, 64, 32, 2, 2, 2>, true>(stream, args, k, parts);
+          if (choice.tile_edge == 128) return LaunchMma<T, Mma128, true>(stream, args, k, choice);
+          return LaunchMma<T, SddmmMmaConfig<64, 64, 32, 2, 2, 2>, true>(stream, args, k, choice);
         }
       }
-      if (choice.tile_edge == 128) return LaunchMma<T, Mma128>(stream, args, k, parts);
+      if (choice.tile_edge == 128) return LaunchMma<T, Mma128>(stream, args, k, choice);
       // Two k-groups of 4 warps (session 20, tune-sddmm at b4f862d, against c4b8276's one
       // group): 1.1-1.25x at d = 256 from 50% to 70%, even at d = 2048 on 256 tiles,
       // 0.88-0.97x at d = 256 from 80%. 3xTF32 keeps one group: its 215+ registers a thread
       // would leave one 8-warp block an SM.
       if (choice.warp_groups == 1)
-        return LaunchMma<T, SddmmMmaConfig<64, 64, 32, 2, 2, 4>>(stream, args, k, parts);
-      return LaunchMma<T, SddmmMmaConfig<64, 64, 32, 2, 2, 2, 2>>(stream, args, k, parts);
+        return LaunchMma<T, SddmmMmaConfig<64, 64, 32, 2, 2, 4>>(stream, args, k, choice);
+      return LaunchMma<T, SddmmMmaConfig<64, 64, 32, 2, 2, 2, 2>>(stream, args, k, choice);
     }
     if (choice.kind == SddmmKernelKind::kTile) {
       if (choice.tile_edge == 32)
-        return LaunchTile<T, SddmmTileConfig<32, 32, 16, 4, 4, 8>>(stream, args, k, parts);
+        return LaunchTile<T, SddmmTileConfig<32, 32, 16, 4, 4, 8>>(stream, args, k, choice);
       if (choice.tile_edge == 128)
-        return LaunchTile<T, SddmmTileConfig<128, 128, 8, 8, 8, 1>>(stream, args, k, parts);
-      return LaunchTile<T, SddmmTileConfig<64, 64, 16, 4, 4, 1>>(stream, args, k, parts);
+        return LaunchTile<T, SddmmTileConfig<128, 128, 8, 8, 8, 1>>(stream, args, k, choice);
+      return LaunchTile<T, SddmmTileConfig<64, 64, 16, 4, 4, 1>>(stream, args, k, choice);
     }
   }
   return LaunchFlatChoice(stream, args, choice);

@@ -212,12 +212,12 @@ struct SddmmMmaSums {
 };
 
 // Block kThreads (1-D); grid.x covers the row tiles of m, grid.y the column
-// tiles of k times kParts (as in SddmmTileKernel), grid.z the batch (stride
+// tiles of k times kParts times the shares (as in SddmmTileKernel), grid.z the batch (stride
 // loop). kVec: elements per global load. kSplit (float32 at HIGHEST): 3xTF32
 // (SddmmMmaSums), operands kept as float32 bits in shared memory.
 template <typename T, typename Config, int kVec, int kParts, bool kSplit>
 __global__ void __launch_bounds__(Config::kThreads, Config::kMinBlocks)
-    SddmmMmaKernel(const SddmmArgs<T> args, int64_t k, int parts) {
+    SddmmMmaKernel(const SddmmArgs<T> args, int64_t k, int parts, int shares) {
   constexpr int kBM = Config::kBM, kBN = Config::kBN, kBK = Config::kBK;
   static_assert(kBK % 8 == 0, "whole k-steps of the m16n8k8 shape");
   static_assert(kBM % Config::kPassRows == 0, "whole output passes");
@@ -229,7 +229,7 @@ __global__ void __launch_bounds__(Config::kThreads, Config::kMinBlocks)
 
   const int tid = threadIdx.x;
   const SddmmMmaWarp<Config> warp(tid);
-  const TileBlock block = TileBlock::Here(parts);  // == kParts
+  const TileBlock block = TileBlock::Here(parts, shares);  // parts == kParts
   const int64_t row0 = block.row_tile * kBM, col0 = block.col_tile * kBN;
   const int64_t slices = (args.d + kBK - 1) / kBK;
   JSDL_PHASE_CLOCK_AT(0);
@@ -262,7 +262,8 @@ __global__ void __launch_bounds__(Config::kThreads, Config::kMinBlocks)
     const auto put = [&](float (*dst)[kBN + 1], int pass) {
       if (warp.wk == 0) warp.Put(sums.acc, dst, pass);
     };
-    StoreTileEntries<T, Config>(args, item.out, tile_out, entry_index, k, row0, col0, tid, put);
+    StoreTileEntries<T, Config>(args, item.out, tile_out, entry_index, k, row0, col0, block, tid,
+                                put);
     JSDL_PHASE_CLOCK_AT(2);
   }
 }

@@ -135,21 +135,30 @@ struct SddmmOperandTile {
   }
 };
 
-// Where a tile kernel's block works: grid.x runs over the row tiles, grid.y
-// over the column tiles times `parts`, the shares of d split across blocks.
-// parts > 1 (sm_90) launches the shares of a tile as one thread-block cluster,
-// so that their partial sums meet in shared memory (AddPartnerSums). The
-// kernels take parts at run time (as a template constant, ptxas spilled more).
+// Where a tile kernel's block works: grid.x runs over the row tiles, grid.y over the column
+// tiles times `parts` (the parts of d split across blocks) times `shares` (the output's shares).
+// parts > 1 (sm_90) launches the parts of a tile as one thread-block cluster, so that their
+// partial sums meet in shared memory (AddPartnerSums). shares > 1 (with parts == 1) gives a tile
+// that many blocks, each computing the whole tile and storing share `share` of its entries
+// (StorePassEntries): where the tiles are fewer than the SMs and d short, the output, not the
+// d-loop, sets the time (session 22's phase clocks: 4093 of 7825 cycles on 512 x 512 at 50%,
+// d = 64), and the SMs the tiles leave idle take shares of it. The kernels take parts and
+// shares at run time (parts as a template constant, ptxas spilled more).
 struct TileBlock {
   int64_t row_tile, col_tile;
-  int parts, part;
+  int parts, part, shares, share;
 
-  __device__ static TileBlock Here(int parts) {
-    return {blockIdx.x, blockIdx.y / parts, parts, static_cast<int>(blockIdx.y % parts)};
+  __device__ static TileBlock Here(int parts, int shares) {
+    const int rest = static_cast<int>(blockIdx.y / shares);
+    return {blockIdx.x, rest / parts, parts, rest % parts, shares,
+            static_cast<int>(blockIdx.y % shares)};
   }
   // This block's slices [first, end) of `slices`.
   __device__ int64_t FirstSlice(int64_t slices) const { return slices * part / parts; }
   __device__ int64_t EndSlice(int64_t slices) const { return slices * (part + 1) / parts; }
+  // This block's share [first, end) of n things (an entry list's).
+  __device__ int64_t FirstOf(int64_t n) const { return n * share / shares; }
+  __device__ int64_t EndOf(int64_t n) const { return n * (share + 1) / shares; }
 };
 
 // d split over the two blocks of a cluster (parts == 2; a tile of one output pass): after both
@@ -212,9 +221,10 @@ __device__ __forceinline__ void EmitEntry(T* out, float value) {
 template <typename T, int kThreads, int kPassRows, int kBN>
 __device__ __forceinline__ void StoreRowEntries(const SddmmArgs<T>& args, T* out,
                                                 const float (*tile_out)[kBN + 1], int64_t row0,
-                                                int64_t col0, int tid) {
+                                                int64_t col0, const TileBlock& block, int tid) {
+  constexpr int kWarps = kThreads / kWarpSize;
   const int warp = tid / kWarpSize, lane = tid % kWarpSize;
-  for (int r = warp; r < kPassRows; r += kThreads / kWarpSize) {
+  for (int r = warp * block.shares + block.share; r < kPassRows; r += kWarps * block.shares) {
     const int64_t row = row0 + r;
     if (row >= args.m) break;
     const int64_t end = __ldg(args.row_offsets + row + 1);
@@ -312,7 +322,8 @@ template <typename T, typename Config>
 __device__ __forceinline__ void StorePassEntries(const SddmmArgs<T>& args, T* out,
                                                  const float (*tile_out)[Config::kBN + 1],
                                                  const TileEntryIndex<Config>& index, int64_t k,
-                                                 int64_t row0, int64_t col0, int pass, int tid) {
+                                                 int64_t row0, int64_t col0,
+                                                 const TileBlock& block, int pass, int tid) {
   using Index = TileEntryIndex<Config>;
   constexpr int kEdge = Index::kEdge;
   __syncthreads();
@@ -324,14 +335,16 @@ __device__ __forceinline__ void StorePassEntries(const SddmmArgs<T>& args, T* ou
       for (int c = 0; c < Config::kBN; c += kEdge) {
         if (col0 + c >= k) break;
         const int tr = (pass + r) / kEdge, tc = c / kEdge;
+        const int32_t begin = index.begin[tr][tc], count = index.end[tr][tc] - begin;
         StoreIndexedEntries<T, Config::kThreads, kEdge, Config::kBN>(
-            args, out, tile_out + r, index.row_offsets + pass + r, index.begin[tr][tc],
-            index.end[tr][tc], col0, tid);
+            args, out, tile_out + r, index.row_offsets + pass + r,
+            begin + static_cast<int32_t>(block.FirstOf(count)),
+            begin + static_cast<int32_t>(block.EndOf(count)), col0, tid);
       }
     }
   } else {
-    StoreRowEntries<T, Config::kThreads, Config::kPassRows, Config::kBN>(args, out, tile_out,
-                                                                         row0 + pass, col0, tid);
+    StoreRowEntries<T, Config::kThreads, Config::kPassRows, Config::kBN>(
+        args, out, tile_out, row0 + pass, col0, block, tid);
   }
   __syncthreads();
 }
@@ -343,11 +356,12 @@ template <typename T, typename Config, typename Put>
 __device__ __forceinline__ void StoreTileEntries(const SddmmArgs<T>& args, T* out,
                                                  float (*tile_out)[Config::kBN + 1],
                                                  const TileEntryIndex<Config>& index, int64_t k,
-                                                 int64_t row0, int64_t col0, int tid, Put put) {
+                                                 int64_t row0, int64_t col0,
+                                                 const TileBlock& block, int tid, Put put) {
 #pragma unroll
   for (int pass = 0; pass < Config::kBM; pass += Config::kPassRows) {
     put(tile_out, pass);
-    StorePassEntries<T, Config>(args, out, tile_out, index, k, row0, col0, pass, tid);
+    StorePassEntries<T, Config>(args, out, tile_out, index, k, row0, col0, block, pass, tid);
   }
 }
 
@@ -389,11 +403,12 @@ __device__ __forceinline__ void RunSlices(TileA& a, TileB& w, const T* lhs, cons
 }
 
 // Block kThreads (1-D); grid.x covers the row tiles of m, grid.y the column
-// tiles of k times kParts (TileBlock; kParts > 1 in clusters of kParts along
-// y, one-pass tiles only), grid.z the batch (stride loop).
+// tiles of k times kParts times the output's shares (TileBlock; kParts > 1 in
+// clusters of kParts along y, one-pass tiles only), grid.z the batch (stride
+// loop).
 template <typename T, typename Config, int kParts>
 __global__ void __launch_bounds__(Config::kThreads, Config::kMinBlocks)
-    SddmmTileKernel(const SddmmArgs<T> args, int64_t k, int parts) {
+    SddmmTileKernel(const SddmmArgs<T> args, int64_t k, int parts, int shares) {
   constexpr int kBM = Config::kBM, kBN = Config::kBN, kBK = Config::kBK;
   constexpr int kTM = Config::kTM, kTN = Config::kTN;
   constexpr int kThreadsN = kBN / kTN;  // threads along a tile row
@@ -407,7 +422,7 @@ __global__ void __launch_bounds__(Config::kThreads, Config::kMinBlocks)
 
   const int tid = threadIdx.x;
   const int tn = tid % kThreadsN, tm = tid / kThreadsN;
-  const TileBlock block = TileBlock::Here(parts);  // == kParts
+  const TileBlock block = TileBlock::Here(parts, shares);  // parts == kParts
   const int64_t row0 = block.row_tile * kBM, col0 = block.col_tile * kBN;
   const int64_t slices = (args.d + kBK - 1) / kBK;
   JSDL_PHASE_CLOCK_AT(0);
@@ -461,7 +476,8 @@ __global__ void __launch_bounds__(Config::kThreads, Config::kMinBlocks)
         for (int j = 0; j < kTN; ++j) dst[r][MicroOffset<kBN, kTN>(j / 4, tn) + j % 4] = acc[i][j];
       }
     };
-    StoreTileEntries<T, Config>(args, item.out, tile_out, entry_index, k, row0, col0, tid, put);
+    StoreTileEntries<T, Config>(args, item.out, tile_out, entry_index, k, row0, col0, block, tid,
+                                put);
     JSDL_PHASE_CLOCK_AT(2);
   }
 }
