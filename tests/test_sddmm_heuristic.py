@@ -196,11 +196,14 @@ def test_variant_overrides_lanes_and_warp_groups(choose, variant, expected):
 
 
 @pytest.mark.parametrize("m, k, density, d, mma, expected", [
-    (512, 512, 0.5, 64, 1, ("mma", 1, 2)),     # 64 tiles, d <= 128: 2 blocks a tile (session 23)
-    (512, 512, 0.5, 64, 0, ("tile", 1, 2)),    # the SIMT tile too
+    (512, 512, 0.5, 64, 1, ("mma", 1, 2)),     # 64 tiles, d <= 256, 35%+: 2 blocks a tile
+    (512, 512, 0.5, 64, 0, ("tile", 1, 2)),    # the SIMT tile too (session 23)
     (512, 512, 0.5, 128, 3, ("tile", 1, 2)),   # float32 at HIGHEST on 64 tiles: the SIMT tile
-    (512, 512, 0.5, 256, 1, ("mma", 1, 1)),    # d > 128: one
-    (512, 512, 0.5, 2048, 1, ("mma", 2, 1)),   # d split over a cluster: one
+    (512, 512, 0.5, 256, 1, ("mma", 1, 2)),
+    (512, 512, 0.2, 64, 1, ("mma", 1, 1)),     # under 35%: one
+    (512, 512, 0.5, 384, 1, ("mma", 1, 1)),    # d > 256: one
+    (512, 512, 0.5, 256, 3, ("mma", 2, 1)),    # d split over a cluster (3xTF32 at d = 256): one
+    (512, 512, 0.5, 2048, 1, ("mma", 2, 1)),
     (2048, 512, 0.5, 64, 1, ("mma", 1, 1)),    # 256 tiles: one
     (512, 512, 0.02, 64, 1, ("flat", 1, 1)),   # the flat kernel: none
 ])

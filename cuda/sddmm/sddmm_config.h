@@ -227,9 +227,11 @@ inline SddmmChoice ChooseSddmm(int64_t m, int64_t k, int64_t nnz, int64_t d, int
   // b3da097, TF32, once the output's row search stopped serializing): one group 1.04-1.12x faster
   // on 512 x 2048 at 60% and 90%, d = 64 and 256; two 1.05-1.09x on 64 tiles (512 x 512 at 50%).
   const int mma_groups = many && d <= 256 ? 1 : 2;
-  // Session 23 (provisional, to be timed): with tiles for at most half the SMs and short d, the
-  // output's shares over 2 blocks a tile (TileBlock).
-  const int shares = tiles * 2 <= num_sms && d <= 128 ? 2 : 1;
+  // The output's shares over 2 blocks a tile (TileBlock) where the tiles fill at most half the
+  // SMs, hold many entries and d is short (session 23, harness at d545901, 512 x 512 = 64 tiles):
+  // at 50%, d = 64, 1.09x (SIMT tile), 1.11x (TF32) and 1.13x (bfloat16), at d = 256 1.09x and
+  // 1.06x on tensor cores; at 80% 0.97-1.01x; 4 shares slower everywhere (the d-loop four times).
+  const int shares = tiles * 2 <= num_sms && d <= 256 && density >= 0.35 ? 2 : 1;
   if (mma_passes == 1 && (d > 128 || short_d_mma) && tiles >= 48 && density >= mma_min)
     return {SddmmKernelKind::kMma, mma_split ? 2 : 1, {}, 64, 1, mma_groups, mma_split ? 1 : shares};
   // d <= 256 on fewer than 128 tiles (session 21): the flat kernel with 4 lanes an entry beats the

@@ -144,21 +144,24 @@ struct SddmmOperandTile {
 // d-loop, sets the time (session 22's phase clocks: 4093 of 7825 cycles on 512 x 512 at 50%,
 // d = 64), and the SMs the tiles leave idle take shares of it. The kernels take parts and
 // shares at run time (parts as a template constant, ptxas spilled more).
+// shares is a power of two (1, 2 or 4), so that a share's bounds are a shift, not a 64-bit
+// division an index tile (d545901 divided: its tiles ran 1-2% slower at d = 256, one share).
 struct TileBlock {
   int64_t row_tile, col_tile;
-  int parts, part, shares, share;
+  int parts, part, shares, share, shift;  // shares == 1 << shift
 
   __device__ static TileBlock Here(int parts, int shares) {
-    const int rest = static_cast<int>(blockIdx.y / shares);
+    const int shift = __ffs(shares) - 1;
+    const int rest = static_cast<int>(blockIdx.y >> shift);
     return {blockIdx.x, rest / parts, parts, rest % parts, shares,
-            static_cast<int>(blockIdx.y % shares)};
+            static_cast<int>(blockIdx.y & (shares - 1)), shift};
   }
   // This block's slices [first, end) of `slices`.
   __device__ int64_t FirstSlice(int64_t slices) const { return slices * part / parts; }
   __device__ int64_t EndSlice(int64_t slices) const { return slices * (part + 1) / parts; }
-  // This block's share [first, end) of n things (an entry list's).
-  __device__ int64_t FirstOf(int64_t n) const { return n * share / shares; }
-  __device__ int64_t EndOf(int64_t n) const { return n * (share + 1) / shares; }
+  // This block's share [first, end) of n >= 0 things (an entry list's).
+  __device__ int64_t FirstOf(int64_t n) const { return n * share >> shift; }
+  __device__ int64_t EndOf(int64_t n) const { return n * (share + 1) >> shift; }
 };
 
 // d split over the two blocks of a cluster (parts == 2; a tile of one output pass): after both
