@@ -185,29 +185,32 @@ struct SddmmMmaSums {
 
   __device__ __forceinline__ void EndSlice() {
     if constexpr (kSplit) {
-#pragma unroll
-      for (int i = 0; i < kFragsM; ++i)
-#pragma unroll
-        for (int j = 0; j < kFragsN; ++j)
-#pragma unroll
-          for (int e = 0; e < 4; ++e) {
-            acc[i][j][e] += part[i][j][e];
-            part[i][j][e] = 0.0f;
-          }
+      EachSum([&](int i, int j, int e) {
+        acc[i][j][e] += part[i][j][e];
+        part[i][j][e] = 0.0f;
+      });
     }
   }
 
   // After the d-loop: acc is the sums.
   __device__ __forceinline__ void Finish() {
     if constexpr (kSplit) {
-#pragma unroll
-      for (int i = 0; i < kFragsM; ++i)
-#pragma unroll
-        for (int j = 0; j < kFragsN; ++j)
-#pragma unroll
-          for (int e = 0; e < 4; ++e)
-            if (isfinite(cross[i][j][e])) acc[i][j][e] += cross[i][j][e];
+      EachSum([&](int i, int j, int e) {
+        if (isfinite(cross[i][j][e])) acc[i][j][e] += cross[i][j][e];
+      });
     }
+  }
+
+ private:
+  // f(i, j, e) for every accumulator.
+  template <typename F>
+  __device__ __forceinline__ static void EachSum(F f) {
+#pragma unroll
+    for (int i = 0; i < kFragsM; ++i)
+#pragma unroll
+      for (int j = 0; j < kFragsN; ++j)
+#pragma unroll
+        for (int e = 0; e < 4; ++e) f(i, j, e);
   }
 };
 
