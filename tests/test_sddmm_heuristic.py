@@ -212,7 +212,8 @@ def test_output_shares(choose, m, k, density, d, mma, expected):
 
 
 @pytest.mark.parametrize("variant, expected", [
-    ("tile:64:1:4", ("tile", 1, 4)), ("tile:64:1:2", ("tile", 1, 2)), ("tile:64:1:3", ("tile", 1, 1)),
+    ("tile:64:1:4", ("tile", 1, 4)), ("tile:64:1:2", ("tile", 1, 2)),
+    ("tile:64:1:3", ("tile", 1, 1)),   # 1, 2 or 4 shares
     ("mma:64:1:2:2", ("mma", 1, 2)), ("mma:64:1:1:4", ("mma", 1, 4)),
     ("mma:64:2:2:4", ("mma", 2, 1)),   # with d split over a cluster, one share
     ("tile:64", ("tile", 1, 1)),

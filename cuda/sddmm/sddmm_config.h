@@ -233,7 +233,8 @@ inline SddmmChoice ChooseSddmm(int64_t m, int64_t k, int64_t nnz, int64_t d, int
   // 1.06x on tensor cores; at 80% 0.97-1.01x; 4 shares slower everywhere (the d-loop four times).
   const int shares = tiles * 2 <= num_sms && d <= 256 && density >= 0.35 ? 2 : 1;
   if (mma_passes == 1 && (d > 128 || short_d_mma) && tiles >= 48 && density >= mma_min)
-    return {SddmmKernelKind::kMma, mma_split ? 2 : 1, {}, 64, 1, mma_groups, mma_split ? 1 : shares};
+    return {SddmmKernelKind::kMma, mma_split ? 2 : 1, {}, 64, 1, mma_groups,
+            mma_split ? 1 : shares};
   // d <= 256 on fewer than 128 tiles (session 21): the flat kernel with 4 lanes an entry beats the
   // SIMT tile on 512 x 512 at 10% and 20% (d = 64: 4.5 and 6.6 against 7.1 and 7.4 us; d = 256
   // at 20%: 11.4 against 14.5, tune-floors at 6507845), not at 50% (d = 64: 11.1 against 9.6).
