@@ -43,11 +43,13 @@ VARIANTS = ["gather", "gather:16:1", "gather:32:4", "gather:64:16", "gather:128:
 # in 3xTF32, held to float32's tolerance; float32 at DEFAULT (TF32) is tested separately.
 # flat:<split>:<lanes>: 4 or 8 lanes an entry; mma:64:<parts>:1: one k-group of 4 warps;
 # tile:<edge>:1:<shares> and mma:<edge>:1:<groups>:<shares>: the output's shares over 2 or 4
-# blocks a tile (tile:32 walks rows, the others read the tile index; 128 in two passes).
+# blocks a tile (tile:32 walks rows, the others read the tile index; 128 in two passes);
+# mma:64:<parts>:2:1:8: 8 warps of 32 x 16 in 3xTF32 (float32 at HIGHEST; else as mma:64).
 SDDMM_VARIANTS = ["row", "row:8:2", "row:4:4", "flat:1", "flat:4", "flat:8", "flat:16", "flat:1:4",
                   "flat:1:8", "flat:4:4", "flat:8:8", "tile:32", "tile:64", "tile:64:2", "tile:128",
                   "mma:64", "mma:64:2", "mma:64:1:1", "mma:64:2:1", "mma:128", "tile:32:1:2",
-                  "tile:64:1:4", "tile:128:1:2", "mma:64:1:2:2", "mma:64:1:1:4", "mma:128:1:2:4"]
+                  "tile:64:1:4", "tile:128:1:2", "mma:64:1:2:2", "mma:64:1:1:4", "mma:128:1:2:4",
+                  "mma:64:1:2:1:8", "mma:64:2:2:1:8"]
 # TF32 keeps 10 of float32's 23 mantissa bits: products err by about 2^-11 relative.
 TF32_TOL = 4e-3
 
@@ -302,7 +304,8 @@ def test_sddmm_tensor_core_variant_float32_at_default(rng, sddmm_variant, m, k, 
   assert 1e-6 < err < TF32_TOL, f"{sddmm_variant} {m}x{k} d={d}: relative error {err:.2e}"
 
 
-@pytest.mark.parametrize("sddmm_variant", ["mma:64", "mma:64:2", "mma:128"], indirect=True)
+@pytest.mark.parametrize("sddmm_variant", ["mma:64", "mma:64:2", "mma:128", "mma:64:1:2:1:8",
+                                           "mma:64:2:2:1:8"], indirect=True)
 @pytest.mark.parametrize("m, k, d, density", [(77, 300, 64, 0.2), (33, 64, 260, 0.5),
                                               (20, 50, 2048, 0.3), (130, 200, 7, 0.3)])
 def test_sddmm_tensor_core_variant_float32_at_highest(rng, monkeypatch, sddmm_variant, m, k, d,
@@ -328,7 +331,8 @@ def test_sddmm_tensor_core_variant_float32_at_highest(rng, monkeypatch, sddmm_va
   assert not np.array_equal(split, simt), what
 
 
-@pytest.mark.parametrize("sddmm_variant", ["mma:64", "mma:64:2", "mma:128"], indirect=True)
+@pytest.mark.parametrize("sddmm_variant", ["mma:64", "mma:64:2", "mma:128", "mma:64:1:2:1:8"],
+                         indirect=True)
 def test_sddmm_3xtf32_keeps_infinities(rng, sddmm_variant):
   """3xTF32 splits each value in two (the small part of +-inf is NaN): entries whose dot
   products meet an infinite input are +-inf, or NaN where float32 gives NaN (inf x 0,

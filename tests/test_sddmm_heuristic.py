@@ -23,8 +23,8 @@ int main() {
     if (variant[0] == '-') unsetenv("JSDL_SDDMM_VARIANT");
     else setenv("JSDL_SDDMM_VARIANT", variant, 1);
     const jsdl::SddmmChoice c = jsdl::ChooseSddmm(m, k, nnz, d, batch, 132, mma, true);
-    std::printf("%d %d %d %d %d %d %d %d\n", static_cast<int>(c.kind), c.d_split, c.tile_edge,
-                c.row.lanes, c.row.vecs_per_lane, c.lanes, c.warp_groups, c.shares);
+    std::printf("%d %d %d %d %d %d %d %d %d\n", static_cast<int>(c.kind), c.d_split, c.tile_edge,
+                c.row.lanes, c.row.vecs_per_lane, c.lanes, c.warp_groups, c.shares, c.warps);
   }
 }
 """
@@ -34,19 +34,23 @@ KINDS = {0: "row", 1: "flat", 2: "tile", 3: "mma"}
 
 @pytest.fixture(scope="module")
 def choose(tmp_path_factory):
-    """choose(m, k, density, d, mma=False, batch=1, variant=None, full=False, shares=False) ->
-    (kind, d_split), with full=True (kind, d_split, flat lanes an entry, mma k-groups of warps),
-    with shares=True (kind, d_split, the tile output's shares); mma: mmas a
-    product (0 / False: no tensor cores, float64; 1 / True: TF32 or 16-bit inputs; 3: 3xTF32,
-    float32 at HIGHEST)."""
+    """choose(m, k, density, d, mma=False, batch=1, variant=None, full=False, shares=False,
+    tile_warps=False) -> (kind, d_split); with full=True (kind, d_split, flat lanes an entry, mma
+    k-groups of warps), with shares=True (kind, d_split, the tile output's shares), with
+    tile_warps=True (kind, d_split, mma:64's warps a tile in 3xTF32). mma: mmas a product (0 /
+    False: no tensor cores, float64; 1 / True: TF32 or 16-bit inputs; 3: 3xTF32, float32 at
+    HIGHEST)."""
     driver = host_driver(tmp_path_factory.mktemp("sddmm_heuristic"), DRIVER, "sddmm")
 
-    def run(m, k, density, d, mma=False, batch=1, variant=None, full=False, shares=False):
+    def run(m, k, density, d, mma=False, batch=1, variant=None, full=False, shares=False,
+            tile_warps=False):
         nnz = int(round(m * k * density))
-        kind, split, edge, row_lanes, vecs, lanes, groups, out_shares = driver(
+        kind, split, edge, row_lanes, vecs, lanes, groups, out_shares, warps = driver(
             f"{m} {k} {nnz} {d} {batch} {int(mma)} {variant or '-'}\n")
         if shares:
             return KINDS[kind], split, out_shares
+        if tile_warps:
+            return KINDS[kind], split, warps
         return (KINDS[kind], split, lanes, groups) if full else (KINDS[kind], split)
 
     return run
@@ -220,3 +224,16 @@ def test_output_shares(choose, m, k, density, d, mma, expected):
 ])
 def test_variant_overrides_shares(choose, variant, expected):
     assert choose(512, 512, 0.05, 64, mma=True, variant=variant, shares=True) == expected
+
+
+@pytest.mark.parametrize("variant, expected", [
+    ("mma:64:1:2:1:8", ("mma", 1, 8)), ("mma:64:2:2:1:8", ("mma", 2, 8)),
+    ("mma:64:1:2:1:6", ("mma", 1, 4)),   # 4 or 8
+    ("mma:64", ("mma", 1, 4)),
+])
+def test_variant_overrides_3xtf32_warps(choose, variant, expected):
+    assert choose(2048, 512, 0.3, 2048, mma=3, variant=variant, tile_warps=True) == expected
+
+
+def test_heuristic_keeps_4_warps_in_3xtf32(choose):
+    assert choose(2048, 512, 0.3, 2048, mma=3, tile_warps=True) == ("mma", 1, 4)

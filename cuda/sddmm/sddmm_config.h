@@ -114,6 +114,7 @@ struct SddmmChoice {
   int warp_groups = 2;  // mma kernel, TF32 and 16-bit: k-groups of 4 warps (1 or 2)
   int shares = 1;       // tile and mma kernels without a d split: blocks a tile, each storing a
                         // share of its entries (1, 2 or 4; TileBlock in sddmm_tile_kernel.cuh)
+  int warps = 4;        // mma:64 in 3xTF32: warps a tile (4 of 32 x 32, or 8 of 32 x 16)
 };
 
 // The flat kernel's shape (session 21, tune at 472ae80: ResNet-50 at 50-90%, transformer at
@@ -148,8 +149,8 @@ inline SddmmChoice ChooseSddmmFlat(int64_t nnz, int64_t d, int64_t batch, int nu
 // "tile:32" | "tile:64" | "tile:128" | "mma:64" | "mma:128", the tile kernels optionally
 // ":2" (d split over 2 blocks a tile where `can_split`), mma then ":1" for one k-group of
 // warps, and then (tile after the split, mma after the groups) ":2" or ":4", the output's shares
-// (blocks a tile, each storing a share of its entries; with a d split, one), overrides it for
-// tuning (row shapes 4:1, 4:4, 8:1, 8:2, 16:1, 32:1, 32:2; any other
+// (blocks a tile, each storing a share of its entries; with a d split, one), mma:64 then ":8"
+// for 8 warps of 32 x 16 in 3xTF32 (float32 at HIGHEST), overrides it for tuning (row shapes 4:1, 4:4, 8:1, 8:2, 16:1, 32:1, 32:2; any other
 // runs as 32:4; flat splits 1, 4, 8, 16 with 1 lane an entry, 1, 4, 8 with 4 or 8; mma without
 // tensor cores (float64), or mma:32, runs as the tile kernel).
 inline SddmmChoice ChooseSddmm(int64_t m, int64_t k, int64_t nnz, int64_t d, int64_t batch,
@@ -164,15 +165,17 @@ inline SddmmChoice ChooseSddmm(int64_t m, int64_t k, int64_t nnz, int64_t d, int
     if (std::sscanf(v, "flat:%d:%d", &split, &lanes) >= 1 &&
         (split == 1 || split == 4 || split == 8 || split == 16))
       return {SddmmKernelKind::kFlat, split, {}, 64, lanes == 4 || lanes == 8 ? lanes : 1};
-    int edge = 0, parts = 1, groups = 2, shares = 1;
-    const bool named = std::sscanf(v, "tile:%d:%d:%d", &edge, &parts, &shares) >= 1 ||
-                       std::sscanf(v, "mma:%d:%d:%d:%d", &edge, &parts, &groups, &shares) >= 1;
+    int edge = 0, parts = 1, groups = 2, shares = 1, warps = 4;
+    const bool named =
+        std::sscanf(v, "tile:%d:%d:%d", &edge, &parts, &shares) >= 1 ||
+        std::sscanf(v, "mma:%d:%d:%d:%d:%d", &edge, &parts, &groups, &shares, &warps) >= 1;
     if (named && (edge == 32 || edge == 64 || edge == 128)) {
       // mma:64 / mma:128 where tensor cores are allowed, else the tile kernel of that edge
       const bool tensor = mma && v[0] == 'm' && edge != 32;
       const bool split = parts == 2 && can_split;
       return {tensor ? SddmmKernelKind::kMma : SddmmKernelKind::kTile, split ? 2 : 1, {}, edge,
-              1, groups == 1 ? 1 : 2, !split && (shares == 2 || shares == 4) ? shares : 1};
+              1, groups == 1 ? 1 : 2, !split && (shares == 2 || shares == 4) ? shares : 1,
+              warps == 8 ? 8 : 4};
     }
   }
   // Thresholds from the transformer matrices at 50-98% with the patterns' tile index
