@@ -54,3 +54,19 @@ def test_mma_probe_compiles(tmp_path):
   subprocess.run(["nvcc", "-std=c++17", "-O1", "-arch=sm_90",
                   str(repo / "scripts" / "mma_probe.cu"), "-o", str(tmp_path / "mma_probe")],
                  check=True, capture_output=True)
+
+
+@pytest.mark.skipif(shutil.which("nvcc") is None, reason="needs nvcc")
+def test_wgmma_probe_builds_its_wgmma(tmp_path):
+  """scripts/wgmma_probe.cu (gpu_run.sh stage wgmma-probe) compiles for sm_90a with its wgmma
+  instructions in the PTX, not the __trap() of a build without sm_90a's features."""
+  repo = Path(__file__).resolve().parents[1]
+  ptx = tmp_path / "wgmma_probe.ptx"
+  subprocess.run(["nvcc", "-std=c++17", "-O1", "-arch=sm_90a", "-ptx",
+                  str(repo / "scripts" / "wgmma_probe.cu"), "-o", str(ptx)],
+                 check=True, capture_output=True)
+  text = ptx.read_text()
+  for instruction in ("wgmma.mma_async.sync.aligned.m64n64k8.f32.tf32.tf32",
+                      "wgmma.mma_async.sync.aligned.m64n64k16.f32.bf16.bf16",
+                      "wgmma.commit_group", "wgmma.wait_group"):
+    assert instruction in text, instruction
