@@ -13,7 +13,8 @@
 # profile (Nsight Compute on scripts/profile_kernels.py $PROFILE_ARGS), ncu-harness (Nsight Compute
 # on the standalone runners scripts/spmm_harness.cu, or sddmm_harness.cu with HARNESS_OP=sddmm:
 # scripts/ncu_harness.sh), mma-probe (scripts/mma_probe.cu: the mma.sync rate), wgmma-probe
-# (scripts/wgmma_probe.cu: the wgmma rate, sm_90a), and the models (issues 4
+# (scripts/wgmma_probe.cu and wgmma_tile_probe.cu: the wgmma rate and a tile on it, sm_90a), and
+# the models (issues 4
 # and 5): attention-bench, attention-breakdown, mobilenet-bench, train-transformer
 # ($TRANSFORMER_RUNS), train-mobilenet ($MODEL_ARGS_*).
 # Model runs write under /tmp/models; their summaries are copied to $OUT (8 files come back).
@@ -67,9 +68,12 @@ want ncu-harness && OP=${HARNESS_OP:-spmm} stage ncu-harness ${HARNESS_SECONDS:-
 # The tensor cores' mma.sync rate without memory traffic (the ceiling of the SDDMM tiles).
 want mma-probe && stage mma-probe 120 bash -c "nvcc -std=c++17 -O3 -arch=sm_90 \
   '$REPO/scripts/mma_probe.cu' -o /tmp/mma_probe && /tmp/mma_probe"
-# Hopper's wgmma rate the same way (the ceiling of a warpgroup tile: docs/kernels.md, session 23).
-want wgmma-probe && stage wgmma-probe 120 bash -c "nvcc -std=c++17 -O3 -arch=sm_90a \
-  '$REPO/scripts/wgmma_probe.cu' -o /tmp/wgmma_probe && /tmp/wgmma_probe"
+# Hopper's wgmma rate the same way (the ceiling of a warpgroup tile: docs/kernels.md, session 23),
+# and a 64 x 64 TF32 / 3xTF32 tile on it, checked against float64 (wgmma_tile_probe.cu).
+want wgmma-probe && stage wgmma-probe 180 bash -c "nvcc -std=c++17 -O3 -arch=sm_90a \
+  '$REPO/scripts/wgmma_probe.cu' -o /tmp/wgmma_probe && /tmp/wgmma_probe && \
+  nvcc -std=c++17 -O3 -arch=sm_90a '$REPO/scripts/wgmma_tile_probe.cu' -o /tmp/wgmma_tile_probe \
+  && /tmp/wgmma_tile_probe 2048 && /tmp/wgmma_tile_probe 256"
 want bench && stage bench 540 python3 -m jax_sparse_dl.bench "$DLMC" --out "$OUT/bench" ${BENCH_ARGS:-}
 # memcheck sees only allocation bounds: the platform allocator gives every XLA buffer its own
 # cudaMalloc, so an access past any operand is caught. The cases build their patterns on the

@@ -57,16 +57,21 @@ def test_mma_probe_compiles(tmp_path):
 
 
 @pytest.mark.skipif(shutil.which("nvcc") is None, reason="needs nvcc")
-def test_wgmma_probe_builds_its_wgmma(tmp_path):
-  """scripts/wgmma_probe.cu (gpu_run.sh stage wgmma-probe) compiles for sm_90a with its wgmma
-  instructions in the PTX, not the __trap() of a build without sm_90a's features."""
+@pytest.mark.parametrize("probe, instructions", [
+    ("wgmma_probe", ("wgmma.mma_async.sync.aligned.m64n64k8.f32.tf32.tf32",
+                     "wgmma.mma_async.sync.aligned.m64n64k16.f32.bf16.bf16")),
+    ("wgmma_tile_probe", ("wgmma.mma_async.sync.aligned.m64n64k8.f32.tf32.tf32",
+                          "fence.proxy.async.shared::cta")),
+])
+def test_wgmma_probes_build_their_wgmma(tmp_path, probe, instructions):
+  """scripts/wgmma_probe.cu and wgmma_tile_probe.cu (gpu_run.sh stage wgmma-probe) compile for
+  sm_90a with their wgmma instructions in the PTX, not the __trap() of a build without sm_90a's
+  features."""
   repo = Path(__file__).resolve().parents[1]
-  ptx = tmp_path / "wgmma_probe.ptx"
-  subprocess.run(["nvcc", "-std=c++17", "-O1", "-arch=sm_90a", "-ptx",
-                  str(repo / "scripts" / "wgmma_probe.cu"), "-o", str(ptx)],
+  ptx = tmp_path / f"{probe}.ptx"
+  subprocess.run(["nvcc", "-std=c++17", "-O1", "-gencode", "arch=compute_90a,code=compute_90a",
+                  "-ptx", str(repo / "scripts" / f"{probe}.cu"), "-o", str(ptx)],
                  check=True, capture_output=True)
   text = ptx.read_text()
-  for instruction in ("wgmma.mma_async.sync.aligned.m64n64k8.f32.tf32.tf32",
-                      "wgmma.mma_async.sync.aligned.m64n64k16.f32.bf16.bf16",
-                      "wgmma.commit_group", "wgmma.wait_group"):
+  for instruction in (*instructions, "wgmma.fence", "wgmma.commit_group", "wgmma.wait_group"):
     assert instruction in text, instruction

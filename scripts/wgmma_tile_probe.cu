@@ -1,0 +1,312 @@
+// A 64 x 64 tile of A B^T (A, B: 64 x K rows of float32) on Hopper's wgmma, checked against
+// float64 and timed: the piece an SDDMM tile on wgmma would be built from (docs/kernels.md,
+// session 23), tried standalone first. One warpgroup a block computes the tile over K in
+// 32-deep slices: its threads load a slice into registers (the next one while the tensor cores
+// work on the current), store it into shared memory as 8-row x 16-byte core matrices, and issue
+// wgmma m64n64k8 on shared-memory descriptors. TF32: one wgmma a k-step (values rounded to TF32
+// as they are stored). 3xTF32: values split into big = TF32(x) and small = x - big, stored
+// apart; big x big, big x small and small x big, the first into a per-slice sum that joins a
+// float32 accumulator after each slice (as SddmmMmaSums does), the cross terms over the whole K.
+//
+// What it settles before the SDDMM kernel relies on it (each is printed, not assumed):
+// - the descriptor's leading and stride byte offsets for this layout (both orders are tried;
+//   the wrong one gives a large error);
+// - the accumulators' layout (thread, register) -> (row, column) (an error with the right
+//   values in the wrong places shows as a small error of the sorted values);
+// - the rate: G blocks (2 or 3 an SM) each computing the tile from L2-resident operands.
+//
+// Build and run (GPU machine, repository root):
+//   nvcc -std=c++17 -O3 -arch=sm_90a scripts/wgmma_tile_probe.cu -o /tmp/wgmma_tile_probe
+//   /tmp/wgmma_tile_probe [K]      # K = 2048 by default, a multiple of 32
+#include <cuda_runtime.h>
+
+#include <algorithm>
+#include <cmath>
+#include <cstdint>
+#include <cstdio>
+#include <cstdlib>
+#include <random>
+#include <vector>
+
+#define PROBE_CHECK(call)                                                          \
+  do {                                                                             \
+    const cudaError_t err_ = (call);                                               \
+    if (err_ != cudaSuccess) {                                                     \
+      std::fprintf(stderr, "%s: %s\n", #call, cudaGetErrorString(err_));            \
+      std::exit(1);                                                                \
+    }                                                                              \
+  } while (0)
+
+namespace {
+
+constexpr int kEdge = 64;                          // tile rows and columns
+constexpr int kSlice = 32;                         // k a slice
+constexpr int kThreads = 128;                      // one warpgroup
+constexpr int kWords = kEdge * kSlice;             // 32-bit words of one operand slice
+constexpr int kLoads = kWords / 4 / kThreads;      // float4 loads a thread an operand: 4
+
+// Word offset of (row r, k) in a slice stored as core matrices of 8 rows x 4 words (128 bytes,
+// rows of 16 bytes): core matrix (r / 8, k / 4) at ((k / 4) * 8 + r / 8) * 32 words. So core
+// matrices 128 bytes apart along the rows, 1024 along k.
+__host__ __device__ constexpr int CoreOffset(int r, int k) {
+  return ((k / 4) * 8 + r / 8) * 32 + (r % 8) * 4 + k % 4;
+}
+constexpr uint32_t kRowsApart = 128, kKApart = 1024;  // bytes between core matrices
+
+// Shared memory of a block: two stages of (big, small) x (A, B) slices.
+struct Stage {
+  uint32_t a[2][kWords], b[2][kWords];  // [0]: big (or TF32), [1]: small
+};
+
+__device__ __forceinline__ uint32_t Tf32(float x) {
+  uint32_t r;
+  asm("cvt.rn.tf32.f32 %0, %1;\n" : "=r"(r) : "f"(x));
+  return r;
+}
+
+// A no-swizzle shared-memory descriptor: start address, leading and stride byte offsets (>> 4).
+__device__ __forceinline__ uint64_t Descriptor(const uint32_t* start, uint32_t leading,
+                                               uint32_t stride) {
+  const uint32_t address = static_cast<uint32_t>(__cvta_generic_to_shared(start));
+  return static_cast<uint64_t>((address & 0x3ffff) >> 4) |
+         static_cast<uint64_t>((leading >> 4) & 0x3fff) << 16 |
+         static_cast<uint64_t>((stride >> 4) & 0x3fff) << 32;
+}
+
+// The wgmma instructions exist in sm_90a only; nvcc may also emit a plain sm_90 PTX, where
+// these compile to nothing (and Wgmma traps).
+__device__ __forceinline__ void Fence() {
+#if defined(__CUDA_ARCH_FEAT_SM90_ALL)
+  asm volatile("wgmma.fence.sync.aligned;\n" ::: "memory");
+#endif
+}
+__device__ __forceinline__ void Commit() {
+#if defined(__CUDA_ARCH_FEAT_SM90_ALL)
+  asm volatile("wgmma.commit_group.sync.aligned;\n" ::: "memory");
+#endif
+}
+__device__ __forceinline__ void WaitAll() {
+#if defined(__CUDA_ARCH_FEAT_SM90_ALL)
+  asm volatile("wgmma.wait_group.sync.aligned 0;\n" ::: "memory");
+#endif
+}
+
+// d = (accumulate ? d : 0) + A B^T over one k-step of 8, A and B by descriptor.
+__device__ __forceinline__ void Wgmma(float (&d)[32], uint64_t a, uint64_t b, int accumulate) {
+#if defined(__CUDA_ARCH_FEAT_SM90_ALL)
+  asm volatile(
+      "{\n.reg .pred p;\nsetp.ne.b32 p, %34, 0;\n"
+      "wgmma.mma_async.sync.aligned.m64n64k8.f32.tf32.tf32 "
+      "{%0, %1, %2, %3, %4, %5, %6, %7, %8, %9, %10, %11, %12, %13, %14, %15, %16, %17, %18, "
+      "%19, %20, %21, %22, %23, %24, %25, %26, %27, %28, %29, %30, %31}, %32, %33, p, 1, 1;\n}\n"
+      : "+f"(d[0]), "+f"(d[1]), "+f"(d[2]), "+f"(d[3]), "+f"(d[4]), "+f"(d[5]), "+f"(d[6]),
+        "+f"(d[7]), "+f"(d[8]), "+f"(d[9]), "+f"(d[10]), "+f"(d[11]), "+f"(d[12]), "+f"(d[13]),
+        "+f"(d[14]), "+f"(d[15]), "+f"(d[16]), "+f"(d[17]), "+f"(d[18]), "+f"(d[19]),
+        "+f"(d[20]), "+f"(d[21]), "+f"(d[22]), "+f"(d[23]), "+f"(d[24]), "+f"(d[25]),
+        "+f"(d[26]), "+f"(d[27]), "+f"(d[28]), "+f"(d[29]), "+f"(d[30]), "+f"(d[31])
+      : "l"(a), "l"(b), "r"(accumulate));
+#else
+  __trap();  // built without sm_90a
+#endif
+}
+
+// kSplit: 3xTF32, else TF32. kLeadingIsK: the descriptor's leading byte offset is the step
+// between core matrices along k (the other order is tried too).
+template <bool kSplit, bool kLeadingIsK>
+__global__ void __launch_bounds__(kThreads) TileKernel(const float* a, const float* b, int k,
+                                                       float* c) {
+  extern __shared__ __align__(128) unsigned char smem[];
+  Stage* stages = reinterpret_cast<Stage*>(smem);
+  const int tid = threadIdx.x;
+  constexpr uint32_t kLeading = kLeadingIsK ? kKApart : kRowsApart;
+  constexpr uint32_t kStride = kLeadingIsK ? kRowsApart : kKApart;
+
+  float4 ra[kLoads], rb[kLoads];
+  const auto load = [&](int slice) {
+#pragma unroll
+    for (int i = 0; i < kLoads; ++i) {
+      const int q = tid + i * kThreads, r = q / (kSlice / 4), kk = q % (kSlice / 4) * 4;
+      ra[i] = *reinterpret_cast<const float4*>(a + static_cast<int64_t>(r) * k + slice * kSlice + kk);
+      rb[i] = *reinterpret_cast<const float4*>(b + static_cast<int64_t>(r) * k + slice * kSlice + kk);
+    }
+  };
+  const auto store = [&](Stage& s) {
+#pragma unroll
+    for (int i = 0; i < kLoads; ++i) {
+      const int q = tid + i * kThreads, r = q / (kSlice / 4), kk = q % (kSlice / 4) * 4;
+      const float va[4] = {ra[i].x, ra[i].y, ra[i].z, ra[i].w};
+      const float vb[4] = {rb[i].x, rb[i].y, rb[i].z, rb[i].w};
+      uint4 big_a, big_b, small_a, small_b;
+      uint32_t* ba = &big_a.x;
+      uint32_t* bb = &big_b.x;
+      uint32_t* sa = &small_a.x;
+      uint32_t* sb = &small_b.x;
+#pragma unroll
+      for (int j = 0; j < 4; ++j) {
+        ba[j] = Tf32(va[j]);
+        bb[j] = Tf32(vb[j]);
+        sa[j] = __float_as_uint(va[j] - __uint_as_float(ba[j]));
+        sb[j] = __float_as_uint(vb[j] - __uint_as_float(bb[j]));
+      }
+      const int at = CoreOffset(r, kk);
+      *reinterpret_cast<uint4*>(&s.a[0][at]) = big_a;
+      *reinterpret_cast<uint4*>(&s.b[0][at]) = big_b;
+      if constexpr (kSplit) {
+        *reinterpret_cast<uint4*>(&s.a[1][at]) = small_a;
+        *reinterpret_cast<uint4*>(&s.b[1][at]) = small_b;
+      }
+    }
+    // Generic-proxy stores, read next by wgmma's async proxy.
+#if defined(__CUDA_ARCH_FEAT_SM90_ALL)
+    asm volatile("fence.proxy.async.shared::cta;\n" ::: "memory");
+#endif
+  };
+
+  float acc[32] = {}, part[32] = {}, cross[32] = {};
+  const int slices = k / kSlice;
+  load(0);
+  store(stages[0]);
+  __syncthreads();
+  for (int s = 0; s < slices; ++s) {
+    Stage& cur = stages[s & 1];
+    Fence();
+#pragma unroll
+    for (int step = 0; step < kSlice / 8; ++step) {
+      const int word = CoreOffset(0, step * 8);  // k-step's first core matrix
+      const uint64_t a_big = Descriptor(&cur.a[0][word], kLeading, kStride);
+      const uint64_t b_big = Descriptor(&cur.b[0][word], kLeading, kStride);
+      if constexpr (kSplit) {
+        const uint64_t a_small = Descriptor(&cur.a[1][word], kLeading, kStride);
+        const uint64_t b_small = Descriptor(&cur.b[1][word], kLeading, kStride);
+        Wgmma(part, a_big, b_big, step);  // step 0 starts the slice's sum
+        Wgmma(cross, a_big, b_small, 1);
+        Wgmma(cross, a_small, b_big, 1);
+      } else {
+        Wgmma(acc, a_big, b_big, 1);
+      }
+    }
+    Commit();
+    if (s + 1 < slices) load(s + 1);  // in flight beside the tensor cores
+    WaitAll();
+    if constexpr (kSplit) {
+#pragma unroll
+      for (int i = 0; i < 32; ++i) acc[i] += part[i];
+    }
+    if (s + 1 < slices) {
+      store(stages[(s + 1) & 1]);  // the stage read before the last barrier
+      __syncthreads();
+    }
+  }
+  if constexpr (kSplit) {
+#pragma unroll
+    for (int i = 0; i < 32; ++i)
+      if (isfinite(cross[i])) acc[i] += cross[i];
+  }
+  if (blockIdx.x != 0) return;
+  // Accumulator layout (to be confirmed by the check): warp w holds rows 16w..16w+15; register
+  // 4j + e of lane l: row 16w + l / 4 + 8 (e / 2), column 8j + 2 (l % 4) + e % 2.
+  const int warp = tid / 32, lane = tid % 32;
+#pragma unroll
+  for (int j = 0; j < 8; ++j)
+#pragma unroll
+    for (int e = 0; e < 4; ++e) {
+      const int row = 16 * warp + lane / 4 + 8 * (e / 2), col = 8 * j + 2 * (lane % 4) + e % 2;
+      c[row * kEdge + col] = acc[4 * j + e];
+    }
+}
+
+double RelErr(const std::vector<float>& out, const std::vector<double>& ref) {
+  double num = 0, den = 0;
+  for (size_t i = 0; i < ref.size(); ++i) {
+    num += (out[i] - ref[i]) * (out[i] - ref[i]);
+    den += ref[i] * ref[i];
+  }
+  return std::sqrt(num / den);
+}
+
+template <bool kSplit, bool kLeadingIsK>
+void Run(const char* name, const float* a, const float* b, int k, float* c,
+         const std::vector<double>& ref, int num_sms) {
+  // 8 KB past the stages: the wrong descriptor order reads up to 5.4 KB past the last slice.
+  const size_t smem = 2 * sizeof(Stage) + 8192;
+  PROBE_CHECK(cudaFuncSetAttribute(TileKernel<kSplit, kLeadingIsK>,
+                                   cudaFuncAttributeMaxDynamicSharedMemorySize,
+                                   static_cast<int>(smem)));
+  PROBE_CHECK(cudaMemset(c, 0xff, sizeof(float) * kEdge * kEdge));  // NaN: unwritten shows
+  TileKernel<kSplit, kLeadingIsK><<<1, kThreads, smem>>>(a, b, k, c);
+  PROBE_CHECK(cudaGetLastError());
+  PROBE_CHECK(cudaDeviceSynchronize());
+  std::vector<float> out(kEdge * kEdge);
+  PROBE_CHECK(cudaMemcpy(out.data(), c, sizeof(float) * out.size(), cudaMemcpyDeviceToHost));
+  std::vector<float> sorted_out = out;
+  std::vector<double> sorted_ref = ref;
+  std::sort(sorted_out.begin(), sorted_out.end());
+  std::sort(sorted_ref.begin(), sorted_ref.end());
+  const double err = RelErr(out, ref), sorted_err = RelErr(sorted_out, sorted_ref);
+  for (int per_sm : {2, 3}) {
+    int resident = 0;
+    PROBE_CHECK(cudaOccupancyMaxActiveBlocksPerMultiprocessor(
+        &resident, TileKernel<kSplit, kLeadingIsK>, kThreads, smem));
+    if (resident < per_sm) continue;
+    const int blocks = num_sms * per_sm;
+    cudaEvent_t start, stop;
+    PROBE_CHECK(cudaEventCreate(&start));
+    PROBE_CHECK(cudaEventCreate(&stop));
+    std::vector<float> ms(7);
+    for (float& t : ms) {
+      PROBE_CHECK(cudaEventRecord(start));
+      TileKernel<kSplit, kLeadingIsK><<<blocks, kThreads, smem>>>(a, b, k, c);
+      PROBE_CHECK(cudaEventRecord(stop));
+      PROBE_CHECK(cudaEventSynchronize(stop));
+      PROBE_CHECK(cudaEventElapsedTime(&t, start, stop));
+    }
+    PROBE_CHECK(cudaGetLastError());
+    PROBE_CHECK(cudaEventDestroy(start));
+    PROBE_CHECK(cudaEventDestroy(stop));
+    std::sort(ms.begin(), ms.end());
+    const double us = ms[3] * 1e3;
+    const double tensor_flops = 2.0 * kEdge * kEdge * k * blocks * (kSplit ? 3 : 1);
+    std::printf("%-26s K=%d rel_err=%.2e sorted_rel_err=%.2e blocks=%d (%d/SM) us=%.2f "
+                "tensor TFLOP/s=%.1f\n",
+                name, k, err, sorted_err, blocks, per_sm, us, tensor_flops / us * 1e-6);
+  }
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  const int k = argc > 1 ? std::atoi(argv[1]) : 2048;
+  if (k <= 0 || k % kSlice != 0) {
+    std::fprintf(stderr, "K must be a positive multiple of %d\n", kSlice);
+    return 2;
+  }
+  int device = 0, num_sms = 0;
+  PROBE_CHECK(cudaGetDevice(&device));
+  PROBE_CHECK(cudaDeviceGetAttribute(&num_sms, cudaDevAttrMultiProcessorCount, device));
+  std::mt19937 gen(1234);
+  std::normal_distribution<float> normal;
+  std::vector<float> ha(static_cast<size_t>(kEdge) * k), hb(ha.size());
+  for (float& v : ha) v = normal(gen);
+  for (float& v : hb) v = normal(gen);
+  std::vector<double> ref(kEdge * kEdge, 0.0);
+  for (int i = 0; i < kEdge; ++i)
+    for (int j = 0; j < kEdge; ++j) {
+      double s = 0;
+      for (int q = 0; q < k; ++q) s += static_cast<double>(ha[i * k + q]) * hb[j * k + q];
+      ref[i * kEdge + j] = s;
+    }
+  float *a = nullptr, *b = nullptr, *c = nullptr;
+  PROBE_CHECK(cudaMalloc(&a, sizeof(float) * ha.size()));
+  PROBE_CHECK(cudaMalloc(&b, sizeof(float) * hb.size()));
+  PROBE_CHECK(cudaMalloc(&c, sizeof(float) * kEdge * kEdge));
+  PROBE_CHECK(cudaMemcpy(a, ha.data(), sizeof(float) * ha.size(), cudaMemcpyHostToDevice));
+  PROBE_CHECK(cudaMemcpy(b, hb.data(), sizeof(float) * hb.size(), cudaMemcpyHostToDevice));
+  Run<false, true>("tf32 leading=k", a, b, k, c, ref, num_sms);
+  Run<false, false>("tf32 leading=rows", a, b, k, c, ref, num_sms);
+  Run<true, true>("3xtf32 leading=k", a, b, k, c, ref, num_sms);
+  Run<true, false>("3xtf32 leading=rows", a, b, k, c, ref, num_sms);
+  PROBE_CHECK(cudaFree(a));
+  PROBE_CHECK(cudaFree(b));
+  PROBE_CHECK(cudaFree(c));
+  return 0;
+}
