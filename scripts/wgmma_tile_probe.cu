@@ -91,6 +91,13 @@ __device__ __forceinline__ void WaitAll() {
 #endif
 }
 
+// Pins accumulators at this point of the program: the compiler sees wgmma's registers written
+// when it is issued, so without this it could move a read of them above the wait.
+__device__ __forceinline__ void Pin(float (&d)[32]) {
+#pragma unroll
+  for (int i = 0; i < 32; ++i) asm volatile("" : "+f"(d[i])::"memory");
+}
+
 // d = (accumulate ? d : 0) + A B^T over one k-step of 8, A and B by descriptor.
 __device__ __forceinline__ void Wgmma(float (&d)[32], uint64_t a, uint64_t b, int accumulate) {
 #if defined(__CUDA_ARCH_FEAT_SM90_ALL)
@@ -169,6 +176,7 @@ __global__ void __launch_bounds__(kThreads) TileKernel(const float* a, const flo
   __syncthreads();
   for (int s = 0; s < slices; ++s) {
     Stage& cur = stages[s & 1];
+    if constexpr (kSplit) Pin(part);  // its reads (the join above) stay before the next wgmma
     Fence();
 #pragma unroll
     for (int step = 0; step < kSlice / 8; ++step) {
@@ -189,6 +197,7 @@ __global__ void __launch_bounds__(kThreads) TileKernel(const float* a, const flo
     if (s + 1 < slices) load(s + 1);  // in flight beside the tensor cores
     WaitAll();
     if constexpr (kSplit) {
+      Pin(part);
 #pragma unroll
       for (int i = 0; i < 32; ++i) acc[i] += part[i];
     }
@@ -198,9 +207,12 @@ __global__ void __launch_bounds__(kThreads) TileKernel(const float* a, const flo
     }
   }
   if constexpr (kSplit) {
+    Pin(cross);
 #pragma unroll
     for (int i = 0; i < 32; ++i)
       if (isfinite(cross[i])) acc[i] += cross[i];
+  } else {
+    Pin(acc);
   }
   if (blockIdx.x != 0) return;
   // Accumulator layout (to be confirmed by the check): warp w holds rows 16w..16w+15; register
