@@ -11,22 +11,11 @@
 // Prints: shape, warps a block, blocks an SM, warps a scheduler, TFLOP/s, FLOP a clock an SM.
 #include <cuda_runtime.h>
 
-#include <algorithm>
 #include <cstdint>
 #include <cstdio>
-#include <cstdlib>
-#include <vector>
 
 #include "../cuda/common/mma.cuh"
-
-#define PROBE_CHECK(call)                                                          \
-  do {                                                                             \
-    const cudaError_t err_ = (call);                                               \
-    if (err_ != cudaSuccess) {                                                     \
-      std::fprintf(stderr, "%s: %s\n", #call, cudaGetErrorString(err_));            \
-      std::exit(1);                                                                \
-    }                                                                              \
-  } while (0)
+#include "probe_common.cuh"
 
 namespace {
 
@@ -79,24 +68,7 @@ void Probe(int num_sms, int clock_khz, float* out) {
                                                                 32 * warps, 0));
       if (resident < blocks_per_sm) continue;  // would run in waves, not side by side
       const dim3 grid(num_sms * blocks_per_sm), block(32 * warps);
-      MmaLoop<kBf16><<<grid, block>>>(out, 0);  // warm-up
-      PROBE_CHECK(cudaGetLastError());
-      PROBE_CHECK(cudaDeviceSynchronize());
-      cudaEvent_t start, stop;
-      PROBE_CHECK(cudaEventCreate(&start));
-      PROBE_CHECK(cudaEventCreate(&stop));
-      std::vector<float> ms(7);
-      for (float& t : ms) {
-        PROBE_CHECK(cudaEventRecord(start));
-        MmaLoop<kBf16><<<grid, block>>>(out, 0);
-        PROBE_CHECK(cudaEventRecord(stop));
-        PROBE_CHECK(cudaEventSynchronize(stop));
-        PROBE_CHECK(cudaEventElapsedTime(&t, start, stop));
-      }
-      PROBE_CHECK(cudaEventDestroy(start));
-      PROBE_CHECK(cudaEventDestroy(stop));
-      std::sort(ms.begin(), ms.end());
-      const double seconds = ms[ms.size() / 2] * 1e-3;
+      const double seconds = MedianMs([&] { MmaLoop<kBf16><<<grid, block>>>(out, 0); }) * 1e-3;
       const double flops = flops_per_mma * kChains * kIterations * grid.x * warps;
       const double per_clock_sm = flops / seconds / (clock_khz * 1e3) / num_sms;
       std::printf("%-14s warps/block=%2d blocks/SM=%d warps/scheduler=%2d %7.1f TFLOP/s %6.0f FLOP/clk/SM\n",
@@ -109,18 +81,11 @@ void Probe(int num_sms, int clock_khz, float* out) {
 }  // namespace
 
 int main() {
-  int device = 0, num_sms = 0, clock_khz = 0;
-  PROBE_CHECK(cudaGetDevice(&device));
-  PROBE_CHECK(cudaDeviceGetAttribute(&num_sms, cudaDevAttrMultiProcessorCount, device));
-  PROBE_CHECK(cudaDeviceGetAttribute(&clock_khz, cudaDevAttrClockRate, device));
-  cudaDeviceProp prop;
-  PROBE_CHECK(cudaGetDeviceProperties(&prop, device));
-  std::printf("%s: %d SMs, %d MHz (the FLOP-a-clock column assumes this clock)\n", prop.name,
-              num_sms, clock_khz / 1000);
+  const ProbeDevice device = DescribeDevice();
   float* out = nullptr;
-  PROBE_CHECK(cudaMalloc(&out, sizeof(float) * num_sms * 4 * 512));
-  Probe<false>(num_sms, clock_khz, out);
-  Probe<true>(num_sms, clock_khz, out);
+  PROBE_CHECK(cudaMalloc(&out, sizeof(float) * device.num_sms * 4 * 512));
+  Probe<false>(device.num_sms, device.clock_khz, out);
+  Probe<true>(device.num_sms, device.clock_khz, out);
   PROBE_CHECK(cudaFree(out));
   return 0;
 }

@@ -28,14 +28,9 @@
 #include <random>
 #include <vector>
 
-#define PROBE_CHECK(call)                                                          \
-  do {                                                                             \
-    const cudaError_t err_ = (call);                                               \
-    if (err_ != cudaSuccess) {                                                     \
-      std::fprintf(stderr, "%s: %s\n", #call, cudaGetErrorString(err_));            \
-      std::exit(1);                                                                \
-    }                                                                              \
-  } while (0)
+#include "../cuda/common/mma.cuh"  // ToTf32
+#include "../cuda/common/wgmma.cuh"
+#include "probe_common.cuh"
 
 namespace {
 
@@ -58,65 +53,6 @@ struct Stage {
   uint32_t a[2][kWords], b[2][kWords];  // [0]: big (or TF32), [1]: small
 };
 
-__device__ __forceinline__ uint32_t Tf32(float x) {
-  uint32_t r;
-  asm("cvt.rn.tf32.f32 %0, %1;\n" : "=r"(r) : "f"(x));
-  return r;
-}
-
-// A no-swizzle shared-memory descriptor: start address, leading and stride byte offsets (>> 4).
-__device__ __forceinline__ uint64_t Descriptor(const uint32_t* start, uint32_t leading,
-                                               uint32_t stride) {
-  const uint32_t address = static_cast<uint32_t>(__cvta_generic_to_shared(start));
-  return static_cast<uint64_t>((address & 0x3ffff) >> 4) |
-         static_cast<uint64_t>((leading >> 4) & 0x3fff) << 16 |
-         static_cast<uint64_t>((stride >> 4) & 0x3fff) << 32;
-}
-
-// The wgmma instructions exist in sm_90a only; nvcc may also emit a plain sm_90 PTX, where
-// these compile to nothing (and Wgmma traps).
-__device__ __forceinline__ void Fence() {
-#if defined(__CUDA_ARCH_FEAT_SM90_ALL)
-  asm volatile("wgmma.fence.sync.aligned;\n" ::: "memory");
-#endif
-}
-__device__ __forceinline__ void Commit() {
-#if defined(__CUDA_ARCH_FEAT_SM90_ALL)
-  asm volatile("wgmma.commit_group.sync.aligned;\n" ::: "memory");
-#endif
-}
-__device__ __forceinline__ void WaitAll() {
-#if defined(__CUDA_ARCH_FEAT_SM90_ALL)
-  asm volatile("wgmma.wait_group.sync.aligned 0;\n" ::: "memory");
-#endif
-}
-
-// Pins accumulators at this point of the program: the compiler sees wgmma's registers written
-// when it is issued, so without this it could move a read of them above the wait.
-__device__ __forceinline__ void Pin(float (&d)[32]) {
-#pragma unroll
-  for (int i = 0; i < 32; ++i) asm volatile("" : "+f"(d[i])::"memory");
-}
-
-// d = (accumulate ? d : 0) + A B^T over one k-step of 8, A and B by descriptor.
-__device__ __forceinline__ void Wgmma(float (&d)[32], uint64_t a, uint64_t b, int accumulate) {
-#if defined(__CUDA_ARCH_FEAT_SM90_ALL)
-  asm volatile(
-      "{\n.reg .pred p;\nsetp.ne.b32 p, %34, 0;\n"
-      "wgmma.mma_async.sync.aligned.m64n64k8.f32.tf32.tf32 "
-      "{%0, %1, %2, %3, %4, %5, %6, %7, %8, %9, %10, %11, %12, %13, %14, %15, %16, %17, %18, "
-      "%19, %20, %21, %22, %23, %24, %25, %26, %27, %28, %29, %30, %31}, %32, %33, p, 1, 1;\n}\n"
-      : "+f"(d[0]), "+f"(d[1]), "+f"(d[2]), "+f"(d[3]), "+f"(d[4]), "+f"(d[5]), "+f"(d[6]),
-        "+f"(d[7]), "+f"(d[8]), "+f"(d[9]), "+f"(d[10]), "+f"(d[11]), "+f"(d[12]), "+f"(d[13]),
-        "+f"(d[14]), "+f"(d[15]), "+f"(d[16]), "+f"(d[17]), "+f"(d[18]), "+f"(d[19]),
-        "+f"(d[20]), "+f"(d[21]), "+f"(d[22]), "+f"(d[23]), "+f"(d[24]), "+f"(d[25]),
-        "+f"(d[26]), "+f"(d[27]), "+f"(d[28]), "+f"(d[29]), "+f"(d[30]), "+f"(d[31])
-      : "l"(a), "l"(b), "r"(accumulate));
-#else
-  __trap();  // built without sm_90a
-#endif
-}
-
 // kSplit: 3xTF32, else TF32. kLeadingIsK: the descriptor's leading byte offset is the step
 // between core matrices along k (the other order is tried too).
 template <bool kSplit, bool kLeadingIsK>
@@ -133,8 +69,9 @@ __global__ void __launch_bounds__(kThreads) TileKernel(const float* a, const flo
 #pragma unroll
     for (int i = 0; i < kLoads; ++i) {
       const int q = tid + i * kThreads, r = q / (kSlice / 4), kk = q % (kSlice / 4) * 4;
-      ra[i] = *reinterpret_cast<const float4*>(a + static_cast<int64_t>(r) * k + slice * kSlice + kk);
-      rb[i] = *reinterpret_cast<const float4*>(b + static_cast<int64_t>(r) * k + slice * kSlice + kk);
+      const int64_t at = static_cast<int64_t>(r) * k + slice * kSlice + kk;
+      ra[i] = *reinterpret_cast<const float4*>(a + at);
+      rb[i] = *reinterpret_cast<const float4*>(b + at);
     }
   };
   const auto store = [&](Stage& s) {
@@ -150,8 +87,8 @@ __global__ void __launch_bounds__(kThreads) TileKernel(const float* a, const flo
       uint32_t* sb = &small_b.x;
 #pragma unroll
       for (int j = 0; j < 4; ++j) {
-        ba[j] = Tf32(va[j]);
-        bb[j] = Tf32(vb[j]);
+        ba[j] = jsdl::ToTf32(va[j]);
+        bb[j] = jsdl::ToTf32(vb[j]);
         sa[j] = __float_as_uint(va[j] - __uint_as_float(ba[j]));
         sb[j] = __float_as_uint(vb[j] - __uint_as_float(bb[j]));
       }
@@ -164,9 +101,7 @@ __global__ void __launch_bounds__(kThreads) TileKernel(const float* a, const flo
       }
     }
     // Generic-proxy stores, read next by wgmma's async proxy.
-#if defined(__CUDA_ARCH_FEAT_SM90_ALL)
-    asm volatile("fence.proxy.async.shared::cta;\n" ::: "memory");
-#endif
+    jsdl::FenceSharedForWgmma();
   };
 
   float acc[32] = {}, part[32] = {}, cross[32] = {};
@@ -176,28 +111,28 @@ __global__ void __launch_bounds__(kThreads) TileKernel(const float* a, const flo
   __syncthreads();
   for (int s = 0; s < slices; ++s) {
     Stage& cur = stages[s & 1];
-    if constexpr (kSplit) Pin(part);  // its reads (the join above) stay before the next wgmma
-    Fence();
+    if constexpr (kSplit) jsdl::WgmmaPin(part);  // the join's reads stay before the next wgmma
+    jsdl::WgmmaFence();
 #pragma unroll
     for (int step = 0; step < kSlice / 8; ++step) {
       const int word = CoreOffset(0, step * 8);  // k-step's first core matrix
-      const uint64_t a_big = Descriptor(&cur.a[0][word], kLeading, kStride);
-      const uint64_t b_big = Descriptor(&cur.b[0][word], kLeading, kStride);
+      const uint64_t a_big = jsdl::WgmmaDescriptor(&cur.a[0][word], kLeading, kStride);
+      const uint64_t b_big = jsdl::WgmmaDescriptor(&cur.b[0][word], kLeading, kStride);
       if constexpr (kSplit) {
-        const uint64_t a_small = Descriptor(&cur.a[1][word], kLeading, kStride);
-        const uint64_t b_small = Descriptor(&cur.b[1][word], kLeading, kStride);
-        Wgmma(part, a_big, b_big, step);  // step 0 starts the slice's sum
-        Wgmma(cross, a_big, b_small, 1);
-        Wgmma(cross, a_small, b_big, 1);
+        const uint64_t a_small = jsdl::WgmmaDescriptor(&cur.a[1][word], kLeading, kStride);
+        const uint64_t b_small = jsdl::WgmmaDescriptor(&cur.b[1][word], kLeading, kStride);
+        jsdl::WgmmaTf32(part, a_big, b_big, step);  // step 0 starts the slice's sum
+        jsdl::WgmmaTf32(cross, a_big, b_small, 1);
+        jsdl::WgmmaTf32(cross, a_small, b_big, 1);
       } else {
-        Wgmma(acc, a_big, b_big, 1);
+        jsdl::WgmmaTf32(acc, a_big, b_big, 1);
       }
     }
-    Commit();
+    jsdl::WgmmaCommit();
     if (s + 1 < slices) load(s + 1);  // in flight beside the tensor cores
-    WaitAll();
+    jsdl::WgmmaWait<0>();
     if constexpr (kSplit) {
-      Pin(part);
+      jsdl::WgmmaPin(part);
 #pragma unroll
       for (int i = 0; i < 32; ++i) acc[i] += part[i];
     }
@@ -207,12 +142,12 @@ __global__ void __launch_bounds__(kThreads) TileKernel(const float* a, const flo
     }
   }
   if constexpr (kSplit) {
-    Pin(cross);
+    jsdl::WgmmaPin(cross);
 #pragma unroll
     for (int i = 0; i < 32; ++i)
       if (isfinite(cross[i])) acc[i] += cross[i];
   } else {
-    Pin(acc);
+    jsdl::WgmmaPin(acc);
   }
   if (blockIdx.x != 0) return;
   // Accumulator layout (to be confirmed by the check): warp w holds rows 16w..16w+15; register
@@ -261,22 +196,10 @@ void Run(const char* name, const float* a, const float* b, int k, float* c,
         &resident, TileKernel<kSplit, kLeadingIsK>, kThreads, smem));
     if (resident < per_sm) continue;
     const int blocks = num_sms * per_sm;
-    cudaEvent_t start, stop;
-    PROBE_CHECK(cudaEventCreate(&start));
-    PROBE_CHECK(cudaEventCreate(&stop));
-    std::vector<float> ms(7);
-    for (float& t : ms) {
-      PROBE_CHECK(cudaEventRecord(start));
+    const double ms = MedianMs([&] {
       TileKernel<kSplit, kLeadingIsK><<<blocks, kThreads, smem>>>(a, b, k, c);
-      PROBE_CHECK(cudaEventRecord(stop));
-      PROBE_CHECK(cudaEventSynchronize(stop));
-      PROBE_CHECK(cudaEventElapsedTime(&t, start, stop));
-    }
-    PROBE_CHECK(cudaGetLastError());
-    PROBE_CHECK(cudaEventDestroy(start));
-    PROBE_CHECK(cudaEventDestroy(stop));
-    std::sort(ms.begin(), ms.end());
-    const double us = ms[3] * 1e3;
+    });
+    const double us = ms * 1e3;
     const double tensor_flops = 2.0 * kEdge * kEdge * k * blocks * (kSplit ? 3 : 1);
     std::printf("%-26s K=%d rel_err=%.2e sorted_rel_err=%.2e blocks=%d (%d/SM) us=%.2f "
                 "tensor TFLOP/s=%.1f\n",
@@ -292,9 +215,7 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "K must be a positive multiple of %d\n", kSlice);
     return 2;
   }
-  int device = 0, num_sms = 0;
-  PROBE_CHECK(cudaGetDevice(&device));
-  PROBE_CHECK(cudaDeviceGetAttribute(&num_sms, cudaDevAttrMultiProcessorCount, device));
+  const int num_sms = DescribeDevice().num_sms;
   std::mt19937 gen(1234);
   std::normal_distribution<float> normal;
   std::vector<float> ha(static_cast<size_t>(kEdge) * k), hb(ha.size());

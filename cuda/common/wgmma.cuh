@@ -1,0 +1,101 @@
+// Hopper's warpgroup mma (wgmma, sm_90a only): operands in shared memory read by descriptor,
+// accumulators in a warpgroup's registers, issued asynchronously in groups. Used by the probes
+// (scripts/wgmma_probe.cu, wgmma_tile_probe.cu) ahead of any kernel. Outside sm_90a's features
+// (nvcc also emits a plain sm_90 PTX for -arch=sm_90a) the fences compile to nothing and the mma
+// traps.
+#pragma once
+
+#include <cstdint>
+
+namespace jsdl {
+
+// A shared-memory matrix descriptor without swizzle: start address, leading and stride byte
+// offsets (each >> 4, 14 bits), swizzle mode 0 in bits 62-63.
+__device__ __forceinline__ uint64_t WgmmaDescriptor(const void* smem, uint32_t leading,
+                                                    uint32_t stride) {
+  const uint32_t address = static_cast<uint32_t>(__cvta_generic_to_shared(smem));
+  return static_cast<uint64_t>((address & 0x3ffff) >> 4) |
+         static_cast<uint64_t>((leading >> 4) & 0x3fff) << 16 |
+         static_cast<uint64_t>((stride >> 4) & 0x3fff) << 32;
+}
+
+// Before a warpgroup's first wgmma, and after other instructions touched its accumulators.
+__device__ __forceinline__ void WgmmaFence() {
+#if defined(__CUDA_ARCH_FEAT_SM90_ALL)
+  asm volatile("wgmma.fence.sync.aligned;\n" ::: "memory");
+#endif
+}
+
+// Closes the group of wgmma issued since the last commit.
+__device__ __forceinline__ void WgmmaCommit() {
+#if defined(__CUDA_ARCH_FEAT_SM90_ALL)
+  asm volatile("wgmma.commit_group.sync.aligned;\n" ::: "memory");
+#endif
+}
+
+// Waits until at most kInFlight committed groups are pending.
+template <int kInFlight>
+__device__ __forceinline__ void WgmmaWait() {
+#if defined(__CUDA_ARCH_FEAT_SM90_ALL)
+  asm volatile("wgmma.wait_group.sync.aligned %0;\n" ::"n"(kInFlight) : "memory");
+#endif
+}
+
+// Shared memory written by ordinary stores, read next by wgmma (the async proxy).
+__device__ __forceinline__ void FenceSharedForWgmma() {
+#if defined(__CUDA_ARCH_FEAT_SM90_ALL)
+  asm volatile("fence.proxy.async.shared::cta;\n" ::: "memory");
+#endif
+}
+
+// Pins accumulators at this point: the compiler sees wgmma's registers written when it is
+// issued, so without this it could move their reads above a wait.
+template <int kN>
+__device__ __forceinline__ void WgmmaPin(float (&d)[kN]) {
+#pragma unroll
+  for (int i = 0; i < kN; ++i) asm volatile("" : "+f"(d[i])::"memory");
+}
+
+// The asm operands of a warpgroup's 32 accumulators a thread (m64n64, float32): %0 to %31.
+#define JSDL_WGMMA_ACCUMULATORS(d)                                                            \
+  "+f"(d[0]), "+f"(d[1]), "+f"(d[2]), "+f"(d[3]), "+f"(d[4]), "+f"(d[5]), "+f"(d[6]),         \
+      "+f"(d[7]), "+f"(d[8]), "+f"(d[9]), "+f"(d[10]), "+f"(d[11]), "+f"(d[12]), "+f"(d[13]), \
+      "+f"(d[14]), "+f"(d[15]), "+f"(d[16]), "+f"(d[17]), "+f"(d[18]), "+f"(d[19]),           \
+      "+f"(d[20]), "+f"(d[21]), "+f"(d[22]), "+f"(d[23]), "+f"(d[24]), "+f"(d[25]),           \
+      "+f"(d[26]), "+f"(d[27]), "+f"(d[28]), "+f"(d[29]), "+f"(d[30]), "+f"(d[31])
+
+// d = (accumulate ? d : 0) + A B^T for A 64 x 8 and B 64 x 8 TF32 (k-major, by descriptor):
+// m64n64k8, 32 accumulators a thread.
+__device__ __forceinline__ void WgmmaTf32(float (&d)[32], uint64_t a, uint64_t b,
+                                          int accumulate) {
+#if defined(__CUDA_ARCH_FEAT_SM90_ALL)
+  asm volatile(
+      "{\n.reg .pred p;\nsetp.ne.b32 p, %34, 0;\n"
+      "wgmma.mma_async.sync.aligned.m64n64k8.f32.tf32.tf32 "
+      "{%0, %1, %2, %3, %4, %5, %6, %7, %8, %9, %10, %11, %12, %13, %14, %15, %16, %17, %18, "
+      "%19, %20, %21, %22, %23, %24, %25, %26, %27, %28, %29, %30, %31}, %32, %33, p, 1, 1;\n}\n"
+      : JSDL_WGMMA_ACCUMULATORS(d)
+      : "l"(a), "l"(b), "r"(accumulate));
+#else
+  __trap();  // built without sm_90a
+#endif
+}
+
+// The same for bfloat16, m64n64k16 (both operands k-major, not transposed).
+__device__ __forceinline__ void WgmmaBf16(float (&d)[32], uint64_t a, uint64_t b,
+                                          int accumulate) {
+#if defined(__CUDA_ARCH_FEAT_SM90_ALL)
+  asm volatile(
+      "{\n.reg .pred p;\nsetp.ne.b32 p, %34, 0;\n"
+      "wgmma.mma_async.sync.aligned.m64n64k16.f32.bf16.bf16 "
+      "{%0, %1, %2, %3, %4, %5, %6, %7, %8, %9, %10, %11, %12, %13, %14, %15, %16, %17, %18, "
+      "%19, %20, %21, %22, %23, %24, %25, %26, %27, %28, %29, %30, %31}, %32, %33, p, 1, 1, 0, "
+      "0;\n}\n"
+      : JSDL_WGMMA_ACCUMULATORS(d)
+      : "l"(a), "l"(b), "r"(accumulate));
+#else
+  __trap();  // built without sm_90a
+#endif
+}
+
+}  // namespace jsdl
