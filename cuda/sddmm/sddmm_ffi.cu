@@ -137,14 +137,15 @@ ffi::Error LaunchTileGrid(void (*kernel)(SddmmArgs<T>, int64_t, int, int), cudaS
 
 // A tile kernel's grid and launch: `launch(kParts, grid, shares)` launches the
 // instance of kParts (a std::integral_constant) parts of d a tile; parts > 1
-// (2) only for one-pass tiles, whose parts meet in one tile_out, and then one
-// share (the choice's).
+// (2) only for one-pass tiles, whose parts meet in one tile_out. The choice
+// has one share wherever it splits d (ChooseSddmm), so a cluster's blocks
+// stay consecutive on grid.y.
 template <typename T, typename Config, typename Launch>
 ffi::Error LaunchTiles(cudaStream_t stream, const SddmmArgs<T>& args, int64_t k,
                        const SddmmChoice& choice, Launch launch) {
   constexpr bool kSplittable = Config::kPassRows == Config::kBM;
   const int parts = kSplittable ? choice.d_split : 1;
-  const int shares = parts > 1 ? 1 : choice.shares;
+  const int shares = choice.shares;
   dim3 grid;
   if (!TileGrid<Config>(args, k, parts * shares, grid)) {
     int num_sms = 0;

@@ -259,7 +259,7 @@ __global__ void __launch_bounds__(Config::kThreads, Config::kMinBlocks)
     sums.Finish();
     warp.FoldGroups(sums.acc, tile_out);
     if constexpr (kParts > 1) {  // d split over a cluster: part 0 adds part 1's sums, stores
-      constexpr int kGroupThreads = kWarpSize * Config::kWarpsM * Config::kWarpsN;  // group 0's
+      constexpr int kGroupThreads = kWarpSize * SddmmMmaWarp<Config>::kGroupWarps;  // group 0's
       if (!AddPartnerSums<kGroupThreads>(block, sums.acc, smem_bytes, tid, warp.wk == 0)) continue;
     }
     const auto put = [&](float (*dst)[kBN + 1], int pass) {

@@ -148,14 +148,15 @@ struct SddmmOperandTile {
 // division an index tile (d545901 divided: its tiles ran 1-2% slower at d = 256, one share).
 struct TileBlock {
   int64_t row_tile, col_tile;
-  int parts, part, shares, share, shift;  // shares == 1 << shift
+  int parts, part, share, shift;  // shares: 1 << shift
 
   __device__ static TileBlock Here(int parts, int shares) {
     const int shift = __ffs(shares) - 1;
     const int rest = static_cast<int>(blockIdx.y >> shift);
-    return {blockIdx.x, rest / parts, parts, rest % parts, shares,
+    return {blockIdx.x, rest / parts, parts, rest % parts,
             static_cast<int>(blockIdx.y & (shares - 1)), shift};
   }
+  __device__ int Shares() const { return 1 << shift; }
   // This block's slices [first, end) of `slices`.
   __device__ int64_t FirstSlice(int64_t slices) const { return slices * part / parts; }
   __device__ int64_t EndSlice(int64_t slices) const { return slices * (part + 1) / parts; }
@@ -227,7 +228,7 @@ __device__ __forceinline__ void StoreRowEntries(const SddmmArgs<T>& args, T* out
                                                 int64_t col0, const TileBlock& block, int tid) {
   constexpr int kWarps = kThreads / kWarpSize;
   const int warp = tid / kWarpSize, lane = tid % kWarpSize;
-  for (int r = warp * block.shares + block.share; r < kPassRows; r += kWarps * block.shares) {
+  for (int r = warp * block.Shares() + block.share; r < kPassRows; r += kWarps * block.Shares()) {
     const int64_t row = row0 + r;
     if (row >= args.m) break;
     const int64_t end = __ldg(args.row_offsets + row + 1);
