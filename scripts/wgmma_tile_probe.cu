@@ -13,11 +13,14 @@
 //   the wrong one gives a large error);
 // - the accumulators' layout (thread, register) -> (row, column) (an error with the right
 //   values in the wrong places shows as a small error of the sorted values);
-// - the rate: G blocks (2 or 3 an SM) each computing the tile from L2-resident operands.
+// - the rate on the SDDMM's own shape: a 2048 x 512 output of 64 x 64 tiles (the transformer's
+//   256-tile matrices), each block reading its own 64 rows of A and of B, so L2 carries what
+//   the SDDMM tile kernel's d-loop carries (session 23's first version had every block read the
+//   same rows: one hot set of L2 lines, 2.5 TB/s); with 1 or 2 slices loaded ahead.
 //
 // Build and run (GPU machine, repository root):
 //   nvcc -std=c++17 -O3 -arch=sm_90a scripts/wgmma_tile_probe.cu -o /tmp/wgmma_tile_probe
-//   /tmp/wgmma_tile_probe [K]      # K = 2048 by default, a multiple of 32
+//   /tmp/wgmma_tile_probe [K]      # K = 2048 by default, a multiple of 64
 #include <cuda_runtime.h>
 
 #include <algorithm>
@@ -39,6 +42,7 @@ constexpr int kSlice = 32;                         // k a slice
 constexpr int kThreads = 128;                      // one warpgroup
 constexpr int kWords = kEdge * kSlice;             // 32-bit words of one operand slice
 constexpr int kLoads = kWords / 4 / kThreads;      // float4 loads a thread an operand: 4
+constexpr int kTilesM = 32, kTilesN = 8;           // the output: 2048 x 512, 256 tiles
 
 // Word offset of (row r, k) in a slice stored as core matrices of 8 rows x 4 words (128 bytes,
 // rows of 16 bytes): core matrix (r / 8, k / 4) at ((k / 4) * 8 + r / 8) * 32 words. So core
@@ -54,32 +58,40 @@ struct Stage {
 };
 
 // kSplit: 3xTF32, else TF32. kLeadingIsK: the descriptor's leading byte offset is the step
-// between core matrices along k (the other order is tried too).
-template <bool kSplit, bool kLeadingIsK>
+// between core matrices along k (the other order is tried too). kAhead: slices held in registers
+// ahead of the one the tensor cores work on (1 or 2). Block b computes output tile
+// (b / kTilesN, b % kTilesN) from A's and B's 64 rows of it; c is the whole output.
+template <bool kSplit, bool kLeadingIsK, int kAhead>
 __global__ void __launch_bounds__(kThreads) TileKernel(const float* a, const float* b, int k,
                                                        float* c) {
   extern __shared__ __align__(128) unsigned char smem[];
   Stage* stages = reinterpret_cast<Stage*>(smem);
   const int tid = threadIdx.x;
+  const int tile_m = blockIdx.x / kTilesN, tile_n = blockIdx.x % kTilesN;
+  a += static_cast<int64_t>(tile_m) * kEdge * k;
+  b += static_cast<int64_t>(tile_n) * kEdge * k;
   constexpr uint32_t kLeading = kLeadingIsK ? kKApart : kRowsApart;
   constexpr uint32_t kStride = kLeadingIsK ? kRowsApart : kKApart;
 
-  float4 ra[kLoads], rb[kLoads];
-  const auto load = [&](int slice) {
+  struct Regs {
+    float4 a[kLoads], b[kLoads];
+  };
+  Regs regs[2];  // indexed by constants only (the loop below is unrolled by 2)
+  const auto load = [&](Regs& r, int slice) {
 #pragma unroll
     for (int i = 0; i < kLoads; ++i) {
-      const int q = tid + i * kThreads, r = q / (kSlice / 4), kk = q % (kSlice / 4) * 4;
-      const int64_t at = static_cast<int64_t>(r) * k + slice * kSlice + kk;
-      ra[i] = *reinterpret_cast<const float4*>(a + at);
-      rb[i] = *reinterpret_cast<const float4*>(b + at);
+      const int q = tid + i * kThreads, row = q / (kSlice / 4), kk = q % (kSlice / 4) * 4;
+      const int64_t at = static_cast<int64_t>(row) * k + slice * kSlice + kk;
+      r.a[i] = *reinterpret_cast<const float4*>(a + at);
+      r.b[i] = *reinterpret_cast<const float4*>(b + at);
     }
   };
-  const auto store = [&](Stage& s) {
+  const auto store = [&](const Regs& r, Stage& s) {
 #pragma unroll
     for (int i = 0; i < kLoads; ++i) {
-      const int q = tid + i * kThreads, r = q / (kSlice / 4), kk = q % (kSlice / 4) * 4;
-      const float va[4] = {ra[i].x, ra[i].y, ra[i].z, ra[i].w};
-      const float vb[4] = {rb[i].x, rb[i].y, rb[i].z, rb[i].w};
+      const int q = tid + i * kThreads, row = q / (kSlice / 4), kk = q % (kSlice / 4) * 4;
+      const float va[4] = {r.a[i].x, r.a[i].y, r.a[i].z, r.a[i].w};
+      const float vb[4] = {r.b[i].x, r.b[i].y, r.b[i].z, r.b[i].w};
       uint4 big_a, big_b, small_a, small_b;
       uint32_t* ba = &big_a.x;
       uint32_t* bb = &big_b.x;
@@ -92,7 +104,7 @@ __global__ void __launch_bounds__(kThreads) TileKernel(const float* a, const flo
         sa[j] = __float_as_uint(va[j] - __uint_as_float(ba[j]));
         sb[j] = __float_as_uint(vb[j] - __uint_as_float(bb[j]));
       }
-      const int at = CoreOffset(r, kk);
+      const int at = CoreOffset(row, kk);
       *reinterpret_cast<uint4*>(&s.a[0][at]) = big_a;
       *reinterpret_cast<uint4*>(&s.b[0][at]) = big_b;
       if constexpr (kSplit) {
@@ -106,10 +118,9 @@ __global__ void __launch_bounds__(kThreads) TileKernel(const float* a, const flo
 
   float acc[32] = {}, part[32] = {}, cross[32] = {};
   const int slices = k / kSlice;
-  load(0);
-  store(stages[0]);
-  __syncthreads();
-  for (int s = 0; s < slices; ++s) {
+  // Slice s: the tensor cores on stage s % 2 while slice s + kAhead loads into `loading` (the
+  // registers slice s came through) and slice s + 1, already in `next`, is stored next.
+  const auto step_slice = [&](int s, Regs& loading, Regs& next) {
     Stage& cur = stages[s & 1];
     if constexpr (kSplit) jsdl::WgmmaPin(part);  // the join's reads stay before the next wgmma
     jsdl::WgmmaFence();
@@ -129,7 +140,7 @@ __global__ void __launch_bounds__(kThreads) TileKernel(const float* a, const flo
       }
     }
     jsdl::WgmmaCommit();
-    if (s + 1 < slices) load(s + 1);  // in flight beside the tensor cores
+    if (s + kAhead < slices) load(loading, s + kAhead);  // in flight beside the tensor cores
     jsdl::WgmmaWait<0>();
     if constexpr (kSplit) {
       jsdl::WgmmaPin(part);
@@ -137,8 +148,21 @@ __global__ void __launch_bounds__(kThreads) TileKernel(const float* a, const flo
       for (int i = 0; i < 32; ++i) acc[i] += part[i];
     }
     if (s + 1 < slices) {
-      store(stages[(s + 1) & 1]);  // the stage read before the last barrier
+      store(next, stages[(s + 1) & 1]);  // the stage read before the last barrier
       __syncthreads();
+    }
+  };
+  load(regs[0], 0);
+  if constexpr (kAhead == 2) load(regs[1], 1);
+  store(regs[0], stages[0]);
+  __syncthreads();
+  for (int s = 0; s < slices; s += 2) {  // slices is even (K a multiple of 64)
+    if constexpr (kAhead == 2) {
+      step_slice(s, regs[0], regs[1]);
+      step_slice(s + 1, regs[1], regs[0]);
+    } else {
+      step_slice(s, regs[0], regs[0]);
+      step_slice(s + 1, regs[0], regs[0]);
     }
   }
   if constexpr (kSplit) {
@@ -149,16 +173,17 @@ __global__ void __launch_bounds__(kThreads) TileKernel(const float* a, const flo
   } else {
     jsdl::WgmmaPin(acc);
   }
-  if (blockIdx.x != 0) return;
   // Accumulator layout (to be confirmed by the check): warp w holds rows 16w..16w+15; register
   // 4j + e of lane l: row 16w + l / 4 + 8 (e / 2), column 8j + 2 (l % 4) + e % 2.
   const int warp = tid / 32, lane = tid % 32;
+  constexpr int kOutCols = kTilesN * kEdge;
 #pragma unroll
   for (int j = 0; j < 8; ++j)
 #pragma unroll
     for (int e = 0; e < 4; ++e) {
       const int row = 16 * warp + lane / 4 + 8 * (e / 2), col = 8 * j + 2 * (lane % 4) + e % 2;
-      c[row * kEdge + col] = acc[4 * j + e];
+      c[static_cast<int64_t>(tile_m * kEdge + row) * kOutCols + tile_n * kEdge + col] =
+          acc[4 * j + e];
     }
 }
 
@@ -171,73 +196,88 @@ double RelErr(const std::vector<float>& out, const std::vector<double>& ref) {
   return std::sqrt(num / den);
 }
 
-template <bool kSplit, bool kLeadingIsK>
+// Tiles 0 and last of the output c (kTilesM x kTilesN tiles of 64 x 64, row-major).
+std::vector<float> CheckedTiles(const float* c) {
+  constexpr int kOutCols = kTilesN * kEdge;
+  std::vector<float> host(static_cast<size_t>(kTilesM) * kEdge * kOutCols);
+  PROBE_CHECK(cudaMemcpy(host.data(), c, sizeof(float) * host.size(), cudaMemcpyDeviceToHost));
+  std::vector<float> out;
+  for (int tile : {0, kTilesM * kTilesN - 1}) {
+    const int tm = tile / kTilesN, tn = tile % kTilesN;
+    for (int i = 0; i < kEdge; ++i)
+      for (int j = 0; j < kEdge; ++j)
+        out.push_back(host[static_cast<size_t>(tm * kEdge + i) * kOutCols + tn * kEdge + j]);
+  }
+  return out;
+}
+
+template <bool kSplit, bool kLeadingIsK, int kAhead>
 void Run(const char* name, const float* a, const float* b, int k, float* c,
          const std::vector<double>& ref, int num_sms) {
+  auto kernel = TileKernel<kSplit, kLeadingIsK, kAhead>;
   // 8 KB past the stages: the wrong descriptor order reads up to 5.4 KB past the last slice.
   const size_t smem = 2 * sizeof(Stage) + 8192;
-  PROBE_CHECK(cudaFuncSetAttribute(TileKernel<kSplit, kLeadingIsK>,
-                                   cudaFuncAttributeMaxDynamicSharedMemorySize,
+  PROBE_CHECK(cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize,
                                    static_cast<int>(smem)));
-  PROBE_CHECK(cudaMemset(c, 0xff, sizeof(float) * kEdge * kEdge));  // NaN: unwritten shows
-  TileKernel<kSplit, kLeadingIsK><<<1, kThreads, smem>>>(a, b, k, c);
+  const size_t out_bytes = sizeof(float) * kTilesM * kTilesN * kEdge * kEdge;
+  PROBE_CHECK(cudaMemset(c, 0xff, out_bytes));  // NaN: unwritten shows
+  constexpr int kBlocks = kTilesM * kTilesN;
+  kernel<<<kBlocks, kThreads, smem>>>(a, b, k, c);
   PROBE_CHECK(cudaGetLastError());
   PROBE_CHECK(cudaDeviceSynchronize());
-  std::vector<float> out(kEdge * kEdge);
-  PROBE_CHECK(cudaMemcpy(out.data(), c, sizeof(float) * out.size(), cudaMemcpyDeviceToHost));
+  std::vector<float> out = CheckedTiles(c);
   std::vector<float> sorted_out = out;
   std::vector<double> sorted_ref = ref;
   std::sort(sorted_out.begin(), sorted_out.end());
   std::sort(sorted_ref.begin(), sorted_ref.end());
   const double err = RelErr(out, ref), sorted_err = RelErr(sorted_out, sorted_ref);
-  for (int per_sm : {2, 3}) {
-    int resident = 0;
-    PROBE_CHECK(cudaOccupancyMaxActiveBlocksPerMultiprocessor(
-        &resident, TileKernel<kSplit, kLeadingIsK>, kThreads, smem));
-    if (resident < per_sm) continue;
-    const int blocks = num_sms * per_sm;
-    const double ms = MedianMs([&] {
-      TileKernel<kSplit, kLeadingIsK><<<blocks, kThreads, smem>>>(a, b, k, c);
-    });
-    const double us = ms * 1e3;
-    const double tensor_flops = 2.0 * kEdge * kEdge * k * blocks * (kSplit ? 3 : 1);
-    std::printf("%-26s K=%d rel_err=%.2e sorted_rel_err=%.2e blocks=%d (%d/SM) us=%.2f "
-                "tensor TFLOP/s=%.1f\n",
-                name, k, err, sorted_err, blocks, per_sm, us, tensor_flops / us * 1e-6);
-  }
+  int resident = 0;
+  PROBE_CHECK(cudaOccupancyMaxActiveBlocksPerMultiprocessor(&resident, kernel, kThreads, smem));
+  const double us = MedianMs([&] { kernel<<<kBlocks, kThreads, smem>>>(a, b, k, c); }, 21) * 1e3;
+  const double useful = 2.0 * kEdge * kEdge * k * kBlocks;
+  std::printf("%-24s ahead=%d K=%d rel_err=%.2e sorted_rel_err=%.2e tiles=%d (SMs %d, %d "
+              "resident an SM) us=%.2f dense TFLOP/s=%.1f L2 TB/s=%.2f\n",
+              name, kAhead, k, err, sorted_err, kBlocks, num_sms, resident, us,
+              useful / us * 1e-6, 2.0 * kEdge * k * 4 * kBlocks / us * 1e-6);
 }
 
 }  // namespace
 
 int main(int argc, char** argv) {
   const int k = argc > 1 ? std::atoi(argv[1]) : 2048;
-  if (k <= 0 || k % kSlice != 0) {
-    std::fprintf(stderr, "K must be a positive multiple of %d\n", kSlice);
+  if (k <= 0 || k % (2 * kSlice) != 0) {
+    std::fprintf(stderr, "K must be a positive multiple of %d\n", 2 * kSlice);
     return 2;
   }
   const int num_sms = DescribeDevice().num_sms;
   std::mt19937 gen(1234);
   std::normal_distribution<float> normal;
-  std::vector<float> ha(static_cast<size_t>(kEdge) * k), hb(ha.size());
+  std::vector<float> ha(static_cast<size_t>(kTilesM) * kEdge * k);
+  std::vector<float> hb(static_cast<size_t>(kTilesN) * kEdge * k);
   for (float& v : ha) v = normal(gen);
   for (float& v : hb) v = normal(gen);
-  std::vector<double> ref(kEdge * kEdge, 0.0);
-  for (int i = 0; i < kEdge; ++i)
-    for (int j = 0; j < kEdge; ++j) {
-      double s = 0;
-      for (int q = 0; q < k; ++q) s += static_cast<double>(ha[i * k + q]) * hb[j * k + q];
-      ref[i * kEdge + j] = s;
-    }
+  std::vector<double> ref;  // tiles 0 and last, as CheckedTiles orders them
+  for (int tile : {0, kTilesM * kTilesN - 1}) {
+    const float* ta = ha.data() + static_cast<size_t>(tile / kTilesN) * kEdge * k;
+    const float* tb = hb.data() + static_cast<size_t>(tile % kTilesN) * kEdge * k;
+    for (int i = 0; i < kEdge; ++i)
+      for (int j = 0; j < kEdge; ++j) {
+        double s = 0;
+        for (int q = 0; q < k; ++q) s += static_cast<double>(ta[i * k + q]) * tb[j * k + q];
+        ref.push_back(s);
+      }
+  }
   float *a = nullptr, *b = nullptr, *c = nullptr;
   PROBE_CHECK(cudaMalloc(&a, sizeof(float) * ha.size()));
   PROBE_CHECK(cudaMalloc(&b, sizeof(float) * hb.size()));
-  PROBE_CHECK(cudaMalloc(&c, sizeof(float) * kEdge * kEdge));
+  PROBE_CHECK(cudaMalloc(&c, sizeof(float) * kTilesM * kTilesN * kEdge * kEdge));
   PROBE_CHECK(cudaMemcpy(a, ha.data(), sizeof(float) * ha.size(), cudaMemcpyHostToDevice));
   PROBE_CHECK(cudaMemcpy(b, hb.data(), sizeof(float) * hb.size(), cudaMemcpyHostToDevice));
-  Run<false, true>("tf32 leading=k", a, b, k, c, ref, num_sms);
-  Run<false, false>("tf32 leading=rows", a, b, k, c, ref, num_sms);
-  Run<true, true>("3xtf32 leading=k", a, b, k, c, ref, num_sms);
-  Run<true, false>("3xtf32 leading=rows", a, b, k, c, ref, num_sms);
+  Run<false, true, 1>("tf32 leading=k", a, b, k, c, ref, num_sms);
+  Run<false, true, 2>("tf32 leading=k", a, b, k, c, ref, num_sms);
+  Run<false, false, 1>("tf32 leading=rows", a, b, k, c, ref, num_sms);
+  Run<true, true, 1>("3xtf32 leading=k", a, b, k, c, ref, num_sms);
+  Run<true, true, 2>("3xtf32 leading=k", a, b, k, c, ref, num_sms);
   PROBE_CHECK(cudaFree(a));
   PROBE_CHECK(cudaFree(b));
   PROBE_CHECK(cudaFree(c));

@@ -235,5 +235,12 @@ def test_variant_overrides_3xtf32_warps(choose, variant, expected):
     assert choose(2048, 512, 0.3, 2048, mma=3, variant=variant, tile_warps=True) == expected
 
 
-def test_heuristic_keeps_4_warps_in_3xtf32(choose):
-    assert choose(2048, 512, 0.3, 2048, mma=3, tile_warps=True) == ("mma", 1, 4)
+@pytest.mark.parametrize("m, k, density, d, expected", [
+    (512, 512, 0.5, 256, ("mma", 2, 8)),     # split at d = 256: 8 warps (session 24)
+    (512, 512, 0.8, 256, ("mma", 2, 8)),
+    (512, 512, 0.5, 2048, ("mma", 2, 4)),    # split at d = 2048: 4
+    (2048, 512, 0.3, 2048, ("mma", 1, 4)),   # unsplit on 256 tiles: 4
+    (2048, 512, 0.3, 256, ("mma", 1, 4)),
+])
+def test_heuristic_3xtf32_warps(choose, m, k, density, d, expected):
+    assert choose(m, k, density, d, mma=3, tile_warps=True) == expected

@@ -222,10 +222,16 @@ inline SddmmChoice ChooseSddmm(int64_t m, int64_t k, int64_t nnz, int64_t d, int
   // (512 x 2048: 9.4 against 10.2 for the SIMT tile), and at 10% and 20% (8.4 and 8.5 against
   // 9.6 and 9.8; harness-highest at 6693fb0); not at d = 64 on 64 tiles (512 x 512 at 50%: 8.5,
   // split 9.1, against 8.3).
+  // Session 24 (harness at deec124): 8 warps of 32 x 16 beat 4 of 32 x 32 only split at d = 256
+  // (512 x 512 at 50% and 80%: 10.17 and 9.09 us against 10.77 and 9.47); at d = 2048 split
+  // (31.1 against 30.2) and unsplit on 256 tiles (84.8 against 82.0; d = 256: 16.1 against 15.8)
+  // they lose: more warps a scheduler do not lift the 3xTF32 tile.
   const double split_tf32_min = tiles < num_sms ? 0.12 : 0.07;
   if (mma_passes == 3 && tiles >= 48 && density >= split_tf32_min &&
-      (d >= 256 || (d >= 64 && many)))
-    return {SddmmKernelKind::kMma, can_split && d >= 256 && tiles < num_sms ? 2 : 1, {}, 64};
+      (d >= 256 || (d >= 64 && many))) {
+    const bool split = can_split && d >= 256 && tiles < num_sms;
+    return {SddmmKernelKind::kMma, split ? 2 : 1, {}, 64, 1, 2, 1, split && d <= 256 ? 8 : 4};
+  }
   // One k-group of 4 warps a tile with 128+ tiles at d <= 256, else two (session 22, harness at
   // b3da097, TF32, once the output's row search stopped serializing): one group 1.04-1.12x faster
   // on 512 x 2048 at 60% and 90%, d = 64 and 256; two 1.05-1.09x on 64 tiles (512 x 512 at 50%).

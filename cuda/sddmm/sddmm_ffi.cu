@@ -207,9 +207,8 @@ ffi::Error Launch(cudaStream_t stream, const SddmmArgs<T>& args, int64_t k, bool
       if constexpr (kFloat) {
         if (mma_passes == 3) {  // 3xTF32: 2 blocks an SM, for registers enough not to spill
           if (choice.tile_edge == 128) return LaunchMma<T, Mma128, true>(stream, args, k, choice);
-          // 8 warps of 32 x 16 (a tuning variant, session 23, not yet timed): 120 registers
-          // (ptxas), so 16 warps an SM against 8 of 32 x 32 at 220+, for a tile that waits on
-          // latency with 2 warps a scheduler (session 20's profile).
+          // 8 warps of 32 x 16 (session 23): 120 registers (ptxas), so 16 warps an SM against
+          // 8 of 32 x 32 at 220+; faster only split at d = 256 (ChooseSddmm, session 24).
           if (choice.warps == 8)
             return LaunchMma<T, SddmmMmaConfig<64, 64, 32, 2, 4, 2>, true>(stream, args, k, choice);
           return LaunchMma<T, SddmmMmaConfig<64, 64, 32, 2, 2, 2>, true>(stream, args, k, choice);
