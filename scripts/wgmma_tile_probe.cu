@@ -52,6 +52,28 @@ __host__ __device__ constexpr int CoreOffset(int r, int k) {
 }
 constexpr uint32_t kRowsApart = 128, kKApart = 1024;  // bytes between core matrices
 
+// Operand layouts in shared memory: core matrices with the descriptor's leading offset along k
+// (the right order) or along rows (the wrong one, kept as the check's control), or rows of 128
+// bytes with the 128-byte swizzle (how CUTLASS feeds wgmma; ncu at 454a511: without swizzle the
+// tensor cores' reads kept the L1 data pipe 88% busy at 8.6% tensor activity).
+enum Layout { kCoreK, kCoreRows, kSwizzled };
+
+// Word offset of (row r, k) in a slice of the layout, and the descriptor of k-step `step`
+// (k = 8 step to 8 step + 7).
+template <int kLayout>
+__device__ __forceinline__ int SliceOffset(int r, int k) {
+  if constexpr (kLayout == kSwizzled) return r * kSlice + (((k / 4) ^ (r % 8)) * 4) + k % 4;
+  return CoreOffset(r, k);
+}
+template <int kLayout>
+__device__ __forceinline__ uint64_t StepDescriptor(const uint32_t* slice, int step) {
+  if constexpr (kLayout == kSwizzled)  // 32 bytes a k-step inside the atom; atoms 1024 apart
+    return jsdl::WgmmaDescriptor(slice + step * 8, 16, 1024, jsdl::WgmmaSwizzle::k128B);
+  constexpr uint32_t leading = kLayout == kCoreK ? kKApart : kRowsApart;
+  constexpr uint32_t stride = kLayout == kCoreK ? kRowsApart : kKApart;
+  return jsdl::WgmmaDescriptor(slice + CoreOffset(0, step * 8), leading, stride);
+}
+
 // The (row, k) of float4 number q (0-511) of a 64 x 32 slice. A warp takes 8 rows x 4 float4
 // (64 contiguous bytes a row: whole sectors), its lanes 8 apart on k, so each 8-lane phase of
 // a 16-byte shared store covers rows 0-7 of one core-matrix column: all 32 banks. (Session 23's
@@ -67,21 +89,18 @@ struct Stage {
   uint32_t a[2][kWords], b[2][kWords];  // [0]: big (or TF32), [1]: small
 };
 
-// kSplit: 3xTF32, else TF32. kLeadingIsK: the descriptor's leading byte offset is the step
-// between core matrices along k (the other order is tried too). kAhead: slices held in registers
+// kSplit: 3xTF32, else TF32. kLayout: the operands' layout in shared memory. kAhead: slices held in registers
 // ahead of the one the tensor cores work on (1 or 2). Block b computes output tile
 // (b / kTilesN, b % kTilesN) from A's and B's 64 rows of it; c is the whole output.
-template <bool kSplit, bool kLeadingIsK, int kAhead>
+template <bool kSplit, int kLayout, int kAhead>
 __global__ void __launch_bounds__(kThreads) TileKernel(const float* a, const float* b, int k,
                                                        float* c) {
-  extern __shared__ __align__(128) unsigned char smem[];
+  extern __shared__ __align__(1024) unsigned char smem[];  // swizzle atoms: 1024-aligned
   Stage* stages = reinterpret_cast<Stage*>(smem);
   const int tid = threadIdx.x;
   const int tile_m = blockIdx.x / kTilesN, tile_n = blockIdx.x % kTilesN;
   a += static_cast<int64_t>(tile_m) * kEdge * k;
   b += static_cast<int64_t>(tile_n) * kEdge * k;
-  constexpr uint32_t kLeading = kLeadingIsK ? kKApart : kRowsApart;
-  constexpr uint32_t kStride = kLeadingIsK ? kRowsApart : kKApart;
 
   struct Regs {
     float4 a[kLoads], b[kLoads];
@@ -116,7 +135,7 @@ __global__ void __launch_bounds__(kThreads) TileKernel(const float* a, const flo
         sa[j] = __float_as_uint(va[j] - __uint_as_float(ba[j]));
         sb[j] = __float_as_uint(vb[j] - __uint_as_float(bb[j]));
       }
-      const int at = CoreOffset(row, kk);
+      const int at = SliceOffset<kLayout>(row, kk);
       *reinterpret_cast<uint4*>(&s.a[0][at]) = big_a;
       *reinterpret_cast<uint4*>(&s.b[0][at]) = big_b;
       if constexpr (kSplit) {
@@ -138,12 +157,11 @@ __global__ void __launch_bounds__(kThreads) TileKernel(const float* a, const flo
     jsdl::WgmmaFence();
 #pragma unroll
     for (int step = 0; step < kSlice / 8; ++step) {
-      const int word = CoreOffset(0, step * 8);  // k-step's first core matrix
-      const uint64_t a_big = jsdl::WgmmaDescriptor(&cur.a[0][word], kLeading, kStride);
-      const uint64_t b_big = jsdl::WgmmaDescriptor(&cur.b[0][word], kLeading, kStride);
+      const uint64_t a_big = StepDescriptor<kLayout>(cur.a[0], step);
+      const uint64_t b_big = StepDescriptor<kLayout>(cur.b[0], step);
       if constexpr (kSplit) {
-        const uint64_t a_small = jsdl::WgmmaDescriptor(&cur.a[1][word], kLeading, kStride);
-        const uint64_t b_small = jsdl::WgmmaDescriptor(&cur.b[1][word], kLeading, kStride);
+        const uint64_t a_small = StepDescriptor<kLayout>(cur.a[1], step);
+        const uint64_t b_small = StepDescriptor<kLayout>(cur.b[1], step);
         jsdl::WgmmaTf32(part, a_big, b_big, step);  // step 0 starts the slice's sum
         jsdl::WgmmaTf32(cross, a_big, b_small, 1);
         jsdl::WgmmaTf32(cross, a_small, b_big, 1);
@@ -223,10 +241,10 @@ std::vector<float> CheckedTiles(const float* c) {
   return out;
 }
 
-template <bool kSplit, bool kLeadingIsK, int kAhead>
+template <bool kSplit, int kLayout, int kAhead>
 void Run(const char* name, const float* a, const float* b, int k, float* c,
          const std::vector<double>& ref, int num_sms) {
-  auto kernel = TileKernel<kSplit, kLeadingIsK, kAhead>;
+  auto kernel = TileKernel<kSplit, kLayout, kAhead>;
   // 8 KB past the stages: the wrong descriptor order reads up to 5.4 KB past the last slice.
   const size_t smem = 2 * sizeof(Stage) + 8192;
   PROBE_CHECK(cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize,
@@ -285,11 +303,13 @@ int main(int argc, char** argv) {
   PROBE_CHECK(cudaMalloc(&c, sizeof(float) * kTilesM * kTilesN * kEdge * kEdge));
   PROBE_CHECK(cudaMemcpy(a, ha.data(), sizeof(float) * ha.size(), cudaMemcpyHostToDevice));
   PROBE_CHECK(cudaMemcpy(b, hb.data(), sizeof(float) * hb.size(), cudaMemcpyHostToDevice));
-  Run<false, true, 1>("tf32 leading=k", a, b, k, c, ref, num_sms);
-  Run<false, true, 2>("tf32 leading=k", a, b, k, c, ref, num_sms);
-  Run<false, false, 1>("tf32 leading=rows", a, b, k, c, ref, num_sms);
-  Run<true, true, 1>("3xtf32 leading=k", a, b, k, c, ref, num_sms);
-  Run<true, true, 2>("3xtf32 leading=k", a, b, k, c, ref, num_sms);
+  Run<false, kCoreK, 1>("tf32 core leading=k", a, b, k, c, ref, num_sms);
+  Run<false, kCoreRows, 1>("tf32 core leading=rows", a, b, k, c, ref, num_sms);
+  Run<false, kSwizzled, 1>("tf32 swizzled", a, b, k, c, ref, num_sms);
+  Run<false, kSwizzled, 2>("tf32 swizzled", a, b, k, c, ref, num_sms);
+  Run<true, kCoreK, 1>("3xtf32 core leading=k", a, b, k, c, ref, num_sms);
+  Run<true, kSwizzled, 1>("3xtf32 swizzled", a, b, k, c, ref, num_sms);
+  Run<true, kSwizzled, 2>("3xtf32 swizzled", a, b, k, c, ref, num_sms);
   PROBE_CHECK(cudaFree(a));
   PROBE_CHECK(cudaFree(b));
   PROBE_CHECK(cudaFree(c));

@@ -9,14 +9,20 @@
 
 namespace jsdl {
 
-// A shared-memory matrix descriptor without swizzle: start address, leading and stride byte
-// offsets (each >> 4, 14 bits), swizzle mode 0 in bits 62-63.
+// Swizzle modes of a descriptor (bits 62-63).
+enum class WgmmaSwizzle : uint64_t { kNone = 0, k128B = 1 };
+
+// A shared-memory matrix descriptor: start address, leading and stride byte offsets (each >> 4,
+// 14 bits), swizzle mode. With k128B, rows of 128 bytes in atoms of 8 rows (1024-byte aligned),
+// 16-byte chunk c of row r stored at chunk c ^ (r % 8); the stride is the atoms' distance.
 __device__ __forceinline__ uint64_t WgmmaDescriptor(const void* smem, uint32_t leading,
-                                                    uint32_t stride) {
+                                                    uint32_t stride,
+                                                    WgmmaSwizzle swizzle = WgmmaSwizzle::kNone) {
   const uint32_t address = static_cast<uint32_t>(__cvta_generic_to_shared(smem));
   return static_cast<uint64_t>((address & 0x3ffff) >> 4) |
          static_cast<uint64_t>((leading >> 4) & 0x3fff) << 16 |
-         static_cast<uint64_t>((stride >> 4) & 0x3fff) << 32;
+         static_cast<uint64_t>((stride >> 4) & 0x3fff) << 32 |
+         static_cast<uint64_t>(swizzle) << 62;
 }
 
 // Before a warpgroup's first wgmma, and after other instructions touched its accumulators.
