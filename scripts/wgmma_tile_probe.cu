@@ -21,6 +21,8 @@
 // Build and run (GPU machine, repository root):
 //   nvcc -std=c++17 -O3 -arch=sm_90a scripts/wgmma_tile_probe.cu -o /tmp/wgmma_tile_probe
 //   /tmp/wgmma_tile_probe [K]      # K = 2048 by default, a multiple of 64
+#include <cuda.h>
+#include <cudaTypedefs.h>  // PFN_cuTensorMapEncodeTiled
 #include <cuda_runtime.h>
 
 #include <algorithm>
@@ -32,6 +34,7 @@
 #include <vector>
 
 #include "../cuda/common/mma.cuh"  // ToTf32
+#include "../cuda/common/tma.cuh"
 #include "../cuda/common/wgmma.cuh"
 #include "probe_common.cuh"
 
@@ -88,6 +91,67 @@ __device__ __forceinline__ int2 SliceElement(int q) {
 struct Stage {
   uint32_t a[2][kWords], b[2][kWords];  // [0]: big (or TF32), [1]: small
 };
+
+// One 32-deep slice on the tensor cores, operands at a_big / b_big (and their small parts at
+// a_small / b_small in 3xTF32) in `kLayout`: TF32 into acc, or 3xTF32 with big x big into
+// the slice's `part` and the cross terms into `cross`. Issued and committed, not waited for.
+template <bool kSplit, int kLayout>
+__device__ __forceinline__ void IssueSlice(const uint32_t* a_big, const uint32_t* b_big,
+                                           const uint32_t* a_small, const uint32_t* b_small,
+                                           float (&acc)[32], float (&part)[32],
+                                           float (&cross)[32]) {
+  if constexpr (kSplit) jsdl::WgmmaPin(part);  // the join's reads stay before the next wgmma
+  jsdl::WgmmaFence();
+#pragma unroll
+  for (int step = 0; step < kSlice / 8; ++step) {
+    const uint64_t ab = StepDescriptor<kLayout>(a_big, step);
+    const uint64_t bb = StepDescriptor<kLayout>(b_big, step);
+    if constexpr (kSplit) {
+      jsdl::WgmmaTf32(part, ab, bb, step);  // step 0 starts the slice's sum
+      jsdl::WgmmaTf32(cross, ab, StepDescriptor<kLayout>(b_small, step), 1);
+      jsdl::WgmmaTf32(cross, StepDescriptor<kLayout>(a_small, step), bb, 1);
+    } else {
+      jsdl::WgmmaTf32(acc, ab, bb, 1);
+    }
+  }
+  jsdl::WgmmaCommit();
+}
+
+// After the wait: a slice's big x big joins the float32 sum (3xTF32).
+template <bool kSplit>
+__device__ __forceinline__ void JoinSlice(float (&acc)[32], float (&part)[32]) {
+  if constexpr (kSplit) {
+    jsdl::WgmmaPin(part);
+#pragma unroll
+    for (int i = 0; i < 32; ++i) acc[i] += part[i];
+  }
+}
+
+// The cross terms join (where finite), and the tile goes to its place in c.
+template <bool kSplit>
+__device__ __forceinline__ void FinishTile(float (&acc)[32], float (&cross)[32], float* c,
+                                           int tile_m, int tile_n) {
+  if constexpr (kSplit) {
+    jsdl::WgmmaPin(cross);
+#pragma unroll
+    for (int i = 0; i < 32; ++i)
+      if (isfinite(cross[i])) acc[i] += cross[i];
+  } else {
+    jsdl::WgmmaPin(acc);
+  }
+  // Accumulator layout (confirmed by the check): warp w holds rows 16w..16w+15; register
+  // 4j + e of lane l: row 16w + l / 4 + 8 (e / 2), column 8j + 2 (l % 4) + e % 2.
+  const int warp = threadIdx.x / 32, lane = threadIdx.x % 32;
+  constexpr int kOutCols = kTilesN * kEdge;
+#pragma unroll
+  for (int j = 0; j < 8; ++j)
+#pragma unroll
+    for (int e = 0; e < 4; ++e) {
+      const int row = 16 * warp + lane / 4 + 8 * (e / 2), col = 8 * j + 2 * (lane % 4) + e % 2;
+      c[static_cast<int64_t>(tile_m * kEdge + row) * kOutCols + tile_n * kEdge + col] =
+          acc[4 * j + e];
+    }
+}
 
 // kSplit: 3xTF32, else TF32. kLayout: the operands' layout in shared memory. kAhead: slices held in registers
 // ahead of the one the tensor cores work on (1 or 2). Block b computes output tile
@@ -153,30 +217,10 @@ __global__ void __launch_bounds__(kThreads) TileKernel(const float* a, const flo
   // registers slice s came through) and slice s + 1, already in `next`, is stored next.
   const auto step_slice = [&](int s, Regs& loading, Regs& next) {
     Stage& cur = stages[s & 1];
-    if constexpr (kSplit) jsdl::WgmmaPin(part);  // the join's reads stay before the next wgmma
-    jsdl::WgmmaFence();
-#pragma unroll
-    for (int step = 0; step < kSlice / 8; ++step) {
-      const uint64_t a_big = StepDescriptor<kLayout>(cur.a[0], step);
-      const uint64_t b_big = StepDescriptor<kLayout>(cur.b[0], step);
-      if constexpr (kSplit) {
-        const uint64_t a_small = StepDescriptor<kLayout>(cur.a[1], step);
-        const uint64_t b_small = StepDescriptor<kLayout>(cur.b[1], step);
-        jsdl::WgmmaTf32(part, a_big, b_big, step);  // step 0 starts the slice's sum
-        jsdl::WgmmaTf32(cross, a_big, b_small, 1);
-        jsdl::WgmmaTf32(cross, a_small, b_big, 1);
-      } else {
-        jsdl::WgmmaTf32(acc, a_big, b_big, 1);
-      }
-    }
-    jsdl::WgmmaCommit();
+    IssueSlice<kSplit, kLayout>(cur.a[0], cur.b[0], cur.a[1], cur.b[1], acc, part, cross);
     if (s + kAhead < slices) load(loading, s + kAhead);  // in flight beside the tensor cores
     jsdl::WgmmaWait<0>();
-    if constexpr (kSplit) {
-      jsdl::WgmmaPin(part);
-#pragma unroll
-      for (int i = 0; i < 32; ++i) acc[i] += part[i];
-    }
+    JoinSlice<kSplit>(acc, part);
     if (s + 1 < slices) {
       store(next, stages[(s + 1) & 1]);  // the stage read before the last barrier
       __syncthreads();
@@ -195,26 +239,106 @@ __global__ void __launch_bounds__(kThreads) TileKernel(const float* a, const flo
       step_slice(s + 1, regs[0], regs[0]);
     }
   }
-  if constexpr (kSplit) {
-    jsdl::WgmmaPin(cross);
+  FinishTile<kSplit>(acc, cross, c, tile_m, tile_n);
+}
+
+// The TMA path: slices land raw (float32) in a ring of kStages stages, 128-byte swizzled by the
+// copy engine, with no thread loading or storing them; one thread issues the copies. The tensor
+// cores read float32 as TF32 by dropping the low 13 bits (truncation, where the register path
+// rounds). 3xTF32: the threads write small = x - TF32(x) beside each stage (same layout, element
+// by element; exact), and the products are raw x raw, raw x small and small x raw.
+template <bool kSplit>
+struct alignas(1024) TmaStage {
+  uint32_t a[kWords], b[kWords];
+  uint32_t small_a[kSplit ? kWords : 1], small_b[kSplit ? kWords : 1];
+};
+
+template <bool kSplit, int kStages>
+__global__ void __launch_bounds__(kThreads)
+    TmaTileKernel(const __grid_constant__ CUtensorMap map_a,
+                  const __grid_constant__ CUtensorMap map_b, int k, float* c) {
+  extern __shared__ unsigned char smem_raw[];
+  // The swizzle's pattern follows address bits 7-9: stages start 1024-aligned.
+  auto* stages = reinterpret_cast<TmaStage<kSplit>*>(
+      (reinterpret_cast<uintptr_t>(smem_raw) + 1023) & ~uintptr_t{1023});
+  __shared__ uint64_t full[kStages];  // slice landed
+  const int tid = threadIdx.x;
+  const int tile_m = blockIdx.x / kTilesN, tile_n = blockIdx.x % kTilesN;
+  const int slices = k / kSlice;
+  const auto issue = [&](int s) {  // one thread
+    TmaStage<kSplit>& st = stages[s % kStages];
+    uint64_t* bar = &full[s % kStages];
+    jsdl::BarrierExpectBytes(bar, 2 * kWords * 4);
+    jsdl::TmaLoad2d(st.a, &map_a, s * kSlice, tile_m * kEdge, bar);
+    jsdl::TmaLoad2d(st.b, &map_b, s * kSlice, tile_n * kEdge, bar);
+  };
+  if (tid == 0)
+    for (int i = 0; i < kStages; ++i) jsdl::BarrierInit(&full[i], 1);
+  __syncthreads();
+  if (tid == 0)
+    for (int s = 0; s < kStages && s < slices; ++s) issue(s);
+
+  float acc[32] = {}, part[32] = {}, cross[32] = {};
+  for (int s = 0; s < slices; ++s) {
+    TmaStage<kSplit>& st = stages[s % kStages];
+    jsdl::BarrierWait(&full[s % kStages], (s / kStages) & 1);
+    if constexpr (kSplit) {
 #pragma unroll
-    for (int i = 0; i < 32; ++i)
-      if (isfinite(cross[i])) acc[i] += cross[i];
-  } else {
-    jsdl::WgmmaPin(acc);
-  }
-  // Accumulator layout (to be confirmed by the check): warp w holds rows 16w..16w+15; register
-  // 4j + e of lane l: row 16w + l / 4 + 8 (e / 2), column 8j + 2 (l % 4) + e % 2.
-  const int warp = tid / 32, lane = tid % 32;
-  constexpr int kOutCols = kTilesN * kEdge;
+      for (int i = tid * 4; i < kWords; i += kThreads * 4) {
+        uint4 va = *reinterpret_cast<const uint4*>(&st.a[i]);
+        uint4 vb = *reinterpret_cast<const uint4*>(&st.b[i]);
+        uint32_t* pa = &va.x;
+        uint32_t* pb = &vb.x;
 #pragma unroll
-  for (int j = 0; j < 8; ++j)
-#pragma unroll
-    for (int e = 0; e < 4; ++e) {
-      const int row = 16 * warp + lane / 4 + 8 * (e / 2), col = 8 * j + 2 * (lane % 4) + e % 2;
-      c[static_cast<int64_t>(tile_m * kEdge + row) * kOutCols + tile_n * kEdge + col] =
-          acc[4 * j + e];
+        for (int j = 0; j < 4; ++j) {  // x - TF32(x), TF32(x) as the tensor cores take it
+          pa[j] = __float_as_uint(__uint_as_float(pa[j]) - __uint_as_float(pa[j] & 0xffffe000u));
+          pb[j] = __float_as_uint(__uint_as_float(pb[j]) - __uint_as_float(pb[j] & 0xffffe000u));
+        }
+        *reinterpret_cast<uint4*>(&st.small_a[i]) = va;
+        *reinterpret_cast<uint4*>(&st.small_b[i]) = vb;
+      }
+      jsdl::FenceSharedForWgmma();
+      __syncthreads();
     }
+    IssueSlice<kSplit, kSwizzled>(st.a, st.b, st.small_a, st.small_b, acc, part, cross);
+    jsdl::WgmmaWait<0>();
+    JoinSlice<kSplit>(acc, part);
+    __syncthreads();  // every warp's tensor cores done with the stage
+    if (tid == 0 && s + kStages < slices) {
+      jsdl::FenceSharedForWgmma();  // generic reads of the stage before the copy engine's writes
+      issue(s + kStages);
+    }
+  }
+  FinishTile<kSplit>(acc, cross, c, tile_m, tile_n);
+}
+
+// A 2-D tensor map of `rows` rows of k float32, boxes of 64 rows x 32 (one slice of a tile),
+// 128-byte swizzled.
+CUtensorMap SliceMap(const float* base, int rows, int k) {
+  static const auto encode = [] {
+    void* fn = nullptr;
+    cudaDriverEntryPointQueryResult found{};
+    PROBE_CHECK(cudaGetDriverEntryPointByVersion("cuTensorMapEncodeTiled", &fn, 12000,
+                                                 cudaEnableDefault, &found));
+    if (found != cudaDriverEntryPointSuccess || fn == nullptr) {
+      std::fprintf(stderr, "cuTensorMapEncodeTiled not found\n");
+      std::exit(1);
+    }
+    return reinterpret_cast<PFN_cuTensorMapEncodeTiled_v12000>(fn);
+  }();
+  CUtensorMap map;
+  const cuuint64_t dims[2] = {static_cast<cuuint64_t>(k), static_cast<cuuint64_t>(rows)};
+  const cuuint64_t strides[1] = {static_cast<cuuint64_t>(k) * sizeof(float)};
+  const cuuint32_t box[2] = {kSlice, kEdge}, unit[2] = {1, 1};
+  const CUresult r = encode(&map, CU_TENSOR_MAP_DATA_TYPE_FLOAT32, 2, const_cast<float*>(base),
+                            dims, strides, box, unit, CU_TENSOR_MAP_INTERLEAVE_NONE,
+                            CU_TENSOR_MAP_SWIZZLE_128B, CU_TENSOR_MAP_L2_PROMOTION_L2_128B,
+                            CU_TENSOR_MAP_FLOAT_OOB_FILL_NONE);
+  if (r != CUDA_SUCCESS) {
+    std::fprintf(stderr, "cuTensorMapEncodeTiled failed: %d\n", static_cast<int>(r));
+    std::exit(1);
+  }
+  return map;
 }
 
 double RelErr(const std::vector<float>& out, const std::vector<double>& ref) {
@@ -241,18 +365,16 @@ std::vector<float> CheckedTiles(const float* c) {
   return out;
 }
 
-template <bool kSplit, int kLayout, int kAhead>
-void Run(const char* name, const float* a, const float* b, int k, float* c,
-         const std::vector<double>& ref, int num_sms) {
-  auto kernel = TileKernel<kSplit, kLayout, kAhead>;
-  // 8 KB past the stages: the wrong descriptor order reads up to 5.4 KB past the last slice.
-  const size_t smem = 2 * sizeof(Stage) + 8192;
+// Launches `kernel` once to check tiles 0 and last against float64, then times it; prints a line.
+template <typename Kernel, typename... Args>
+void Measure(const char* name, int ahead, Kernel kernel, size_t smem, int k, float* c,
+             const std::vector<double>& ref, int num_sms, Args... args) {
   PROBE_CHECK(cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize,
                                    static_cast<int>(smem)));
   const size_t out_bytes = sizeof(float) * kTilesM * kTilesN * kEdge * kEdge;
   PROBE_CHECK(cudaMemset(c, 0xff, out_bytes));  // NaN: unwritten shows
   constexpr int kBlocks = kTilesM * kTilesN;
-  kernel<<<kBlocks, kThreads, smem>>>(a, b, k, c);
+  kernel<<<kBlocks, kThreads, smem>>>(args..., k, c);
   PROBE_CHECK(cudaGetLastError());
   PROBE_CHECK(cudaDeviceSynchronize());
   std::vector<float> out = CheckedTiles(c);
@@ -263,12 +385,30 @@ void Run(const char* name, const float* a, const float* b, int k, float* c,
   const double err = RelErr(out, ref), sorted_err = RelErr(sorted_out, sorted_ref);
   int resident = 0;
   PROBE_CHECK(cudaOccupancyMaxActiveBlocksPerMultiprocessor(&resident, kernel, kThreads, smem));
-  const double us = MedianMs([&] { kernel<<<kBlocks, kThreads, smem>>>(a, b, k, c); }, 21) * 1e3;
+  const double us =
+      MedianMs([&] { kernel<<<kBlocks, kThreads, smem>>>(args..., k, c); }, 21) * 1e3;
   const double useful = 2.0 * kEdge * kEdge * k * kBlocks;
   std::printf("%-24s ahead=%d K=%d rel_err=%.2e sorted_rel_err=%.2e tiles=%d (SMs %d, %d "
               "resident an SM) us=%.2f dense TFLOP/s=%.1f L2 TB/s=%.2f\n",
-              name, kAhead, k, err, sorted_err, kBlocks, num_sms, resident, us,
+              name, ahead, k, err, sorted_err, kBlocks, num_sms, resident, us,
               useful / us * 1e-6, 2.0 * kEdge * k * 4 * kBlocks / us * 1e-6);
+}
+
+// The register-staged kernel; 8 KB past the stages: the wrong descriptor order reads up to
+// 5.4 KB past the last slice.
+template <bool kSplit, int kLayout, int kAhead>
+void Run(const char* name, const float* a, const float* b, int k, float* c,
+         const std::vector<double>& ref, int num_sms) {
+  Measure(name, kAhead, TileKernel<kSplit, kLayout, kAhead>, 2 * sizeof(Stage) + 8192, k, c, ref,
+          num_sms, a, b);
+}
+
+// The TMA kernel: kStages - 1 slices in flight beside the one on the tensor cores.
+template <bool kSplit, int kStages>
+void RunTma(const char* name, const CUtensorMap& map_a, const CUtensorMap& map_b, int k,
+            float* c, const std::vector<double>& ref, int num_sms) {
+  Measure(name, kStages - 1, TmaTileKernel<kSplit, kStages>,
+          kStages * sizeof(TmaStage<kSplit>) + 1024, k, c, ref, num_sms, map_a, map_b);
 }
 
 }  // namespace
@@ -310,6 +450,12 @@ int main(int argc, char** argv) {
   Run<true, kCoreK, 1>("3xtf32 core leading=k", a, b, k, c, ref, num_sms);
   Run<true, kSwizzled, 1>("3xtf32 swizzled", a, b, k, c, ref, num_sms);
   Run<true, kSwizzled, 2>("3xtf32 swizzled", a, b, k, c, ref, num_sms);
+  const CUtensorMap map_a = SliceMap(a, kTilesM * kEdge, k);
+  const CUtensorMap map_b = SliceMap(b, kTilesN * kEdge, k);
+  RunTma<false, 4>("tf32 tma", map_a, map_b, k, c, ref, num_sms);
+  RunTma<false, 6>("tf32 tma", map_a, map_b, k, c, ref, num_sms);
+  RunTma<true, 3>("3xtf32 tma", map_a, map_b, k, c, ref, num_sms);
+  RunTma<true, 4>("3xtf32 tma", map_a, map_b, k, c, ref, num_sms);
   PROBE_CHECK(cudaFree(a));
   PROBE_CHECK(cudaFree(b));
   PROBE_CHECK(cudaFree(c));
