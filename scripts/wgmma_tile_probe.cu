@@ -141,7 +141,7 @@ __device__ __forceinline__ void FinishTile(float (&acc)[32], float (&cross)[32],
   }
   // Accumulator layout (confirmed by the check): warp w holds rows 16w..16w+15; register
   // 4j + e of lane l: row 16w + l / 4 + 8 (e / 2), column 8j + 2 (l % 4) + e % 2.
-  const int warp = threadIdx.x / 32, lane = threadIdx.x % 32;
+  const int warp = threadIdx.x % kThreads / 32, lane = threadIdx.x % 32;  // in the warpgroup
   constexpr int kOutCols = kTilesN * kEdge;
 #pragma unroll
   for (int j = 0; j < 8; ++j)
@@ -247,30 +247,39 @@ __global__ void __launch_bounds__(kThreads) TileKernel(const float* a, const flo
 // cores read float32 as TF32 by dropping the low 13 bits (truncation, where the register path
 // rounds). 3xTF32: the threads write small = x - TF32(x) beside each stage (same layout, element
 // by element; exact), and the products are raw x raw, raw x small and small x raw.
-template <bool kSplit>
+// kGroups warpgroups a block (1 or 2) share the slice of A's 64 rows; each takes its own 64
+// rows of B, so a block computes 64 x (64 kGroups) of the output and a product costs fewer L2
+// bytes and split passes with 2. A stage holds A's slice, then B's kGroups slices: raw, and in
+// 3xTF32 their small parts after them.
+template <bool kSplit, int kGroups>
 struct alignas(1024) TmaStage {
-  uint32_t a[kWords], b[kWords];
-  uint32_t small_a[kSplit ? kWords : 1], small_b[kSplit ? kWords : 1];
+  static constexpr int kParts = 1 + kGroups;  // slices of 64 x 32
+  uint32_t raw[kParts * kWords];
+  uint32_t small[kSplit ? kParts * kWords : 1];
 };
 
-template <bool kSplit, int kStages>
-__global__ void __launch_bounds__(kThreads)
+template <bool kSplit, int kStages, int kGroups>
+__global__ void __launch_bounds__(kThreads * kGroups)
     TmaTileKernel(const __grid_constant__ CUtensorMap map_a,
                   const __grid_constant__ CUtensorMap map_b, int k, float* c) {
+  using StageT = TmaStage<kSplit, kGroups>;
   extern __shared__ unsigned char smem_raw[];
   // The swizzle's pattern follows address bits 7-9: stages start 1024-aligned.
-  auto* stages = reinterpret_cast<TmaStage<kSplit>*>(
+  auto* stages = reinterpret_cast<StageT*>(
       (reinterpret_cast<uintptr_t>(smem_raw) + 1023) & ~uintptr_t{1023});
   __shared__ uint64_t full[kStages];  // slice landed
-  const int tid = threadIdx.x;
-  const int tile_m = blockIdx.x / kTilesN, tile_n = blockIdx.x % kTilesN;
+  const int tid = threadIdx.x, group = tid / kThreads;
+  constexpr int kBlocksN = kTilesN / kGroups;
+  const int tile_m = blockIdx.x / kBlocksN, tile_n0 = blockIdx.x % kBlocksN * kGroups;
   const int slices = k / kSlice;
   const auto issue = [&](int s) {  // one thread
-    TmaStage<kSplit>& st = stages[s % kStages];
+    StageT& st = stages[s % kStages];
     uint64_t* bar = &full[s % kStages];
-    jsdl::BarrierExpectBytes(bar, 2 * kWords * 4);
-    jsdl::TmaLoad2d(st.a, &map_a, s * kSlice, tile_m * kEdge, bar);
-    jsdl::TmaLoad2d(st.b, &map_b, s * kSlice, tile_n * kEdge, bar);
+    jsdl::BarrierExpectBytes(bar, StageT::kParts * kWords * 4);
+    jsdl::TmaLoad2d(st.raw, &map_a, s * kSlice, tile_m * kEdge, bar);
+#pragma unroll
+    for (int g = 0; g < kGroups; ++g)
+      jsdl::TmaLoad2d(st.raw + (1 + g) * kWords, &map_b, s * kSlice, (tile_n0 + g) * kEdge, bar);
   };
   if (tid == 0)
     for (int i = 0; i < kStages; ++i) jsdl::BarrierInit(&full[i], 1);
@@ -280,27 +289,24 @@ __global__ void __launch_bounds__(kThreads)
 
   float acc[32] = {}, part[32] = {}, cross[32] = {};
   for (int s = 0; s < slices; ++s) {
-    TmaStage<kSplit>& st = stages[s % kStages];
+    StageT& st = stages[s % kStages];
     jsdl::BarrierWait(&full[s % kStages], (s / kStages) & 1);
     if constexpr (kSplit) {
 #pragma unroll
-      for (int i = tid * 4; i < kWords; i += kThreads * 4) {
-        uint4 va = *reinterpret_cast<const uint4*>(&st.a[i]);
-        uint4 vb = *reinterpret_cast<const uint4*>(&st.b[i]);
-        uint32_t* pa = &va.x;
-        uint32_t* pb = &vb.x;
+      for (int i = tid * 4; i < StageT::kParts * kWords; i += kThreads * kGroups * 4) {
+        uint4 v = *reinterpret_cast<const uint4*>(&st.raw[i]);
+        uint32_t* pv = &v.x;
 #pragma unroll
-        for (int j = 0; j < 4; ++j) {  // x - TF32(x), TF32(x) as the tensor cores take it
-          pa[j] = __float_as_uint(__uint_as_float(pa[j]) - __uint_as_float(pa[j] & 0xffffe000u));
-          pb[j] = __float_as_uint(__uint_as_float(pb[j]) - __uint_as_float(pb[j] & 0xffffe000u));
-        }
-        *reinterpret_cast<uint4*>(&st.small_a[i]) = va;
-        *reinterpret_cast<uint4*>(&st.small_b[i]) = vb;
+        for (int j = 0; j < 4; ++j)  // x - TF32(x), TF32(x) as the tensor cores take it
+          pv[j] = __float_as_uint(__uint_as_float(pv[j]) - __uint_as_float(pv[j] & 0xffffe000u));
+        *reinterpret_cast<uint4*>(&st.small[i]) = v;
       }
       jsdl::FenceSharedForWgmma();
       __syncthreads();
     }
-    IssueSlice<kSplit, kSwizzled>(st.a, st.b, st.small_a, st.small_b, acc, part, cross);
+    const int b_at = (1 + group) * kWords;
+    IssueSlice<kSplit, kSwizzled>(st.raw, st.raw + b_at, st.small, st.small + b_at, acc, part,
+                                  cross);
     jsdl::WgmmaWait<0>();
     JoinSlice<kSplit>(acc, part);
     __syncthreads();  // every warp's tensor cores done with the stage
@@ -309,7 +315,7 @@ __global__ void __launch_bounds__(kThreads)
       issue(s + kStages);
     }
   }
-  FinishTile<kSplit>(acc, cross, c, tile_m, tile_n);
+  FinishTile<kSplit>(acc, cross, c, tile_m, tile_n0 + group);
 }
 
 // A 2-D tensor map of `rows` rows of k float32, boxes of 64 rows x 32 (one slice of a tile),
@@ -367,14 +373,13 @@ std::vector<float> CheckedTiles(const float* c) {
 
 // Launches `kernel` once to check tiles 0 and last against float64, then times it; prints a line.
 template <typename Kernel, typename... Args>
-void Measure(const char* name, int ahead, Kernel kernel, size_t smem, int k, float* c,
-             const std::vector<double>& ref, int num_sms, Args... args) {
+void Measure(const char* name, int ahead, Kernel kernel, int blocks, int threads, size_t smem,
+             int k, float* c, const std::vector<double>& ref, int num_sms, Args... args) {
   PROBE_CHECK(cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize,
                                    static_cast<int>(smem)));
   const size_t out_bytes = sizeof(float) * kTilesM * kTilesN * kEdge * kEdge;
   PROBE_CHECK(cudaMemset(c, 0xff, out_bytes));  // NaN: unwritten shows
-  constexpr int kBlocks = kTilesM * kTilesN;
-  kernel<<<kBlocks, kThreads, smem>>>(args..., k, c);
+  kernel<<<blocks, threads, smem>>>(args..., k, c);
   PROBE_CHECK(cudaGetLastError());
   PROBE_CHECK(cudaDeviceSynchronize());
   std::vector<float> out = CheckedTiles(c);
@@ -384,14 +389,16 @@ void Measure(const char* name, int ahead, Kernel kernel, size_t smem, int k, flo
   std::sort(sorted_ref.begin(), sorted_ref.end());
   const double err = RelErr(out, ref), sorted_err = RelErr(sorted_out, sorted_ref);
   int resident = 0;
-  PROBE_CHECK(cudaOccupancyMaxActiveBlocksPerMultiprocessor(&resident, kernel, kThreads, smem));
+  PROBE_CHECK(cudaOccupancyMaxActiveBlocksPerMultiprocessor(&resident, kernel, threads, smem));
   const double us =
-      MedianMs([&] { kernel<<<kBlocks, kThreads, smem>>>(args..., k, c); }, 21) * 1e3;
-  const double useful = 2.0 * kEdge * kEdge * k * kBlocks;
-  std::printf("%-24s ahead=%d K=%d rel_err=%.2e sorted_rel_err=%.2e tiles=%d (SMs %d, %d "
-              "resident an SM) us=%.2f dense TFLOP/s=%.1f L2 TB/s=%.2f\n",
-              name, ahead, k, err, sorted_err, kBlocks, num_sms, resident, us,
-              useful / us * 1e-6, 2.0 * kEdge * k * 4 * kBlocks / us * 1e-6);
+      MedianMs([&] { kernel<<<blocks, threads, smem>>>(args..., k, c); }, 21) * 1e3;
+  const int tiles = kTilesM * kTilesN, groups = threads / kThreads;
+  const double useful = 2.0 * kEdge * kEdge * k * tiles;
+  const double bytes = (1.0 + groups) * kEdge * k * 4 * blocks;  // A once a block, B per group
+  std::printf("%-24s ahead=%d K=%d rel_err=%.2e sorted_rel_err=%.2e blocks=%d of %d x %d "
+              "(SMs %d, %d resident an SM) us=%.2f dense TFLOP/s=%.1f L2 TB/s=%.2f\n",
+              name, ahead, k, err, sorted_err, blocks, kEdge, kEdge * groups, num_sms, resident,
+              us, useful / us * 1e-6, bytes / us * 1e-6);
 }
 
 // The register-staged kernel; 8 KB past the stages: the wrong descriptor order reads up to
@@ -399,16 +406,17 @@ void Measure(const char* name, int ahead, Kernel kernel, size_t smem, int k, flo
 template <bool kSplit, int kLayout, int kAhead>
 void Run(const char* name, const float* a, const float* b, int k, float* c,
          const std::vector<double>& ref, int num_sms) {
-  Measure(name, kAhead, TileKernel<kSplit, kLayout, kAhead>, 2 * sizeof(Stage) + 8192, k, c, ref,
-          num_sms, a, b);
+  Measure(name, kAhead, TileKernel<kSplit, kLayout, kAhead>, kTilesM * kTilesN, kThreads,
+          2 * sizeof(Stage) + 8192, k, c, ref, num_sms, a, b);
 }
 
 // The TMA kernel: kStages - 1 slices in flight beside the one on the tensor cores.
-template <bool kSplit, int kStages>
+template <bool kSplit, int kStages, int kGroups>
 void RunTma(const char* name, const CUtensorMap& map_a, const CUtensorMap& map_b, int k,
             float* c, const std::vector<double>& ref, int num_sms) {
-  Measure(name, kStages - 1, TmaTileKernel<kSplit, kStages>,
-          kStages * sizeof(TmaStage<kSplit>) + 1024, k, c, ref, num_sms, map_a, map_b);
+  Measure(name, kStages - 1, TmaTileKernel<kSplit, kStages, kGroups>,
+          kTilesM * kTilesN / kGroups, kThreads * kGroups,
+          kStages * sizeof(TmaStage<kSplit, kGroups>) + 1024, k, c, ref, num_sms, map_a, map_b);
 }
 
 }  // namespace
@@ -452,10 +460,11 @@ int main(int argc, char** argv) {
   Run<true, kSwizzled, 2>("3xtf32 swizzled", a, b, k, c, ref, num_sms);
   const CUtensorMap map_a = SliceMap(a, kTilesM * kEdge, k);
   const CUtensorMap map_b = SliceMap(b, kTilesN * kEdge, k);
-  RunTma<false, 4>("tf32 tma", map_a, map_b, k, c, ref, num_sms);
-  RunTma<false, 6>("tf32 tma", map_a, map_b, k, c, ref, num_sms);
-  RunTma<true, 3>("3xtf32 tma", map_a, map_b, k, c, ref, num_sms);
-  RunTma<true, 4>("3xtf32 tma", map_a, map_b, k, c, ref, num_sms);
+  RunTma<false, 4, 1>("tf32 tma", map_a, map_b, k, c, ref, num_sms);
+  RunTma<false, 4, 2>("tf32 tma", map_a, map_b, k, c, ref, num_sms);
+  RunTma<true, 3, 1>("3xtf32 tma", map_a, map_b, k, c, ref, num_sms);
+  RunTma<true, 2, 2>("3xtf32 tma", map_a, map_b, k, c, ref, num_sms);
+  RunTma<true, 4, 2>("3xtf32 tma", map_a, map_b, k, c, ref, num_sms);
   PROBE_CHECK(cudaFree(a));
   PROBE_CHECK(cudaFree(b));
   PROBE_CHECK(cudaFree(c));
