@@ -69,7 +69,8 @@ want ncu-harness && OP=${HARNESS_OP:-spmm} stage ncu-harness ${HARNESS_SECONDS:-
 want mma-probe && stage mma-probe 120 bash -c "nvcc -std=c++17 -O3 -arch=sm_90 \
   '$REPO/scripts/mma_probe.cu' -o /tmp/mma_probe && /tmp/mma_probe"
 # Hopper's wgmma rate the same way (the ceiling of a warpgroup tile: docs/kernels.md, session 23),
-# and a 64 x 64 TF32 / 3xTF32 tile on it, checked against float64 (wgmma_tile_probe.cu).
+# and 64 x 64 TF32 / 3xTF32 tiles on it, register-staged and fed by TMA, checked against float64
+# (wgmma_tile_probe.cu, session 24).
 want wgmma-probe && stage wgmma-probe 180 bash -c "nvcc -std=c++17 -O3 -arch=sm_90a \
   '$REPO/scripts/wgmma_probe.cu' -o /tmp/wgmma_probe && /tmp/wgmma_probe && \
   nvcc -std=c++17 -O3 -arch=sm_90a '$REPO/scripts/wgmma_tile_probe.cu' -o /tmp/wgmma_tile_probe \

@@ -1,22 +1,25 @@
-// A 64 x 64 tile of A B^T (A, B: 64 x K rows of float32) on Hopper's wgmma, checked against
-// float64 and timed: the piece an SDDMM tile on wgmma would be built from (docs/kernels.md,
-// session 23), tried standalone first. One warpgroup a block computes the tile over K in
-// 32-deep slices: its threads load a slice into registers (the next one while the tensor cores
-// work on the current), store it into shared memory as 8-row x 16-byte core matrices, and issue
-// wgmma m64n64k8 on shared-memory descriptors. TF32: one wgmma a k-step (values rounded to TF32
-// as they are stored). 3xTF32: values split into big = TF32(x) and small = x - big, stored
-// apart; big x big, big x small and small x big, the first into a per-slice sum that joins a
-// float32 accumulator after each slice (as SddmmMmaSums does), the cross terms over the whole K.
+// 64 x 64 tiles of A B^T (float32 rows of K) on Hopper's wgmma, checked against float64 and
+// timed: the piece an SDDMM tile on wgmma would be built from, tried standalone first
+// (docs/kernels.md, sessions 23 and 24). A warpgroup computes a tile over K in 32-deep slices
+// with wgmma m64n64k8 on shared-memory descriptors. TF32: one wgmma a k-step. 3xTF32: values
+// split into big = TF32(x) and small = x - big; big x big, big x small and small x big, the
+// first into a per-slice sum that joins a float32 accumulator after each slice (as SddmmMmaSums
+// does), the cross terms over the whole K. Two ways to bring the slices in:
+// - register-staged (TileKernel): the threads load a slice into registers (1 or 2 ahead), round
+//   and split it, and store it as 8-row core matrices or 128-byte swizzled rows;
+// - TMA (TmaTileKernel): one thread has the copy engine fill a ring of swizzled stages; the
+//   tensor cores truncate float32 to TF32, and in 3xTF32 the threads write the small parts
+//   beside each stage. 1 or 2 warpgroups a block (2 share A's slice).
 //
 // What it settles before the SDDMM kernel relies on it (each is printed, not assumed):
-// - the descriptor's leading and stride byte offsets for this layout (both orders are tried;
-//   the wrong one gives a large error);
+// - the descriptors for each layout (the core matrices' wrong order is run as a control: its
+//   large error shows the check can fail);
 // - the accumulators' layout (thread, register) -> (row, column) (an error with the right
 //   values in the wrong places shows as a small error of the sorted values);
-// - the rate on the SDDMM's own shape: a 2048 x 512 output of 64 x 64 tiles (the transformer's
-//   256-tile matrices), each block reading its own 64 rows of A and of B, so L2 carries what
-//   the SDDMM tile kernel's d-loop carries (session 23's first version had every block read the
-//   same rows: one hot set of L2 lines, 2.5 TB/s); with 1 or 2 slices loaded ahead.
+// - the rate on the SDDMM's own shape: a 2048 x 512 output (the transformer's 256-tile
+//   matrices), each block reading its own rows of A and B, so L2 carries what the SDDMM tile
+//   kernel's d-loop carries. Measured (session 24, H200, K = 2048): register-staged 110 us TF32,
+//   136 us 3xTF32; TMA 31 and 71 us; the package's mma.sync tile 51 and 81 with its output.
 //
 // Build and run (GPU machine, repository root):
 //   nvcc -std=c++17 -O3 -arch=sm_90a scripts/wgmma_tile_probe.cu -o /tmp/wgmma_tile_probe

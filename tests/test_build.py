@@ -61,7 +61,9 @@ def test_mma_probe_compiles(tmp_path):
     ("wgmma_probe", ("wgmma.mma_async.sync.aligned.m64n64k8.f32.tf32.tf32",
                      "wgmma.mma_async.sync.aligned.m64n64k16.f32.bf16.bf16")),
     ("wgmma_tile_probe", ("wgmma.mma_async.sync.aligned.m64n64k8.f32.tf32.tf32",
-                          "fence.proxy.async.shared::cta")),
+                          "fence.proxy.async.shared::cta",
+                          "cp.async.bulk.tensor.2d.shared::cluster.global",  # the TMA path
+                          "mbarrier.try_wait.parity", "mbarrier.arrive.expect_tx")),
 ])
 def test_wgmma_probes_build_their_wgmma(tmp_path, probe, instructions):
   """scripts/wgmma_probe.cu and wgmma_tile_probe.cu (gpu_run.sh stage wgmma-probe) compile for
