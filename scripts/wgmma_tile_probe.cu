@@ -261,6 +261,19 @@ struct alignas(1024) TmaStage {
   uint32_t small[kSplit ? kParts * kWords : 1];
 };
 
+// One thread has the copy engine bring slice s: A's 64 rows of the tile, then B's 64 rows for
+// each of kGroups column tiles, into `raw`, counted on `bar`.
+template <int kGroups>
+__device__ __forceinline__ void LoadTmaSlice(uint32_t* raw, const CUtensorMap* map_a,
+                                             const CUtensorMap* map_b, int s, int tile_m,
+                                             int tile_n0, uint64_t* bar) {
+  jsdl::BarrierExpectBytes(bar, (1 + kGroups) * kWords * 4);
+  jsdl::TmaLoad2d(raw, map_a, s * kSlice, tile_m * kEdge, bar);
+#pragma unroll
+  for (int g = 0; g < kGroups; ++g)
+    jsdl::TmaLoad2d(raw + (1 + g) * kWords, map_b, s * kSlice, (tile_n0 + g) * kEdge, bar);
+}
+
 template <bool kSplit, int kStages, int kGroups>
 __global__ void __launch_bounds__(kThreads * kGroups)
     TmaTileKernel(const __grid_constant__ CUtensorMap map_a,
@@ -276,13 +289,8 @@ __global__ void __launch_bounds__(kThreads * kGroups)
   const int tile_m = blockIdx.x / kBlocksN, tile_n0 = blockIdx.x % kBlocksN * kGroups;
   const int slices = k / kSlice;
   const auto issue = [&](int s) {  // one thread
-    StageT& st = stages[s % kStages];
-    uint64_t* bar = &full[s % kStages];
-    jsdl::BarrierExpectBytes(bar, StageT::kParts * kWords * 4);
-    jsdl::TmaLoad2d(st.raw, &map_a, s * kSlice, tile_m * kEdge, bar);
-#pragma unroll
-    for (int g = 0; g < kGroups; ++g)
-      jsdl::TmaLoad2d(st.raw + (1 + g) * kWords, &map_b, s * kSlice, (tile_n0 + g) * kEdge, bar);
+    LoadTmaSlice<kGroups>(stages[s % kStages].raw, &map_a, &map_b, s, tile_m, tile_n0,
+                          &full[s % kStages]);
   };
   if (tid == 0)
     for (int i = 0; i < kStages; ++i) jsdl::BarrierInit(&full[i], 1);
@@ -319,6 +327,99 @@ __global__ void __launch_bounds__(kThreads * kGroups)
     }
   }
   FinishTile<kSplit>(acc, cross, c, tile_m, tile_n0 + group);
+}
+
+// 3xTF32 on TMA without the small parts' pass: each thread reads its A fragments of A's and of
+// B's rows from the raw stage (conflict-free in the swizzled layout), keeps x - TF32(x) in
+// registers, and feeds them to wgmma as the register operand: small_a x raw_b into `cross`, and
+// small_b x raw_a into `cross_t`, which holds the transpose (rows of B by rows of A) and joins
+// through shared memory once after the d-loop. big x big is raw x raw by descriptors, as in
+// TmaTileKernel. No barrier between the copy and the tensor cores, and half the shared traffic.
+// kSwapA swaps the fragment's middle registers: the check's control for the A layout.
+template <int kStages, bool kSwapA>
+__global__ void __launch_bounds__(kThreads)
+    TmaRegTileKernel(const __grid_constant__ CUtensorMap map_a,
+                     const __grid_constant__ CUtensorMap map_b, int k, float* c) {
+  using StageT = TmaStage<false, 1>;
+  extern __shared__ unsigned char smem_raw[];
+  auto* stages = reinterpret_cast<StageT*>(
+      (reinterpret_cast<uintptr_t>(smem_raw) + 1023) & ~uintptr_t{1023});
+  __shared__ uint64_t full[kStages];
+  const int tid = threadIdx.x, warp = tid / 32, lane = tid % 32;
+  const int tile_m = blockIdx.x / kTilesN, tile_n = blockIdx.x % kTilesN;
+  const int slices = k / kSlice;
+  if (tid == 0)
+    for (int i = 0; i < kStages; ++i) jsdl::BarrierInit(&full[i], 1);
+  __syncthreads();
+  if (tid == 0)
+    for (int s = 0; s < kStages && s < slices; ++s)
+      LoadTmaSlice<1>(stages[s].raw, &map_a, &map_b, s, tile_m, tile_n, &full[s]);
+
+  // A thread's fragment element e: row 16 warp + lane / 4 + 8 (e % 2), k lane % 4 + 4 (e / 2).
+  const auto fragment_offset = [&](int e, int step) {
+    const int f = kSwapA && (e == 1 || e == 2) ? 3 - e : e;
+    return SliceOffset<kSwizzled>(16 * warp + lane / 4 + 8 * (f % 2), 8 * step + lane % 4 + 4 * (f / 2));
+  };
+  float acc[32] = {}, part[32] = {}, cross[32] = {}, cross_t[32] = {};
+  for (int s = 0; s < slices; ++s) {
+    StageT& st = stages[s % kStages];
+    const uint32_t* raw_a = st.raw;
+    const uint32_t* raw_b = st.raw + kWords;
+    jsdl::BarrierWait(&full[s % kStages], (s / kStages) & 1);
+    uint32_t small_a[kSlice / 8][4], small_b[kSlice / 8][4];
+#pragma unroll
+    for (int step = 0; step < kSlice / 8; ++step)
+#pragma unroll
+      for (int e = 0; e < 4; ++e) {
+        const int at = fragment_offset(e, step);
+        const uint32_t xa = raw_a[at], xb = raw_b[at];
+        small_a[step][e] = __float_as_uint(__uint_as_float(xa) - __uint_as_float(xa & 0xffffe000u));
+        small_b[step][e] = __float_as_uint(__uint_as_float(xb) - __uint_as_float(xb & 0xffffe000u));
+      }
+    jsdl::WgmmaPin(part);
+    jsdl::WgmmaFence();
+#pragma unroll
+    for (int step = 0; step < kSlice / 8; ++step) {
+      const uint64_t da = StepDescriptor<kSwizzled>(raw_a, step);
+      const uint64_t db = StepDescriptor<kSwizzled>(raw_b, step);
+      jsdl::WgmmaTf32(part, da, db, step);
+      jsdl::WgmmaTf32RegA(cross, small_a[step], db, 1);
+      jsdl::WgmmaTf32RegA(cross_t, small_b[step], da, 1);
+    }
+    jsdl::WgmmaCommit();
+    jsdl::WgmmaWait<0>();
+#pragma unroll
+    for (int step = 0; step < kSlice / 8; ++step) {
+      jsdl::WgmmaPin(small_a[step]);
+      jsdl::WgmmaPin(small_b[step]);
+    }
+    JoinSlice<true>(acc, part);
+    __syncthreads();  // every warp's tensor cores done with the stage
+    if (tid == 0 && s + kStages < slices) {
+      jsdl::FenceSharedForWgmma();
+      LoadTmaSlice<1>(st.raw, &map_a, &map_b, s + kStages, tile_m, tile_n, &full[s % kStages]);
+    }
+  }
+  // cross_t's (B row, A row) entries into cross's (A row, B row), through the free stages.
+  jsdl::WgmmaPin(cross_t);
+  float(*t)[kEdge + 1] = reinterpret_cast<float(*)[kEdge + 1]>(stages);
+#pragma unroll
+  for (int j = 0; j < 8; ++j)
+#pragma unroll
+    for (int e = 0; e < 4; ++e) {
+      const int row = 16 * warp + lane / 4 + 8 * (e / 2), col = 8 * j + 2 * (lane % 4) + e % 2;
+      t[col][row] = cross_t[4 * j + e];
+    }
+  __syncthreads();
+  jsdl::WgmmaPin(cross);
+#pragma unroll
+  for (int j = 0; j < 8; ++j)
+#pragma unroll
+    for (int e = 0; e < 4; ++e) {
+      const int row = 16 * warp + lane / 4 + 8 * (e / 2), col = 8 * j + 2 * (lane % 4) + e % 2;
+      cross[4 * j + e] += t[row][col];
+    }
+  FinishTile<true>(acc, cross, c, tile_m, tile_n);
 }
 
 // A 2-D tensor map of `rows` rows of k float32, boxes of 64 rows x 32 (one slice of a tile),
@@ -422,6 +523,14 @@ void RunTma(const char* name, const CUtensorMap& map_a, const CUtensorMap& map_b
           kStages * sizeof(TmaStage<kSplit, kGroups>) + 1024, k, c, ref, num_sms, map_a, map_b);
 }
 
+// The TMA kernel with the small parts in registers.
+template <int kStages, bool kSwapA>
+void RunTmaReg(const char* name, const CUtensorMap& map_a, const CUtensorMap& map_b, int k,
+               float* c, const std::vector<double>& ref, int num_sms) {
+  Measure(name, kStages - 1, TmaRegTileKernel<kStages, kSwapA>, kTilesM * kTilesN, kThreads,
+          kStages * sizeof(TmaStage<false, 1>) + 1024, k, c, ref, num_sms, map_a, map_b);
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -468,6 +577,9 @@ int main(int argc, char** argv) {
   RunTma<true, 3, 1>("3xtf32 tma", map_a, map_b, k, c, ref, num_sms);
   RunTma<true, 2, 2>("3xtf32 tma", map_a, map_b, k, c, ref, num_sms);
   RunTma<true, 4, 2>("3xtf32 tma", map_a, map_b, k, c, ref, num_sms);
+  RunTmaReg<4, false>("3xtf32 tma regs", map_a, map_b, k, c, ref, num_sms);
+  RunTmaReg<4, true>("3xtf32 tma regs swapped", map_a, map_b, k, c, ref, num_sms);
+  RunTmaReg<6, false>("3xtf32 tma regs", map_a, map_b, k, c, ref, num_sms);
   PROBE_CHECK(cudaFree(a));
   PROBE_CHECK(cudaFree(b));
   PROBE_CHECK(cudaFree(c));

@@ -54,12 +54,18 @@ __device__ __forceinline__ void FenceSharedForWgmma() {
 #endif
 }
 
-// Pins accumulators at this point: the compiler sees wgmma's registers written when it is
-// issued, so without this it could move their reads above a wait.
+// Pins registers at this point: accumulators (the compiler sees wgmma's registers written when it
+// is issued, so without this it could move their reads above a wait) and A fragments (which
+// wgmma reads after it is issued: pinned after the wait, they are not reused before it).
 template <int kN>
 __device__ __forceinline__ void WgmmaPin(float (&d)[kN]) {
 #pragma unroll
   for (int i = 0; i < kN; ++i) asm volatile("" : "+f"(d[i])::"memory");
+}
+template <int kN>
+__device__ __forceinline__ void WgmmaPin(uint32_t (&a)[kN]) {
+#pragma unroll
+  for (int i = 0; i < kN; ++i) asm volatile("" : "+r"(a[i])::"memory");
 }
 
 // The asm operands of a warpgroup's 32 accumulators a thread (m64n64, float32): %0 to %31.
@@ -82,6 +88,26 @@ __device__ __forceinline__ void WgmmaTf32(float (&d)[32], uint64_t a, uint64_t b
       "%19, %20, %21, %22, %23, %24, %25, %26, %27, %28, %29, %30, %31}, %32, %33, p, 1, 1;\n}\n"
       : JSDL_WGMMA_ACCUMULATORS(d)
       : "l"(a), "l"(b), "r"(accumulate));
+#else
+  __trap();  // built without sm_90a
+#endif
+}
+
+// The same with A from registers: 4 TF32 values a thread, a warp's 16 rows of the 64 laid out as
+// mma.sync m16n8k8's A fragment ((row, k) = (l / 4, l % 4), (l / 4 + 8, l % 4), (l / 4, l % 4 + 4),
+// (l / 4 + 8, l % 4 + 4) for lane l; scripts/wgmma_tile_probe.cu checks it). wgmma reads them
+// after it is issued: they must stay unchanged until the wait (WgmmaPin them after it).
+__device__ __forceinline__ void WgmmaTf32RegA(float (&d)[32], const uint32_t (&a)[4], uint64_t b,
+                                              int accumulate) {
+#if defined(__CUDA_ARCH_FEAT_SM90_ALL)
+  asm volatile(
+      "{\n.reg .pred p;\nsetp.ne.b32 p, %37, 0;\n"
+      "wgmma.mma_async.sync.aligned.m64n64k8.f32.tf32.tf32 "
+      "{%0, %1, %2, %3, %4, %5, %6, %7, %8, %9, %10, %11, %12, %13, %14, %15, %16, %17, %18, "
+      "%19, %20, %21, %22, %23, %24, %25, %26, %27, %28, %29, %30, %31}, {%32, %33, %34, %35}, "
+      "%36, p, 1, 1;\n}\n"
+      : JSDL_WGMMA_ACCUMULATORS(d)
+      : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "l"(b), "r"(accumulate));
 #else
   __trap();  // built without sm_90a
 #endif
