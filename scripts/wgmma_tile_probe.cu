@@ -90,6 +90,19 @@ __device__ __forceinline__ int2 SliceElement(int q) {
   return {(warp % 8) * 8 + lane % 8, ((warp / 8) * 4 + lane / 8) * 4};
 }
 
+// x - TF32(x) for TF32(x) as the tensor cores take float32 (its low 13 bits dropped): exact.
+__device__ __forceinline__ uint32_t SmallPart(uint32_t x) {
+  return __float_as_uint(__uint_as_float(x) - __uint_as_float(x & 0xffffe000u));
+}
+
+// (row, column) in a warpgroup's m64n64 tile of accumulator i of this thread (confirmed by the
+// check): warp w holds rows 16w..16w+15; register 4j + e of lane l sits at row
+// 16w + l / 4 + 8 (e / 2), column 8j + 2 (l % 4) + e % 2.
+__device__ __forceinline__ int2 AccumulatorAt(int i) {
+  const int warp = threadIdx.x % kThreads / 32, lane = threadIdx.x % 32, j = i / 4, e = i % 4;
+  return {16 * warp + lane / 4 + 8 * (e / 2), 8 * j + 2 * (lane % 4) + e % 2};
+}
+
 // Shared memory of a block: two stages of (big, small) x (A, B) slices.
 struct Stage {
   uint32_t a[2][kWords], b[2][kWords];  // [0]: big (or TF32), [1]: small
@@ -142,23 +155,17 @@ __device__ __forceinline__ void FinishTile(float (&acc)[32], float (&cross)[32],
   } else {
     jsdl::WgmmaPin(acc);
   }
-  // Accumulator layout (confirmed by the check): warp w holds rows 16w..16w+15; register
-  // 4j + e of lane l: row 16w + l / 4 + 8 (e / 2), column 8j + 2 (l % 4) + e % 2.
-  const int warp = threadIdx.x % kThreads / 32, lane = threadIdx.x % 32;  // in the warpgroup
   constexpr int kOutCols = kTilesN * kEdge;
 #pragma unroll
-  for (int j = 0; j < 8; ++j)
-#pragma unroll
-    for (int e = 0; e < 4; ++e) {
-      const int row = 16 * warp + lane / 4 + 8 * (e / 2), col = 8 * j + 2 * (lane % 4) + e % 2;
-      c[static_cast<int64_t>(tile_m * kEdge + row) * kOutCols + tile_n * kEdge + col] =
-          acc[4 * j + e];
-    }
+  for (int i = 0; i < 32; ++i) {
+    const int2 at = AccumulatorAt(i);
+    c[static_cast<int64_t>(tile_m * kEdge + at.x) * kOutCols + tile_n * kEdge + at.y] = acc[i];
+  }
 }
 
-// kSplit: 3xTF32, else TF32. kLayout: the operands' layout in shared memory. kAhead: slices held in registers
-// ahead of the one the tensor cores work on (1 or 2). Block b computes output tile
-// (b / kTilesN, b % kTilesN) from A's and B's 64 rows of it; c is the whole output.
+// kSplit: 3xTF32, else TF32. kLayout: the operands' layout in shared memory. kAhead: slices
+// held in registers ahead of the one the tensor cores work on (1 or 2). Block b computes output
+// tile (b / kTilesN, b % kTilesN) from A's and B's 64 rows of it; c is the whole output.
 template <bool kSplit, int kLayout, int kAhead>
 __global__ void __launch_bounds__(kThreads) TileKernel(const float* a, const float* b, int k,
                                                        float* c) {
@@ -274,29 +281,42 @@ __device__ __forceinline__ void LoadTmaSlice(uint32_t* raw, const CUtensorMap* m
     jsdl::TmaLoad2d(raw + (1 + g) * kWords, map_b, s * kSlice, (tile_n0 + g) * kEdge, bar);
 }
 
+// The stages in dynamic shared memory, 1024-aligned: the swizzle's pattern follows address bits
+// 7-9 (the launch asks for 1024 bytes more).
+template <typename StageT>
+__device__ __forceinline__ StageT* AlignedStages(unsigned char* smem_raw) {
+  return reinterpret_cast<StageT*>((reinterpret_cast<uintptr_t>(smem_raw) + 1023) &
+                                   ~uintptr_t{1023});
+}
+
+// Starts the ring: its barriers set up, then issue(s) (one thread: LoadTmaSlice) for its first
+// kStages slices.
+template <int kStages, typename Issue>
+__device__ __forceinline__ void StartTmaRing(uint64_t (&full)[kStages], int slices, Issue issue) {
+  if (threadIdx.x == 0)
+    for (int i = 0; i < kStages; ++i) jsdl::BarrierInit(&full[i], 1);
+  __syncthreads();
+  if (threadIdx.x == 0)
+    for (int s = 0; s < kStages && s < slices; ++s) issue(s);
+}
+
 template <bool kSplit, int kStages, int kGroups>
 __global__ void __launch_bounds__(kThreads * kGroups)
     TmaTileKernel(const __grid_constant__ CUtensorMap map_a,
                   const __grid_constant__ CUtensorMap map_b, int k, float* c) {
   using StageT = TmaStage<kSplit, kGroups>;
   extern __shared__ unsigned char smem_raw[];
-  // The swizzle's pattern follows address bits 7-9: stages start 1024-aligned.
-  auto* stages = reinterpret_cast<StageT*>(
-      (reinterpret_cast<uintptr_t>(smem_raw) + 1023) & ~uintptr_t{1023});
   __shared__ uint64_t full[kStages];  // slice landed
   const int tid = threadIdx.x, group = tid / kThreads;
   constexpr int kBlocksN = kTilesN / kGroups;
   const int tile_m = blockIdx.x / kBlocksN, tile_n0 = blockIdx.x % kBlocksN * kGroups;
   const int slices = k / kSlice;
+  StageT* stages = AlignedStages<StageT>(smem_raw);
   const auto issue = [&](int s) {  // one thread
     LoadTmaSlice<kGroups>(stages[s % kStages].raw, &map_a, &map_b, s, tile_m, tile_n0,
                           &full[s % kStages]);
   };
-  if (tid == 0)
-    for (int i = 0; i < kStages; ++i) jsdl::BarrierInit(&full[i], 1);
-  __syncthreads();
-  if (tid == 0)
-    for (int s = 0; s < kStages && s < slices; ++s) issue(s);
+  StartTmaRing(full, slices, issue);
 
   float acc[32] = {}, part[32] = {}, cross[32] = {};
   for (int s = 0; s < slices; ++s) {
@@ -308,8 +328,7 @@ __global__ void __launch_bounds__(kThreads * kGroups)
         uint4 v = *reinterpret_cast<const uint4*>(&st.raw[i]);
         uint32_t* pv = &v.x;
 #pragma unroll
-        for (int j = 0; j < 4; ++j)  // x - TF32(x), TF32(x) as the tensor cores take it
-          pv[j] = __float_as_uint(__uint_as_float(pv[j]) - __uint_as_float(pv[j] & 0xffffe000u));
+        for (int j = 0; j < 4; ++j) pv[j] = SmallPart(pv[j]);
         *reinterpret_cast<uint4*>(&st.small[i]) = v;
       }
       jsdl::FenceSharedForWgmma();
@@ -342,23 +361,22 @@ __global__ void __launch_bounds__(kThreads)
                      const __grid_constant__ CUtensorMap map_b, int k, float* c) {
   using StageT = TmaStage<false, 1>;
   extern __shared__ unsigned char smem_raw[];
-  auto* stages = reinterpret_cast<StageT*>(
-      (reinterpret_cast<uintptr_t>(smem_raw) + 1023) & ~uintptr_t{1023});
-  __shared__ uint64_t full[kStages];
+  __shared__ uint64_t full[kStages];  // slice landed
   const int tid = threadIdx.x, warp = tid / 32, lane = tid % 32;
   const int tile_m = blockIdx.x / kTilesN, tile_n = blockIdx.x % kTilesN;
   const int slices = k / kSlice;
-  if (tid == 0)
-    for (int i = 0; i < kStages; ++i) jsdl::BarrierInit(&full[i], 1);
-  __syncthreads();
-  if (tid == 0)
-    for (int s = 0; s < kStages && s < slices; ++s)
-      LoadTmaSlice<1>(stages[s].raw, &map_a, &map_b, s, tile_m, tile_n, &full[s]);
+  StageT* stages = AlignedStages<StageT>(smem_raw);
+  const auto issue = [&](int s) {  // one thread
+    LoadTmaSlice<1>(stages[s % kStages].raw, &map_a, &map_b, s, tile_m, tile_n,
+                    &full[s % kStages]);
+  };
+  StartTmaRing(full, slices, issue);
 
   // A thread's fragment element e: row 16 warp + lane / 4 + 8 (e % 2), k lane % 4 + 4 (e / 2).
   const auto fragment_offset = [&](int e, int step) {
     const int f = kSwapA && (e == 1 || e == 2) ? 3 - e : e;
-    return SliceOffset<kSwizzled>(16 * warp + lane / 4 + 8 * (f % 2), 8 * step + lane % 4 + 4 * (f / 2));
+    return SliceOffset<kSwizzled>(16 * warp + lane / 4 + 8 * (f % 2),
+                                  8 * step + lane % 4 + 4 * (f / 2));
   };
   float acc[32] = {}, part[32] = {}, cross[32] = {}, cross_t[32] = {};
   for (int s = 0; s < slices; ++s) {
@@ -372,9 +390,8 @@ __global__ void __launch_bounds__(kThreads)
 #pragma unroll
       for (int e = 0; e < 4; ++e) {
         const int at = fragment_offset(e, step);
-        const uint32_t xa = raw_a[at], xb = raw_b[at];
-        small_a[step][e] = __float_as_uint(__uint_as_float(xa) - __uint_as_float(xa & 0xffffe000u));
-        small_b[step][e] = __float_as_uint(__uint_as_float(xb) - __uint_as_float(xb & 0xffffe000u));
+        small_a[step][e] = SmallPart(raw_a[at]);
+        small_b[step][e] = SmallPart(raw_b[at]);
       }
     jsdl::WgmmaPin(part);
     jsdl::WgmmaFence();
@@ -396,29 +413,25 @@ __global__ void __launch_bounds__(kThreads)
     JoinSlice<true>(acc, part);
     __syncthreads();  // every warp's tensor cores done with the stage
     if (tid == 0 && s + kStages < slices) {
-      jsdl::FenceSharedForWgmma();
-      LoadTmaSlice<1>(st.raw, &map_a, &map_b, s + kStages, tile_m, tile_n, &full[s % kStages]);
+      jsdl::FenceSharedForWgmma();  // generic reads of the stage before the copy engine's writes
+      issue(s + kStages);
     }
   }
   // cross_t's (B row, A row) entries into cross's (A row, B row), through the free stages.
   jsdl::WgmmaPin(cross_t);
   float(*t)[kEdge + 1] = reinterpret_cast<float(*)[kEdge + 1]>(stages);
 #pragma unroll
-  for (int j = 0; j < 8; ++j)
-#pragma unroll
-    for (int e = 0; e < 4; ++e) {
-      const int row = 16 * warp + lane / 4 + 8 * (e / 2), col = 8 * j + 2 * (lane % 4) + e % 2;
-      t[col][row] = cross_t[4 * j + e];
-    }
+  for (int i = 0; i < 32; ++i) {
+    const int2 at = AccumulatorAt(i);
+    t[at.y][at.x] = cross_t[i];
+  }
   __syncthreads();
   jsdl::WgmmaPin(cross);
 #pragma unroll
-  for (int j = 0; j < 8; ++j)
-#pragma unroll
-    for (int e = 0; e < 4; ++e) {
-      const int row = 16 * warp + lane / 4 + 8 * (e / 2), col = 8 * j + 2 * (lane % 4) + e % 2;
-      cross[4 * j + e] += t[row][col];
-    }
+  for (int i = 0; i < 32; ++i) {
+    const int2 at = AccumulatorAt(i);
+    cross[i] += t[at.x][at.y];
+  }
   FinishTile<true>(acc, cross, c, tile_m, tile_n);
 }
 

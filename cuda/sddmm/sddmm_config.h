@@ -150,9 +150,10 @@ inline SddmmChoice ChooseSddmmFlat(int64_t nnz, int64_t d, int64_t batch, int nu
 // ":2" (d split over 2 blocks a tile where `can_split`), mma then ":1" for one k-group of
 // warps, and then (tile after the split, mma after the groups) ":2" or ":4", the output's shares
 // (blocks a tile, each storing a share of its entries; with a d split, one), mma:64 then ":8"
-// for 8 warps of 32 x 16 in 3xTF32 (float32 at HIGHEST), overrides it for tuning (row shapes 4:1, 4:4, 8:1, 8:2, 16:1, 32:1, 32:2; any other
-// runs as 32:4; flat splits 1, 4, 8, 16 with 1 lane an entry, 1, 4, 8 with 4 or 8; mma without
-// tensor cores (float64), or mma:32, runs as the tile kernel).
+// for 8 warps of 32 x 16 in 3xTF32 (float32 at HIGHEST), overrides it for tuning (row shapes
+// 4:1, 4:4, 8:1, 8:2, 16:1, 32:1, 32:2; any other runs as 32:4; flat splits 1, 4, 8, 16 with
+// 1 lane an entry, 1, 4, 8 with 4 or 8; mma without tensor cores (float64), or mma:32, runs as
+// the tile kernel).
 inline SddmmChoice ChooseSddmm(int64_t m, int64_t k, int64_t nnz, int64_t d, int64_t batch,
                                int num_sms, int mma_passes, bool can_split) {
   const bool mma = mma_passes > 0;
