@@ -26,4 +26,9 @@ NB_MODULE(_jsdl_cuda, m) {
   m.doc() = "CUDA kernels of jax_sparse_dl as XLA FFI handlers (typed FFI)";
   m.def("registrations", &Registrations,
         "Dict of FFI target name -> PyCapsule of the handler, for platform CUDA.");
+#if defined(JSDL_SM90A)
+  m.attr("wgmma_built") = true;  // sm_90a code: the SDDMM wgmma tile can run on a 9.0 device
+#else
+  m.attr("wgmma_built") = false;
+#endif
 }

@@ -45,7 +45,7 @@ stage() {  # stage NAME SECONDS CMD...: run with a time limit, append to $OUT/${
   nvcc --version | tail -n 2
 } > "$OUT/env.txt" 2>&1
 cat "$OUT/env.txt"
-want build && JSDL_CUDA=ON JSDL_CUDA_ARCHITECTURES=90 stage build 300 \
+want build && JSDL_CUDA=ON JSDL_CUDA_ARCHITECTURES=90a stage build 300 \
   python3 -m pip install --no-build-isolation --no-deps -v "$REPO"
 cd /tmp  # import the installed package, not the source tree
 export JAX_PLATFORMS=cuda JSDL_REQUIRE_CUDA_MODULE=1 JSDL_REQUIRE_CUSPARSE_MODULE=1

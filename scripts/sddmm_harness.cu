@@ -6,8 +6,10 @@
 // batches of launches with CUDA events.
 //
 // Build (repository root, on the GPU machine):
-//   nvcc -std=c++17 -O3 -arch=sm_90 -I$(python3 -c "import jax; print(jax.ffi.include_dir())") \
-//     scripts/sddmm_harness.cu -o /tmp/sddmm_harness
+//   nvcc -std=c++17 -O3 -arch=sm_90a -DJSDL_SM90A \
+//     -I$(python3 -c "import jax; print(jax.ffi.include_dir())") scripts/sddmm_harness.cu \
+//     -o /tmp/sddmm_harness
+//   (-DJSDL_SM90A with sm_90a: the wgmma tile may run, as in the package's default build)
 // Run:  /tmp/sddmm_harness PATTERN D [float32|tf32|bfloat16] [batches]
 //   PATTERN: path.smtx (gunzip DLMC files first) or m,k,density; tf32: float32 at DEFAULT
 //   precision (the tensor-core kernels allowed).
@@ -69,6 +71,8 @@ int Run(const Pattern& p, int64_t d, bool tf32, int batches, const std::string& 
   args.d = d;
   args.nnz = nnz;
   args.batch = 1;  // the default BatchMap: no batch dims
+  args.lhs_rows = m;
+  args.rhs_rows = k;
   std::vector<double> ref(nnz, 0.0);
   for (int64_t i = 0; i < m; ++i)
     for (int32_t e = p.offsets[i]; e < p.offsets[i + 1]; ++e)

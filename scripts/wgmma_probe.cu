@@ -39,7 +39,7 @@ __global__ void WgmmaLoop(float* out, int sink) {
 #pragma unroll
     for (int s = 0; s < kSteps; ++s) {  // the next 32 bytes of k
       if constexpr (kBf16) {
-        jsdl::WgmmaBf16(d, a + 2 * s, b + 2 * s, 1);
+        jsdl::Wgmma16Bit<true>(d, a + 2 * s, b + 2 * s, 1);
       } else {
         jsdl::WgmmaTf32(d, a + 2 * s, b + 2 * s, 1);
       }

@@ -25,7 +25,6 @@
 //   nvcc -std=c++17 -O3 -arch=sm_90a scripts/wgmma_tile_probe.cu -o /tmp/wgmma_tile_probe
 //   /tmp/wgmma_tile_probe [K]      # K = 2048 by default, a multiple of 64
 #include <cuda.h>
-#include <cudaTypedefs.h>  // PFN_cuTensorMapEncodeTiled
 #include <cuda_runtime.h>
 
 #include <algorithm>
@@ -68,13 +67,12 @@ enum Layout { kCoreK, kCoreRows, kSwizzled };
 // (k = 8 step to 8 step + 7).
 template <int kLayout>
 __device__ __forceinline__ int SliceOffset(int r, int k) {
-  if constexpr (kLayout == kSwizzled) return r * kSlice + (((k / 4) ^ (r % 8)) * 4) + k % 4;
+  if constexpr (kLayout == kSwizzled) return jsdl::Swizzled128Word(r, k);
   return CoreOffset(r, k);
 }
 template <int kLayout>
 __device__ __forceinline__ uint64_t StepDescriptor(const uint32_t* slice, int step) {
-  if constexpr (kLayout == kSwizzled)  // 32 bytes a k-step inside the atom; atoms 1024 apart
-    return jsdl::WgmmaDescriptor(slice + step * 8, 16, 1024, jsdl::WgmmaSwizzle::k128B);
+  if constexpr (kLayout == kSwizzled) return jsdl::Swizzled128StepDescriptor(slice, step);
   constexpr uint32_t leading = kLayout == kCoreK ? kKApart : kRowsApart;
   constexpr uint32_t stride = kLayout == kCoreK ? kRowsApart : kKApart;
   return jsdl::WgmmaDescriptor(slice + CoreOffset(0, step * 8), leading, stride);
@@ -88,19 +86,6 @@ __device__ __forceinline__ uint64_t StepDescriptor(const uint32_t* slice, int st
 __device__ __forceinline__ int2 SliceElement(int q) {
   const int lane = q % 32, warp = q / 32;  // 16 warps of float4
   return {(warp % 8) * 8 + lane % 8, ((warp / 8) * 4 + lane / 8) * 4};
-}
-
-// x - TF32(x) for TF32(x) as the tensor cores take float32 (its low 13 bits dropped): exact.
-__device__ __forceinline__ uint32_t SmallPart(uint32_t x) {
-  return __float_as_uint(__uint_as_float(x) - __uint_as_float(x & 0xffffe000u));
-}
-
-// (row, column) in a warpgroup's m64n64 tile of accumulator i of this thread (confirmed by the
-// check): warp w holds rows 16w..16w+15; register 4j + e of lane l sits at row
-// 16w + l / 4 + 8 (e / 2), column 8j + 2 (l % 4) + e % 2.
-__device__ __forceinline__ int2 AccumulatorAt(int i) {
-  const int warp = threadIdx.x % kThreads / 32, lane = threadIdx.x % 32, j = i / 4, e = i % 4;
-  return {16 * warp + lane / 4 + 8 * (e / 2), 8 * j + 2 * (lane % 4) + e % 2};
 }
 
 // Shared memory of a block: two stages of (big, small) x (A, B) slices.
@@ -158,7 +143,7 @@ __device__ __forceinline__ void FinishTile(float (&acc)[32], float (&cross)[32],
   constexpr int kOutCols = kTilesN * kEdge;
 #pragma unroll
   for (int i = 0; i < 32; ++i) {
-    const int2 at = AccumulatorAt(i);
+    const int2 at = jsdl::WgmmaAccumulatorAt(i);
     c[static_cast<int64_t>(tile_m * kEdge + at.x) * kOutCols + tile_n * kEdge + at.y] = acc[i];
   }
 }
@@ -328,7 +313,7 @@ __global__ void __launch_bounds__(kThreads * kGroups)
         uint4 v = *reinterpret_cast<const uint4*>(&st.raw[i]);
         uint32_t* pv = &v.x;
 #pragma unroll
-        for (int j = 0; j < 4; ++j) pv[j] = SmallPart(pv[j]);
+        for (int j = 0; j < 4; ++j) pv[j] = jsdl::Tf32Residue(pv[j]);
         *reinterpret_cast<uint4*>(&st.small[i]) = v;
       }
       jsdl::FenceSharedForWgmma();
@@ -390,8 +375,8 @@ __global__ void __launch_bounds__(kThreads)
 #pragma unroll
       for (int e = 0; e < 4; ++e) {
         const int at = fragment_offset(e, step);
-        small_a[step][e] = SmallPart(raw_a[at]);
-        small_b[step][e] = SmallPart(raw_b[at]);
+        small_a[step][e] = jsdl::Tf32Residue(raw_a[at]);
+        small_b[step][e] = jsdl::Tf32Residue(raw_b[at]);
       }
     jsdl::WgmmaPin(part);
     jsdl::WgmmaFence();
@@ -422,14 +407,14 @@ __global__ void __launch_bounds__(kThreads)
   float(*t)[kEdge + 1] = reinterpret_cast<float(*)[kEdge + 1]>(stages);
 #pragma unroll
   for (int i = 0; i < 32; ++i) {
-    const int2 at = AccumulatorAt(i);
+    const int2 at = jsdl::WgmmaAccumulatorAt(i);
     t[at.y][at.x] = cross_t[i];
   }
   __syncthreads();
   jsdl::WgmmaPin(cross);
 #pragma unroll
   for (int i = 0; i < 32; ++i) {
-    const int2 at = AccumulatorAt(i);
+    const int2 at = jsdl::WgmmaAccumulatorAt(i);
     cross[i] += t[at.x][at.y];
   }
   FinishTile<true>(acc, cross, c, tile_m, tile_n);
@@ -438,25 +423,9 @@ __global__ void __launch_bounds__(kThreads)
 // A 2-D tensor map of `rows` rows of k float32, boxes of 64 rows x 32 (one slice of a tile),
 // 128-byte swizzled.
 CUtensorMap SliceMap(const float* base, int rows, int k) {
-  static const auto encode = [] {
-    void* fn = nullptr;
-    cudaDriverEntryPointQueryResult found{};
-    PROBE_CHECK(cudaGetDriverEntryPointByVersion("cuTensorMapEncodeTiled", &fn, 12000,
-                                                 cudaEnableDefault, &found));
-    if (found != cudaDriverEntryPointSuccess || fn == nullptr) {
-      std::fprintf(stderr, "cuTensorMapEncodeTiled not found\n");
-      std::exit(1);
-    }
-    return reinterpret_cast<PFN_cuTensorMapEncodeTiled_v12000>(fn);
-  }();
   CUtensorMap map;
-  const cuuint64_t dims[2] = {static_cast<cuuint64_t>(k), static_cast<cuuint64_t>(rows)};
-  const cuuint64_t strides[1] = {static_cast<cuuint64_t>(k) * sizeof(float)};
-  const cuuint32_t box[2] = {kSlice, kEdge}, unit[2] = {1, 1};
-  const CUresult r = encode(&map, CU_TENSOR_MAP_DATA_TYPE_FLOAT32, 2, const_cast<float*>(base),
-                            dims, strides, box, unit, CU_TENSOR_MAP_INTERLEAVE_NONE,
-                            CU_TENSOR_MAP_SWIZZLE_128B, CU_TENSOR_MAP_L2_PROMOTION_L2_128B,
-                            CU_TENSOR_MAP_FLOAT_OOB_FILL_NONE);
+  const CUresult r = jsdl::EncodeSwizzledRowMap(&map, CU_TENSOR_MAP_DATA_TYPE_FLOAT32, base, rows,
+                                                k, sizeof(float), kEdge);
   if (r != CUDA_SUCCESS) {
     std::fprintf(stderr, "cuTensorMapEncodeTiled failed: %d\n", static_cast<int>(r));
     std::exit(1);

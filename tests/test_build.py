@@ -1,5 +1,6 @@
 """The installed package is the one under test, and its CUDA module was built where required."""
 import os
+import re
 import shutil
 import subprocess
 from pathlib import Path
@@ -25,6 +26,9 @@ def test_cuda_module_built_and_registered():
   from jax_sparse_dl import _jsdl_cuda
   assert set(_jsdl_cuda.registrations()) == {
       "jsdl_spmm", "jsdl_sddmm", "jsdl_csr_softmax", "jsdl_csr_softmax_grad"}
+  # sm_90a code (the SDDMM wgmma tile) is in the default build and any build that names 90a.
+  archs = os.environ.get("JSDL_CUDA_ARCHITECTURES", "80;90a-real;90-virtual")
+  assert _jsdl_cuda.wgmma_built == ("90a" in archs)
 
 
 @pytest.mark.skipif(shutil.which("nvcc") is None, reason="needs nvcc")
@@ -77,3 +81,25 @@ def test_wgmma_probes_build_their_wgmma(tmp_path, probe, instructions):
   text = ptx.read_text()
   for instruction in (*instructions, "wgmma.fence", "wgmma.commit_group", "wgmma.wait_group"):
     assert instruction in text, instruction
+
+
+@pytest.mark.skipif(shutil.which("nvcc") is None, reason="needs nvcc")
+def test_sddmm_wgmma_tile_builds_its_wgmma(tmp_path):
+  """The package's SDDMM handler, built for sm_90a as the default build does (JSDL_SM90A), holds
+  the wgmma tile's instructions: TF32 from descriptors and from registers (3xTF32), bfloat16 and
+  float16, fed by TMA."""
+  repo = Path(__file__).resolve().parents[1]
+  import jax
+  ptx = tmp_path / "sddmm.ptx"
+  subprocess.run(["nvcc", "-std=c++17", "-O1", "-DJSDL_SM90A", f"-I{jax.ffi.include_dir()}",
+                  "-gencode", "arch=compute_90a,code=compute_90a", "-ptx",
+                  str(repo / "cuda" / "sddmm" / "sddmm_ffi.cu"), "-o", str(ptx)],
+                 check=True, capture_output=True)
+  text = ptx.read_text()
+  for instruction in ("wgmma.mma_async.sync.aligned.m64n64k8.f32.tf32.tf32",
+                      "wgmma.mma_async.sync.aligned.m64n64k16.f32.bf16.bf16",
+                      "wgmma.mma_async.sync.aligned.m64n64k16.f32.f16.f16",
+                      "cp.async.bulk.tensor.2d.shared::cluster.global", "wgmma.wait_group"):
+    assert instruction in text, instruction
+  # 3xTF32's residues enter as wgmma's register operand: {%r, %r, %r, %r} before the descriptor.
+  assert re.search(r"m64n64k8\.f32\.tf32\.tf32\s*\{[^}]*\},\s*\{%r", text)

@@ -45,11 +45,13 @@ VARIANTS = ["gather", "gather:16:1", "gather:32:4", "gather:64:16", "gather:128:
 # tile:<edge>:1:<shares> and mma:<edge>:1:<groups>:<shares>: the output's shares over 2 or 4
 # blocks a tile (tile:32 walks rows, the others read the tile index; 128 in two passes);
 # mma:64:<parts>:2:1:8: 8 warps of 32 x 16 in 3xTF32 (float32 at HIGHEST; else as mma:64).
+# wgmma[:<shares>]: the wgmma tile fed by TMA (a 9.0 device, a build with sm_90a, rows of d a
+# multiple of 16 bytes; elsewhere the heuristic's choice: d = 7, 1, and 260 in 16-bit).
 SDDMM_VARIANTS = ["row", "row:8:2", "row:4:4", "flat:1", "flat:4", "flat:8", "flat:16", "flat:1:4",
                   "flat:1:8", "flat:4:4", "flat:8:8", "tile:32", "tile:64", "tile:64:2", "tile:128",
                   "mma:64", "mma:64:2", "mma:64:1:1", "mma:64:2:1", "mma:128", "tile:32:1:2",
                   "tile:64:1:4", "tile:128:1:2", "mma:64:1:2:2", "mma:64:1:1:4", "mma:128:1:2:4",
-                  "mma:64:1:2:1:8", "mma:64:2:2:1:8"]
+                  "mma:64:1:2:1:8", "mma:64:2:2:1:8", "wgmma", "wgmma:2"]
 # TF32 keeps 10 of float32's 23 mantissa bits: products err by about 2^-11 relative.
 TF32_TOL = 4e-3
 
@@ -289,7 +291,7 @@ def test_sddmm_output_shares_match_one_block(rng, monkeypatch, precision, dtype,
 
 
 @pytest.mark.parametrize("sddmm_variant", ["mma:64", "mma:64:2", "mma:64:1:1", "mma:64:2:1",
-                                           "mma:128", "mma:64:1:1:4"], indirect=True)
+                                           "mma:128", "mma:64:1:1:4", "wgmma"], indirect=True)
 @pytest.mark.parametrize("m, k, d, density", [(77, 300, 64, 0.2), (33, 64, 260, 0.5),
                                               (20, 50, 2048, 0.3), (130, 200, 7, 0.3)])
 def test_sddmm_tensor_core_variant_float32_at_default(rng, sddmm_variant, m, k, d, density):
@@ -305,7 +307,7 @@ def test_sddmm_tensor_core_variant_float32_at_default(rng, sddmm_variant, m, k, 
 
 
 @pytest.mark.parametrize("sddmm_variant", ["mma:64", "mma:64:2", "mma:128", "mma:64:1:2:1:8",
-                                           "mma:64:2:2:1:8"], indirect=True)
+                                           "mma:64:2:2:1:8", "wgmma"], indirect=True)
 @pytest.mark.parametrize("m, k, d, density", [(77, 300, 64, 0.2), (33, 64, 260, 0.5),
                                               (20, 50, 2048, 0.3), (130, 200, 7, 0.3)])
 def test_sddmm_tensor_core_variant_float32_at_highest(rng, monkeypatch, sddmm_variant, m, k, d,
@@ -331,8 +333,8 @@ def test_sddmm_tensor_core_variant_float32_at_highest(rng, monkeypatch, sddmm_va
   assert not np.array_equal(split, simt), what
 
 
-@pytest.mark.parametrize("sddmm_variant", ["mma:64", "mma:64:2", "mma:128", "mma:64:1:2:1:8"],
-                         indirect=True)
+@pytest.mark.parametrize("sddmm_variant", ["mma:64", "mma:64:2", "mma:128", "mma:64:1:2:1:8",
+                                           "wgmma"], indirect=True)
 def test_sddmm_3xtf32_keeps_infinities(rng, sddmm_variant):
   """3xTF32 splits each value in two (the small part of +-inf is NaN): entries whose dot
   products meet an infinite input are +-inf, or NaN where float32 gives NaN (inf x 0,
@@ -449,3 +451,41 @@ def test_sddmm_split_d_is_deterministic_and_chosen_for_few_tiles(rng, monkeypatc
     assert err < (1e-5 if precision == "highest" else TF32_TOL), err
   else:
     assert_close(results[f"{kernel}:2"], ref, dtype)
+
+
+@pytest.mark.parametrize("precision, dtype", [("default", jnp.float32), ("highest", jnp.float32),
+                                              ("default", jnp.bfloat16)])
+def test_sddmm_wgmma_runs_where_built(rng, monkeypatch, precision, dtype):
+  """The wgmma tile really runs on a 9.0 device of a build with sm_90a: its results differ
+  bitwise from mma:64's (TF32 truncated where mma.sync's tile rounds; other sums' orders), both
+  within tolerance; elsewhere the variant falls back to the heuristic's choice, bitwise. Two
+  batch items of lhs over one rhs (the tensor map's rows past an item's m are the next
+  item's), 130 x 200 (partial tiles), d = 1000 (a partial last slice)."""
+  from jax_sparse_dl import _jsdl_cuda
+  m, k, d = 130, 200, 1000
+  indptr, indices = scrambled_pattern(rng, m, k, 0.3)
+  A = jsdl.CSR.from_parts(jnp.ones(indices.shape, dtype), indptr, indices, (m, k))
+  q, q64 = rand_dense(rng, (2, m, d), dtype)
+  kk, k64 = rand_dense(rng, (k, d), dtype)
+  ref = _sddmm_reference(q64, k64, indptr, indices)
+
+  def run(variant):
+    if variant is None:
+      monkeypatch.delenv("JSDL_SDDMM_VARIANT", raising=False)
+    else:
+      monkeypatch.setenv("JSDL_SDDMM_VARIANT", variant)
+    return np.asarray(run_fresh(
+        lambda q, kk, A: jsdl.sddmm(q, kk, A, precision=precision).values, q, kk, A))
+
+  wgmma, mma = run("wgmma"), run("mma:64")
+  tf32 = precision == "default" and dtype == jnp.float32
+  for out, name in ((wgmma, "wgmma"), (mma, "mma:64")):
+    if tf32:
+      assert rel_err(out, ref) < TF32_TOL, name
+    else:
+      assert_close(out, ref, dtype, what=name)
+  hopper = jax.devices()[0].compute_capability == "9.0"
+  if _jsdl_cuda.wgmma_built and hopper:
+    assert not np.array_equal(wgmma, mma)
+  else:
+    np.testing.assert_array_equal(wgmma, run(None))

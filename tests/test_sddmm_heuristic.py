@@ -16,37 +16,37 @@ DRIVER = r"""
 #include "sddmm_config.h"
 int main() {
   long long m, k, nnz, d, batch;
-  int mma;
+  int mma, wgmma;
   char variant[128];
-  while (std::scanf("%lld %lld %lld %lld %lld %d %127s", &m, &k, &nnz, &d, &batch, &mma,
-                    variant) == 7) {
+  while (std::scanf("%lld %lld %lld %lld %lld %d %d %127s", &m, &k, &nnz, &d, &batch, &mma,
+                    &wgmma, variant) == 8) {
     if (variant[0] == '-') unsetenv("JSDL_SDDMM_VARIANT");
     else setenv("JSDL_SDDMM_VARIANT", variant, 1);
-    const jsdl::SddmmChoice c = jsdl::ChooseSddmm(m, k, nnz, d, batch, 132, mma, true);
+    const jsdl::SddmmChoice c = jsdl::ChooseSddmm(m, k, nnz, d, batch, 132, mma, true, wgmma);
     std::printf("%d %d %d %d %d %d %d %d %d\n", static_cast<int>(c.kind), c.d_split, c.tile_edge,
                 c.row.lanes, c.row.vecs_per_lane, c.lanes, c.warp_groups, c.shares, c.warps);
   }
 }
 """
 
-KINDS = {0: "row", 1: "flat", 2: "tile", 3: "mma"}
+KINDS = {0: "row", 1: "flat", 2: "tile", 3: "mma", 4: "wgmma"}
 
 
 @pytest.fixture(scope="module")
 def choose(tmp_path_factory):
     """choose(m, k, density, d, mma=False, batch=1, variant=None, full=False, shares=False,
-    tile_warps=False) -> (kind, d_split); with full=True (kind, d_split, flat lanes an entry, mma
+    tile_warps=False, wgmma=False) -> (kind, d_split); with full=True (kind, d_split, flat lanes an entry, mma
     k-groups of warps), with shares=True (kind, d_split, the tile output's shares), with
     tile_warps=True (kind, d_split, mma:64's warps a tile in 3xTF32). mma: mmas a product (0 /
     False: no tensor cores, float64; 1 / True: TF32 or 16-bit inputs; 3: 3xTF32, float32 at
-    HIGHEST)."""
+    HIGHEST); wgmma: the wgmma tile can run (sm_90a build, 9.0 device, aligned rows)."""
     driver = host_driver(tmp_path_factory.mktemp("sddmm_heuristic"), DRIVER, "sddmm")
 
     def run(m, k, density, d, mma=False, batch=1, variant=None, full=False, shares=False,
-            tile_warps=False):
+            tile_warps=False, wgmma=False):
         nnz = int(round(m * k * density))
         kind, split, edge, row_lanes, vecs, lanes, groups, out_shares, warps = driver(
-            f"{m} {k} {nnz} {d} {batch} {int(mma)} {variant or '-'}\n")
+            f"{m} {k} {nnz} {d} {batch} {int(mma)} {int(wgmma)} {variant or '-'}\n")
         if shares:
             return KINDS[kind], split, out_shares
         if tile_warps:
@@ -244,3 +244,33 @@ def test_variant_overrides_3xtf32_warps(choose, variant, expected):
 ])
 def test_heuristic_3xtf32_warps(choose, m, k, density, d, expected):
     assert choose(m, k, density, d, mma=3, tile_warps=True) == expected
+
+
+@pytest.mark.parametrize("m, k, density, d, mma, expected", [
+    (2048, 512, 0.3, 2048, 1, ("wgmma", 1)),  # 256 tiles, long d: TF32 / 16-bit
+    (512, 2048, 0.1, 2048, 3, ("wgmma", 1)),  # and 3xTF32
+    (2048, 512, 0.3, 1024, 1, ("wgmma", 1)),
+    (2048, 512, 0.3, 512, 1, ("mma", 1)),     # shorter d: the mma.sync tile
+    (2048, 512, 0.3, 512, 3, ("mma", 1)),
+    (512, 512, 0.3, 2048, 1, ("mma", 2)),     # 64 tiles: split over a cluster, not wgmma
+    (512, 512, 0.3, 2048, 3, ("mma", 2)),
+    (2048, 512, 0.03, 2048, 1, ("flat", 1)),  # too sparse for any tile
+    (2048, 512, 0.3, 2048, 0, ("tile", 1)),   # no tensor cores (float64)
+])
+def test_wgmma_on_long_d_with_tiles_for_every_sm(choose, m, k, density, d, mma, expected):
+    assert choose(m, k, density, d, mma=mma, wgmma=True) == expected
+    # Where it cannot run, the mma.sync tile it replaces.
+    if expected[0] == "wgmma":
+        assert choose(m, k, density, d, mma=mma) == ("mma", 1)
+
+
+def test_wgmma_variant_only_where_it_can_run(choose):
+    assert choose(2048, 512, 0.3, 256, mma=1, variant="wgmma", wgmma=True, shares=True) == (
+        "wgmma", 1, 1)
+    assert choose(2048, 512, 0.3, 256, mma=1, variant="wgmma:2", wgmma=True, shares=True) == (
+        "wgmma", 1, 2)
+    # Not buildable / runnable, or no tensor cores: the heuristic's own choice.
+    assert choose(2048, 512, 0.3, 256, mma=1, variant="wgmma") == choose(2048, 512, 0.3, 256,
+                                                                          mma=1)
+    assert choose(2048, 512, 0.3, 256, mma=0, variant="wgmma", wgmma=True) == choose(
+        2048, 512, 0.3, 256, mma=0)

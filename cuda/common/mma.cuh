@@ -44,6 +44,12 @@ __device__ __forceinline__ void SplitTf32(const uint32_t (&x)[kN], uint32_t (&bi
   }
 }
 
+// x - TF32(x) for TF32(x) as the tensor cores take float32 bits (the low 13 dropped, a
+// truncation): exact. The 3xTF32 tiles fed by TMA (raw float32 in shared memory) use it.
+__device__ __forceinline__ uint32_t Tf32Residue(uint32_t x) {
+  return __float_as_uint(__uint_as_float(x) - __uint_as_float(x & 0xffffe000u));
+}
+
 // c += a @ b for one warp: a 16x8 (row-major fragment, 4 registers), b 8x8
 // (column-major, 2 registers), c 16x8 (4 registers). With g = lane / 4 and
 // t = lane % 4: a = {(g, t), (g + 8, t), (g, t + 4), (g + 8, t + 4)},

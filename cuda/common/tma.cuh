@@ -1,9 +1,12 @@
 // Hopper's tensor memory accelerator (TMA, sm_90): 2-D tiles copied from global to shared
-// memory by one thread, their arrival counted on a shared-memory barrier (mbarrier). Used by
-// scripts/wgmma_tile_probe.cu ahead of any kernel.
+// memory by one thread, their arrival counted on a shared-memory barrier (mbarrier); on the
+// host, the tensor maps that describe them. Used by the SDDMM wgmma tile
+// (cuda/sddmm/sddmm_wgmma_kernel.cuh) and scripts/wgmma_tile_probe.cu.
 #pragma once
 
 #include <cuda.h>
+#include <cudaTypedefs.h>  // PFN_cuTensorMapEncodeTiled
+#include <cuda_runtime_api.h>
 
 #include <cstdint>
 
@@ -46,6 +49,32 @@ __device__ __forceinline__ void TmaLoad2d(void* smem, const CUtensorMap* map, in
       " [%0], [%1, {%2, %3}], [%4];\n" ::"r"(SharedAddress(smem)),
       "l"(reinterpret_cast<uint64_t>(map)), "r"(inner), "r"(outer), "r"(SharedAddress(bar))
       : "memory");
+}
+
+// A 2-D tensor map of `rows` rows of `row_elements` values (`element_bytes` each, rows
+// contiguous) at `base`, boxes of `box_rows` rows x 128 bytes, 128-byte swizzled (the layout
+// Swizzled128Word in wgmma.cuh reads); the copy engine fills zeros past the edges. The driver's
+// encoder is found once through the runtime (no link against libcuda). Needs base 16-byte
+// aligned and rows of a multiple of 16 bytes. Host only, no stream work: safe in graph capture.
+inline CUresult EncodeSwizzledRowMap(CUtensorMap* map, CUtensorMapDataType type,
+                                     const void* base, uint64_t rows, uint64_t row_elements,
+                                     uint32_t element_bytes, uint32_t box_rows) {
+  static const PFN_cuTensorMapEncodeTiled_v12000 encode = [] {
+    void* fn = nullptr;
+    cudaDriverEntryPointQueryResult found{};
+    if (cudaGetDriverEntryPointByVersion("cuTensorMapEncodeTiled", &fn, 12000, cudaEnableDefault,
+                                         &found) != cudaSuccess ||
+        found != cudaDriverEntryPointSuccess)
+      fn = nullptr;
+    return reinterpret_cast<PFN_cuTensorMapEncodeTiled_v12000>(fn);
+  }();
+  if (encode == nullptr) return CUDA_ERROR_NOT_FOUND;
+  const cuuint64_t dims[2] = {row_elements, rows};
+  const cuuint64_t strides[1] = {row_elements * element_bytes};
+  const cuuint32_t box[2] = {128 / element_bytes, box_rows}, unit[2] = {1, 1};
+  return encode(map, type, 2, const_cast<void*>(base), dims, strides, box, unit,
+                CU_TENSOR_MAP_INTERLEAVE_NONE, CU_TENSOR_MAP_SWIZZLE_128B,
+                CU_TENSOR_MAP_L2_PROMOTION_L2_128B, CU_TENSOR_MAP_FLOAT_OOB_FILL_NONE);
 }
 
 }  // namespace jsdl

@@ -1,8 +1,9 @@
 // Hopper's warpgroup mma (wgmma, sm_90a only): operands in shared memory read by descriptor,
-// accumulators in a warpgroup's registers, issued asynchronously in groups. Used by the probes
-// (scripts/wgmma_probe.cu, wgmma_tile_probe.cu) ahead of any kernel. Outside sm_90a's features
-// (nvcc also emits a plain sm_90 PTX for -arch=sm_90a) the fences compile to nothing and the mma
-// traps.
+// accumulators in a warpgroup's registers, issued asynchronously in groups. Used by the SDDMM
+// wgmma tile (cuda/sddmm/sddmm_wgmma_kernel.cuh) and the probes (scripts/wgmma_probe.cu,
+// wgmma_tile_probe.cu). Outside sm_90a's features (other architectures of the same build, or a
+// plain sm_90 PTX) the fences compile to nothing and the mma traps: the host runs these kernels
+// only on a 9.0 device of a build with sm_90a (JSDL_SM90A).
 #pragma once
 
 #include <cstdint>
@@ -23,6 +24,26 @@ __device__ __forceinline__ uint64_t WgmmaDescriptor(const void* smem, uint32_t l
          static_cast<uint64_t>((leading >> 4) & 0x3fff) << 16 |
          static_cast<uint64_t>((stride >> 4) & 0x3fff) << 32 |
          static_cast<uint64_t>(swizzle) << 62;
+}
+
+// Operand slices of 64 rows x 128 bytes (32 float32 or 64 16-bit values of d), as TMA writes
+// them with the 128-byte swizzle: the word offset of 32-bit word w (0-31) of row r.
+__host__ __device__ constexpr int Swizzled128Word(int r, int w) {
+  return r * 32 + (((w / 4) ^ (r % 8)) * 4) + w % 4;
+}
+
+// The descriptor of such a slice's k-step `step` (32 bytes: 8 float32, 16 16-bit values): the
+// step's offset inside the 128-byte rows, atoms of 8 rows 1024 bytes apart.
+__device__ __forceinline__ uint64_t Swizzled128StepDescriptor(const uint32_t* slice, int step) {
+  return WgmmaDescriptor(slice + step * 8, 16, 1024, WgmmaSwizzle::k128B);
+}
+
+// (row, column) in a warpgroup's m64n64 float32 accumulators of this thread's accumulator i
+// (0-31): warp w of the group holds rows 16w..16w+15; register 4j + e of lane l sits at row
+// 16w + l / 4 + 8 (e / 2), column 8j + 2 (l % 4) + e % 2 (checked by wgmma_tile_probe.cu).
+__device__ __forceinline__ int2 WgmmaAccumulatorAt(int i) {
+  const int warp = threadIdx.x % 128 / 32, lane = threadIdx.x % 32, j = i / 4, e = i % 4;
+  return {16 * warp + lane / 4 + 8 * (e / 2), 8 * j + 2 * (lane % 4) + e % 2};
 }
 
 // Before a warpgroup's first wgmma, and after other instructions touched its accumulators.
@@ -113,18 +134,27 @@ __device__ __forceinline__ void WgmmaTf32RegA(float (&d)[32], const uint32_t (&a
 #endif
 }
 
-// The same for bfloat16, m64n64k16 (both operands k-major, not transposed).
-__device__ __forceinline__ void WgmmaBf16(float (&d)[32], uint64_t a, uint64_t b,
-                                          int accumulate) {
+// The same for 16-bit values, m64n64k16 (both operands k-major, not transposed): T is
+// __nv_bfloat16 or __half (kBf16 picks the instruction's type).
+template <bool kBf16>
+__device__ __forceinline__ void Wgmma16Bit(float (&d)[32], uint64_t a, uint64_t b,
+                                           int accumulate) {
 #if defined(__CUDA_ARCH_FEAT_SM90_ALL)
-  asm volatile(
-      "{\n.reg .pred p;\nsetp.ne.b32 p, %34, 0;\n"
-      "wgmma.mma_async.sync.aligned.m64n64k16.f32.bf16.bf16 "
-      "{%0, %1, %2, %3, %4, %5, %6, %7, %8, %9, %10, %11, %12, %13, %14, %15, %16, %17, %18, "
-      "%19, %20, %21, %22, %23, %24, %25, %26, %27, %28, %29, %30, %31}, %32, %33, p, 1, 1, 0, "
-      "0;\n}\n"
-      : JSDL_WGMMA_ACCUMULATORS(d)
-      : "l"(a), "l"(b), "r"(accumulate));
+#define JSDL_WGMMA_16BIT(type)                                                                 \
+  asm volatile(                                                                                \
+      "{\n.reg .pred p;\nsetp.ne.b32 p, %34, 0;\n"                                             \
+      "wgmma.mma_async.sync.aligned.m64n64k16.f32." type "." type " "                          \
+      "{%0, %1, %2, %3, %4, %5, %6, %7, %8, %9, %10, %11, %12, %13, %14, %15, %16, %17, %18, " \
+      "%19, %20, %21, %22, %23, %24, %25, %26, %27, %28, %29, %30, %31}, %32, %33, p, 1, 1, 0, " \
+      "0;\n}\n"                                                                                \
+      : JSDL_WGMMA_ACCUMULATORS(d)                                                             \
+      : "l"(a), "l"(b), "r"(accumulate))
+  if constexpr (kBf16) {
+    JSDL_WGMMA_16BIT("bf16");
+  } else {
+    JSDL_WGMMA_16BIT("f16");
+  }
+#undef JSDL_WGMMA_16BIT
 #else
   __trap();  // built without sm_90a
 #endif

@@ -92,6 +92,14 @@ struct SddmmMmaConfig : SddmmTileShape<kBM_, kBN_, kBK_, kMinBlocks_> {
   static_assert(kWarpM % 16 == 0 && kWarpN % 8 == 0, "whole fragments per warp");
 };
 
+// The wgmma tile kernel (sddmm_wgmma_kernel.cuh, sm_90a): one warpgroup a 64 x 64 tile, slices
+// of d 128 bytes deep (kBK: 32 float32 or 64 16-bit values) brought by TMA into a ring of kStages.
+template <int kBK_, int kStages_>
+struct SddmmWgmmaConfig : SddmmTileShape<64, 64, kBK_, 1> {
+  static constexpr int kThreads = 128;
+  static constexpr int kStages = kStages_;
+};
+
 // The edge of the pattern's tile index (csr.py TILE_EDGE): the 64 x 64 tile kernels read their
 // entries from it.
 inline constexpr int kSddmmTileIndexEdge = 64;
@@ -102,7 +110,7 @@ inline int64_t SddmmTileCount(int64_t m, int64_t k) {
   return (m + kEdge - 1) / kEdge * ((k + kEdge - 1) / kEdge);
 }
 
-enum class SddmmKernelKind { kRow, kFlat, kTile, kMma };
+enum class SddmmKernelKind { kRow, kFlat, kTile, kMma, kWgmma };
 
 struct SddmmChoice {
   SddmmKernelKind kind;
@@ -112,7 +120,7 @@ struct SddmmChoice {
   int tile_edge = 64;   // tile and mma kernels: 32, 64 or 128 rows and columns a block
   int lanes = 1;        // flat kernel: lanes an entry (1, 4 or 8)
   int warp_groups = 2;  // mma kernel, TF32 and 16-bit: k-groups of 4 warps (1 or 2)
-  int shares = 1;       // tile and mma kernels without a d split: blocks a tile, each storing a
+  int shares = 1;       // tile, mma and wgmma kernels without a d split: blocks a tile, each storing a
                         // share of its entries (1, 2 or 4; TileBlock in sddmm_tile_kernel.cuh)
   int warps = 4;        // mma:64 in 3xTF32: warps a tile (4 of 32 x 32, or 8 of 32 x 16)
 };
@@ -144,7 +152,8 @@ inline SddmmChoice ChooseSddmmFlat(int64_t nnz, int64_t d, int64_t batch, int nu
 // warps (a split costs a shared-memory reduction). `mma_passes`: mmas
 // a product on tensor cores (1: 16-bit inputs, or float32 with TF32; 3:
 // float32 at HIGHEST, 3xTF32; 0: none, float64); `can_split`: the tile
-// kernels may split d over two blocks a tile (thread-block clusters, sm_90).
+// kernels may split d over two blocks a tile (thread-block clusters, sm_90); `can_wgmma`: the
+// wgmma tile kernel can run (a 9.0 device, a build with sm_90a, rows of d 16-byte aligned).
 // JSDL_SDDMM_VARIANT = "row" | "row:<lanes>:<vecs>" | "flat:<split>[:<lanes>]" |
 // "tile:32" | "tile:64" | "tile:128" | "mma:64" | "mma:128", the tile kernels optionally
 // ":2" (d split over 2 blocks a tile where `can_split`), mma then ":1" for one k-group of
@@ -153,11 +162,18 @@ inline SddmmChoice ChooseSddmmFlat(int64_t nnz, int64_t d, int64_t batch, int nu
 // for 8 warps of 32 x 16 in 3xTF32 (float32 at HIGHEST), overrides it for tuning (row shapes
 // 4:1, 4:4, 8:1, 8:2, 16:1, 32:1, 32:2; any other runs as 32:4; flat splits 1, 4, 8, 16 with
 // 1 lane an entry, 1, 4, 8 with 4 or 8; mma without tensor cores (float64), or mma:32, runs as
-// the tile kernel).
+// the tile kernel), or "wgmma[:<shares>]" (where tensor cores are allowed and `can_wgmma`; else
+// the heuristic's choice).
 inline SddmmChoice ChooseSddmm(int64_t m, int64_t k, int64_t nnz, int64_t d, int64_t batch,
-                               int num_sms, int mma_passes, bool can_split) {
+                               int num_sms, int mma_passes, bool can_split,
+                               bool can_wgmma = false) {
   const bool mma = mma_passes > 0;
   if (const char* v = std::getenv("JSDL_SDDMM_VARIANT")) {
+    if (std::strncmp(v, "wgmma", 5) == 0 && mma && can_wgmma) {
+      int shares = 1;
+      std::sscanf(v, "wgmma:%d", &shares);
+      return {SddmmKernelKind::kWgmma, 1, {}, 64, 1, 1, shares == 2 || shares == 4 ? shares : 1};
+    }
     if (std::strcmp(v, "row") == 0) return {SddmmKernelKind::kRow, 1};
     SddmmShape shape{};
     if (std::sscanf(v, "row:%d:%d", &shape.lanes, &shape.vecs_per_lane) == 2)
@@ -228,8 +244,14 @@ inline SddmmChoice ChooseSddmm(int64_t m, int64_t k, int64_t nnz, int64_t d, int
   // (31.1 against 30.2) and unsplit on 256 tiles (84.8 against 82.0; d = 256: 16.1 against 15.8)
   // they lose: more warps a scheduler do not lift the 3xTF32 tile.
   const double split_tf32_min = tiles < num_sms ? 0.12 : 0.07;
+  // Session 25: where the tensor-core tile runs unsplit with tiles for every SM and d is long, the
+  // wgmma tile fed by TMA replaces it (wgmma_tile_probe at K = 2048, d-loop only: TF32 30 us and
+  // 3xTF32 59 against mma:64's 51 and 81 with its output; at K = 256 no faster).
+  const bool wgmma = can_wgmma && d >= 1024 && tiles >= num_sms;
+  const SddmmChoice wgmma_tile = {SddmmKernelKind::kWgmma, 1, {}, 64, 1, 1, 1};
   if (mma_passes == 3 && tiles >= 48 && density >= split_tf32_min &&
       (d >= 256 || (d >= 64 && many))) {
+    if (wgmma) return wgmma_tile;
     const bool split = can_split && d >= 256 && tiles < num_sms;
     return {SddmmKernelKind::kMma, split ? 2 : 1, {}, 64, 1, 2, 1, split && d <= 256 ? 8 : 4};
   }
@@ -243,8 +265,9 @@ inline SddmmChoice ChooseSddmm(int64_t m, int64_t k, int64_t nnz, int64_t d, int
   // 1.06x on tensor cores; at 80% 0.97-1.01x; 4 shares slower everywhere (the d-loop four times).
   const int shares = tiles * 2 <= num_sms && d <= 256 && density >= 0.35 ? 2 : 1;
   if (mma_passes == 1 && (d > 128 || short_d_mma) && tiles >= 48 && density >= mma_min)
-    return {SddmmKernelKind::kMma, mma_split ? 2 : 1, {}, 64, 1, mma_groups,
-            mma_split ? 1 : shares};
+    return wgmma ? wgmma_tile
+                 : SddmmChoice{SddmmKernelKind::kMma, mma_split ? 2 : 1, {}, 64, 1, mma_groups,
+                               mma_split ? 1 : shares};
   // d <= 256 on fewer than 128 tiles (session 21): the flat kernel with 4 lanes an entry beats the
   // SIMT tile on 512 x 512 at 10% and 20% (d = 64: 4.5 and 6.6 against 7.1 and 7.4 us; d = 256
   // at 20%: 11.4 against 14.5, tune-floors at 6507845), not at 50% (d = 64: 11.1 against 9.6).

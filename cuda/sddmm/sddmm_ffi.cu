@@ -3,6 +3,7 @@
 
 #include <cstdint>
 #include <string>
+#include <tuple>
 #include <type_traits>
 
 #include "../common/batch_map.cuh"
@@ -17,6 +18,7 @@
 #include "sddmm_kernel.cuh"
 #include "sddmm_mma_kernel.cuh"
 #include "sddmm_tile_kernel.cuh"
+#include "sddmm_wgmma_kernel.cuh"
 #include "xla/ffi/api/ffi.h"
 
 namespace jsdl {
@@ -187,6 +189,56 @@ ffi::Error LaunchMma(cudaStream_t stream, const SddmmArgs<T>& args, int64_t k,
   });
 }
 
+// Whether the wgmma tile kernel can run this call: a build with sm_90a (JSDL_SM90A, CMakeLists.txt)
+// on a 9.0 device (sm_90a code runs there only), rows of d a multiple of 16 bytes from 16-byte
+// aligned buffers (TMA's rule), and every tile row's tensor-map index below 2^31.
+template <typename T>
+ffi::Error WgmmaUsable(const SddmmArgs<T>& args, bool& usable) {
+  usable = false;
+#if defined(JSDL_SM90A)
+  int major = 0, minor = 0;
+  JSDL_RETURN_IF_ERROR(CachedDeviceAttribute<cudaDevAttrComputeCapabilityMajor>(major));
+  JSDL_RETURN_IF_ERROR(CachedDeviceAttribute<cudaDevAttrComputeCapabilityMinor>(minor));
+  const auto aligned = [](const void* p) { return reinterpret_cast<uintptr_t>(p) % 16 == 0; };
+  constexpr int64_t kRowLimit = (int64_t{1} << 31) - 128;
+  usable = major == 9 && minor == 0 && args.d > 0 && args.d * sizeof(T) % 16 == 0 &&
+           aligned(args.lhs) && aligned(args.rhs) && args.lhs_rows < kRowLimit &&
+           args.rhs_rows < kRowLimit;
+#endif
+  return ffi::Error::Success();
+}
+
+// The wgmma tile kernel (sm_90a): a tensor map of each operand's whole buffer, 4 stages.
+template <typename T, bool kSplit>
+ffi::Error LaunchWgmma(cudaStream_t stream, const SddmmArgs<T>& args, int64_t k,
+                       const SddmmChoice& choice) {
+  using Config = SddmmWgmmaConfig<128 / sizeof(T), 4>;
+  constexpr CUtensorMapDataType kType = std::is_same_v<T, float> ? CU_TENSOR_MAP_DATA_TYPE_FLOAT32
+                                        : std::is_same_v<T, __nv_bfloat16>
+                                            ? CU_TENSOR_MAP_DATA_TYPE_BFLOAT16
+                                            : CU_TENSOR_MAP_DATA_TYPE_FLOAT16;
+  CUtensorMap lhs_map, rhs_map;
+  for (auto [map, base, rows] : {std::tuple{&lhs_map, args.lhs, args.lhs_rows},
+                                 std::tuple{&rhs_map, args.rhs, args.rhs_rows}}) {
+    const CUresult r = EncodeSwizzledRowMap(map, kType, base, rows, args.d, sizeof(T), 64);
+    if (r != CUDA_SUCCESS)
+      return ffi::Error::Internal(std::string(kOp) + ": cuTensorMapEncodeTiled failed (CUresult " +
+                                  std::to_string(static_cast<int>(r)) + ")");
+  }
+  dim3 grid;
+  if (!TileGrid<Config>(args, k, choice.shares, grid)) {
+    int num_sms = 0;
+    JSDL_RETURN_IF_ERROR(MultiprocessorCount(num_sms));
+    return LaunchFlatChoice(stream, args, ChooseSddmmFlat(args.nnz, args.d, args.batch, num_sms));
+  }
+  constexpr auto kKernel = SddmmWgmmaKernel<T, Config, kSplit>;
+  constexpr size_t kSmem = kSddmmWgmmaSmemBytes<Config>;
+  JSDL_RETURN_IF_ERROR(OptInSharedMemory<kKernel>(kSmem));
+  kKernel<<<grid, Config::kThreads, kSmem, stream>>>(args, k, choice.shares, lhs_map, rhs_map);
+  JSDL_CHECK_LAUNCH("SddmmWgmmaKernel");
+  return ffi::Error::Success();
+}
+
 // tf32: the caller's precision allows TF32 products for float32 (DEFAULT,
 // HIGH; HIGHEST takes three a product, 3xTF32); bfloat16 and float16 take
 // one at any precision (exact); float64 none.
@@ -198,10 +250,18 @@ ffi::Error Launch(cudaStream_t stream, const SddmmArgs<T>& args, int64_t k, bool
   const int mma_passes = sizeof(T) == 2 ? 1 : kFloat ? (tf32 ? 1 : 3) : 0;
   bool clusters = false;  // d splits over a cluster of blocks a tile (AddPartnerSums)
   JSDL_RETURN_IF_ERROR(ClusterLaunchSupported(clusters));
-  const SddmmChoice choice =
-      ChooseSddmm(args.m, k, args.nnz, args.d, args.batch, num_sms, mma_passes, clusters);
+  bool wgmma = false;
+  JSDL_RETURN_IF_ERROR(WgmmaUsable(args, wgmma));
+  const SddmmChoice choice = ChooseSddmm(args.m, k, args.nnz, args.d, args.batch, num_sms,
+                                         mma_passes, clusters, wgmma);
   if (choice.kind == SddmmKernelKind::kRow) return LaunchRow<T>(stream, args, choice.row);
   if constexpr (sizeof(T) <= 4) {  // float accumulators in shared memory: no float64
+    if (choice.kind == SddmmKernelKind::kWgmma) {  // only where mma_passes > 0
+      if constexpr (kFloat) {
+        if (mma_passes == 3) return LaunchWgmma<T, true>(stream, args, k, choice);
+      }
+      return LaunchWgmma<T, false>(stream, args, k, choice);
+    }
     if (choice.kind == SddmmKernelKind::kMma) {  // only where mma_passes > 0
       using Mma128 = SddmmMmaConfig<128, 128, 16, 2, 4, 1>;
       if constexpr (kFloat) {
@@ -301,6 +361,8 @@ ffi::Error SddmmImpl(cudaStream_t stream, ffi::AnyBuffer lhs, ffi::AnyBuffer rhs
     args.nnz = nnz;
     args.batch = batch;
     args.batch_map = batch_map;
+    args.lhs_rows = d > 0 ? static_cast<int64_t>(lhs.element_count()) / d : 0;
+    args.rhs_rows = d > 0 ? static_cast<int64_t>(rhs.element_count()) / d : 0;
     return Launch<T>(stream, args, k, tf32);
   });
 }

@@ -38,6 +38,7 @@ struct SddmmArgs {
   int64_t m, d, nnz;
   int64_t batch;
   BatchMap<2> batch_map;
+  int64_t lhs_rows, rhs_rows;  // rows of d in the whole lhs / rhs buffers (the TMA maps' extent)
 
   // Batch item b (operands through their broadcast batch offsets).
   __device__ __forceinline__ SddmmItem<T> Item(int64_t b) const {
