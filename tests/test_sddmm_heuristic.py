@@ -250,8 +250,10 @@ def test_heuristic_3xtf32_warps(choose, m, k, density, d, expected):
     (2048, 512, 0.3, 2048, 1, ("wgmma", 1)),  # 256 tiles, long d: TF32 / 16-bit
     (512, 2048, 0.1, 2048, 3, ("wgmma", 1)),  # and 3xTF32
     (2048, 512, 0.3, 1024, 1, ("wgmma", 1)),
-    (2048, 512, 0.3, 512, 1, ("mma", 1)),     # shorter d: the mma.sync tile
-    (2048, 512, 0.3, 512, 3, ("mma", 1)),
+    (2048, 512, 0.3, 512, 1, ("wgmma", 1)),   # from d = 512
+    (2048, 512, 0.3, 512, 3, ("wgmma", 1)),
+    (2048, 512, 0.3, 256, 1, ("mma", 1)),     # shorter d: the mma.sync tile
+    (2048, 512, 0.3, 256, 3, ("mma", 1)),
     (512, 512, 0.3, 2048, 1, ("mma", 2)),     # 64 tiles: split over a cluster, not wgmma
     (512, 512, 0.3, 2048, 3, ("mma", 2)),
     (2048, 512, 0.03, 2048, 1, ("flat", 1)),  # too sparse for any tile
@@ -267,8 +269,10 @@ def test_wgmma_on_long_d_with_tiles_for_every_sm(choose, m, k, density, d, mma, 
 def test_wgmma_variant_only_where_it_can_run(choose):
     assert choose(2048, 512, 0.3, 256, mma=1, variant="wgmma", wgmma=True, shares=True) == (
         "wgmma", 1, 1)
-    assert choose(2048, 512, 0.3, 256, mma=1, variant="wgmma:2", wgmma=True, shares=True) == (
+    assert choose(2048, 512, 0.3, 256, mma=1, variant="wgmma:1:2", wgmma=True, shares=True) == (
         "wgmma", 1, 2)
+    assert choose(2048, 512, 0.3, 256, mma=1, variant="wgmma:2", wgmma=True, shares=True) == (
+        "wgmma", 2, 1)  # d split over a cluster: one share
     # Not buildable / runnable, or no tensor cores: the heuristic's own choice.
     assert choose(2048, 512, 0.3, 256, mma=1, variant="wgmma") == choose(2048, 512, 0.3, 256,
                                                                           mma=1)

@@ -162,17 +162,20 @@ inline SddmmChoice ChooseSddmmFlat(int64_t nnz, int64_t d, int64_t batch, int nu
 // for 8 warps of 32 x 16 in 3xTF32 (float32 at HIGHEST), overrides it for tuning (row shapes
 // 4:1, 4:4, 8:1, 8:2, 16:1, 32:1, 32:2; any other runs as 32:4; flat splits 1, 4, 8, 16 with
 // 1 lane an entry, 1, 4, 8 with 4 or 8; mma without tensor cores (float64), or mma:32, runs as
-// the tile kernel), or "wgmma[:<shares>]" (where tensor cores are allowed and `can_wgmma`; else
-// the heuristic's choice).
+// the tile kernel), or "wgmma[:<parts>[:<shares>]]" (d split over 2 blocks where `can_split`,
+// and the output's shares as for the tile kernels; where tensor cores are allowed and `can_wgmma`,
+// else the heuristic's choice).
 inline SddmmChoice ChooseSddmm(int64_t m, int64_t k, int64_t nnz, int64_t d, int64_t batch,
                                int num_sms, int mma_passes, bool can_split,
                                bool can_wgmma = false) {
   const bool mma = mma_passes > 0;
   if (const char* v = std::getenv("JSDL_SDDMM_VARIANT")) {
     if (std::strncmp(v, "wgmma", 5) == 0 && mma && can_wgmma) {
-      int shares = 1;
-      std::sscanf(v, "wgmma:%d", &shares);
-      return {SddmmKernelKind::kWgmma, 1, {}, 64, 1, 1, shares == 2 || shares == 4 ? shares : 1};
+      int parts = 1, shares = 1;
+      std::sscanf(v, "wgmma:%d:%d", &parts, &shares);
+      const bool split = parts == 2 && can_split;
+      return {SddmmKernelKind::kWgmma, split ? 2 : 1, {}, 64, 1, 1,
+              !split && (shares == 2 || shares == 4) ? shares : 1};
     }
     if (std::strcmp(v, "row") == 0) return {SddmmKernelKind::kRow, 1};
     SddmmShape shape{};
@@ -244,10 +247,12 @@ inline SddmmChoice ChooseSddmm(int64_t m, int64_t k, int64_t nnz, int64_t d, int
   // (31.1 against 30.2) and unsplit on 256 tiles (84.8 against 82.0; d = 256: 16.1 against 15.8)
   // they lose: more warps a scheduler do not lift the 3xTF32 tile.
   const double split_tf32_min = tiles < num_sms ? 0.12 : 0.07;
-  // Session 25: where the tensor-core tile runs unsplit with tiles for every SM and d is long, the
-  // wgmma tile fed by TMA replaces it (wgmma_tile_probe at K = 2048, d-loop only: TF32 30 us and
-  // 3xTF32 59 against mma:64's 51 and 81 with its output; at K = 256 no faster).
-  const bool wgmma = can_wgmma && d >= 1024 && tiles >= num_sms;
+  // Session 25 (harness at 3f0c4ea, 256 tiles of the transformer's 2048 x 512 and 512 x 2048 at
+  // 70% and 90%): where the tensor-core tile runs unsplit with tiles for every SM, the wgmma tile
+  // fed by TMA beats it from d = 512: 3xTF32 1.09x / 1.19x / 1.25x at d = 512 / 1024 / 2048 (82.0
+  // -> 65.5 us at 2048), TF32 1.43x / 1.68x / 1.79x (51.8 -> 29.0), bfloat16 1.72x / 2.33x /
+  // 2.97x (52.9 -> 17.8). On 64 tiles the split mma.sync tile stays ahead in float32.
+  const bool wgmma = can_wgmma && d >= 512 && tiles >= num_sms;
   const SddmmChoice wgmma_tile = {SddmmKernelKind::kWgmma, 1, {}, 64, 1, 1, 1};
   if (mma_passes == 3 && tiles >= 48 && density >= split_tf32_min &&
       (d >= 256 || (d >= 64 && many))) {

@@ -116,6 +116,16 @@ bool TileGrid(const SddmmArgs<T>& args, int64_t k, int blocks_per_tile, dim3& gr
   return col_tiles <= 65535;
 }
 
+// The launch attribute of a cluster of `parts` blocks along grid.y (a tile's parts of d).
+cudaLaunchAttribute ClusterOfParts(int parts) {
+  cudaLaunchAttribute cluster = {};
+  cluster.id = cudaLaunchAttributeClusterDimension;
+  cluster.val.clusterDim.x = 1;
+  cluster.val.clusterDim.y = parts;
+  cluster.val.clusterDim.z = 1;
+  return cluster;
+}
+
 // A tile kernel's launch: with d split (kParts > 1), the parts of a tile
 // (consecutive on grid.y) form one thread-block cluster (AddPartnerSums).
 template <int kParts, typename T>
@@ -126,11 +136,7 @@ ffi::Error LaunchTileGrid(void (*kernel)(SddmmArgs<T>, int64_t, int, int), cudaS
   config.gridDim = grid;
   config.blockDim = dim3(threads);
   config.stream = stream;
-  cudaLaunchAttribute cluster = {};
-  cluster.id = cudaLaunchAttributeClusterDimension;
-  cluster.val.clusterDim.x = 1;
-  cluster.val.clusterDim.y = kParts;
-  cluster.val.clusterDim.z = 1;
+  cudaLaunchAttribute cluster = ClusterOfParts(kParts);
   config.attrs = &cluster;
   config.numAttrs = kParts > 1 ? 1 : 0;
   JSDL_CUDA_CHECK(cudaLaunchKernelEx(&config, kernel, args, k, kParts, shares));
@@ -208,7 +214,8 @@ ffi::Error WgmmaUsable(const SddmmArgs<T>& args, bool& usable) {
   return ffi::Error::Success();
 }
 
-// The wgmma tile kernel (sm_90a): a tensor map of each operand's whole buffer, 4 stages.
+// The wgmma tile kernel (sm_90a): a tensor map of each operand's whole buffer, 4 stages; d split
+// over a cluster of two blocks a tile where the choice says (LaunchTiles' rule).
 template <typename T, bool kSplit>
 ffi::Error LaunchWgmma(cudaStream_t stream, const SddmmArgs<T>& args, int64_t k,
                        const SddmmChoice& choice) {
@@ -225,18 +232,22 @@ ffi::Error LaunchWgmma(cudaStream_t stream, const SddmmArgs<T>& args, int64_t k,
       return ffi::Error::Internal(std::string(kOp) + ": cuTensorMapEncodeTiled failed (CUresult " +
                                   std::to_string(static_cast<int>(r)) + ")");
   }
-  dim3 grid;
-  if (!TileGrid<Config>(args, k, choice.shares, grid)) {
-    int num_sms = 0;
-    JSDL_RETURN_IF_ERROR(MultiprocessorCount(num_sms));
-    return LaunchFlatChoice(stream, args, ChooseSddmmFlat(args.nnz, args.d, args.batch, num_sms));
-  }
-  constexpr auto kKernel = SddmmWgmmaKernel<T, Config, kSplit>;
   constexpr size_t kSmem = kSddmmWgmmaSmemBytes<Config>;
-  JSDL_RETURN_IF_ERROR(OptInSharedMemory<kKernel>(kSmem));
-  kKernel<<<grid, Config::kThreads, kSmem, stream>>>(args, k, choice.shares, lhs_map, rhs_map);
-  JSDL_CHECK_LAUNCH("SddmmWgmmaKernel");
-  return ffi::Error::Success();
+  return LaunchTiles<T, Config>(stream, args, k, choice, [&](auto kParts, dim3 grid, int shares) {
+    constexpr auto kKernel = SddmmWgmmaKernel<T, Config, kParts(), kSplit>;
+    JSDL_RETURN_IF_ERROR(OptInSharedMemory<kKernel>(kSmem));
+    cudaLaunchConfig_t config = {};
+    config.gridDim = grid;
+    config.blockDim = dim3(Config::kThreads);
+    config.dynamicSmemBytes = kSmem;
+    config.stream = stream;
+    cudaLaunchAttribute cluster = ClusterOfParts(kParts());
+    config.attrs = &cluster;
+    config.numAttrs = kParts() > 1 ? 1 : 0;
+    JSDL_CUDA_CHECK(cudaLaunchKernelEx(&config, kKernel, args, k, shares, lhs_map, rhs_map));
+    JSDL_CHECK_LAUNCH("SddmmWgmmaKernel");
+    return ffi::Error::Success();
+  });
 }
 
 // tf32: the caller's precision allows TF32 products for float32 (DEFAULT,

@@ -143,10 +143,11 @@ struct SddmmWgmmaSums {
 };
 
 // Block: one warpgroup (Config::kThreads = 128); grid.x the row tiles of m, grid.y the column
-// tiles of k times the output's shares (TileBlock; d is not split), grid.z the batch (stride
-// loop). lhs_map / rhs_map: the whole lhs / rhs buffers as rows of d (EncodeSwizzledRowMap), a
-// batch item's rows found from its broadcast offset.
-template <typename T, typename Config, bool kSplit>
+// tiles of k times kParts times the output's shares (TileBlock: kParts = 2 splits d over a
+// cluster of two blocks, whose sums meet by AddPartnerSums; shares only with one part), grid.z
+// the batch (stride loop). lhs_map / rhs_map: the whole lhs / rhs buffers as rows of d
+// (EncodeSwizzledRowMap), a batch item's rows found from its broadcast offset.
+template <typename T, typename Config, int kParts, bool kSplit>
 __global__ void __launch_bounds__(Config::kThreads, 1)
     SddmmWgmmaKernel(const SddmmArgs<T> args, int64_t k, int shares,
                      const __grid_constant__ CUtensorMap lhs_map,
@@ -165,9 +166,11 @@ __global__ void __launch_bounds__(Config::kThreads, 1)
   auto* tile_out = reinterpret_cast<float(*)[65]>(stages);
 
   const int tid = threadIdx.x;
-  const TileBlock block = TileBlock::Here(1, shares);
+  const TileBlock block = TileBlock::Here(kParts, shares);
   const int64_t row0 = block.row_tile * Config::kBM, col0 = block.col_tile * Config::kBN;
-  const int slices = static_cast<int>((args.d + kBK - 1) / kBK);
+  const int64_t all_slices = (args.d + kBK - 1) / kBK;
+  const int first = static_cast<int>(block.FirstSlice(all_slices));  // this part's slices
+  const int slices = static_cast<int>(block.EndSlice(all_slices)) - first;
   if (tid == 0)
     for (int i = 0; i < kStages; ++i) BarrierInit(&full[i], 1);
   uint32_t n = 0;  // slices this block consumed (over batch items): stage n % kStages
@@ -177,12 +180,12 @@ __global__ void __launch_bounds__(Config::kThreads, 1)
     // Tensor-map rows of this item's tile (the host keeps every row index below 2^31 - 64).
     const int lhs_row = static_cast<int>(offset[kSddmmLhs] / args.d + row0);
     const int rhs_row = static_cast<int>(offset[kSddmmRhs] / args.d + col0);
-    const auto issue = [&](uint32_t slot, int s) {  // one thread: slice s into stage slot
+    const auto issue = [&](uint32_t slot, int s) {  // one thread: the part's slice s into slot
       uint64_t* bar = &full[slot % kStages];
       SddmmWgmmaStage& st = stages[slot % kStages];
       BarrierExpectBytes(bar, sizeof(SddmmWgmmaStage));
-      TmaLoad2d(st.lhs, &lhs_map, s * kBK, lhs_row, bar);
-      TmaLoad2d(st.rhs, &rhs_map, s * kBK, rhs_row, bar);
+      TmaLoad2d(st.lhs, &lhs_map, (first + s) * kBK, lhs_row, bar);
+      TmaLoad2d(st.rhs, &rhs_map, (first + s) * kBK, rhs_row, bar);
     };
     FenceSharedForWgmma();  // the last item's generic use of the stages, before the copies
     __syncthreads();        // (and, the first time, the barriers' initialization)
@@ -201,6 +204,13 @@ __global__ void __launch_bounds__(Config::kThreads, 1)
       }
     }
     sums.Finish(tile_out);
+    if constexpr (kParts > 1) {  // d split over a cluster: part 0 adds part 1's sums, stores
+      constexpr size_t kStageBytes = kStages * sizeof(SddmmWgmmaStage);
+      if (!AddPartnerSums<Config::kThreads>(
+              block, sums.acc, *reinterpret_cast<unsigned char(*)[kStageBytes]>(stages), tid,
+              true))
+        continue;
+    }
     StoreTileEntries<T, Config>(args, args.out + b * args.nnz, tile_out, entry_index, k, row0,
                                 col0, block, tid,
                                 [&](float (*dst)[65], int) { sums.Put(dst); });
