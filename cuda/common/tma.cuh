@@ -18,37 +18,53 @@ __device__ __forceinline__ uint32_t SharedAddress(const void* p) {
 
 // A barrier that completes once `count` threads arrived and the expected bytes landed.
 __device__ __forceinline__ void BarrierInit(uint64_t* bar, uint32_t count) {
+#if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 900
   asm volatile("mbarrier.init.shared::cta.b64 [%0], %1;\n" ::"r"(SharedAddress(bar)), "r"(count)
                : "memory");
   asm volatile("fence.mbarrier_init.release.cluster;\n" ::: "memory");
+#else
+  __trap();  // sm_90's; the host runs TMA kernels on 9.0 devices only
+#endif
 }
 
 // Arrives on the barrier and tells it `bytes` more will land (by TMA) in this phase.
 __device__ __forceinline__ void BarrierExpectBytes(uint64_t* bar, uint32_t bytes) {
+#if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 900
   asm volatile("mbarrier.arrive.expect_tx.shared::cta.b64 _, [%0], %1;\n" ::"r"(
                    SharedAddress(bar)),
                "r"(bytes)
                : "memory");
+#else
+  __trap();  // sm_90's; the host runs TMA kernels on 9.0 devices only
+#endif
 }
 
 // Waits until the barrier's phase `parity` completed.
 __device__ __forceinline__ void BarrierWait(uint64_t* bar, uint32_t parity) {
+#if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 900
   asm volatile(
       "{\n .reg .pred done;\n wait:\n"
       " mbarrier.try_wait.parity.shared::cta.b64 done, [%0], %1;\n"
       " @!done bra wait;\n}\n" ::"r"(SharedAddress(bar)),
       "r"(parity)
       : "memory");
+#else
+  __trap();  // sm_90's; the host runs TMA kernels on 9.0 devices only
+#endif
 }
 
 // Copies the box at (inner, outer) of a 2-D tensor map into shared memory, counted on `bar`.
 __device__ __forceinline__ void TmaLoad2d(void* smem, const CUtensorMap* map, int inner, int outer,
                                           uint64_t* bar) {
+#if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 900
   asm volatile(
       "cp.async.bulk.tensor.2d.shared::cluster.global.mbarrier::complete_tx::bytes"
       " [%0], [%1, {%2, %3}], [%4];\n" ::"r"(SharedAddress(smem)),
       "l"(reinterpret_cast<uint64_t>(map)), "r"(inner), "r"(outer), "r"(SharedAddress(bar))
       : "memory");
+#else
+  __trap();  // sm_90's; the host runs TMA kernels on 9.0 devices only
+#endif
 }
 
 // A 2-D tensor map of `rows` rows of `row_elements` values (`element_bytes` each, rows
