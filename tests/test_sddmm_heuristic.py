@@ -16,13 +16,14 @@ DRIVER = r"""
 #include "sddmm_config.h"
 int main() {
   long long m, k, nnz, d, batch;
-  int mma, wgmma;
+  int mma, wgmma, bytes;
   char variant[128];
-  while (std::scanf("%lld %lld %lld %lld %lld %d %d %127s", &m, &k, &nnz, &d, &batch, &mma,
-                    &wgmma, variant) == 8) {
+  while (std::scanf("%lld %lld %lld %lld %lld %d %d %d %127s", &m, &k, &nnz, &d, &batch, &mma,
+                    &wgmma, &bytes, variant) == 9) {
     if (variant[0] == '-') unsetenv("JSDL_SDDMM_VARIANT");
     else setenv("JSDL_SDDMM_VARIANT", variant, 1);
-    const jsdl::SddmmChoice c = jsdl::ChooseSddmm(m, k, nnz, d, batch, 132, mma, true, wgmma);
+    const jsdl::SddmmChoice c =
+        jsdl::ChooseSddmm(m, k, nnz, d, batch, 132, mma, true, wgmma, bytes);
     std::printf("%d %d %d %d %d %d %d %d %d\n", static_cast<int>(c.kind), c.d_split, c.tile_edge,
                 c.row.lanes, c.row.vecs_per_lane, c.lanes, c.warp_groups, c.shares, c.warps);
   }
@@ -35,18 +36,19 @@ KINDS = {0: "row", 1: "flat", 2: "tile", 3: "mma", 4: "wgmma"}
 @pytest.fixture(scope="module")
 def choose(tmp_path_factory):
     """choose(m, k, density, d, mma=False, batch=1, variant=None, full=False, shares=False,
-    tile_warps=False, wgmma=False) -> (kind, d_split); with full=True (kind, d_split, flat lanes an entry, mma
+    tile_warps=False, wgmma=False, bytes=4) -> (kind, d_split); with full=True (kind, d_split, flat lanes an entry, mma
     k-groups of warps), with shares=True (kind, d_split, the tile output's shares), with
     tile_warps=True (kind, d_split, mma:64's warps a tile in 3xTF32). mma: mmas a product (0 /
     False: no tensor cores, float64; 1 / True: TF32 or 16-bit inputs; 3: 3xTF32, float32 at
-    HIGHEST); wgmma: the wgmma tile can run (sm_90a build, 9.0 device, aligned rows)."""
+    HIGHEST); wgmma: the wgmma tile can run (sm_90a build, 9.0 device, aligned rows); bytes: the
+    inputs' element size (2: bfloat16 / float16)."""
     driver = host_driver(tmp_path_factory.mktemp("sddmm_heuristic"), DRIVER, "sddmm")
 
     def run(m, k, density, d, mma=False, batch=1, variant=None, full=False, shares=False,
-            tile_warps=False, wgmma=False):
+            tile_warps=False, wgmma=False, bytes=4):
         nnz = int(round(m * k * density))
         kind, split, edge, row_lanes, vecs, lanes, groups, out_shares, warps = driver(
-            f"{m} {k} {nnz} {d} {batch} {int(mma)} {int(wgmma)} {variant or '-'}\n")
+            f"{m} {k} {nnz} {d} {batch} {int(mma)} {int(wgmma)} {bytes} {variant or '-'}\n")
         if shares:
             return KINDS[kind], split, out_shares
         if tile_warps:
@@ -246,24 +248,32 @@ def test_heuristic_3xtf32_warps(choose, m, k, density, d, expected):
     assert choose(m, k, density, d, mma=3, tile_warps=True) == expected
 
 
-@pytest.mark.parametrize("m, k, density, d, mma, expected", [
-    (2048, 512, 0.3, 2048, 1, ("wgmma", 1)),  # 256 tiles, long d: TF32 / 16-bit
-    (512, 2048, 0.1, 2048, 3, ("wgmma", 1)),  # and 3xTF32
-    (2048, 512, 0.3, 1024, 1, ("wgmma", 1)),
-    (2048, 512, 0.3, 512, 1, ("wgmma", 1)),   # from d = 512
-    (2048, 512, 0.3, 512, 3, ("wgmma", 1)),
-    (2048, 512, 0.3, 256, 1, ("mma", 1)),     # shorter d: the mma.sync tile
-    (2048, 512, 0.3, 256, 3, ("mma", 1)),
-    (512, 512, 0.3, 2048, 1, ("mma", 2)),     # 64 tiles: split over a cluster, not wgmma
-    (512, 512, 0.3, 2048, 3, ("mma", 2)),
-    (2048, 512, 0.03, 2048, 1, ("flat", 1)),  # too sparse for any tile
-    (2048, 512, 0.3, 2048, 0, ("tile", 1)),   # no tensor cores (float64)
+@pytest.mark.parametrize("m, k, density, d, mma, bytes, expected", [
+    # 256 tiles: 3xTF32 from d = 512, TF32 and 16-bit from 256
+    (512, 2048, 0.1, 2048, 3, 4, ("wgmma", 1)),
+    (2048, 512, 0.3, 512, 3, 4, ("wgmma", 1)),
+    (2048, 512, 0.3, 256, 3, 4, ("mma", 1)),
+    (2048, 512, 0.3, 2048, 1, 4, ("wgmma", 1)),
+    (2048, 512, 0.3, 256, 1, 4, ("wgmma", 1)),
+    (2048, 512, 0.3, 256, 1, 2, ("wgmma", 1)),
+    (2048, 512, 0.3, 128, 1, 4, ("mma", 1)),
+    (2048, 512, 0.3, 64, 1, 2, ("mma", 1)),
+    # 64 tiles: 16-bit from d = 512, split from 1024; TF32 split from d = 2048; 3xTF32 never
+    (512, 512, 0.3, 512, 1, 2, ("wgmma", 1)),
+    (512, 512, 0.3, 1024, 1, 2, ("wgmma", 2)),
+    (512, 512, 0.3, 256, 1, 2, ("mma", 1)),
+    (512, 512, 0.3, 2048, 1, 4, ("wgmma", 2)),
+    (512, 512, 0.3, 1024, 1, 4, ("mma", 2)),
+    (512, 512, 0.3, 2048, 3, 4, ("mma", 2)),
+    # where no tensor-core tile runs, none
+    (2048, 512, 0.03, 2048, 1, 4, ("flat", 1)),
+    (2048, 512, 0.3, 2048, 0, 8, ("tile", 1)),
 ])
-def test_wgmma_on_long_d_with_tiles_for_every_sm(choose, m, k, density, d, mma, expected):
-    assert choose(m, k, density, d, mma=mma, wgmma=True) == expected
+def test_wgmma_where_measured_faster(choose, m, k, density, d, mma, bytes, expected):
+    assert choose(m, k, density, d, mma=mma, wgmma=True, bytes=bytes) == expected
     # Where it cannot run, the mma.sync tile it replaces.
     if expected[0] == "wgmma":
-        assert choose(m, k, density, d, mma=mma) == ("mma", 1)
+        assert choose(m, k, density, d, mma=mma, bytes=bytes)[0] == "mma"
 
 
 def test_wgmma_variant_only_where_it_can_run(choose):

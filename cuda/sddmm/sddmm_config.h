@@ -94,8 +94,13 @@ struct SddmmMmaConfig : SddmmTileShape<kBM_, kBN_, kBK_, kMinBlocks_> {
 
 // The wgmma tile kernel (sddmm_wgmma_kernel.cuh, sm_90a): one warpgroup a 64 x 64 tile, slices
 // of d 128 bytes deep (kBK: 32 float32 or 64 16-bit values) brought by TMA into a ring of kStages.
+// kMinBlocks: blocks an SM the launch bounds ask registers for (1: ptxas' choice, 178 registers
+// in 3xTF32, so 2 blocks an SM; JSDL_WGMMA_MIN_BLOCKS=3 caps them at 168 for 3, a tuning build).
+#ifndef JSDL_WGMMA_MIN_BLOCKS
+#define JSDL_WGMMA_MIN_BLOCKS 1
+#endif
 template <int kBK_, int kStages_>
-struct SddmmWgmmaConfig : SddmmTileShape<64, 64, kBK_, 1> {
+struct SddmmWgmmaConfig : SddmmTileShape<64, 64, kBK_, JSDL_WGMMA_MIN_BLOCKS> {
   static constexpr int kThreads = 128;
   static constexpr int kStages = kStages_;
 };
@@ -153,7 +158,8 @@ inline SddmmChoice ChooseSddmmFlat(int64_t nnz, int64_t d, int64_t batch, int nu
 // a product on tensor cores (1: 16-bit inputs, or float32 with TF32; 3:
 // float32 at HIGHEST, 3xTF32; 0: none, float64); `can_split`: the tile
 // kernels may split d over two blocks a tile (thread-block clusters, sm_90); `can_wgmma`: the
-// wgmma tile kernel can run (a 9.0 device, a build with sm_90a, rows of d 16-byte aligned).
+// wgmma tile kernel can run (a 9.0 device, a build with sm_90a, rows of d 16-byte aligned);
+// `element_bytes`: the inputs' (2: bfloat16 or float16, 4: float32, 8: float64).
 // JSDL_SDDMM_VARIANT = "row" | "row:<lanes>:<vecs>" | "flat:<split>[:<lanes>]" |
 // "tile:32" | "tile:64" | "tile:128" | "mma:64" | "mma:128", the tile kernels optionally
 // ":2" (d split over 2 blocks a tile where `can_split`), mma then ":1" for one k-group of
@@ -167,7 +173,7 @@ inline SddmmChoice ChooseSddmmFlat(int64_t nnz, int64_t d, int64_t batch, int nu
 // else the heuristic's choice).
 inline SddmmChoice ChooseSddmm(int64_t m, int64_t k, int64_t nnz, int64_t d, int64_t batch,
                                int num_sms, int mma_passes, bool can_split,
-                               bool can_wgmma = false) {
+                               bool can_wgmma = false, int element_bytes = 4) {
   const bool mma = mma_passes > 0;
   if (const char* v = std::getenv("JSDL_SDDMM_VARIANT")) {
     if (std::strncmp(v, "wgmma", 5) == 0 && mma && can_wgmma) {
@@ -247,12 +253,21 @@ inline SddmmChoice ChooseSddmm(int64_t m, int64_t k, int64_t nnz, int64_t d, int
   // (31.1 against 30.2) and unsplit on 256 tiles (84.8 against 82.0; d = 256: 16.1 against 15.8)
   // they lose: more warps a scheduler do not lift the 3xTF32 tile.
   const double split_tf32_min = tiles < num_sms ? 0.12 : 0.07;
-  // Session 25 (harness at 3f0c4ea, 256 tiles of the transformer's 2048 x 512 and 512 x 2048 at
-  // 70% and 90%): where the tensor-core tile runs unsplit with tiles for every SM, the wgmma tile
-  // fed by TMA beats it from d = 512: 3xTF32 1.09x / 1.19x / 1.25x at d = 512 / 1024 / 2048 (82.0
-  // -> 65.5 us at 2048), TF32 1.43x / 1.68x / 1.79x (51.8 -> 29.0), bfloat16 1.72x / 2.33x /
-  // 2.97x (52.9 -> 17.8). On 64 tiles the split mma.sync tile stays ahead in float32.
-  const bool wgmma = can_wgmma && d >= 512 && tiles >= num_sms;
+  // Session 25 (harness at 3f0c4ea and b36f247, the transformer's 256-tile 2048 x 512 and
+  // 512 x 2048 at 70% and 90%, 64-tile 512 x 512 at 50% and 80%): where the mma.sync tile would
+  // run, the wgmma tile fed by TMA beats it
+  // - with tiles for every SM: 3xTF32 from d = 512 (1.09x / 1.19x / 1.25x at d = 512 / 1024 /
+  //   2048: 82.0 -> 65.5 us; 0.98x at 256), TF32 from d = 256 (1.13x, then 1.43x / 1.68x / 1.79x:
+  //   51.8 -> 29.0 us; 0.95x at 64), 16-bit from d = 256 (1.3x, then 1.72x / 2.33x / 2.97x:
+  //   52.9 -> 17.8 us; 1.0x at 64);
+  // - on 64 tiles, against the mma.sync tile split over a cluster: 16-bit from d = 512 (1.0-1.22x),
+  //   split too from d = 1024 (1.18-1.79x: 23.8 -> 13.3 us at 2048); TF32 split at d = 2048
+  //   (1.08x / 1.18x; at 1024 0.94x / 1.04x); 3xTF32 never (0.6-0.98x).
+  const bool sixteen_bit = element_bytes == 2;
+  const bool wgmma = can_wgmma && tiles >= num_sms && d >= (mma_passes == 3 ? 512 : 256);
+  const bool wgmma_split = can_split && (sixteen_bit ? d >= 1024 : d > 1024);
+  const bool wgmma_few = can_wgmma && tiles < num_sms && mma_passes == 1 &&
+                         (sixteen_bit ? d >= 512 : wgmma_split);
   const SddmmChoice wgmma_tile = {SddmmKernelKind::kWgmma, 1, {}, 64, 1, 1, 1};
   if (mma_passes == 3 && tiles >= 48 && density >= split_tf32_min &&
       (d >= 256 || (d >= 64 && many))) {
@@ -270,9 +285,10 @@ inline SddmmChoice ChooseSddmm(int64_t m, int64_t k, int64_t nnz, int64_t d, int
   // 1.06x on tensor cores; at 80% 0.97-1.01x; 4 shares slower everywhere (the d-loop four times).
   const int shares = tiles * 2 <= num_sms && d <= 256 && density >= 0.35 ? 2 : 1;
   if (mma_passes == 1 && (d > 128 || short_d_mma) && tiles >= 48 && density >= mma_min)
-    return wgmma ? wgmma_tile
-                 : SddmmChoice{SddmmKernelKind::kMma, mma_split ? 2 : 1, {}, 64, 1, mma_groups,
-                               mma_split ? 1 : shares};
+    return wgmma       ? wgmma_tile
+           : wgmma_few ? SddmmChoice{SddmmKernelKind::kWgmma, wgmma_split ? 2 : 1, {}, 64, 1, 1}
+                       : SddmmChoice{SddmmKernelKind::kMma, mma_split ? 2 : 1, {}, 64, 1,
+                                     mma_groups, mma_split ? 1 : shares};
   // d <= 256 on fewer than 128 tiles (session 21): the flat kernel with 4 lanes an entry beats the
   // SIMT tile on 512 x 512 at 10% and 20% (d = 64: 4.5 and 6.6 against 7.1 and 7.4 us; d = 256
   // at 20%: 11.4 against 14.5, tune-floors at 6507845), not at 50% (d = 64: 11.1 against 9.6).

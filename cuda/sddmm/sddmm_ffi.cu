@@ -264,7 +264,7 @@ ffi::Error Launch(cudaStream_t stream, const SddmmArgs<T>& args, int64_t k, bool
   bool wgmma = false;
   JSDL_RETURN_IF_ERROR(WgmmaUsable(args, wgmma));
   const SddmmChoice choice = ChooseSddmm(args.m, k, args.nnz, args.d, args.batch, num_sms,
-                                         mma_passes, clusters, wgmma);
+                                         mma_passes, clusters, wgmma, sizeof(T));
   if (choice.kind == SddmmKernelKind::kRow) return LaunchRow<T>(stream, args, choice.row);
   if constexpr (sizeof(T) <= 4) {  // float accumulators in shared memory: no float64
     if (choice.kind == SddmmKernelKind::kWgmma) {  // only where mma_passes > 0

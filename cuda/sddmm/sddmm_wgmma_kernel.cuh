@@ -148,7 +148,7 @@ struct SddmmWgmmaSums {
 // the batch (stride loop). lhs_map / rhs_map: the whole lhs / rhs buffers as rows of d
 // (EncodeSwizzledRowMap), a batch item's rows found from its broadcast offset.
 template <typename T, typename Config, int kParts, bool kSplit>
-__global__ void __launch_bounds__(Config::kThreads, 1)
+__global__ void __launch_bounds__(Config::kThreads, Config::kMinBlocks)
     SddmmWgmmaKernel(const SddmmArgs<T> args, int64_t k, int shares,
                      const __grid_constant__ CUtensorMap lhs_map,
                      const __grid_constant__ CUtensorMap rhs_map) {
