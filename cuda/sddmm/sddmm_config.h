@@ -94,13 +94,10 @@ struct SddmmMmaConfig : SddmmTileShape<kBM_, kBN_, kBK_, kMinBlocks_> {
 
 // The wgmma tile kernel (sddmm_wgmma_kernel.cuh, sm_90a): one warpgroup a 64 x 64 tile, slices
 // of d 128 bytes deep (kBK: 32 float32 or 64 16-bit values) brought by TMA into a ring of kStages.
-// kMinBlocks: blocks an SM the launch bounds ask registers for (1: ptxas' choice, 178 registers
-// in 3xTF32, so 2 blocks an SM; JSDL_WGMMA_MIN_BLOCKS=3 caps them at 168 for 3, a tuning build).
-#ifndef JSDL_WGMMA_MIN_BLOCKS
-#define JSDL_WGMMA_MIN_BLOCKS 1
-#endif
+// ptxas gives 3xTF32 178 registers (2 blocks an SM); capped at 168 for 3 blocks it ran 1-3%
+// slower (session 25, harness at 7d72e1c).
 template <int kBK_, int kStages_>
-struct SddmmWgmmaConfig : SddmmTileShape<64, 64, kBK_, JSDL_WGMMA_MIN_BLOCKS> {
+struct SddmmWgmmaConfig : SddmmTileShape<64, 64, kBK_, 1> {
   static constexpr int kThreads = 128;
   static constexpr int kStages = kStages_;
 };
