@@ -200,6 +200,16 @@ def test_shared_copy_inf_in_unused_dense_rows(rng, variant):
   assert_close(out, ref, jnp.float32)
 
 
+def run_sddmm_variant(monkeypatch, variant, precision, q, kk, A):
+  """sddmm(q, kk, A) at `precision` by the kernel variant named (None: the heuristic's)."""
+  if variant is None:
+    monkeypatch.delenv("JSDL_SDDMM_VARIANT", raising=False)
+  else:
+    monkeypatch.setenv("JSDL_SDDMM_VARIANT", variant)
+  return np.asarray(run_fresh(
+      lambda q, kk, A: jsdl.sddmm(q, kk, A, precision=precision).values, q, kk, A))
+
+
 def wgmma_runs():
   """Whether the SDDMM wgmma tile can run here: a build with sm_90a on a 9.0 device."""
   from jax_sparse_dl import _jsdl_cuda
@@ -285,12 +295,7 @@ def test_sddmm_output_shares_match_one_block(rng, monkeypatch, precision, dtype,
   ref = _sddmm_reference(q64, k64, indptr, indices)
 
   def run(variant, lhs):
-    if variant is None:
-      monkeypatch.delenv("JSDL_SDDMM_VARIANT", raising=False)
-    else:
-      monkeypatch.setenv("JSDL_SDDMM_VARIANT", variant)
-    return np.asarray(run_fresh(
-        lambda q, kk, A: jsdl.sddmm(q, kk, A, precision=precision).values, lhs, kk, A))
+    return run_sddmm_variant(monkeypatch, variant, precision, lhs, kk, A)
 
   tf32 = dtype == jnp.float32 and precision == "default"
   for one, shared in (("tile:64", "tile:64:1:4"), ("tile:64", "tile:64:1:2"),
@@ -493,12 +498,7 @@ def test_sddmm_wgmma_runs_where_built(rng, monkeypatch, precision, dtype):
   ref = _sddmm_reference(q64, k64, indptr, indices)
 
   def run(variant):
-    if variant is None:
-      monkeypatch.delenv("JSDL_SDDMM_VARIANT", raising=False)
-    else:
-      monkeypatch.setenv("JSDL_SDDMM_VARIANT", variant)
-    return np.asarray(run_fresh(
-        lambda q, kk, A: jsdl.sddmm(q, kk, A, precision=precision).values, q, kk, A))
+    return run_sddmm_variant(monkeypatch, variant, precision, q, kk, A)
 
   wgmma, mma = run("wgmma"), run("mma:64")
   tf32 = precision == "default" and dtype == jnp.float32

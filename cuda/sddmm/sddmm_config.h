@@ -122,8 +122,9 @@ struct SddmmChoice {
   int tile_edge = 64;   // tile and mma kernels: 32, 64 or 128 rows and columns a block
   int lanes = 1;        // flat kernel: lanes an entry (1, 4 or 8)
   int warp_groups = 2;  // mma kernel, TF32 and 16-bit: k-groups of 4 warps (1 or 2)
-  int shares = 1;       // tile, mma and wgmma kernels without a d split: blocks a tile, each storing a
-                        // share of its entries (1, 2 or 4; TileBlock in sddmm_tile_kernel.cuh)
+  int shares = 1;       // tile, mma and wgmma kernels without a d split: blocks a tile, each
+                        // storing a share of its entries (1, 2 or 4; TileBlock in
+                        // sddmm_tile_kernel.cuh)
   int warps = 4;        // mma:64 in 3xTF32: warps a tile (4 of 32 x 32, or 8 of 32 x 16)
 };
 
