@@ -266,14 +266,6 @@ __device__ __forceinline__ void LoadTmaSlice(uint32_t* raw, const CUtensorMap* m
     jsdl::TmaLoad2d(raw + (1 + g) * kWords, map_b, s * kSlice, (tile_n0 + g) * kEdge, bar);
 }
 
-// The stages in dynamic shared memory, 1024-aligned: the swizzle's pattern follows address bits
-// 7-9 (the launch asks for 1024 bytes more).
-template <typename StageT>
-__device__ __forceinline__ StageT* AlignedStages(unsigned char* smem_raw) {
-  return reinterpret_cast<StageT*>((reinterpret_cast<uintptr_t>(smem_raw) + 1023) &
-                                   ~uintptr_t{1023});
-}
-
 // Starts the ring: its barriers set up, then issue(s) (one thread: LoadTmaSlice) for its first
 // kStages slices.
 template <int kStages, typename Issue>
@@ -296,7 +288,7 @@ __global__ void __launch_bounds__(kThreads * kGroups)
   constexpr int kBlocksN = kTilesN / kGroups;
   const int tile_m = blockIdx.x / kBlocksN, tile_n0 = blockIdx.x % kBlocksN * kGroups;
   const int slices = k / kSlice;
-  StageT* stages = AlignedStages<StageT>(smem_raw);
+  StageT* stages = jsdl::AlignedStages<StageT>(smem_raw);
   const auto issue = [&](int s) {  // one thread
     LoadTmaSlice<kGroups>(stages[s % kStages].raw, &map_a, &map_b, s, tile_m, tile_n0,
                           &full[s % kStages]);
@@ -350,7 +342,7 @@ __global__ void __launch_bounds__(kThreads)
   const int tid = threadIdx.x, warp = tid / 32, lane = tid % 32;
   const int tile_m = blockIdx.x / kTilesN, tile_n = blockIdx.x % kTilesN;
   const int slices = k / kSlice;
-  StageT* stages = AlignedStages<StageT>(smem_raw);
+  StageT* stages = jsdl::AlignedStages<StageT>(smem_raw);
   const auto issue = [&](int s) {  // one thread
     LoadTmaSlice<1>(stages[s % kStages].raw, &map_a, &map_b, s, tile_m, tile_n,
                     &full[s % kStages]);

@@ -16,6 +16,14 @@ __device__ __forceinline__ uint32_t SharedAddress(const void* p) {
   return static_cast<uint32_t>(__cvta_generic_to_shared(p));
 }
 
+// The stages of a TMA ring in dynamic shared memory, 1024-aligned: the 128-byte swizzle's
+// pattern follows address bits 7-9 (the launch asks for 1024 bytes more than the stages).
+template <typename Stage>
+__device__ __forceinline__ Stage* AlignedStages(unsigned char* smem_raw) {
+  return reinterpret_cast<Stage*>((reinterpret_cast<uintptr_t>(smem_raw) + 1023) &
+                                  ~uintptr_t{1023});
+}
+
 // A barrier that completes once `count` threads arrived and the expected bytes landed.
 __device__ __forceinline__ void BarrierInit(uint64_t* bar, uint32_t count) {
 #if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 900

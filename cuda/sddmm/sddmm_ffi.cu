@@ -5,6 +5,7 @@
 #include <string>
 #include <tuple>
 #include <type_traits>
+#include <utility>
 
 #include "../common/batch_map.cuh"
 #include "../common/cuda_check.h"
@@ -116,30 +117,24 @@ bool TileGrid(const SddmmArgs<T>& args, int64_t k, int blocks_per_tile, dim3& gr
   return col_tiles <= 65535;
 }
 
-// The launch attribute of a cluster of `parts` blocks along grid.y (a tile's parts of d).
-cudaLaunchAttribute ClusterOfParts(int parts) {
-  cudaLaunchAttribute cluster = {};
-  cluster.id = cudaLaunchAttributeClusterDimension;
-  cluster.val.clusterDim.x = 1;
-  cluster.val.clusterDim.y = parts;
-  cluster.val.clusterDim.z = 1;
-  return cluster;
-}
-
-// A tile kernel's launch: with d split (kParts > 1), the parts of a tile
-// (consecutive on grid.y) form one thread-block cluster (AddPartnerSums).
-template <int kParts, typename T>
-ffi::Error LaunchTileGrid(void (*kernel)(SddmmArgs<T>, int64_t, int, int), cudaStream_t stream,
-                          dim3 grid, int threads, const SddmmArgs<T>& args, int64_t k,
-                          int shares) {
+// A tile kernel's launch with `smem` bytes of dynamic shared memory: with d split (kParts > 1),
+// the parts of a tile (consecutive on grid.y) form one thread-block cluster (AddPartnerSums).
+template <int kParts, typename... Params, typename... Args>
+ffi::Error LaunchTileGrid(void (*kernel)(Params...), cudaStream_t stream, dim3 grid, int threads,
+                          size_t smem, Args&&... kernel_args) {
   cudaLaunchConfig_t config = {};
   config.gridDim = grid;
   config.blockDim = dim3(threads);
+  config.dynamicSmemBytes = smem;
   config.stream = stream;
-  cudaLaunchAttribute cluster = ClusterOfParts(kParts);
+  cudaLaunchAttribute cluster = {};
+  cluster.id = cudaLaunchAttributeClusterDimension;
+  cluster.val.clusterDim.x = 1;
+  cluster.val.clusterDim.y = kParts;
+  cluster.val.clusterDim.z = 1;
   config.attrs = &cluster;
   config.numAttrs = kParts > 1 ? 1 : 0;
-  JSDL_CUDA_CHECK(cudaLaunchKernelEx(&config, kernel, args, k, kParts, shares));
+  JSDL_CUDA_CHECK(cudaLaunchKernelEx(&config, kernel, std::forward<Args>(kernel_args)...));
   return ffi::Error::Success();
 }
 
@@ -171,7 +166,8 @@ ffi::Error LaunchTile(cudaStream_t stream, const SddmmArgs<T>& args, int64_t k,
                       const SddmmChoice& choice) {
   return LaunchTiles<T, Config>(stream, args, k, choice, [&](auto kParts, dim3 grid, int shares) {
     JSDL_RETURN_IF_ERROR(LaunchTileGrid<kParts()>(SddmmTileKernel<T, Config, kParts()>, stream,
-                                                  grid, Config::kThreads, args, k, shares));
+                                                  grid, Config::kThreads, 0, args, k,
+                                                  kParts(), shares));
     JSDL_CHECK_LAUNCH("SddmmTileKernel");
     return ffi::Error::Success();
   });
@@ -187,9 +183,9 @@ ffi::Error LaunchMma(cudaStream_t stream, const SddmmArgs<T>& args, int64_t k,
     JSDL_RETURN_IF_ERROR(
         args.d % kVec == 0
             ? LaunchTileGrid<kParts()>(SddmmMmaKernel<T, Config, kVec, kParts(), kSplit>, stream,
-                                       grid, Config::kThreads, args, k, shares)
+                                       grid, Config::kThreads, 0, args, k, kParts(), shares)
             : LaunchTileGrid<kParts()>(SddmmMmaKernel<T, Config, 1, kParts(), kSplit>, stream,
-                                       grid, Config::kThreads, args, k, shares));
+                                       grid, Config::kThreads, 0, args, k, kParts(), shares));
     JSDL_CHECK_LAUNCH("SddmmMmaKernel");
     return ffi::Error::Success();
   });
@@ -236,15 +232,8 @@ ffi::Error LaunchWgmma(cudaStream_t stream, const SddmmArgs<T>& args, int64_t k,
   return LaunchTiles<T, Config>(stream, args, k, choice, [&](auto kParts, dim3 grid, int shares) {
     constexpr auto kKernel = SddmmWgmmaKernel<T, Config, kParts(), kSplit>;
     JSDL_RETURN_IF_ERROR(OptInSharedMemory<kKernel>(kSmem));
-    cudaLaunchConfig_t config = {};
-    config.gridDim = grid;
-    config.blockDim = dim3(Config::kThreads);
-    config.dynamicSmemBytes = kSmem;
-    config.stream = stream;
-    cudaLaunchAttribute cluster = ClusterOfParts(kParts());
-    config.attrs = &cluster;
-    config.numAttrs = kParts() > 1 ? 1 : 0;
-    JSDL_CUDA_CHECK(cudaLaunchKernelEx(&config, kKernel, args, k, shares, lhs_map, rhs_map));
+    JSDL_RETURN_IF_ERROR(LaunchTileGrid<kParts()>(kKernel, stream, grid, Config::kThreads, kSmem,
+                                                  args, k, shares, lhs_map, rhs_map));
     JSDL_CHECK_LAUNCH("SddmmWgmmaKernel");
     return ffi::Error::Success();
   });

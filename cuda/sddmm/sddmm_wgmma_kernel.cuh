@@ -40,10 +40,14 @@ struct alignas(1024) SddmmWgmmaStage {
   uint32_t rhs[kWords];
 };
 
-// The stages in dynamic shared memory, plus 1024 bytes to align them (the swizzle follows address
-// bits 7-9); the output's tile and the transpose's scratch reuse them after the d-loop.
+// The stages in dynamic shared memory, plus 1024 bytes to align them (AlignedStages); the output's
+// tile and the transpose's scratch reuse them after the d-loop.
 template <typename Config>
 constexpr size_t kSddmmWgmmaSmemBytes = Config::kStages * sizeof(SddmmWgmmaStage) + 1024;
+
+// Row stride of the tile in shared memory (the output's tile_out, kBN + 1 as StoreTileEntries
+// takes it; the transpose's scratch).
+inline constexpr int kSddmmWgmmaTileStride = 64 + 1;
 
 // A warpgroup's sums of one 64 x 64 tile.
 template <typename T, bool kSplit>
@@ -111,7 +115,7 @@ struct SddmmWgmmaSums {
   // entries join cross's (lhs row, rhs row) through `scratch` (the stages' bytes), then the
   // cross terms join acc where finite (an infinite input's residue is NaN: its big x big's
   // +-inf or NaN stands, as in SddmmMmaSums). Ends on a barrier: scratch is free again.
-  __device__ __forceinline__ void Finish(float (*scratch)[65]) {
+  __device__ __forceinline__ void Finish(float (*scratch)[kSddmmWgmmaTileStride]) {
     WgmmaPin(acc);
     if constexpr (kSplit) {
       WgmmaPin(cross_t);
@@ -133,7 +137,7 @@ struct SddmmWgmmaSums {
   }
 
   // The tile's 64 rows into dst (StoreTileEntries' one pass).
-  __device__ __forceinline__ void Put(float (*dst)[65]) const {
+  __device__ __forceinline__ void Put(float (*dst)[kSddmmWgmmaTileStride]) const {
 #pragma unroll
     for (int i = 0; i < 32; ++i) {
       const int2 at = WgmmaAccumulatorAt(i);
@@ -156,14 +160,14 @@ __global__ void __launch_bounds__(Config::kThreads, Config::kMinBlocks)
   static_assert(Config::kBM == 64 && Config::kBN == 64 && Config::kPassRows == 64,
                 "one warpgroup's m64n64 tile, one output pass");
   static_assert(kBK * sizeof(T) == 128, "128-byte slices");
-  static_assert(kStages * sizeof(SddmmWgmmaStage) >= sizeof(float) * 64 * 65,
+  static_assert(Config::kBN + 1 == kSddmmWgmmaTileStride, "the output tile's rows");
+  static_assert(kStages * sizeof(SddmmWgmmaStage) >= sizeof(float) * 64 * kSddmmWgmmaTileStride,
                 "the output's tile fits in the stages");
   extern __shared__ unsigned char smem_raw[];
   __shared__ uint64_t full[kStages];  // a stage's bytes landed
   __shared__ TileEntryIndex<Config> entry_index;
-  auto* stages = reinterpret_cast<SddmmWgmmaStage*>(
-      (reinterpret_cast<uintptr_t>(smem_raw) + 1023) & ~uintptr_t{1023});
-  auto* tile_out = reinterpret_cast<float(*)[65]>(stages);
+  auto* stages = AlignedStages<SddmmWgmmaStage>(smem_raw);
+  auto* tile_out = reinterpret_cast<float(*)[kSddmmWgmmaTileStride]>(stages);
 
   const int tid = threadIdx.x;
   const TileBlock block = TileBlock::Here(kParts, shares);
@@ -213,7 +217,7 @@ __global__ void __launch_bounds__(Config::kThreads, Config::kMinBlocks)
     }
     StoreTileEntries<T, Config>(args, args.out + b * args.nnz, tile_out, entry_index, k, row0,
                                 col0, block, tid,
-                                [&](float (*dst)[65], int) { sums.Put(dst); });
+                                [&](float (*dst)[kSddmmWgmmaTileStride], int) { sums.Put(dst); });
   }
 }
 
