@@ -17,6 +17,10 @@ _SPARSITY_FIELDS = ("row_offsets", "column_indices", "row_indices", "t_row_offse
                     "t_column_indices", "t_row_indices", "to_t", "from_t", "tile_offsets",
                     "tile_entries", "t_tile_offsets", "t_tile_entries")
 PATTERN_ARRAYS = len(_SPARSITY_FIELDS)  # the pattern operands every primitive takes
+# Those the SpMM and SDDMM FFI targets take (positions in the pattern's arrays): the rows and the
+# tile index.
+FFI_PATTERN = tuple(_SPARSITY_FIELDS.index(name) for name in (
+    "row_offsets", "column_indices", "row_indices", "tile_offsets", "tile_entries"))
 # The tile index: the entries of each TILE_EDGE x TILE_EDGE tile of the matrix, so that a dense-tile
 # SDDMM block reads only its own entries (cuda/sddmm/sddmm_tile_kernel.cuh).
 TILE_EDGE = 64

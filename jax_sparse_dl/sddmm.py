@@ -18,7 +18,7 @@ from jax.interpreters import ad, batching
 from . import lowering
 from ._batching import DENSE_REFERENCE_LIMIT, accumulation_dtype, align_batch, broadcast_batch, unbroadcast, vmap_rule
 from .checks import canonical_precision, check_csr, check_float_operands
-from .csr import _SPARSITY_FIELDS, CSR, Sparsity, row_ids
+from .csr import CSR, FFI_PATTERN, Sparsity, row_ids
 
 sddmm_p = Primitive("jsdl_sddmm")
 sddmm_p.def_impl(functools.partial(dispatch.apply_primitive, sddmm_p))
@@ -73,9 +73,8 @@ def _reference(lhs, rhs, *pattern, m, k, precision):
   return out.astype(out_dtype)
 
 
-# FFI jsdl_sddmm takes lhs, rhs and these fields of the pattern.
-_FFI_PATTERN = ("row_offsets", "column_indices", "row_indices", "tile_offsets", "tile_entries")
-_FFI_OPERANDS = [0, 1] + [2 + _SPARSITY_FIELDS.index(name) for name in _FFI_PATTERN]
+# FFI jsdl_sddmm takes lhs, rhs and the pattern's FFI_PATTERN.
+_FFI_OPERANDS = [0, 1] + [2 + i for i in FFI_PATTERN]
 
 
 def _select_ffi_operands(args, avals, **_):

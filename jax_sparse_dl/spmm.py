@@ -18,7 +18,7 @@ from jax.interpreters import ad, batching
 
 from . import lowering
 from ._batching import DENSE_REFERENCE_LIMIT, accumulation_dtype, align_batch, broadcast_batch, unbroadcast, vmap_rule
-from .csr import CSR, Sparsity, row_ids, scatter_to_dense
+from .csr import CSR, FFI_PATTERN, Sparsity, row_ids, scatter_to_dense
 from .checks import canonical_precision, check_csr, check_float_operands
 
 spmm_p = Primitive("jsdl_spmm")
@@ -30,9 +30,11 @@ def spmm(A: CSR, x, bias=None, relu: bool = False, precision=None):
 
   A: CSR (m, k) with values (*ba, nnz); x: (*bx, k, n); bias: (*bb, m) or None.
   Returns (*broadcast(ba, bx, bb), m, n) in the common dtype of A.values, x and bias.
-  precision: as for jnp.dot (None = jax.default_matmul_precision, DEFAULT when unset; DEFAULT
-  and HIGH allow TF32 for float32 where a kernel has it, which SpMM's do not yet; HIGHEST =
-  true float32). 16-bit inputs always accumulate in float32.
+  precision: as for jnp.dot (None = jax.default_matmul_precision, DEFAULT when unset). On a
+  Hopper GPU dense enough float32 patterns run on tensor cores (the wgmma tile): DEFAULT and HIGH
+  in TF32, HIGHEST in 3xTF32 (each value split in two TF32 parts, three products: float32's
+  precision); the CUDA-core kernels are exact at every precision. 16-bit inputs always
+  accumulate in float32.
   """
   check_csr("spmm", A)
   m, k = A.shape
@@ -94,12 +96,13 @@ def _reference(*args, m, k, has_bias, relu, precision):
 
 
 def _select_ffi_operands(args, avals, *, has_bias, **_):
-  """FFI jsdl_spmm takes values, dense, bias ((0,) when unused), row_offsets, columns, rows."""
+  """FFI jsdl_spmm takes values, dense, bias ((0,) when unused) and the pattern's FFI_PATTERN."""
   values, dense, bias, pattern = _split(args, has_bias)
   v_aval, d_aval, b_aval, p_avals = _split(avals, has_bias)
   if bias is None:
     bias, b_aval = lowering.empty_operand(d_aval.dtype)
-  return [values, dense, bias, *pattern[:3]], [v_aval, d_aval, b_aval, *p_avals[:3]]
+  return ([values, dense, bias, *(pattern[i] for i in FFI_PATTERN)],
+          [v_aval, d_aval, b_aval, *(p_avals[i] for i in FFI_PATTERN)])
 
 
 def _jvp(primals, tangents, *, m, k, has_bias, relu, precision):
@@ -149,4 +152,5 @@ batching.primitive_batchers[spmm_p] = vmap_rule(
 lowering.register_lowerings(
     spmm_p, _reference,
     lowering.ffi_rule("jsdl_spmm", _select_ffi_operands,
-                      lambda *, has_bias, relu, **_: dict(has_bias=has_bias, relu=relu)))
+                      lambda *, has_bias, relu, precision, **_: dict(
+                          has_bias=has_bias, relu=relu, tf32=precision != "HIGHEST")))

@@ -214,6 +214,29 @@ inline void ExitOnError(const xla::ffi::Error& error) {
 // Command line: PATTERN SIZE [DTYPE] [batches], SIZE named size_name (N or D)
 // and DTYPE one of `dtypes` (the first by default). False, with the usage or
 // the error printed, when they are bad.
+// The tile index (csr.py _tile_index): entries listed tile by tile (row-major
+// 64 x 64 tiles, CSR order within a tile) and where each tile's list starts;
+// both empty when the matrix has more tiles than max(nnz, 2^16).
+inline void TileIndex(const Pattern& p, std::vector<int32_t>& offsets, std::vector<int32_t>& entries) {
+  const int64_t tiles = jsdl::TileIndexCount(p.m, p.k);
+  offsets.clear();
+  entries.clear();
+  if (tiles > std::max<int64_t>(p.nnz(), 1 << 16)) return;
+  constexpr int64_t kEdge = jsdl::kTileIndexEdge;
+  const int64_t per_row = (p.k + kEdge - 1) / kEdge;
+  std::vector<int64_t> key(p.nnz());
+  offsets.assign(tiles + 1, 0);
+  for (int64_t i = 0; i < p.m; ++i)
+    for (int32_t e = p.offsets[i]; e < p.offsets[i + 1]; ++e) {
+      key[e] = i / kEdge * per_row + p.columns[e] / kEdge;
+      ++offsets[key[e] + 1];
+    }
+  std::partial_sum(offsets.begin(), offsets.end(), offsets.begin());
+  std::vector<int32_t> next(offsets.begin(), offsets.end() - 1);
+  entries.resize(p.nnz());
+  for (int64_t e = 0; e < p.nnz(); ++e) entries[next[key[e]]++] = static_cast<int32_t>(e);
+}
+
 struct Arguments {
   Pattern pattern;
   int64_t size = 0;

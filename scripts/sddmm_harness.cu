@@ -24,29 +24,6 @@ namespace {
 
 using namespace harness;
 
-// The tile index (csr.py _tile_index): entries listed tile by tile (row-major
-// 64 x 64 tiles, CSR order within a tile) and where each tile's list starts;
-// both empty when the matrix has more tiles than max(nnz, 2^16).
-void TileIndex(const Pattern& p, std::vector<int32_t>& offsets, std::vector<int32_t>& entries) {
-  const int64_t tiles = jsdl::SddmmTileCount(p.m, p.k);
-  offsets.clear();
-  entries.clear();
-  if (tiles > std::max<int64_t>(p.nnz(), 1 << 16)) return;
-  constexpr int64_t kEdge = jsdl::kSddmmTileIndexEdge;
-  const int64_t per_row = (p.k + kEdge - 1) / kEdge;
-  std::vector<int64_t> key(p.nnz());
-  offsets.assign(tiles + 1, 0);
-  for (int64_t i = 0; i < p.m; ++i)
-    for (int32_t e = p.offsets[i]; e < p.offsets[i + 1]; ++e) {
-      key[e] = i / kEdge * per_row + p.columns[e] / kEdge;
-      ++offsets[key[e] + 1];
-    }
-  std::partial_sum(offsets.begin(), offsets.end(), offsets.begin());
-  std::vector<int32_t> next(offsets.begin(), offsets.end() - 1);
-  entries.resize(p.nnz());
-  for (int64_t e = 0; e < p.nnz(); ++e) entries[next[key[e]]++] = static_cast<int32_t>(e);
-}
-
 template <typename T>
 int Run(const Pattern& p, int64_t d, bool tf32, int batches, const std::string& dtype) {
   const int64_t m = p.m, k = p.k, nnz = p.nnz();

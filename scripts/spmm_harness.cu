@@ -8,10 +8,13 @@
 // one more launch in cudaProfilerStart/Stop for `ncu --profile-from-start off`.
 //
 // Build (repository root, on the GPU machine):
-//   nvcc -std=c++17 -O3 -arch=sm_90 -I$(python3 -c "import jax; print(jax.ffi.include_dir())") \
-//     scripts/spmm_harness.cu -o /tmp/spmm_harness
-// Run:  /tmp/spmm_harness PATTERN N [float32|bfloat16] [batches]
-//   PATTERN: path.smtx (gunzip DLMC files first) or m,k,density (e.g. 512,512,0.1)
+//   nvcc -std=c++17 -O3 -arch=sm_90a -DJSDL_SM90A \
+//     -I$(python3 -c "import jax; print(jax.ffi.include_dir())") scripts/spmm_harness.cu \
+//     -o /tmp/spmm_harness
+//   (-DJSDL_SM90A with sm_90a: the wgmma tile may run, as in the package's default build)
+// Run:  /tmp/spmm_harness PATTERN N [float32|tf32|bfloat16] [batches]
+//   PATTERN: path.smtx (gunzip DLMC files first) or m,k,density (e.g. 512,512,0.1); tf32:
+//   float32 at DEFAULT precision (the wgmma tile in TF32), float32 is HIGHEST.
 // Profile: ncu --profile-from-start off --set full /tmp/spmm_harness PATTERN N
 #include "../cuda/spmm/spmm_ffi.cu"
 
@@ -22,7 +25,7 @@ namespace {
 using namespace harness;
 
 template <typename T>
-int Run(const Pattern& p, int64_t n, int batches, const std::string& dtype) {
+int Run(const Pattern& p, int64_t n, bool tf32, int batches, const std::string& dtype) {
   const int64_t m = p.m, k = p.k, nnz = p.nnz();
   std::mt19937_64 rng(12345);
   // Values and dense data rounded to T first, so the reference sees what the kernel sees.
@@ -36,6 +39,11 @@ int Run(const Pattern& p, int64_t n, int batches, const std::string& dtype) {
   args.row_offsets = ToDevice(p.offsets);
   args.column_indices = ToDevice(p.columns);
   args.row_indices = ToDevice(RowsByLength(p));
+  std::vector<int32_t> tile_offsets, tile_entries;
+  TileIndex(p, tile_offsets, tile_entries);
+  const bool indexed = !tile_offsets.empty();
+  args.tile_offsets = indexed ? ToDevice(tile_offsets) : nullptr;
+  args.tile_entries = indexed ? ToDevice(tile_entries) : nullptr;
   args.out = DeviceOutput<T>(m * n);
   args.m = m;
   args.k = k;
@@ -48,8 +56,8 @@ int Run(const Pattern& p, int64_t n, int batches, const std::string& dtype) {
       for (int64_t j = 0; j < n; ++j) ref[i * n + j] += values64[e] * dense64[p.columns[e] * n + j];
 
   const cudaStream_t stream = NewStream();
-  auto launch = [&] { ExitOnError(jsdl::Launch<T>(stream, args)); };
-  const double tolerance = std::is_same_v<T, float> ? 1e-5 : 3e-2;
+  auto launch = [&] { ExitOnError(jsdl::Launch<T>(stream, args, tf32)); };
+  const double tolerance = std::is_same_v<T, float> ? (tf32 ? 5e-3 : 1e-5) : 3e-2;
   return CheckTimeAndReport(stream, launch, args.out, ref, tolerance, batches, p, "n", n, dtype,
                             "JSDL_SPMM_VARIANT");
 }
@@ -58,7 +66,8 @@ int Run(const Pattern& p, int64_t n, int batches, const std::string& dtype) {
 
 int main(int argc, char** argv) {
   Arguments a;
-  if (!ParseArguments(argc, argv, "N", {"float32", "bfloat16"}, a)) return 2;
-  return a.dtype == "float32" ? Run<float>(a.pattern, a.size, a.batches, a.dtype)
-                              : Run<__nv_bfloat16>(a.pattern, a.size, a.batches, a.dtype);
+  if (!ParseArguments(argc, argv, "N", {"float32", "tf32", "bfloat16"}, a)) return 2;
+  if (a.dtype == "bfloat16")
+    return Run<__nv_bfloat16>(a.pattern, a.size, false, a.batches, a.dtype);
+  return Run<float>(a.pattern, a.size, a.dtype == "tf32", a.batches, a.dtype);
 }

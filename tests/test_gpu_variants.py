@@ -30,13 +30,16 @@ pytestmark = [
 # wide-stream[:<rows per block>]: two vectors a lane, 256-byte panel rows (k = 1500 does not fit:
 # the heuristic's choice runs), so a partial last tile ends in a lane's first or second vector.
 # gather:<tile>:<rows>:<lanes>[:<warps>]: several vectors a lane (4 lanes x 4 or x 2, 8 lanes x 2
-# or x 4, 16 x 2, 32 x 2) and blocks of 16 or 32 warps.
+# or x 4, 16 x 2, 32 x 2) and blocks of 16 or 32 warps. wgmma: the tensor-core tile over the
+# tile index (float32 on a 9.0 device of a build with sm_90a, 3xTF32 at the suite's HIGHEST;
+# elsewhere, and for 16-bit types, the heuristic's choice): k = 800 and 1500 take the 3-stage
+# ring round several times, n = 200 ends in a partial column tile, m = 77 in a partial row tile.
 VARIANTS = ["gather", "gather:16:1", "gather:32:4", "gather:64:16", "gather:128:2", "gather:64:2:4",
             "gather:32:1:4", "gather:64:3:8", "gather:128:1:16", "gather:256:1:32",
             "gather:128:3:8:32", "gather:64:2:0:16", "gather:32:5:0:32", "panel:4:1", "panel:16:2",
             "panel:32:4", "panel:64:1", "panel:128:8", "stream", "stream:1", "stream:7",
             "stream:100000", "stream:7:100", "stream:100000:64", "wide-stream", "wide-stream:1",
-            "wide-stream:7", "wide-stream:100000"]
+            "wide-stream:7", "wide-stream:100000", "wgmma"]
 
 
 # mma:<edge> runs on tensor cores: 16-bit inputs exactly, float32 at HIGHEST (the suite's default)
@@ -185,10 +188,11 @@ def test_stream_many_rows_per_warp(rng, variant, dtype):
 
 
 @pytest.mark.parametrize("variant", ["panel:32:2", "panel:8:8", "stream", "stream:3",
-                                     "stream:3:50", "wide-stream", "wide-stream:3"],
+                                     "stream:3:50", "wide-stream", "wide-stream:3", "wgmma"],
                          indirect=True)
 def test_shared_copy_inf_in_unused_dense_rows(rng, variant):
-  """Columns no entry uses may hold inf: the shared copy must not leak them into sums."""
+  """Columns no entry uses may hold inf: the shared copy must not leak them into sums (the
+  wgmma tile multiplies them by its zeros, and computes those outputs again from the entries)."""
   m, k, n = 20, 300, 64
   indptr, indices = scrambled_pattern(rng, m, k // 2, 0.3, empty_rows=0)  # columns < k/2 only
   vals, v64 = rounded(rng.standard_normal(indices.shape[0]), jnp.float32)
@@ -198,6 +202,86 @@ def test_shared_copy_inf_in_unused_dense_rows(rng, variant):
   out = run_fresh(jsdl.spmm, A, jnp.asarray(x64, jnp.float32))
   ref = dense_from_entries(v64, indptr, indices, m, k)[:, : k // 2] @ x64[: k // 2]
   assert_close(out, ref, jnp.float32)
+
+
+def run_spmm_variant(monkeypatch, variant, precision, A, x):
+  """spmm(A, x) at `precision` by the kernel variant named (None: the heuristic's)."""
+  if variant is None:
+    monkeypatch.delenv("JSDL_SPMM_VARIANT", raising=False)
+  else:
+    monkeypatch.setenv("JSDL_SPMM_VARIANT", variant)
+  return np.asarray(run_fresh(lambda A, x: jsdl.spmm(A, x, precision=precision), A, x))
+
+
+@pytest.mark.parametrize("precision", ["highest", "default"])
+def test_spmm_wgmma_runs_where_built(rng, monkeypatch, precision):
+  """The SpMM wgmma tile really runs on a 9.0 device of a build with sm_90a: its results differ
+  bitwise from the CUDA-core gather kernel's, within float32's tolerance in 3xTF32 (HIGHEST) and
+  TF32's at DEFAULT, where TF32 also differs from 3xTF32; elsewhere the variant falls back to the
+  heuristic's choice, bitwise. Two value sets over one dense operand, 150 x 700 at 40% (3 row
+  tiles, 11 chunks), n = 260 (3 column tiles, the last of 4 columns)."""
+  m, k, n = 150, 700, 260
+  indptr, indices = scrambled_pattern(rng, m, k, 0.4)
+  vals, v64 = rand_dense(rng, (2, indices.shape[0]), jnp.float32)
+  x, x64 = rand_dense(rng, (k, n), jnp.float32)
+  A = jsdl.CSR.from_parts(vals, indptr, indices, (m, k))
+  ref = dense_from_entries(v64, indptr, indices, m, k) @ x64
+  wgmma = run_spmm_variant(monkeypatch, "wgmma", precision, A, x)
+  gather = run_spmm_variant(monkeypatch, "gather", precision, A, x)
+  assert_close(gather, ref, jnp.float32, what="gather")
+  if precision == "highest":
+    assert_close(wgmma, ref, jnp.float32, what="wgmma")
+  else:
+    assert rel_err(wgmma, ref) < TF32_TOL
+  if wgmma_runs():
+    assert not np.array_equal(wgmma, gather)
+    if precision == "default":
+      assert rel_err(wgmma, ref) > 1e-5  # TF32's products, not 3xTF32's
+  else:
+    np.testing.assert_array_equal(wgmma, run_spmm_variant(monkeypatch, None, precision, A, x))
+
+
+@pytest.mark.parametrize("precision", ["highest", "default"])
+def test_spmm_wgmma_non_finite_outputs_follow_the_entries(rng, monkeypatch, precision):
+  """Infinities and NaN in used rows of the dense operand, and an infinite entry value: each
+  output is what the entries give (the gather kernel's: +-inf, NaN or finite), never a NaN from
+  a zero place of the tile times inf."""
+  m, k, n = 70, 200, 132
+  indptr, indices = scrambled_pattern(rng, m, k, 0.3)
+  vals64 = rng.standard_normal(indices.shape[0])
+  vals64[5] = np.inf
+  x64 = rng.standard_normal((k, n))
+  x64[indices[40], 7] = np.inf
+  x64[indices[90], 100] = -np.inf
+  x64[3, 50] = np.nan
+  A = jsdl.CSR.from_parts(jnp.asarray(vals64, jnp.float32), indptr, indices, (m, k))
+  x = jnp.asarray(x64, jnp.float32)
+  wgmma = run_spmm_variant(monkeypatch, "wgmma", precision, A, x)
+  gather = run_spmm_variant(monkeypatch, "gather", "highest", A, x)
+  np.testing.assert_array_equal(np.isnan(wgmma), np.isnan(gather))
+  np.testing.assert_array_equal(np.isposinf(wgmma), np.isposinf(gather))
+  np.testing.assert_array_equal(np.isneginf(wgmma), np.isneginf(gather))
+  finite = np.isfinite(gather)
+  assert finite.sum() > m * n // 2
+  tol = 1e-5 if precision == "highest" else TF32_TOL
+  assert rel_err(wgmma[finite], gather[finite].astype(np.float64)) < tol
+
+
+def test_spmm_wgmma_gradients(rng, monkeypatch):
+  """Both gradients of a wgmma SpMM: d values is an SDDMM, d x an SpMM with A^T, whose tile
+  index is the transposed pattern's (130 x 260 -> 260 x 130)."""
+  monkeypatch.setenv("JSDL_SPMM_VARIANT", "wgmma")
+  m, k, n = 130, 260, 68
+  indptr, indices = scrambled_pattern(rng, m, k, 0.35)
+  vals, v64 = rand_dense(rng, (indices.shape[0],), jnp.float32)
+  x, x64 = rand_dense(rng, (k, n), jnp.float32)
+  w64 = rng.standard_normal((m, n))
+  A = jsdl.CSR.from_parts(vals, indptr, indices, (m, k))
+  loss = lambda v, x: jnp.sum(jsdl.spmm(A.with_values(v), x) * jnp.asarray(w64, jnp.float32))
+  d_vals, d_x = jax.jit(jax.grad(loss, argnums=(0, 1)))(vals, x)
+  dense64 = dense_from_entries(v64, indptr, indices, m, k)
+  assert_close(d_x, dense64.T @ w64, jnp.float32, what="d x")
+  assert_close(d_vals, (w64 @ x64.T)[entry_rows(indptr), indices], jnp.float32, what="d values")
 
 
 def run_sddmm_variant(monkeypatch, variant, precision, q, kk, A):
@@ -211,7 +295,7 @@ def run_sddmm_variant(monkeypatch, variant, precision, q, kk, A):
 
 
 def wgmma_runs():
-  """Whether the SDDMM wgmma tile can run here: a build with sm_90a on a 9.0 device."""
+  """Whether the wgmma tiles (SDDMM, SpMM) can run here: a build with sm_90a on a 9.0 device."""
   from jax_sparse_dl import _jsdl_cuda
   return _jsdl_cuda.wgmma_built and jax.devices()[0].compute_capability == "9.0"
 

@@ -33,7 +33,7 @@ def problem():
 def test_each_op_lowers_to_its_ffi_target(problem):
   A, x, q, k = problem
   spmm = cuda_custom_calls(lambda A, x: jsdl.spmm(A, x, bias=jnp.ones(9), relu=True), A, x)
-  assert [(t, n) for t, n, _ in spmm] == [("jsdl_spmm", 6)]
+  assert [(t, n) for t, n, _ in spmm] == [("jsdl_spmm", 8)]
   assert re.search(r"has_bias = true, relu = true", spmm[0][2])
   plain = cuda_custom_calls(lambda A, x: jsdl.spmm(A, x), A, x)
   assert re.search(r"has_bias = false, relu = false", plain[0][2])
@@ -46,11 +46,13 @@ def test_each_op_lowers_to_its_ffi_target(problem):
 @pytest.mark.skipif(not jsdl.has_cuda_kernels(), reason="the CUDA module is not built")
 @pytest.mark.parametrize("precision, tf32", [("highest", "false"), ("default", "true"),
                                              ("high", "true"), (None, "false")])
-def test_sddmm_passes_whether_tf32_is_allowed(problem, precision, tf32):
-  """The kernel sees the precision: TF32 tensor cores only below HIGHEST (None follows
+def test_ops_pass_whether_tf32_is_allowed(problem, precision, tf32):
+  """The kernels see the precision: TF32 tensor cores only below HIGHEST (None follows
   jax.default_matmul_precision, which the test suite sets to highest)."""
-  A, _, q, k = problem
+  A, x, q, k = problem
   calls = cuda_custom_calls(lambda q, k: jsdl.sddmm(q, k, A, precision=precision).values, q, k)
+  assert re.search(rf"tf32 = {tf32}", calls[0][2]), calls[0][2]
+  calls = cuda_custom_calls(lambda A, x: jsdl.spmm(A, x, precision=precision), A, x)
   assert re.search(rf"tf32 = {tf32}", calls[0][2]), calls[0][2]
 
 

@@ -16,34 +16,37 @@ DRIVER = r"""
 int main() {
   const jsdl::SpmmDevice h200{132, 232448, 233472};
   long long m, k, n, batch, nnz;
-  int vec, elem_bytes, copy_ok;
+  int vec, elem_bytes, copy_ok, wgmma_passes;
   char variant[128];
-  while (std::scanf("%lld %lld %lld %lld %lld %d %d %d %127s", &m, &k, &n, &batch, &nnz, &vec,
-                    &elem_bytes, &copy_ok, variant) == 9) {
+  while (std::scanf("%lld %lld %lld %lld %lld %d %d %d %d %127s", &m, &k, &n, &batch, &nnz, &vec,
+                    &elem_bytes, &copy_ok, &wgmma_passes, variant) == 10) {
     if (variant[0] == '-') unsetenv("JSDL_SPMM_VARIANT");
     else setenv("JSDL_SPMM_VARIANT", variant, 1);
     const jsdl::SpmmChoice c =
-        jsdl::ChooseSpmm(m, k, n, batch, nnz, vec, elem_bytes, copy_ok != 0, h200);
+        jsdl::ChooseSpmm(m, k, n, batch, nnz, vec, elem_bytes, copy_ok != 0, h200, wgmma_passes);
     std::printf("%d %d %d %d %d %d %d %d\n", static_cast<int>(c.kind), c.tile_cols,
                 c.rows_per_warp, c.lanes, c.warps, c.rows_per_block, c.pass_rows, c.stream_vecs);
   }
 }
 """
 
-KINDS = {0: "gather", 1: "panel", 2: "stream"}
+KINDS = {0: "gather", 1: "panel", 2: "stream", 3: "wgmma"}
 
 
 @pytest.fixture(scope="module")
 def choose(tmp_path_factory):
-    """choose(m, k, n, density, dtype bytes, batch=1, variant=None) -> dict of the choice."""
+    """choose(m, k, n, density, dtype bytes, batch=1, variant=None, wgmma_passes=0) -> dict of
+    the choice (wgmma_passes: 0 where the wgmma tile cannot run, 1 TF32, 3 3xTF32)."""
     driver = host_driver(tmp_path_factory.mktemp("spmm_heuristic"), DRIVER, "spmm")
 
-    def run(m, k, n, density, elem_bytes=4, batch=1, variant=None, vec=None, copy_ok=True):
+    def run(m, k, n, density, elem_bytes=4, batch=1, variant=None, vec=None, copy_ok=True,
+            wgmma_passes=0):
         vec = vec if vec is not None else (16 // elem_bytes if n % (16 // elem_bytes) == 0
                                            else 1)
         nnz = int(round(m * k * density))
         kind, tile, rpw, lanes, warps, rpb, pass_rows, vecs = driver(
-            f"{m} {k} {n} {batch} {nnz} {vec} {elem_bytes} {int(copy_ok)} {variant or '-'}\n")
+            f"{m} {k} {n} {batch} {nnz} {vec} {elem_bytes} {int(copy_ok)} {wgmma_passes} "
+            f"{variant or '-'}\n")
         return dict(kind=KINDS[kind], tile=tile, rows_per_warp=rpw, lanes=lanes, warps=warps,
                     rows_per_block=rpb, pass_rows=pass_rows, vecs=vecs)
 

@@ -52,6 +52,19 @@ inline xla::ffi::Error ClusterLaunchSupported(bool& supported) {
   return xla::ffi::Error::Success();
 }
 
+// Whether sm_90a code (wgmma) of this build can run on the current device: a build with sm_90a
+// (JSDL_SM90A, CMakeLists.txt) on a 9.0 device, where only sm_90a code runs.
+inline xla::ffi::Error Sm90aDevice(bool& yes) {
+  yes = false;
+#if defined(JSDL_SM90A)
+  int major = 0, minor = 0;
+  JSDL_RETURN_IF_ERROR(CachedDeviceAttribute<cudaDevAttrComputeCapabilityMajor>(major));
+  JSDL_RETURN_IF_ERROR(CachedDeviceAttribute<cudaDevAttrComputeCapabilityMinor>(minor));
+  yes = major == 9 && minor == 0;
+#endif
+  return xla::ffi::Error::Success();
+}
+
 // Above 48 KB a kernel must opt in (a function attribute, no stream work):
 // once per device and kernel, up to the device's limit less the kernel's own
 // static shared memory (the attribute bounds the dynamic part only; asking for

@@ -1,7 +1,8 @@
 // Hopper's tensor memory accelerator (TMA, sm_90): 2-D tiles copied from global to shared
 // memory by one thread, their arrival counted on a shared-memory barrier (mbarrier); on the
 // host, the tensor maps that describe them. Used by the SDDMM wgmma tile
-// (cuda/sddmm/sddmm_wgmma_kernel.cuh) and scripts/wgmma_tile_probe.cu.
+// (cuda/sddmm/sddmm_wgmma_kernel.cuh) and scripts/wgmma_tile_probe.cu; the SpMM wgmma tile
+// (cuda/spmm/spmm_wgmma_kernel.cuh) uses the barriers between its producer and consumers.
 #pragma once
 
 #include <cuda.h>
@@ -42,6 +43,16 @@ __device__ __forceinline__ void BarrierExpectBytes(uint64_t* bar, uint32_t bytes
                    SharedAddress(bar)),
                "r"(bytes)
                : "memory");
+#else
+  __trap();  // sm_90's; the host runs TMA kernels on 9.0 devices only
+#endif
+}
+
+// Arrives on the barrier (release: this thread's earlier shared-memory writes are visible to
+// the threads its completion lets go).
+__device__ __forceinline__ void BarrierArrive(uint64_t* bar) {
+#if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 900
+  asm volatile("mbarrier.arrive.shared::cta.b64 _, [%0];\n" ::"r"(SharedAddress(bar)) : "memory");
 #else
   __trap();  // sm_90's; the host runs TMA kernels on 9.0 devices only
 #endif

@@ -12,6 +12,8 @@
 #include <cstdlib>
 #include <cstring>
 
+#include "../common/tile_index.h"
+
 namespace jsdl {
 
 template <int kVec_, int kLanesPerGroup_, int kVecsPerLane_>
@@ -101,16 +103,6 @@ struct SddmmWgmmaConfig : SddmmTileShape<64, 64, kBK_, 1> {
   static constexpr int kThreads = 128;
   static constexpr int kStages = kStages_;
 };
-
-// The edge of the pattern's tile index (csr.py TILE_EDGE): the 64 x 64 tile kernels read their
-// entries from it.
-inline constexpr int kSddmmTileIndexEdge = 64;
-
-// 64 x 64 tiles covering an m x k pattern (the tile index's, and the heuristic's unit).
-inline int64_t SddmmTileCount(int64_t m, int64_t k) {
-  constexpr int64_t kEdge = kSddmmTileIndexEdge;
-  return (m + kEdge - 1) / kEdge * ((k + kEdge - 1) / kEdge);
-}
 
 enum class SddmmKernelKind { kRow, kFlat, kTile, kMma, kWgmma };
 
@@ -209,7 +201,7 @@ inline SddmmChoice ChooseSddmm(int64_t m, int64_t k, int64_t nnz, int64_t d, int
   // (ResNet-50's small layers) the flat kernel wins at any d. With fewer than 128 tiles and
   // d <= 128 the SIMT tile matches them and stays exact. The SIMT tile needs 6-15%, more with
   // fewer tiles or longer d (where the flat kernel's loads stream well), 8% at long d split.
-  const int64_t tiles = SddmmTileCount(m, k) * batch;
+  const int64_t tiles = TileIndexCount(m, k) * batch;
   const double density = static_cast<double>(nnz) / (static_cast<double>(m) * k);
   const bool many = tiles >= 128;
   // Splitting d over two blocks a tile adds blocks where the tiles alone leave SMs short of

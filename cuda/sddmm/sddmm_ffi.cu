@@ -196,17 +196,11 @@ ffi::Error LaunchMma(cudaStream_t stream, const SddmmArgs<T>& args, int64_t k,
 // aligned buffers (TMA's rule), and every tile row's tensor-map index below 2^31.
 template <typename T>
 ffi::Error WgmmaUsable(const SddmmArgs<T>& args, bool& usable) {
-  usable = false;
-#if defined(JSDL_SM90A)
-  int major = 0, minor = 0;
-  JSDL_RETURN_IF_ERROR(CachedDeviceAttribute<cudaDevAttrComputeCapabilityMajor>(major));
-  JSDL_RETURN_IF_ERROR(CachedDeviceAttribute<cudaDevAttrComputeCapabilityMinor>(minor));
+  JSDL_RETURN_IF_ERROR(Sm90aDevice(usable));
   const auto aligned = [](const void* p) { return reinterpret_cast<uintptr_t>(p) % 16 == 0; };
   constexpr int64_t kRowLimit = (int64_t{1} << 31) - 128;
-  usable = major == 9 && minor == 0 && args.d > 0 && args.d * sizeof(T) % 16 == 0 &&
-           aligned(args.lhs) && aligned(args.rhs) && args.lhs_rows < kRowLimit &&
-           args.rhs_rows < kRowLimit;
-#endif
+  usable = usable && args.d > 0 && args.d * sizeof(T) % 16 == 0 && aligned(args.lhs) &&
+           aligned(args.rhs) && args.lhs_rows < kRowLimit && args.rhs_rows < kRowLimit;
   return ffi::Error::Success();
 }
 
@@ -326,7 +320,7 @@ ffi::Error SddmmImpl(cudaStream_t stream, ffi::AnyBuffer lhs, ffi::AnyBuffer rhs
   JSDL_RETURN_IF_ERROR(CheckIndexArray(kOp, "tile_offsets", tile_offsets, -1, &index_length));
   const bool indexed = index_length > 0;
   if (indexed) JSDL_RETURN_IF_ERROR(CheckIndexArray(kOp, "tile_offsets", tile_offsets,
-                                                   SddmmTileCount(m, k) + 1));
+                                                   TileIndexCount(m, k) + 1));
   JSDL_RETURN_IF_ERROR(CheckIndexArray(kOp, "tile_entries", tile_entries, indexed ? nnz : 0));
   JSDL_RETURN_IF_ERROR(CheckInt32Range(kOp, "m", m));
   JSDL_RETURN_IF_ERROR(CheckInt32Range(kOp, "nnz", nnz));

@@ -30,7 +30,7 @@ struct SddmmArgs {
   const int32_t* column_indices;
   const int32_t* row_indices;
   // The pattern's tile index (csr.py _tile_index), or null: tile t of the row-major
-  // kSddmmTileIndexEdge-square tiles holds entries tile_entries[tile_offsets[t] ..
+  // kTileIndexEdge-square tiles holds entries tile_entries[tile_offsets[t] ..
   // tile_offsets[t + 1]).
   const int32_t* tile_offsets;
   const int32_t* tile_entries;

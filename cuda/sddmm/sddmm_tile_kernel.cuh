@@ -247,7 +247,7 @@ __device__ __forceinline__ void StoreRowEntries(const SddmmArgs<T>& args, T* out
 // 4 entries: by estimate about 6 us of a 10-16 us call at d = 256 (tune-sddmm at c4b8276).
 template <typename Config>
 struct TileEntryIndex {
-  static constexpr int kEdge = kSddmmTileIndexEdge;
+  static constexpr int kEdge = kTileIndexEdge;
   // Whole index tiles in a pass's rows and a tile's columns (else the output walks the rows).
   static constexpr bool kIndexable =
       Config::kBN % kEdge == 0 && Config::kPassRows % kEdge == 0;

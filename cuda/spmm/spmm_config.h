@@ -80,6 +80,21 @@ using SpmmStreamWideConfig = SpmmStreamConfigT<24, 1, false, 2>;
 // of rows, the rows' partial sums kept in shared memory between passes: one
 // block an SM of 16 warps (104-119 registers; 32 warps at 64 spilled).
 using SpmmStreamPassesConfig = SpmmStreamConfigT<16, 1, true>;
+// The wgmma tile (spmm_wgmma_kernel.cuh): a block computes 64 sparse rows (a row of the
+// pattern's 64 x 64 tile index) x kCols dense columns, k in chunks of 64 through kStages stages,
+// filled by a producer warpgroup for kConsumers warpgroups of wgmma.
+struct SpmmWgmmaConfig {
+  static constexpr int kRows = 64;   // sparse rows a block: wgmma's n; the tile index's edge
+  static constexpr int kChunk = 64;  // k a stage: the tile index's edge
+  static constexpr int kConsumers = 2;  // warpgroups of 64 dense columns (wgmma's m)
+  static constexpr int kCols = 64 * kConsumers;
+  static constexpr int kStages = 3;
+  static constexpr int kThreads = 128 * (kConsumers + 1);  // and the producer warpgroup
+  // Copied dense rows: 8 words of padding make the A fragments' loads conflict-free (lane
+  // (g, t) reads row t, column g: banks 8t + g).
+  static constexpr int kDenseStride = kCols + 8;
+};
+
 // The partial sums of a passes block take at most this much shared memory.
 inline constexpr int64_t kStreamPartialBudget = 64 << 10;
 

@@ -3,6 +3,7 @@
 
 #include <cstdint>
 #include <string>
+#include <type_traits>
 
 #include "../common/batch_map.cuh"
 #include "../common/cuda_check.h"
@@ -16,6 +17,7 @@
 #include "spmm_gather_kernel.cuh"
 #include "spmm_panel_kernel.cuh"
 #include "spmm_stream_kernel.cuh"
+#include "spmm_wgmma_kernel.cuh"
 #include "xla/ffi/api/ffi.h"
 
 namespace jsdl {
@@ -131,8 +133,35 @@ ffi::Error LaunchGatherFor(cudaStream_t stream, const SpmmArgs<T>& args,
 #undef JSDL_GATHER
 }
 
+// Whether the wgmma tile can run this call: sm_90a code on a 9.0 device (Sm90aDevice), float32,
+// the pattern's tile index, rows of n a multiple of 16 bytes from a 16-byte aligned dense operand
+// (cp.async's 16-byte copies).
 template <typename T>
-ffi::Error Launch(cudaStream_t stream, const SpmmArgs<T>& args) {
+ffi::Error SpmmWgmmaUsable(const SpmmArgs<T>& args, bool& usable) {
+  JSDL_RETURN_IF_ERROR(Sm90aDevice(usable));
+  usable = usable && std::is_same_v<T, float> && args.tile_offsets != nullptr &&
+           args.n % 4 == 0 && reinterpret_cast<uintptr_t>(args.dense) % 16 == 0;
+  return ffi::Error::Success();
+}
+
+template <bool kSplit>
+ffi::Error LaunchWgmma(cudaStream_t stream, const SpmmArgs<float>& args) {
+  using Config = SpmmWgmmaConfig;
+  constexpr auto kernel = SpmmWgmmaKernel<Config, kSplit>;
+  constexpr size_t kSmem = kSpmmWgmmaSmemBytes<Config>;
+  JSDL_RETURN_IF_ERROR(OptInSharedMemory<kernel>(kSmem));
+  const dim3 grid(static_cast<unsigned>((args.m + Config::kRows - 1) / Config::kRows),
+                  CappedGridDim((args.n + Config::kCols - 1) / Config::kCols),
+                  CappedGridDim(args.batch));
+  kernel<<<grid, Config::kThreads, kSmem, stream>>>(args);
+  JSDL_CHECK_LAUNCH("SpmmWgmmaKernel");
+  return ffi::Error::Success();
+}
+
+// tf32: the caller's precision allows TF32 products for float32 (DEFAULT, HIGH); at HIGHEST the
+// wgmma tile takes three a product (3xTF32). The CUDA-core kernels are exact at any precision.
+template <typename T>
+ffi::Error Launch(cudaStream_t stream, const SpmmArgs<T>& args, bool tf32) {
   // The panel and stream kernels cover the 16-bit and float32 types (their
   // accumulators are float); float64 always gathers.
   constexpr bool kHasSharedCopy = sizeof(T) <= 4;
@@ -141,8 +170,15 @@ ffi::Error Launch(cudaStream_t stream, const SpmmArgs<T>& args) {
   JSDL_RETURN_IF_ERROR(MultiprocessorCount(device.num_sms));
   JSDL_RETURN_IF_ERROR(SharedMemoryPerBlockOptin(device.smem_per_block));
   JSDL_RETURN_IF_ERROR(SharedMemoryPerMultiprocessor(device.smem_per_sm));
+  bool wgmma = false;
+  JSDL_RETURN_IF_ERROR(SpmmWgmmaUsable(args, wgmma));
   const SpmmChoice choice = ChooseSpmm(args.m, args.k, args.n, args.batch, args.nnz, vec,
-                                       static_cast<int>(sizeof(T)), kHasSharedCopy, device);
+                                       static_cast<int>(sizeof(T)), kHasSharedCopy, device,
+                                       wgmma ? (tf32 ? 1 : 3) : 0);
+  if constexpr (std::is_same_v<T, float>) {
+    if (choice.kind == SpmmKernelKind::kWgmma)  // only where SpmmWgmmaUsable
+      return tf32 ? LaunchWgmma<false>(stream, args) : LaunchWgmma<true>(stream, args);
+  }
   if constexpr (kHasSharedCopy) {
     if (choice.kind == SpmmKernelKind::kStream) {
       if (choice.pass_rows > 0)
@@ -161,8 +197,9 @@ ffi::Error Launch(cudaStream_t stream, const SpmmArgs<T>& args) {
 ffi::Error SpmmImpl(cudaStream_t stream, ffi::AnyBuffer values,
                     ffi::AnyBuffer dense, ffi::AnyBuffer bias,
                     ffi::AnyBuffer row_offsets, ffi::AnyBuffer column_indices,
-                    ffi::AnyBuffer row_indices, ffi::Result<ffi::AnyBuffer> out,
-                    bool has_bias, bool relu) {
+                    ffi::AnyBuffer row_indices, ffi::AnyBuffer tile_offsets,
+                    ffi::AnyBuffer tile_entries, ffi::Result<ffi::AnyBuffer> out,
+                    bool has_bias, bool relu, bool tf32) {
   const auto out_dims = out->dimensions();
   if (out_dims.size() < 2)
     return ShapeError(kOp, "out", *out, "rank >= 2 (*batch, m, n)");
@@ -186,6 +223,13 @@ ffi::Error SpmmImpl(cudaStream_t stream, ffi::AnyBuffer values,
   JSDL_RETURN_IF_ERROR(CheckIndexArray(kOp, "row_offsets", row_offsets, m + 1));
   JSDL_RETURN_IF_ERROR(CheckIndexArray(kOp, "column_indices", column_indices, nnz));
   JSDL_RETURN_IF_ERROR(CheckIndexArray(kOp, "row_indices", row_indices, m));
+  // The tile index: both arrays empty (none), or full for this shape.
+  int64_t index_length = 0;
+  JSDL_RETURN_IF_ERROR(CheckIndexArray(kOp, "tile_offsets", tile_offsets, -1, &index_length));
+  const bool indexed = index_length > 0;
+  if (indexed) JSDL_RETURN_IF_ERROR(CheckIndexArray(kOp, "tile_offsets", tile_offsets,
+                                                   TileIndexCount(m, k) + 1));
+  JSDL_RETURN_IF_ERROR(CheckIndexArray(kOp, "tile_entries", tile_entries, indexed ? nnz : 0));
   JSDL_RETURN_IF_ERROR(CheckInt32Range(kOp, "m", m));
   JSDL_RETURN_IF_ERROR(CheckInt32Range(kOp, "nnz", nnz));
   if (has_bias) {
@@ -222,6 +266,10 @@ ffi::Error SpmmImpl(cudaStream_t stream, ffi::AnyBuffer values,
     args.column_indices =
         reinterpret_cast<const int32_t*>(column_indices.untyped_data());
     args.row_indices = reinterpret_cast<const int32_t*>(row_indices.untyped_data());
+    args.tile_offsets =
+        indexed ? reinterpret_cast<const int32_t*>(tile_offsets.untyped_data()) : nullptr;
+    args.tile_entries =
+        indexed ? reinterpret_cast<const int32_t*>(tile_entries.untyped_data()) : nullptr;
     args.out = reinterpret_cast<T*>(out->untyped_data());
     args.m = m;
     args.k = k;
@@ -231,7 +279,7 @@ ffi::Error SpmmImpl(cudaStream_t stream, ffi::AnyBuffer values,
     args.has_bias = has_bias;
     args.relu = relu;
     args.batch_map = batch_map;
-    return Launch<T>(stream, args);
+    return Launch<T>(stream, args, tf32);
   });
 }
 
@@ -247,7 +295,10 @@ XLA_FFI_DEFINE_HANDLER_SYMBOL(JsdlSpmmFfi, jsdl::SpmmImpl,
                                   .Arg<xla::ffi::AnyBuffer>()  // row_offsets
                                   .Arg<xla::ffi::AnyBuffer>()  // column_indices
                                   .Arg<xla::ffi::AnyBuffer>()  // row_indices
+                                  .Arg<xla::ffi::AnyBuffer>()  // tile_offsets
+                                  .Arg<xla::ffi::AnyBuffer>()  // tile_entries
                                   .Ret<xla::ffi::AnyBuffer>()  // out
                                   .Attr<bool>("has_bias")
-                                  .Attr<bool>("relu"),
+                                  .Attr<bool>("relu")
+                                  .Attr<bool>("tf32"),
                               {xla::ffi::Traits::kCmdBufferCompatible});

@@ -2,7 +2,7 @@
 // measurements in docs/kernels.md; JSDL_SPMM_VARIANT overrides the choice for
 // tuning runs ("gather", "gather:<tile_cols>:<rows_per_warp>[:<lanes>[:<warps>]]",
 // "panel:<tile_cols>:<rows_per_warp>", "stream[:<rows_per_block>[:<pass_rows>]]",
-// "wide-stream[:<rows_per_block>]").
+// "wide-stream[:<rows_per_block>]", "wgmma").
 #pragma once
 
 #include <cstdint>
@@ -14,7 +14,7 @@
 
 namespace jsdl {
 
-enum class SpmmKernelKind { kGather, kPanel, kStream };
+enum class SpmmKernelKind { kGather, kPanel, kStream, kWgmma };
 
 struct SpmmChoice {
   SpmmKernelKind kind;
@@ -81,9 +81,11 @@ inline int GatherRowsPerWarp(int64_t m, int64_t tiles, int64_t batch, int num_sm
 
 // vec: elements per 16 bytes when rows of n elements are 16-byte aligned,
 // else 1. copy_ok: the dtype has the panel and stream kernels (a shared-memory
-// copy of the dense operand).
+// copy of the dense operand). wgmma_passes: tensor-core products a multiply-add
+// of the wgmma tile (1: TF32, 3: 3xTF32), 0 where it cannot run (SpmmWgmmaUsable).
 inline SpmmChoice ChooseSpmm(int64_t m, int64_t k, int64_t n, int64_t batch, int64_t nnz,
-                             int vec, int elem_bytes, bool copy_ok, const SpmmDevice& device) {
+                             int vec, int elem_bytes, bool copy_ok, const SpmmDevice& device,
+                             int wgmma_passes = 0) {
   const int num_sms = device.num_sms;
   // Measured on an H200 (docs/kernels.md, tuning runs 4 to 7):
   // - wide outputs (n > 512): the gather kernel, one row per warp; float32
@@ -196,8 +198,10 @@ inline SpmmChoice ChooseSpmm(int64_t m, int64_t k, int64_t n, int64_t batch, int
   // Entries a block's rows have per panel row (rows per block x density).
   const double stream_reuse = stream_ok ? stream.rows_per_block * density : 0.0;
   const double wide_reuse = wide_fits ? wide_stream.rows_per_block * density : 0.0;
+  const SpmmChoice wgmma{SpmmKernelKind::kWgmma, SpmmWgmmaConfig::kCols, 0};
   if (const char* v = std::getenv("JSDL_SPMM_VARIANT")) {
     int a = 0, b = 0;
+    if (wgmma_passes > 0 && std::strcmp(v, "wgmma") == 0) return wgmma;
     if (std::strncmp(v, "gather", 6) == 0) {
       int lanes = 0, warps = 8;
       if (std::sscanf(v, "gather:%d:%d:%d:%d", &a, &b, &lanes, &warps) >= 2)
@@ -229,6 +233,12 @@ inline SpmmChoice ChooseSpmm(int64_t m, int64_t k, int64_t n, int64_t batch, int
       if (tile > 0) return {SpmmKernelKind::kPanel, tile, b > 0 ? b : 2};
     }
   }
+  // The wgmma tile multiplies the zeros too, at 3 (TF32: 1) tensor-core products a multiply-add:
+  // for dense enough patterns with tiles for every SM (provisional, session 26).
+  const int64_t wgmma_tiles = (m + SpmmWgmmaConfig::kRows - 1) / SpmmWgmmaConfig::kRows *
+                              ((n + SpmmWgmmaConfig::kCols - 1) / SpmmWgmmaConfig::kCols) * batch;
+  const double wgmma_density = wgmma_passes == 3 ? 0.15 : 0.05;
+  if (wgmma_passes > 0 && density >= wgmma_density && wgmma_tiles >= num_sms) return wgmma;
   // Many waves of stream blocks (each copies its panel, multiplies, stores, one block an SM)
   // at a low re-use: the gather kernel, whose many resident blocks overlap those phases.
   const bool gather_waves = f32_vec && wide && wide_fits &&

@@ -26,6 +26,9 @@ struct SpmmArgs {
   const int32_t* row_offsets;
   const int32_t* column_indices;
   const int32_t* row_indices;  // rows by decreasing length
+  // The pattern's tile index (common/tile_index.h; the wgmma tile's), or null.
+  const int32_t* tile_offsets;
+  const int32_t* tile_entries;
   T* out;               // (*b, m, n)
   int64_t m, k, n;
   int64_t nnz;          // entries of one pattern (per batch item)

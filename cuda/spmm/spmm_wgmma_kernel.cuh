@@ -1,0 +1,258 @@
+// SpMM on Hopper's wgmma over dense tiles of the sparse matrix (sm_90a, float32; docs/kernels.md,
+// session 26). The CUDA-core kernels need one dense element from shared memory per multiply-add,
+// which caps them near 17 TFLOP/s; at 50-80% sparsity the tensor cores win even while they
+// multiply the zeros. A block computes out[64 sparse rows, kCols dense columns] over k in chunks
+// of 64 (a tile of the pattern's tile index each; empty tiles are skipped):
+// - a producer warpgroup copies the chunk's dense rows (cp.async) and densifies the tile: zeros,
+//   then each entry added at its place (duplicates add up), in the k-major 128-byte swizzled
+//   layout wgmma reads (for 3xTF32 also x - TF32(x) of every place);
+// - kConsumers warpgroups of wgmma compute out^T = dense^T A^T: their 64 dense columns as the
+//   register A operand (loaded from the copied rows: any layout), the densified tile as B.
+//   float32 at DEFAULT / HIGH: TF32 (the tensor cores drop the low 13 bits). At HIGHEST 3xTF32,
+//   as the SDDMM wgmma tile: big x big per 32-deep slice into `part`, joined to `acc` by float32
+//   adds; small x big and big x small into `cross`, joined once where finite.
+// Sparse semantics: a stored entry times the dense operand only. A zero place times an
+// infinite or NaN dense value gives NaN on the tensor cores, so every output that is not finite
+// is computed again on CUDA cores from the row's entries (the same for outputs that overflow).
+#pragma once
+
+#include <cstdint>
+
+#include "../common/async_copy.cuh"
+#include "../common/mma.cuh"  // Tf32Residue
+#include "../common/tile_index.h"
+#include "../common/tma.cuh"  // mbarriers, AlignedStages
+#include "../common/wgmma.cuh"
+#include "spmm_config.h"
+#include "spmm_tiles.cuh"  // SpmmArgs
+
+namespace jsdl {
+
+// One stage: the chunk's tile densified (two 64-row x 128-byte swizzle atoms of 32 k each), and
+// the chunk's dense rows.
+template <typename Config>
+struct alignas(1024) SpmmWgmmaStage {
+  static constexpr int kAtomWords = Config::kRows * 32;
+  uint32_t big[2 * kAtomWords];    // the entries' float32 sums (read as TF32: truncated)
+  uint32_t small[2 * kAtomWords];  // 3xTF32: x - TF32(x) of each place
+  float dense[Config::kChunk][Config::kDenseStride];
+};
+
+template <typename Config>
+constexpr size_t kSpmmWgmmaSmemBytes = Config::kStages * sizeof(SpmmWgmmaStage<Config>) + 1024;
+
+// Word of (row r, k c) in a stage's densified tile.
+__device__ __forceinline__ int DensifiedWord(int r, int c) {
+  return (c / 32) * (kTileIndexEdge * 32) + Swizzled128Word(r, c % 32);
+}
+
+// The 128 producer threads' own barrier (named barrier 1; 0 is __syncthreads').
+__device__ __forceinline__ void ProducerSync() {
+  asm volatile("bar.sync 1, 128;\n" ::: "memory");
+}
+
+// The producer's half of a chunk: dense rows k0.. into st.dense by cp.async (zeros past k and n),
+// the tile's entries [begin, end) of tile_entries densified. offs: row_offsets of the block's
+// rows (kRows + 1, clamped at m). p: the thread's index in the producer warpgroup.
+template <typename Config, bool kSplit>
+__device__ __forceinline__ void SpmmWgmmaProduce(SpmmWgmmaStage<Config>& st,
+                                                 const SpmmArgs<float>& args, const float* dense,
+                                                 const float* values, const int* offs,
+                                                 int64_t k0, int64_t col0, int begin, int end,
+                                                 int p) {
+  constexpr int kVecsPerRow = Config::kCols / 4;
+#pragma unroll 4
+  for (int i = p; i < Config::kChunk * kVecsPerRow; i += 128) {
+    const int r = i / kVecsPerRow, q = i % kVecsPerRow;
+    const int64_t row = k0 + r, col = col0 + 4 * q;
+    const bool in = row < args.k && col < args.n;  // n % 4 == 0: a vector is all in or all out
+    CopyAsync16(&st.dense[r][4 * q], in ? dense + row * args.n + col : dense, in);
+  }
+  uint4* big4 = reinterpret_cast<uint4*>(st.big);
+  constexpr int kTileVecs = 2 * SpmmWgmmaStage<Config>::kAtomWords / 4;
+#pragma unroll
+  for (int i = p; i < kTileVecs; i += 128) big4[i] = make_uint4(0, 0, 0, 0);
+  ProducerSync();
+  // Entries come in CSR order: each thread's rows only grow.
+  int r = 0;
+  float* big = reinterpret_cast<float*>(st.big);
+  for (int i = begin + p; i < end; i += 128) {
+    const int e = args.tile_entries[i];
+    while (offs[r + 1] <= e) ++r;
+    const int c = args.column_indices[e] - static_cast<int>(k0);
+    atomicAdd(&big[DensifiedWord(r, c)], values[e]);
+  }
+  if constexpr (kSplit) {
+    ProducerSync();
+    uint4* small4 = reinterpret_cast<uint4*>(st.small);
+#pragma unroll
+    for (int i = p; i < kTileVecs; i += 128) {
+      const uint4 x = big4[i];
+      small4[i] = make_uint4(Tf32Residue(x.x), Tf32Residue(x.y), Tf32Residue(x.z),
+                             Tf32Residue(x.w));
+    }
+  }
+  FenceSharedForWgmma();  // the tile's generic writes, before wgmma reads them
+  CopyAsyncWaitAll();     // this thread's dense rows landed
+}
+
+// A consumer warpgroup's sums: out^T for its 64 dense columns x the block's 64 sparse rows.
+template <bool kSplit>
+struct SpmmWgmmaSums {
+  static constexpr int kSplitRegs = kSplit ? 32 : 1;
+  float acc[32] = {};
+  float part[kSplitRegs] = {}, cross[kSplitRegs] = {};
+
+  // One chunk from a landed stage: two slices of 32 k (one swizzle atom each), each issued,
+  // committed and waited for. column: the warpgroup's first column in st.dense.
+  template <typename Config>
+  __device__ __forceinline__ void Chunk(const SpmmWgmmaStage<Config>& st, int column) {
+    const int warp = threadIdx.x % 128 / 32, lane = threadIdx.x % 32;
+    constexpr int kAtomWords = SpmmWgmmaStage<Config>::kAtomWords;
+#pragma unroll
+    for (int atom = 0; atom < 2; ++atom) {
+      // The A fragment of each 8-deep step (mma.sync m16n8k8's layout, as wgmma's register A
+      // takes it): dense column 16 warp + lane / 4 + 8 (e % 2), k 8 step + lane % 4 + 4 (e / 2).
+      uint32_t big[4][4], small[4][4];
+#pragma unroll
+      for (int step = 0; step < 4; ++step)
+#pragma unroll
+        for (int e = 0; e < 4; ++e) {
+          big[step][e] = __float_as_uint(
+              st.dense[32 * atom + 8 * step + lane % 4 + 4 * (e / 2)]
+                      [column + 16 * warp + lane / 4 + 8 * (e % 2)]);
+          if constexpr (kSplit) small[step][e] = Tf32Residue(big[step][e]);
+        }
+      const uint32_t* tile_big = st.big + atom * kAtomWords;
+      const uint32_t* tile_small = st.small + atom * kAtomWords;
+      if constexpr (kSplit) WgmmaPin(part);  // the last join's reads stay before the next wgmma
+      WgmmaFence();
+#pragma unroll
+      for (int step = 0; step < 4; ++step) {
+        const uint64_t b_big = Swizzled128StepDescriptor(tile_big, step);
+        if constexpr (kSplit) {
+          WgmmaTf32RegA(part, big[step], b_big, step);  // step 0 starts the slice's sum
+          WgmmaTf32RegA(cross, small[step], b_big, 1);
+          WgmmaTf32RegA(cross, big[step], Swizzled128StepDescriptor(tile_small, step), 1);
+        } else {
+          WgmmaTf32RegA(acc, big[step], b_big, 1);
+        }
+      }
+      WgmmaCommit();
+      WgmmaWait<0>();
+#pragma unroll
+      for (int step = 0; step < 4; ++step) {  // read by wgmma until the wait
+        WgmmaPin(big[step]);
+        if constexpr (kSplit) WgmmaPin(small[step]);
+      }
+      if constexpr (kSplit) {
+        WgmmaPin(part);
+#pragma unroll
+        for (int i = 0; i < 32; ++i) acc[i] += part[i];
+      }
+    }
+  }
+
+  // After the last chunk: the cross terms join where finite (an infinite input's residue is
+  // NaN; its big x big stands alone).
+  __device__ __forceinline__ void Finish() {
+    WgmmaPin(acc);
+    if constexpr (kSplit) {
+      WgmmaPin(cross);
+#pragma unroll
+      for (int i = 0; i < 32; ++i)
+        if (isfinite(cross[i])) acc[i] += cross[i];
+    }
+  }
+};
+
+// out[row, col] on CUDA cores from row's entries (the outputs the tensor cores left non-finite).
+__device__ __noinline__ float SpmmWgmmaRowDot(const SpmmArgs<float>& args, const float* values,
+                                              const float* dense, int64_t row, int64_t col) {
+  float sum = 0.0f;
+  for (int e = args.row_offsets[row]; e < args.row_offsets[row + 1]; ++e)
+    sum = fmaf(values[e], dense[int64_t{args.column_indices[e]} * args.n + col], sum);
+  return sum;
+}
+
+// Grid: x the 64-row tiles of m, y the kCols-column tiles of n, z the batch (stride loop). Needs
+// the tile index (args.tile_offsets, tile_entries) and n % 4 == 0 with a 16-byte aligned dense
+// operand (the host's SpmmWgmmaUsable).
+template <typename Config, bool kSplit>
+__global__ void __launch_bounds__(Config::kThreads, 1)
+    SpmmWgmmaKernel(const SpmmArgs<float> args) {
+  using Stage = SpmmWgmmaStage<Config>;
+  constexpr int kStages = Config::kStages;
+  static_assert(Config::kRows == kTileIndexEdge && Config::kChunk == kTileIndexEdge,
+                "a block's rows and a chunk are one tile of the index");
+  extern __shared__ unsigned char smem_raw[];
+  __shared__ uint64_t full[kStages];   // the producer's 128 threads filled the stage
+  __shared__ uint64_t empty[kStages];  // the consumers' threads are done with it
+  __shared__ int offs[Config::kRows + 1];
+  Stage* stages = AlignedStages<Stage>(smem_raw);
+
+  const int tid = threadIdx.x;
+  const int64_t row0 = int64_t{blockIdx.x} * Config::kRows, col0 = int64_t{blockIdx.y} * Config::kCols;
+  const int chunks = static_cast<int>((args.k + Config::kChunk - 1) / Config::kChunk);
+  const int* tile_offsets = args.tile_offsets + int64_t{blockIdx.x} * chunks;
+  constexpr int kConsumerThreads = 128 * Config::kConsumers;
+  if (tid == 0)
+    for (int i = 0; i < kStages; ++i) {
+      BarrierInit(&full[i], 128);
+      BarrierInit(&empty[i], kConsumerThreads);
+    }
+  for (int i = tid; i <= Config::kRows; i += Config::kThreads) {
+    const int64_t row = row0 + i < args.m ? row0 + i : args.m;
+    offs[i] = args.row_offsets[row];
+  }
+  __syncthreads();
+
+  uint32_t n = 0;  // chunks through the ring so far (over batch items): stage n % kStages
+  for (int64_t b = blockIdx.z; b < args.batch; b += gridDim.z) {
+    int64_t offset[3];
+    args.batch_map.Offsets(b, offset);  // values, dense, bias
+    const float* values = args.values + offset[0];
+    const float* dense = args.dense + offset[1];
+    if (tid >= kConsumerThreads) {  // the producer warpgroup
+      const int p = tid - kConsumerThreads;
+      for (int c = 0; c < chunks; ++c) {
+        const int begin = tile_offsets[c], end = tile_offsets[c + 1];
+        if (begin == end) continue;  // no entries: nothing to add
+        const uint32_t slot = n % kStages;
+        if (n >= kStages) BarrierWait(&empty[slot], ((n / kStages) - 1) & 1);
+        SpmmWgmmaProduce<Config, kSplit>(stages[slot], args, dense, values, offs,
+                                         int64_t{c} * Config::kChunk, col0, begin, end, p);
+        BarrierArrive(&full[slot]);
+        ++n;
+      }
+      continue;
+    }
+    const int group = tid / 128;
+    SpmmWgmmaSums<kSplit> sums;
+    for (int c = 0; c < chunks; ++c) {
+      if (tile_offsets[c] == tile_offsets[c + 1]) continue;  // as the producer
+      const uint32_t slot = n % kStages;
+      BarrierWait(&full[slot], (n / kStages) & 1);
+      sums.template Chunk<Config>(stages[slot], 64 * group);
+      BarrierArrive(&empty[slot]);
+      ++n;
+    }
+    sums.Finish();
+    // acc[i] is out[row0 + at.y, col0 + 64 group + at.x]: per store, 8 lanes write 32
+    // consecutive bytes of each of 4 rows.
+    float* out = args.out + b * args.m * args.n;
+#pragma unroll
+    for (int i = 0; i < 32; ++i) {
+      const int2 at = WgmmaAccumulatorAt(i);
+      const int64_t row = row0 + at.y, col = col0 + 64 * group + at.x;
+      if (row >= args.m || col >= args.n) continue;
+      float v = sums.acc[i];
+      if (!isfinite(v)) v = SpmmWgmmaRowDot(args, values, dense, row, col);
+      if (args.has_bias) v += args.bias[offset[2] + row];
+      if (args.relu) v = fmaxf(v, 0.0f);
+      out[row * args.n + col] = v;
+    }
+  }
+}
+
+}  // namespace jsdl
