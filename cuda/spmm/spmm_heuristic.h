@@ -2,7 +2,7 @@
 // measurements in docs/kernels.md; JSDL_SPMM_VARIANT overrides the choice for
 // tuning runs ("gather", "gather:<tile_cols>:<rows_per_warp>[:<lanes>[:<warps>]]",
 // "panel:<tile_cols>:<rows_per_warp>", "stream[:<rows_per_block>[:<pass_rows>]]",
-// "wide-stream[:<rows_per_block>]", "wgmma").
+// "wide-stream[:<rows_per_block>]", "wgmma"; "no-wgmma": the heuristic without the wgmma tile).
 #pragma once
 
 #include <cstdint>
@@ -86,6 +86,8 @@ inline int GatherRowsPerWarp(int64_t m, int64_t tiles, int64_t batch, int num_sm
 inline SpmmChoice ChooseSpmm(int64_t m, int64_t k, int64_t n, int64_t batch, int64_t nnz,
                              int vec, int elem_bytes, bool copy_ok, const SpmmDevice& device,
                              int wgmma_passes = 0) {
+  if (const char* v = std::getenv("JSDL_SPMM_VARIANT"); v && std::strcmp(v, "no-wgmma") == 0)
+    wgmma_passes = 0;
   const int num_sms = device.num_sms;
   // Measured on an H200 (docs/kernels.md, tuning runs 4 to 7):
   // - wide outputs (n > 512): the gather kernel, one row per warp; float32
