@@ -235,12 +235,8 @@ inline SpmmChoice ChooseSpmm(int64_t m, int64_t k, int64_t n, int64_t batch, int
       if (tile > 0) return {SpmmKernelKind::kPanel, tile, b > 0 ? b : 2};
     }
   }
-  // The wgmma tile multiplies the zeros too, at 3 (TF32: 1) tensor-core products a multiply-add:
-  // for dense enough patterns with tiles for every SM (provisional, session 26).
-  const int64_t wgmma_tiles = (m + SpmmWgmmaConfig::kRows - 1) / SpmmWgmmaConfig::kRows *
-                              ((n + SpmmWgmmaConfig::kCols - 1) / SpmmWgmmaConfig::kCols) * batch;
-  const double wgmma_density = wgmma_passes == 3 ? 0.15 : 0.05;
-  if (wgmma_passes > 0 && density >= wgmma_density && wgmma_tiles >= num_sms) return wgmma;
+  // The wgmma tile (session 26) is a variant only: measured 2-8x slower than these kernels on the
+  // DLMC shapes (its producer's densify, not the tensor cores, bounds it; docs/kernels.md).
   // Many waves of stream blocks (each copies its panel, multiplies, stores, one block an SM)
   // at a low re-use: the gather kernel, whose many resident blocks overlap those phases.
   const bool gather_waves = f32_vec && wide && wide_fits &&
