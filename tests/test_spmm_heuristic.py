@@ -16,14 +16,14 @@ DRIVER = r"""
 int main() {
   const jsdl::SpmmDevice h200{132, 232448, 233472};
   long long m, k, n, batch, nnz;
-  int vec, elem_bytes, copy_ok, wgmma_passes;
+  int vec, elem_bytes, copy_ok, can_wgmma;
   char variant[128];
   while (std::scanf("%lld %lld %lld %lld %lld %d %d %d %d %127s", &m, &k, &n, &batch, &nnz, &vec,
-                    &elem_bytes, &copy_ok, &wgmma_passes, variant) == 10) {
+                    &elem_bytes, &copy_ok, &can_wgmma, variant) == 10) {
     if (variant[0] == '-') unsetenv("JSDL_SPMM_VARIANT");
     else setenv("JSDL_SPMM_VARIANT", variant, 1);
     const jsdl::SpmmChoice c =
-        jsdl::ChooseSpmm(m, k, n, batch, nnz, vec, elem_bytes, copy_ok != 0, h200, wgmma_passes);
+        jsdl::ChooseSpmm(m, k, n, batch, nnz, vec, elem_bytes, copy_ok != 0, h200, can_wgmma != 0);
     std::printf("%d %d %d %d %d %d %d %d\n", static_cast<int>(c.kind), c.tile_cols,
                 c.rows_per_warp, c.lanes, c.warps, c.rows_per_block, c.pass_rows, c.stream_vecs);
   }
@@ -35,17 +35,17 @@ KINDS = {0: "gather", 1: "panel", 2: "stream", 3: "wgmma"}
 
 @pytest.fixture(scope="module")
 def choose(tmp_path_factory):
-    """choose(m, k, n, density, dtype bytes, batch=1, variant=None, wgmma_passes=0) -> dict of
-    the choice (wgmma_passes: 0 where the wgmma tile cannot run, 1 TF32, 3 3xTF32)."""
+    """choose(m, k, n, density, dtype bytes, batch=1, variant=None, can_wgmma=False) -> dict of
+    the choice (can_wgmma: the wgmma tile can run)."""
     driver = host_driver(tmp_path_factory.mktemp("spmm_heuristic"), DRIVER, "spmm")
 
     def run(m, k, n, density, elem_bytes=4, batch=1, variant=None, vec=None, copy_ok=True,
-            wgmma_passes=0):
+            can_wgmma=False):
         vec = vec if vec is not None else (16 // elem_bytes if n % (16 // elem_bytes) == 0
                                            else 1)
         nnz = int(round(m * k * density))
         kind, tile, rpw, lanes, warps, rpb, pass_rows, vecs = driver(
-            f"{m} {k} {n} {batch} {nnz} {vec} {elem_bytes} {int(copy_ok)} {wgmma_passes} "
+            f"{m} {k} {n} {batch} {nnz} {vec} {elem_bytes} {int(copy_ok)} {int(can_wgmma)} "
             f"{variant or '-'}\n")
         return dict(kind=KINDS[kind], tile=tile, rows_per_warp=rpw, lanes=lanes, warps=warps,
                     rows_per_block=rpb, pass_rows=pass_rows, vecs=vecs)
@@ -137,3 +137,13 @@ def test_variant_overrides(choose):
     assert (c["kind"], c["tile"], c["rows_per_warp"]) == ("panel", 32, 4)
     # A variant that does not fit falls back to the heuristic's own choice.
     assert choose(512, 4000, 256, 0.1, variant="wide-stream")["vecs"] == 1
+
+
+@pytest.mark.parametrize("m, k, n, density", [(512, 512, 2048, 0.5), (2048, 512, 2048, 0.3)])
+def test_wgmma_tile_only_as_a_variant(choose, m, k, n, density):
+    # Session 26: the wgmma tile measured 0.3-0.5x of the CUDA-core kernels on these shapes.
+    assert choose(m, k, n, density, can_wgmma=True)["kind"] != "wgmma"
+    assert choose(m, k, n, density, variant="wgmma", can_wgmma=True)["kind"] == "wgmma"
+    assert choose(m, k, n, density, variant="wgmma")["kind"] != "wgmma"  # cannot run here
+    assert choose(m, k, n, density, can_wgmma=True) == choose(
+        m, k, n, density, variant="no-wgmma", can_wgmma=True)

@@ -8,6 +8,7 @@
 
 #include "batch_map.cuh"
 #include "dtype.cuh"
+#include "tile_index.h"
 #include "xla/ffi/api/ffi.h"
 
 namespace jsdl {
@@ -95,6 +96,20 @@ inline int64_t Product(ffi::Span<const int64_t> dims, size_t count) {
   int64_t p = 1;
   for (size_t i = 0; i < count; ++i) p *= dims[i];
   return p;
+}
+
+// The pattern's tile index (tile_index.h): both arrays empty (none), or full for an m x k
+// pattern of nnz entries. indexed: whether it is there.
+inline ffi::Error CheckTileIndex(const char* op, const ffi::AnyBuffer& tile_offsets,
+                                 const ffi::AnyBuffer& tile_entries, int64_t m, int64_t k,
+                                 int64_t nnz, bool& indexed) {
+  int64_t length = 0;
+  JSDL_RETURN_IF_ERROR(CheckIndexArray(op, "tile_offsets", tile_offsets, -1, &length));
+  indexed = length > 0;
+  if (indexed)
+    JSDL_RETURN_IF_ERROR(
+        CheckIndexArray(op, "tile_offsets", tile_offsets, TileIndexCount(m, k) + 1));
+  return CheckIndexArray(op, "tile_entries", tile_entries, indexed ? nnz : 0);
 }
 
 }  // namespace jsdl

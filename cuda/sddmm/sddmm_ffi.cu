@@ -315,13 +315,8 @@ ffi::Error SddmmImpl(cudaStream_t stream, ffi::AnyBuffer lhs, ffi::AnyBuffer rhs
   JSDL_RETURN_IF_ERROR(CheckIndexArray(kOp, "row_offsets", row_offsets, m + 1));
   JSDL_RETURN_IF_ERROR(CheckIndexArray(kOp, "column_indices", column_indices, nnz));
   JSDL_RETURN_IF_ERROR(CheckIndexArray(kOp, "row_indices", row_indices, m));
-  // The tile index: both arrays empty (none), or full for this shape.
-  int64_t index_length = 0;
-  JSDL_RETURN_IF_ERROR(CheckIndexArray(kOp, "tile_offsets", tile_offsets, -1, &index_length));
-  const bool indexed = index_length > 0;
-  if (indexed) JSDL_RETURN_IF_ERROR(CheckIndexArray(kOp, "tile_offsets", tile_offsets,
-                                                   TileIndexCount(m, k) + 1));
-  JSDL_RETURN_IF_ERROR(CheckIndexArray(kOp, "tile_entries", tile_entries, indexed ? nnz : 0));
+  bool indexed = false;
+  JSDL_RETURN_IF_ERROR(CheckTileIndex(kOp, tile_offsets, tile_entries, m, k, nnz, indexed));
   JSDL_RETURN_IF_ERROR(CheckInt32Range(kOp, "m", m));
   JSDL_RETURN_IF_ERROR(CheckInt32Range(kOp, "nnz", nnz));
   if (nnz > 0 && (m == 0 || k == 0))  // no row (column) for an entry's lhs (rhs) read

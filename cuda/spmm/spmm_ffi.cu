@@ -173,8 +173,7 @@ ffi::Error Launch(cudaStream_t stream, const SpmmArgs<T>& args, bool tf32) {
   bool wgmma = false;
   JSDL_RETURN_IF_ERROR(SpmmWgmmaUsable(args, wgmma));
   const SpmmChoice choice = ChooseSpmm(args.m, args.k, args.n, args.batch, args.nnz, vec,
-                                       static_cast<int>(sizeof(T)), kHasSharedCopy, device,
-                                       wgmma ? (tf32 ? 1 : 3) : 0);
+                                       static_cast<int>(sizeof(T)), kHasSharedCopy, device, wgmma);
   if constexpr (std::is_same_v<T, float>) {
     if (choice.kind == SpmmKernelKind::kWgmma)  // only where SpmmWgmmaUsable
       return tf32 ? LaunchWgmma<false>(stream, args) : LaunchWgmma<true>(stream, args);
@@ -223,13 +222,8 @@ ffi::Error SpmmImpl(cudaStream_t stream, ffi::AnyBuffer values,
   JSDL_RETURN_IF_ERROR(CheckIndexArray(kOp, "row_offsets", row_offsets, m + 1));
   JSDL_RETURN_IF_ERROR(CheckIndexArray(kOp, "column_indices", column_indices, nnz));
   JSDL_RETURN_IF_ERROR(CheckIndexArray(kOp, "row_indices", row_indices, m));
-  // The tile index: both arrays empty (none), or full for this shape.
-  int64_t index_length = 0;
-  JSDL_RETURN_IF_ERROR(CheckIndexArray(kOp, "tile_offsets", tile_offsets, -1, &index_length));
-  const bool indexed = index_length > 0;
-  if (indexed) JSDL_RETURN_IF_ERROR(CheckIndexArray(kOp, "tile_offsets", tile_offsets,
-                                                   TileIndexCount(m, k) + 1));
-  JSDL_RETURN_IF_ERROR(CheckIndexArray(kOp, "tile_entries", tile_entries, indexed ? nnz : 0));
+  bool indexed = false;
+  JSDL_RETURN_IF_ERROR(CheckTileIndex(kOp, tile_offsets, tile_entries, m, k, nnz, indexed));
   JSDL_RETURN_IF_ERROR(CheckInt32Range(kOp, "m", m));
   JSDL_RETURN_IF_ERROR(CheckInt32Range(kOp, "nnz", nnz));
   if (has_bias) {

@@ -81,13 +81,12 @@ inline int GatherRowsPerWarp(int64_t m, int64_t tiles, int64_t batch, int num_sm
 
 // vec: elements per 16 bytes when rows of n elements are 16-byte aligned,
 // else 1. copy_ok: the dtype has the panel and stream kernels (a shared-memory
-// copy of the dense operand). wgmma_passes: tensor-core products a multiply-add
-// of the wgmma tile (1: TF32, 3: 3xTF32), 0 where it cannot run (SpmmWgmmaUsable).
+// copy of the dense operand). can_wgmma: the wgmma tile can run (SpmmWgmmaUsable).
 inline SpmmChoice ChooseSpmm(int64_t m, int64_t k, int64_t n, int64_t batch, int64_t nnz,
                              int vec, int elem_bytes, bool copy_ok, const SpmmDevice& device,
-                             int wgmma_passes = 0) {
+                             bool can_wgmma = false) {
   if (const char* v = std::getenv("JSDL_SPMM_VARIANT"); v && std::strcmp(v, "no-wgmma") == 0)
-    wgmma_passes = 0;
+    can_wgmma = false;
   const int num_sms = device.num_sms;
   // Measured on an H200 (docs/kernels.md, tuning runs 4 to 7):
   // - wide outputs (n > 512): the gather kernel, one row per warp; float32
@@ -203,7 +202,7 @@ inline SpmmChoice ChooseSpmm(int64_t m, int64_t k, int64_t n, int64_t batch, int
   const SpmmChoice wgmma{SpmmKernelKind::kWgmma, SpmmWgmmaConfig::kCols, 0};
   if (const char* v = std::getenv("JSDL_SPMM_VARIANT")) {
     int a = 0, b = 0;
-    if (wgmma_passes > 0 && std::strcmp(v, "wgmma") == 0) return wgmma;
+    if (can_wgmma && std::strcmp(v, "wgmma") == 0) return wgmma;
     if (std::strncmp(v, "gather", 6) == 0) {
       int lanes = 0, warps = 8;
       if (std::sscanf(v, "gather:%d:%d:%d:%d", &a, &b, &lanes, &warps) >= 2)
