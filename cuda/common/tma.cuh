@@ -86,6 +86,20 @@ __device__ __forceinline__ void TmaLoad2d(void* smem, const CUtensorMap* map, in
 #endif
 }
 
+// Copies `bytes` contiguous bytes (a multiple of 16, both ends 16-byte aligned) from global to
+// shared memory, counted on `bar` (expect them first: BarrierExpectBytes).
+__device__ __forceinline__ void BulkLoad(void* smem, const void* gmem, uint32_t bytes,
+                                         uint64_t* bar) {
+#if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 900
+  asm volatile(
+      "cp.async.bulk.shared::cluster.global.mbarrier::complete_tx::bytes [%0], [%1], %2, [%3];\n"
+      ::"r"(SharedAddress(smem)), "l"(gmem), "r"(bytes), "r"(SharedAddress(bar))
+      : "memory");
+#else
+  __trap();  // sm_90's; the host runs TMA kernels on 9.0 devices only
+#endif
+}
+
 // A 2-D tensor map of `rows` rows of `row_elements` values (`element_bytes` each, rows
 // contiguous) at `base`, boxes of `box_rows` rows x 128 bytes, 128-byte swizzled (the layout
 // Swizzled128Word in wgmma.cuh reads); the copy engine fills zeros past the edges. The driver's

@@ -88,7 +88,8 @@ struct SpmmWgmmaConfig {
   static constexpr int kChunk = 64;  // k a stage: the tile index's edge
   static constexpr int kConsumers = 2;  // warpgroups of 64 dense columns (wgmma's m)
   static constexpr int kCols = 64 * kConsumers;
-  static constexpr int kStages = 3;
+  // Stages of the ring: a 3xTF32 stage holds the tile twice (big and small).
+  static constexpr int kStagesSplit = 3, kStagesTf32 = 4;
   static constexpr int kThreads = 128 * (kConsumers + 1);  // and the producer warpgroup
   // Copied dense rows: 8 words of padding make the A fragments' loads conflict-free (lane
   // (g, t) reads row t, column g: banks 8t + g).

@@ -134,26 +134,39 @@ ffi::Error LaunchGatherFor(cudaStream_t stream, const SpmmArgs<T>& args,
 }
 
 // Whether the wgmma tile can run this call: sm_90a code on a 9.0 device (Sm90aDevice), float32,
-// the pattern's tile index, rows of n a multiple of 16 bytes from a 16-byte aligned dense operand
-// (cp.async's 16-byte copies).
+// the pattern's tile index and a workspace for its densified tiles, rows of n a multiple of 16
+// bytes from a 16-byte aligned dense operand (cp.async's 16-byte copies).
 template <typename T>
-ffi::Error SpmmWgmmaUsable(const SpmmArgs<T>& args, bool& usable) {
+ffi::Error SpmmWgmmaUsable(const SpmmArgs<T>& args, bool split, bool& usable) {
   JSDL_RETURN_IF_ERROR(Sm90aDevice(usable));
   usable = usable && std::is_same_v<T, float> && args.tile_offsets != nullptr &&
-           args.n % 4 == 0 && reinterpret_cast<uintptr_t>(args.dense) % 16 == 0;
+           args.workspace_bytes >= SpmmWgmmaWorkspaceBytes(args.m, args.k, args.values_batch,
+                                                           split) &&
+           args.n % 4 == 0 && reinterpret_cast<uintptr_t>(args.dense) % 16 == 0 &&
+           reinterpret_cast<uintptr_t>(args.workspace) % 16 == 0 &&
+           // one block a column tile, one densify block a values batch item (grid.y)
+           (args.n + SpmmWgmmaConfig::kCols - 1) / SpmmWgmmaConfig::kCols <= 65535 &&
+           args.values_batch <= 65535;
   return ffi::Error::Success();
 }
 
+// The tiles densified (SpmmDensifyKernel), then the wgmma tile on them.
 template <bool kSplit>
 ffi::Error LaunchWgmma(cudaStream_t stream, const SpmmArgs<float>& args) {
+  float* tiles = static_cast<float*>(args.workspace);
+  const dim3 densify_grid(static_cast<unsigned>(TileIndexCount(args.m, args.k)),
+                          static_cast<unsigned>(args.values_batch));
+  const int64_t item_words = DensifiedWords<kSplit>(args.m, args.k);
+  SpmmDensifyKernel<kSplit><<<densify_grid, 256, 0, stream>>>(args, tiles, item_words);
+  JSDL_CHECK_LAUNCH("SpmmDensifyKernel");
   using Config = SpmmWgmmaConfig;
   constexpr auto kernel = SpmmWgmmaKernel<Config, kSplit>;
-  constexpr size_t kSmem = kSpmmWgmmaSmemBytes<Config>;
+  constexpr size_t kSmem = kSpmmWgmmaSmemBytes<Config, kSplit>;
   JSDL_RETURN_IF_ERROR(OptInSharedMemory<kernel>(kSmem));
   const dim3 grid(static_cast<unsigned>((args.m + Config::kRows - 1) / Config::kRows),
-                  CappedGridDim((args.n + Config::kCols - 1) / Config::kCols),
+                  static_cast<unsigned>((args.n + Config::kCols - 1) / Config::kCols),
                   CappedGridDim(args.batch));
-  kernel<<<grid, Config::kThreads, kSmem, stream>>>(args);
+  kernel<<<grid, Config::kThreads, kSmem, stream>>>(args, tiles, item_words);
   JSDL_CHECK_LAUNCH("SpmmWgmmaKernel");
   return ffi::Error::Success();
 }
@@ -171,7 +184,7 @@ ffi::Error Launch(cudaStream_t stream, const SpmmArgs<T>& args, bool tf32) {
   JSDL_RETURN_IF_ERROR(SharedMemoryPerBlockOptin(device.smem_per_block));
   JSDL_RETURN_IF_ERROR(SharedMemoryPerMultiprocessor(device.smem_per_sm));
   bool wgmma = false;
-  JSDL_RETURN_IF_ERROR(SpmmWgmmaUsable(args, wgmma));
+  JSDL_RETURN_IF_ERROR(SpmmWgmmaUsable(args, !tf32, wgmma));
   const SpmmChoice choice = ChooseSpmm(args.m, args.k, args.n, args.batch, args.nnz, vec,
                                        static_cast<int>(sizeof(T)), kHasSharedCopy, device, wgmma);
   if constexpr (std::is_same_v<T, float>) {

@@ -30,9 +30,13 @@ struct SpmmArgs {
   const int32_t* tile_offsets;
   const int32_t* tile_entries;
   T* out;               // (*b, m, n)
+  // Work buffer of the wgmma tile (its densified tiles: SpmmWgmmaWorkspaceBytes), or null.
+  void* workspace;
+  int64_t workspace_bytes;
   int64_t m, k, n;
   int64_t nnz;          // entries of one pattern (per batch item)
   int64_t batch;        // product of the output batch dims
+  int64_t values_batch;  // product of the values' batch dims
   int64_t column_tiles;
   bool has_bias, relu;
   BatchMap<3> batch_map;

@@ -1,11 +1,10 @@
 // SpMM on Hopper's wgmma over dense tiles of the sparse matrix (sm_90a, float32; docs/kernels.md,
-// session 26). The CUDA-core kernels need one dense element from shared memory per multiply-add,
+// sessions 26-27). The CUDA-core kernels need one dense element from shared memory per multiply-add,
 // which caps them near 17 TFLOP/s; at 50-80% sparsity the tensor cores win even while they
 // multiply the zeros. A block computes out[64 sparse rows, kCols dense columns] over k in chunks
 // of 64 (a tile of the pattern's tile index each; empty tiles are skipped):
-// - a producer warpgroup copies the chunk's dense rows (cp.async) and densifies the tile: zeros,
-//   then each entry added at its place (duplicates add up), in the k-major 128-byte swizzled
-//   layout wgmma reads (for 3xTF32 also x - TF32(x) of every place);
+// - a producer warpgroup copies the chunk's dense rows (cp.async) and its tile, densified before
+//   by SpmmDensifyKernel (one bulk copy); nothing waits but the stage's barrier;
 // - kConsumers warpgroups of wgmma compute out^T = dense^T A^T: their 64 dense columns as the
 //   register A operand (loaded from the copied rows: any layout), the densified tile as B.
 //   float32 at DEFAULT / HIGH: TF32 (the tensor cores drop the low 13 bits). At HIGHEST 3xTF32,
@@ -24,42 +23,36 @@
 #include "../common/tma.cuh"  // mbarriers, AlignedStages
 #include "../common/wgmma.cuh"
 #include "spmm_config.h"
+#include "spmm_densify_kernel.cuh"
 #include "spmm_tiles.cuh"  // SpmmArgs
 
 namespace jsdl {
 
-// One stage: the chunk's tile densified (two 64-row x 128-byte swizzle atoms of 32 k each), and
-// the chunk's dense rows.
-template <typename Config>
+// One stage: the chunk's densified tile as SpmmDensifyKernel wrote it (big: two 64-row x
+// 128-byte swizzle atoms of 32 k; for 3xTF32 small after it), and the chunk's dense rows.
+template <typename Config, bool kSplit>
 struct alignas(1024) SpmmWgmmaStage {
   static constexpr int kAtomWords = Config::kRows * 32;
-  uint32_t big[2 * kAtomWords];    // the entries' float32 sums (read as TF32: truncated)
-  uint32_t small[2 * kAtomWords];  // 3xTF32: x - TF32(x) of each place
+  static constexpr int kTileWords = (kSplit ? 2 : 1) * kDensifiedTileWords;
+  uint32_t tile[kTileWords];
   float dense[Config::kChunk][Config::kDenseStride];
+  __device__ const uint32_t* big() const { return tile; }
+  __device__ const uint32_t* small() const { return tile + kDensifiedTileWords; }
 };
 
-template <typename Config>
-constexpr size_t kSpmmWgmmaSmemBytes = Config::kStages * sizeof(SpmmWgmmaStage<Config>) + 1024;
-
-// Word of (row r, k c) in a stage's densified tile.
-__device__ __forceinline__ int DensifiedWord(int r, int c) {
-  return (c / 32) * (kTileIndexEdge * 32) + Swizzled128Word(r, c % 32);
-}
-
-// The 128 producer threads' own barrier (named barrier 1; 0 is __syncthreads').
-__device__ __forceinline__ void ProducerSync() {
-  asm volatile("bar.sync 1, 128;\n" ::: "memory");
-}
-
-// The producer's half of a chunk: dense rows k0.. into st.dense by cp.async (zeros past k and n),
-// the tile's entries [begin, end) of tile_entries densified. offs: row_offsets of the block's
-// rows (kRows + 1, clamped at m). p: the thread's index in the producer warpgroup.
 template <typename Config, bool kSplit>
-__device__ __forceinline__ void SpmmWgmmaProduce(SpmmWgmmaStage<Config>& st,
-                                                 const SpmmArgs<float>& args, const float* dense,
-                                                 const float* values, const int* offs,
-                                                 int64_t k0, int64_t col0, int begin, int end,
-                                                 int p) {
+constexpr size_t kSpmmWgmmaSmemBytes =
+    (kSplit ? Config::kStagesSplit : Config::kStagesTf32) * sizeof(SpmmWgmmaStage<Config, kSplit>) + 1024;
+
+// The producer's half of a chunk, all of it asynchronous: dense rows k0.. into st.dense by
+// cp.async (zeros past k and n), each thread's arrival on `full` once its copies landed; the
+// densified tile by one bulk copy that `full` also waits for. p: the thread's index in the
+// producer warpgroup.
+template <typename Config, bool kSplit>
+__device__ __forceinline__ void SpmmWgmmaProduce(SpmmWgmmaStage<Config, kSplit>& st,
+                                                 uint64_t* full, const SpmmArgs<float>& args,
+                                                 const float* dense, const float* tile,
+                                                 int64_t k0, int64_t col0, int p) {
   constexpr int kVecsPerRow = Config::kCols / 4;
 #pragma unroll 4
   for (int i = p; i < Config::kChunk * kVecsPerRow; i += 128) {
@@ -68,50 +61,12 @@ __device__ __forceinline__ void SpmmWgmmaProduce(SpmmWgmmaStage<Config>& st,
     const bool in = row < args.k && col < args.n;  // n % 4 == 0: a vector is all in or all out
     CopyAsync16(&st.dense[r][4 * q], in ? dense + row * args.n + col : dense, in);
   }
-  uint4* big4 = reinterpret_cast<uint4*>(st.big);
-  constexpr int kTileVecs = 2 * SpmmWgmmaStage<Config>::kAtomWords / 4;
-#pragma unroll
-  for (int i = p; i < kTileVecs; i += 128) big4[i] = make_uint4(0, 0, 0, 0);
-  ProducerSync();
-  // Entries come in CSR order: each thread's rows only grow. kBatch entries a thread at a time,
-  // their loads all in flight together (one at a time, each waiting for its index, the scatter
-  // took about 30k cycles a chunk at 50% density: session 26, call 1).
-  constexpr int kBatch = 8;
-  int r = 0;
-  float* big = reinterpret_cast<float*>(st.big);
-  for (int first = begin + p; first < end; first += 128 * kBatch) {
-    int e[kBatch], c[kBatch];
-    float v[kBatch];
-#pragma unroll
-    for (int j = 0; j < kBatch; ++j) {
-      const int i = first + 128 * j;
-      e[j] = i < end ? __ldg(args.tile_entries + i) : -1;
-    }
-#pragma unroll
-    for (int j = 0; j < kBatch; ++j)
-      if (e[j] >= 0) {
-        c[j] = __ldg(args.column_indices + e[j]) - static_cast<int>(k0);
-        v[j] = __ldg(values + e[j]);
-      }
-#pragma unroll
-    for (int j = 0; j < kBatch; ++j)
-      if (e[j] >= 0) {
-        while (offs[r + 1] <= e[j]) ++r;
-        atomicAdd(&big[DensifiedWord(r, c[j])], v[j]);
-      }
+  CopyAsyncArriveOn(full);
+  if (p == 0) {
+    constexpr uint32_t kBytes = sizeof(st.tile);
+    BarrierExpectBytes(full, kBytes);
+    BulkLoad(st.tile, tile, kBytes, full);
   }
-  if constexpr (kSplit) {
-    ProducerSync();
-    uint4* small4 = reinterpret_cast<uint4*>(st.small);
-#pragma unroll
-    for (int i = p; i < kTileVecs; i += 128) {
-      const uint4 x = big4[i];
-      small4[i] = make_uint4(Tf32Residue(x.x), Tf32Residue(x.y), Tf32Residue(x.z),
-                             Tf32Residue(x.w));
-    }
-  }
-  FenceSharedForWgmma();  // the tile's generic writes, before wgmma reads them
-  CopyAsyncWaitAll();     // this thread's dense rows landed
 }
 
 // A consumer warpgroup's sums: out^T for its 64 dense columns x the block's 64 sparse rows.
@@ -124,9 +79,9 @@ struct SpmmWgmmaSums {
   // One chunk from a landed stage: two slices of 32 k (one swizzle atom each), each issued,
   // committed and waited for. column: the warpgroup's first column in st.dense.
   template <typename Config>
-  __device__ __forceinline__ void Chunk(const SpmmWgmmaStage<Config>& st, int column) {
+  __device__ __forceinline__ void Chunk(const SpmmWgmmaStage<Config, kSplit>& st, int column) {
     const int warp = threadIdx.x % 128 / 32, lane = threadIdx.x % 32;
-    constexpr int kAtomWords = SpmmWgmmaStage<Config>::kAtomWords;
+    constexpr int kAtomWords = SpmmWgmmaStage<Config, kSplit>::kAtomWords;
 #pragma unroll
     for (int atom = 0; atom < 2; ++atom) {
       // The A fragment of each 8-deep step (mma.sync m16n8k8's layout, as wgmma's register A
@@ -141,8 +96,8 @@ struct SpmmWgmmaSums {
                       [column + 16 * warp + lane / 4 + 8 * (e % 2)]);
           if constexpr (kSplit) small[step][e] = Tf32Residue(big[step][e]);
         }
-      const uint32_t* tile_big = st.big + atom * kAtomWords;
-      const uint32_t* tile_small = st.small + atom * kAtomWords;
+      const uint32_t* tile_big = st.big() + atom * kAtomWords;
+      const uint32_t* tile_small = st.small() + atom * kAtomWords;
       if constexpr (kSplit) WgmmaPin(part);  // the last join's reads stay before the next wgmma
       WgmmaFence();
 #pragma unroll
@@ -194,35 +149,32 @@ __device__ __noinline__ float SpmmWgmmaRowDot(const SpmmArgs<float>& args, const
 }
 
 // Grid: x the 64-row tiles of m, y the kCols-column tiles of n, z the batch (stride loop). Needs
-// the tile index (args.tile_offsets, tile_entries) and n % 4 == 0 with a 16-byte aligned dense
-// operand (the host's SpmmWgmmaUsable).
+// the tile index (args.tile_offsets), the densified tiles (SpmmDensifyKernel<kSplit> into
+// `tiles`, run before on the same stream; a values batch item's item_words apart) and n % 4 == 0 with a 16-byte aligned dense operand
+// (the host's SpmmWgmmaUsable).
 template <typename Config, bool kSplit>
 __global__ void __launch_bounds__(Config::kThreads, 1)
-    SpmmWgmmaKernel(const SpmmArgs<float> args) {
-  using Stage = SpmmWgmmaStage<Config>;
-  constexpr int kStages = Config::kStages;
+    SpmmWgmmaKernel(const SpmmArgs<float> args, const float* tiles, int64_t item_words) {
+  using Stage = SpmmWgmmaStage<Config, kSplit>;
+  constexpr int kStages = (kSplit ? Config::kStagesSplit : Config::kStagesTf32);
   static_assert(Config::kRows == kTileIndexEdge && Config::kChunk == kTileIndexEdge,
                 "a block's rows and a chunk are one tile of the index");
   extern __shared__ unsigned char smem_raw[];
-  __shared__ uint64_t full[kStages];   // the producer's 128 threads filled the stage
+  __shared__ uint64_t full[kStages];   // the producer's copies landed
   __shared__ uint64_t empty[kStages];  // the consumers' threads are done with it
-  __shared__ int offs[Config::kRows + 1];
   Stage* stages = AlignedStages<Stage>(smem_raw);
 
   const int tid = threadIdx.x;
   const int64_t row0 = int64_t{blockIdx.x} * Config::kRows, col0 = int64_t{blockIdx.y} * Config::kCols;
   const int chunks = static_cast<int>((args.k + Config::kChunk - 1) / Config::kChunk);
-  const int* tile_offsets = args.tile_offsets + int64_t{blockIdx.x} * chunks;
+  const int64_t first_tile = int64_t{blockIdx.x} * chunks;
+  const int* tile_offsets = args.tile_offsets + first_tile;
   constexpr int kConsumerThreads = 128 * Config::kConsumers;
   if (tid == 0)
     for (int i = 0; i < kStages; ++i) {
-      BarrierInit(&full[i], 128);
+      BarrierInit(&full[i], 128 + 1);  // each producer thread's copies, and the bulk copy's
       BarrierInit(&empty[i], kConsumerThreads);
     }
-  for (int i = tid; i <= Config::kRows; i += Config::kThreads) {
-    const int64_t row = row0 + i < args.m ? row0 + i : args.m;
-    offs[i] = args.row_offsets[row];
-  }
   __syncthreads();
 
   uint32_t n = 0;  // chunks through the ring so far (over batch items): stage n % kStages
@@ -232,15 +184,16 @@ __global__ void __launch_bounds__(Config::kThreads, 1)
     const float* values = args.values + offset[0];
     const float* dense = args.dense + offset[1];
     if (tid >= kConsumerThreads) {  // the producer warpgroup
-      const int p = tid - kConsumerThreads;
+      // This batch item's tiles: values (*bv, nnz) contiguous, one set of tiles per item.
+      const float* item_tiles = tiles + (args.nnz > 0 ? offset[0] / args.nnz : 0) * item_words;
       for (int c = 0; c < chunks; ++c) {
-        const int begin = tile_offsets[c], end = tile_offsets[c + 1];
-        if (begin == end) continue;  // no entries: nothing to add
+        if (tile_offsets[c] == tile_offsets[c + 1]) continue;  // no entries: nothing to add
         const uint32_t slot = n % kStages;
         if (n >= kStages) BarrierWait(&empty[slot], ((n / kStages) - 1) & 1);
-        SpmmWgmmaProduce<Config, kSplit>(stages[slot], args, dense, values, offs,
-                                         int64_t{c} * Config::kChunk, col0, begin, end, p);
-        BarrierArrive(&full[slot]);
+        SpmmWgmmaProduce<Config, kSplit>(
+            stages[slot], &full[slot], args, dense,
+            item_tiles + (first_tile + c) * Stage::kTileWords, int64_t{c} * Config::kChunk, col0,
+            tid - kConsumerThreads);
         ++n;
       }
       continue;

@@ -1,0 +1,77 @@
+// The wgmma tile's sparse operand, densified once per call (session 27): every non-empty 64 x 64
+// tile of the pattern's tile index as the wgmma tile's stage holds it, so that its producer only
+// copies (one bulk copy a tile) where in session 26 it scattered the entries itself and was
+// latency-bound. A tile is two k-major 128-byte swizzled atoms of 32 k (DensifiedWord): the
+// float32 sums of its entries (duplicates add up), for 3xTF32 followed by x - TF32(x) of each.
+// Empty tiles are not written (the wgmma tile skips them).
+#pragma once
+
+#include <cstdint>
+
+#include "../common/mma.cuh"  // Tf32Residue
+#include "../common/tile_index.h"
+#include "../common/wgmma.cuh"  // Swizzled128Word
+#include "spmm_tiles.cuh"       // SpmmArgs
+
+namespace jsdl {
+
+inline constexpr int kDensifiedTileWords = kTileIndexEdge * kTileIndexEdge;
+
+// Words of one values batch item's densified tiles (kSplit: with the residues).
+template <bool kSplit>
+inline int64_t DensifiedWords(int64_t m, int64_t k) {
+  return TileIndexCount(m, k) * kDensifiedTileWords * (kSplit ? 2 : 1);
+}
+
+// Bytes of the wgmma tile's workspace: the densified tiles of each values batch item.
+inline int64_t SpmmWgmmaWorkspaceBytes(int64_t m, int64_t k, int64_t values_batch, bool split) {
+  return values_batch * (split ? DensifiedWords<true>(m, k) : DensifiedWords<false>(m, k)) * 4;
+}
+
+// Word of (row r, k c) in a densified tile.
+__host__ __device__ constexpr int DensifiedWord(int r, int c) {
+  return (c / 32) * (kTileIndexEdge * 32) + Swizzled128Word(r, c % 32);
+}
+
+// Grid: x the tiles of the index, y the values batch items (values (*bv, nnz) contiguous, their
+// tiles DensifiedWords<kSplit> = item_words apart).
+template <bool kSplit>
+__global__ void __launch_bounds__(256) SpmmDensifyKernel(const SpmmArgs<float> args,
+                                                         float* tiles, int64_t item_words) {
+  __shared__ float4 tile4[kDensifiedTileWords / 4];
+  __shared__ int offs[kTileIndexEdge + 1];  // row_offsets of the tile's rows (clamped at m)
+  const int64_t t = blockIdx.x;
+  const int begin = args.tile_offsets[t], end = args.tile_offsets[t + 1];
+  if (begin == end) return;
+  const int64_t chunks = (args.k + kTileIndexEdge - 1) / kTileIndexEdge;
+  const int64_t row0 = t / chunks * kTileIndexEdge;
+  const int k0 = static_cast<int>(t % chunks * kTileIndexEdge);
+  const float* values = args.values + int64_t{blockIdx.y} * args.nnz;
+  for (int i = threadIdx.x; i < kDensifiedTileWords / 4; i += blockDim.x)
+    tile4[i] = make_float4(0.0f, 0.0f, 0.0f, 0.0f);
+  for (int i = threadIdx.x; i <= kTileIndexEdge; i += blockDim.x)
+    offs[i] = args.row_offsets[row0 + i < args.m ? row0 + i : args.m];
+  __syncthreads();
+  float* tile = reinterpret_cast<float*>(tile4);
+  for (int i = begin + threadIdx.x; i < end; i += blockDim.x) {
+    const int e = __ldg(args.tile_entries + i);
+    int r = 0;  // the entry's row: the last r with offs[r] <= e
+#pragma unroll
+    for (int step = kTileIndexEdge / 2; step > 0; step /= 2)
+      if (offs[r + step] <= e) r += step;
+    atomicAdd(&tile[DensifiedWord(r, __ldg(args.column_indices + e) - k0)], __ldg(values + e));
+  }
+  __syncthreads();
+  uint4* out = reinterpret_cast<uint4*>(tiles + blockIdx.y * item_words +
+                                         t * kDensifiedTileWords * (kSplit ? 2 : 1));
+  const uint4* in = reinterpret_cast<const uint4*>(tile4);
+  for (int i = threadIdx.x; i < kDensifiedTileWords / 4; i += blockDim.x) {
+    const uint4 x = in[i];
+    out[i] = x;
+    if constexpr (kSplit)
+      out[kDensifiedTileWords / 4 + i] = make_uint4(Tf32Residue(x.x), Tf32Residue(x.y),
+                                                    Tf32Residue(x.z), Tf32Residue(x.w));
+  }
+}
+
+}  // namespace jsdl
