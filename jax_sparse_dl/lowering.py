@@ -26,17 +26,22 @@ def has_cuda_kernels() -> bool:
   return _jsdl_cuda is not None
 
 
-def ffi_rule(target: str, select, attrs=lambda **params: {}):
+def ffi_rule(target: str, select, attrs=lambda **params: {}, scratch=None):
   """A CUDA lowering rule calling FFI `target` on `select(args, avals, **params)`.
 
   `select` returns (operands, avals) for the FFI call: a subset or reordering of the primitive's
-  operands, possibly with extra constants; `attrs(**params)` gives the FFI attributes.
+  operands, possibly with extra constants; `attrs(**params)` gives the FFI attributes;
+  `scratch(avals, **params)` the avals of work buffers that the call takes as outputs after the
+  primitive's own (XLA allocates them per call; the primitive does not return them).
   """
   lowering = jax.ffi.ffi_lowering(target)
 
   def rule(ctx, *args, **params):
     operands, avals = select(list(args), list(ctx.avals_in), **params)
-    return lowering(ctx.replace(avals_in=avals), *operands, **attrs(**params))
+    extra = list(scratch(avals, **params)) if scratch else []
+    ctx = ctx.replace(avals_in=avals, avals_out=[*ctx.avals_out, *extra])
+    results = lowering(ctx, *operands, **attrs(**params))
+    return results[:len(results) - len(extra)]
 
   return rule
 

@@ -18,7 +18,7 @@ from jax.interpreters import ad, batching
 
 from . import lowering
 from ._batching import DENSE_REFERENCE_LIMIT, accumulation_dtype, align_batch, broadcast_batch, unbroadcast, vmap_rule
-from .csr import CSR, FFI_PATTERN, Sparsity, row_ids, scatter_to_dense
+from .csr import CSR, FFI_PATTERN, TILE_EDGE, Sparsity, row_ids, scatter_to_dense
 from .checks import canonical_precision, check_csr, check_float_operands
 
 spmm_p = Primitive("jsdl_spmm")
@@ -105,6 +105,36 @@ def _select_ffi_operands(args, avals, *, has_bias, **_):
           [v_aval, d_aval, b_aval, *(p_avals[i] for i in FFI_PATTERN)])
 
 
+# The wgmma tile (cuda/spmm/spmm_wgmma_kernel.cuh) multiplies A's 64 x 64 tiles densified first
+# into a work buffer, for every values batch item (float32 sums, at HIGHEST also their TF32
+# residues). The buffer is an output of the FFI call, sized here for the calls the tile may take
+# (float32, a tile index, n % 4 == 0, at least WGMMA_MIN_DENSITY dense) up to WGMMA_MAX_WORKSPACE;
+# the handler then picks it or not per call (spmm_heuristic.h), and on a GPU without sm_90a it
+# stays unused.
+WGMMA_MIN_DENSITY = 0.05
+WGMMA_MAX_WORKSPACE = 1 << 30
+
+
+def wgmma_workspace_bytes(m: int, k: int, n: int, nnz: int, values_batch: int, dtype, tiles: int,
+                          precision: str) -> int:
+  """Bytes of the wgmma tile's work buffer for one call (0: the call cannot take the tile)."""
+  if (jnp.dtype(dtype) != jnp.float32 or tiles == 0 or n % 4 or nnz == 0
+      or nnz < WGMMA_MIN_DENSITY * m * k):
+    return 0
+  size = values_batch * tiles * TILE_EDGE * TILE_EDGE * 4 * (2 if precision == "HIGHEST" else 1)
+  return size if size <= WGMMA_MAX_WORKSPACE else 0
+
+
+def _scratch(avals, *, m, k, precision, **_):
+  # The FFI operands (_select_ffi_operands): values, dense, bias, then FFI_PATTERN, which ends
+  # with the tile index (tile_offsets, tile_entries).
+  v_aval, d_aval, tile_offsets = avals[0], avals[1], avals[-2]
+  size = wgmma_workspace_bytes(m, k, d_aval.shape[-1], v_aval.shape[-1],
+                               math.prod(v_aval.shape[:-1]), v_aval.dtype,
+                               max(tile_offsets.shape[0] - 1, 0), precision)
+  return [jax.core.ShapedArray((size,), jnp.uint8)]
+
+
 def _jvp(primals, tangents, *, m, k, has_bias, relu, precision):
   values, dense, bias, pattern = _split(primals, has_bias)
   d_values, d_dense, d_bias, _ = _split(tangents, has_bias)
@@ -153,4 +183,5 @@ lowering.register_lowerings(
     spmm_p, _reference,
     lowering.ffi_rule("jsdl_spmm", _select_ffi_operands,
                       lambda *, has_bias, relu, precision, **_: dict(
-                          has_bias=has_bias, relu=relu, tf32=precision != "HIGHEST")))
+                          has_bias=has_bias, relu=relu, tf32=precision != "HIGHEST"),
+                      scratch=_scratch))

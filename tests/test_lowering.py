@@ -56,6 +56,33 @@ def test_ops_pass_whether_tf32_is_allowed(problem, precision, tf32):
   assert re.search(rf"tf32 = {tf32}", calls[0][2]), calls[0][2]
 
 
+def spmm_workspace_bytes(fn, *args):
+  """The size of the SpMM call's work buffer: its second result, (bytes,) uint8."""
+  (call,) = cuda_custom_calls(fn, *args)
+  return int(re.search(r"-> \(tensor<[^>]*>, tensor<(\d+)xui8>\)", call[2]).group(1))
+
+
+@pytest.mark.skipif(not jsdl.has_cuda_kernels(), reason="the CUDA module is not built")
+@pytest.mark.parametrize("precision, words", [("highest", 2), ("default", 1)])
+def test_spmm_gives_the_wgmma_tile_its_workspace(precision, words):
+  """The SpMM call's second output is the wgmma tile's work buffer: A's 64 x 64 tiles densified
+  (3 x 2 tiles of 130 x 70; at HIGHEST each with its TF32 residues), per values batch item; empty
+  where the tile cannot run (16-bit, n % 4 != 0, under 5% dense)."""
+  A = jsdl.random_csr(jax.random.key(0), (130, 70), 0.5)
+  x = jnp.ones((70, 8), jnp.float32)
+  tiles = 3 * 2 * 64 * 64 * 4 * words
+  spmm = lambda A, x: jsdl.spmm(A, x, precision=precision)
+  assert spmm_workspace_bytes(spmm, A, x) == tiles
+  values = jnp.stack([A.values] * 3)
+  batched = jax.vmap(lambda v, x: spmm(A.with_values(v), x), in_axes=(0, None))
+  assert spmm_workspace_bytes(batched, values, x) == 3 * tiles
+  assert spmm_workspace_bytes(spmm, A, jnp.ones((70, 6), jnp.float32)) == 0
+  assert spmm_workspace_bytes(spmm, A.with_values(A.values.astype(jnp.bfloat16)),
+                              x.astype(jnp.bfloat16)) == 0
+  sparse = jsdl.random_csr(jax.random.key(1), (130, 70), 0.03)
+  assert spmm_workspace_bytes(spmm, sparse, x) == 0
+
+
 @pytest.mark.skipif(not jsdl.has_cuda_kernels(), reason="the CUDA module is not built")
 def test_backward_and_vmap_stay_on_the_kernels(problem):
   A, x, q, k = problem

@@ -91,6 +91,9 @@ struct SpmmWgmmaConfig {
   // Stages of the ring: a 3xTF32 stage holds the tile twice (big and small).
   static constexpr int kStagesSplit = 3, kStagesTf32 = 4;
   static constexpr int kThreads = 128 * (kConsumers + 1);  // and the producer warpgroup
+  // Its time on an H200 (session 27, call 1: full waves, one block an SM): about kStartNanos,
+  // then kChunkNanos a chunk of each block in turn (3xTF32 or TF32).
+  static constexpr double kStartNanos = 6000, kChunkNanosSplit = 2300, kChunkNanosTf32 = 1800;
   // Copied dense rows: 8 words of padding make the A fragments' loads conflict-free (lane
   // (g, t) reads row t, column g: banks 8t + g).
   static constexpr int kDenseStride = kCols + 8;

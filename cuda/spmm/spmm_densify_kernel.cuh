@@ -53,13 +53,32 @@ __global__ void __launch_bounds__(256) SpmmDensifyKernel(const SpmmArgs<float> a
     offs[i] = args.row_offsets[row0 + i < args.m ? row0 + i : args.m];
   __syncthreads();
   float* tile = reinterpret_cast<float*>(tile4);
-  for (int i = begin + threadIdx.x; i < end; i += blockDim.x) {
-    const int e = __ldg(args.tile_entries + i);
-    int r = 0;  // the entry's row: the last r with offs[r] <= e
+  // kBatch entries a thread at a time, all their loads in flight together (entry, then its
+  // column and value: one at a time, two global latencies an entry).
+  constexpr int kBatch = 8;
+  for (int first = begin + threadIdx.x; first < end; first += kBatch * blockDim.x) {
+    int e[kBatch], c[kBatch];
+    float v[kBatch];
 #pragma unroll
-    for (int step = kTileIndexEdge / 2; step > 0; step /= 2)
-      if (offs[r + step] <= e) r += step;
-    atomicAdd(&tile[DensifiedWord(r, __ldg(args.column_indices + e) - k0)], __ldg(values + e));
+    for (int j = 0; j < kBatch; ++j) {
+      const int i = first + j * blockDim.x;
+      e[j] = i < end ? __ldg(args.tile_entries + i) : -1;
+    }
+#pragma unroll
+    for (int j = 0; j < kBatch; ++j)
+      if (e[j] >= 0) {
+        c[j] = __ldg(args.column_indices + e[j]) - k0;
+        v[j] = __ldg(values + e[j]);
+      }
+#pragma unroll
+    for (int j = 0; j < kBatch; ++j)
+      if (e[j] >= 0) {
+        int r = 0;  // the entry's row: the last r with offs[r] <= e
+#pragma unroll
+        for (int step = kTileIndexEdge / 2; step > 0; step /= 2)
+          if (offs[r + step] <= e[j]) r += step;
+        atomicAdd(&tile[DensifiedWord(r, c[j])], v[j]);
+      }
   }
   __syncthreads();
   uint4* out = reinterpret_cast<uint4*>(tiles + blockIdx.y * item_words +

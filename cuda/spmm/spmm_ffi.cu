@@ -186,7 +186,8 @@ ffi::Error Launch(cudaStream_t stream, const SpmmArgs<T>& args, bool tf32) {
   bool wgmma = false;
   JSDL_RETURN_IF_ERROR(SpmmWgmmaUsable(args, !tf32, wgmma));
   const SpmmChoice choice = ChooseSpmm(args.m, args.k, args.n, args.batch, args.nnz, vec,
-                                       static_cast<int>(sizeof(T)), kHasSharedCopy, device, wgmma);
+                                       static_cast<int>(sizeof(T)), kHasSharedCopy, device, wgmma,
+                                       tf32);
   if constexpr (std::is_same_v<T, float>) {
     if (choice.kind == SpmmKernelKind::kWgmma)  // only where SpmmWgmmaUsable
       return tf32 ? LaunchWgmma<false>(stream, args) : LaunchWgmma<true>(stream, args);
@@ -211,7 +212,7 @@ ffi::Error SpmmImpl(cudaStream_t stream, ffi::AnyBuffer values,
                     ffi::AnyBuffer row_offsets, ffi::AnyBuffer column_indices,
                     ffi::AnyBuffer row_indices, ffi::AnyBuffer tile_offsets,
                     ffi::AnyBuffer tile_entries, ffi::Result<ffi::AnyBuffer> out,
-                    bool has_bias, bool relu, bool tf32) {
+                    ffi::Result<ffi::AnyBuffer> workspace, bool has_bias, bool relu, bool tf32) {
   const auto out_dims = out->dimensions();
   if (out_dims.size() < 2)
     return ShapeError(kOp, "out", *out, "rank >= 2 (*batch, m, n)");
@@ -278,11 +279,14 @@ ffi::Error SpmmImpl(cudaStream_t stream, ffi::AnyBuffer values,
     args.tile_entries =
         indexed ? reinterpret_cast<const int32_t*>(tile_entries.untyped_data()) : nullptr;
     args.out = reinterpret_cast<T*>(out->untyped_data());
+    args.workspace = workspace->untyped_data();
+    args.workspace_bytes = static_cast<int64_t>(workspace->size_bytes());
     args.m = m;
     args.k = k;
     args.n = n;
     args.nnz = nnz;
     args.batch = batch;
+    args.values_batch = Product(values.dimensions(), batch_rank);
     args.has_bias = has_bias;
     args.relu = relu;
     args.batch_map = batch_map;
@@ -305,6 +309,7 @@ XLA_FFI_DEFINE_HANDLER_SYMBOL(JsdlSpmmFfi, jsdl::SpmmImpl,
                                   .Arg<xla::ffi::AnyBuffer>()  // tile_offsets
                                   .Arg<xla::ffi::AnyBuffer>()  // tile_entries
                                   .Ret<xla::ffi::AnyBuffer>()  // out
+                                  .Ret<xla::ffi::AnyBuffer>()  // workspace (wgmma tile)
                                   .Attr<bool>("has_bias")
                                   .Attr<bool>("relu")
                                   .Attr<bool>("tf32"),

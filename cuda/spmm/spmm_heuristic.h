@@ -79,12 +79,31 @@ inline int GatherRowsPerWarp(int64_t m, int64_t tiles, int64_t batch, int num_sm
   return rows;
 }
 
+// Whether the wgmma tile (session 27) takes less time than the CUDA-core kernels: its time model
+// (SpmmWgmmaConfig: blocks of 64 rows x kCols columns, one an SM, each through every chunk of
+// k: at the densities it runs at, all tiles hold entries) against 2 nnz n flops at the
+// CUDA-core kernels' typical rate (the median of call 1's no-wgmma runs, 7.5 TFLOP/s).
+inline constexpr double kCudaCoreFlopsPerNano = 7500;
+inline bool WgmmaFaster(int64_t m, int64_t k, int64_t n, int64_t batch, int64_t nnz, bool tf32,
+                        int num_sms) {
+  using Config = SpmmWgmmaConfig;
+  const int64_t blocks = (m + Config::kRows - 1) / Config::kRows *
+                         ((n + Config::kCols - 1) / Config::kCols) * batch;
+  const int64_t waves = (blocks + num_sms - 1) / num_sms;
+  const int64_t chunks = (k + Config::kChunk - 1) / Config::kChunk;
+  const double wgmma = Config::kStartNanos +
+      static_cast<double>(waves * chunks) *
+          (tf32 ? Config::kChunkNanosTf32 : Config::kChunkNanosSplit);
+  return wgmma < 2.0 * static_cast<double>(nnz) * n * batch / kCudaCoreFlopsPerNano;
+}
+
 // vec: elements per 16 bytes when rows of n elements are 16-byte aligned,
 // else 1. copy_ok: the dtype has the panel and stream kernels (a shared-memory
-// copy of the dense operand). can_wgmma: the wgmma tile can run (SpmmWgmmaUsable).
+// copy of the dense operand). can_wgmma: the wgmma tile can run (SpmmWgmmaUsable), tf32 in
+// TF32 (else 3xTF32).
 inline SpmmChoice ChooseSpmm(int64_t m, int64_t k, int64_t n, int64_t batch, int64_t nnz,
                              int vec, int elem_bytes, bool copy_ok, const SpmmDevice& device,
-                             bool can_wgmma = false) {
+                             bool can_wgmma = false, bool tf32 = false) {
   if (const char* v = std::getenv("JSDL_SPMM_VARIANT"); v && std::strcmp(v, "no-wgmma") == 0)
     can_wgmma = false;
   const int num_sms = device.num_sms;
@@ -234,8 +253,7 @@ inline SpmmChoice ChooseSpmm(int64_t m, int64_t k, int64_t n, int64_t batch, int
       if (tile > 0) return {SpmmKernelKind::kPanel, tile, b > 0 ? b : 2};
     }
   }
-  // The wgmma tile (session 26) is a variant only: measured 2-8x slower than these kernels on the
-  // DLMC shapes (its producer's densify, not the tensor cores, bounds it; docs/kernels.md).
+  if (can_wgmma && WgmmaFaster(m, k, n, batch, nnz, tf32, num_sms)) return wgmma;
   // Many waves of stream blocks (each copies its panel, multiplies, stores, one block an SM)
   // at a low re-use: the gather kernel, whose many resident blocks overlap those phases.
   const bool gather_waves = f32_vec && wide && wide_fits &&
