@@ -91,9 +91,11 @@ struct SpmmWgmmaConfig {
   // Stages of the ring: a 3xTF32 stage holds the tile twice (big and small).
   static constexpr int kStagesSplit = 3, kStagesTf32 = 4;
   static constexpr int kThreads = 128 * (kConsumers + 1);  // and the producer warpgroup
-  // Its time on an H200 (session 27, call 1: full waves, one block an SM): about kStartNanos,
-  // then kChunkNanos a chunk of each block in turn (3xTF32 or TF32).
-  static constexpr double kStartNanos = 6000, kChunkNanosSplit = 2300, kChunkNanosTf32 = 1800;
+  // Its time on an H200 (session 27, call 2, fitted to 40 runs within 7%; one block an SM):
+  // kStartNanos (the densify kernel, launches), then for each wave of blocks kWaveNanos
+  // (prologue, epilogue) and kChunkNanos a chunk (3xTF32 or TF32).
+  static constexpr double kStartNanos = 8500, kWaveNanos = 3800;
+  static constexpr double kChunkNanosSplit = 1860, kChunkNanosTf32 = 1390;
   // Copied dense rows: 8 words of padding make the A fragments' loads conflict-free (lane
   // (g, t) reads row t, column g: banks 8t + g).
   static constexpr int kDenseStride = kCols + 8;

@@ -81,20 +81,26 @@ inline int GatherRowsPerWarp(int64_t m, int64_t tiles, int64_t batch, int num_sm
 
 // Whether the wgmma tile (session 27) takes less time than the CUDA-core kernels: its time model
 // (SpmmWgmmaConfig: blocks of 64 rows x kCols columns, one an SM, each through every chunk of
-// k: at the densities it runs at, all tiles hold entries) against 2 nnz n flops at the
-// CUDA-core kernels' typical rate (the median of call 1's no-wgmma runs, 7.5 TFLOP/s).
-inline constexpr double kCudaCoreFlopsPerNano = 7500;
+// k: at the densities it runs at, all tiles hold entries) against the CUDA-core kernels' time:
+// a start, each product (nnz n; rows of B longer than 512 miss in L1 and cost more) and each
+// output element written. Fitted to call 2's no-wgmma runs (within 15% but for 512 x 2048 at
+// 90%: 0.74x); the choices were right on 38 of 40 problems (the misses 3% and 21% slower).
+inline constexpr double kCudaCoreStartNanos = 6000, kCudaCoreNanosPerOutput = 3.8e-3;
+inline constexpr double kCudaCoreNanosPerProduct = 1.5e-4, kCudaCoreNanosPerProductLongK = 2.5e-4;
 inline bool WgmmaFaster(int64_t m, int64_t k, int64_t n, int64_t batch, int64_t nnz, bool tf32,
                         int num_sms) {
   using Config = SpmmWgmmaConfig;
   const int64_t blocks = (m + Config::kRows - 1) / Config::kRows *
                          ((n + Config::kCols - 1) / Config::kCols) * batch;
-  const int64_t waves = (blocks + num_sms - 1) / num_sms;
-  const int64_t chunks = (k + Config::kChunk - 1) / Config::kChunk;
-  const double wgmma = Config::kStartNanos +
-      static_cast<double>(waves * chunks) *
-          (tf32 ? Config::kChunkNanosTf32 : Config::kChunkNanosSplit);
-  return wgmma < 2.0 * static_cast<double>(nnz) * n * batch / kCudaCoreFlopsPerNano;
+  const double waves = static_cast<double>((blocks + num_sms - 1) / num_sms);
+  const double chunks = static_cast<double>((k + Config::kChunk - 1) / Config::kChunk);
+  const double wgmma = Config::kStartNanos + waves * (Config::kWaveNanos +
+      chunks * (tf32 ? Config::kChunkNanosTf32 : Config::kChunkNanosSplit));
+  const double products = static_cast<double>(nnz) * n * batch;
+  const double cuda_cores = kCudaCoreStartNanos +
+      products * (k > 512 ? kCudaCoreNanosPerProductLongK : kCudaCoreNanosPerProduct) +
+      static_cast<double>(m) * n * batch * kCudaCoreNanosPerOutput;
+  return wgmma < cuda_cores;
 }
 
 // vec: elements per 16 bytes when rows of n elements are 16-byte aligned,
