@@ -5,8 +5,9 @@ BCSR included). Each function object is made once per run, so compiled timing lo
 for problems with the same argument shapes (see ``timing.time_per_call``'s ``cache``).
 
 SpMM (C = A @ B, A sparse (m, k), B dense (k, N)):
-  jsdl_f32_highest / jsdl_f32_default / jsdl_bf16: ``jsdl.spmm`` (precision HIGHEST = true
-    float32, DEFAULT may use TF32; bfloat16 in and out, float32 accumulation).
+  jsdl_f32_highest / jsdl_f32_default / jsdl_bf16: ``jsdl.spmm`` (precision HIGHEST = float32's
+    precision: CUDA-core FMAs or, on Hopper, 3xTF32 tensor cores; DEFAULT may use TF32;
+    bfloat16 in and out, float32 accumulation).
   cusparse_<alg>: ``jax_sparse_dl.cusparse.spmm`` per algorithm, float32 (when the module is
     there and available); ``cusparse_best`` is the fastest of them per problem (derived row,
     ``best_alg`` says which); cusparse_bf16: bfloat16, algorithm "default".
