@@ -36,11 +36,8 @@ struct alignas(1024) SpmmWgmmaStage {
   static constexpr int kTileWords = (kSplit ? 2 : 1) * kDensifiedTileWords;
   uint32_t tile[kTileWords];
   float dense[Config::kChunk][Config::kDenseStride];
-  // Swizzle atom `atom` (32 k) of the tile's big and small parts.
-  __device__ const uint32_t* big(int atom) const { return tile + atom * kAtomWords; }
-  __device__ const uint32_t* small(int atom) const {
-    return tile + kDensifiedTileWords + atom * kAtomWords;
-  }
+  __device__ const uint32_t* big() const { return tile; }
+  __device__ const uint32_t* small() const { return tile + kDensifiedTileWords; }
 };
 
 template <typename Config, bool kSplit>
@@ -79,75 +76,54 @@ struct SpmmWgmmaSums {
   float acc[32] = {};
   float part[kSplitRegs] = {}, cross[kSplitRegs] = {};
 
-  // One chunk from a landed stage. column: the warpgroup's first column in st.dense.
+  // One chunk from a landed stage: two slices of 32 k (one swizzle atom each), each issued,
+  // committed and waited for. column: the warpgroup's first column in st.dense.
   template <typename Config>
   __device__ __forceinline__ void Chunk(const SpmmWgmmaStage<Config, kSplit>& st, int column) {
-    if constexpr (kSplit) {
-      Slice<Config>(st, column, 0);
-      Slice<Config>(st, column, 1);
-    } else {
-      // TF32: both slices' 8 steps in one group and one wait (a drain of the tensor pipe a chunk,
-      // not a slice; the 32 fragment registers fit beside acc).
-      uint32_t a[8][4];
+    const int warp = threadIdx.x % 128 / 32, lane = threadIdx.x % 32;
+    constexpr int kAtomWords = SpmmWgmmaStage<Config, kSplit>::kAtomWords;
 #pragma unroll
-      for (int step = 0; step < 8; ++step) LoadA(st, column, step, a[step]);
+    for (int atom = 0; atom < 2; ++atom) {
+      // The A fragment of each 8-deep step (mma.sync m16n8k8's layout, as wgmma's register A
+      // takes it): dense column 16 warp + lane / 4 + 8 (e % 2), k 8 step + lane % 4 + 4 (e / 2).
+      uint32_t big[4][4], small[4][4];
+#pragma unroll
+      for (int step = 0; step < 4; ++step)
+#pragma unroll
+        for (int e = 0; e < 4; ++e) {
+          big[step][e] = __float_as_uint(
+              st.dense[32 * atom + 8 * step + lane % 4 + 4 * (e / 2)]
+                      [column + 16 * warp + lane / 4 + 8 * (e % 2)]);
+          if constexpr (kSplit) small[step][e] = Tf32Residue(big[step][e]);
+        }
+      const uint32_t* tile_big = st.big() + atom * kAtomWords;
+      const uint32_t* tile_small = st.small() + atom * kAtomWords;
+      if constexpr (kSplit) WgmmaPin(part);  // the last join's reads stay before the next wgmma
       WgmmaFence();
 #pragma unroll
-      for (int step = 0; step < 8; ++step)
-        WgmmaTf32RegA(acc, a[step], Swizzled128StepDescriptor(st.big(step / 4), step % 4), 1);
+      for (int step = 0; step < 4; ++step) {
+        const uint64_t b_big = Swizzled128StepDescriptor(tile_big, step);
+        if constexpr (kSplit) {
+          WgmmaTf32RegA(part, big[step], b_big, step);  // step 0 starts the slice's sum
+          WgmmaTf32RegA(cross, small[step], b_big, 1);
+          WgmmaTf32RegA(cross, big[step], Swizzled128StepDescriptor(tile_small, step), 1);
+        } else {
+          WgmmaTf32RegA(acc, big[step], b_big, 1);
+        }
+      }
       WgmmaCommit();
       WgmmaWait<0>();
 #pragma unroll
-      for (int step = 0; step < 8; ++step) WgmmaPin(a[step]);  // read by wgmma until the wait
+      for (int step = 0; step < 4; ++step) {  // read by wgmma until the wait
+        WgmmaPin(big[step]);
+        if constexpr (kSplit) WgmmaPin(small[step]);
+      }
+      if constexpr (kSplit) {
+        WgmmaPin(part);
+#pragma unroll
+        for (int i = 0; i < 32; ++i) acc[i] += part[i];
+      }
     }
-  }
-
-  // The A fragment of 8-deep step `step` of the chunk (mma.sync m16n8k8's layout, as wgmma's
-  // register A takes it): dense column 16 warp + lane / 4 + 8 (e % 2), k 8 step + lane % 4 +
-  // 4 (e / 2).
-  template <typename Config>
-  __device__ __forceinline__ static void LoadA(const SpmmWgmmaStage<Config, kSplit>& st,
-                                               int column, int step, uint32_t (&a)[4]) {
-    const int warp = threadIdx.x % 128 / 32, lane = threadIdx.x % 32;
-#pragma unroll
-    for (int e = 0; e < 4; ++e)
-      a[e] = __float_as_uint(
-          st.dense[8 * step + lane % 4 + 4 * (e / 2)][column + 16 * warp + lane / 4 + 8 * (e % 2)]);
-  }
-
-  // 3xTF32, one 32-deep slice (a swizzle atom): big x big into `part`, joined to `acc` by float32
-  // adds once the slice's group is done; small x big and big x small into `cross`.
-  template <typename Config>
-  __device__ __forceinline__ void Slice(const SpmmWgmmaStage<Config, kSplit>& st, int column,
-                                        int atom) {
-    uint32_t big[4][4], small[4][4];
-#pragma unroll
-    for (int step = 0; step < 4; ++step) {
-      LoadA(st, column, 4 * atom + step, big[step]);
-#pragma unroll
-      for (int e = 0; e < 4; ++e) small[step][e] = Tf32Residue(big[step][e]);
-    }
-    const uint32_t* tile_big = st.big(atom);
-    const uint32_t* tile_small = st.small(atom);
-    WgmmaPin(part);  // the last join's reads stay before the next wgmma
-    WgmmaFence();
-#pragma unroll
-    for (int step = 0; step < 4; ++step) {
-      const uint64_t b_big = Swizzled128StepDescriptor(tile_big, step);
-      WgmmaTf32RegA(part, big[step], b_big, step);  // step 0 starts the slice's sum
-      WgmmaTf32RegA(cross, small[step], b_big, 1);
-      WgmmaTf32RegA(cross, big[step], Swizzled128StepDescriptor(tile_small, step), 1);
-    }
-    WgmmaCommit();
-    WgmmaWait<0>();
-#pragma unroll
-    for (int step = 0; step < 4; ++step) {  // read by wgmma until the wait
-      WgmmaPin(big[step]);
-      WgmmaPin(small[step]);
-    }
-    WgmmaPin(part);
-#pragma unroll
-    for (int i = 0; i < 32; ++i) acc[i] += part[i];
   }
 
   // After the last chunk: the cross terms join where finite (an infinite input's residue is
