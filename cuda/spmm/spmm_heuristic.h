@@ -82,7 +82,7 @@ inline int GatherRowsPerWarp(int64_t m, int64_t tiles, int64_t batch, int num_sm
 // Whether the wgmma tile (session 27) takes less time than the CUDA-core kernels: its time model
 // (SpmmWgmmaConfig: blocks of 64 rows x kCols columns, one an SM, each through every chunk of
 // k: at the densities it runs at, all tiles hold entries) against the CUDA-core kernels' time:
-// a start, each product (nnz n; rows of B longer than 512 miss in L1 and cost more) and each
+// a start, each product (nnz n; costlier for k > 512, where more of B misses in L1) and each
 // output element written. Fitted to call 2's no-wgmma runs (within 15% but for 512 x 2048 at
 // 90%: 0.74x); the choices were right on 38 of 40 problems (the misses 3% and 21% slower).
 inline constexpr double kCudaCoreStartNanos = 6000, kCudaCoreNanosPerOutput = 3.8e-3;
