@@ -48,6 +48,7 @@ int Run(const Pattern& p, int64_t n, bool tf32, int batches, const std::string& 
   args.m = m;
   args.k = k;
   args.n = n;
+  args.dense_rows = k;
   args.nnz = nnz;
   args.batch = 1;
   args.values_batch = 1;

@@ -204,6 +204,30 @@ def test_shared_copy_inf_in_unused_dense_rows(rng, variant):
   assert_close(out, ref, jnp.float32)
 
 
+@pytest.mark.parametrize("precision", ["highest", "default"])
+def test_spmm_wgmma_dense_batch_with_inf_past_k(rng, monkeypatch, precision):
+  """The wgmma tile's TMA copies read 64 dense rows a chunk from the whole batched buffer, so an
+  item's last chunk (k = 100) reads the next item's first rows: here inf, in rows no entry uses
+  (columns >= 28 only). They must not leak into either item's sums (the tile's zeros times inf
+  give NaN, computed again from the entries)."""
+  monkeypatch.setenv("JSDL_SPMM_VARIANT", "wgmma")
+  m, k, n, used_from = 70, 100, 36, 28
+  indptr, indices = scrambled_pattern(rng, m, k - used_from, 0.4)
+  indices = indices + used_from
+  vals, v64 = rand_dense(rng, (indices.shape[0],), jnp.float32)
+  x64 = rng.standard_normal((3, k, n))
+  x64[1:, :used_from] = np.inf
+  A = jsdl.CSR.from_parts(vals, indptr, indices, (m, k))
+  out = jax.jit(jax.vmap(lambda x: jsdl.spmm(A, x, precision=precision)))(
+      jnp.asarray(x64, jnp.float32))
+  dense64 = dense_from_entries(v64, indptr, indices, m, k)
+  ref = np.stack([dense64[:, used_from:] @ x64[i, used_from:] for i in range(3)])
+  if precision == "highest":
+    assert_close(out, ref, jnp.float32)
+  else:
+    assert rel_err(np.asarray(out), ref) < TF32_TOL
+
+
 def run_spmm_variant(monkeypatch, variant, precision, A, x):
   """spmm(A, x) at `precision` by the kernel variant named (None: the heuristic's)."""
   if variant is None:

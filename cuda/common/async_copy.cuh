@@ -20,11 +20,4 @@ __device__ __forceinline__ void CopyAsyncWaitAll() {
   asm volatile("cp.async.commit_group;\ncp.async.wait_group 0;\n" ::: "memory");
 }
 
-// The barrier counts one arrival of this thread once all its earlier copies landed (the
-// arrival is one of the barrier's expected count; the thread itself goes on at once).
-__device__ __forceinline__ void CopyAsyncArriveOn(uint64_t* bar) {
-  const unsigned addr = static_cast<unsigned>(__cvta_generic_to_shared(bar));
-  asm volatile("cp.async.mbarrier.arrive.noinc.shared::cta.b64 [%0];\n" ::"r"(addr) : "memory");
-}
-
 }  // namespace jsdl

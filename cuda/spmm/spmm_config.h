@@ -96,9 +96,6 @@ struct SpmmWgmmaConfig {
   // (prologue, epilogue) and kChunkNanos a chunk (3xTF32 or TF32).
   static constexpr double kStartNanos = 8500, kWaveNanos = 3800;
   static constexpr double kChunkNanosSplit = 1860, kChunkNanosTf32 = 1390;
-  // Copied dense rows: 8 words of padding make the A fragments' loads conflict-free (lane
-  // (g, t) reads row t, column g: banks 8t + g).
-  static constexpr int kDenseStride = kCols + 8;
 };
 
 // The partial sums of a passes block take at most this much shared memory.

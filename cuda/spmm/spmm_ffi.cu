@@ -142,7 +142,9 @@ ffi::Error SpmmWgmmaUsable(const SpmmArgs<T>& args, bool split, bool& usable) {
   usable = usable && std::is_same_v<T, float> && args.tile_offsets != nullptr &&
            args.workspace_bytes >= SpmmWgmmaWorkspaceBytes(args.m, args.k, args.values_batch,
                                                            split) &&
+           // TMA's dense rows: 16-byte multiples from a 16-byte aligned base, int rows
            args.n % 4 == 0 && reinterpret_cast<uintptr_t>(args.dense) % 16 == 0 &&
+           args.dense_rows < (int64_t{1} << 31) - SpmmWgmmaConfig::kChunk &&
            reinterpret_cast<uintptr_t>(args.workspace) % 16 == 0 &&
            // one block a column tile, one densify block a values batch item (grid.y)
            (args.n + SpmmWgmmaConfig::kCols - 1) / SpmmWgmmaConfig::kCols <= 65535 &&
@@ -160,13 +162,20 @@ ffi::Error LaunchWgmma(cudaStream_t stream, const SpmmArgs<float>& args) {
   SpmmDensifyKernel<kSplit><<<densify_grid, 256, 0, stream>>>(args, tiles, item_words);
   JSDL_CHECK_LAUNCH("SpmmDensifyKernel");
   using Config = SpmmWgmmaConfig;
+  CUtensorMap dense_map;
+  const CUresult encoded = EncodeSwizzledRowMap(&dense_map, CU_TENSOR_MAP_DATA_TYPE_FLOAT32,
+                                                args.dense, args.dense_rows, args.n, 4,
+                                                Config::kChunk);
+  if (encoded != CUDA_SUCCESS)
+    return ffi::Error::Internal(std::string(kOp) + ": cuTensorMapEncodeTiled failed (CUresult " +
+                                std::to_string(static_cast<int>(encoded)) + ")");
   constexpr auto kernel = SpmmWgmmaKernel<Config, kSplit>;
   constexpr size_t kSmem = kSpmmWgmmaSmemBytes<Config, kSplit>;
   JSDL_RETURN_IF_ERROR(OptInSharedMemory<kernel>(kSmem));
   const dim3 grid(static_cast<unsigned>((args.m + Config::kRows - 1) / Config::kRows),
                   static_cast<unsigned>((args.n + Config::kCols - 1) / Config::kCols),
                   CappedGridDim(args.batch));
-  kernel<<<grid, Config::kThreads, kSmem, stream>>>(args, tiles, item_words);
+  kernel<<<grid, Config::kThreads, kSmem, stream>>>(args, tiles, item_words, dense_map);
   JSDL_CHECK_LAUNCH("SpmmWgmmaKernel");
   return ffi::Error::Success();
 }
@@ -284,6 +293,7 @@ ffi::Error SpmmImpl(cudaStream_t stream, ffi::AnyBuffer values,
     args.m = m;
     args.k = k;
     args.n = n;
+    args.dense_rows = static_cast<int64_t>(dense.element_count()) / n;
     args.nnz = nnz;
     args.batch = batch;
     args.values_batch = Product(values.dimensions(), batch_rank);

@@ -34,6 +34,7 @@ struct SpmmArgs {
   void* workspace;
   int64_t workspace_bytes;
   int64_t m, k, n;
+  int64_t dense_rows;   // rows of n in the dense buffer: k times its batch items
   int64_t nnz;          // entries of one pattern (per batch item)
   int64_t batch;        // product of the output batch dims
   int64_t values_batch;  // product of the values' batch dims

@@ -3,10 +3,11 @@
 // which caps them near 17 TFLOP/s; at 50-80% sparsity the tensor cores win even while they
 // multiply the zeros. A block computes out[64 sparse rows, kCols dense columns] over k in chunks
 // of 64 (a tile of the pattern's tile index each; empty tiles are skipped):
-// - a producer warpgroup copies the chunk's dense rows (cp.async) and its tile, densified before
-//   by SpmmDensifyKernel (one bulk copy); nothing waits but the stage's barrier;
+// - one producer thread copies the chunk's dense rows (TMA, 128-byte swizzled boxes of 32
+//   columns) and its tile, densified before by SpmmDensifyKernel (one bulk copy); nothing waits
+//   but the stage's barrier (session 29: 128 threads of cp.async had bounded the tile);
 // - kConsumers warpgroups of wgmma compute out^T = dense^T A^T: their 64 dense columns as the
-//   register A operand (loaded from the copied rows: any layout), the densified tile as B.
+//   register A operand (loaded from the copied rows), the densified tile as B.
 //   float32 at DEFAULT / HIGH: TF32 (the tensor cores drop the low 13 bits). At HIGHEST 3xTF32,
 //   as the SDDMM wgmma tile: big x big per 32-deep slice into `part`, joined to `acc` by float32
 //   adds; small x big and big x small into `cross`, joined once where finite.
@@ -17,10 +18,9 @@
 
 #include <cstdint>
 
-#include "../common/async_copy.cuh"
 #include "../common/mma.cuh"  // Tf32Residue
 #include "../common/tile_index.h"
-#include "../common/tma.cuh"  // mbarriers, AlignedStages
+#include "../common/tma.cuh"  // mbarriers, TMA and bulk copies, AlignedStages
 #include "../common/wgmma.cuh"
 #include "spmm_config.h"
 #include "spmm_densify_kernel.cuh"
@@ -29,13 +29,15 @@
 namespace jsdl {
 
 // One stage: the chunk's densified tile as SpmmDensifyKernel wrote it (big: two 64-row x
-// 128-byte swizzle atoms of 32 k; for 3xTF32 small after it), and the chunk's dense rows.
+// 128-byte swizzle atoms of 32 k; for 3xTF32 small after it), and the chunk's dense rows as TMA
+// writes them: a box of 64 rows (k) x 32 columns a 128-byte swizzle atom.
 template <typename Config, bool kSplit>
 struct alignas(1024) SpmmWgmmaStage {
   static constexpr int kAtomWords = Config::kRows * 32;
   static constexpr int kTileWords = (kSplit ? 2 : 1) * kDensifiedTileWords;
+  static constexpr int kDenseBoxes = Config::kCols / 32;
   uint32_t tile[kTileWords];
-  float dense[Config::kChunk][Config::kDenseStride];
+  float dense[kDenseBoxes][Config::kChunk * 32];
   __device__ const uint32_t* big() const { return tile; }
   __device__ const uint32_t* small() const { return tile + kDensifiedTileWords; }
 };
@@ -44,29 +46,30 @@ template <typename Config, bool kSplit>
 constexpr size_t kSpmmWgmmaSmemBytes =
     (kSplit ? Config::kStagesSplit : Config::kStagesTf32) * sizeof(SpmmWgmmaStage<Config, kSplit>) + 1024;
 
-// The producer's half of a chunk, all of it asynchronous: dense rows k0.. into st.dense by
-// cp.async (zeros past k and n), each thread's arrival on `full` once its copies landed; the
-// densified tile by one bulk copy that `full` also waits for. p: the thread's index in the
-// producer warpgroup.
+// The producer's half of a chunk (one thread): the dense rows of the chunk's k0.. (tensor-map
+// row dense_row) by TMA, zeros past n, and the densified tile by one bulk copy, all counted on
+// `full`. Rows past this item's k may be the next item's (or zeros at the buffer's end): the
+// tile's zeros multiply them, and any non-finite product is computed again from the entries.
 template <typename Config, bool kSplit>
 __device__ __forceinline__ void SpmmWgmmaProduce(SpmmWgmmaStage<Config, kSplit>& st,
-                                                 uint64_t* full, const SpmmArgs<float>& args,
-                                                 const float* dense, const float* tile,
-                                                 int64_t k0, int64_t col0, int p) {
-  constexpr int kVecsPerRow = Config::kCols / 4;
-#pragma unroll 4
-  for (int i = p; i < Config::kChunk * kVecsPerRow; i += 128) {
-    const int r = i / kVecsPerRow, q = i % kVecsPerRow;
-    const int64_t row = k0 + r, col = col0 + 4 * q;
-    const bool in = row < args.k && col < args.n;  // n % 4 == 0: a vector is all in or all out
-    CopyAsync16(&st.dense[r][4 * q], in ? dense + row * args.n + col : dense, in);
-  }
-  CopyAsyncArriveOn(full);
-  if (p == 0) {
-    constexpr uint32_t kBytes = sizeof(st.tile);
-    BarrierExpectBytes(full, kBytes);
-    BulkLoad(st.tile, tile, kBytes, full);
-  }
+                                                 uint64_t* full, const CUtensorMap& dense_map,
+                                                 const float* tile, int dense_row, int col0) {
+  using Stage = SpmmWgmmaStage<Config, kSplit>;
+  BarrierExpectBytes(full, sizeof(Stage));
+  BulkLoad(st.tile, tile, sizeof(st.tile), full);
+#pragma unroll
+  for (int box = 0; box < Stage::kDenseBoxes; ++box)
+    TmaLoad2d(st.dense[box], &dense_map, col0 + 32 * box, dense_row, full);
+}
+
+// The dense column (of a warpgroup's 64) that wgmma row r stands for. The A fragments' loads
+// from the swizzled boxes are conflict-free only if a warp's 8 rows of a load (lane / 4) take
+// 4 columns of each of two 16-byte chunks 4 apart (their swizzled chunks differ in bit 2 for any
+// k), so rows are not columns in order: r = 16 w + 8 h + g is column
+// 32 (w / 2) + 4 (2 (w % 2) + h) + 16 (g / 4) + g % 4.
+__host__ __device__ constexpr int SpmmWgmmaColumn(int r) {
+  const int w = r / 16, h = r / 8 % 2, g = r % 8;
+  return 32 * (w / 2) + 4 * (2 * (w % 2) + h) + 16 * (g / 4) + g % 4;
 }
 
 // A consumer warpgroup's sums: out^T for its 64 dense columns x the block's 64 sparse rows.
@@ -77,23 +80,33 @@ struct SpmmWgmmaSums {
   float part[kSplitRegs] = {}, cross[kSplitRegs] = {};
 
   // One chunk from a landed stage: two slices of 32 k (one swizzle atom each), each issued,
-  // committed and waited for. column: the warpgroup's first column in st.dense.
+  // committed and waited for. group: the consumer warpgroup (its 64 columns: boxes 2 group..).
   template <typename Config>
-  __device__ __forceinline__ void Chunk(const SpmmWgmmaStage<Config, kSplit>& st, int column) {
+  __device__ __forceinline__ void Chunk(const SpmmWgmmaStage<Config, kSplit>& st, int group) {
     const int warp = threadIdx.x % 128 / 32, lane = threadIdx.x % 32;
     constexpr int kAtomWords = SpmmWgmmaStage<Config, kSplit>::kAtomWords;
+    // The A fragment of each 8-deep step (mma.sync m16n8k8's layout, as wgmma's register A
+    // takes it): wgmma row 16 warp + lane / 4 + 8 (e % 2), k 8 step + lane % 4 + 4 (e / 2).
+    // Its word in st.dense for k < 8: at[e % 2][e / 2]; k + 8 j is 256 j words further (the
+    // swizzle repeats every 8 rows).
+    int at[2][2];
+#pragma unroll
+    for (int h = 0; h < 2; ++h)
+#pragma unroll
+      for (int half = 0; half < 2; ++half) {
+        const int c = SpmmWgmmaColumn(16 * warp + lane / 4 + 8 * h);
+        at[h][half] = (2 * group + c / 32) * Config::kChunk * 32 +
+                      Swizzled128Word(lane % 4 + 4 * half, c % 32);
+      }
+    const float* dense = &st.dense[0][0];
 #pragma unroll
     for (int atom = 0; atom < 2; ++atom) {
-      // The A fragment of each 8-deep step (mma.sync m16n8k8's layout, as wgmma's register A
-      // takes it): dense column 16 warp + lane / 4 + 8 (e % 2), k 8 step + lane % 4 + 4 (e / 2).
       uint32_t big[4][4], small[4][4];
 #pragma unroll
       for (int step = 0; step < 4; ++step)
 #pragma unroll
         for (int e = 0; e < 4; ++e) {
-          big[step][e] = __float_as_uint(
-              st.dense[32 * atom + 8 * step + lane % 4 + 4 * (e / 2)]
-                      [column + 16 * warp + lane / 4 + 8 * (e % 2)]);
+          big[step][e] = __float_as_uint(dense[at[e % 2][e / 2] + 256 * (4 * atom + step)]);
           if constexpr (kSplit) small[step][e] = Tf32Residue(big[step][e]);
         }
       const uint32_t* tile_big = st.big() + atom * kAtomWords;
@@ -150,11 +163,13 @@ __device__ __noinline__ float SpmmWgmmaRowDot(const SpmmArgs<float>& args, const
 
 // Grid: x the 64-row tiles of m, y the kCols-column tiles of n, z the batch (stride loop). Needs
 // the tile index (args.tile_offsets), the densified tiles (SpmmDensifyKernel<kSplit> into
-// `tiles`, run before on the same stream; a values batch item's item_words apart) and n % 4 == 0 with a 16-byte aligned dense operand
-// (the host's SpmmWgmmaUsable).
+// `tiles`, run before on the same stream; a values batch item's item_words apart) and
+// dense_map: the whole dense buffer as args.dense_rows rows of n (EncodeSwizzledRowMap; the
+// host's SpmmWgmmaUsable checks what TMA needs).
 template <typename Config, bool kSplit>
 __global__ void __launch_bounds__(Config::kThreads, 1)
-    SpmmWgmmaKernel(const SpmmArgs<float> args, const float* tiles, int64_t item_words) {
+    SpmmWgmmaKernel(const SpmmArgs<float> args, const float* tiles, int64_t item_words,
+                    const __grid_constant__ CUtensorMap dense_map) {
   using Stage = SpmmWgmmaStage<Config, kSplit>;
   constexpr int kStages = (kSplit ? Config::kStagesSplit : Config::kStagesTf32);
   static_assert(Config::kRows == kTileIndexEdge && Config::kChunk == kTileIndexEdge,
@@ -172,7 +187,7 @@ __global__ void __launch_bounds__(Config::kThreads, 1)
   constexpr int kConsumerThreads = 128 * Config::kConsumers;
   if (tid == 0)
     for (int i = 0; i < kStages; ++i) {
-      BarrierInit(&full[i], 128 + 1);  // each producer thread's copies, and the bulk copy's
+      BarrierInit(&full[i], 1);  // the producer's expected bytes
       BarrierInit(&empty[i], kConsumerThreads);
     }
   __syncthreads();
@@ -183,17 +198,18 @@ __global__ void __launch_bounds__(Config::kThreads, 1)
     args.batch_map.Offsets(b, offset);  // values, dense, bias
     const float* values = args.values + offset[0];
     const float* dense = args.dense + offset[1];
-    if (tid >= kConsumerThreads) {  // the producer warpgroup
+    if (tid >= kConsumerThreads) {  // the producer warpgroup: its first thread
+      if (tid > kConsumerThreads) continue;
       // This batch item's tiles: values (*bv, nnz) contiguous, one set of tiles per item.
       const float* item_tiles = tiles + (args.nnz > 0 ? offset[0] / args.nnz : 0) * item_words;
+      const int dense_row0 = static_cast<int>(offset[1] / args.n);  // the host keeps it < 2^31
       for (int c = 0; c < chunks; ++c) {
         if (tile_offsets[c] == tile_offsets[c + 1]) continue;  // no entries: nothing to add
         const uint32_t slot = n % kStages;
         if (n >= kStages) BarrierWait(&empty[slot], ((n / kStages) - 1) & 1);
-        SpmmWgmmaProduce<Config, kSplit>(
-            stages[slot], &full[slot], args, dense,
-            item_tiles + (first_tile + c) * Stage::kTileWords, int64_t{c} * Config::kChunk, col0,
-            tid - kConsumerThreads);
+        SpmmWgmmaProduce<Config, kSplit>(stages[slot], &full[slot], dense_map,
+                                         item_tiles + (first_tile + c) * Stage::kTileWords,
+                                         dense_row0 + c * Config::kChunk, static_cast<int>(col0));
         ++n;
       }
       continue;
@@ -204,18 +220,18 @@ __global__ void __launch_bounds__(Config::kThreads, 1)
       if (tile_offsets[c] == tile_offsets[c + 1]) continue;  // as the producer
       const uint32_t slot = n % kStages;
       BarrierWait(&full[slot], (n / kStages) & 1);
-      sums.template Chunk<Config>(stages[slot], 64 * group);
+      sums.template Chunk<Config>(stages[slot], group);
       BarrierArrive(&empty[slot]);
       ++n;
     }
     sums.Finish();
-    // acc[i] is out[row0 + at.y, col0 + 64 group + at.x]: per store, 8 lanes write 32
-    // consecutive bytes of each of 4 rows.
+    // acc[i] is out[row0 + at.y, col0 + 64 group + SpmmWgmmaColumn(at.x)]: per store, 8 lanes
+    // write two 16-byte pieces of each of 4 rows.
     float* out = args.out + b * args.m * args.n;
 #pragma unroll
     for (int i = 0; i < 32; ++i) {
       const int2 at = WgmmaAccumulatorAt(i);
-      const int64_t row = row0 + at.y, col = col0 + 64 * group + at.x;
+      const int64_t row = row0 + at.y, col = col0 + 64 * group + SpmmWgmmaColumn(at.x);
       if (row >= args.m || col >= args.n) continue;
       float v = sums.acc[i];
       if (!isfinite(v)) v = SpmmWgmmaRowDot(args, values, dense, row, col);
