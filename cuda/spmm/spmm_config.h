@@ -91,11 +91,11 @@ struct SpmmWgmmaConfig {
   // Stages of the ring: a 3xTF32 stage holds the tile twice (big and small).
   static constexpr int kStagesSplit = 3, kStagesTf32 = 4;
   static constexpr int kThreads = 128 * (kConsumers + 1);  // and the producer warpgroup
-  // Its time on an H200 (session 27, call 2, fitted to 40 runs within 7%; one block an SM):
-  // kStartNanos (the densify kernel, launches), then for each wave of blocks kWaveNanos
-  // (prologue, epilogue) and kChunkNanos a chunk (3xTF32 or TF32).
-  static constexpr double kStartNanos = 8500, kWaveNanos = 3800;
-  static constexpr double kChunkNanosSplit = 1860, kChunkNanosTf32 = 1390;
+  // Its time on an H200 (session 29, call 2: dense rows by TMA; fitted to 52 runs within 10%,
+  // one block an SM): kStartNanos (the densify kernel, launches), then for each wave of blocks
+  // kWaveNanos (prologue, epilogue) and kChunkNanos a chunk (3xTF32 or TF32).
+  static constexpr double kStartNanos = 8100, kWaveNanos = 4300;
+  static constexpr double kChunkNanosSplit = 1380, kChunkNanosTf32 = 660;
 };
 
 // The partial sums of a passes block take at most this much shared memory.

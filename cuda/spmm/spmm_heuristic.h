@@ -83,8 +83,10 @@ inline int GatherRowsPerWarp(int64_t m, int64_t tiles, int64_t batch, int num_sm
 // (SpmmWgmmaConfig: blocks of 64 rows x kCols columns, one an SM, each through every chunk of
 // k: at the densities it runs at, all tiles hold entries) against the CUDA-core kernels' time:
 // a start, each product (nnz n; costlier for k > 512, where more of B misses in L1) and each
-// output element written. Fitted to call 2's no-wgmma runs (within 15% but for 512 x 2048 at
-// 90%: 0.74x); the choices were right on 38 of 40 problems (the misses 3% and 21% slower).
+// output element written. Fitted to session 27's call 2 no-wgmma runs (within 15% but for
+// 512 x 2048 at 90%: 0.74x, and at N = 256). With session 29's tile the choices are right on 41
+// of 42 measured problems: the miss, 512 x 2048 at 60%, N = 256 in TF32, keeps the CUDA cores
+// at 46.1 us where the tile took 32.3.
 inline constexpr double kCudaCoreStartNanos = 6000, kCudaCoreNanosPerOutput = 3.8e-3;
 inline constexpr double kCudaCoreNanosPerProduct = 1.5e-4, kCudaCoreNanosPerProductLongK = 2.5e-4;
 inline bool WgmmaFaster(int64_t m, int64_t k, int64_t n, int64_t batch, int64_t nnz, bool tf32,
