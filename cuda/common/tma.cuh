@@ -1,8 +1,8 @@
 // Hopper's tensor memory accelerator (TMA, sm_90): 2-D tiles copied from global to shared
 // memory by one thread, their arrival counted on a shared-memory barrier (mbarrier); on the
-// host, the tensor maps that describe them. Used by the SDDMM wgmma tile
-// (cuda/sddmm/sddmm_wgmma_kernel.cuh) and scripts/wgmma_tile_probe.cu; the SpMM wgmma tile
-// (cuda/spmm/spmm_wgmma_kernel.cuh) uses the barriers between its producer and consumers.
+// host, the tensor maps that describe them. Used by the wgmma tiles of SDDMM
+// (cuda/sddmm/sddmm_wgmma_kernel.cuh) and SpMM (cuda/spmm/spmm_wgmma_kernel.cuh: dense rows by
+// TMA, densified tiles by bulk copy) and by scripts/wgmma_tile_probe.cu.
 #pragma once
 
 #include <cuda.h>

@@ -135,7 +135,7 @@ ffi::Error LaunchGatherFor(cudaStream_t stream, const SpmmArgs<T>& args,
 
 // Whether the wgmma tile can run this call: sm_90a code on a 9.0 device (Sm90aDevice), float32,
 // the pattern's tile index and a workspace for its densified tiles, rows of n a multiple of 16
-// bytes from a 16-byte aligned dense operand (cp.async's 16-byte copies).
+// bytes from a 16-byte aligned dense operand with fewer than 2^31 - 64 rows (its TMA copies).
 template <typename T>
 ffi::Error SpmmWgmmaUsable(const SpmmArgs<T>& args, bool split, bool& usable) {
   JSDL_RETURN_IF_ERROR(Sm90aDevice(usable));

@@ -1,5 +1,5 @@
 // SpMM on Hopper's wgmma over dense tiles of the sparse matrix (sm_90a, float32; docs/kernels.md,
-// sessions 26-27). The CUDA-core kernels need one dense element from shared memory per multiply-add,
+// sessions 26-29). The CUDA-core kernels need one dense element from shared memory per multiply-add,
 // which caps them near 17 TFLOP/s; at 50-80% sparsity the tensor cores win even while they
 // multiply the zeros. A block computes out[64 sparse rows, kCols dense columns] over k in chunks
 // of 64 (a tile of the pattern's tile index each; empty tiles are skipped):
