@@ -109,10 +109,11 @@ def test_variant_matches_float64(rng, variant, dtype, m, k, n, density):
 
 
 @pytest.mark.parametrize("variant", VARIANTS, indirect=True)
-def test_variant_empty_pattern(variant):
+@pytest.mark.parametrize("k", [7, 0])
+def test_variant_empty_pattern(variant, k):
   A = jsdl.CSR.from_parts(jnp.zeros((0,), jnp.float32), np.zeros(6, np.int32),
-                          np.zeros(0, np.int32), (5, 7))
-  x = jnp.full((7, 12), jnp.nan, jnp.float32)  # never read: nothing to multiply
+                          np.zeros(0, np.int32), (5, k))
+  x = jnp.full((k, 12), jnp.nan, jnp.float32)  # never read: nothing to multiply
   out = run_fresh(lambda A, x: jsdl.spmm(A, x, bias=jnp.arange(5.0)), A, x)
   np.testing.assert_array_equal(np.asarray(out), np.broadcast_to(np.arange(5.0)[:, None], (5, 12)))
 

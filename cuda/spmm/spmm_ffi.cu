@@ -134,12 +134,13 @@ ffi::Error LaunchGatherFor(cudaStream_t stream, const SpmmArgs<T>& args,
 }
 
 // Whether the wgmma tile can run this call: sm_90a code on a 9.0 device (Sm90aDevice), float32,
-// the pattern's tile index and a workspace for its densified tiles, rows of n a multiple of 16
-// bytes from a 16-byte aligned dense operand with fewer than 2^31 - 64 rows (its TMA copies).
+// entries (k = 0 has no tiles to densify), the pattern's tile index and a workspace for its
+// densified tiles, rows of n a multiple of 16 bytes from a 16-byte aligned dense operand with
+// fewer than 2^31 - 64 rows (its TMA copies).
 template <typename T>
 ffi::Error SpmmWgmmaUsable(const SpmmArgs<T>& args, bool split, bool& usable) {
   JSDL_RETURN_IF_ERROR(Sm90aDevice(usable));
-  usable = usable && std::is_same_v<T, float> && args.tile_offsets != nullptr &&
+  usable = usable && std::is_same_v<T, float> && args.nnz > 0 && args.tile_offsets != nullptr &&
            args.workspace_bytes >= SpmmWgmmaWorkspaceBytes(args.m, args.k, args.values_batch,
                                                            split) &&
            // TMA's dense rows: 16-byte multiples from a 16-byte aligned base, int rows
