@@ -39,6 +39,16 @@ inline xla::ffi::Error CudaError(cudaError_t status, const char* what) {
       return ::jsdl::CudaError(jsdl_status_, "launch of " kernel_name); \
   } while (0)
 
+// The same for a driver call that returns a CUresult (0: CUDA_SUCCESS), such as the tensor-map
+// encoder of tma.cuh (EncodeSwizzledRowMap); `what` names it in the message.
+#define JSDL_CU_CHECK(what, expr)                                                       \
+  do {                                                                                  \
+    const int jsdl_result_ = static_cast<int>(expr);                                    \
+    if (jsdl_result_ != 0)                                                              \
+      return ::xla::ffi::Error::Internal(std::string(what) + " failed (CUresult " +     \
+                                         std::to_string(jsdl_result_) + ")");           \
+  } while (0)
+
 // Propagates a failed ffi::Error from a helper.
 #define JSDL_RETURN_IF_ERROR(expr)                                   \
   do {                                                               \

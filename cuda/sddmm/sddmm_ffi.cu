@@ -216,12 +216,9 @@ ffi::Error LaunchWgmma(cudaStream_t stream, const SddmmArgs<T>& args, int64_t k,
                                             : CU_TENSOR_MAP_DATA_TYPE_FLOAT16;
   CUtensorMap lhs_map, rhs_map;
   for (auto [map, base, rows] : {std::tuple{&lhs_map, args.lhs, args.lhs_rows},
-                                 std::tuple{&rhs_map, args.rhs, args.rhs_rows}}) {
-    const CUresult r = EncodeSwizzledRowMap(map, kType, base, rows, args.d, sizeof(T), 64);
-    if (r != CUDA_SUCCESS)
-      return ffi::Error::Internal(std::string(kOp) + ": cuTensorMapEncodeTiled failed (CUresult " +
-                                  std::to_string(static_cast<int>(r)) + ")");
-  }
+                                 std::tuple{&rhs_map, args.rhs, args.rhs_rows}})
+    JSDL_CU_CHECK(std::string(kOp) + ": cuTensorMapEncodeTiled",
+                  EncodeSwizzledRowMap(map, kType, base, rows, args.d, sizeof(T), 64));
   constexpr size_t kSmem = kSddmmWgmmaSmemBytes<Config>;
   return LaunchTiles<T, Config>(stream, args, k, choice, [&](auto kParts, dim3 grid, int shares) {
     constexpr auto kKernel = SddmmWgmmaKernel<T, Config, kParts(), kSplit>;

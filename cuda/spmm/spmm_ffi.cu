@@ -164,12 +164,9 @@ ffi::Error LaunchWgmma(cudaStream_t stream, const SpmmArgs<float>& args) {
   JSDL_CHECK_LAUNCH("SpmmDensifyKernel");
   using Config = SpmmWgmmaConfig;
   CUtensorMap dense_map;
-  const CUresult encoded = EncodeSwizzledRowMap(&dense_map, CU_TENSOR_MAP_DATA_TYPE_FLOAT32,
-                                                args.dense, args.dense_rows, args.n, 4,
-                                                Config::kChunk);
-  if (encoded != CUDA_SUCCESS)
-    return ffi::Error::Internal(std::string(kOp) + ": cuTensorMapEncodeTiled failed (CUresult " +
-                                std::to_string(static_cast<int>(encoded)) + ")");
+  JSDL_CU_CHECK(std::string(kOp) + ": cuTensorMapEncodeTiled",
+                EncodeSwizzledRowMap(&dense_map, CU_TENSOR_MAP_DATA_TYPE_FLOAT32, args.dense,
+                                     args.dense_rows, args.n, 4, Config::kChunk));
   constexpr auto kernel = SpmmWgmmaKernel<Config, kSplit>;
   constexpr size_t kSmem = kSpmmWgmmaSmemBytes<Config, kSplit>;
   JSDL_RETURN_IF_ERROR(OptInSharedMemory<kernel>(kSmem));
