@@ -107,8 +107,9 @@ def _select_ffi_operands(args, avals, *, has_bias, **_):
 
 # The wgmma tile (cuda/spmm/spmm_wgmma_kernel.cuh) multiplies A's 64 x 64 tiles densified first
 # into a work buffer, for every values batch item (float32 sums, at HIGHEST also their TF32
-# residues). The buffer is an output of the FFI call, sized here for the calls the tile may take
-# (float32, a tile index, n % 4 == 0, at least WGMMA_MIN_DENSITY dense) up to WGMMA_MAX_WORKSPACE;
+# residues; 16-bit types: the sums rounded to the type). The buffer is an output of the FFI call,
+# sized here for the calls the tile may take (float32, bfloat16 or float16, a tile index, rows of
+# n a multiple of 16 bytes, at least WGMMA_MIN_DENSITY dense) up to WGMMA_MAX_WORKSPACE;
 # the handler then picks it or not per call (spmm_heuristic.h), and on a GPU without sm_90a it
 # stays unused.
 WGMMA_MIN_DENSITY = 0.05
@@ -118,10 +119,12 @@ WGMMA_MAX_WORKSPACE = 1 << 30
 def wgmma_workspace_bytes(m: int, k: int, n: int, nnz: int, values_batch: int, dtype, tiles: int,
                           precision: str) -> int:
   """Bytes of the wgmma tile's work buffer for one call (0: the call cannot take the tile)."""
-  if (jnp.dtype(dtype) != jnp.float32 or tiles == 0 or n % 4 or nnz == 0
-      or nnz < WGMMA_MIN_DENSITY * m * k):
+  dtype = jnp.dtype(dtype)
+  if (dtype not in (jnp.float32, jnp.bfloat16, jnp.float16) or tiles == 0
+      or n % (16 // dtype.itemsize) or nnz == 0 or nnz < WGMMA_MIN_DENSITY * m * k):
     return 0
-  size = values_batch * tiles * TILE_EDGE * TILE_EDGE * 4 * (2 if precision == "HIGHEST" else 1)
+  split = dtype == jnp.float32 and precision == "HIGHEST"  # 3xTF32: the residues too
+  size = values_batch * tiles * TILE_EDGE * TILE_EDGE * dtype.itemsize * (2 if split else 1)
   return size if size <= WGMMA_MAX_WORKSPACE else 0
 
 

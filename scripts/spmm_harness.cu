@@ -52,10 +52,9 @@ int Run(const Pattern& p, int64_t n, bool tf32, int batches, const std::string& 
   args.nnz = nnz;
   args.batch = 1;
   args.values_batch = 1;
-  if constexpr (std::is_same_v<T, float>) {  // the wgmma tile's densified tiles (3xTF32: larger)
-    args.workspace_bytes = jsdl::SpmmWgmmaWorkspaceBytes(m, k, 1, true);
-    args.workspace = DeviceOutput<float>(args.workspace_bytes / 4);
-  }
+  // The wgmma tile's densified tiles (float32 at HIGHEST: the largest, with the residues).
+  args.workspace_bytes = jsdl::SpmmWgmmaWorkspaceBytes(m, k, 1, true, sizeof(T));
+  args.workspace = DeviceOutput<float>(args.workspace_bytes / 4);
   std::vector<double> ref(m * n, 0.0);
   for (int64_t i = 0; i < m; ++i)
     for (int32_t e = p.offsets[i]; e < p.offsets[i + 1]; ++e)

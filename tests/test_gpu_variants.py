@@ -266,12 +266,13 @@ def test_spmm_wgmma_runs_where_built(rng, monkeypatch, precision):
     np.testing.assert_array_equal(wgmma, run_spmm_variant(monkeypatch, None, precision, A, x))
 
 
-@pytest.mark.parametrize("precision", ["highest", "default"])
-def test_spmm_wgmma_non_finite_outputs_follow_the_entries(rng, monkeypatch, precision):
+@pytest.mark.parametrize("dtype, precision", [(jnp.float32, "highest"), (jnp.float32, "default"),
+                                              (jnp.bfloat16, "default"), (jnp.float16, "default")])
+def test_spmm_wgmma_non_finite_outputs_follow_the_entries(rng, monkeypatch, dtype, precision):
   """Infinities and NaN in used rows of the dense operand, and an infinite entry value: each
   output is what the entries give (the gather kernel's: +-inf, NaN or finite), never a NaN from
-  a zero place of the tile times inf."""
-  m, k, n = 70, 200, 132
+  a zero place of the tile times inf (n = 136: a partial column tile, 16-byte rows in 16 bits)."""
+  m, k, n = 70, 200, 136
   indptr, indices = scrambled_pattern(rng, m, k, 0.3)
   vals64 = rng.standard_normal(indices.shape[0])
   vals64[5] = np.inf
@@ -279,17 +280,41 @@ def test_spmm_wgmma_non_finite_outputs_follow_the_entries(rng, monkeypatch, prec
   x64[indices[40], 7] = np.inf
   x64[indices[90], 100] = -np.inf
   x64[3, 50] = np.nan
-  A = jsdl.CSR.from_parts(jnp.asarray(vals64, jnp.float32), indptr, indices, (m, k))
-  x = jnp.asarray(x64, jnp.float32)
-  wgmma = run_spmm_variant(monkeypatch, "wgmma", precision, A, x)
-  gather = run_spmm_variant(monkeypatch, "gather", "highest", A, x)
+  A = jsdl.CSR.from_parts(jnp.asarray(vals64, dtype), indptr, indices, (m, k))
+  x = jnp.asarray(x64, dtype)
+  wgmma = run_spmm_variant(monkeypatch, "wgmma", precision, A, x).astype(np.float64)
+  gather = run_spmm_variant(monkeypatch, "gather", "highest", A, x).astype(np.float64)
   np.testing.assert_array_equal(np.isnan(wgmma), np.isnan(gather))
   np.testing.assert_array_equal(np.isposinf(wgmma), np.isposinf(gather))
   np.testing.assert_array_equal(np.isneginf(wgmma), np.isneginf(gather))
   finite = np.isfinite(gather)
   assert finite.sum() > m * n // 2
-  tol = 1e-5 if precision == "highest" else TF32_TOL
-  assert rel_err(wgmma[finite], gather[finite].astype(np.float64)) < tol
+  tol = {jnp.bfloat16: 1e-2, jnp.float16: 2e-3}.get(dtype, 1e-5 if precision == "highest"
+                                                              else TF32_TOL)
+  assert rel_err(wgmma[finite], gather[finite]) < tol
+
+
+@pytest.mark.parametrize("dtype", [jnp.bfloat16, jnp.float16])
+def test_spmm_wgmma_16bit_runs_where_built(rng, monkeypatch, dtype):
+  """The 16-bit wgmma tile (one m64n64k16 a step: exact products, float32 sums) against float64
+  and the gather kernel: 150 x 700 at 40% (3 row tiles, 11 chunks, repeated columns summed in the
+  densified tile), n = 264 (a last column tile of 8), two value sets over one dense operand.
+  Where it runs, its sums' order differs from the gather kernel's, so some roundings do too;
+  elsewhere the variant falls back to the heuristic's choice, bitwise."""
+  m, k, n = 150, 700, 264
+  indptr, indices = scrambled_pattern(rng, m, k, 0.4)
+  vals, v64 = rand_dense(rng, (2, indices.shape[0]), dtype)
+  x, x64 = rand_dense(rng, (k, n), dtype)
+  A = jsdl.CSR.from_parts(vals, indptr, indices, (m, k))
+  ref = dense_from_entries(v64, indptr, indices, m, k) @ x64
+  wgmma = run_spmm_variant(monkeypatch, "wgmma", "default", A, x)
+  gather = run_spmm_variant(monkeypatch, "gather", "default", A, x)
+  assert_close(wgmma, ref, dtype, what="wgmma")
+  assert_close(gather, ref, dtype, what="gather")
+  if wgmma_runs():
+    assert not np.array_equal(wgmma, gather)
+  else:
+    np.testing.assert_array_equal(wgmma, run_spmm_variant(monkeypatch, None, "default", A, x))
 
 
 def test_spmm_wgmma_gradients(rng, monkeypatch):

@@ -66,8 +66,9 @@ def spmm_workspace_bytes(fn, *args):
 @pytest.mark.parametrize("precision, words", [("highest", 2), ("default", 1)])
 def test_spmm_gives_the_wgmma_tile_its_workspace(precision, words):
   """The SpMM call's second output is the wgmma tile's work buffer: A's 64 x 64 tiles densified
-  (3 x 2 tiles of 130 x 70; at HIGHEST each with its TF32 residues), per values batch item; empty
-  where the tile cannot run (16-bit, n % 4 != 0, under 5% dense)."""
+  (3 x 2 tiles of 130 x 70; float32 at HIGHEST each with its TF32 residues, 16-bit ones half a
+  float32 tile at any precision), per values batch item; empty where the tile cannot run (rows of
+  n not a multiple of 16 bytes, under 5% dense)."""
   A = jsdl.random_csr(jax.random.key(0), (130, 70), 0.5)
   x = jnp.ones((70, 8), jnp.float32)
   tiles = 3 * 2 * 64 * 64 * 4 * words
@@ -77,8 +78,10 @@ def test_spmm_gives_the_wgmma_tile_its_workspace(precision, words):
   batched = jax.vmap(lambda v, x: spmm(A.with_values(v), x), in_axes=(0, None))
   assert spmm_workspace_bytes(batched, values, x) == 3 * tiles
   assert spmm_workspace_bytes(spmm, A, jnp.ones((70, 6), jnp.float32)) == 0
-  assert spmm_workspace_bytes(spmm, A.with_values(A.values.astype(jnp.bfloat16)),
-                              x.astype(jnp.bfloat16)) == 0
+  for dtype in (jnp.bfloat16, jnp.float16):
+    A16 = A.with_values(A.values.astype(dtype))
+    assert spmm_workspace_bytes(spmm, A16, x.astype(dtype)) == tiles // words // 2
+    assert spmm_workspace_bytes(spmm, A16, jnp.ones((70, 12), dtype)) == 0
   sparse = jsdl.random_csr(jax.random.key(1), (130, 70), 0.97)
   assert spmm_workspace_bytes(spmm, sparse, x) == 0
 

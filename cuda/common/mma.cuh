@@ -75,4 +75,14 @@ __device__ __forceinline__ void LoadBlocksX4(uint32_t (&r)[4], const uint32_t* r
                : "r"(address));
 }
 
+// The same, each block transposed: lane l receives the 16-bit elements (2 (l % 4), l / 4) and
+// (2 (l % 4) + 1, l / 4) of block q (row, column of the rows addressed) in r[q]'s low and high
+// halves. From rows of k x columns of m, the A fragment of an m16n8k16 (or wgmma register A).
+__device__ __forceinline__ void LoadBlocksX4Transposed(uint32_t (&r)[4], const void* row) {
+  const auto address = static_cast<uint32_t>(__cvta_generic_to_shared(row));
+  asm volatile("ldmatrix.sync.aligned.m8n8.x4.trans.shared.b16 {%0, %1, %2, %3}, [%4];\n"
+               : "=r"(r[0]), "=r"(r[1]), "=r"(r[2]), "=r"(r[3])
+               : "r"(address));
+}
+
 }  // namespace jsdl

@@ -160,4 +160,32 @@ __device__ __forceinline__ void Wgmma16Bit(float (&d)[32], uint64_t a, uint64_t 
 #endif
 }
 
+// The same with A from registers: 4 registers of two 16-bit values a thread, a warp's 16 rows
+// of the 64 laid out as mma.sync m16n8k16's A fragment (register j of lane l: row l / 4 + 8 (j % 2),
+// k 2 (l % 4) + 8 (j / 2) and the next k in the high half). As WgmmaTf32RegA, they must stay
+// unchanged until the wait.
+template <bool kBf16>
+__device__ __forceinline__ void Wgmma16BitRegA(float (&d)[32], const uint32_t (&a)[4], uint64_t b,
+                                               int accumulate) {
+#if defined(__CUDA_ARCH_FEAT_SM90_ALL)
+#define JSDL_WGMMA_16BIT_REG_A(type)                                                           \
+  asm volatile(                                                                                \
+      "{\n.reg .pred p;\nsetp.ne.b32 p, %37, 0;\n"                                             \
+      "wgmma.mma_async.sync.aligned.m64n64k16.f32." type "." type " "                          \
+      "{%0, %1, %2, %3, %4, %5, %6, %7, %8, %9, %10, %11, %12, %13, %14, %15, %16, %17, %18, " \
+      "%19, %20, %21, %22, %23, %24, %25, %26, %27, %28, %29, %30, %31}, {%32, %33, %34, %35}, " \
+      "%36, p, 1, 1, 0;\n}\n"                                                                   \
+      : JSDL_WGMMA_ACCUMULATORS(d)                                                             \
+      : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "l"(b), "r"(accumulate))
+  if constexpr (kBf16) {
+    JSDL_WGMMA_16BIT_REG_A("bf16");
+  } else {
+    JSDL_WGMMA_16BIT_REG_A("f16");
+  }
+#undef JSDL_WGMMA_16BIT_REG_A
+#else
+  __trap();  // built without sm_90a
+#endif
+}
+
 }  // namespace jsdl

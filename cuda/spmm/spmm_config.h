@@ -88,8 +88,9 @@ struct SpmmWgmmaConfig {
   static constexpr int kChunk = 64;  // k a stage: the tile index's edge
   static constexpr int kConsumers = 2;  // warpgroups of 64 dense columns (wgmma's m)
   static constexpr int kCols = 64 * kConsumers;
-  // Stages of the ring: a 3xTF32 stage holds the tile twice (big and small).
-  static constexpr int kStagesSplit = 3, kStagesTf32 = 4;
+  // Stages of the ring: a 3xTF32 stage holds the tile twice (big and small); 16-bit stages are
+  // half a TF32 stage (24 KB).
+  static constexpr int kStagesSplit = 3, kStagesTf32 = 4, kStages16Bit = 6;
   static constexpr int kThreads = 128 * (kConsumers + 1);  // and the producer warpgroup
   // Its time on an H200 (session 29, call 2: dense rows by TMA; fitted to 52 runs within 10%,
   // one block an SM): kStartNanos (the densify kernel, launches), then for each wave of blocks

@@ -1,14 +1,16 @@
 // The wgmma tile's sparse operand, densified once per call (session 27): every non-empty 64 x 64
 // tile of the pattern's tile index as the wgmma tile's stage holds it, so that its producer only
 // copies (one bulk copy a tile) where in session 26 it scattered the entries itself and was
-// latency-bound. A tile is two k-major 128-byte swizzled atoms of 32 k (DensifiedWord): the
-// float32 sums of its entries (duplicates add up), for 3xTF32 followed by x - TF32(x) of each.
-// Empty tiles are not written (the wgmma tile skips them).
+// latency-bound. A float32 tile is two k-major 128-byte swizzled atoms of 32 k (DensifiedWord):
+// the float32 sums of its entries (duplicates add up), for 3xTF32 followed by x - TF32(x) of
+// each. A 16-bit tile is one such atom of 64 k (Densified16BitK), the sums rounded to the type
+// once. Empty tiles are not written (the wgmma tile skips them).
 #pragma once
 
 #include <cstdint>
 
-#include "../common/mma.cuh"  // Tf32Residue
+#include "../common/dtype.cuh"  // LoadAcc, FromAcc
+#include "../common/mma.cuh"    // Tf32Residue
 #include "../common/tile_index.h"
 #include "../common/wgmma.cuh"  // Swizzled128Word
 #include "spmm_tiles.cuh"       // SpmmArgs
@@ -17,15 +19,26 @@ namespace jsdl {
 
 inline constexpr int kDensifiedTileWords = kTileIndexEdge * kTileIndexEdge;
 
-// Words of one values batch item's densified tiles (kSplit: with the residues).
-template <bool kSplit>
-inline int64_t DensifiedWords(int64_t m, int64_t k) {
-  return TileIndexCount(m, k) * kDensifiedTileWords * (kSplit ? 2 : 1);
+// 32-bit words of a densified tile of T (kSplit: float32 with the residues).
+template <typename T, bool kSplit>
+__host__ __device__ constexpr int DensifiedTileWords() {
+  return kDensifiedTileWords * (kSplit ? 2 : 1) * static_cast<int>(sizeof(T)) / 4;
 }
 
-// Bytes of the wgmma tile's workspace: the densified tiles of each values batch item.
-inline int64_t SpmmWgmmaWorkspaceBytes(int64_t m, int64_t k, int64_t values_batch, bool split) {
-  return values_batch * (split ? DensifiedWords<true>(m, k) : DensifiedWords<false>(m, k)) * 4;
+// Words of one values batch item's densified tiles.
+template <typename T, bool kSplit>
+inline int64_t DensifiedWords(int64_t m, int64_t k) {
+  return TileIndexCount(m, k) * DensifiedTileWords<T, kSplit>();
+}
+
+// Bytes of the wgmma tile's workspace: the densified tiles of each values batch item
+// (elem_bytes: the type's size; split: float32 at HIGHEST).
+inline int64_t SpmmWgmmaWorkspaceBytes(int64_t m, int64_t k, int64_t values_batch, bool split,
+                                       int elem_bytes = 4) {
+  const int64_t words = elem_bytes == 2 ? DensifiedWords<uint16_t, false>(m, k)
+                        : split         ? DensifiedWords<float, true>(m, k)
+                                        : DensifiedWords<float, false>(m, k);
+  return values_batch * words * 4;
 }
 
 // Word of (row r, k c) in a densified tile.
@@ -33,11 +46,15 @@ __host__ __device__ constexpr int DensifiedWord(int r, int c) {
   return (c / 32) * (kTileIndexEdge * 32) + Swizzled128Word(r, c % 32);
 }
 
+// 16-byte chunk j (0-511) of a 16-bit densified tile: row j / 8, k Densified16BitK(j).. (the
+// 128-byte swizzle of 64-k rows).
+__host__ __device__ constexpr int Densified16BitK(int j) { return 8 * ((j % 8) ^ (j / 8 % 8)); }
+
 // Grid: x the tiles of the index, y the values batch items (values (*bv, nnz) contiguous, their
-// tiles DensifiedWords<kSplit> = item_words apart).
-template <bool kSplit>
-__global__ void __launch_bounds__(256) SpmmDensifyKernel(const SpmmArgs<float> args,
-                                                         float* tiles, int64_t item_words) {
+// tiles DensifiedWords<T, kSplit> = item_words apart).
+template <typename T, bool kSplit>
+__global__ void __launch_bounds__(256) SpmmDensifyKernel(const SpmmArgs<T> args,
+                                                         uint32_t* tiles, int64_t item_words) {
   __shared__ float4 tile4[kDensifiedTileWords / 4];
   __shared__ int offs[kTileIndexEdge + 1];  // row_offsets of the tile's rows (clamped at m)
   const int64_t t = blockIdx.x;
@@ -46,7 +63,7 @@ __global__ void __launch_bounds__(256) SpmmDensifyKernel(const SpmmArgs<float> a
   const int64_t chunks = (args.k + kTileIndexEdge - 1) / kTileIndexEdge;
   const int64_t row0 = t / chunks * kTileIndexEdge;
   const int k0 = static_cast<int>(t % chunks * kTileIndexEdge);
-  const float* values = args.values + int64_t{blockIdx.y} * args.nnz;
+  const T* values = args.values + int64_t{blockIdx.y} * args.nnz;
   for (int i = threadIdx.x; i < kDensifiedTileWords / 4; i += blockDim.x)
     tile4[i] = make_float4(0.0f, 0.0f, 0.0f, 0.0f);
   for (int i = threadIdx.x; i <= kTileIndexEdge; i += blockDim.x)
@@ -68,7 +85,7 @@ __global__ void __launch_bounds__(256) SpmmDensifyKernel(const SpmmArgs<float> a
     for (int j = 0; j < kBatch; ++j)
       if (e[j] >= 0) {
         c[j] = __ldg(args.column_indices + e[j]) - k0;
-        v[j] = __ldg(values + e[j]);
+        v[j] = LoadAcc(values + e[j]);
       }
 #pragma unroll
     for (int j = 0; j < kBatch; ++j)
@@ -82,7 +99,22 @@ __global__ void __launch_bounds__(256) SpmmDensifyKernel(const SpmmArgs<float> a
   }
   __syncthreads();
   uint4* out = reinterpret_cast<uint4*>(tiles + blockIdx.y * item_words +
-                                         t * kDensifiedTileWords * (kSplit ? 2 : 1));
+                                         t * DensifiedTileWords<T, kSplit>());
+  if constexpr (sizeof(T) == 2) {  // 8 values a 16-byte chunk, each rounded once
+    for (int j = threadIdx.x; j < kDensifiedTileWords / 8; j += blockDim.x) {
+      const int r = j / 8, c = Densified16BitK(j);
+      uint32_t w[4];
+#pragma unroll
+      for (int i = 0; i < 4; ++i) {
+        const T lo = FromAcc<T>(tile[DensifiedWord(r, c + 2 * i)]);
+        const T hi = FromAcc<T>(tile[DensifiedWord(r, c + 2 * i + 1)]);
+        w[i] = uint32_t{reinterpret_cast<const uint16_t&>(lo)} |
+               uint32_t{reinterpret_cast<const uint16_t&>(hi)} << 16;
+      }
+      out[j] = make_uint4(w[0], w[1], w[2], w[3]);
+    }
+    return;
+  }
   const uint4* in = reinterpret_cast<const uint4*>(tile4);
   for (int i = threadIdx.x; i < kDensifiedTileWords / 4; i += blockDim.x) {
     const uint4 x = in[i];

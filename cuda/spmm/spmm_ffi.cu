@@ -134,17 +134,18 @@ ffi::Error LaunchGatherFor(cudaStream_t stream, const SpmmArgs<T>& args,
 }
 
 // Whether the wgmma tile can run this call: sm_90a code on a 9.0 device (Sm90aDevice), float32,
-// entries (k = 0 has no tiles to densify), the pattern's tile index and a workspace for its
-// densified tiles, rows of n a multiple of 16 bytes from a 16-byte aligned dense operand with
-// fewer than 2^31 - 64 rows (its TMA copies).
+// bfloat16 or float16, entries (k = 0 has no tiles to densify), the pattern's tile index and a
+// workspace for its densified tiles, rows of n a multiple of 16 bytes from a 16-byte aligned
+// dense operand with fewer than 2^31 - 64 rows (its TMA copies).
 template <typename T>
 ffi::Error SpmmWgmmaUsable(const SpmmArgs<T>& args, bool split, bool& usable) {
   JSDL_RETURN_IF_ERROR(Sm90aDevice(usable));
-  usable = usable && std::is_same_v<T, float> && args.nnz > 0 && args.tile_offsets != nullptr &&
+  constexpr int kElemBytes = static_cast<int>(sizeof(T));
+  usable = usable && kElemBytes <= 4 && args.nnz > 0 && args.tile_offsets != nullptr &&
            args.workspace_bytes >= SpmmWgmmaWorkspaceBytes(args.m, args.k, args.values_batch,
-                                                           split) &&
+                                                           split, kElemBytes) &&
            // TMA's dense rows: 16-byte multiples from a 16-byte aligned base, int rows
-           args.n % 4 == 0 && reinterpret_cast<uintptr_t>(args.dense) % 16 == 0 &&
+           args.n % (16 / kElemBytes) == 0 && reinterpret_cast<uintptr_t>(args.dense) % 16 == 0 &&
            args.dense_rows < (int64_t{1} << 31) - SpmmWgmmaConfig::kChunk &&
            reinterpret_cast<uintptr_t>(args.workspace) % 16 == 0 &&
            // one block a column tile, one densify block a values batch item (grid.y)
@@ -154,21 +155,25 @@ ffi::Error SpmmWgmmaUsable(const SpmmArgs<T>& args, bool split, bool& usable) {
 }
 
 // The tiles densified (SpmmDensifyKernel), then the wgmma tile on them.
-template <bool kSplit>
-ffi::Error LaunchWgmma(cudaStream_t stream, const SpmmArgs<float>& args) {
-  float* tiles = static_cast<float*>(args.workspace);
+template <typename T, bool kSplit>
+ffi::Error LaunchWgmma(cudaStream_t stream, const SpmmArgs<T>& args) {
+  auto* tiles = static_cast<uint32_t*>(args.workspace);
   const dim3 densify_grid(static_cast<unsigned>(TileIndexCount(args.m, args.k)),
                           static_cast<unsigned>(args.values_batch));
-  const int64_t item_words = DensifiedWords<kSplit>(args.m, args.k);
-  SpmmDensifyKernel<kSplit><<<densify_grid, 256, 0, stream>>>(args, tiles, item_words);
+  const int64_t item_words = DensifiedWords<T, kSplit>(args.m, args.k);
+  SpmmDensifyKernel<T, kSplit><<<densify_grid, 256, 0, stream>>>(args, tiles, item_words);
   JSDL_CHECK_LAUNCH("SpmmDensifyKernel");
   using Config = SpmmWgmmaConfig;
+  constexpr CUtensorMapDataType kType = std::is_same_v<T, float> ? CU_TENSOR_MAP_DATA_TYPE_FLOAT32
+                                        : std::is_same_v<T, __nv_bfloat16>
+                                            ? CU_TENSOR_MAP_DATA_TYPE_BFLOAT16
+                                            : CU_TENSOR_MAP_DATA_TYPE_FLOAT16;
   CUtensorMap dense_map;
   JSDL_CU_CHECK(std::string(kOp) + ": cuTensorMapEncodeTiled",
-                EncodeSwizzledRowMap(&dense_map, CU_TENSOR_MAP_DATA_TYPE_FLOAT32, args.dense,
-                                     args.dense_rows, args.n, 4, Config::kChunk));
-  constexpr auto kernel = SpmmWgmmaKernel<Config, kSplit>;
-  constexpr size_t kSmem = kSpmmWgmmaSmemBytes<Config, kSplit>;
+                EncodeSwizzledRowMap(&dense_map, kType, args.dense, args.dense_rows, args.n,
+                                     sizeof(T), Config::kChunk));
+  constexpr auto kernel = SpmmWgmmaKernel<Config, T, kSplit>;
+  constexpr size_t kSmem = kSpmmWgmmaSmemBytes<Config, T, kSplit>;
   JSDL_RETURN_IF_ERROR(OptInSharedMemory<kernel>(kSmem));
   const dim3 grid(static_cast<unsigned>((args.m + Config::kRows - 1) / Config::kRows),
                   static_cast<unsigned>((args.n + Config::kCols - 1) / Config::kCols),
@@ -179,7 +184,8 @@ ffi::Error LaunchWgmma(cudaStream_t stream, const SpmmArgs<float>& args) {
 }
 
 // tf32: the caller's precision allows TF32 products for float32 (DEFAULT, HIGH); at HIGHEST the
-// wgmma tile takes three a product (3xTF32). The CUDA-core kernels are exact at any precision.
+// wgmma tile takes three a product (3xTF32); 16-bit types take one at any precision (exact).
+// The CUDA-core kernels are exact at any precision.
 template <typename T>
 ffi::Error Launch(cudaStream_t stream, const SpmmArgs<T>& args, bool tf32) {
   // The panel and stream kernels cover the 16-bit and float32 types (their
@@ -197,7 +203,9 @@ ffi::Error Launch(cudaStream_t stream, const SpmmArgs<T>& args, bool tf32) {
                                        tf32);
   if constexpr (std::is_same_v<T, float>) {
     if (choice.kind == SpmmKernelKind::kWgmma)  // only where SpmmWgmmaUsable
-      return tf32 ? LaunchWgmma<false>(stream, args) : LaunchWgmma<true>(stream, args);
+      return tf32 ? LaunchWgmma<T, false>(stream, args) : LaunchWgmma<T, true>(stream, args);
+  } else if constexpr (sizeof(T) == 2) {
+    if (choice.kind == SpmmKernelKind::kWgmma) return LaunchWgmma<T, false>(stream, args);
   }
   if constexpr (kHasSharedCopy) {
     if (choice.kind == SpmmKernelKind::kStream) {

@@ -1,5 +1,5 @@
-// SpMM on Hopper's wgmma over dense tiles of the sparse matrix (sm_90a, float32; docs/kernels.md,
-// sessions 26-29). The CUDA-core kernels need one dense element from shared memory per multiply-add,
+// SpMM on Hopper's wgmma over dense tiles of the sparse matrix (sm_90a, float32, bfloat16 and
+// float16; docs/kernels.md, sessions 26-29). The CUDA-core kernels need one dense element from shared memory per multiply-add,
 // which caps them near 17 TFLOP/s; at 50-80% sparsity the tensor cores win even while they
 // multiply the zeros. A block computes out[64 sparse rows, kCols dense columns] over k in chunks
 // of 64 (a tile of the pattern's tile index each; empty tiles are skipped):
@@ -10,15 +10,18 @@
 //   register A operand (loaded from the copied rows), the densified tile as B.
 //   float32 at DEFAULT / HIGH: TF32 (the tensor cores drop the low 13 bits). At HIGHEST 3xTF32,
 //   as the SDDMM wgmma tile: big x big per 32-deep slice into `part`, joined to `acc` by float32
-//   adds; small x big and big x small into `cross`, joined once where finite.
+//   adds; small x big and big x small into `cross`, joined once where finite. 16-bit types: one
+//   m64n64k16 a 16-deep step (exact products, float32 sums), A fragments by ldmatrix.trans.
 // Sparse semantics: a stored entry times the dense operand only. A zero place times an
 // infinite or NaN dense value gives NaN on the tensor cores, so every output that is not finite
 // is computed again on CUDA cores from the row's entries (the same for outputs that overflow).
 #pragma once
 
 #include <cstdint>
+#include <type_traits>
 
-#include "../common/mma.cuh"  // Tf32Residue
+#include "../common/dtype.cuh"  // ToAcc, FromAcc
+#include "../common/mma.cuh"    // Tf32Residue, LoadBlocksX4Transposed
 #include "../common/tile_index.h"
 #include "../common/tma.cuh"  // mbarriers, TMA and bulk copies, AlignedStages
 #include "../common/wgmma.cuh"
@@ -28,38 +31,45 @@
 
 namespace jsdl {
 
-// One stage: the chunk's densified tile as SpmmDensifyKernel wrote it (big: two 64-row x
-// 128-byte swizzle atoms of 32 k; for 3xTF32 small after it), and the chunk's dense rows as TMA
-// writes them: a box of 64 rows (k) x 32 columns a 128-byte swizzle atom.
-template <typename Config, bool kSplit>
+// One stage: the chunk's densified tile as SpmmDensifyKernel wrote it (float32 big: two 64-row
+// x 128-byte swizzle atoms of 32 k, for 3xTF32 small after it; 16-bit: one atom of 64 k), and the
+// chunk's dense rows as TMA writes them: a box of 64 rows (k) x 128 bytes of columns a swizzle
+// atom (32 float32 or 64 16-bit columns).
+template <typename Config, typename T, bool kSplit>
 struct alignas(1024) SpmmWgmmaStage {
   static constexpr int kAtomWords = Config::kRows * 32;
-  static constexpr int kTileWords = (kSplit ? 2 : 1) * kDensifiedTileWords;
-  static constexpr int kDenseBoxes = Config::kCols / 32;
+  static constexpr int kTileWords = DensifiedTileWords<T, kSplit>();
+  static constexpr int kBoxColumns = 128 / sizeof(T);
+  static constexpr int kDenseBoxes = Config::kCols / kBoxColumns;
+  static constexpr int kBoxWords = Config::kChunk * 32;
   uint32_t tile[kTileWords];
-  float dense[kDenseBoxes][Config::kChunk * 32];
+  uint32_t dense[kDenseBoxes][kBoxWords];
   __device__ const uint32_t* big() const { return tile; }
   __device__ const uint32_t* small() const { return tile + kDensifiedTileWords; }
 };
 
-template <typename Config, bool kSplit>
+template <typename Config, typename T, bool kSplit>
+constexpr int kSpmmWgmmaStages =
+    sizeof(T) == 2 ? Config::kStages16Bit : kSplit ? Config::kStagesSplit : Config::kStagesTf32;
+
+template <typename Config, typename T, bool kSplit>
 constexpr size_t kSpmmWgmmaSmemBytes =
-    (kSplit ? Config::kStagesSplit : Config::kStagesTf32) * sizeof(SpmmWgmmaStage<Config, kSplit>) + 1024;
+    kSpmmWgmmaStages<Config, T, kSplit> * sizeof(SpmmWgmmaStage<Config, T, kSplit>) + 1024;
 
 // The producer's half of a chunk (one thread): the dense rows of the chunk's k0.. (tensor-map
 // row dense_row) by TMA, zeros past n, and the densified tile by one bulk copy, all counted on
 // `full`. Rows past this item's k may be the next item's (or zeros at the buffer's end): the
 // tile's zeros multiply them, and any non-finite product is computed again from the entries.
-template <typename Config, bool kSplit>
-__device__ __forceinline__ void SpmmWgmmaProduce(SpmmWgmmaStage<Config, kSplit>& st,
+template <typename Config, typename T, bool kSplit>
+__device__ __forceinline__ void SpmmWgmmaProduce(SpmmWgmmaStage<Config, T, kSplit>& st,
                                                  uint64_t* full, const CUtensorMap& dense_map,
-                                                 const float* tile, int dense_row, int col0) {
-  using Stage = SpmmWgmmaStage<Config, kSplit>;
+                                                 const uint32_t* tile, int dense_row, int col0) {
+  using Stage = SpmmWgmmaStage<Config, T, kSplit>;
   BarrierExpectBytes(full, sizeof(Stage));
   BulkLoad(st.tile, tile, sizeof(st.tile), full);
 #pragma unroll
   for (int box = 0; box < Stage::kDenseBoxes; ++box)
-    TmaLoad2d(st.dense[box], &dense_map, col0 + 32 * box, dense_row, full);
+    TmaLoad2d(st.dense[box], &dense_map, col0 + Stage::kBoxColumns * box, dense_row, full);
 }
 
 // The dense column (of a warpgroup's 64) that wgmma row r stands for. The A fragments' loads
@@ -72,9 +82,11 @@ __host__ __device__ constexpr int SpmmWgmmaColumn(int r) {
   return 32 * (w / 2) + 4 * (2 * (w % 2) + h) + 16 * (g / 4) + g % 4;
 }
 
-// A consumer warpgroup's sums: out^T for its 64 dense columns x the block's 64 sparse rows.
+// A consumer warpgroup's float32 sums: out^T for its 64 dense columns x the block's 64 sparse
+// rows (wgmma row r: column SpmmWgmmaColumn(r)).
 template <bool kSplit>
 struct SpmmWgmmaSums {
+  __device__ static int Column(int r) { return SpmmWgmmaColumn(r); }
   static constexpr int kSplitRegs = kSplit ? 32 : 1;
   float acc[32] = {};
   float part[kSplitRegs] = {}, cross[kSplitRegs] = {};
@@ -82,9 +94,10 @@ struct SpmmWgmmaSums {
   // One chunk from a landed stage: two slices of 32 k (one swizzle atom each), each issued,
   // committed and waited for. group: the consumer warpgroup (its 64 columns: boxes 2 group..).
   template <typename Config>
-  __device__ __forceinline__ void Chunk(const SpmmWgmmaStage<Config, kSplit>& st, int group) {
+  __device__ __forceinline__ void Chunk(const SpmmWgmmaStage<Config, float, kSplit>& st,
+                                        int group) {
     const int warp = threadIdx.x % 128 / 32, lane = threadIdx.x % 32;
-    constexpr int kAtomWords = SpmmWgmmaStage<Config, kSplit>::kAtomWords;
+    constexpr int kAtomWords = SpmmWgmmaStage<Config, float, kSplit>::kAtomWords;
     // The A fragment of each 8-deep step (mma.sync m16n8k8's layout, as wgmma's register A
     // takes it): wgmma row 16 warp + lane / 4 + 8 (e % 2), k 8 step + lane % 4 + 4 (e / 2).
     // Its word in st.dense for k < 8: at[e % 2][e / 2]; k + 8 j is 256 j words further (the
@@ -98,7 +111,7 @@ struct SpmmWgmmaSums {
         at[h][half] = (2 * group + c / 32) * Config::kChunk * 32 +
                       Swizzled128Word(lane % 4 + 4 * half, c % 32);
       }
-    const float* dense = &st.dense[0][0];
+    const uint32_t* dense = &st.dense[0][0];
 #pragma unroll
     for (int atom = 0; atom < 2; ++atom) {
       uint32_t big[4][4], small[4][4];
@@ -106,7 +119,7 @@ struct SpmmWgmmaSums {
       for (int step = 0; step < 4; ++step)
 #pragma unroll
         for (int e = 0; e < 4; ++e) {
-          big[step][e] = __float_as_uint(dense[at[e % 2][e / 2] + 256 * (4 * atom + step)]);
+          big[step][e] = dense[at[e % 2][e / 2] + 256 * (4 * atom + step)];
           if constexpr (kSplit) small[step][e] = Tf32Residue(big[step][e]);
         }
       const uint32_t* tile_big = st.big() + atom * kAtomWords;
@@ -152,12 +165,54 @@ struct SpmmWgmmaSums {
   }
 };
 
+// The same for 16-bit types (T: __nv_bfloat16 or __half): one m64n64k16 a 16-deep step, all 4
+// steps of a chunk in one group. Rows of a dense box are k and its columns are wgmma's rows in
+// order (wgmma row r: column r), so ldmatrix.trans gives the A fragments: block q of a step's
+// load holds k 8 (q / 2).. and columns 8 (q % 2).. of the warp's 16; the 8 rows a block reads
+// lie in 8 different 16-byte chunks of the swizzle, so the loads are conflict-free.
+template <typename T>
+struct SpmmWgmma16BitSums {
+  static constexpr bool kBf16 = std::is_same_v<T, __nv_bfloat16>;
+  __device__ static int Column(int r) { return r; }
+  float acc[32] = {};
+
+  template <typename Config>
+  __device__ __forceinline__ void Chunk(const SpmmWgmmaStage<Config, T, false>& st, int group) {
+    const int warp = threadIdx.x % 128 / 32, lane = threadIdx.x % 32;
+    // This lane's row address of a step's ldmatrix: k = 16 step + lane % 8 + 8 (lane / 16),
+    // columns 16 warp + 8 (lane / 8 % 2).. (a 16-byte chunk of the 128-byte box row).
+    const int k = lane % 8 + 8 * (lane / 16), chunk = 2 * warp + lane / 8 % 2;
+    const unsigned char* box = reinterpret_cast<const unsigned char*>(st.dense[group]);
+    uint32_t a[4][4];
+#pragma unroll
+    for (int step = 0; step < 4; ++step)  // k + 16 step keeps k % 8: the same swizzle
+      LoadBlocksX4Transposed(a[step], box + (16 * step + k) * 128 + ((chunk ^ (k % 8)) * 16));
+    WgmmaFence();
+#pragma unroll
+    for (int step = 0; step < 4; ++step)
+      Wgmma16BitRegA<kBf16>(acc, a[step], Swizzled128StepDescriptor(st.tile, step), 1);
+    WgmmaCommit();
+    WgmmaWait<0>();
+#pragma unroll
+    for (int step = 0; step < 4; ++step) WgmmaPin(a[step]);  // read by wgmma until the wait
+  }
+
+  __device__ __forceinline__ void Finish() { WgmmaPin(acc); }
+};
+
+// The consumer's sums for T.
+template <typename T, bool kSplit>
+using SpmmWgmmaSumsFor =
+    std::conditional_t<std::is_same_v<T, float>, SpmmWgmmaSums<kSplit>, SpmmWgmma16BitSums<T>>;
+
 // out[row, col] on CUDA cores from row's entries (the outputs the tensor cores left non-finite).
-__device__ __noinline__ float SpmmWgmmaRowDot(const SpmmArgs<float>& args, const float* values,
-                                              const float* dense, int64_t row, int64_t col) {
+template <typename T>
+__device__ __noinline__ float SpmmWgmmaRowDot(const SpmmArgs<T>& args, const T* values,
+                                              const T* dense, int64_t row, int64_t col) {
   float sum = 0.0f;
   for (int e = args.row_offsets[row]; e < args.row_offsets[row + 1]; ++e)
-    sum = fmaf(values[e], dense[int64_t{args.column_indices[e]} * args.n + col], sum);
+    sum = fmaf(ToAcc(values[e]), ToAcc(dense[int64_t{args.column_indices[e]} * args.n + col]),
+               sum);
   return sum;
 }
 
@@ -166,12 +221,12 @@ __device__ __noinline__ float SpmmWgmmaRowDot(const SpmmArgs<float>& args, const
 // `tiles`, run before on the same stream; a values batch item's item_words apart) and
 // dense_map: the whole dense buffer as args.dense_rows rows of n (EncodeSwizzledRowMap; the
 // host's SpmmWgmmaUsable checks what TMA needs).
-template <typename Config, bool kSplit>
+template <typename Config, typename T, bool kSplit>
 __global__ void __launch_bounds__(Config::kThreads, 1)
-    SpmmWgmmaKernel(const SpmmArgs<float> args, const float* tiles, int64_t item_words,
+    SpmmWgmmaKernel(const SpmmArgs<T> args, const uint32_t* tiles, int64_t item_words,
                     const __grid_constant__ CUtensorMap dense_map) {
-  using Stage = SpmmWgmmaStage<Config, kSplit>;
-  constexpr int kStages = (kSplit ? Config::kStagesSplit : Config::kStagesTf32);
+  using Stage = SpmmWgmmaStage<Config, T, kSplit>;
+  constexpr int kStages = kSpmmWgmmaStages<Config, T, kSplit>;
   static_assert(Config::kRows == kTileIndexEdge && Config::kChunk == kTileIndexEdge,
                 "a block's rows and a chunk are one tile of the index");
   extern __shared__ unsigned char smem_raw[];
@@ -196,18 +251,18 @@ __global__ void __launch_bounds__(Config::kThreads, 1)
   for (int64_t b = blockIdx.z; b < args.batch; b += gridDim.z) {
     int64_t offset[3];
     args.batch_map.Offsets(b, offset);  // values, dense, bias
-    const float* values = args.values + offset[0];
-    const float* dense = args.dense + offset[1];
+    const T* values = args.values + offset[0];
+    const T* dense = args.dense + offset[1];
     if (tid >= kConsumerThreads) {  // the producer warpgroup: its first thread
       if (tid > kConsumerThreads) continue;
       // This batch item's tiles: values (*bv, nnz) contiguous, one set of tiles per item.
-      const float* item_tiles = tiles + (args.nnz > 0 ? offset[0] / args.nnz : 0) * item_words;
+      const uint32_t* item_tiles = tiles + (args.nnz > 0 ? offset[0] / args.nnz : 0) * item_words;
       const int dense_row0 = static_cast<int>(offset[1] / args.n);  // the host keeps it < 2^31
       for (int c = 0; c < chunks; ++c) {
         if (tile_offsets[c] == tile_offsets[c + 1]) continue;  // no entries: nothing to add
         const uint32_t slot = n % kStages;
         if (n >= kStages) BarrierWait(&empty[slot], ((n / kStages) - 1) & 1);
-        SpmmWgmmaProduce<Config, kSplit>(stages[slot], &full[slot], dense_map,
+        SpmmWgmmaProduce<Config, T, kSplit>(stages[slot], &full[slot], dense_map,
                                          item_tiles + (first_tile + c) * Stage::kTileWords,
                                          dense_row0 + c * Config::kChunk, static_cast<int>(col0));
         ++n;
@@ -215,7 +270,7 @@ __global__ void __launch_bounds__(Config::kThreads, 1)
       continue;
     }
     const int group = tid / 128;
-    SpmmWgmmaSums<kSplit> sums;
+    SpmmWgmmaSumsFor<T, kSplit> sums;
     for (int c = 0; c < chunks; ++c) {
       if (tile_offsets[c] == tile_offsets[c + 1]) continue;  // as the producer
       const uint32_t slot = n % kStages;
@@ -225,19 +280,19 @@ __global__ void __launch_bounds__(Config::kThreads, 1)
       ++n;
     }
     sums.Finish();
-    // acc[i] is out[row0 + at.y, col0 + 64 group + SpmmWgmmaColumn(at.x)]: per store, 8 lanes
-    // write two 16-byte pieces of each of 4 rows.
-    float* out = args.out + b * args.m * args.n;
+    // acc[i] is out[row0 + at.y, col0 + 64 group + sums.Column(at.x)]: per float32 store, 8
+    // lanes write two 16-byte pieces of each of 4 rows.
+    T* out = args.out + b * args.m * args.n;
 #pragma unroll
     for (int i = 0; i < 32; ++i) {
       const int2 at = WgmmaAccumulatorAt(i);
-      const int64_t row = row0 + at.y, col = col0 + 64 * group + SpmmWgmmaColumn(at.x);
+      const int64_t row = row0 + at.y, col = col0 + 64 * group + sums.Column(at.x);
       if (row >= args.m || col >= args.n) continue;
       float v = sums.acc[i];
       if (!isfinite(v)) v = SpmmWgmmaRowDot(args, values, dense, row, col);
-      if (args.has_bias) v += args.bias[offset[2] + row];
+      if (args.has_bias) v += ToAcc(args.bias[offset[2] + row]);
       if (args.relu) v = fmaxf(v, 0.0f);
-      out[row * args.n + col] = v;
+      out[row * args.n + col] = FromAcc<T>(v);
     }
   }
 }
