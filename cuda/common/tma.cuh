@@ -7,9 +7,12 @@
 
 #include <cuda.h>
 #include <cudaTypedefs.h>  // PFN_cuTensorMapEncodeTiled
+#include <cuda_bf16.h>
+#include <cuda_fp16.h>
 #include <cuda_runtime_api.h>
 
 #include <cstdint>
+#include <type_traits>
 
 namespace jsdl {
 
@@ -98,6 +101,16 @@ __device__ __forceinline__ void BulkLoad(void* smem, const void* gmem, uint32_t 
 #else
   __trap();  // sm_90's; the host runs TMA kernels on 9.0 devices only
 #endif
+}
+
+// The tensor-map element type of float, __nv_bfloat16 or __half.
+template <typename T>
+constexpr CUtensorMapDataType TensorMapDataType() {
+  static_assert(std::is_same_v<T, float> || std::is_same_v<T, __nv_bfloat16> ||
+                std::is_same_v<T, __half>);
+  return std::is_same_v<T, float>           ? CU_TENSOR_MAP_DATA_TYPE_FLOAT32
+         : std::is_same_v<T, __nv_bfloat16> ? CU_TENSOR_MAP_DATA_TYPE_BFLOAT16
+                                            : CU_TENSOR_MAP_DATA_TYPE_FLOAT16;
 }
 
 // A 2-D tensor map of `rows` rows of `row_elements` values (`element_bytes` each, rows

@@ -210,10 +210,7 @@ template <typename T, bool kSplit>
 ffi::Error LaunchWgmma(cudaStream_t stream, const SddmmArgs<T>& args, int64_t k,
                        const SddmmChoice& choice) {
   using Config = SddmmWgmmaConfig<128 / sizeof(T), 4>;
-  constexpr CUtensorMapDataType kType = std::is_same_v<T, float> ? CU_TENSOR_MAP_DATA_TYPE_FLOAT32
-                                        : std::is_same_v<T, __nv_bfloat16>
-                                            ? CU_TENSOR_MAP_DATA_TYPE_BFLOAT16
-                                            : CU_TENSOR_MAP_DATA_TYPE_FLOAT16;
+  constexpr CUtensorMapDataType kType = TensorMapDataType<T>();
   CUtensorMap lhs_map, rhs_map;
   for (auto [map, base, rows] : {std::tuple{&lhs_map, args.lhs, args.lhs_rows},
                                  std::tuple{&rhs_map, args.rhs, args.rhs_rows}})

@@ -164,10 +164,7 @@ ffi::Error LaunchWgmma(cudaStream_t stream, const SpmmArgs<T>& args) {
   SpmmDensifyKernel<T, kSplit><<<densify_grid, 256, 0, stream>>>(args, tiles, item_words);
   JSDL_CHECK_LAUNCH("SpmmDensifyKernel");
   using Config = SpmmWgmmaConfig;
-  constexpr CUtensorMapDataType kType = std::is_same_v<T, float> ? CU_TENSOR_MAP_DATA_TYPE_FLOAT32
-                                        : std::is_same_v<T, __nv_bfloat16>
-                                            ? CU_TENSOR_MAP_DATA_TYPE_BFLOAT16
-                                            : CU_TENSOR_MAP_DATA_TYPE_FLOAT16;
+  constexpr CUtensorMapDataType kType = TensorMapDataType<T>();
   CUtensorMap dense_map;
   JSDL_CU_CHECK(std::string(kOp) + ": cuTensorMapEncodeTiled",
                 EncodeSwizzledRowMap(&dense_map, kType, args.dense, args.dense_rows, args.n,
