@@ -83,25 +83,34 @@ inline int GatherRowsPerWarp(int64_t m, int64_t tiles, int64_t batch, int num_sm
 // (SpmmWgmmaConfig: blocks of 64 rows x kCols columns, one an SM, each through every chunk of
 // k: at the densities it runs at, all tiles hold entries) against the CUDA-core kernels' time:
 // a start, each product (nnz n; costlier for k > 512, where more of B misses in L1) and each
-// output element written. Fitted to session 27's call 2 no-wgmma runs (within 15% but for
-// 512 x 2048 at 90%: 0.74x, and at N = 256). With session 29's tile the choices are right on 41
-// of 42 measured problems: the miss, 512 x 2048 at 60%, N = 256 in TF32, keeps the CUDA cores
-// at 46.1 us where the tile took 32.3.
-inline constexpr double kCudaCoreStartNanos = 6000, kCudaCoreNanosPerOutput = 3.8e-3;
-inline constexpr double kCudaCoreNanosPerProduct = 1.5e-4, kCudaCoreNanosPerProductLongK = 2.5e-4;
-inline bool WgmmaFaster(int64_t m, int64_t k, int64_t n, int64_t batch, int64_t nnz, bool tf32,
-                        int num_sms) {
+// output element written. float32 fitted to session 27's call 2 no-wgmma runs (within 15% but
+// for 512 x 2048 at 90%: 0.74x, and at N = 256); with session 29's tile the choices are right
+// on 41 of 42 measured problems (the miss, 512 x 2048 at 60%, N = 256 in TF32, keeps the CUDA
+// cores at 46.1 us where the tile took 32.3). 16-bit fitted to session 30's 18 bfloat16 runs
+// (within 20% at N >= 2048): right on 17 of 18 (the miss, 512 x 2048 at 90%, N = 256, keeps
+// the CUDA cores at 24.9 us where the tile took 22.3).
+struct CudaCoreTimeModel {
+  double start_nanos, nanos_per_product, nanos_per_product_long_k, nanos_per_output;
+};
+inline constexpr CudaCoreTimeModel kCudaCoreTime32Bit{6000, 1.5e-4, 2.5e-4, 3.8e-3};
+inline constexpr CudaCoreTimeModel kCudaCoreTime16Bit{6000, 1.2e-4, 3.1e-4, 2.7e-3};
+inline bool WgmmaFaster(int64_t m, int64_t k, int64_t n, int64_t batch, int64_t nnz,
+                        int elem_bytes, bool tf32, int num_sms) {
   using Config = SpmmWgmmaConfig;
   const int64_t blocks = (m + Config::kRows - 1) / Config::kRows *
                          ((n + Config::kCols - 1) / Config::kCols) * batch;
   const double waves = static_cast<double>((blocks + num_sms - 1) / num_sms);
   const double chunks = static_cast<double>((k + Config::kChunk - 1) / Config::kChunk);
-  const double wgmma = Config::kStartNanos + waves * (Config::kWaveNanos +
-      chunks * (tf32 ? Config::kChunkNanosTf32 : Config::kChunkNanosSplit));
+  const double chunk_nanos = elem_bytes == 2 ? Config::kChunkNanos16Bit
+                             : tf32          ? Config::kChunkNanosTf32
+                                             : Config::kChunkNanosSplit;
+  const double wgmma = Config::kStartNanos + waves * (Config::kWaveNanos + chunks * chunk_nanos);
+  const CudaCoreTimeModel& cc = elem_bytes == 2 ? kCudaCoreTime16Bit : kCudaCoreTime32Bit;
   const double products = static_cast<double>(nnz) * n * batch;
-  const double cuda_cores = kCudaCoreStartNanos +
-      products * (k > 512 ? kCudaCoreNanosPerProductLongK : kCudaCoreNanosPerProduct) +
-      static_cast<double>(m) * n * batch * kCudaCoreNanosPerOutput;
+  const double cuda_cores =
+      cc.start_nanos +
+      products * (k > 512 ? cc.nanos_per_product_long_k : cc.nanos_per_product) +
+      static_cast<double>(m) * n * batch * cc.nanos_per_output;
   return wgmma < cuda_cores;
 }
 
@@ -261,8 +270,7 @@ inline SpmmChoice ChooseSpmm(int64_t m, int64_t k, int64_t n, int64_t batch, int
       if (tile > 0) return {SpmmKernelKind::kPanel, tile, b > 0 ? b : 2};
     }
   }
-  // The 16-bit tile (session 29) has no time model yet: the variant only.
-  if (can_wgmma && elem_bytes == 4 && WgmmaFaster(m, k, n, batch, nnz, tf32, num_sms))
+  if (can_wgmma && WgmmaFaster(m, k, n, batch, nnz, elem_bytes, tf32, num_sms))
     return wgmma;
   // Many waves of stream blocks (each copies its panel, multiplies, stores, one block an SM)
   // at a low re-use: the gather kernel, whose many resident blocks overlap those phases.
