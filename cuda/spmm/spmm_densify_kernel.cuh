@@ -10,6 +10,7 @@
 #include <cstdint>
 
 #include "../common/dtype.cuh"  // LoadAcc, FromAcc
+#include "../common/grid_dependency.cuh"
 #include "../common/mma.cuh"    // Tf32Residue
 #include "../common/tile_index.h"
 #include "../common/wgmma.cuh"  // Swizzled128Word
@@ -57,6 +58,9 @@ __global__ void __launch_bounds__(256) SpmmDensifyKernel(const SpmmArgs<T> args,
                                                          uint32_t* tiles, int64_t item_words) {
   __shared__ float4 tile4[kDensifiedTileWords / 4];
   __shared__ int offs[kTileIndexEdge + 1];  // row_offsets of the tile's rows (clamped at m)
+  // The wgmma tile after it may launch now (its blocks wait for these tiles before they copy
+  // them): its launch and prologue overlap this kernel.
+  LaunchDependents();
   const int64_t t = blockIdx.x;
   const int begin = args.tile_offsets[t], end = args.tile_offsets[t + 1];
   if (begin == end) return;

@@ -1,6 +1,7 @@
 // XLA FFI handler for jsdl_spmm (see docs/architecture.md, "FFI targets").
 #include <cuda_runtime_api.h>
 
+#include <algorithm>
 #include <cstdint>
 #include <string>
 #include <type_traits>
@@ -148,15 +149,15 @@ ffi::Error SpmmWgmmaUsable(const SpmmArgs<T>& args, bool split, bool& usable) {
            args.n % (16 / kElemBytes) == 0 && reinterpret_cast<uintptr_t>(args.dense) % 16 == 0 &&
            args.dense_rows < (int64_t{1} << 31) - SpmmWgmmaConfig::kChunk &&
            reinterpret_cast<uintptr_t>(args.workspace) % 16 == 0 &&
-           // one block a column tile, one densify block a values batch item (grid.y)
-           (args.n + SpmmWgmmaConfig::kCols - 1) / SpmmWgmmaConfig::kCols <= 65535 &&
-           args.values_batch <= 65535;
+           // TMA's int column coordinates; one densify block a values batch item (grid.y)
+           args.n < (int64_t{1} << 31) && args.values_batch <= 65535;
   return ffi::Error::Success();
 }
 
-// The tiles densified (SpmmDensifyKernel), then the wgmma tile on them.
+// The tiles densified (SpmmDensifyKernel), then the wgmma tile on them: a persistent grid of at
+// most one block an SM, launched as the densify kernel's programmatic dependent.
 template <typename T, bool kSplit>
-ffi::Error LaunchWgmma(cudaStream_t stream, const SpmmArgs<T>& args) {
+ffi::Error LaunchWgmma(cudaStream_t stream, const SpmmArgs<T>& args, int num_sms) {
   auto* tiles = static_cast<uint32_t*>(args.workspace);
   const dim3 densify_grid(static_cast<unsigned>(TileIndexCount(args.m, args.k)),
                           static_cast<unsigned>(args.values_batch));
@@ -172,11 +173,20 @@ ffi::Error LaunchWgmma(cudaStream_t stream, const SpmmArgs<T>& args) {
   constexpr auto kernel = SpmmWgmmaKernel<Config, T, kSplit>;
   constexpr size_t kSmem = kSpmmWgmmaSmemBytes<Config, T, kSplit>;
   JSDL_RETURN_IF_ERROR(OptInSharedMemory<kernel>(kSmem));
-  const dim3 grid(static_cast<unsigned>((args.m + Config::kRows - 1) / Config::kRows),
-                  static_cast<unsigned>((args.n + Config::kCols - 1) / Config::kCols),
-                  CappedGridDim(args.batch));
-  kernel<<<grid, Config::kThreads, kSmem, stream>>>(args, tiles, item_words, dense_map);
-  JSDL_CHECK_LAUNCH("SpmmWgmmaKernel");
+  const int64_t items = (args.m + Config::kRows - 1) / Config::kRows *
+                        ((args.n + Config::kCols - 1) / Config::kCols) * args.batch;
+  cudaLaunchConfig_t config = {};
+  config.gridDim = dim3(static_cast<unsigned>(std::min<int64_t>(items, num_sms)));
+  config.blockDim = dim3(Config::kThreads);
+  config.dynamicSmemBytes = kSmem;
+  config.stream = stream;
+  cudaLaunchAttribute dependent = {};
+  dependent.id = cudaLaunchAttributeProgrammaticStreamSerialization;
+  dependent.val.programmaticStreamSerializationAllowed = 1;
+  config.attrs = &dependent;
+  config.numAttrs = 1;
+  JSDL_CUDA_CHECK(cudaLaunchKernelEx(&config, kernel, args, static_cast<const uint32_t*>(tiles),
+                                     item_words, dense_map));
   return ffi::Error::Success();
 }
 
@@ -200,9 +210,11 @@ ffi::Error Launch(cudaStream_t stream, const SpmmArgs<T>& args, bool tf32) {
                                        tf32);
   if constexpr (std::is_same_v<T, float>) {
     if (choice.kind == SpmmKernelKind::kWgmma)  // only where SpmmWgmmaUsable
-      return tf32 ? LaunchWgmma<T, false>(stream, args) : LaunchWgmma<T, true>(stream, args);
+      return tf32 ? LaunchWgmma<T, false>(stream, args, device.num_sms)
+                  : LaunchWgmma<T, true>(stream, args, device.num_sms);
   } else if constexpr (sizeof(T) == 2) {
-    if (choice.kind == SpmmKernelKind::kWgmma) return LaunchWgmma<T, false>(stream, args);
+    if (choice.kind == SpmmKernelKind::kWgmma)
+      return LaunchWgmma<T, false>(stream, args, device.num_sms);
   }
   if constexpr (kHasSharedCopy) {
     if (choice.kind == SpmmKernelKind::kStream) {

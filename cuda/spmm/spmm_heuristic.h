@@ -84,11 +84,11 @@ inline int GatherRowsPerWarp(int64_t m, int64_t tiles, int64_t batch, int num_sm
 // k: at the densities it runs at, all tiles hold entries) against the CUDA-core kernels' time:
 // a start, each product (nnz n; costlier for k > 512, where more of B misses in L1) and each
 // output element written. float32 fitted to session 27's call 2 no-wgmma runs (within 15% but
-// for 512 x 2048 at 90%: 0.74x, and at N = 256); with session 29's tile the choices are right
+// for 512 x 2048 at 90%: 0.74x, and at N = 256); with session 29's tile the choices were right
 // on 41 of 42 measured problems (the miss, 512 x 2048 at 60%, N = 256 in TF32, keeps the CUDA
 // cores at 46.1 us where the tile took 32.3). 16-bit fitted to session 30's 18 bfloat16 runs
-// (within 20% at N >= 2048): right on 17 of 18 (the miss, 512 x 2048 at 90%, N = 256, keeps
-// the CUDA cores at 24.9 us where the tile took 22.3).
+// (within 20% at N >= 2048); with session 30's persistent tile right on 17 of 18 (the miss,
+// 512 x 2048 at 90%, N = 256, keeps the CUDA cores at 24.9 us where the tile took 21.3).
 struct CudaCoreTimeModel {
   double start_nanos, nanos_per_product, nanos_per_product_long_k, nanos_per_output;
 };

@@ -22,6 +22,7 @@
 
 #include "../common/dtype.cuh"  // ToAcc, FromAcc
 #include "../common/mma.cuh"    // Tf32Residue, LoadBlocksX4Transposed
+#include "../common/grid_dependency.cuh"  // GridDependencyWait: after SpmmDensifyKernel
 #include "../common/tile_index.h"
 #include "../common/tma.cuh"  // mbarriers, TMA and bulk copies, AlignedStages
 #include "../common/wgmma.cuh"
@@ -216,11 +217,15 @@ __device__ __noinline__ float SpmmWgmmaRowDot(const SpmmArgs<T>& args, const T* 
   return sum;
 }
 
-// Grid: x the 64-row tiles of m, y the kCols-column tiles of n, z the batch (stride loop). Needs
-// the tile index (args.tile_offsets), the densified tiles (SpmmDensifyKernel<kSplit> into
-// `tiles`, run before on the same stream; a values batch item's item_words apart) and
-// dense_map: the whole dense buffer as args.dense_rows rows of n (EncodeSwizzledRowMap; the
-// host's SpmmWgmmaUsable checks what TMA needs).
+// A persistent grid (at most one block an SM) over the work items: 64-row tiles of m (fastest),
+// kCols-column tiles of n, batch items. The ring runs on across a block's items, so the producer
+// fills the next item's stages while the consumers store the last one's sums (session 30: a
+// wave of blocks cost 4.3 us, mostly the ring's fill and the epilogue). Needs the tile index
+// (args.tile_offsets), the densified tiles (SpmmDensifyKernel<kSplit> into `tiles`, the kernel
+// before on the same stream, which this one may overlap: programmatic dependent launch; a
+// values batch item's item_words apart) and dense_map: the whole dense buffer as
+// args.dense_rows rows of n (EncodeSwizzledRowMap; the host's SpmmWgmmaUsable checks what TMA
+// needs).
 template <typename Config, typename T, bool kSplit>
 __global__ void __launch_bounds__(Config::kThreads, 1)
     SpmmWgmmaKernel(const SpmmArgs<T> args, const uint32_t* tiles, int64_t item_words,
@@ -235,10 +240,10 @@ __global__ void __launch_bounds__(Config::kThreads, 1)
   Stage* stages = AlignedStages<Stage>(smem_raw);
 
   const int tid = threadIdx.x;
-  const int64_t row0 = int64_t{blockIdx.x} * Config::kRows, col0 = int64_t{blockIdx.y} * Config::kCols;
   const int chunks = static_cast<int>((args.k + Config::kChunk - 1) / Config::kChunk);
-  const int64_t first_tile = int64_t{blockIdx.x} * chunks;
-  const int* tile_offsets = args.tile_offsets + first_tile;
+  const int64_t row_tiles = (args.m + Config::kRows - 1) / Config::kRows;
+  const int64_t col_tiles = (args.n + Config::kCols - 1) / Config::kCols;
+  const int64_t items = row_tiles * col_tiles * args.batch;
   constexpr int kConsumerThreads = 128 * Config::kConsumers;
   if (tid == 0)
     for (int i = 0; i < kStages; ++i) {
@@ -247,14 +252,19 @@ __global__ void __launch_bounds__(Config::kThreads, 1)
     }
   __syncthreads();
 
-  uint32_t n = 0;  // chunks through the ring so far (over batch items): stage n % kStages
-  for (int64_t b = blockIdx.z; b < args.batch; b += gridDim.z) {
+  uint32_t n = 0;  // chunks through the ring so far (over work items): stage n % kStages
+  for (int64_t w = blockIdx.x; w < items; w += gridDim.x) {
+    const int64_t row_tile = w % row_tiles, b = w / (row_tiles * col_tiles);
+    const int64_t row0 = row_tile * Config::kRows, col0 = w / row_tiles % col_tiles * Config::kCols;
+    const int64_t first_tile = row_tile * chunks;
+    const int* tile_offsets = args.tile_offsets + first_tile;
     int64_t offset[3];
     args.batch_map.Offsets(b, offset);  // values, dense, bias
     const T* values = args.values + offset[0];
     const T* dense = args.dense + offset[1];
     if (tid >= kConsumerThreads) {  // the producer warpgroup: its first thread
-      if (tid > kConsumerThreads) continue;
+      if (tid > kConsumerThreads) break;
+      if (w == blockIdx.x) GridDependencyWait();  // the densified tiles are written
       // This batch item's tiles: values (*bv, nnz) contiguous, one set of tiles per item.
       const uint32_t* item_tiles = tiles + (args.nnz > 0 ? offset[0] / args.nnz : 0) * item_words;
       const int dense_row0 = static_cast<int>(offset[1] / args.n);  // the host keeps it < 2^31
