@@ -317,6 +317,33 @@ def test_spmm_wgmma_16bit_runs_where_built(rng, monkeypatch, dtype):
     np.testing.assert_array_equal(wgmma, run_spmm_variant(monkeypatch, None, "default", A, x))
 
 
+@pytest.mark.parametrize("dtype, precision", [(jnp.float32, "highest"), (jnp.float32, "default"),
+                                              (jnp.bfloat16, "default")])
+def test_spmm_wgmma_blocks_take_several_work_items(rng, monkeypatch, dtype, precision):
+  """The wgmma tile's grid is persistent (at most one block an SM): with 3 row tiles x 9 column
+  tiles (the last of 8 columns) x 8 batch items = 216 work items, more than an H100's or H200's
+  132 SMs, blocks go on to a next item of another column tile or batch item while their ring of
+  stages runs on. Rows 64-127 have no entries in columns 64-191 (two chunks the producer and the
+  consumers skip), so the ring's count differs between items. Each batch item has its own
+  values and dense operand; every output is checked against float64."""
+  m, k, n, batch = 130, 300, 1032, 8
+  indptr, indices = scrambled_pattern(rng, m, k, 0.3)
+  rows = entry_rows(indptr)
+  keep = ~((rows >= 64) & (rows < 128) & (indices >= 64) & (indices < 192))
+  indptr = np.concatenate([[0], np.cumsum(np.bincount(rows[keep], minlength=m))]).astype(np.int32)
+  indices = indices[keep]
+  vals, v64 = rand_dense(rng, (batch, indices.shape[0]), dtype)
+  x, x64 = rand_dense(rng, (batch, k, n), dtype)
+  A = jsdl.CSR.from_parts(vals, indptr, indices, (m, k))
+  out = run_spmm_variant(monkeypatch, "wgmma", precision, A, x)
+  ref = dense_from_entries(v64, indptr, indices, m, k) @ x64
+  assert out.shape == (batch, m, n)
+  if dtype == jnp.float32 and precision == "default":
+    assert rel_err(out, ref) < TF32_TOL
+  else:
+    assert_close(out, ref, dtype, what="wgmma")
+
+
 def test_spmm_wgmma_gradients(rng, monkeypatch):
   """Both gradients of a wgmma SpMM: d values is an SDDMM, d x an SpMM with A^T, whose tile
   index is the transposed pattern's (130 x 260 -> 260 x 130)."""
