@@ -161,9 +161,9 @@ __device__ __forceinline__ void Wgmma16Bit(float (&d)[32], uint64_t a, uint64_t 
 }
 
 // The same with A from registers: 4 registers of two 16-bit values a thread, a warp's 16 rows
-// of the 64 laid out as mma.sync m16n8k16's A fragment (register j of lane l: row l / 4 + 8 (j % 2),
-// k 2 (l % 4) + 8 (j / 2) and the next k in the high half). As WgmmaTf32RegA, they must stay
-// unchanged until the wait.
+// of the 64 laid out as mma.sync m16n8k16's A fragment (register j of lane l: row
+// l / 4 + 8 (j % 2), k 2 (l % 4) + 8 (j / 2) and the next k in the high half). As
+// WgmmaTf32RegA, they must stay unchanged until the wait.
 template <bool kBf16>
 __device__ __forceinline__ void Wgmma16BitRegA(float (&d)[32], const uint32_t (&a)[4], uint64_t b,
                                                int accumulate) {

@@ -1,8 +1,9 @@
 // SpMM on Hopper's wgmma over dense tiles of the sparse matrix (sm_90a, float32, bfloat16 and
-// float16; docs/kernels.md, sessions 26-29). The CUDA-core kernels need one dense element from shared memory per multiply-add,
-// which caps them near 17 TFLOP/s; at 50-80% sparsity the tensor cores win even while they
-// multiply the zeros. A block computes out[64 sparse rows, kCols dense columns] over k in chunks
-// of 64 (a tile of the pattern's tile index each; empty tiles are skipped):
+// float16; docs/kernels.md, sessions 26-30). The CUDA-core kernels need one dense element from
+// shared memory per multiply-add, which caps them near 17 TFLOP/s; at 50-80% sparsity the tensor
+// cores win even while they multiply the zeros. A work item is out[64 sparse rows, kCols dense
+// columns] over k in chunks of 64 (a tile of the pattern's tile index each; empty tiles are
+// skipped), a block (one an SM) takes items in turn:
 // - one producer thread copies the chunk's dense rows (TMA, 128-byte swizzled boxes of 32
 //   columns) and its tile, densified before by SpmmDensifyKernel (one bulk copy); nothing waits
 //   but the stage's barrier (session 29: 128 threads of cp.async had bounded the tile);
@@ -20,9 +21,9 @@
 #include <cstdint>
 #include <type_traits>
 
-#include "../common/dtype.cuh"  // ToAcc, FromAcc
-#include "../common/mma.cuh"    // Tf32Residue, LoadBlocksX4Transposed
+#include "../common/dtype.cuh"            // ToAcc, FromAcc
 #include "../common/grid_dependency.cuh"  // GridDependencyWait: after SpmmDensifyKernel
+#include "../common/mma.cuh"              // Tf32Residue, LoadBlocksX4Transposed
 #include "../common/tile_index.h"
 #include "../common/tma.cuh"  // mbarriers, TMA and bulk copies, AlignedStages
 #include "../common/wgmma.cuh"
@@ -219,11 +220,11 @@ __device__ __noinline__ float SpmmWgmmaRowDot(const SpmmArgs<T>& args, const T* 
 
 // A persistent grid (at most one block an SM) over the work items: 64-row tiles of m (fastest),
 // kCols-column tiles of n, batch items. The ring runs on across a block's items, so the producer
-// fills the next item's stages while the consumers store the last one's sums (session 30: a
-// wave of blocks cost 4.3 us, mostly the ring's fill and the epilogue). Needs the tile index
-// (args.tile_offsets), the densified tiles (SpmmDensifyKernel<kSplit> into `tiles`, the kernel
-// before on the same stream, which this one may overlap: programmatic dependent launch; a
-// values batch item's item_words apart) and dense_map: the whole dense buffer as
+// fills the next item's stages while the consumers store the last one's sums (session 29's
+// model charged 4.3 us a wave of blocks, mostly the ring's fill and the epilogue). Needs the
+// tile index (args.tile_offsets), the densified tiles (SpmmDensifyKernel<kSplit> into `tiles`,
+// the kernel before on the same stream, which this one may overlap: programmatic dependent
+// launch; a values batch item's item_words apart) and dense_map: the whole dense buffer as
 // args.dense_rows rows of n (EncodeSwizzledRowMap; the host's SpmmWgmmaUsable checks what TMA
 // needs).
 template <typename Config, typename T, bool kSplit>
