@@ -12,6 +12,7 @@
 #include "../common/device_info.h"
 #include "../common/dtype.cuh"
 #include "../common/ffi_checks.h"
+#include "../common/launch.h"
 #include "../common/warp.cuh"
 #include "../handlers.h"
 #include "sddmm_config.h"
@@ -122,20 +123,9 @@ bool TileGrid(const SddmmArgs<T>& args, int64_t k, int blocks_per_tile, dim3& gr
 template <int kParts, typename... Params, typename... Args>
 ffi::Error LaunchTileGrid(void (*kernel)(Params...), cudaStream_t stream, dim3 grid, int threads,
                           size_t smem, Args&&... kernel_args) {
-  cudaLaunchConfig_t config = {};
-  config.gridDim = grid;
-  config.blockDim = dim3(threads);
-  config.dynamicSmemBytes = smem;
-  config.stream = stream;
-  cudaLaunchAttribute cluster = {};
-  cluster.id = cudaLaunchAttributeClusterDimension;
-  cluster.val.clusterDim.x = 1;
-  cluster.val.clusterDim.y = kParts;
-  cluster.val.clusterDim.z = 1;
-  config.attrs = &cluster;
-  config.numAttrs = kParts > 1 ? 1 : 0;
-  JSDL_CUDA_CHECK(cudaLaunchKernelEx(&config, kernel, std::forward<Args>(kernel_args)...));
-  return ffi::Error::Success();
+  cudaLaunchAttribute cluster = ClusterOnY(kParts);
+  return LaunchWithAttribute(kernel, stream, grid, threads, smem, kParts > 1 ? &cluster : nullptr,
+                             std::forward<Args>(kernel_args)...);
 }
 
 // A tile kernel's grid and launch: `launch(kParts, grid, shares)` launches the

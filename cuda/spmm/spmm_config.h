@@ -101,6 +101,14 @@ struct SpmmWgmmaConfig {
   static constexpr double kChunkNanosSplit = 1390, kChunkNanosTf32 = 640, kChunkNanos16Bit = 370;
 };
 
+// The wgmma tile's work items: 64-row tiles of m x kCols-column tiles of n x batch items (its
+// persistent grid takes them num_sms at a time).
+inline int64_t SpmmWgmmaItems(int64_t m, int64_t n, int64_t batch) {
+  using Config = SpmmWgmmaConfig;
+  return (m + Config::kRows - 1) / Config::kRows * ((n + Config::kCols - 1) / Config::kCols) *
+         batch;
+}
+
 // The partial sums of a passes block take at most this much shared memory.
 inline constexpr int64_t kStreamPartialBudget = 64 << 10;
 

@@ -11,6 +11,7 @@
 #include "../common/device_info.h"
 #include "../common/dtype.cuh"
 #include "../common/ffi_checks.h"
+#include "../common/launch.h"
 #include "../common/warp.cuh"
 #include "../handlers.h"
 #include "spmm_config.h"
@@ -173,21 +174,11 @@ ffi::Error LaunchWgmma(cudaStream_t stream, const SpmmArgs<T>& args, int num_sms
   constexpr auto kernel = SpmmWgmmaKernel<Config, T, kSplit>;
   constexpr size_t kSmem = kSpmmWgmmaSmemBytes<Config, T, kSplit>;
   JSDL_RETURN_IF_ERROR(OptInSharedMemory<kernel>(kSmem));
-  const int64_t items = (args.m + Config::kRows - 1) / Config::kRows *
-                        ((args.n + Config::kCols - 1) / Config::kCols) * args.batch;
-  cudaLaunchConfig_t config = {};
-  config.gridDim = dim3(static_cast<unsigned>(std::min<int64_t>(items, num_sms)));
-  config.blockDim = dim3(Config::kThreads);
-  config.dynamicSmemBytes = kSmem;
-  config.stream = stream;
-  cudaLaunchAttribute dependent = {};
-  dependent.id = cudaLaunchAttributeProgrammaticStreamSerialization;
-  dependent.val.programmaticStreamSerializationAllowed = 1;
-  config.attrs = &dependent;
-  config.numAttrs = 1;
-  JSDL_CUDA_CHECK(cudaLaunchKernelEx(&config, kernel, args, static_cast<const uint32_t*>(tiles),
-                                     item_words, dense_map));
-  return ffi::Error::Success();
+  const int64_t items = SpmmWgmmaItems(args.m, args.n, args.batch);
+  const dim3 grid(static_cast<unsigned>(std::min<int64_t>(items, num_sms)));
+  cudaLaunchAttribute dependent = ProgrammaticDependentLaunch();
+  return LaunchWithAttribute(kernel, stream, grid, Config::kThreads, kSmem, &dependent, args,
+                             static_cast<const uint32_t*>(tiles), item_words, dense_map);
 }
 
 // tf32: the caller's precision allows TF32 products for float32 (DEFAULT, HIGH); at HIGHEST the

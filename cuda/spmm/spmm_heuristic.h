@@ -80,15 +80,16 @@ inline int GatherRowsPerWarp(int64_t m, int64_t tiles, int64_t batch, int num_sm
 }
 
 // Whether the wgmma tile (session 27) takes less time than the CUDA-core kernels: its time model
-// (SpmmWgmmaConfig: blocks of 64 rows x kCols columns, one an SM, each through every chunk of
-// k: at the densities it runs at, all tiles hold entries) against the CUDA-core kernels' time:
-// a start, each product (nnz n; costlier for k > 512, where more of B misses in L1) and each
-// output element written. float32 fitted to session 27's call 2 no-wgmma runs (within 15% but
-// for 512 x 2048 at 90%: 0.74x, and at N = 256); with session 29's tile the choices were right
-// on 41 of 42 measured problems (the miss, 512 x 2048 at 60%, N = 256 in TF32, keeps the CUDA
-// cores at 46.1 us where the tile took 32.3). 16-bit fitted to session 30's 18 bfloat16 runs
-// (within 20% at N >= 2048); with session 30's persistent tile right on 17 of 18 (the miss,
-// 512 x 2048 at 90%, N = 256, keeps the CUDA cores at 24.9 us where the tile took 21.3).
+// (SpmmWgmmaConfig: work items of 64 rows x kCols columns, num_sms at a time, each through
+// every chunk of k: at the densities it runs at, all tiles hold entries) against the CUDA-core
+// kernels' time: a start, each product (nnz n; costlier for k > 512, where more of B misses in
+// L1) and each output element written. float32 fitted to session 27's call 2 no-wgmma runs
+// (within 15% but for 512 x 2048 at 90%: 0.74x, and at N = 256); with session 29's tile the
+// choices were right on 41 of 42 measured problems (the miss, 512 x 2048 at 60%, N = 256 in
+// TF32, keeps the CUDA cores at 46.1 us where the tile took 32.3). 16-bit fitted to session 30's
+// 18 bfloat16 runs (within 20% at N >= 2048); with session 30's persistent tile right on 17 of
+// 18 (the miss, 512 x 2048 at 90%, N = 256, keeps the CUDA cores at 24.9 us where the tile took
+// 21.3).
 struct CudaCoreTimeModel {
   double start_nanos, nanos_per_product, nanos_per_product_long_k, nanos_per_output;
 };
@@ -97,9 +98,7 @@ inline constexpr CudaCoreTimeModel kCudaCoreTime16Bit{6000, 1.2e-4, 3.1e-4, 2.7e
 inline bool WgmmaFaster(int64_t m, int64_t k, int64_t n, int64_t batch, int64_t nnz,
                         int elem_bytes, bool tf32, int num_sms) {
   using Config = SpmmWgmmaConfig;
-  const int64_t blocks = (m + Config::kRows - 1) / Config::kRows *
-                         ((n + Config::kCols - 1) / Config::kCols) * batch;
-  const double waves = static_cast<double>((blocks + num_sms - 1) / num_sms);
+  const double waves = static_cast<double>((SpmmWgmmaItems(m, n, batch) + num_sms - 1) / num_sms);
   const double chunks = static_cast<double>((k + Config::kChunk - 1) / Config::kChunk);
   const double chunk_nanos = elem_bytes == 2 ? Config::kChunkNanos16Bit
                              : tf32          ? Config::kChunkNanosTf32
