@@ -51,6 +51,25 @@ __host__ __device__ constexpr int DensifiedWord(int r, int c) {
 // 128-byte swizzle of 64-k rows).
 __host__ __device__ constexpr int Densified16BitK(int j) { return 8 * ((j % 8) ^ (j / 8 % 8)); }
 
+// Entries first, first + blockDim.x, .. (kBatch of them, -1 past end): their loads all in
+// flight together (the entry, then its column and value: two global latencies a batch).
+template <typename T, int kBatch>
+__device__ __forceinline__ void DensifyLoadBatch(const SpmmArgs<T>& args, const T* values,
+                                                 int first, int end, int k0, int (&e)[kBatch],
+                                                 int (&col)[kBatch], float (&v)[kBatch]) {
+#pragma unroll
+  for (int j = 0; j < kBatch; ++j) {
+    const int i = first + j * blockDim.x;
+    e[j] = i < end ? __ldg(args.tile_entries + i) : -1;
+  }
+#pragma unroll
+  for (int j = 0; j < kBatch; ++j)
+    if (e[j] >= 0) {
+      col[j] = __ldg(args.column_indices + e[j]) - k0;
+      v[j] = LoadAcc(values + e[j]);
+    }
+}
+
 // Grid: x the tiles of the index, y the values batch items (values (*bv, nnz) contiguous, their
 // tiles DensifiedWords<T, kSplit> = item_words apart).
 template <typename T, bool kSplit>
@@ -68,29 +87,19 @@ __global__ void __launch_bounds__(256) SpmmDensifyKernel(const SpmmArgs<T> args,
   const int64_t row0 = t / chunks * kTileIndexEdge;
   const int k0 = static_cast<int>(t % chunks * kTileIndexEdge);
   const T* values = args.values + int64_t{blockIdx.y} * args.nnz;
+  // kBatch entries a thread at a time; the first batch's loads are issued before the tile is
+  // zeroed, so that their latency overlaps the zeroing and the row offsets' loads.
+  constexpr int kBatch = 8;
+  int e[kBatch], col[kBatch] = {};  // initialized: else ptxas spilled 8 bytes (16-bit types)
+  float v[kBatch] = {};
+  DensifyLoadBatch(args, values, begin + threadIdx.x, end, k0, e, col, v);
   for (int i = threadIdx.x; i < kDensifiedTileWords / 4; i += blockDim.x)
     tile4[i] = make_float4(0.0f, 0.0f, 0.0f, 0.0f);
   for (int i = threadIdx.x; i <= kTileIndexEdge; i += blockDim.x)
     offs[i] = args.row_offsets[row0 + i < args.m ? row0 + i : args.m];
   __syncthreads();
   float* tile = reinterpret_cast<float*>(tile4);
-  // kBatch entries a thread at a time, all their loads in flight together (entry, then its
-  // column and value: one at a time, two global latencies an entry).
-  constexpr int kBatch = 8;
-  for (int first = begin + threadIdx.x; first < end; first += kBatch * blockDim.x) {
-    int e[kBatch], c[kBatch];
-    float v[kBatch];
-#pragma unroll
-    for (int j = 0; j < kBatch; ++j) {
-      const int i = first + j * blockDim.x;
-      e[j] = i < end ? __ldg(args.tile_entries + i) : -1;
-    }
-#pragma unroll
-    for (int j = 0; j < kBatch; ++j)
-      if (e[j] >= 0) {
-        c[j] = __ldg(args.column_indices + e[j]) - k0;
-        v[j] = LoadAcc(values + e[j]);
-      }
+  for (int first = begin + threadIdx.x; first < end;) {
 #pragma unroll
     for (int j = 0; j < kBatch; ++j)
       if (e[j] >= 0) {
@@ -98,8 +107,10 @@ __global__ void __launch_bounds__(256) SpmmDensifyKernel(const SpmmArgs<T> args,
 #pragma unroll
         for (int step = kTileIndexEdge / 2; step > 0; step /= 2)
           if (offs[r + step] <= e[j]) r += step;
-        atomicAdd(&tile[DensifiedWord(r, c[j])], v[j]);
+        atomicAdd(&tile[DensifiedWord(r, col[j])], v[j]);
       }
+    first += kBatch * blockDim.x;
+    if (first < end) DensifyLoadBatch(args, values, first, end, k0, e, col, v);
   }
   __syncthreads();
   uint4* out = reinterpret_cast<uint4*>(tiles + blockIdx.y * item_words +

@@ -24,6 +24,7 @@
 #include "../common/dtype.cuh"            // ToAcc, FromAcc
 #include "../common/grid_dependency.cuh"  // GridDependencyWait: after SpmmDensifyKernel
 #include "../common/mma.cuh"              // Tf32Residue, LoadBlocksX4Transposed
+#include "../common/phase_clock.cuh"      // the harness's phase points (-DJSDL_PHASE_CLOCK)
 #include "../common/tile_index.h"
 #include "../common/tma.cuh"  // mbarriers, TMA and bulk copies, AlignedStages
 #include "../common/wgmma.cuh"
@@ -240,6 +241,7 @@ __global__ void __launch_bounds__(Config::kThreads, 1)
   __shared__ uint64_t empty[kStages];  // the consumers' threads are done with it
   Stage* stages = AlignedStages<Stage>(smem_raw);
 
+  JSDL_PHASE_CLOCK_AT(0);  // then the first item's first stage landed, its sums, its stores
   const int tid = threadIdx.x;
   const int chunks = static_cast<int>((args.k + Config::kChunk - 1) / Config::kChunk);
   const int64_t row_tiles = (args.m + Config::kRows - 1) / Config::kRows;
@@ -286,11 +288,13 @@ __global__ void __launch_bounds__(Config::kThreads, 1)
       if (tile_offsets[c] == tile_offsets[c + 1]) continue;  // as the producer
       const uint32_t slot = n % kStages;
       BarrierWait(&full[slot], (n / kStages) & 1);
+      if (n == 0) JSDL_PHASE_CLOCK_AT(1);
       sums.template Chunk<Config>(stages[slot], group);
       BarrierArrive(&empty[slot]);
       ++n;
     }
     sums.Finish();
+    if (w == blockIdx.x) JSDL_PHASE_CLOCK_AT(2);
     // acc[i] is out[row0 + at.y, col0 + 64 group + sums.Column(at.x)]: per float32 store, 8
     // lanes write two 16-byte pieces of each of 4 rows.
     T* out = args.out + b * args.m * args.n;
@@ -305,6 +309,7 @@ __global__ void __launch_bounds__(Config::kThreads, 1)
       if (args.relu) v = fmaxf(v, 0.0f);
       out[row * args.n + col] = FromAcc<T>(v);
     }
+    if (w == blockIdx.x) JSDL_PHASE_CLOCK_AT(3);
   }
 }
 
