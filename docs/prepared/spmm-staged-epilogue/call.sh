@@ -34,6 +34,8 @@ echo "harness $(( $(date +%s) - T0 )) s"
 grep -E "^==.* (old|new)$|us=" $OUT/harness.log | grep -B1 "us=" | grep -v "^--" | paste - - \
   | awk '{print substr($2,1,36),$3,$4,$5,$(NF-2)}' | sed 's/us=//' | tee $OUT/pairs.txt
 grep -A2 "phases$" $OUT/harness.log | grep "phases:" | head -40
+python3 scripts/fit_wgmma_time.py $OUT/harness.log --label new > $OUT/fit-new.txt; head -n 1 $OUT/fit-new.txt
+python3 scripts/fit_wgmma_time.py $OUT/harness.log --label old | head -n 1
 for dt in bfloat16 float32 tf32; do
   for s in "130,200,0.3 40" "70,64,0.5 136" "300,700,0.97 264"; do
     compute-sanitizer --tool memcheck --error-exitcode 9 /tmp/sh_new $s $dt 1 2>&1 | tail -n 1
