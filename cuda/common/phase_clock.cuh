@@ -27,3 +27,12 @@ __device__ __forceinline__ void PhaseClock(int point) {
 #else
 #define JSDL_PHASE_CLOCK_AT(point)
 #endif
+
+// Where one call launches two instrumented kernels whose blocks would share the records (the
+// SpMM densify kernel, 1, and the wgmma tile after it, 0), -DJSDL_PHASE_CLOCK_KERNEL picks the
+// one that records (default 0).
+#ifndef JSDL_PHASE_CLOCK_KERNEL
+#define JSDL_PHASE_CLOCK_KERNEL 0
+#endif
+#define JSDL_PHASE_CLOCK_OF(kernel, point) \
+  if constexpr (JSDL_PHASE_CLOCK_KERNEL == (kernel)) JSDL_PHASE_CLOCK_AT(point)

@@ -12,6 +12,7 @@
 #include "../common/dtype.cuh"  // LoadAcc, FromAcc
 #include "../common/grid_dependency.cuh"
 #include "../common/mma.cuh"    // Tf32Residue
+#include "../common/phase_clock.cuh"  // the harness's phase points (kernel 1)
 #include "../common/tile_index.h"
 #include "../common/wgmma.cuh"  // Swizzled128Word
 #include "spmm_tiles.cuh"       // SpmmArgs
@@ -80,9 +81,11 @@ __global__ void __launch_bounds__(256) SpmmDensifyKernel(const SpmmArgs<T> args,
   // The wgmma tile after it may launch now (its blocks wait for these tiles before they copy
   // them): its launch and prologue overlap this kernel.
   LaunchDependents();
+  JSDL_PHASE_CLOCK_OF(1, 0);  // then its entries known, its tile summed, its stores issued
   const int64_t t = blockIdx.x;
   const int begin = args.tile_offsets[t], end = args.tile_offsets[t + 1];
   if (begin == end) return;
+  JSDL_PHASE_CLOCK_OF(1, 1);
   const int64_t chunks = (args.k + kTileIndexEdge - 1) / kTileIndexEdge;
   const int64_t row0 = t / chunks * kTileIndexEdge;
   const int k0 = static_cast<int>(t % chunks * kTileIndexEdge);
@@ -113,6 +116,7 @@ __global__ void __launch_bounds__(256) SpmmDensifyKernel(const SpmmArgs<T> args,
     if (first < end) DensifyLoadBatch(args, values, first, end, k0, e, col, v);
   }
   __syncthreads();
+  JSDL_PHASE_CLOCK_OF(1, 2);
   uint4* out = reinterpret_cast<uint4*>(tiles + blockIdx.y * item_words +
                                          t * DensifiedTileWords<T, kSplit>());
   if constexpr (sizeof(T) == 2) {  // 8 values a 16-byte chunk, each rounded once
@@ -128,6 +132,7 @@ __global__ void __launch_bounds__(256) SpmmDensifyKernel(const SpmmArgs<T> args,
       }
       out[j] = make_uint4(w[0], w[1], w[2], w[3]);
     }
+    JSDL_PHASE_CLOCK_OF(1, 3);
     return;
   }
   const uint4* in = reinterpret_cast<const uint4*>(tile4);
@@ -138,6 +143,7 @@ __global__ void __launch_bounds__(256) SpmmDensifyKernel(const SpmmArgs<T> args,
       out[kDensifiedTileWords / 4 + i] = make_uint4(Tf32Residue(x.x), Tf32Residue(x.y),
                                                     Tf32Residue(x.z), Tf32Residue(x.w));
   }
+  JSDL_PHASE_CLOCK_OF(1, 3);
 }
 
 }  // namespace jsdl

@@ -241,7 +241,7 @@ __global__ void __launch_bounds__(Config::kThreads, 1)
   __shared__ uint64_t empty[kStages];  // the consumers' threads are done with it
   Stage* stages = AlignedStages<Stage>(smem_raw);
 
-  JSDL_PHASE_CLOCK_AT(0);  // then the first item's first stage landed, its sums, its stores
+  JSDL_PHASE_CLOCK_OF(0, 0);  // then the first item's first stage landed, its sums, its stores
   const int tid = threadIdx.x;
   const int chunks = static_cast<int>((args.k + Config::kChunk - 1) / Config::kChunk);
   const int64_t row_tiles = (args.m + Config::kRows - 1) / Config::kRows;
@@ -288,13 +288,13 @@ __global__ void __launch_bounds__(Config::kThreads, 1)
       if (tile_offsets[c] == tile_offsets[c + 1]) continue;  // as the producer
       const uint32_t slot = n % kStages;
       BarrierWait(&full[slot], (n / kStages) & 1);
-      if (n == 0) JSDL_PHASE_CLOCK_AT(1);
+      if (n == 0) JSDL_PHASE_CLOCK_OF(0, 1);
       sums.template Chunk<Config>(stages[slot], group);
       BarrierArrive(&empty[slot]);
       ++n;
     }
     sums.Finish();
-    if (w == blockIdx.x) JSDL_PHASE_CLOCK_AT(2);
+    if (w == blockIdx.x) JSDL_PHASE_CLOCK_OF(0, 2);
     // acc[i] is out[row0 + at.y, col0 + 64 group + sums.Column(at.x)]: per float32 store, 8
     // lanes write two 16-byte pieces of each of 4 rows.
     T* out = args.out + b * args.m * args.n;
@@ -309,7 +309,7 @@ __global__ void __launch_bounds__(Config::kThreads, 1)
       if (args.relu) v = fmaxf(v, 0.0f);
       out[row * args.n + col] = FromAcc<T>(v);
     }
-    if (w == blockIdx.x) JSDL_PHASE_CLOCK_AT(3);
+    if (w == blockIdx.x) JSDL_PHASE_CLOCK_OF(0, 3);
   }
 }
 

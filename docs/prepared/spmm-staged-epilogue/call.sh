@@ -2,9 +2,10 @@
 # them on a checkout of 17538e7 or later (git am docs/prepared/spmm-staged-epilogue/*.patch),
 # put main's sources in .dlmc/old (git archive main cuda scripts | tar -x -C .dlmc/old), the DLMC
 # sample in .dlmc and the commit in .dlmc/commit; run with carry [".dlmc"], ~560 s:
-# build (harnesses old/new, one with phase clocks; the package), harness side by side on the
-# transformer and ResNet-50 problems of session 30-31, phase clocks of the new epilogue,
-# memcheck / racecheck, the SpMM GPU tests (bias + ReLU, non-finite outputs, several work items).
+# build (harnesses old and new, two with phase clocks: the wgmma tile's and the densify kernel's;
+# the package), the harness side by side on transformer and ResNet-50 problems of sessions 30-31
+# with the phase clocks, the time model refitted, memcheck / racecheck, and the SpMM GPU tests
+# (bias + ReLU, non-finite outputs, several work items).
 set -u
 export OUT=${OUT:-$PWD/gpu-logs}
 R=$PWD
@@ -15,8 +16,10 @@ INC=$(python3 -c "import jax; print(jax.ffi.include_dir())")
 nvcc -std=c++17 -O3 -arch=sm_90a -DJSDL_SM90A -I$INC scripts/spmm_harness.cu -o /tmp/sh_new > $OUT/build-new.log 2>&1 &
 nvcc -std=c++17 -O3 -arch=sm_90a -DJSDL_SM90A -I$INC .dlmc/old/scripts/spmm_harness.cu -o /tmp/sh_old > $OUT/build-old.log 2>&1 &
 nvcc -std=c++17 -O3 -arch=sm_90a -DJSDL_SM90A -DJSDL_PHASE_CLOCK -I$INC scripts/spmm_harness.cu -o /tmp/sh_pc > $OUT/build-pc.log 2>&1 &
+nvcc -std=c++17 -O3 -arch=sm_90a -DJSDL_SM90A -DJSDL_PHASE_CLOCK -DJSDL_PHASE_CLOCK_KERNEL=1 -I$INC scripts/spmm_harness.cu \
+  -o /tmp/sh_pcd > $OUT/build-pcd.log 2>&1 &
 STAGES=build bash scripts/gpu_run.sh > $OUT/build-pkg.log 2>&1 &
-wait; ls /tmp/sh_new /tmp/sh_old /tmp/sh_pc; tail -n 2 $OUT/build-pkg.log; echo "built $(( $(date +%s) - T0 )) s"
+wait; ls /tmp/sh_new /tmp/sh_old /tmp/sh_pc /tmp/sh_pcd; tail -n 2 $OUT/build-pkg.log; echo "built $(( $(date +%s) - T0 )) s"
 export JSDL_SPMM_VARIANT=wgmma
 for f in transformer/magnitude_pruning/0.5/body_decoder_layer_0_encdec_attention_multihead_attention_k_fully_connected \
     transformer/magnitude_pruning/0.6/body_decoder_layer_0_ffn_conv2_fully_connected \
@@ -28,12 +31,16 @@ for f in transformer/magnitude_pruning/0.5/body_decoder_layer_0_encdec_attention
   case $f in rn50*) ns="3136 200704";; *) ns="256 2048";; esac
   for n in $ns; do for dt in float32 tf32 bfloat16; do for v in old new; do
     echo "== $name n=$n $dt $v"; timeout 10 /tmp/sh_$v /tmp/$name.smtx $n $dt 7
-  done; echo "== $name n=$n $dt phases"; timeout 10 /tmp/sh_pc /tmp/$name.smtx $n $dt 3; done; done
+  done; echo "== $name n=$n $dt phases"; timeout 10 /tmp/sh_pc /tmp/$name.smtx $n $dt 3
+  if [ $n = ${ns%% *} ]; then echo "== $name $dt densify phases"; timeout 10 /tmp/sh_pcd /tmp/$name.smtx $n $dt 3; fi
+  done; done
 done > $OUT/harness.log 2>&1
 echo "harness $(( $(date +%s) - T0 )) s"
-grep -E "^==.* (old|new)$|us=" $OUT/harness.log | grep -B1 "us=" | grep -v "^--" | paste - - \
-  | awk '{print substr($2,1,36),$3,$4,$5,$(NF-2)}' | sed 's/us=//' | tee $OUT/pairs.txt
-grep -A2 "phases$" $OUT/harness.log | grep "phases:" | head -40
+awk '/^==/ {name = $2; n = $3; dt = $4; label = $NF}
+     /us=/ && (label == "old" || label == "new") {
+       for (i = 1; i <= NF; ++i) if ($i ~ /^us=/) us = substr($i, 4)
+       print substr(name, 1, 36), n, dt, label, us}' $OUT/harness.log | tee $OUT/pairs.txt
+grep -A2 "phases$" $OUT/harness.log | grep -E "^==|phases:" | head -80
 python3 scripts/fit_wgmma_time.py $OUT/harness.log --label new > $OUT/fit-new.txt; head -n 1 $OUT/fit-new.txt
 python3 scripts/fit_wgmma_time.py $OUT/harness.log --label old | head -n 1
 for dt in bfloat16 float32 tf32; do
