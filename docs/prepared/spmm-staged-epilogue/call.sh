@@ -1,5 +1,5 @@
 # The device call for the prepared patches (not run: session 31 had no device time left). Apply
-# them on a checkout of 17538e7 or later (git am docs/prepared/spmm-staged-epilogue/*.patch),
+# them on a checkout of e725699 or later (git am docs/prepared/spmm-staged-epilogue/*.patch),
 # put main's sources in .dlmc/old (git archive main cuda scripts | tar -x -C .dlmc/old), the DLMC
 # sample in .dlmc and the commit in .dlmc/commit; run with carry [".dlmc"], ~560 s:
 # build (harnesses old and new, two with phase clocks: the wgmma tile's and the densify kernel's;
