@@ -14,6 +14,7 @@
 #include "../common/mma.cuh"    // Tf32Residue
 #include "../common/phase_clock.cuh"  // the harness's phase points (kernel 1)
 #include "../common/tile_index.h"
+#include "../common/vec.cuh"    // StoreVec
 #include "../common/wgmma.cuh"  // Swizzled128Word
 #include "spmm_tiles.cuh"       // SpmmArgs
 
@@ -122,15 +123,10 @@ __global__ void __launch_bounds__(256) SpmmDensifyKernel(const SpmmArgs<T> args,
   if constexpr (sizeof(T) == 2) {  // 8 values a 16-byte chunk, each rounded once
     for (int j = threadIdx.x; j < kDensifiedTileWords / 8; j += blockDim.x) {
       const int r = j / 8, c = Densified16BitK(j);
-      uint32_t w[4];
+      float x[8];
 #pragma unroll
-      for (int i = 0; i < 4; ++i) {
-        const T lo = FromAcc<T>(tile[DensifiedWord(r, c + 2 * i)]);
-        const T hi = FromAcc<T>(tile[DensifiedWord(r, c + 2 * i + 1)]);
-        w[i] = uint32_t{reinterpret_cast<const uint16_t&>(lo)} |
-               uint32_t{reinterpret_cast<const uint16_t&>(hi)} << 16;
-      }
-      out[j] = make_uint4(w[0], w[1], w[2], w[3]);
+      for (int i = 0; i < 8; ++i) x[i] = tile[DensifiedWord(r, c + i)];
+      StoreVec<T, 8>(reinterpret_cast<T*>(out + j), x);
     }
     JSDL_PHASE_CLOCK_OF(1, 3);
     return;
