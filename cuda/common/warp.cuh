@@ -31,6 +31,11 @@ __device__ __forceinline__ T WarpMax(T v) {
   return v;
 }
 
+// Named barrier `id` (1-15; 0 is __syncthreads') for `threads` threads, whole warps of them.
+__device__ __forceinline__ void NamedBarrierSync(int id, int threads) {
+  asm volatile("bar.sync %0, %1;\n" ::"r"(id), "r"(threads) : "memory");
+}
+
 // grid.y and grid.z are limited to 65535: kernels loop over column tiles and
 // batch items with a stride of gridDim.y / gridDim.z.
 __host__ __device__ __forceinline__ unsigned CappedGridDim(int64_t n) {

@@ -138,7 +138,7 @@ ffi::Error LaunchGatherFor(cudaStream_t stream, const SpmmArgs<T>& args,
 // Whether the wgmma tile can run this call: sm_90a code on a 9.0 device (Sm90aDevice), float32,
 // bfloat16 or float16, entries (k = 0 has no tiles to densify), the pattern's tile index and a
 // workspace for its densified tiles, rows of n a multiple of 16 bytes from a 16-byte aligned
-// dense operand with fewer than 2^31 - 64 rows (its TMA copies).
+// dense operand with fewer than 2^31 - 64 rows (its TMA copies), a 16-byte aligned output.
 template <typename T>
 ffi::Error SpmmWgmmaUsable(const SpmmArgs<T>& args, bool split, bool& usable) {
   JSDL_RETURN_IF_ERROR(Sm90aDevice(usable));
@@ -150,6 +150,7 @@ ffi::Error SpmmWgmmaUsable(const SpmmArgs<T>& args, bool split, bool& usable) {
            args.n % (16 / kElemBytes) == 0 && reinterpret_cast<uintptr_t>(args.dense) % 16 == 0 &&
            args.dense_rows < (int64_t{1} << 31) - SpmmWgmmaConfig::kChunk &&
            reinterpret_cast<uintptr_t>(args.workspace) % 16 == 0 &&
+           reinterpret_cast<uintptr_t>(args.out) % 16 == 0 &&  // the epilogue's 16-byte stores
            // TMA's int column coordinates; one densify block a values batch item (grid.y)
            args.n < (int64_t{1} << 31) && args.values_batch <= 65535;
   return ffi::Error::Success();

@@ -27,6 +27,8 @@
 #include "../common/phase_clock.cuh"      // the harness's phase points (-DJSDL_PHASE_CLOCK)
 #include "../common/tile_index.h"
 #include "../common/tma.cuh"  // mbarriers, TMA and bulk copies, AlignedStages
+#include "../common/vec.cuh"   // StoreVec
+#include "../common/warp.cuh"  // NamedBarrierSync
 #include "../common/wgmma.cuh"
 #include "spmm_config.h"
 #include "spmm_densify_kernel.cuh"
@@ -55,9 +57,23 @@ template <typename Config, typename T, bool kSplit>
 constexpr int kSpmmWgmmaStages =
     sizeof(T) == 2 ? Config::kStages16Bit : kSplit ? Config::kStagesSplit : Config::kStagesTf32;
 
+// The epilogue's staging (session 31): a consumer warpgroup's float32 sums, 64 sparse rows x 64
+// dense columns, written in the wgmma fragments' layout and read back as 16-byte pieces of whole
+// output rows. Piece p (4 columns) of row r sits at p ^ (swizzle * (r / 2 % 4)): the fragments'
+// writes are then free of bank conflicts (swizzle 1 for the float32 sums' column order, 2 for
+// the 16-bit sums' columns in order).
+template <typename Config>
+struct SpmmWgmmaStaging {
+  float sums[Config::kConsumers][Config::kRows][64];
+  __device__ static int Piece(int row, int piece, int swizzle) {
+    return piece ^ (swizzle * (row / 2 % 4));
+  }
+};
+
 template <typename Config, typename T, bool kSplit>
 constexpr size_t kSpmmWgmmaSmemBytes =
-    kSpmmWgmmaStages<Config, T, kSplit> * sizeof(SpmmWgmmaStage<Config, T, kSplit>) + 1024;
+    kSpmmWgmmaStages<Config, T, kSplit> * sizeof(SpmmWgmmaStage<Config, T, kSplit>) +
+    sizeof(SpmmWgmmaStaging<Config>) + 1024;
 
 // The producer's half of a chunk (one thread): the dense rows of the chunk's k0.. (tensor-map
 // row dense_row) by TMA, zeros past n, and the densified tile by one bulk copy, all counted on
@@ -90,6 +106,7 @@ __host__ __device__ constexpr int SpmmWgmmaColumn(int r) {
 template <bool kSplit>
 struct SpmmWgmmaSums {
   __device__ static int Column(int r) { return SpmmWgmmaColumn(r); }
+  static constexpr int kStagingSwizzle = 1;
   static constexpr int kSplitRegs = kSplit ? 32 : 1;
   float acc[32] = {};
   float part[kSplitRegs] = {}, cross[kSplitRegs] = {};
@@ -177,6 +194,7 @@ template <typename T>
 struct SpmmWgmma16BitSums {
   static constexpr bool kBf16 = std::is_same_v<T, __nv_bfloat16>;
   __device__ static int Column(int r) { return r; }
+  static constexpr int kStagingSwizzle = 2;
   float acc[32] = {};
 
   template <typename Config>
@@ -219,6 +237,81 @@ __device__ __noinline__ float SpmmWgmmaRowDot(const SpmmArgs<T>& args, const T* 
   return sum;
 }
 
+// A consumer warpgroup's epilogue of a work item (session 31: the phase clocks measured 4800 SM
+// cycles, 2.4 us, for the stores of the fragments' layout, each output element with its own
+// 64-bit index, bounds, finiteness, bias and ReLU code and a 4-byte store). Its sums
+// (accumulator i = 4j + e of lane l: sparse row row0 + 8j + 2 (l % 4) + e % 2, dense column
+// col0 + Sums::Column(16 warp + l / 4 + 8 (e / 2))) are finished in registers: non-finite sums
+// computed again on CUDA cores (one check for all 32 first), the bias (16 rows a thread, loaded
+// together), ReLU. They are staged, then stored a 16-byte piece at a time: a warp's stores cover
+// two output rows' contiguous bytes.
+template <typename Config, typename T, typename Sums>
+__device__ __forceinline__ void SpmmWgmmaEpilogue(const SpmmArgs<T>& args, Sums& sums,
+                                                  float (&staged)[Config::kRows][64],
+                                                  const T* values, const T* dense,
+                                                  int64_t bias_offset, int64_t b, int64_t row0,
+                                                  int64_t col0) {
+  using Staging = SpmmWgmmaStaging<Config>;
+  const int warp = threadIdx.x % 128 / 32, lane = threadIdx.x % 32, q = lane % 4;
+  const int group = threadIdx.x / 128;
+  bool finite = true;
+#pragma unroll
+  for (int i = 0; i < 32; ++i) finite &= static_cast<bool>(isfinite(sums.acc[i]));
+  if (!finite) {
+#pragma unroll
+    for (int i = 0; i < 32; ++i) {
+      const int2 at = WgmmaAccumulatorAt(i);
+      const int64_t row = row0 + at.y, col = col0 + Sums::Column(at.x);
+      if (row < args.m && col < args.n && !isfinite(sums.acc[i]))
+        sums.acc[i] = SpmmWgmmaRowDot(args, values, dense, row, col);
+    }
+  }
+  if (args.has_bias) {
+    float bias[16];  // sparse row row0 + 8j + 2q + e: bias[2j + e]
+#pragma unroll
+    for (int r = 0; r < 16; ++r) {
+      const int64_t row = row0 + 8 * (r / 2) + 2 * q + r % 2;
+      bias[r] = row < args.m ? ToAcc(args.bias[bias_offset + row]) : 0.0f;
+    }
+#pragma unroll
+    for (int i = 0; i < 32; ++i) sums.acc[i] += bias[2 * (i / 4) + i % 2];
+  }
+  if (args.relu) {
+#pragma unroll
+    for (int i = 0; i < 32; ++i) sums.acc[i] = fmaxf(sums.acc[i], 0.0f);
+  }
+  // Accumulator i goes to staged row 8j + 2q + e % 2, whose swizzle (row / 2 % 4) is q's.
+  float* flat = &staged[0][0];
+  int at[2];  // the thread's word of staged row 2q for e / 2 = h
+#pragma unroll
+  for (int h = 0; h < 2; ++h) {
+    const int c = Sums::Column(16 * warp + lane / 4 + 8 * h);
+    at[h] = 2 * q * 64 + Staging::Piece(2 * q, c / 4, Sums::kStagingSwizzle) * 4 + c % 4;
+  }
+  NamedBarrierSync(1 + group, 128);  // the warpgroup read the last item's staged sums
+#pragma unroll
+  for (int i = 0; i < 32; ++i) flat[(8 * (i / 4) + i % 2) * 64 + at[i % 4 / 2]] = sums.acc[i];
+  NamedBarrierSync(1 + group, 128);
+  // 16-byte output pieces of kSpan columns, kRowPieces a row (n is a multiple of kSpan and out
+  // is 16-byte aligned: SpmmWgmmaUsable).
+  constexpr int kSpan = kVec16<T>, kRowPieces = 64 / kSpan;
+  T* out = args.out + b * args.m * args.n;
+#pragma unroll
+  for (int j = threadIdx.x % 128; j < Config::kRows * kRowPieces; j += 128) {
+    const int r = j / kRowPieces, c = j % kRowPieces * kSpan;
+    const int64_t row = row0 + r, col = col0 + c;
+    if (row >= args.m || col >= args.n) continue;
+    float x[kSpan];
+#pragma unroll
+    for (int p = 0; p < kSpan / 4; ++p) {
+      const float4 f = *reinterpret_cast<const float4*>(
+          &staged[r][Staging::Piece(r, c / 4 + p, Sums::kStagingSwizzle) * 4]);
+      x[4 * p] = f.x, x[4 * p + 1] = f.y, x[4 * p + 2] = f.z, x[4 * p + 3] = f.w;
+    }
+    StoreVec<T, kSpan>(out + row * args.n + col, x);
+  }
+}
+
 // A persistent grid (at most one block an SM) over the work items: 64-row tiles of m (fastest),
 // kCols-column tiles of n, batch items. The ring runs on across a block's items, so the producer
 // fills the next item's stages while the consumers store the last one's sums (session 29's
@@ -240,6 +333,7 @@ __global__ void __launch_bounds__(Config::kThreads, 1)
   __shared__ uint64_t full[kStages];   // the producer's copies landed
   __shared__ uint64_t empty[kStages];  // the consumers' threads are done with it
   Stage* stages = AlignedStages<Stage>(smem_raw);
+  auto* staging = reinterpret_cast<SpmmWgmmaStaging<Config>*>(stages + kStages);
 
   JSDL_PHASE_CLOCK_OF(0, 0);  // then the first item's first stage landed, its sums, its stores
   const int tid = threadIdx.x;
@@ -295,20 +389,8 @@ __global__ void __launch_bounds__(Config::kThreads, 1)
     }
     sums.Finish();
     if (w == blockIdx.x) JSDL_PHASE_CLOCK_OF(0, 2);
-    // acc[i] is out[row0 + at.y, col0 + 64 group + sums.Column(at.x)]: per float32 store, 8
-    // lanes write two 16-byte pieces of each of 4 rows.
-    T* out = args.out + b * args.m * args.n;
-#pragma unroll
-    for (int i = 0; i < 32; ++i) {
-      const int2 at = WgmmaAccumulatorAt(i);
-      const int64_t row = row0 + at.y, col = col0 + 64 * group + sums.Column(at.x);
-      if (row >= args.m || col >= args.n) continue;
-      float v = sums.acc[i];
-      if (!isfinite(v)) v = SpmmWgmmaRowDot(args, values, dense, row, col);
-      if (args.has_bias) v += ToAcc(args.bias[offset[2] + row]);
-      if (args.relu) v = fmaxf(v, 0.0f);
-      out[row * args.n + col] = FromAcc<T>(v);
-    }
+    SpmmWgmmaEpilogue<Config>(args, sums, staging->sums[group], values, dense, offset[2], b, row0,
+                              col0 + 64 * group);
     if (w == blockIdx.x) JSDL_PHASE_CLOCK_OF(0, 3);
   }
 }
