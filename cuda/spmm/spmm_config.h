@@ -92,14 +92,14 @@ struct SpmmWgmmaConfig {
   // half a TF32 stage (24 KB).
   static constexpr int kStagesSplit = 3, kStagesTf32 = 4, kStages16Bit = 6;
   static constexpr int kThreads = 128 * (kConsumers + 1);  // and the producer warpgroup
-  // Its time on an H200 (session 30, call 3: the persistent grid; fitted by
-  // scripts/fit_wgmma_time.py to the 63 runs of docs/gpu-runs/2026-12-04-h200-2a0b0f1-harness on
-  // DLMC matrices in TF32, 3xTF32 and bfloat16, within -15% and +12%, 59 of them within 10%):
-  // kStartNanos (the densify kernel, launches), then for each wave of work items (num_sms of
-  // them) kWaveNanos (the first stages' latency, the epilogue) and kChunkNanos a chunk (3xTF32,
-  // TF32 or 16-bit).
-  static constexpr double kStartNanos = 7000, kWaveNanos = 3500;
-  static constexpr double kChunkNanosSplit = 1390, kChunkNanosTf32 = 640, kChunkNanos16Bit = 370;
+  // Its time on an H200 (session 32, call 1: the staged epilogue; fitted by
+  // scripts/fit_wgmma_time.py to the 36 runs of
+  // docs/gpu-runs/2026-12-04-h200-5ab00df-staged-epilogue on DLMC matrices in TF32, 3xTF32 and
+  // bfloat16, within -14% and +11%, 30 of them within 10%): kStartNanos (the densify kernel,
+  // launches), then for each wave of work items (num_sms of them) kWaveNanos (the first stages'
+  // latency, the epilogue) and kChunkNanos a chunk (3xTF32, TF32 or 16-bit).
+  static constexpr double kStartNanos = 6730, kWaveNanos = 2310;
+  static constexpr double kChunkNanosSplit = 1405, kChunkNanosTf32 = 655, kChunkNanos16Bit = 375;
 };
 
 // The wgmma tile's work items: 64-row tiles of m x kCols-column tiles of n x batch items (its

@@ -1,7 +1,7 @@
-# The device call for the prepared patches (not run: session 31 had no device time left). Apply
-# them on a checkout of e725699 or later (git am docs/prepared/spmm-staged-epilogue/*.patch),
+# Session 32, call 1: the prepared patches of session 31 (StoreVec by st.global.v4; the wgmma tile's staged
+# epilogue) on 5ab00df, measured against main 18989c4 in .dlmc/old (391 s on the device). Set-up:
 # put main's sources in .dlmc/old (git archive main cuda scripts | tar -x -C .dlmc/old), the DLMC
-# sample in .dlmc and the commit in .dlmc/commit; run with carry [".dlmc"], ~560 s:
+# sample in .dlmc and the commit in .dlmc/commit; run with carry [".dlmc"]:
 # build (harnesses old and new, two with phase clocks: the wgmma tile's and the densify kernel's;
 # the package), the harness side by side on transformer and ResNet-50 problems of sessions 30-31
 # with the phase clocks, the time model refitted, memcheck / racecheck, and the SpMM GPU tests
