@@ -145,10 +145,13 @@ def test_variant_overrides(choose):
 # 512 x 512 at 50%, n = 2048: 24.9 against 48.8 us; 512 x 2048 at 60%: 57.9 against 228.1;
 # 2048 x 512 at 70%: 71.7 against 112.5; ResNet-50's 128 x 1152 at 70%, n = 25088: 98.5
 # against 263.7. Slower with few blocks (512 x 512 at 50%, n = 256: 24.2 against 11.1) and at
-# 95% (2048 x 512, n = 2048: 70.5 against 34.2).
+# 95% (2048 x 512, n = 2048: 70.5 against 34.2). Session 32, call 3 (the staged epilogue,
+# docs/gpu-runs/2026-12-04-h200-f5161d1-heuristic): ResNet-50's 64 x 256 at 80%, n = 25088, now
+# 22.2 against 26.3 us (it had lost, 26.9 against 26.1).
 @pytest.mark.parametrize("m, k, n, density", [
     (512, 512, 2048, 0.5), (512, 2048, 2048, 0.4), (2048, 512, 2048, 0.3), (512, 2048, 8192, 0.3),
-    (512, 512, 8192, 0.5), (128, 1152, 25088, 0.3), (64, 256, 200704, 0.2)])
+    (512, 512, 8192, 0.5), (128, 1152, 25088, 0.3), (64, 256, 200704, 0.2),
+    (64, 256, 25088, 0.2)])
 def test_wgmma_tile_where_measured_faster(choose, m, k, n, density):
     assert choose(m, k, n, density, can_wgmma=True)["kind"] == "wgmma"
     assert choose(m, k, n, density, can_wgmma=True, tf32=True)["kind"] == "wgmma"
@@ -157,18 +160,16 @@ def test_wgmma_tile_where_measured_faster(choose, m, k, n, density):
 
 
 @pytest.mark.parametrize("m, k, n, density", [
-    (512, 512, 256, 0.5), (512, 2048, 256, 0.4), (2048, 512, 2048, 0.05), (512, 512, 256, 0.2),
-    (64, 256, 25088, 0.2)])
+    (512, 512, 256, 0.5), (512, 2048, 256, 0.4), (2048, 512, 2048, 0.05), (512, 512, 256, 0.2)])
 def test_cuda_cores_where_the_wgmma_tile_measured_slower(choose, m, k, n, density):
     assert choose(m, k, n, density, can_wgmma=True)["kind"] != "wgmma"
     assert choose(m, k, n, density, can_wgmma=True) == choose(m, k, n, density)
     assert choose(m, k, n, density, variant="wgmma", can_wgmma=True)["kind"] == "wgmma"
 
 
-# Where TF32 (DEFAULT) wins and 3xTF32 (HIGHEST) loses. ResNet-50's 64 x 256 at 80%,
-# n = 25088: 20.7 and 26.9 against 26.1 us; 2048 x 512 at 70%, n = 256: 17.6 and 24.3 against
-# 20.2.
-@pytest.mark.parametrize("m, k, n, density", [(64, 256, 25088, 0.2), (2048, 512, 256, 0.3)])
+# Where TF32 (DEFAULT) wins and 3xTF32 (HIGHEST) loses: 2048 x 512 at 70%, n = 256: 17.6 and 24.3
+# against 20.2 us (session 32, call 3: 14.6 and 21.4 against 20.3).
+@pytest.mark.parametrize("m, k, n, density", [(2048, 512, 256, 0.3)])
 def test_wgmma_tile_only_in_tf32_where_measured_so(choose, m, k, n, density):
     assert choose(m, k, n, density, can_wgmma=True, tf32=True)["kind"] == "wgmma"
     assert choose(m, k, n, density, can_wgmma=True)["kind"] != "wgmma"
@@ -178,17 +179,19 @@ def test_wgmma_tile_only_in_tf32_where_measured_so(choose, m, k, n, density):
 # CUDA cores. Faster: 512 x 2048 at 60%, n = 2048: 25.1 against 241.9 us; 512 x 512 at 50%,
 # n = 2048: 17.0 against 40.5; 2048 x 512 at 70%, n = 256: 15.5 against 20.9; 512 x 512 at
 # 80%, n = 8192: 34.6 against 64.9. Slower: 512 x 512 at 50% and 80%, n = 256: 16.3 and 13.9
-# against 12.4 and 8.3; 2048 x 512 at 95%, n = 8192: 115.4 against 95.6.
+# against 12.4 and 8.3; 2048 x 512 at 95%, n = 8192: 115.4 against 95.6. Session 32, call 3 (the
+# staged epilogue): 2048 x 512 at 95% now faster, n = 8192: 80.9 against 95.7, n = 2048: 25.1
+# against 30.9; at 98%, n = 2048, slower: 25.1 against 22.8.
 @pytest.mark.parametrize("m, k, n, density", [
     (512, 2048, 2048, 0.4), (512, 512, 2048, 0.5), (2048, 512, 256, 0.3), (512, 512, 8192, 0.2),
-    (512, 2048, 8192, 0.1)])
+    (512, 2048, 8192, 0.1), (2048, 512, 8192, 0.05), (2048, 512, 2048, 0.05)])
 def test_16bit_wgmma_tile_where_measured_faster(choose, m, k, n, density):
     assert choose(m, k, n, density, elem_bytes=2, can_wgmma=True)["kind"] == "wgmma"
     assert choose(m, k, n, density, elem_bytes=2)["kind"] != "wgmma"  # cannot run here
 
 
 @pytest.mark.parametrize("m, k, n, density", [
-    (512, 512, 256, 0.5), (512, 512, 256, 0.2), (2048, 512, 8192, 0.05), (2048, 512, 2048, 0.05)])
+    (512, 512, 256, 0.5), (512, 512, 256, 0.2), (2048, 512, 2048, 0.02)])
 def test_16bit_cuda_cores_where_the_tile_measured_slower(choose, m, k, n, density):
     assert choose(m, k, n, density, elem_bytes=2, can_wgmma=True)["kind"] != "wgmma"
     assert choose(m, k, n, density, elem_bytes=2, can_wgmma=True,
@@ -201,5 +204,6 @@ def test_tf32_takes_the_wgmma_tile_sparser(choose):
     first = {tf32: next(d for d in densities if choose(2048, 512, 2048, d, can_wgmma=True,
                                                         tf32=tf32)["kind"] == "wgmma")
              for tf32 in (False, True)}
-    # Measured between 5% and 30% (interpolated: TF32 9%, 3xTF32 17%).
-    assert 0.06 <= first[True] < first[False] <= 0.2
+    # Session 32, call 3 (DLMC's 2048 x 512 at 50-98%, the staged epilogue): TF32 between 5% and
+    # 10% (interpolated 5.6%), 3xTF32 between 10% and 20% (interpolated 15%).
+    assert 0.04 <= first[True] <= 0.1 <= first[False] <= 0.2, first
