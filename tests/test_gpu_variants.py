@@ -188,6 +188,26 @@ def test_stream_many_rows_per_warp(rng, variant, dtype):
                what=f"{variant} {m}x{k}x{n}")
 
 
+@pytest.mark.parametrize("variant", ["wide-stream", "wide-stream:7"], indirect=True)
+@pytest.mark.parametrize("dtype", [jnp.float32, jnp.bfloat16])
+def test_wide_stream_blocks_take_several_tiles(rng, variant, dtype):
+  """More 256-byte column tiles than one wave of blocks (n = 19192: 300 tiles in float32, 150 in
+  bfloat16, the last partial; 2 batch items; 1 or 6 row blocks): one wave of blocks takes them in
+  turn, each copying its next tile's panel into a second buffer while this one's rows stream,
+  and starting again at the next batch item. Dense rows no entry uses hold inf: neither buffer
+  may leak them, nor miss its row of zeros."""
+  m, k, n, batch = 40, 50, 19192, 2
+  indptr, indices = scrambled_pattern(rng, m, k // 2, 0.3, empty_rows=4)
+  vals, v64 = rand_dense(rng, (batch, indices.shape[0]), dtype)
+  x64 = rng.standard_normal((batch, k, n))
+  x64[:, k // 2:] = np.inf
+  x, x64 = rounded(x64, dtype)
+  A = jsdl.CSR.from_parts(vals, indptr, indices, (m, k))
+  out = run_fresh(jsdl.spmm, A, x)
+  ref = dense_from_entries(v64, indptr, indices, m, k)[..., : k // 2] @ x64[:, : k // 2]
+  assert_close(out, ref, dtype, what=f"{variant} {m}x{k}x{n}")
+
+
 @pytest.mark.parametrize("variant", ["panel:32:2", "panel:8:8", "stream", "stream:3",
                                      "stream:3:50", "wide-stream", "wide-stream:3", "wgmma"],
                          indirect=True)

@@ -20,4 +20,14 @@ __device__ __forceinline__ void CopyAsyncWaitAll() {
   asm volatile("cp.async.commit_group;\ncp.async.wait_group 0;\n" ::: "memory");
 }
 
+// Closes this thread's copies since the last commit into a group.
+__device__ __forceinline__ void CopyAsyncCommit() {
+  asm volatile("cp.async.commit_group;\n" ::: "memory");
+}
+
+// Waits for this thread's groups but the newest (a prefetch may stay in flight).
+__device__ __forceinline__ void CopyAsyncWaitAllButNewest() {
+  asm volatile("cp.async.wait_group 1;\n" ::: "memory");
+}
+
 }  // namespace jsdl

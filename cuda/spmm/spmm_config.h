@@ -44,11 +44,17 @@ struct SpmmPanelConfig : Layout {
 // sums of its rows (passes only), then the panel rows of a pass and one row of
 // zeros after them (padding entries point there: 0 x 0 adds nothing, so a
 // partial stage needs no guard per entry).
-template <int kWarps_, int kMinBlocksPerSm_, bool kPasses_, int kVecs_ = 1>
+//
+// kPrefetch: where a block takes several column tiles (launched as one wave)
+// and two panels fit, the next tile's panel is copied while this one's rows
+// stream (one block an SM leaves nothing else to hide the copy behind).
+template <int kWarps_, int kMinBlocksPerSm_, bool kPasses_, int kVecs_ = 1,
+          bool kPrefetch_ = false>
 struct SpmmStreamConfigT {
   static constexpr int kWarps = kWarps_;
   static constexpr int kMinBlocksPerSm = kMinBlocksPerSm_;
   static constexpr bool kPasses = kPasses_;
+  static constexpr bool kPrefetch = kPrefetch_ && !kPasses_;
   static constexpr int kVecs = kVecs_;                // 16-byte vectors a lane
   static constexpr int kRowBytes = 128 * kVecs;       // a panel row: 8 lanes x kVecs x 16 bytes
   static constexpr int kStagedEntryBytes = 8;         // value (float) + panel row
@@ -57,8 +63,10 @@ struct SpmmStreamConfigT {
   static constexpr int64_t PartialBytes(int64_t rows, int elem_bytes) {
     return kPasses ? rows * (kRowBytes / elem_bytes) * 4 : 0;
   }
-  static constexpr int64_t SharedBytes(int64_t pass_rows, int64_t rows, int elem_bytes) {
-    return kStagingBytes + PartialBytes(rows, elem_bytes) + (pass_rows + 1) * kRowBytes;
+  // panels: 2 with kPrefetch's second buffer.
+  static constexpr int64_t SharedBytes(int64_t pass_rows, int64_t rows, int elem_bytes,
+                                       int panels = 1) {
+    return kStagingBytes + PartialBytes(rows, elem_bytes) + panels * (pass_rows + 1) * kRowBytes;
   }
   // The most panel rows a pass may hold in `budget` bytes (< 1: none fit).
   static constexpr int64_t PassRows(int64_t budget, int64_t rows, int elem_bytes) {
@@ -75,7 +83,7 @@ using SpmmStreamConfig = SpmmStreamConfigT<16, 2, false>;
 // slots busy, 1 FFMA in 6 instructions). The panel is twice as tall in bytes
 // (k <= about 850), so one block an SM: 24 warps at 80 registers (32 warps
 // at 64 spilled).
-using SpmmStreamWideConfig = SpmmStreamConfigT<24, 1, false, 2>;
+using SpmmStreamWideConfig = SpmmStreamConfigT<24, 1, false, 2, true>;
 // Panels taller than a block's shared memory (k above about 1700) in passes
 // of rows, the rows' partial sums kept in shared memory between passes: one
 // block an SM of 16 warps (104-119 registers; 32 warps at 64 spilled).

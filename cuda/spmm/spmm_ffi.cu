@@ -66,23 +66,34 @@ ffi::Error LaunchPanel(cudaStream_t stream, SpmmArgs<T> args, int rows_per_warp)
 }
 
 // Stream kernel: rows_per_block rows a block, interleaved over the blocks;
-// the whole panel at once, or passes of pass_rows panel rows (> 0).
+// the whole panel at once, or passes of pass_rows panel rows (> 0). With
+// Config::kPrefetch, more column tiles than one wave of blocks and room for two
+// panels, one wave of blocks takes the tiles in turn, prefetching the next.
 template <typename T, typename Config>
-ffi::Error LaunchStream(cudaStream_t stream, SpmmArgs<T> args, int rows_per_block,
-                        int pass_rows) {
+ffi::Error LaunchStream(cudaStream_t stream, SpmmArgs<T> args, const SpmmDevice& device,
+                        int rows_per_block, int pass_rows) {
   constexpr auto kernel = SpmmStreamKernel<T, Config>;
   const int64_t row_blocks = (args.m + rows_per_block - 1) / rows_per_block;
   const int64_t rows_cap = StreamRowsCap(args.m, rows_per_block);
   if (!Config::kPasses) pass_rows = static_cast<int>(args.k);
-  const size_t smem =
-      static_cast<size_t>(Config::SharedBytes(pass_rows, rows_cap, sizeof(T)));
-  JSDL_RETURN_IF_ERROR(OptInSharedMemory<kernel>(smem));
   constexpr int kTileCols = SpmmStreamTile<T, Config::kVecs>::kTileCols;
   args.column_tiles = (args.n + kTileCols - 1) / kTileCols;
+  const unsigned batch_blocks = CappedGridDim(args.batch);
+  unsigned tile_blocks = CappedGridDim(args.column_tiles);
+  int panels = 1;
+  const int64_t wave = int64_t{device.num_sms} * Config::kMinBlocksPerSm;
+  if (Config::kPrefetch && row_blocks * args.column_tiles * batch_blocks > wave &&
+      Config::SharedBytes(pass_rows, rows_cap, sizeof(T), 2) <= device.smem_per_block) {
+    const int64_t fit = wave / (row_blocks * batch_blocks);
+    tile_blocks = static_cast<unsigned>(fit < 1 ? 1 : fit < tile_blocks ? fit : tile_blocks);
+    panels = 2;
+  }
+  const size_t smem =
+      static_cast<size_t>(Config::SharedBytes(pass_rows, rows_cap, sizeof(T), panels));
+  JSDL_RETURN_IF_ERROR(OptInSharedMemory<kernel>(smem));
   const dim3 block(32, Config::kWarps);
-  const dim3 grid(static_cast<unsigned>(row_blocks), CappedGridDim(args.column_tiles),
-                  CappedGridDim(args.batch));
-  kernel<<<grid, block, smem, stream>>>(args, static_cast<int>(row_blocks), pass_rows);
+  const dim3 grid(static_cast<unsigned>(row_blocks), tile_blocks, batch_blocks);
+  kernel<<<grid, block, smem, stream>>>(args, static_cast<int>(row_blocks), pass_rows, panels);
   JSDL_CHECK_LAUNCH("SpmmStreamKernel");
   return ffi::Error::Success();
 }
@@ -211,11 +222,12 @@ ffi::Error Launch(cudaStream_t stream, const SpmmArgs<T>& args, bool tf32) {
   if constexpr (kHasSharedCopy) {
     if (choice.kind == SpmmKernelKind::kStream) {
       if (choice.pass_rows > 0)
-        return LaunchStream<T, SpmmStreamPassesConfig>(stream, args, choice.rows_per_block,
-                                                       choice.pass_rows);
+        return LaunchStream<T, SpmmStreamPassesConfig>(stream, args, device,
+                                                       choice.rows_per_block, choice.pass_rows);
       if (choice.stream_vecs == 2)
-        return LaunchStream<T, SpmmStreamWideConfig>(stream, args, choice.rows_per_block, 0);
-      return LaunchStream<T, SpmmStreamConfig>(stream, args, choice.rows_per_block, 0);
+        return LaunchStream<T, SpmmStreamWideConfig>(stream, args, device,
+                                                     choice.rows_per_block, 0);
+      return LaunchStream<T, SpmmStreamConfig>(stream, args, device, choice.rows_per_block, 0);
     }
     if (choice.kind == SpmmKernelKind::kPanel)
       return LaunchPanelFor<T>(stream, args, choice.tile_cols, choice.rows_per_warp);

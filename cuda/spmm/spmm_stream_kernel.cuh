@@ -104,6 +104,23 @@ __device__ __forceinline__ void StoreStreamQuarter(float (&quarter)[Tile::kQuart
     StoreVec<T, Tile::kQuarter>(out_row + vec_col + start % kVec, quarter);
 }
 
+// Up to 32 rows of a warp, lane j the j-th: its row and entry range.
+struct StreamRowSlot {
+  int32_t row = 0, start = 0, end = 0;
+};
+
+template <typename T>
+__device__ __forceinline__ StreamRowSlot LoadStreamRowSlot(const SpmmArgs<T>& args, int slot,
+                                                           int m) {
+  StreamRowSlot r;
+  if (slot < m) {
+    r.row = __ldg(args.row_indices + slot);
+    r.start = __ldg(args.row_offsets + r.row);
+    r.end = __ldg(args.row_offsets + r.row + 1);
+  }
+  return r;
+}
+
 // Where a warp's loads stand among its rows (warp-uniform): row i of the
 // warp's current 32, entries [e0, end) of it left.
 struct StreamCursor {
@@ -183,9 +200,11 @@ __device__ __forceinline__ int StageEntries(const StreamStage& now, StagedEntry*
 // kVec == 0). Without passes pass_rows = k; with them the panel comes in
 // passes of pass_rows rows, each over all of the block's rows, whose float32
 // partial sums wait in shared memory (a lane reads back only what it wrote).
+// panels = 2 (Config::kPrefetch, no passes): two panel buffers, the next
+// column tile's copied while this one's rows stream.
 template <typename T, typename Config>
 __global__ void __launch_bounds__(32 * Config::kWarps, Config::kMinBlocksPerSm)
-    SpmmStreamKernel(const SpmmArgs<T> args, int row_blocks, int pass_rows) {
+    SpmmStreamKernel(const SpmmArgs<T> args, int row_blocks, int pass_rows, int panels) {
   constexpr int kWarps = Config::kWarps;
   using Tile = SpmmStreamTile<T, Config::kVecs>;
   static_assert(Tile::kRowBytes == Config::kRowBytes, "a group reads one panel row");
@@ -198,8 +217,9 @@ __global__ void __launch_bounds__(32 * Config::kWarps, Config::kMinBlocksPerSm)
   float* partials = reinterpret_cast<float*>(shared_bytes + Config::kStagingBytes);
   // Config::PartialBytes(rows_cap, sizeof(T)) (a host function):
   const int partial_bytes = Config::kPasses ? rows_cap * Tile::kTileCols * 4 : 0;
-  auto* panel =
+  auto* const panel0 =
       reinterpret_cast<Vec<T, kVec>*>(shared_bytes + Config::kStagingBytes + partial_bytes);
+  const int panel_vecs = (pass_rows + 1) * Tile::kVecsPerRow;  // a buffer and its zero row
 
   const int lane = threadIdx.x;
   const int group = lane / Tile::kLanesPerGroup;
@@ -208,6 +228,11 @@ __global__ void __launch_bounds__(32 * Config::kWarps, Config::kMinBlocksPerSm)
   const int slot_stride = row_blocks * kWarps;
   const int first_slot = static_cast<int>(blockIdx.x) + row_blocks * threadIdx.y;
   const int k = static_cast<int>(args.k);
+  // A warp whose rows make one 32-row chunk (the usual case) keeps their
+  // metadata over all its column tiles.
+  const bool one_chunk = Config::kPrefetch && first_slot + kWarpSize * slot_stride >= m;
+  const StreamRowSlot kept =
+      one_chunk ? LoadStreamRowSlot(args, first_slot + lane * slot_stride, m) : StreamRowSlot{};
 
   for (int64_t b = blockIdx.z; b < args.batch; b += gridDim.z) {
     int64_t offset[3];
@@ -215,33 +240,44 @@ __global__ void __launch_bounds__(32 * Config::kWarps, Config::kMinBlocksPerSm)
     const T* values = args.values + offset[kSpmmValues];
     const T* dense = args.dense + offset[kSpmmDense];
 
+    int buffer = 0;
+    bool copied = false;  // this tile's panel was prefetched
     for (int64_t tile = blockIdx.y; tile < args.column_tiles; tile += gridDim.y) {
       const int64_t col0 = tile * Tile::kTileCols;
       const int64_t cols_left = args.n - col0;
+      Vec<T, kVec>* const panel = panel0 + buffer * panel_vecs;
       for (int k0 = 0; k0 < k; k0 += pass_rows) {  // one pass without kPasses
         const int rows_here = min(pass_rows, k - k0);
         const bool first_pass = k0 == 0, last_pass = k0 + pass_rows >= k;
-        __syncthreads();  // the previous panel is no longer read
-        CopyPanelAsync<T, Tile::kVecsPerRow>(panel, dense + int64_t{k0} * args.n, args,
-                                                rows_here, col0, cols_left, thread,
-                                                kWarps * kWarpSize);
+        __syncthreads();  // the previous panel (and the other buffer) is no longer read
+        if (!copied)
+          CopyPanelAsync<T, Tile::kVecsPerRow>(panel, dense + int64_t{k0} * args.n, args,
+                                                  rows_here, col0, cols_left, thread,
+                                                  kWarps * kWarpSize);
         if (thread < Tile::kVecsPerRow)  // the zero row (bytes: 16-bit types need no ctor)
           reinterpret_cast<uint4*>(panel)[rows_here * Tile::kVecsPerRow + thread] =
               make_uint4(0, 0, 0, 0);
-        CopyAsyncWaitAll();
+        const int64_t next_col0 = col0 + int64_t{gridDim.y} * Tile::kTileCols;
+        copied = Config::kPrefetch && panels == 2 && next_col0 < args.n;
+        if (copied) {  // one pass: the whole next panel into the other buffer
+          CopyAsyncCommit();
+          CopyPanelAsync<T, Tile::kVecsPerRow>(panel0 + (buffer ^ 1) * panel_vecs, dense, args,
+                                                  k, next_col0, args.n - next_col0, thread,
+                                                  kWarps * kWarpSize);
+          CopyAsyncCommit();
+          CopyAsyncWaitAllButNewest();
+        } else {
+          CopyAsyncWaitAll();
+        }
         __syncthreads();
 
         // The warp's rows, 32 at a time: lane j holds the j-th one's metadata.
         int local0 = threadIdx.y;  // block-local index of the chunk's first row
         for (int chunk = first_slot; chunk < m;
              chunk += kWarpSize * slot_stride, local0 += kWarpSize * kWarps) {
-          const int my_slot = chunk + lane * slot_stride;
-          int32_t my_row = 0, my_start = 0, my_end = 0;
-          if (my_slot < m) {
-            my_row = __ldg(args.row_indices + my_slot);
-            my_start = __ldg(args.row_offsets + my_row);
-            my_end = __ldg(args.row_offsets + my_row + 1);
-          }
+          const StreamRowSlot slot =
+              one_chunk ? kept : LoadStreamRowSlot(args, chunk + lane * slot_stride, m);
+          const int32_t my_row = slot.row, my_start = slot.start, my_end = slot.end;
           const int rows = min((m - chunk + slot_stride - 1) / slot_stride, kWarpSize);
 
           // Stages of 32 entries in order (an empty row has one, with none),
@@ -310,6 +346,7 @@ __global__ void __launch_bounds__(32 * Config::kWarps, Config::kMinBlocksPerSm)
           }
         }
       }
+      if (copied) buffer ^= 1;
     }
   }
 }
