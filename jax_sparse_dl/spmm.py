@@ -114,10 +114,25 @@ def _select_ffi_operands(args, avals, *, has_bias, **_):
 # stays unused.
 WGMMA_MIN_DENSITY = 0.05
 WGMMA_MAX_WORKSPACE = 1 << 30
+# Parts over k (SpmmWgmmaConfig and SpmmWgmmaKPartsBytes in cuda/spmm/spmm_config.h; a test
+# checks they agree): a call of at most WGMMA_K_PARTS_MAX_ITEMS work items (64 rows x
+# WGMMA_COLS columns of an output batch item) may give each item's chunks of k to several
+# blocks, whose float32 sums and counters follow the densified tiles.
+WGMMA_COLS, WGMMA_CONSUMERS = 128, 2
+WGMMA_MAX_K_PARTS, WGMMA_K_PARTS_MAX_ITEMS, WGMMA_MIN_K_PART_CHUNKS = 8, 64, 2
+
+
+def wgmma_k_parts_bytes(m: int, k: int, n: int, out_batch: int) -> int:
+  """Bytes of the wgmma tile's parts over k after its densified tiles (0: not allowed)."""
+  items = -(-m // TILE_EDGE) * -(-n // WGMMA_COLS) * out_batch
+  chunks = -(-k // TILE_EDGE)
+  if items > WGMMA_K_PARTS_MAX_ITEMS or chunks < 2 * WGMMA_MIN_K_PART_CHUNKS:
+    return 0
+  return items * (WGMMA_MAX_K_PARTS * TILE_EDGE * WGMMA_COLS * 4 + WGMMA_CONSUMERS * 4)
 
 
 def wgmma_workspace_bytes(m: int, k: int, n: int, nnz: int, values_batch: int, dtype, tiles: int,
-                          precision: str) -> int:
+                          precision: str, out_batch: int = 1) -> int:
   """Bytes of the wgmma tile's work buffer for one call (0: the call cannot take the tile)."""
   dtype = jnp.dtype(dtype)
   if (dtype not in (jnp.float32, jnp.bfloat16, jnp.float16) or tiles == 0
@@ -125,16 +140,19 @@ def wgmma_workspace_bytes(m: int, k: int, n: int, nnz: int, values_batch: int, d
     return 0
   split = dtype == jnp.float32 and precision == "HIGHEST"  # 3xTF32: the residues too
   size = values_batch * tiles * TILE_EDGE * TILE_EDGE * dtype.itemsize * (2 if split else 1)
+  size += wgmma_k_parts_bytes(m, k, n, out_batch)
   return size if size <= WGMMA_MAX_WORKSPACE else 0
 
 
 def _scratch(avals, *, m, k, precision, **_):
   # The FFI operands (_select_ffi_operands): values, dense, bias, then FFI_PATTERN, which ends
   # with the tile index (tile_offsets, tile_entries).
-  v_aval, d_aval, tile_offsets = avals[0], avals[1], avals[-2]
+  v_aval, d_aval, b_aval, tile_offsets = avals[0], avals[1], avals[2], avals[-2]
+  out_batch = math.prod(jnp.broadcast_shapes(v_aval.shape[:-1], d_aval.shape[:-2],
+                                             b_aval.shape[:-1]))
   size = wgmma_workspace_bytes(m, k, d_aval.shape[-1], v_aval.shape[-1],
                                math.prod(v_aval.shape[:-1]), v_aval.dtype,
-                               max(tile_offsets.shape[0] - 1, 0), precision)
+                               max(tile_offsets.shape[0] - 1, 0), precision, out_batch)
   return [jax.core.ShapedArray((size,), jnp.uint8)]
 
 

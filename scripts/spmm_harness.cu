@@ -52,8 +52,11 @@ int Run(const Pattern& p, int64_t n, bool tf32, int batches, const std::string& 
   args.nnz = nnz;
   args.batch = 1;
   args.values_batch = 1;
-  // The wgmma tile's densified tiles (float32 at HIGHEST: the largest, with the residues).
-  args.workspace_bytes = jsdl::SpmmWgmmaWorkspaceBytes(m, k, 1, true, sizeof(T));
+  // The wgmma tile's densified tiles (float32 at HIGHEST: the largest, with the residues) and
+  // its parts over k where allowed.
+  args.workspace_bytes = jsdl::SpmmWgmmaWorkspaceBytes(m, k, 1, true, sizeof(T)) +
+                         jsdl::SpmmWgmmaKPartsBytes(jsdl::SpmmWgmmaItems(m, n, 1),
+                                                    (k + jsdl::kTileIndexEdge - 1) / jsdl::kTileIndexEdge);
   args.workspace = DeviceOutput<float>(args.workspace_bytes / 4);
   std::vector<double> ref(m * n, 0.0);
   for (int64_t i = 0; i < m; ++i)

@@ -364,6 +364,48 @@ def test_spmm_wgmma_blocks_take_several_work_items(rng, monkeypatch, dtype, prec
     assert_close(out, ref, dtype, what="wgmma")
 
 
+@pytest.mark.parametrize("parts", [2, 3, 8])
+@pytest.mark.parametrize("dtype, precision", [(jnp.float32, "highest"), (jnp.float32, "default"),
+                                              (jnp.bfloat16, "default")])
+def test_spmm_wgmma_k_parts(rng, monkeypatch, parts, dtype, precision):
+  """Parts over k (wgmma:<parts>): 3 row tiles x 2 column tiles (the last of 8 columns) x 2 batch
+  items = 12 work items, each item's 11 chunks of k in parts on other blocks: 2 (6 + 5 chunks),
+  3 (4 + 4 + 3) or, asked for 8, 6 (2 chunks each, the last 1: no part is left empty); the last part of an item to finish adds the
+  others' sums, then bias and ReLU. Rows 64-127 have no entries in columns 64-447: some of their
+  parts hold no tile at all (their warpgroups reach the counter without a stage). Dense rows
+  690-699 are inf and used by no entry: the tile's zeros make some parts' sums NaN, so the joined
+  sums are computed again from the entries. Against float64; at HIGHEST the sums also differ
+  bitwise from one part's (the parts really ran)."""
+  m, k, n, batch = 130, 700, 136, 2
+  indptr, indices = scrambled_pattern(rng, m, 690, 0.3)
+  rows = entry_rows(indptr)
+  keep = ~((rows >= 64) & (rows < 128) & (indices >= 64) & (indices < 448))
+  indptr = np.concatenate([[0], np.cumsum(np.bincount(rows[keep], minlength=m))]).astype(np.int32)
+  indices = indices[keep]
+  vals, v64 = rand_dense(rng, (batch, indices.shape[0]), dtype)
+  x64 = rng.standard_normal((batch, k, n))
+  x64[:, 690:] = np.inf
+  x, x64 = rounded(x64, dtype)
+  bias, b64 = rand_dense(rng, (batch, m), dtype)
+  A = jsdl.CSR.from_parts(vals, indptr, indices, (m, k))
+
+  def run(variant):
+    monkeypatch.setenv("JSDL_SPMM_VARIANT", variant)
+    return np.asarray(run_fresh(lambda A, x, b: jsdl.spmm(A, x, bias=b, relu=True,
+                                                          precision=precision), A, x, bias))
+
+  out = run(f"wgmma:{parts}")
+  ref = np.maximum(dense_from_entries(v64, indptr, indices, m, k)[..., :690] @ x64[:, :690]
+                   + b64[..., None], 0)
+  assert out.shape == (batch, m, n)
+  if dtype == jnp.float32 and precision == "default":
+    assert rel_err(out, ref) < TF32_TOL
+  else:
+    assert_close(out, ref, dtype, what=f"wgmma:{parts}")
+  if wgmma_runs() and dtype == jnp.float32 and precision == "highest":
+    assert not np.array_equal(out, run("wgmma:1"))
+
+
 def test_spmm_wgmma_gradients(rng, monkeypatch):
   """Both gradients of a wgmma SpMM: d values is an SDDMM, d x an SpMM with A^T, whose tile
   index is the transposed pattern's (130 x 260 -> 260 x 130)."""

@@ -16,17 +16,18 @@ DRIVER = r"""
 int main() {
   const jsdl::SpmmDevice h200{132, 232448, 233472};
   long long m, k, n, batch, nnz;
-  int vec, elem_bytes, copy_ok, can_wgmma, tf32;
+  int vec, elem_bytes, copy_ok, can_wgmma, tf32, can_k_parts;
   char variant[128];
-  while (std::scanf("%lld %lld %lld %lld %lld %d %d %d %d %d %127s", &m, &k, &n, &batch, &nnz,
-                    &vec, &elem_bytes, &copy_ok, &can_wgmma, &tf32, variant) == 11) {
+  while (std::scanf("%lld %lld %lld %lld %lld %d %d %d %d %d %d %127s", &m, &k, &n, &batch, &nnz,
+                    &vec, &elem_bytes, &copy_ok, &can_wgmma, &tf32, &can_k_parts, variant) == 12) {
     if (variant[0] == '-') unsetenv("JSDL_SPMM_VARIANT");
     else setenv("JSDL_SPMM_VARIANT", variant, 1);
     const jsdl::SpmmChoice c =
         jsdl::ChooseSpmm(m, k, n, batch, nnz, vec, elem_bytes, copy_ok != 0, h200,
-                         can_wgmma != 0, tf32 != 0);
-    std::printf("%d %d %d %d %d %d %d %d\n", static_cast<int>(c.kind), c.tile_cols,
-                c.rows_per_warp, c.lanes, c.warps, c.rows_per_block, c.pass_rows, c.stream_vecs);
+                         can_wgmma != 0, tf32 != 0, can_k_parts != 0);
+    std::printf("%d %d %d %d %d %d %d %d %d\n", static_cast<int>(c.kind), c.tile_cols,
+                c.rows_per_warp, c.lanes, c.warps, c.rows_per_block, c.pass_rows, c.stream_vecs,
+                c.k_parts);
   }
 }
 """
@@ -37,19 +38,20 @@ KINDS = {0: "gather", 1: "panel", 2: "stream", 3: "wgmma"}
 @pytest.fixture(scope="module")
 def choose(tmp_path_factory):
     """choose(m, k, n, density, dtype bytes, batch=1, variant=None, can_wgmma=False,
-    tf32=False) -> dict of the choice (can_wgmma: the wgmma tile can run, tf32: in TF32)."""
+    tf32=False, can_k_parts=False) -> dict of the choice (can_wgmma: the wgmma tile can run,
+    tf32: in TF32, can_k_parts: its workspace has room for parts over k)."""
     driver = host_driver(tmp_path_factory.mktemp("spmm_heuristic"), DRIVER, "spmm")
 
     def run(m, k, n, density, elem_bytes=4, batch=1, variant=None, vec=None, copy_ok=True,
-            can_wgmma=False, tf32=False):
+            can_wgmma=False, tf32=False, can_k_parts=False):
         vec = vec if vec is not None else (16 // elem_bytes if n % (16 // elem_bytes) == 0
                                            else 1)
         nnz = int(round(m * k * density))
-        kind, tile, rpw, lanes, warps, rpb, pass_rows, vecs = driver(
+        kind, tile, rpw, lanes, warps, rpb, pass_rows, vecs, k_parts = driver(
             f"{m} {k} {n} {batch} {nnz} {vec} {elem_bytes} {int(copy_ok)} {int(can_wgmma)} "
-            f"{int(tf32)} {variant or '-'}\n")
+            f"{int(tf32)} {int(can_k_parts)} {variant or '-'}\n")
         return dict(kind=KINDS[kind], tile=tile, rows_per_warp=rpw, lanes=lanes, warps=warps,
-                    rows_per_block=rpb, pass_rows=pass_rows, vecs=vecs)
+                    rows_per_block=rpb, pass_rows=pass_rows, vecs=vecs, k_parts=k_parts)
 
     return run
 
@@ -207,3 +209,81 @@ def test_tf32_takes_the_wgmma_tile_sparser(choose):
     # Session 32, call 3 (DLMC's 2048 x 512 at 50-98%, the staged epilogue): TF32 between 5% and
     # 10% (interpolated 5.6%), 3xTF32 between 10% and 20% (interpolated 15%).
     assert 0.04 <= first[True] <= 0.1 <= first[False] <= 0.2, first
+
+
+# Parts over k for the wgmma tile (session 32, prepared; not yet measured): the time model gives
+# a call of few work items (64 rows x 128 columns of the output each) its chunks of k in parts
+# over more blocks, within one wave, each part at least 2 chunks, at most 8 parts, only at most
+# 64 items and only where the workspace has their room (can_k_parts).
+def test_k_parts_only_with_their_room(choose):
+  # 512 x 2048, N = 256: 16 items of 32 chunks; 3xTF32 at 60%.
+  assert choose(512, 2048, 256, 0.4, can_wgmma=True)["k_parts"] == 1
+  with_room = choose(512, 2048, 256, 0.4, can_wgmma=True, can_k_parts=True)
+  assert with_room["kind"] == "wgmma" and 2 <= with_room["k_parts"] <= 8
+  assert choose(512, 2048, 256, 0.4, can_k_parts=True)["kind"] != "wgmma"  # cannot run here
+
+
+@pytest.mark.parametrize("m, k, n", [(2048, 512, 2048), (512, 512, 8192), (128, 1152, 25088)])
+def test_no_k_parts_for_many_items(choose, m, k, n):
+  """More than 64 work items (512, 256 and 392 here): one part an item."""
+  c = choose(m, k, n, 0.3, can_wgmma=True, can_k_parts=True)
+  assert c["kind"] == "wgmma" and c["k_parts"] == 1
+
+
+def test_k_parts_within_a_wave_and_two_chunks_each(choose):
+  for m, k, n in [(512, 2048, 256), (2048, 512, 256), (512, 512, 256), (64, 4096, 128),
+                  (130, 300, 136)]:
+    items = -(-m // 64) * -(-n // 128)
+    parts = choose(m, k, n, 0.5, can_wgmma=True, can_k_parts=True, variant="wgmma")["k_parts"]
+    assert parts == 1 or (items * parts <= 132 and -(-k // 64) // parts >= 2), (m, k, n, parts)
+  # 64 x 4096, N = 1024: 8 items of 64 chunks: the model takes all 8 parts.
+  assert choose(64, 4096, 1024, 0.5, can_wgmma=True, can_k_parts=True)["k_parts"] == 8
+  # k = 192: 3 chunks, too few for two parts of two.
+  assert choose(64, 192, 128, 0.5, can_wgmma=True, can_k_parts=True,
+                variant="wgmma")["k_parts"] == 1
+
+
+def test_k_parts_forced(choose):
+  def parts(variant, room=True, k=700):
+    return choose(130, k, 136, 0.4, can_wgmma=True, can_k_parts=room, variant=variant)["k_parts"]
+  assert parts("wgmma:3") == 3
+  assert parts("wgmma:1") == 1
+  assert parts("wgmma:100") == 8  # at most kMaxKParts
+  assert parts("wgmma:11", k=400) == 7  # at most the 7 chunks
+  assert parts("wgmma:5", room=False) == 1
+  assert choose(130, 700, 136, 0.4, can_wgmma=True, can_k_parts=True,
+                variant="wgmma:3")["kind"] == "wgmma"
+
+
+KPARTS_DRIVER = r"""
+#include <cstdio>
+#include "spmm_config.h"
+int main() {
+  long long items, chunks;
+  while (std::scanf("%lld %lld", &items, &chunks) == 2)
+    std::printf("%lld\n", static_cast<long long>(jsdl::SpmmWgmmaKPartsBytes(items, chunks)));
+}
+"""
+
+
+def test_python_sizes_the_k_parts_as_the_header(tmp_path):
+  """jax_sparse_dl/spmm.py sizes the workspace's parts over k; the handler uses them only where
+  they fit (SpmmWgmmaKPartsRoom), so the two must agree."""
+  import re
+  from pathlib import Path
+  import importlib
+  spmm = importlib.import_module("jax_sparse_dl.spmm")  # the module, not the function
+  header = (Path(__file__).resolve().parents[1] / "cuda/spmm/spmm_config.h").read_text()
+  for name, value in [("kMaxKParts", spmm.WGMMA_MAX_K_PARTS),
+                      ("kKPartsMaxItems", spmm.WGMMA_K_PARTS_MAX_ITEMS),
+                      ("kMinKPartChunks", spmm.WGMMA_MIN_K_PART_CHUNKS),
+                      ("kConsumers", spmm.WGMMA_CONSUMERS)]:
+    assert int(re.search(rf"\b{name} = (\d+)", header).group(1)) == value, name
+  run = host_driver(tmp_path, KPARTS_DRIVER, "spmm")
+  for m, k, n, batch in [(512, 2048, 256, 1), (130, 300, 136, 2), (512, 512, 2048, 1),
+                         (64, 192, 128, 1), (64, 256, 128, 1), (512, 512, 512, 4),
+                         (512, 512, 512, 5)]:
+    items = -(-m // 64) * -(-n // 128) * batch
+    assert run(f"{items} {-(-k // 64)}\n") == [spmm.wgmma_k_parts_bytes(m, k, n, batch)], (m, k, n)
+  assert spmm.wgmma_k_parts_bytes(512, 2048, 256, 1) == 16 * (8 * 64 * 128 * 4 + 8)
+  assert spmm.wgmma_k_parts_bytes(512, 512, 512, 5) == 0  # 80 items

@@ -108,6 +108,13 @@ struct SpmmWgmmaConfig {
   // latency, the epilogue) and kChunkNanos a chunk (3xTF32, TF32 or 16-bit).
   static constexpr double kStartNanos = 6730, kWaveNanos = 2310;
   static constexpr double kChunkNanosSplit = 1405, kChunkNanosTf32 = 655, kChunkNanos16Bit = 375;
+  // Parts over k (session 32, prepared): a call of at most kKPartsMaxItems work items (less than
+  // half a wave on an H100 / H200) may give each item's chunks to up to kMaxKParts blocks, at
+  // least kMinKPartChunks chunks each; each part leaves its float32 sums in the workspace and the
+  // last one of an item to finish adds the others' (kKPartNanos each: a guess, not yet measured)
+  // before the epilogue.
+  static constexpr int kMaxKParts = 8, kKPartsMaxItems = 64, kMinKPartChunks = 2;
+  static constexpr double kKPartNanos = 300;
 };
 
 // The wgmma tile's work items: 64-row tiles of m x kCols-column tiles of n x batch items (its
@@ -116,6 +123,17 @@ inline int64_t SpmmWgmmaItems(int64_t m, int64_t n, int64_t batch) {
   using Config = SpmmWgmmaConfig;
   return (m + Config::kRows - 1) / Config::kRows * ((n + Config::kCols - 1) / Config::kCols) *
          batch;
+}
+
+// The workspace the wgmma tile's parts over k need after the densified tiles: for each work item
+// kMaxKParts x (64 x kCols) float32 sums (each consumer thread's 32 in a row), then a counter of
+// finished parts a consumer warpgroup. 0 where parts are not allowed (more than kKPartsMaxItems
+// items, or chunks for fewer than two parts). jax_sparse_dl/spmm.py sizes the same.
+inline int64_t SpmmWgmmaKPartsBytes(int64_t items, int64_t chunks) {
+  using Config = SpmmWgmmaConfig;
+  if (items > Config::kKPartsMaxItems || chunks < 2 * Config::kMinKPartChunks) return 0;
+  return items * (int64_t{Config::kMaxKParts} * Config::kRows * Config::kCols * 4 +
+                  Config::kConsumers * 4);
 }
 
 // The partial sums of a passes block take at most this much shared memory.

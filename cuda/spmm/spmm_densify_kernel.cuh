@@ -73,16 +73,20 @@ __device__ __forceinline__ void DensifyLoadBatch(const SpmmArgs<T>& args, const 
 }
 
 // Grid: x the tiles of the index, y the values batch items (values (*bv, nnz) contiguous, their
-// tiles DensifiedWords<T, kSplit> = item_words apart).
+// tiles DensifiedWords<T, kSplit> = item_words apart). Block (0, 0) also zeroes the wgmma tile's
+// counters of parts over k (counter_count of them; SpmmWgmmaJoinParts).
 template <typename T, bool kSplit>
-__global__ void __launch_bounds__(256) SpmmDensifyKernel(const SpmmArgs<T> args,
-                                                         uint32_t* tiles, int64_t item_words) {
+__global__ void __launch_bounds__(256)
+    SpmmDensifyKernel(const SpmmArgs<T> args, uint32_t* tiles, int64_t item_words, int* counters,
+                      int counter_count) {
   __shared__ float4 tile4[kDensifiedTileWords / 4];
   __shared__ int offs[kTileIndexEdge + 1];  // row_offsets of the tile's rows (clamped at m)
   // The wgmma tile after it may launch now (its blocks wait for these tiles before they copy
   // them): its launch and prologue overlap this kernel.
   LaunchDependents();
   JSDL_PHASE_CLOCK_OF(1, 0);  // then its entries known, its tile summed, its stores issued
+  if (blockIdx.x == 0 && blockIdx.y == 0)
+    for (int i = threadIdx.x; i < counter_count; i += blockDim.x) counters[i] = 0;
   const int64_t t = blockIdx.x;
   const int begin = args.tile_offsets[t], end = args.tile_offsets[t + 1];
   if (begin == end) return;

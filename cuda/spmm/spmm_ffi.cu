@@ -167,30 +167,59 @@ ffi::Error SpmmWgmmaUsable(const SpmmArgs<T>& args, bool split, bool& usable) {
   return ffi::Error::Success();
 }
 
+// Whether the wgmma tile's workspace also has room for parts over k (SpmmWgmmaKPartsBytes after
+// the densified tiles; jax_sparse_dl/spmm.py sizes it so for calls of few work items).
+template <typename T>
+bool SpmmWgmmaKPartsRoom(const SpmmArgs<T>& args, bool split) {
+  using Config = SpmmWgmmaConfig;
+  const int64_t parts_bytes =
+      SpmmWgmmaKPartsBytes(SpmmWgmmaItems(args.m, args.n, args.batch),
+                           (args.k + Config::kChunk - 1) / Config::kChunk);
+  return parts_bytes > 0 &&
+         args.workspace_bytes >= SpmmWgmmaWorkspaceBytes(args.m, args.k, args.values_batch, split,
+                                                         static_cast<int>(sizeof(T))) +
+                                     parts_bytes;
+}
+
 // The tiles densified (SpmmDensifyKernel), then the wgmma tile on them: a persistent grid of at
-// most one block an SM, launched as the densify kernel's programmatic dependent.
+// most one block an SM, launched as the densify kernel's programmatic dependent. parts > 1: each
+// work item's chunks in parts over k (SpmmWgmmaKPartsRoom), their sums and counters after the
+// densified tiles.
 template <typename T, bool kSplit>
-ffi::Error LaunchWgmma(cudaStream_t stream, const SpmmArgs<T>& args, int num_sms) {
+ffi::Error LaunchWgmma(cudaStream_t stream, const SpmmArgs<T>& args, int num_sms, int parts) {
+  using Config = SpmmWgmmaConfig;
+  // Parts of equal chunks but the last, none empty (a part's chunks are not divided on the GPU).
+  const int chunks = static_cast<int>((args.k + Config::kChunk - 1) / Config::kChunk);
+  const int part_chunks = (chunks + parts - 1) / parts;
+  parts = (chunks + part_chunks - 1) / part_chunks;
   auto* tiles = static_cast<uint32_t*>(args.workspace);
   const dim3 densify_grid(static_cast<unsigned>(TileIndexCount(args.m, args.k)),
                           static_cast<unsigned>(args.values_batch));
   const int64_t item_words = DensifiedWords<T, kSplit>(args.m, args.k);
-  SpmmDensifyKernel<T, kSplit><<<densify_grid, 256, 0, stream>>>(args, tiles, item_words);
+  const int64_t items = SpmmWgmmaItems(args.m, args.n, args.batch);
+  float* part_sums = reinterpret_cast<float*>(tiles + args.values_batch * item_words);
+  int* counters =
+      reinterpret_cast<int*>(part_sums + items * Config::kMaxKParts * Config::kRows * Config::kCols);
+  const int counter_count = parts > 1 ? static_cast<int>(items * Config::kConsumers) : 0;
+  SpmmDensifyKernel<T, kSplit><<<densify_grid, 256, 0, stream>>>(args, tiles, item_words,
+                                                                 counters, counter_count);
   JSDL_CHECK_LAUNCH("SpmmDensifyKernel");
-  using Config = SpmmWgmmaConfig;
   constexpr CUtensorMapDataType kType = TensorMapDataType<T>();
   CUtensorMap dense_map;
   JSDL_CU_CHECK(std::string(kOp) + ": cuTensorMapEncodeTiled",
                 EncodeSwizzledRowMap(&dense_map, kType, args.dense, args.dense_rows, args.n,
                                      sizeof(T), Config::kChunk));
-  constexpr auto kernel = SpmmWgmmaKernel<Config, T, kSplit>;
   constexpr size_t kSmem = kSpmmWgmmaSmemBytes<Config, T, kSplit>;
-  JSDL_RETURN_IF_ERROR(OptInSharedMemory<kernel>(kSmem));
-  const int64_t items = SpmmWgmmaItems(args.m, args.n, args.batch);
-  const dim3 grid(static_cast<unsigned>(std::min<int64_t>(items, num_sms)));
+  const dim3 grid(static_cast<unsigned>(std::min<int64_t>(items * parts, num_sms)));
   cudaLaunchAttribute dependent = ProgrammaticDependentLaunch();
-  return LaunchWithAttribute(kernel, stream, grid, Config::kThreads, kSmem, &dependent, args,
-                             static_cast<const uint32_t*>(tiles), item_words, dense_map);
+  auto launch = [&](auto k_parts) -> ffi::Error {  // std::bool_constant: the instantiation
+    constexpr auto kernel = SpmmWgmmaKernel<Config, T, kSplit, decltype(k_parts)::value>;
+    JSDL_RETURN_IF_ERROR(OptInSharedMemory<kernel>(kSmem));
+    return LaunchWithAttribute(kernel, stream, grid, Config::kThreads, kSmem, &dependent, args,
+                               static_cast<const uint32_t*>(tiles), item_words, dense_map, parts,
+                               part_chunks, part_sums, counters);
+  };
+  return parts > 1 ? launch(std::true_type{}) : launch(std::false_type{});
 }
 
 // tf32: the caller's precision allows TF32 products for float32 (DEFAULT, HIGH); at HIGHEST the
@@ -208,16 +237,18 @@ ffi::Error Launch(cudaStream_t stream, const SpmmArgs<T>& args, bool tf32) {
   JSDL_RETURN_IF_ERROR(SharedMemoryPerMultiprocessor(device.smem_per_sm));
   bool wgmma = false;
   JSDL_RETURN_IF_ERROR(SpmmWgmmaUsable(args, !tf32, wgmma));
+  const bool k_parts = wgmma && SpmmWgmmaKPartsRoom(args, !tf32);
   const SpmmChoice choice = ChooseSpmm(args.m, args.k, args.n, args.batch, args.nnz, vec,
                                        static_cast<int>(sizeof(T)), kHasSharedCopy, device, wgmma,
-                                       tf32);
+                                       tf32, k_parts);
+  const int parts = choice.k_parts;
   if constexpr (std::is_same_v<T, float>) {
     if (choice.kind == SpmmKernelKind::kWgmma)  // only where SpmmWgmmaUsable
-      return tf32 ? LaunchWgmma<T, false>(stream, args, device.num_sms)
-                  : LaunchWgmma<T, true>(stream, args, device.num_sms);
+      return tf32 ? LaunchWgmma<T, false>(stream, args, device.num_sms, parts)
+                  : LaunchWgmma<T, true>(stream, args, device.num_sms, parts);
   } else if constexpr (sizeof(T) == 2) {
     if (choice.kind == SpmmKernelKind::kWgmma)
-      return LaunchWgmma<T, false>(stream, args, device.num_sms);
+      return LaunchWgmma<T, false>(stream, args, device.num_sms, parts);
   }
   if constexpr (kHasSharedCopy) {
     if (choice.kind == SpmmKernelKind::kStream) {

@@ -2,9 +2,11 @@
 // measurements in docs/kernels.md; JSDL_SPMM_VARIANT overrides the choice for
 // tuning runs ("gather", "gather:<tile_cols>:<rows_per_warp>[:<lanes>[:<warps>]]",
 // "panel:<tile_cols>:<rows_per_warp>", "stream[:<rows_per_block>[:<pass_rows>]]",
-// "wide-stream[:<rows_per_block>]", "wgmma"; "no-wgmma": the heuristic without the wgmma tile).
+// "wide-stream[:<rows_per_block>]", "wgmma[:<parts over k>]"; "no-wgmma": the heuristic without
+// the wgmma tile).
 #pragma once
 
+#include <algorithm>
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
@@ -25,6 +27,7 @@ struct SpmmChoice {
   int rows_per_block = 0;  // stream
   int pass_rows = 0;       // stream: panel rows a pass (0: the whole panel at once)
   int stream_vecs = 1;     // stream: 16-byte vectors a lane (2: 256-byte panel rows)
+  int k_parts = 1;         // wgmma: parts over k an item (SpmmWgmmaConfig::kMaxKParts)
 };
 
 // What the heuristic needs of the device.
@@ -95,31 +98,66 @@ struct CudaCoreTimeModel {
 };
 inline constexpr CudaCoreTimeModel kCudaCoreTime32Bit{6000, 1.5e-4, 2.5e-4, 3.8e-3};
 inline constexpr CudaCoreTimeModel kCudaCoreTime16Bit{6000, 1.2e-4, 3.1e-4, 2.7e-3};
-inline bool WgmmaFaster(int64_t m, int64_t k, int64_t n, int64_t batch, int64_t nnz,
-                        int elem_bytes, bool tf32, int num_sms) {
+// The wgmma tile's time in `parts` parts over k an item (session 32, prepared: each part takes
+// its share of the chunks, the last to finish adds the others' sums).
+inline double WgmmaNanos(int64_t items, int64_t chunks, double chunk_nanos, int parts,
+                         int num_sms) {
   using Config = SpmmWgmmaConfig;
-  const double waves = static_cast<double>((SpmmWgmmaItems(m, n, batch) + num_sms - 1) / num_sms);
-  const double chunks = static_cast<double>((k + Config::kChunk - 1) / Config::kChunk);
-  const double chunk_nanos = elem_bytes == 2 ? Config::kChunkNanos16Bit
-                             : tf32          ? Config::kChunkNanosTf32
-                                             : Config::kChunkNanosSplit;
-  const double wgmma = Config::kStartNanos + waves * (Config::kWaveNanos + chunks * chunk_nanos);
+  const double waves = static_cast<double>((items * parts + num_sms - 1) / num_sms);
+  const double part_chunks = static_cast<double>((chunks + parts - 1) / parts);
+  return Config::kStartNanos + waves * (Config::kWaveNanos + part_chunks * chunk_nanos) +
+         (parts - 1) * Config::kKPartNanos;
+}
+
+// The parts over k the model finds fastest within one wave (1: none; only where the workspace
+// has their room, can_k_parts, and SpmmWgmmaKPartsBytes allows them).
+inline int WgmmaKParts(int64_t items, int64_t chunks, double chunk_nanos, int num_sms,
+                       bool can_k_parts) {
+  using Config = SpmmWgmmaConfig;
+  int best = 1;
+  if (!can_k_parts || SpmmWgmmaKPartsBytes(items, chunks) == 0) return best;
+  for (int parts = 2; parts <= Config::kMaxKParts && chunks / parts >= Config::kMinKPartChunks &&
+                      items * parts <= num_sms;
+       ++parts)
+    if (WgmmaNanos(items, chunks, chunk_nanos, parts, num_sms) <
+        WgmmaNanos(items, chunks, chunk_nanos, best, num_sms))
+      best = parts;
+  return best;
+}
+
+inline double WgmmaChunkNanos(int elem_bytes, bool tf32) {
+  using Config = SpmmWgmmaConfig;
+  return elem_bytes == 2 ? Config::kChunkNanos16Bit
+         : tf32          ? Config::kChunkNanosTf32
+                         : Config::kChunkNanosSplit;
+}
+
+// The wgmma tile's parts over k where it is faster than the CUDA-core kernels, else 0.
+inline int WgmmaFasterParts(int64_t m, int64_t k, int64_t n, int64_t batch, int64_t nnz,
+                            int elem_bytes, bool tf32, int num_sms, bool can_k_parts) {
+  using Config = SpmmWgmmaConfig;
+  const int64_t items = SpmmWgmmaItems(m, n, batch);
+  const int64_t chunks = (k + Config::kChunk - 1) / Config::kChunk;
+  const double chunk_nanos = WgmmaChunkNanos(elem_bytes, tf32);
+  const int parts = WgmmaKParts(items, chunks, chunk_nanos, num_sms, can_k_parts);
+  const double wgmma = WgmmaNanos(items, chunks, chunk_nanos, parts, num_sms);
   const CudaCoreTimeModel& cc = elem_bytes == 2 ? kCudaCoreTime16Bit : kCudaCoreTime32Bit;
   const double products = static_cast<double>(nnz) * n * batch;
   const double cuda_cores =
       cc.start_nanos +
       products * (k > 512 ? cc.nanos_per_product_long_k : cc.nanos_per_product) +
       static_cast<double>(m) * n * batch * cc.nanos_per_output;
-  return wgmma < cuda_cores;
+  return wgmma < cuda_cores ? parts : 0;
 }
 
 // vec: elements per 16 bytes when rows of n elements are 16-byte aligned,
 // else 1. copy_ok: the dtype has the panel and stream kernels (a shared-memory
 // copy of the dense operand). can_wgmma: the wgmma tile can run (SpmmWgmmaUsable), tf32 in
-// TF32 (else 3xTF32).
+// TF32 (else 3xTF32); can_k_parts: its workspace has room for parts over k.
 inline SpmmChoice ChooseSpmm(int64_t m, int64_t k, int64_t n, int64_t batch, int64_t nnz,
                              int vec, int elem_bytes, bool copy_ok, const SpmmDevice& device,
-                             bool can_wgmma = false, bool tf32 = false) {
+                             bool can_wgmma = false, bool tf32 = false,
+                             bool can_k_parts = false) {
   if (const char* v = std::getenv("JSDL_SPMM_VARIANT"); v && std::strcmp(v, "no-wgmma") == 0)
     can_wgmma = false;
   const int num_sms = device.num_sms;
@@ -234,10 +272,23 @@ inline SpmmChoice ChooseSpmm(int64_t m, int64_t k, int64_t n, int64_t batch, int
   // Entries a block's rows have per panel row (rows per block x density).
   const double stream_reuse = stream_ok ? stream.rows_per_block * density : 0.0;
   const double wide_reuse = wide_fits ? wide_stream.rows_per_block * density : 0.0;
-  const SpmmChoice wgmma{SpmmKernelKind::kWgmma, SpmmWgmmaConfig::kCols, 0};
+  SpmmChoice wgmma{SpmmKernelKind::kWgmma, SpmmWgmmaConfig::kCols, 0};
+  const int64_t wgmma_items = SpmmWgmmaItems(m, n, batch);
+  const int64_t chunks = (k + SpmmWgmmaConfig::kChunk - 1) / SpmmWgmmaConfig::kChunk;
   if (const char* v = std::getenv("JSDL_SPMM_VARIANT")) {
     int a = 0, b = 0;
-    if (can_wgmma && std::strcmp(v, "wgmma") == 0) return wgmma;
+    if (can_wgmma && std::strncmp(v, "wgmma", 5) == 0) {
+      // wgmma:<parts> where the workspace has their room (at most kMaxKParts and chunks); plain
+      // wgmma: the model's parts.
+      wgmma.k_parts = WgmmaKParts(wgmma_items, chunks, WgmmaChunkNanos(elem_bytes, tf32), num_sms,
+                                  can_k_parts);
+      if (std::sscanf(v, "wgmma:%d", &a) == 1)
+        wgmma.k_parts = can_k_parts && SpmmWgmmaKPartsBytes(wgmma_items, chunks) > 0
+                            ? std::max(1, std::min<int>({a, SpmmWgmmaConfig::kMaxKParts,
+                                                         static_cast<int>(chunks)}))
+                            : 1;
+      return wgmma;
+    }
     if (std::strncmp(v, "gather", 6) == 0) {
       int lanes = 0, warps = 8;
       if (std::sscanf(v, "gather:%d:%d:%d:%d", &a, &b, &lanes, &warps) >= 2)
@@ -269,8 +320,11 @@ inline SpmmChoice ChooseSpmm(int64_t m, int64_t k, int64_t n, int64_t batch, int
       if (tile > 0) return {SpmmKernelKind::kPanel, tile, b > 0 ? b : 2};
     }
   }
-  if (can_wgmma && WgmmaFaster(m, k, n, batch, nnz, elem_bytes, tf32, num_sms))
-    return wgmma;
+  if (can_wgmma) {
+    wgmma.k_parts =
+        WgmmaFasterParts(m, k, n, batch, nnz, elem_bytes, tf32, num_sms, can_k_parts);
+    if (wgmma.k_parts > 0) return wgmma;
+  }
   // Many waves of stream blocks (each copies its panel, multiplies, stores, one block an SM)
   // at a low re-use: the gather kernel, whose many resident blocks overlap those phases.
   const bool gather_waves = f32_vec && wide && wide_fits &&

@@ -312,6 +312,40 @@ __device__ __forceinline__ void SpmmWgmmaEpilogue(const SpmmArgs<T>& args, Sums&
   }
 }
 
+// Parts over k (session 32, prepared): a consumer warpgroup's float32 sums of one part of an item
+// go to the workspace (`sums`: the item's, kMaxKParts x kConsumers x 128 threads x 32, each
+// thread's in a row of 128 bytes), then its warpgroup counts itself done on the item's counter.
+// The part that counts last adds the others' sums (read from L2: L1 does not see other SMs'
+// writes) and returns true: its warpgroup goes on to the epilogue; the others return false.
+template <typename Config>
+__device__ __forceinline__ bool SpmmWgmmaJoinParts(float (&acc)[32], float* sums, int* counter,
+                                                   int part, int parts, int* last) {
+  const int group = threadIdx.x / 128, t = threadIdx.x % 128;
+  auto at = [&](int p) {
+    return reinterpret_cast<float4*>(sums + ((p * Config::kConsumers + group) * 128 + t) * 32);
+  };
+  float4* mine = at(part);
+#pragma unroll
+  for (int i = 0; i < 8; ++i)
+    mine[i] = make_float4(acc[4 * i], acc[4 * i + 1], acc[4 * i + 2], acc[4 * i + 3]);
+  __threadfence();  // the sums before the count
+  NamedBarrierSync(1 + group, 128);
+  if (t == 0) last[group] = atomicAdd(counter, 1) == parts - 1;
+  NamedBarrierSync(1 + group, 128);
+  if (!last[group]) return false;
+  __threadfence();  // the count before the others' sums
+  for (int p = 0; p < parts; ++p) {
+    if (p == part) continue;
+    const float4* theirs = at(p);
+#pragma unroll
+    for (int i = 0; i < 8; ++i) {
+      const float4 f = __ldcg(theirs + i);
+      acc[4 * i] += f.x, acc[4 * i + 1] += f.y, acc[4 * i + 2] += f.z, acc[4 * i + 3] += f.w;
+    }
+  }
+  return true;
+}
+
 // A persistent grid (at most one block an SM) over the work items: 64-row tiles of m (fastest),
 // kCols-column tiles of n, batch items. The ring runs on across a block's items, so the producer
 // fills the next item's stages while the consumers store the last one's sums (session 29's
@@ -320,11 +354,16 @@ __device__ __forceinline__ void SpmmWgmmaEpilogue(const SpmmArgs<T>& args, Sums&
 // the kernel before on the same stream, which this one may overlap: programmatic dependent
 // launch; a values batch item's item_words apart) and dense_map: the whole dense buffer as
 // args.dense_rows rows of n (EncodeSwizzledRowMap; the host's SpmmWgmmaUsable checks what TMA
-// needs).
-template <typename Config, typename T, bool kSplit>
+// needs). kKParts (parts > 1): each item's chunks in parts of part_chunks (the last one's the
+// rest; none empty), items x parts work items (part w / items), joined by SpmmWgmmaJoinParts in
+// part_sums and counters (zeroed by the densify kernel; SpmmWgmmaKPartsBytes). An instantiation
+// of its own, so that the kernel without parts compiles as before: ptxas serializes the 3xTF32
+// wgmma (C7520) or spills after small changes to these loops (below).
+template <typename Config, typename T, bool kSplit, bool kKParts>
 __global__ void __launch_bounds__(Config::kThreads, 1)
     SpmmWgmmaKernel(const SpmmArgs<T> args, const uint32_t* tiles, int64_t item_words,
-                    const __grid_constant__ CUtensorMap dense_map) {
+                    const __grid_constant__ CUtensorMap dense_map, int parts, int part_chunks,
+                    float* part_sums, int* counters) {
   using Stage = SpmmWgmmaStage<Config, T, kSplit>;
   constexpr int kStages = kSpmmWgmmaStages<Config, T, kSplit>;
   static_assert(Config::kRows == kTileIndexEdge && Config::kChunk == kTileIndexEdge,
@@ -332,6 +371,7 @@ __global__ void __launch_bounds__(Config::kThreads, 1)
   extern __shared__ unsigned char smem_raw[];
   __shared__ uint64_t full[kStages];   // the producer's copies landed
   __shared__ uint64_t empty[kStages];  // the consumers' threads are done with it
+  __shared__ int last_part[Config::kConsumers];
   Stage* stages = AlignedStages<Stage>(smem_raw);
   auto* staging = reinterpret_cast<SpmmWgmmaStaging<Config>*>(stages + kStages);
 
@@ -341,6 +381,7 @@ __global__ void __launch_bounds__(Config::kThreads, 1)
   const int64_t row_tiles = (args.m + Config::kRows - 1) / Config::kRows;
   const int64_t col_tiles = (args.n + Config::kCols - 1) / Config::kCols;
   const int64_t items = row_tiles * col_tiles * args.batch;
+
   constexpr int kConsumerThreads = 128 * Config::kConsumers;
   if (tid == 0)
     for (int i = 0; i < kStages; ++i) {
@@ -350,10 +391,19 @@ __global__ void __launch_bounds__(Config::kThreads, 1)
   __syncthreads();
 
   uint32_t n = 0;  // chunks through the ring so far (over work items): stage n % kStages
-  for (int64_t w = blockIdx.x; w < items; w += gridDim.x) {
-    const int64_t row_tile = w % row_tiles, b = w / (row_tiles * col_tiles);
-    const int64_t row0 = row_tile * Config::kRows, col0 = w / row_tiles % col_tiles * Config::kCols;
-    const int64_t first_tile = row_tile * chunks;
+  for (int64_t w = blockIdx.x; w < items * (kKParts ? parts : 1); w += gridDim.x) {
+    // With parts, the item (w % items) and its part's chunks [c_begin, + count). ptxas serialized
+    // the 3xTF32 wgmma (C7520) unless the item comes from a loop and the part from a division
+    // here, and both are found again after the chunk loop (not carried over it): found by trial.
+    int64_t item = w;
+    if constexpr (kKParts)
+      while (item >= items) item -= items;
+    const int c_begin = kKParts ? static_cast<int>(w / items) * part_chunks : 0;
+    const int count = kKParts ? min(part_chunks, chunks - c_begin) : chunks;
+    const int64_t row_tile = item % row_tiles, b = item / (row_tiles * col_tiles);
+    const int64_t row0 = row_tile * Config::kRows,
+                  col0 = item / row_tiles % col_tiles * Config::kCols;
+    const int64_t first_tile = row_tile * chunks + c_begin;
     const int* tile_offsets = args.tile_offsets + first_tile;
     int64_t offset[3];
     args.batch_map.Offsets(b, offset);  // values, dense, bias
@@ -364,8 +414,8 @@ __global__ void __launch_bounds__(Config::kThreads, 1)
       if (w == blockIdx.x) GridDependencyWait();  // the densified tiles are written
       // This batch item's tiles: values (*bv, nnz) contiguous, one set of tiles per item.
       const uint32_t* item_tiles = tiles + (args.nnz > 0 ? offset[0] / args.nnz : 0) * item_words;
-      const int dense_row0 = static_cast<int>(offset[1] / args.n);  // the host keeps it < 2^31
-      for (int c = 0; c < chunks; ++c) {
+      const int dense_row0 = static_cast<int>(offset[1] / args.n) + c_begin * Config::kChunk;
+      for (int c = 0; c < count; ++c) {
         if (tile_offsets[c] == tile_offsets[c + 1]) continue;  // no entries: nothing to add
         const uint32_t slot = n % kStages;
         if (n >= kStages) BarrierWait(&empty[slot], ((n / kStages) - 1) & 1);
@@ -377,17 +427,38 @@ __global__ void __launch_bounds__(Config::kThreads, 1)
       continue;
     }
     const int group = tid / 128;
+    // A part may hold no entries: its warpgroups then reach the counter with no stage waited
+    // for, so they wait for the densify kernel (which zeroes the counters) themselves.
+    if (kKParts && w == blockIdx.x) GridDependencyWait();
     SpmmWgmmaSumsFor<T, kSplit> sums;
-    for (int c = 0; c < chunks; ++c) {
-      if (tile_offsets[c] == tile_offsets[c + 1]) continue;  // as the producer
+    const auto consume = [&] {  // the next stage of the ring
       const uint32_t slot = n % kStages;
       BarrierWait(&full[slot], (n / kStages) & 1);
       if (n == 0) JSDL_PHASE_CLOCK_OF(0, 1);
       sums.template Chunk<Config>(stages[slot], group);
       BarrierArrive(&empty[slot]);
       ++n;
+    };
+    // Chunks with entries, as the producer (the two loop forms: each the one with which ptxas
+    // neither spills nor serializes the 3xTF32 wgmma, found by trial).
+    if constexpr (kKParts) {
+      for (const int* t = tile_offsets; t != tile_offsets + count; ++t)
+        if (t[0] != t[1]) consume();
+    } else {
+      for (int c = 0; c < count; ++c)
+        if (tile_offsets[c] != tile_offsets[c + 1]) consume();
     }
     sums.Finish();
+    if constexpr (kKParts) {
+      item = w;  // and its part, again (above)
+      int part = 0;
+      while (item >= items) item -= items, ++part;
+      if (!SpmmWgmmaJoinParts<Config>(
+              sums.acc,
+              part_sums + item * (int64_t{Config::kMaxKParts} * Config::kRows * Config::kCols),
+              counters + item * Config::kConsumers + group, part, parts, last_part))
+        continue;  // its sums wait for the item's last part
+    }
     if (w == blockIdx.x) JSDL_PHASE_CLOCK_OF(0, 2);
     SpmmWgmmaEpilogue<Config>(args, sums, staging->sums[group], values, dense, offset[2], b, row0,
                               col0 + 64 * group);
