@@ -211,10 +211,23 @@ def test_tf32_takes_the_wgmma_tile_sparser(choose):
     assert 0.04 <= first[True] <= 0.1 <= first[False] <= 0.2, first
 
 
-# Parts over k for the wgmma tile (session 32, prepared; not yet measured): the time model gives
-# a call of few work items (64 rows x 128 columns of the output each) its chunks of k in parts
-# over more blocks, within one wave, each part at least 2 chunks, at most 8 parts, only at most
-# 64 items and only where the workspace has their room (can_k_parts).
+# Parts over k for the wgmma tile: the time model gives a call of few work items (64 rows x 128
+# columns of the output each) its chunks of k in parts over more blocks, within one wave, each
+# part at least 2 chunks, at most 8 parts, only at most 64 items and only where the workspace has
+# their room (can_k_parts).
+def test_k_parts_where_they_were_measured_faster(choose):
+  """Session 33 (docs/gpu-runs/2026-12-04-h200-d836b85-k-parts, harness): 512 x 2048 at N = 256
+  (16 items of 32 chunks) in 3xTF32 took 53.2 us in one part, 31.5 in 4, 34.9 in 8, and in TF32
+  30.0, 24.6, 30.8. 2048 x 512 at N = 256 (64 items of 8 chunks) took 21.3 us in one part and
+  23.6 in two (3xTF32; TF32 14.6 and 19.4); 512 x 512 (16 items of 8 chunks) in 4 parts 22.5
+  against 21.5 in one (TF32 20.4 against 15.4)."""
+  def parts(m, k, tf32):
+    return choose(m, k, 256, 0.4, can_wgmma=True, can_k_parts=True, tf32=tf32,
+                  variant="wgmma")["k_parts"]
+  assert 3 <= parts(512, 2048, tf32=False) <= 6
+  assert 2 <= parts(512, 2048, tf32=True) <= 5
+  assert parts(2048, 512, tf32=False) == parts(2048, 512, tf32=True) == 1
+  assert parts(512, 512, tf32=True) == 1
 def test_k_parts_only_with_their_room(choose):
   # 512 x 2048, N = 256: 16 items of 32 chunks; 3xTF32 at 60%.
   assert choose(512, 2048, 256, 0.4, can_wgmma=True)["k_parts"] == 1

@@ -108,13 +108,14 @@ struct SpmmWgmmaConfig {
   // latency, the epilogue) and kChunkNanos a chunk (3xTF32, TF32 or 16-bit).
   static constexpr double kStartNanos = 6730, kWaveNanos = 2310;
   static constexpr double kChunkNanosSplit = 1405, kChunkNanosTf32 = 655, kChunkNanos16Bit = 375;
-  // Parts over k (session 32, prepared): a call of at most kKPartsMaxItems work items (less than
-  // half a wave on an H100 / H200) may give each item's chunks to up to kMaxKParts blocks, at
-  // least kMinKPartChunks chunks each; each part leaves its float32 sums in the workspace and the
-  // last one of an item to finish adds the others' (kKPartNanos each: a guess, not yet measured)
-  // before the epilogue.
+  // Parts over k (session 33): a call of at most kKPartsMaxItems work items (less than half a
+  // wave on an H100 / H200) may give each item's chunks to up to kMaxKParts blocks, at least
+  // kMinKPartChunks chunks each; each part leaves its float32 sums in the workspace and the last
+  // one of an item to finish adds the others' before the epilogue. Their cost, fitted to 27 runs
+  // of 16 and 64 items in 2-8 parts (docs/gpu-runs/2026-12-04-h200-d836b85-k-parts, within
+  // -3.6 and +3.1 us): kKPartsNanos once, kKPartItemNanos for each item's each further part.
   static constexpr int kMaxKParts = 8, kKPartsMaxItems = 64, kMinKPartChunks = 2;
-  static constexpr double kKPartNanos = 300;
+  static constexpr double kKPartsNanos = 2190, kKPartItemNanos = 130;
 };
 
 // The wgmma tile's work items: 64-row tiles of m x kCols-column tiles of n x batch items (its

@@ -98,15 +98,16 @@ struct CudaCoreTimeModel {
 };
 inline constexpr CudaCoreTimeModel kCudaCoreTime32Bit{6000, 1.5e-4, 2.5e-4, 3.8e-3};
 inline constexpr CudaCoreTimeModel kCudaCoreTime16Bit{6000, 1.2e-4, 3.1e-4, 2.7e-3};
-// The wgmma tile's time in `parts` parts over k an item (session 32, prepared: each part takes
-// its share of the chunks, the last to finish adds the others' sums).
+// The wgmma tile's time in `parts` parts over k an item (each part takes its share of the
+// chunks, the last to finish adds the others' sums).
 inline double WgmmaNanos(int64_t items, int64_t chunks, double chunk_nanos, int parts,
                          int num_sms) {
   using Config = SpmmWgmmaConfig;
   const double waves = static_cast<double>((items * parts + num_sms - 1) / num_sms);
   const double part_chunks = static_cast<double>((chunks + parts - 1) / parts);
-  return Config::kStartNanos + waves * (Config::kWaveNanos + part_chunks * chunk_nanos) +
-         (parts - 1) * Config::kKPartNanos;
+  const double join =
+      parts > 1 ? Config::kKPartsNanos + Config::kKPartItemNanos * (parts - 1) * items : 0.0;
+  return Config::kStartNanos + waves * (Config::kWaveNanos + part_chunks * chunk_nanos) + join;
 }
 
 // The parts over k the model finds fastest within one wave (1: none; only where the workspace

@@ -312,7 +312,7 @@ __device__ __forceinline__ void SpmmWgmmaEpilogue(const SpmmArgs<T>& args, Sums&
   }
 }
 
-// Parts over k (session 32, prepared): a consumer warpgroup's float32 sums of one part of an item
+// Parts over k: a consumer warpgroup's float32 sums of one part of an item
 // go to the workspace (`sums`: the item's, kMaxKParts x kConsumers x 128 threads x 32, each
 // thread's in a row of 128 bytes), then its warpgroup counts itself done on the item's counter.
 // The part that counts last adds the others' sums (read from L2: L1 does not see other SMs'
