@@ -1,11 +1,10 @@
-# The device call for the prepared patch (parts over k for the SpMM wgmma tile; not run: session
-# 32 had no device time left). Apply it on a checkout of main (git am docs/prepared/spmm-k-parts/
-# *.patch), put main's sources in .dlmc/old (git archive main cuda scripts | tar -x -C .dlmc/old),
-# the DLMC sample in .dlmc and the commit in .dlmc/commit; run with carry [".dlmc"], ~480 s:
-# build (harnesses old and new; the package), the harness on the calls of few work items (the
-# transformer matrices at N = 256, two ResNet-50 layers at batch 1) in 3xTF32, TF32 and bfloat16:
-# main's choice, the patched heuristic's, and the tile in 1, 4 and 8 parts; memcheck / racecheck
-# with parts; the SpMM GPU tests (test_spmm_wgmma_k_parts among them).
+# Session 33, call 1: the patch prepared in session 32 (parts over k for the SpMM wgmma tile),
+# applied on main 9df4856 as d836b85. Main's sources in .dlmc/old (git archive main cuda scripts |
+# tar -x -C .dlmc/old), the DLMC sample in .dlmc, the commit in .dlmc/commit; run with carry
+# [".dlmc"], 325 s: build (harnesses old and new; the package), the harness on the calls of few
+# work items (the transformer matrices at N = 256, two ResNet-50 layers at batch 1) in 3xTF32,
+# TF32 and bfloat16: main's choice, the patched heuristic's, and the tile in 1, 4 and 8 parts;
+# memcheck / racecheck with parts; the SpMM GPU tests (test_spmm_wgmma_k_parts among them).
 set -u
 export OUT=${OUT:-$PWD/gpu-logs}
 R=$PWD
