@@ -56,7 +56,7 @@ int Run(const Pattern& p, int64_t n, bool tf32, int batches, const std::string& 
   // its parts over k where allowed.
   args.workspace_bytes = jsdl::SpmmWgmmaWorkspaceBytes(m, k, 1, true, sizeof(T)) +
                          jsdl::SpmmWgmmaKPartsBytes(jsdl::SpmmWgmmaItems(m, n, 1),
-                                                    (k + jsdl::kTileIndexEdge - 1) / jsdl::kTileIndexEdge);
+                                                    jsdl::SpmmWgmmaChunks(k));
   args.workspace = DeviceOutput<float>(args.workspace_bytes / 4);
   std::vector<double> ref(m * n, 0.0);
   for (int64_t i = 0; i < m; ++i)

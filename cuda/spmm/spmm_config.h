@@ -116,6 +116,7 @@ struct SpmmWgmmaConfig {
   // -3.6 and +3.1 us): kKPartsNanos once, kKPartItemNanos for each item's each further part.
   static constexpr int kMaxKParts = 8, kKPartsMaxItems = 64, kMinKPartChunks = 2;
   static constexpr double kKPartsNanos = 2190, kKPartItemNanos = 130;
+  static constexpr int64_t kKPartSumFloats = int64_t{kMaxKParts} * kRows * kCols;  // an item
 };
 
 // The wgmma tile's work items: 64-row tiles of m x kCols-column tiles of n x batch items (its
@@ -126,15 +127,19 @@ inline int64_t SpmmWgmmaItems(int64_t m, int64_t n, int64_t batch) {
          batch;
 }
 
+// The wgmma tile's 64-wide chunks of k.
+inline int64_t SpmmWgmmaChunks(int64_t k) {
+  return (k + SpmmWgmmaConfig::kChunk - 1) / SpmmWgmmaConfig::kChunk;
+}
+
 // The workspace the wgmma tile's parts over k need after the densified tiles: for each work item
-// kMaxKParts x (64 x kCols) float32 sums (each consumer thread's 32 in a row), then a counter of
-// finished parts a consumer warpgroup. 0 where parts are not allowed (more than kKPartsMaxItems
-// items, or chunks for fewer than two parts). jax_sparse_dl/spmm.py sizes the same.
+// kKPartSumFloats float32 sums (kMaxKParts x 64 x kCols; each consumer thread's 32 in a row),
+// then a counter of finished parts a consumer warpgroup. 0 where parts are not allowed (more than
+// kKPartsMaxItems items, or chunks for fewer than two parts). jax_sparse_dl/spmm.py sizes the same.
 inline int64_t SpmmWgmmaKPartsBytes(int64_t items, int64_t chunks) {
   using Config = SpmmWgmmaConfig;
   if (items > Config::kKPartsMaxItems || chunks < 2 * Config::kMinKPartChunks) return 0;
-  return items * (int64_t{Config::kMaxKParts} * Config::kRows * Config::kCols * 4 +
-                  Config::kConsumers * 4);
+  return items * (Config::kKPartSumFloats * 4 + Config::kConsumers * 4);
 }
 
 // The partial sums of a passes block take at most this much shared memory.

@@ -171,10 +171,8 @@ ffi::Error SpmmWgmmaUsable(const SpmmArgs<T>& args, bool split, bool& usable) {
 // the densified tiles; jax_sparse_dl/spmm.py sizes it so for calls of few work items).
 template <typename T>
 bool SpmmWgmmaKPartsRoom(const SpmmArgs<T>& args, bool split) {
-  using Config = SpmmWgmmaConfig;
   const int64_t parts_bytes =
-      SpmmWgmmaKPartsBytes(SpmmWgmmaItems(args.m, args.n, args.batch),
-                           (args.k + Config::kChunk - 1) / Config::kChunk);
+      SpmmWgmmaKPartsBytes(SpmmWgmmaItems(args.m, args.n, args.batch), SpmmWgmmaChunks(args.k));
   return parts_bytes > 0 &&
          args.workspace_bytes >= SpmmWgmmaWorkspaceBytes(args.m, args.k, args.values_batch, split,
                                                          static_cast<int>(sizeof(T))) +
@@ -189,7 +187,7 @@ template <typename T, bool kSplit>
 ffi::Error LaunchWgmma(cudaStream_t stream, const SpmmArgs<T>& args, int num_sms, int parts) {
   using Config = SpmmWgmmaConfig;
   // Parts of equal chunks but the last, none empty (a part's chunks are not divided on the GPU).
-  const int chunks = static_cast<int>((args.k + Config::kChunk - 1) / Config::kChunk);
+  const int chunks = static_cast<int>(SpmmWgmmaChunks(args.k));
   const int part_chunks = (chunks + parts - 1) / parts;
   parts = (chunks + part_chunks - 1) / part_chunks;
   auto* tiles = static_cast<uint32_t*>(args.workspace);
@@ -198,8 +196,7 @@ ffi::Error LaunchWgmma(cudaStream_t stream, const SpmmArgs<T>& args, int num_sms
   const int64_t item_words = DensifiedWords<T, kSplit>(args.m, args.k);
   const int64_t items = SpmmWgmmaItems(args.m, args.n, args.batch);
   float* part_sums = reinterpret_cast<float*>(tiles + args.values_batch * item_words);
-  int* counters =
-      reinterpret_cast<int*>(part_sums + items * Config::kMaxKParts * Config::kRows * Config::kCols);
+  int* counters = reinterpret_cast<int*>(part_sums + items * Config::kKPartSumFloats);
   const int counter_count = parts > 1 ? static_cast<int>(items * Config::kConsumers) : 0;
   SpmmDensifyKernel<T, kSplit><<<densify_grid, 256, 0, stream>>>(args, tiles, item_words,
                                                                  counters, counter_count);

@@ -138,7 +138,7 @@ inline int WgmmaFasterParts(int64_t m, int64_t k, int64_t n, int64_t batch, int6
                             int elem_bytes, bool tf32, int num_sms, bool can_k_parts) {
   using Config = SpmmWgmmaConfig;
   const int64_t items = SpmmWgmmaItems(m, n, batch);
-  const int64_t chunks = (k + Config::kChunk - 1) / Config::kChunk;
+  const int64_t chunks = SpmmWgmmaChunks(k);
   const double chunk_nanos = WgmmaChunkNanos(elem_bytes, tf32);
   const int parts = WgmmaKParts(items, chunks, chunk_nanos, num_sms, can_k_parts);
   const double wgmma = WgmmaNanos(items, chunks, chunk_nanos, parts, num_sms);
@@ -274,20 +274,20 @@ inline SpmmChoice ChooseSpmm(int64_t m, int64_t k, int64_t n, int64_t batch, int
   const double stream_reuse = stream_ok ? stream.rows_per_block * density : 0.0;
   const double wide_reuse = wide_fits ? wide_stream.rows_per_block * density : 0.0;
   SpmmChoice wgmma{SpmmKernelKind::kWgmma, SpmmWgmmaConfig::kCols, 0};
-  const int64_t wgmma_items = SpmmWgmmaItems(m, n, batch);
-  const int64_t chunks = (k + SpmmWgmmaConfig::kChunk - 1) / SpmmWgmmaConfig::kChunk;
   if (const char* v = std::getenv("JSDL_SPMM_VARIANT")) {
     int a = 0, b = 0;
     if (can_wgmma && std::strncmp(v, "wgmma", 5) == 0) {
       // wgmma:<parts> where the workspace has their room (at most kMaxKParts and chunks); plain
       // wgmma: the model's parts.
-      wgmma.k_parts = WgmmaKParts(wgmma_items, chunks, WgmmaChunkNanos(elem_bytes, tf32), num_sms,
-                                  can_k_parts);
+      const int64_t items = SpmmWgmmaItems(m, n, batch), chunks = SpmmWgmmaChunks(k);
       if (std::sscanf(v, "wgmma:%d", &a) == 1)
-        wgmma.k_parts = can_k_parts && SpmmWgmmaKPartsBytes(wgmma_items, chunks) > 0
+        wgmma.k_parts = can_k_parts && SpmmWgmmaKPartsBytes(items, chunks) > 0
                             ? std::max(1, std::min<int>({a, SpmmWgmmaConfig::kMaxKParts,
                                                          static_cast<int>(chunks)}))
                             : 1;
+      else
+        wgmma.k_parts = WgmmaKParts(items, chunks, WgmmaChunkNanos(elem_bytes, tf32), num_sms,
+                                    can_k_parts);
       return wgmma;
     }
     if (std::strncmp(v, "gather", 6) == 0) {

@@ -455,7 +455,7 @@ __global__ void __launch_bounds__(Config::kThreads, 1)
       while (item >= items) item -= items, ++part;
       if (!SpmmWgmmaJoinParts<Config>(
               sums.acc,
-              part_sums + item * (int64_t{Config::kMaxKParts} * Config::kRows * Config::kCols),
+              part_sums + item * Config::kKPartSumFloats,
               counters + item * Config::kConsumers + group, part, parts, last_part))
         continue;  // its sums wait for the item's last part
     }
