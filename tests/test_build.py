@@ -103,3 +103,21 @@ def test_sddmm_wgmma_tile_builds_its_wgmma(tmp_path):
     assert instruction in text, instruction
   # 3xTF32's residues enter as wgmma's register operand: {%r, %r, %r, %r} before the descriptor.
   assert re.search(r"m64n64k8\.f32\.tf32\.tf32\s*\{[^}]*\},\s*\{%r", text)
+
+
+@pytest.mark.skipif(shutil.which("nvcc") is None, reason="needs nvcc")
+@pytest.mark.parametrize("op", ["spmm", "sddmm"])
+def test_wgmma_tiles_keep_their_pipelines(tmp_path, op):
+  """ptxas keeps the wgmma tiles' wgmma asynchronous: where it cannot prove that no other
+  instruction touches a wgmma's registers while it is in flight, it serializes every wgmma or
+  injects waits, with only a remark (session 34: a 3xTF32 pipeline that joined a slice's sums
+  while its cross terms ran and reloaded their small parts mid-step ran each wgmma alone)."""
+  repo = Path(__file__).resolve().parents[1]
+  import jax
+  result = subprocess.run(
+      ["nvcc", "-std=c++17", "-O3", "-DJSDL_SM90A", f"-I{jax.ffi.include_dir()}", "-arch=sm_90a",
+       "-cubin", "-Xptxas", "-v", str(repo / "cuda" / op / f"{op}_ffi.cu"), "-o",
+       str(tmp_path / f"{op}.cubin")], check=True, capture_output=True, text=True)
+  remarks = [line for line in result.stderr.splitlines()
+             if "Potential Performance Loss" in line or "is injected" in line]
+  assert not remarks, "\n".join(remarks)
