@@ -228,6 +228,8 @@ def test_k_parts_where_they_were_measured_faster(choose):
   assert 2 <= parts(512, 2048, tf32=True) <= 5
   assert parts(2048, 512, tf32=False) == parts(2048, 512, tf32=True) == 1
   assert parts(512, 512, tf32=True) == 1
+
+
 def test_k_parts_only_with_their_room(choose):
   # 512 x 2048, N = 256: 16 items of 32 chunks; 3xTF32 at 60%.
   assert choose(512, 2048, 256, 0.4, can_wgmma=True)["k_parts"] == 1
