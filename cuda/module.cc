@@ -1,5 +1,5 @@
 // nanobind module jax_sparse_dl._jsdl_cuda: hands the CUDA FFI handlers to
-// Python as capsules, which _native.py registers with
+// Python as capsules, which lowering.py registers with
 // jax.ffi.register_ffi_target(name, capsule, platform="CUDA").
 #include <nanobind/nanobind.h>
 

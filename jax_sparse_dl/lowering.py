@@ -1,10 +1,15 @@
-"""Lowering and registration: the CUDA module's FFI targets, and a pure-JAX fallback elsewhere.
+"""Lowering and registration: the native modules' FFI targets, and a pure-JAX fallback.
 
-Every primitive lowers through `reference` (pure JAX, via mlir.lower_fun) on CPU and on any
-platform without the CUDA module; on CUDA it calls the module's XLA FFI handlers.
+Each primitive has three lowerings: on CUDA it calls the CUDA module's XLA FFI handlers; on CPU
+the CPU module's; on any other platform (and on CPU or CUDA when their module is missing) it
+lowers through its pure-JAX `reference` (via mlir.lower_fun). Both modules take the same FFI
+operands, so one `select` serves both. Setting JSDL_CPU_KERNELS=0 in the environment (or
+`lowering.cpu_kernels = False` before tracing) makes the CPU use the reference: the test suite
+checks that lowering too.
 """
 from __future__ import annotations
 
+import os
 import warnings
 
 import numpy as np
@@ -13,12 +18,20 @@ from jax.interpreters import mlir
 
 try:
   from . import _jsdl_cuda
-except ImportError:  # built without nvcc: CPU (pure JAX) only
+except ImportError:  # built without nvcc: the GPU falls back to the reference
   _jsdl_cuda = None
+try:
+  from . import _jsdl_cpu
+except ImportError:  # e.g. the source tree on sys.path: the CPU falls back to the reference
+  _jsdl_cpu = None
 
-if _jsdl_cuda is not None:
-  for _name, _capsule in _jsdl_cuda.registrations().items():
-    jax.ffi.register_ffi_target(_name, _capsule, platform="CUDA")
+for _module, _platform in ((_jsdl_cuda, "CUDA"), (_jsdl_cpu, "cpu")):
+  if _module is not None:
+    for _name, _capsule in _module.registrations().items():
+      jax.ffi.register_ffi_target(_name, _capsule, platform=_platform)
+
+# Read when a primitive is lowered for the CPU (jit caches what it compiled).
+cpu_kernels = _jsdl_cpu is not None and os.environ.get("JSDL_CPU_KERNELS", "1") != "0"
 
 
 def has_cuda_kernels() -> bool:
@@ -26,8 +39,13 @@ def has_cuda_kernels() -> bool:
   return _jsdl_cuda is not None
 
 
-def ffi_rule(target: str, select, attrs=lambda **params: {}, scratch=None):
-  """A CUDA lowering rule calling FFI `target` on `select(args, avals, **params)`.
+def has_cpu_kernels() -> bool:
+  """True when the CPU kernels are built and registered (they run on the CPU backend)."""
+  return _jsdl_cpu is not None
+
+
+def _ffi_rule(target: str, select, attrs, scratch=None):
+  """A lowering rule calling FFI `target` on `select(args, avals, **params)`.
 
   `select` returns (operands, avals) for the FFI call: a subset or reordering of the primitive's
   operands, possibly with extra constants; `attrs(**params)` gives the FFI attributes;
@@ -61,8 +79,19 @@ def _warn_without_kernels(reference_rule):
   return rule
 
 
-def register_lowerings(prim, reference, cuda_rule) -> None:
+def register_lowerings(prim, reference, target: str, select, attrs=lambda **params: {},
+                       cuda_scratch=None) -> None:
+  """Registers `prim`'s lowerings: FFI `target` on CUDA and CPU, `reference` elsewhere.
+
+  cuda_scratch: the CUDA handler's work buffers (see _ffi_rule); the CPU handler takes none.
+  """
   reference_rule = mlir.lower_fun(reference, multiple_results=False)
   mlir.register_lowering(prim, reference_rule)
-  mlir.register_lowering(prim, cuda_rule if has_cuda_kernels()
-                         else _warn_without_kernels(reference_rule), platform="cuda")
+  mlir.register_lowering(prim, _ffi_rule(target, select, attrs, cuda_scratch)
+                         if has_cuda_kernels() else _warn_without_kernels(reference_rule),
+                         platform="cuda")
+  if has_cpu_kernels():
+    cpu_rule = _ffi_rule(target, select, attrs)
+    mlir.register_lowering(
+        prim, lambda ctx, *args, **params: (cpu_rule if cpu_kernels else reference_rule)(
+            ctx, *args, **params), platform="cpu")

@@ -116,7 +116,5 @@ sddmm_p.def_abstract_eval(_abstract_eval)
 ad.primitive_jvps[sddmm_p] = _jvp
 ad.primitive_transposes[sddmm_p] = _transpose
 batching.primitive_batchers[sddmm_p] = vmap_rule(sddmm_p, lambda **_: (2, 2), "sddmm")
-lowering.register_lowerings(sddmm_p, _reference,
-                            lowering.ffi_rule("jsdl_sddmm", _select_ffi_operands,
-                                              lambda *, precision, **_: dict(
-                                                  tf32=precision != "HIGHEST")))
+lowering.register_lowerings(sddmm_p, _reference, "jsdl_sddmm", _select_ffi_operands,
+                            lambda *, precision, **_: dict(tf32=precision != "HIGHEST"))

@@ -123,7 +123,6 @@ batching.primitive_batchers[csr_softmax_p] = vmap_rule(csr_softmax_p, lambda **_
 batching.primitive_batchers[csr_softmax_grad_p] = vmap_rule(
     csr_softmax_grad_p, lambda **_: (1, 1), "csr_softmax",
     bind=lambda probs, g, *pattern, m, k: _softmax_grad(probs, g, pattern, m, k))
-lowering.register_lowerings(csr_softmax_p, _softmax_reference,
-                            lowering.ffi_rule("jsdl_csr_softmax", _select(1)))
-lowering.register_lowerings(csr_softmax_grad_p, _grad_reference,
-                            lowering.ffi_rule("jsdl_csr_softmax_grad", _select(2)))
+lowering.register_lowerings(csr_softmax_p, _softmax_reference, "jsdl_csr_softmax", _select(1))
+lowering.register_lowerings(csr_softmax_grad_p, _grad_reference, "jsdl_csr_softmax_grad",
+                            _select(2))

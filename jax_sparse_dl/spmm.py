@@ -201,8 +201,7 @@ ad.primitive_transposes[spmm_p] = _transpose
 batching.primitive_batchers[spmm_p] = vmap_rule(
     spmm_p, lambda *, has_bias, **_: (1, 2, 1) if has_bias else (1, 2), "spmm")
 lowering.register_lowerings(
-    spmm_p, _reference,
-    lowering.ffi_rule("jsdl_spmm", _select_ffi_operands,
-                      lambda *, has_bias, relu, precision, **_: dict(
-                          has_bias=has_bias, relu=relu, tf32=precision != "HIGHEST"),
-                      scratch=_scratch))
+    spmm_p, _reference, "jsdl_spmm", _select_ffi_operands,
+    lambda *, has_bias, relu, precision, **_: dict(has_bias=has_bias, relu=relu,
+                                                   tf32=precision != "HIGHEST"),
+    cuda_scratch=_scratch)

@@ -19,6 +19,15 @@ def test_installed_package_is_tested():
         "(not `python -m pytest`)")
 
 
+def test_cpu_module_built_and_registered():
+  # Every build has it (a C++ compiler is all it needs): without it the CPU would quietly run
+  # the slow pure-JAX lowering.
+  assert jsdl.has_cpu_kernels()
+  from jax_sparse_dl import _jsdl_cpu
+  assert set(_jsdl_cpu.registrations()) == {
+      "jsdl_spmm", "jsdl_sddmm", "jsdl_csr_softmax", "jsdl_csr_softmax_grad"}
+
+
 @pytest.mark.skipif(os.environ.get("JSDL_REQUIRE_CUDA_MODULE") != "1",
                     reason="set JSDL_REQUIRE_CUDA_MODULE=1 where the CUDA module must be built")
 def test_cuda_module_built_and_registered():

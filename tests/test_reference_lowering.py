@@ -1,4 +1,5 @@
-"""The pure-JAX lowering has two formulations: a dense product for small operands and a
+"""The pure-JAX lowering (the CPU's without its module, or with JSDL_CPU_KERNELS=0; any platform
+without a native module) has two formulations: a dense product for small operands and a
 gather/scatter one for large patterns. Force the second and check it against float64 numpy."""
 import importlib
 
@@ -8,6 +9,7 @@ import numpy as np
 import pytest
 
 import jax_sparse_dl as jsdl
+from jax_sparse_dl import lowering
 
 # (jax_sparse_dl.spmm is also the name of the function the package exports)
 spmm_module = importlib.import_module("jax_sparse_dl.spmm")
@@ -21,6 +23,7 @@ pytestmark = pytest.mark.skipif(jsdl.has_cuda_kernels() and jax.default_backend(
 def gather_path(monkeypatch):
   monkeypatch.setattr(spmm_module, "DENSE_REFERENCE_LIMIT", 0)
   monkeypatch.setattr(sddmm_module, "DENSE_REFERENCE_LIMIT", 0)
+  monkeypatch.setattr(lowering, "cpu_kernels", False)
   jax.clear_caches()  # lowerings are cached per shape: recompile with the patched limit
   yield
   jax.clear_caches()

@@ -14,6 +14,13 @@ namespace jsdl {
 
 inline constexpr int kMaxBatchRank = 6;  // after merging
 
+// Host and device code under nvcc, plain inline functions for the CPU handlers (g++).
+#ifdef __CUDACC__
+#define JSDL_HOST_DEVICE __host__ __device__ __forceinline__
+#else
+#define JSDL_HOST_DEVICE inline
+#endif
+
 // "#pragma unroll" for __host__ __device__ code without host-compiler warnings.
 #ifdef __CUDA_ARCH__
 #define JSDL_UNROLL _Pragma("unroll")
@@ -21,7 +28,7 @@ inline constexpr int kMaxBatchRank = 6;  // after merging
 #define JSDL_UNROLL
 #endif
 
-__host__ __device__ __forceinline__ uint64_t UMulHi64(uint64_t a, uint64_t b) {
+JSDL_HOST_DEVICE uint64_t UMulHi64(uint64_t a, uint64_t b) {
 #ifdef __CUDA_ARCH__
   return __umul64hi(a, b);
 #else
@@ -50,8 +57,7 @@ struct FastDivmod {
 
   // n in [0, 2^63): quotient and remainder. umulhi(multiplier, n) <= n, so the
   // sum cannot overflow.
-  __host__ __device__ __forceinline__ int64_t Divmod(int64_t n,
-                                                     int64_t& remainder) const {
+  JSDL_HOST_DEVICE int64_t Divmod(int64_t n, int64_t& remainder) const {
     const uint64_t u = static_cast<uint64_t>(n);
     const int64_t q = static_cast<int64_t>((UMulHi64(multiplier, u) + u) >> shift);
     remainder = n - q * divisor;
@@ -67,8 +73,7 @@ struct BatchMap {
 
   // b in [0, batch count). Fully unrolled with constant indices so the map
   // stays in the kernel parameter space (no local-memory copy).
-  __host__ __device__ __forceinline__ void Offsets(int64_t b,
-                                          int64_t (&offset)[kNumOperands]) const {
+  JSDL_HOST_DEVICE void Offsets(int64_t b, int64_t (&offset)[kNumOperands]) const {
 JSDL_UNROLL
     for (int i = 0; i < kNumOperands; ++i) offset[i] = 0;
 JSDL_UNROLL

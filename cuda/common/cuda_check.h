@@ -6,6 +6,7 @@
 
 #include <string>
 
+#include "ffi_common.h"  // JSDL_RETURN_IF_ERROR
 #include "xla/ffi/api/ffi.h"
 
 namespace jsdl {
@@ -47,11 +48,4 @@ inline xla::ffi::Error CudaError(cudaError_t status, const char* what) {
     if (jsdl_result_ != 0)                                                              \
       return ::xla::ffi::Error::Internal(std::string(what) + " failed (CUresult " +     \
                                          std::to_string(jsdl_result_) + ")");           \
-  } while (0)
-
-// Propagates a failed ffi::Error from a helper.
-#define JSDL_RETURN_IF_ERROR(expr)                                   \
-  do {                                                               \
-    ::xla::ffi::Error jsdl_error_ = (expr);                          \
-    if (jsdl_error_.failure()) return jsdl_error_;                   \
   } while (0)

@@ -5,22 +5,9 @@
 #include <cuda_bf16.h>
 #include <cuda_fp16.h>
 
-#include <string>
-
-#include "xla/ffi/api/ffi.h"
+#include "ffi_common.h"
 
 namespace jsdl {
-
-template <typename T>
-struct AccumType {
-  using type = float;
-};
-template <>
-struct AccumType<double> {
-  using type = double;
-};
-template <typename T>
-using Acc = typename AccumType<T>::type;
 
 __device__ __forceinline__ float ToAcc(float x) { return x; }
 __device__ __forceinline__ double ToAcc(double x) { return x; }
@@ -50,37 +37,10 @@ __device__ __forceinline__ Acc<T> LoadAcc(const T* p) {
   return ToAcc(__ldg(p));
 }
 
-template <typename T>
-struct TypeTag {
-  using type = T;
-};
-
-inline const char* DataTypeName(xla::ffi::DataType dtype) {
-  switch (dtype) {
-    case xla::ffi::DataType::F32: return "float32";
-    case xla::ffi::DataType::F64: return "float64";
-    case xla::ffi::DataType::BF16: return "bfloat16";
-    case xla::ffi::DataType::F16: return "float16";
-    case xla::ffi::DataType::S32: return "int32";
-    case xla::ffi::DataType::S64: return "int64";
-    default: return "an unsupported dtype";
-  }
-}
-
-// Calls fn(TypeTag<T>{}) for the C++ type of a float dtype; fn returns ffi::Error.
+// Calls fn(TypeTag<T>{}) for the CUDA type of a float dtype; fn returns ffi::Error.
 template <typename Fn>
-xla::ffi::Error DispatchFloat(xla::ffi::DataType dtype, const char* op,
-                              Fn&& fn) {
-  switch (dtype) {
-    case xla::ffi::DataType::F32: return fn(TypeTag<float>{});
-    case xla::ffi::DataType::F64: return fn(TypeTag<double>{});
-    case xla::ffi::DataType::BF16: return fn(TypeTag<__nv_bfloat16>{});
-    case xla::ffi::DataType::F16: return fn(TypeTag<__half>{});
-    default:
-      return xla::ffi::Error::InvalidArgument(
-          std::string(op) + ": unsupported float dtype " +
-          DataTypeName(dtype) + " (expected float32, float64, bfloat16 or float16)");
-  }
+xla::ffi::Error DispatchFloat(xla::ffi::DataType dtype, const char* op, Fn&& fn) {
+  return DispatchFloatAs<__nv_bfloat16, __half>(dtype, op, static_cast<Fn&&>(fn));
 }
 
 }  // namespace jsdl

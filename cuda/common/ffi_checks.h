@@ -7,7 +7,7 @@
 #include <string>
 
 #include "batch_map.cuh"
-#include "dtype.cuh"
+#include "ffi_common.h"
 #include "tile_index.h"
 #include "xla/ffi/api/ffi.h"
 

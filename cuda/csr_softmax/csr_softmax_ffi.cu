@@ -13,6 +13,7 @@
 #include "../common/warp.cuh"
 #include "../handlers.h"
 #include "csr_softmax_kernel.cuh"
+#include "csr_softmax_operands.h"
 #include "xla/ffi/api/ffi.h"
 
 namespace jsdl {
@@ -20,50 +21,6 @@ namespace {
 
 constexpr const char* kSoftmaxOp = "jsdl_csr_softmax";
 constexpr const char* kGradOp = "jsdl_csr_softmax_grad";
-
-struct RowShape {
-  int64_t m, nnz, batch;
-  size_t batch_rank;
-};
-
-// Validates out (*b, nnz), the float inputs (*b_i, nnz) and the pattern
-// arrays, and builds the batch map of the inputs.
-template <int kNumInputs>
-ffi::Error CheckRowOp(const char* op, const ffi::AnyBuffer (&inputs)[kNumInputs],
-                      const char* const (&names)[kNumInputs],
-                      const ffi::AnyBuffer& row_offsets,
-                      const ffi::AnyBuffer& row_indices,
-                      const ffi::AnyBuffer& out, RowShape& shape,
-                      BatchMap<kNumInputs>& batch_map) {
-  const auto out_dims = out.dimensions();
-  JSDL_RETURN_IF_ERROR(CheckFloatDtype(op, "out", out));
-  if (out_dims.size() < 1) return ShapeError(op, "out", out, "rank >= 1 (*batch, nnz)");
-  shape.batch_rank = out_dims.size() - 1;
-  shape.nnz = out_dims[shape.batch_rank];
-  BatchOperand operands[kNumInputs];
-  for (int i = 0; i < kNumInputs; ++i) {
-    JSDL_RETURN_IF_ERROR(CheckRank(op, names[i], inputs[i], shape.batch_rank + 1,
-                                   "(*batch, nnz) with the output's batch rank"));
-    JSDL_RETURN_IF_ERROR(CheckDtype(op, names[i], inputs[i], out.element_type()));
-    if (inputs[i].dimensions()[shape.batch_rank] != shape.nnz)
-      return ShapeError(op, names[i], inputs[i],
-                        "last dim nnz = " + std::to_string(shape.nnz) + " (from out)");
-    operands[i] = {names[i], inputs[i].dimensions(), shape.nnz};
-  }
-  int64_t offsets_length = 0;
-  JSDL_RETURN_IF_ERROR(
-      CheckIndexArray(op, "row_offsets", row_offsets, -1, &offsets_length));
-  if (offsets_length < 1)
-    return ShapeError(op, "row_offsets", row_offsets, "(m + 1,) with m >= 0");
-  shape.m = offsets_length - 1;
-  JSDL_RETURN_IF_ERROR(CheckIndexArray(op, "row_indices", row_indices, shape.m));
-  JSDL_RETURN_IF_ERROR(CheckInt32Range(op, "nnz", shape.nnz));
-  JSDL_RETURN_IF_ERROR(MakeBatchMap(op, out_dims.begin(),
-                                    static_cast<int>(shape.batch_rank), operands,
-                                    batch_map));
-  shape.batch = Product(out_dims, shape.batch_rank);
-  return ffi::Error::Success();
-}
 
 dim3 RowGrid(const RowShape& shape) {
   constexpr int kWarps = CsrSoftmaxConfig::kWarpsPerBlock;

@@ -19,6 +19,7 @@
 #include "sddmm_flat_kernel.cuh"
 #include "sddmm_kernel.cuh"
 #include "sddmm_mma_kernel.cuh"
+#include "sddmm_operands.h"
 #include "sddmm_tile_kernel.cuh"
 #include "sddmm_wgmma_kernel.cuh"
 #include "xla/ffi/api/ffi.h"
@@ -276,46 +277,13 @@ ffi::Error SddmmImpl(cudaStream_t stream, ffi::AnyBuffer lhs, ffi::AnyBuffer rhs
                      ffi::AnyBuffer row_offsets, ffi::AnyBuffer column_indices,
                      ffi::AnyBuffer row_indices, ffi::AnyBuffer tile_offsets,
                      ffi::AnyBuffer tile_entries, ffi::Result<ffi::AnyBuffer> out, bool tf32) {
-  const auto out_dims = out->dimensions();
-  if (out_dims.size() < 1)
-    return ShapeError(kOp, "out", *out, "rank >= 1 (*batch, nnz)");
-  const size_t batch_rank = out_dims.size() - 1;
-  const int64_t nnz = out_dims[batch_rank];
-  const ffi::DataType dtype = out->element_type();
-  JSDL_RETURN_IF_ERROR(CheckFloatDtype(kOp, "out", *out));
+  SddmmOperands call;
+  JSDL_RETURN_IF_ERROR(call.Check(lhs, rhs, row_offsets, column_indices, row_indices,
+                                  tile_offsets, tile_entries, *out));
+  const int64_t d = call.d;
+  if (call.batch == 0 || call.nnz == 0) return ffi::Error::Success();  // nothing to write
 
-  JSDL_RETURN_IF_ERROR(CheckRank(kOp, "lhs", lhs, batch_rank + 2,
-                                 "(*batch, m, d) with the output's batch rank"));
-  JSDL_RETURN_IF_ERROR(CheckRank(kOp, "rhs", rhs, batch_rank + 2,
-                                 "(*batch, k, d) with the output's batch rank"));
-  JSDL_RETURN_IF_ERROR(CheckDtype(kOp, "lhs", lhs, dtype));
-  JSDL_RETURN_IF_ERROR(CheckDtype(kOp, "rhs", rhs, dtype));
-  const int64_t m = lhs.dimensions()[batch_rank];
-  const int64_t d = lhs.dimensions()[batch_rank + 1];
-  const int64_t k = rhs.dimensions()[batch_rank];
-  if (rhs.dimensions()[batch_rank + 1] != d)
-    return ShapeError(kOp, "rhs", rhs,
-                      "last dim d = " + std::to_string(d) + " (from lhs)");
-  JSDL_RETURN_IF_ERROR(CheckIndexArray(kOp, "row_offsets", row_offsets, m + 1));
-  JSDL_RETURN_IF_ERROR(CheckIndexArray(kOp, "column_indices", column_indices, nnz));
-  JSDL_RETURN_IF_ERROR(CheckIndexArray(kOp, "row_indices", row_indices, m));
-  bool indexed = false;
-  JSDL_RETURN_IF_ERROR(CheckTileIndex(kOp, tile_offsets, tile_entries, m, k, nnz, indexed));
-  JSDL_RETURN_IF_ERROR(CheckInt32Range(kOp, "m", m));
-  JSDL_RETURN_IF_ERROR(CheckInt32Range(kOp, "nnz", nnz));
-  if (nnz > 0 && (m == 0 || k == 0))  // no row (column) for an entry's lhs (rhs) read
-    return ShapeError(kOp, "column_indices", column_indices, "no entries for an empty lhs or rhs");
-
-  const BatchOperand operands[2] = {{"lhs", lhs.dimensions(), m * d},
-                                    {"rhs", rhs.dimensions(), k * d}};
-  BatchMap<2> batch_map;
-  JSDL_RETURN_IF_ERROR(MakeBatchMap(kOp, out_dims.begin(),
-                                    static_cast<int>(batch_rank), operands,
-                                    batch_map));
-  const int64_t batch = Product(out_dims, batch_rank);
-  if (batch == 0 || nnz == 0) return ffi::Error::Success();  // nothing to write
-
-  return DispatchFloat(dtype, kOp, [&](auto tag) -> ffi::Error {
+  return DispatchFloat(out->element_type(), kOp, [&](auto tag) -> ffi::Error {
     using T = typename decltype(tag)::type;
     SddmmArgs<T> args{};
     args.lhs = reinterpret_cast<const T*>(lhs.untyped_data());
@@ -325,18 +293,18 @@ ffi::Error SddmmImpl(cudaStream_t stream, ffi::AnyBuffer lhs, ffi::AnyBuffer rhs
         reinterpret_cast<const int32_t*>(column_indices.untyped_data());
     args.row_indices = reinterpret_cast<const int32_t*>(row_indices.untyped_data());
     args.tile_offsets =
-        indexed ? reinterpret_cast<const int32_t*>(tile_offsets.untyped_data()) : nullptr;
+        call.indexed ? reinterpret_cast<const int32_t*>(tile_offsets.untyped_data()) : nullptr;
     args.tile_entries =
-        indexed ? reinterpret_cast<const int32_t*>(tile_entries.untyped_data()) : nullptr;
+        call.indexed ? reinterpret_cast<const int32_t*>(tile_entries.untyped_data()) : nullptr;
     args.out = reinterpret_cast<T*>(out->untyped_data());
-    args.m = m;
+    args.m = call.m;
     args.d = d;
-    args.nnz = nnz;
-    args.batch = batch;
-    args.batch_map = batch_map;
+    args.nnz = call.nnz;
+    args.batch = call.batch;
+    args.batch_map = call.batch_map;
     args.lhs_rows = d > 0 ? static_cast<int64_t>(lhs.element_count()) / d : 0;
     args.rhs_rows = d > 0 ? static_cast<int64_t>(rhs.element_count()) / d : 0;
-    return Launch<T>(stream, args, k, tf32);
+    return Launch<T>(stream, args, call.k, tf32);
   });
 }
 

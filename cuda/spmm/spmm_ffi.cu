@@ -16,6 +16,7 @@
 #include "../handlers.h"
 #include "spmm_config.h"
 #include "spmm_heuristic.h"
+#include "spmm_operands.h"
 #include "spmm_gather_kernel.cuh"
 #include "spmm_panel_kernel.cuh"
 #include "spmm_stream_kernel.cuh"
@@ -269,58 +270,13 @@ ffi::Error SpmmImpl(cudaStream_t stream, ffi::AnyBuffer values,
                     ffi::AnyBuffer row_indices, ffi::AnyBuffer tile_offsets,
                     ffi::AnyBuffer tile_entries, ffi::Result<ffi::AnyBuffer> out,
                     ffi::Result<ffi::AnyBuffer> workspace, bool has_bias, bool relu, bool tf32) {
-  const auto out_dims = out->dimensions();
-  if (out_dims.size() < 2)
-    return ShapeError(kOp, "out", *out, "rank >= 2 (*batch, m, n)");
-  const size_t batch_rank = out_dims.size() - 2;
-  const int64_t m = out_dims[batch_rank];
-  const int64_t n = out_dims[batch_rank + 1];
-  const ffi::DataType dtype = out->element_type();
-  JSDL_RETURN_IF_ERROR(CheckFloatDtype(kOp, "out", *out));
-
-  JSDL_RETURN_IF_ERROR(CheckRank(kOp, "values", values, batch_rank + 1,
-                                 "(*batch, nnz) with the output's batch rank"));
-  JSDL_RETURN_IF_ERROR(CheckRank(kOp, "dense", dense, batch_rank + 2,
-                                 "(*batch, k, n) with the output's batch rank"));
-  JSDL_RETURN_IF_ERROR(CheckDtype(kOp, "values", values, dtype));
-  JSDL_RETURN_IF_ERROR(CheckDtype(kOp, "dense", dense, dtype));
-  const int64_t nnz = values.dimensions()[batch_rank];
-  const int64_t k = dense.dimensions()[batch_rank];
-  if (dense.dimensions()[batch_rank + 1] != n)
-    return ShapeError(kOp, "dense", dense,
-                      "last dim n = " + std::to_string(n) + " (from out)");
-  JSDL_RETURN_IF_ERROR(CheckIndexArray(kOp, "row_offsets", row_offsets, m + 1));
-  JSDL_RETURN_IF_ERROR(CheckIndexArray(kOp, "column_indices", column_indices, nnz));
-  JSDL_RETURN_IF_ERROR(CheckIndexArray(kOp, "row_indices", row_indices, m));
-  bool indexed = false;
-  JSDL_RETURN_IF_ERROR(CheckTileIndex(kOp, tile_offsets, tile_entries, m, k, nnz, indexed));
-  JSDL_RETURN_IF_ERROR(CheckInt32Range(kOp, "m", m));
-  JSDL_RETURN_IF_ERROR(CheckInt32Range(kOp, "nnz", nnz));
-  if (has_bias) {
-    JSDL_RETURN_IF_ERROR(CheckRank(kOp, "bias", bias, batch_rank + 1,
-                                   "(*batch, m) with the output's batch rank"));
-    JSDL_RETURN_IF_ERROR(CheckDtype(kOp, "bias", bias, dtype));
-    if (bias.dimensions()[batch_rank] != m)
-      return ShapeError(kOp, "bias", bias,
-                        "last dim m = " + std::to_string(m) + " (from out)");
-  } else if (bias.element_count() != 0) {
-    return ShapeError(kOp, "bias", bias, "(0,) since has_bias is false");
-  }
-
-  // Without a bias its map entry takes the output's batch dims: never read,
-  // and a contiguous full-size operand never prevents merging dims.
-  const BatchOperand operands[3] = {
-      {"values", values.dimensions(), nnz},
-      {"dense", dense.dimensions(), k * n},
-      {"bias", has_bias ? bias.dimensions() : out_dims, m}};
-  BatchMap<3> batch_map;
-  JSDL_RETURN_IF_ERROR(MakeBatchMap(kOp, out_dims.begin(),
-                                    static_cast<int>(batch_rank), operands,
-                                    batch_map));
-  const int64_t batch = Product(out_dims, batch_rank);
+  SpmmOperands call;
+  JSDL_RETURN_IF_ERROR(call.Check(values, dense, bias, row_offsets, column_indices, row_indices,
+                                  tile_offsets, tile_entries, *out, has_bias));
+  const int64_t m = call.m, n = call.n, batch = call.batch;
   if (batch == 0 || m == 0 || n == 0) return ffi::Error::Success();
 
-  return DispatchFloat(dtype, kOp, [&](auto tag) -> ffi::Error {
+  return DispatchFloat(out->element_type(), kOp, [&](auto tag) -> ffi::Error {
     using T = typename decltype(tag)::type;
     SpmmArgs<T> args{};
     args.values = reinterpret_cast<const T*>(values.untyped_data());
@@ -331,22 +287,22 @@ ffi::Error SpmmImpl(cudaStream_t stream, ffi::AnyBuffer values,
         reinterpret_cast<const int32_t*>(column_indices.untyped_data());
     args.row_indices = reinterpret_cast<const int32_t*>(row_indices.untyped_data());
     args.tile_offsets =
-        indexed ? reinterpret_cast<const int32_t*>(tile_offsets.untyped_data()) : nullptr;
+        call.indexed ? reinterpret_cast<const int32_t*>(tile_offsets.untyped_data()) : nullptr;
     args.tile_entries =
-        indexed ? reinterpret_cast<const int32_t*>(tile_entries.untyped_data()) : nullptr;
+        call.indexed ? reinterpret_cast<const int32_t*>(tile_entries.untyped_data()) : nullptr;
     args.out = reinterpret_cast<T*>(out->untyped_data());
     args.workspace = workspace->untyped_data();
     args.workspace_bytes = static_cast<int64_t>(workspace->size_bytes());
     args.m = m;
-    args.k = k;
+    args.k = call.k;
     args.n = n;
     args.dense_rows = static_cast<int64_t>(dense.element_count()) / n;
-    args.nnz = nnz;
+    args.nnz = call.nnz;
     args.batch = batch;
-    args.values_batch = Product(values.dimensions(), batch_rank);
+    args.values_batch = call.values_batch;
     args.has_bias = has_bias;
     args.relu = relu;
-    args.batch_map = batch_map;
+    args.batch_map = call.batch_map;
     return Launch<T>(stream, args, tf32);
   });
 }

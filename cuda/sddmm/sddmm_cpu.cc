@@ -1,0 +1,107 @@
+// CPU XLA FFI handler for jsdl_sddmm: the same operands and checks as the CUDA handler
+// (sddmm_operands.h); each entry is a dot product of its lhs row and rhs row, row by row on the
+// intra-op thread pool.
+#include <algorithm>
+#include <cstdint>
+#include <vector>
+
+#include "../common/cpu_float.h"
+#include "../common/cpu_parallel.h"
+#include "../common/cpu_pattern.h"
+#include "../common/cpu_vector.h"
+#include "../cpu_handlers.h"
+#include "sddmm_operands.h"
+#include "xla/ffi/api/ffi.h"
+
+namespace jsdl {
+namespace {
+
+// lhs . rhs over d, with partial sums that the compiler may keep in vector registers (one
+// running sum is a dependent chain it may not reorder).
+template <typename A, typename T>
+A Dot(const A* lhs, const T* rhs, int64_t d) {
+  constexpr int kLanes = 8;
+  A lanes[kLanes] = {};
+  int64_t t = 0;
+  for (; t + kLanes <= d; t += kLanes)
+    for (int u = 0; u < kLanes; ++u) lanes[u] += lhs[t + u] * ToAcc(rhs[t + u]);
+  A sum = 0;
+  for (; t < d; ++t) sum += lhs[t] * ToAcc(rhs[t]);
+  for (int u = 0; u < kLanes; ++u) sum += lanes[u];
+  return sum;
+}
+
+float Dot(const float* lhs, const float* rhs, int64_t d) {
+  Float4 lanes[2] = {};
+  int64_t t = 0;
+  for (; t + 2 * kFloat4Lanes <= d; t += 2 * kFloat4Lanes) {
+    lanes[0] += LoadFloat4(lhs + t) * LoadFloat4(rhs + t);
+    lanes[1] += LoadFloat4(lhs + t + kFloat4Lanes) * LoadFloat4(rhs + t + kFloat4Lanes);
+  }
+  float sum = Sum(lanes[0] + lanes[1]);
+  for (; t < d; ++t) sum += lhs[t] * rhs[t];
+  return sum;
+}
+
+// Rows [begin, end) of the flattened (batch item, row) range: every entry of those rows.
+template <typename T>
+void SddmmRows(const SddmmOperands& call, const T* lhs, const T* rhs,
+               const int32_t* row_offsets, const int32_t* column_indices, T* out,
+               int64_t begin, int64_t end) {
+  using A = Acc<T>;
+  const int64_t d = call.d;
+  std::vector<A> left(static_cast<size_t>(d));  // the lhs row, widened once
+  for (int64_t item = begin; item < end; ++item) {
+    const int64_t b = item / call.m, row = item % call.m;
+    if (row_offsets[row] == row_offsets[row + 1]) continue;
+    int64_t offset[2];  // lhs, rhs
+    call.batch_map.Offsets(b, offset);
+    const T* l = lhs + offset[0] + row * d;
+    for (int64_t t = 0; t < d; ++t) left[t] = ToAcc(l[t]);
+    T* y = out + b * call.nnz;
+    for (int32_t j = row_offsets[row]; j < row_offsets[row + 1]; ++j)
+      y[j] = FromAcc<T>(Dot(left.data(), rhs + offset[1] + column_indices[j] * d, d));
+  }
+}
+
+ffi::Error SddmmCpuImpl(ffi::ThreadPool pool, ffi::AnyBuffer lhs, ffi::AnyBuffer rhs,
+                        ffi::AnyBuffer row_offsets, ffi::AnyBuffer column_indices,
+                        ffi::AnyBuffer row_indices, ffi::AnyBuffer tile_offsets,
+                        ffi::AnyBuffer tile_entries, ffi::Result<ffi::AnyBuffer> out,
+                        bool /*tf32: the CPU sums in float32 at every precision*/) {
+  SddmmOperands call;
+  JSDL_RETURN_IF_ERROR(call.Check(lhs, rhs, row_offsets, column_indices, row_indices,
+                                  tile_offsets, tile_entries, *out));
+  if (call.batch == 0 || call.nnz == 0) return ffi::Error::Success();  // nothing to write
+  const auto* offsets = static_cast<const int32_t*>(row_offsets.untyped_data());
+  const auto* columns = static_cast<const int32_t*>(column_indices.untyped_data());
+  JSDL_RETURN_IF_ERROR(CheckRowOffsets(SddmmOperands::kOp, offsets, call.m, call.nnz));
+  JSDL_RETURN_IF_ERROR(CheckColumns(SddmmOperands::kOp, columns, call.nnz, call.k));
+
+  return DispatchCpuFloat(out->element_type(), SddmmOperands::kOp, [&](auto tag) {
+    using T = typename decltype(tag)::type;
+    const int64_t cost = (call.nnz / call.m + 1) * (call.d + 1);
+    ParallelFor(pool, call.batch * call.m, cost, [&](int64_t begin, int64_t end) {
+      SddmmRows(call, static_cast<const T*>(lhs.untyped_data()),
+                static_cast<const T*>(rhs.untyped_data()), offsets, columns,
+                static_cast<T*>(out->untyped_data()), begin, end);
+    });
+    return ffi::Error::Success();
+  });
+}
+
+}  // namespace
+}  // namespace jsdl
+
+XLA_FFI_DEFINE_HANDLER_SYMBOL(JsdlSddmmCpuFfi, jsdl::SddmmCpuImpl,
+                              xla::ffi::Ffi::Bind()
+                                  .Ctx<xla::ffi::ThreadPool>()
+                                  .Arg<xla::ffi::AnyBuffer>()  // lhs
+                                  .Arg<xla::ffi::AnyBuffer>()  // rhs
+                                  .Arg<xla::ffi::AnyBuffer>()  // row_offsets
+                                  .Arg<xla::ffi::AnyBuffer>()  // column_indices
+                                  .Arg<xla::ffi::AnyBuffer>()  // row_indices
+                                  .Arg<xla::ffi::AnyBuffer>()  // tile_offsets
+                                  .Arg<xla::ffi::AnyBuffer>()  // tile_entries
+                                  .Ret<xla::ffi::AnyBuffer>()  // out
+                                  .Attr<bool>("tf32"));

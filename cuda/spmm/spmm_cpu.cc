@@ -1,0 +1,128 @@
+// CPU XLA FFI handler for jsdl_spmm: the same operands and checks as the CUDA handler
+// (spmm_operands.h). Each output row is a sum of the dense rows its entries select, taken in
+// blocks of kBlock columns whose sums stay in registers; rows go to the intra-op thread pool.
+#include <algorithm>
+#include <cstdint>
+#include <type_traits>
+
+#include "../common/cpu_float.h"
+#include "../common/cpu_parallel.h"
+#include "../common/cpu_pattern.h"
+#include "../common/cpu_vector.h"
+#include "../cpu_handlers.h"
+#include "spmm_operands.h"
+#include "xla/ffi/api/ffi.h"
+
+namespace jsdl {
+namespace {
+
+constexpr int kBlock = 32;  // columns summed at once: 8 float32 vectors
+
+// One output row's pointers and its entries [first, last).
+template <typename T>
+struct SpmmRow {
+  const T* values;  // the row's batch item of A's values
+  const T* dense;   // the row's batch item of the dense operand
+  const int32_t* columns;
+  int32_t first, last;
+  Acc<T> start;  // the bias, or 0
+  T* out;
+};
+
+// Columns [c0, c0 + width) of a row, width <= kBlock, in Acc<T>.
+template <typename T>
+void SumBlock(const SpmmRow<T>& row, int64_t n, int64_t c0, int64_t width, bool relu) {
+  using A = Acc<T>;
+  A sums[kBlock];
+  for (int64_t c = 0; c < width; ++c) sums[c] = row.start;
+  for (int32_t j = row.first; j < row.last; ++j) {
+    const A value = ToAcc(row.values[j]);
+    const T* x = row.dense + row.columns[j] * n + c0;
+    for (int64_t c = 0; c < width; ++c) sums[c] += value * ToAcc(x[c]);
+  }
+  for (int64_t c = 0; c < width; ++c)  // NaN stays NaN through relu, as in jnp.maximum
+    row.out[c0 + c] = FromAcc<T>(relu && sums[c] < A(0) ? A(0) : sums[c]);
+}
+
+// A full block of float32 columns, its sums in registers.
+void SumBlock(const SpmmRow<float>& row, int64_t n, int64_t c0, bool relu) {
+  constexpr int kVectors = kBlock / kFloat4Lanes;
+  Float4 sums[kVectors];
+  for (Float4& s : sums) s = Float4{} + row.start;
+  for (int32_t j = row.first; j < row.last; ++j) {
+    const float value = row.values[j];
+    const float* x = row.dense + row.columns[j] * n + c0;
+    for (int v = 0; v < kVectors; ++v) sums[v] += value * LoadFloat4(x + v * kFloat4Lanes);
+  }
+  for (int v = 0; v < kVectors; ++v) {
+    if (relu) sums[v] = sums[v] < 0 ? Float4{} : sums[v];  // NaN < 0 is false: NaN stays
+    StoreFloat4(row.out + c0 + v * kFloat4Lanes, sums[v]);
+  }
+}
+
+template <typename T>
+void SumRow(const SpmmRow<T>& row, int64_t n, bool relu) {
+  int64_t c0 = 0;
+  if constexpr (std::is_same_v<T, float>)
+    for (; c0 + kBlock <= n; c0 += kBlock) SumBlock(row, n, c0, relu);
+  for (; c0 < n; c0 += kBlock) SumBlock(row, n, c0, std::min<int64_t>(kBlock, n - c0), relu);
+}
+
+ffi::Error SpmmCpuImpl(ffi::ThreadPool pool, ffi::AnyBuffer values, ffi::AnyBuffer dense,
+                       ffi::AnyBuffer bias, ffi::AnyBuffer row_offsets,
+                       ffi::AnyBuffer column_indices, ffi::AnyBuffer row_indices,
+                       ffi::AnyBuffer tile_offsets, ffi::AnyBuffer tile_entries,
+                       ffi::Result<ffi::AnyBuffer> out, bool has_bias, bool relu,
+                       bool /*tf32: the CPU sums in float32 at every precision*/) {
+  constexpr const char* kOp = SpmmOperands::kOp;
+  SpmmOperands call;
+  JSDL_RETURN_IF_ERROR(call.Check(values, dense, bias, row_offsets, column_indices, row_indices,
+                                  tile_offsets, tile_entries, *out, has_bias));
+  if (call.batch == 0 || call.m == 0 || call.n == 0) return ffi::Error::Success();
+  const auto* offsets = static_cast<const int32_t*>(row_offsets.untyped_data());
+  const auto* columns = static_cast<const int32_t*>(column_indices.untyped_data());
+  JSDL_RETURN_IF_ERROR(CheckRowOffsets(kOp, offsets, call.m, call.nnz));
+  JSDL_RETURN_IF_ERROR(CheckColumns(kOp, columns, call.nnz, call.k));
+
+  return DispatchCpuFloat(out->element_type(), kOp, [&](auto tag) {
+    using T = typename decltype(tag)::type;
+    const auto* values_data = static_cast<const T*>(values.untyped_data());
+    const auto* dense_data = static_cast<const T*>(dense.untyped_data());
+    const auto* bias_data = static_cast<const T*>(bias.untyped_data());
+    auto* out_data = static_cast<T*>(out->untyped_data());
+    // A row costs its entries times n multiply-adds, plus writing n outputs.
+    const int64_t cost = (call.nnz / call.m + 1) * call.n;
+    ParallelFor(pool, call.batch * call.m, cost, [&](int64_t begin, int64_t end) {
+      for (int64_t item = begin; item < end; ++item) {
+        const int64_t b = item / call.m, i = item % call.m;
+        int64_t offset[3];  // values, dense, bias
+        call.batch_map.Offsets(b, offset);
+        const SpmmRow<T> row{values_data + offset[0], dense_data + offset[1], columns,
+                             offsets[i], offsets[i + 1],
+                             has_bias ? ToAcc(bias_data[offset[2] + i]) : Acc<T>(0),
+                             out_data + item * call.n};
+        SumRow(row, call.n, relu);
+      }
+    });
+    return ffi::Error::Success();
+  });
+}
+
+}  // namespace
+}  // namespace jsdl
+
+XLA_FFI_DEFINE_HANDLER_SYMBOL(JsdlSpmmCpuFfi, jsdl::SpmmCpuImpl,
+                              xla::ffi::Ffi::Bind()
+                                  .Ctx<xla::ffi::ThreadPool>()
+                                  .Arg<xla::ffi::AnyBuffer>()  // values
+                                  .Arg<xla::ffi::AnyBuffer>()  // dense
+                                  .Arg<xla::ffi::AnyBuffer>()  // bias
+                                  .Arg<xla::ffi::AnyBuffer>()  // row_offsets
+                                  .Arg<xla::ffi::AnyBuffer>()  // column_indices
+                                  .Arg<xla::ffi::AnyBuffer>()  // row_indices
+                                  .Arg<xla::ffi::AnyBuffer>()  // tile_offsets
+                                  .Arg<xla::ffi::AnyBuffer>()  // tile_entries
+                                  .Ret<xla::ffi::AnyBuffer>()  // out
+                                  .Attr<bool>("has_bias")
+                                  .Attr<bool>("relu")
+                                  .Attr<bool>("tf32"));

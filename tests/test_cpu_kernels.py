@@ -1,0 +1,139 @@
+"""The CPU module's kernels (cuda/*/…_cpu.cc): they are what the CPU runs, so the rest of the
+suite checks their numbers on CPU; here what is theirs alone: that the CPU lowering calls them,
+that they round 16-bit outputs as numpy does, that they agree with the pure-JAX reference, and
+that an invalid pattern is an error instead of a read out of bounds."""
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+
+import jax_sparse_dl as jsdl
+from jax_sparse_dl import lowering
+from jax_sparse_dl.csr import CSR, Sparsity
+
+from conftest import assert_close, f64, rand_dense, rand_values
+
+pytestmark = pytest.mark.skipif(not jsdl.has_cpu_kernels(),
+                                reason="the CPU module is not built")
+
+
+@pytest.fixture
+def cpu_kernels(request):
+  """Lowers on CPU through the kernels (True) or the pure-JAX reference (False)."""
+  old = lowering.cpu_kernels
+  lowering.cpu_kernels = request.param
+  jax.clear_caches()  # jit caches lowerings: recompile under the setting
+  yield request.param
+  lowering.cpu_kernels = old
+  jax.clear_caches()
+
+
+def _ops(A, x, q, kk):
+  return {"spmm": lambda: jsdl.spmm(A, x),
+          "sddmm": lambda: jsdl.sddmm(q, kk, A).values,
+          "csr_softmax": lambda: jsdl.csr_softmax(A).values}
+
+
+@pytest.mark.parametrize("cpu_kernels", [True, False], indirect=True)
+def test_cpu_lowering_calls_the_kernels(cpu_kernels):
+  A = jsdl.random_csr(jax.random.key(0), (33, 17), 0.8)
+  x, q, kk = jnp.ones((17, 5)), jnp.ones((33, 4)), jnp.ones((17, 4))
+  for name, op in _ops(A, x, q, kk).items():
+    hlo = jax.jit(op).lower().as_text()
+    assert (f"stablehlo.custom_call @jsdl_{name}(" in hlo) == cpu_kernels, name
+
+
+@pytest.mark.parametrize("dtype", ["float16", "bfloat16"])
+def test_16_bit_outputs_round_as_numpy(dtype):
+  # Every finite 16-bit value v times x = 1 + one unit in the last place: the float32 product is
+  # exact, so the kernel's output must be numpy's rounding of it, bit for bit (overflow to inf
+  # included). Left out: products below float32's normal range, which XLA's CPU threads flush to
+  # zero (FTZ/DAZ, as for XLA's own ops): bfloat16's subnormals.
+  np_dtype = jnp.dtype(dtype)
+  bits = np.arange(1 << 16, dtype=np.uint16)
+  v = bits.view(np_dtype)
+  magnitude = np.abs(v.astype(np.float32))
+  v = v[np.isfinite(magnitude) & ((magnitude == 0) | (magnitude >= np.finfo(np.float32).tiny))]
+  ulp = float(np.finfo(np_dtype).eps)
+  m = v.size
+  pattern = CSR.from_parts(jnp.asarray(v), np.arange(m + 1, dtype=np.int32),
+                           np.zeros(m, np.int32), (m, 1))
+  x = jnp.full((1, 3), 1 + ulp, np_dtype)
+  y = np.asarray(jsdl.spmm(pattern, x))
+  with np.errstate(over="ignore"):
+    expected = (v.astype(np.float32) * np.float32(1 + ulp)).astype(np_dtype)
+  same = (y == expected[:, None]) | (np.isnan(y.astype(np.float32))
+                                     & np.isnan(expected.astype(np.float32))[:, None])
+  assert same.all(), v[~same.all(axis=1)][:8]
+
+
+@pytest.mark.parametrize("dtype", ["float32", "bfloat16", "float16"])
+def test_kernels_and_reference_agree(rng, dtype):
+  # Odd sizes, empty rows, a column count that is no multiple of the kernels' column blocks,
+  # broadcast batches, bias and relu.
+  m, k, n, d = 45, 29, 37, 19
+  mask = rng.random((m, k)) < 0.3
+  mask[::5] = False
+  dense_w = np.where(mask, 1.0, 0.0)
+  A = CSR.fromdense(jnp.asarray(dense_w, dtype))
+  values, values64 = rand_values(rng, (2, 1, A.nnz), dtype)
+  x, x64 = rand_dense(rng, (3, k, n), dtype)
+  bias, bias64 = rand_dense(rng, (m,), dtype)
+  q, q64 = rand_dense(rng, (2, 1, m, d), dtype)
+  kk, kk64 = rand_dense(rng, (3, k, d), dtype)
+  rows, cols = np.nonzero(mask)
+  w64 = np.zeros((2, 1, m, k))
+  w64[..., rows, cols] = values64
+  spmm_ref = np.maximum(w64 @ x64 + bias64[:, None], 0)
+  sddmm_ref = (q64 @ np.swapaxes(kk64, -1, -2))[..., rows, cols]
+  results = {}
+  for use_kernels in (True, False):
+    lowering.cpu_kernels = use_kernels
+    jax.clear_caches()
+    try:
+      B = A.with_values(values)
+      results[use_kernels] = (
+          jax.jit(lambda B, x, b: jsdl.spmm(B, x, bias=b, relu=True))(B, x, bias),
+          jax.jit(lambda q, kk: jsdl.sddmm(q, kk, A).values)(q, kk))
+    finally:
+      lowering.cpu_kernels = True
+      jax.clear_caches()
+  for use_kernels, (y, s) in results.items():
+    assert_close(y, spmm_ref, dtype, what=f"spmm kernels={use_kernels}")
+    assert_close(s, sddmm_ref, dtype, what=f"sddmm kernels={use_kernels}")
+  assert np.abs(f64(results[True][0]) - f64(results[False][0])).max() <= (
+      4 * float(jnp.finfo(dtype).eps) * np.abs(spmm_ref).max())
+
+
+def _with(A, field, array):
+  """A copy of A whose pattern has `array` as `field` (nothing else rebuilt)."""
+  arrays = dict(zip(("row_offsets", "column_indices"), A.sparsity.arrays[:2]))
+  arrays[field] = jnp.asarray(array, jnp.int32)
+  rest = A.sparsity.arrays[2:]
+  return CSR(A.values, Sparsity(arrays["row_offsets"], arrays["column_indices"], *rest,
+                                shape=A.shape))
+
+
+@pytest.mark.parametrize("op", ["spmm", "sddmm", "csr_softmax"])
+@pytest.mark.parametrize("broken", ["column past k", "negative column", "offsets decrease",
+                                    "offsets end before nnz"])
+def test_invalid_patterns_are_errors(op, broken):
+  A = jsdl.random_csr(jax.random.key(1), (12, 10), 0.5)
+  offsets, cols = np.asarray(A.row_offsets).copy(), np.asarray(A.column_indices).copy()
+  if op == "csr_softmax" and "column" in broken:
+    pytest.skip("csr_softmax reads no column index")
+  if broken == "column past k":
+    cols[A.nnz // 2] = 10
+    bad = _with(A, "column_indices", cols)
+  elif broken == "negative column":
+    cols[-1] = -1
+    bad = _with(A, "column_indices", cols)
+  elif broken == "offsets decrease":
+    offsets[6] = offsets[5] - 1
+    bad = _with(A, "row_offsets", offsets)
+  else:
+    offsets[-1] -= 1
+    bad = _with(A, "row_offsets", offsets)
+  x, q, kk = jnp.ones((10, 3)), jnp.ones((12, 4)), jnp.ones((10, 4))
+  with pytest.raises(Exception, match=f"jsdl_{op}: invalid sparsity pattern"):
+    jax.block_until_ready(_ops(bad, x, q, kk)[op]())
