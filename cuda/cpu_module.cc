@@ -6,24 +6,10 @@
 #include "common/ffi_capsule.h"
 #include "cpu_handlers.h"
 
-namespace nb = nanobind;
-using jsdl::EncapsulateFfiHandler;
-
-namespace {
-
-nb::dict Registrations() {
-  nb::dict targets;
-  targets["jsdl_spmm"] = EncapsulateFfiHandler(JsdlSpmmCpuFfi);
-  targets["jsdl_sddmm"] = EncapsulateFfiHandler(JsdlSddmmCpuFfi);
-  targets["jsdl_csr_softmax"] = EncapsulateFfiHandler(JsdlCsrSoftmaxCpuFfi);
-  targets["jsdl_csr_softmax_grad"] = EncapsulateFfiHandler(JsdlCsrSoftmaxGradCpuFfi);
-  return targets;
-}
-
-}  // namespace
-
 NB_MODULE(_jsdl_cpu, m) {
   m.doc() = "CPU kernels of jax_sparse_dl as XLA FFI handlers (typed FFI)";
-  m.def("registrations", &Registrations,
-        "Dict of FFI target name -> PyCapsule of the handler, for platform cpu.");
+  m.def("registrations", [] {
+    return jsdl::OpTargets(JsdlSpmmCpuFfi, JsdlSddmmCpuFfi, JsdlCsrSoftmaxCpuFfi,
+                           JsdlCsrSoftmaxGradCpuFfi);
+  }, "Dict of FFI target name -> PyCapsule of the handler, for platform cpu.");
 }

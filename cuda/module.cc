@@ -6,26 +6,11 @@
 #include "common/ffi_capsule.h"
 #include "handlers.h"
 
-namespace nb = nanobind;
-using jsdl::EncapsulateFfiHandler;
-
-namespace {
-
-nb::dict Registrations() {
-  nb::dict targets;
-  targets["jsdl_spmm"] = EncapsulateFfiHandler(JsdlSpmmFfi);
-  targets["jsdl_sddmm"] = EncapsulateFfiHandler(JsdlSddmmFfi);
-  targets["jsdl_csr_softmax"] = EncapsulateFfiHandler(JsdlCsrSoftmaxFfi);
-  targets["jsdl_csr_softmax_grad"] = EncapsulateFfiHandler(JsdlCsrSoftmaxGradFfi);
-  return targets;
-}
-
-}  // namespace
-
 NB_MODULE(_jsdl_cuda, m) {
   m.doc() = "CUDA kernels of jax_sparse_dl as XLA FFI handlers (typed FFI)";
-  m.def("registrations", &Registrations,
-        "Dict of FFI target name -> PyCapsule of the handler, for platform CUDA.");
+  m.def("registrations", [] {
+    return jsdl::OpTargets(JsdlSpmmFfi, JsdlSddmmFfi, JsdlCsrSoftmaxFfi, JsdlCsrSoftmaxGradFfi);
+  }, "Dict of FFI target name -> PyCapsule of the handler, for platform CUDA.");
 #if defined(JSDL_SM90A)
   m.attr("wgmma_built") = true;  // sm_90a code: the SDDMM wgmma tile can run on a 9.0 device
 #else

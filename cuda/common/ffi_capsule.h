@@ -17,4 +17,17 @@ nanobind::capsule EncapsulateFfiHandler(Fn* fn) {
   return nanobind::capsule(reinterpret_cast<void*>(fn));
 }
 
+// The package's four op targets, named alike on every platform, as capsules of one platform's
+// handlers (the registrations() of _jsdl_cuda and _jsdl_cpu).
+inline nanobind::dict OpTargets(XLA_FFI_Handler* spmm, XLA_FFI_Handler* sddmm,
+                                XLA_FFI_Handler* csr_softmax,
+                                XLA_FFI_Handler* csr_softmax_grad) {
+  nanobind::dict targets;
+  targets["jsdl_spmm"] = EncapsulateFfiHandler(spmm);
+  targets["jsdl_sddmm"] = EncapsulateFfiHandler(sddmm);
+  targets["jsdl_csr_softmax"] = EncapsulateFfiHandler(csr_softmax);
+  targets["jsdl_csr_softmax_grad"] = EncapsulateFfiHandler(csr_softmax_grad);
+  return targets;
+}
+
 }  // namespace jsdl
