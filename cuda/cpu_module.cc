@@ -3,6 +3,7 @@
 // Built on every machine (a C++ compiler is all it needs), with or without nvcc.
 #include <nanobind/nanobind.h>
 
+#include "common/cpu_vector.h"
 #include "common/ffi_capsule.h"
 #include "cpu_handlers.h"
 
@@ -12,4 +13,10 @@ NB_MODULE(_jsdl_cpu, m) {
     return jsdl::OpTargets(JsdlSpmmCpuFfi, JsdlSddmmCpuFfi, JsdlCsrSoftmaxCpuFfi,
                            JsdlCsrSoftmaxGradCpuFfi);
   }, "Dict of FFI target name -> PyCapsule of the handler, for platform cpu.");
+  m.def("has_avx2", &jsdl::CpuHasAvx2, "Whether this CPU runs the float32 loops built for AVX2.");
+  m.def("use_avx2", [](bool on) {
+    const bool was = jsdl::UseAvx2().load();
+    jsdl::UseAvx2().store(on && jsdl::CpuHasAvx2());
+    return was;
+  }, "Switches the AVX2 loops on (where the CPU has them) or off; returns the old setting.");
 }

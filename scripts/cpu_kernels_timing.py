@@ -1,7 +1,9 @@
 """The CPU module's kernels against the pure-JAX lowering they replace, on the bundled DLMC
 matrices (or given .smtx files): SpMM (N = 256; also BCSR and dense jnp.dot), SDDMM (d = 64)
 and csr_softmax, float32, microseconds a call by jax_sparse_dl.timing (a jitted loop of many
-calls, median of 5 executions). Run from outside the source tree: python scripts/cpu_kernels_timing.py
+calls, median of 5 executions). Run from outside the source tree:
+python scripts/cpu_kernels_timing.py [--no-avx2] [FILES_OR_DIRS]  (--no-avx2: the portable
+16-byte vector loops also where the CPU has AVX2 and FMA)
 """
 import sys
 
@@ -16,9 +18,14 @@ def per_call_us(fn, *args):
   return timing.time_per_call(fn, *args, repeats=5).median_s * 1e6
 
 
-def main(paths):
+def main(args):
+  from jax_sparse_dl import _jsdl_cpu
+  paths = [a for a in args if a != "--no-avx2"]
+  loops = "avx2" if _jsdl_cpu.has_avx2() and "--no-avx2" not in args else "portable"
+  _jsdl_cpu.use_avx2(loops == "avx2")
   print(f"jax {jax.__version__}, backend {jax.default_backend()}, CPU kernels built: "
-        f"{jsdl.has_cpu_kernels()}; times in us: kernels / pure-JAX reference")
+        f"{jsdl.has_cpu_kernels()}, float32 loops: {loops}; times in us: kernels / pure-JAX "
+        "reference")
   for path in dlmc.find_matrices(paths) if paths else dlmc.bundled_matrices():
     A = dlmc.load_csr(path, jax.random.key(0))
     m, k = A.shape

@@ -137,3 +137,34 @@ def test_invalid_patterns_are_errors(op, broken):
   x, q, kk = jnp.ones((10, 3)), jnp.ones((12, 4)), jnp.ones((10, 4))
   with pytest.raises(Exception, match=f"jsdl_{op}: invalid sparsity pattern"):
     jax.block_until_ready(_ops(bad, x, q, kk)[op]())
+
+
+@pytest.fixture(params=["portable", "avx2"])
+def vector_loops(request):
+  """The float32 loops in 16-byte vectors (every CPU), or built for AVX2 and FMA (where the CPU
+  has them: then the handlers take these unless told otherwise)."""
+  from jax_sparse_dl import _jsdl_cpu
+  if request.param == "avx2" and not _jsdl_cpu.has_avx2():
+    pytest.skip("this CPU has no AVX2 and FMA")
+  old = _jsdl_cpu.use_avx2(request.param == "avx2")
+  yield request.param
+  _jsdl_cpu.use_avx2(old)
+
+
+def test_float32_vector_loops(rng, vector_loops):
+  # n spans two 64-column AVX2 blocks (five 32-column portable ones) and a rest; d two steps of
+  # 16 (four of 8) and a rest; bias, relu and a row without entries.
+  m, k, n, d = 21, 50, 2 * 64 + 37, 2 * 16 + 11
+  mask = rng.random((m, k)) < 0.4
+  mask[3] = False
+  A = CSR.fromdense(jnp.asarray(np.where(mask, rng.standard_normal((m, k)), 0.0), jnp.float32))
+  x, x64 = rand_dense(rng, (k, n), jnp.float32)
+  bias, bias64 = rand_dense(rng, (m,), jnp.float32)
+  q, q64 = rand_dense(rng, (m, d), jnp.float32)
+  kk, kk64 = rand_dense(rng, (k, d), jnp.float32)
+  w64 = f64(A.todense())
+  y = jsdl.spmm(A, x, bias=bias, relu=True)
+  assert_close(y, np.maximum(w64 @ x64 + bias64[:, None], 0), jnp.float32, what=vector_loops)
+  rows, cols = np.nonzero(mask)
+  s = jsdl.sddmm(q, kk, A).values
+  assert_close(s, (q64 @ kk64.T)[rows, cols], jnp.float32, what=vector_loops)

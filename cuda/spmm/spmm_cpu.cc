@@ -1,8 +1,9 @@
 // CPU XLA FFI handler for jsdl_spmm: the same operands and checks as the CUDA handler
 // (spmm_operands.h). Each output row is a sum of the dense rows its entries select, taken in
-// blocks of kBlock columns whose sums stay in registers; rows go to the intra-op thread pool.
+// blocks of columns whose sums stay in registers; rows go to the intra-op thread pool.
 #include <algorithm>
 #include <cstdint>
+#include <cstring>
 #include <type_traits>
 
 #include "../common/cpu_float.h"
@@ -16,7 +17,7 @@
 namespace jsdl {
 namespace {
 
-constexpr int kBlock = 32;  // columns summed at once: 8 float32 vectors
+constexpr int kMaxBlock = 64;  // columns summed at once
 
 // One output row's pointers and its entries [first, last).
 template <typename T>
@@ -29,11 +30,11 @@ struct SpmmRow {
   T* out;
 };
 
-// Columns [c0, c0 + width) of a row, width <= kBlock, in Acc<T>.
+// Columns [c0, c0 + width) of a row, width <= kMaxBlock, in Acc<T>.
 template <typename T>
 void SumBlock(const SpmmRow<T>& row, int64_t n, int64_t c0, int64_t width, bool relu) {
   using A = Acc<T>;
-  A sums[kBlock];
+  A sums[kMaxBlock];
   for (int64_t c = 0; c < width; ++c) sums[c] = row.start;
   for (int32_t j = row.first; j < row.last; ++j) {
     const A value = ToAcc(row.values[j]);
@@ -44,28 +45,51 @@ void SumBlock(const SpmmRow<T>& row, int64_t n, int64_t c0, int64_t width, bool 
     row.out[c0 + c] = FromAcc<T>(relu && sums[c] < A(0) ? A(0) : sums[c]);
 }
 
-// A full block of float32 columns, its sums in registers.
-void SumBlock(const SpmmRow<float>& row, int64_t n, int64_t c0, bool relu) {
-  constexpr int kVectors = kBlock / kFloat4Lanes;
-  Float4 sums[kVectors];
-  for (Float4& s : sums) s = Float4{} + row.start;
-  for (int32_t j = row.first; j < row.last; ++j) {
-    const float value = row.values[j];
-    const float* x = row.dense + row.columns[j] * n + c0;
-    for (int v = 0; v < kVectors; ++v) sums[v] += value * LoadFloat4(x + v * kFloat4Lanes);
+// The full blocks of kVectors float32 vectors V of a row, their sums in registers; returns
+// where the columns left over start.
+template <typename V>
+JSDL_ALWAYS_INLINE int64_t SumFloatBlocks(const SpmmRow<float>& row, int64_t n, bool relu) {
+  constexpr int kVectors = 8;
+  constexpr int64_t kWidth = kVectors * kLanes<V>;
+  static_assert(kWidth <= kMaxBlock);
+  int64_t c0 = 0;
+  for (; c0 + kWidth <= n; c0 += kWidth) {
+    V sums[kVectors];
+    for (V& s : sums) s = V{} + row.start;
+    for (int32_t j = row.first; j < row.last; ++j) {
+      const float value = row.values[j];
+      const float* x = row.dense + row.columns[j] * n + c0;
+      for (int v = 0; v < kVectors; ++v) {
+        V dense;
+        std::memcpy(&dense, x + v * kLanes<V>, sizeof dense);
+        sums[v] += value * dense;
+      }
+    }
+    for (int v = 0; v < kVectors; ++v) {
+      if (relu) sums[v] = sums[v] < 0 ? V{} : sums[v];  // NaN < 0 is false: NaN stays
+      std::memcpy(row.out + c0 + v * kLanes<V>, &sums[v], sizeof(V));
+    }
   }
-  for (int v = 0; v < kVectors; ++v) {
-    if (relu) sums[v] = sums[v] < 0 ? Float4{} : sums[v];  // NaN < 0 is false: NaN stays
-    StoreFloat4(row.out + c0 + v * kFloat4Lanes, sums[v]);
-  }
+  return c0;
 }
 
+#ifdef JSDL_CPU_AVX2
+JSDL_TARGET_AVX2 int64_t SumFloatBlocksAvx2(const SpmmRow<float>& row, int64_t n, bool relu) {
+  return SumFloatBlocks<Float8>(row, n, relu);
+}
+#endif
+
 template <typename T>
-void SumRow(const SpmmRow<T>& row, int64_t n, bool relu) {
+void SumRow(const SpmmRow<T>& row, int64_t n, bool relu, bool avx2) {
   int64_t c0 = 0;
-  if constexpr (std::is_same_v<T, float>)
-    for (; c0 + kBlock <= n; c0 += kBlock) SumBlock(row, n, c0, relu);
-  for (; c0 < n; c0 += kBlock) SumBlock(row, n, c0, std::min<int64_t>(kBlock, n - c0), relu);
+  if constexpr (std::is_same_v<T, float>) {
+#ifdef JSDL_CPU_AVX2
+    c0 = avx2 ? SumFloatBlocksAvx2(row, n, relu) : SumFloatBlocks<Float4>(row, n, relu);
+#else
+    c0 = SumFloatBlocks<Float4>(row, n, relu);
+#endif
+  }
+  for (; c0 < n; c0 += kMaxBlock) SumBlock(row, n, c0, std::min<int64_t>(kMaxBlock, n - c0), relu);
 }
 
 ffi::Error SpmmCpuImpl(ffi::ThreadPool pool, ffi::AnyBuffer values, ffi::AnyBuffer dense,
@@ -90,6 +114,7 @@ ffi::Error SpmmCpuImpl(ffi::ThreadPool pool, ffi::AnyBuffer values, ffi::AnyBuff
     const auto* dense_data = static_cast<const T*>(dense.untyped_data());
     const auto* bias_data = static_cast<const T*>(bias.untyped_data());
     auto* out_data = static_cast<T*>(out->untyped_data());
+    const bool avx2 = UseAvx2().load(std::memory_order_relaxed);
     // A row costs its entries times n multiply-adds, plus writing n outputs.
     const int64_t cost = (call.nnz / call.m + 1) * call.n;
     ParallelFor(pool, call.batch * call.m, cost, [&](int64_t begin, int64_t end) {
@@ -101,7 +126,7 @@ ffi::Error SpmmCpuImpl(ffi::ThreadPool pool, ffi::AnyBuffer values, ffi::AnyBuff
                              offsets[i], offsets[i + 1],
                              has_bias ? ToAcc(bias_data[offset[2] + i]) : Acc<T>(0),
                              out_data + item * call.n};
-        SumRow(row, call.n, relu);
+        SumRow(row, call.n, relu, avx2);
       }
     });
     return ffi::Error::Success();
