@@ -160,10 +160,13 @@ def main(argv=None) -> int:
     device = jax.devices()[0]
     print(f"jax {jax.__version__}, backend {jax.default_backend()}, device {device.device_kind} "
           f"({device.platform}, {jax.device_count()} device(s))", file=out)
-    cuda = jsdl.has_cuda_kernels()
-    note = "" if not cuda or device.platform == "gpu" else " (used on CUDA devices only; this run uses the pure-JAX lowering)"
-    print(f"jax-sparse-dl {getattr(jsdl, '__version__', '?')}, CUDA kernels loaded: {cuda}{note}",
-          file=out)
+    from jax_sparse_dl import lowering
+    kernels = {"gpu": ("CUDA", jsdl.has_cuda_kernels()),
+               "cpu": ("CPU", lowering.cpu_kernels)}.get(device.platform)
+    ops = (f"{kernels[0]} kernels" if kernels and kernels[1] else "the pure-JAX lowering")
+    print(f"jax-sparse-dl {getattr(jsdl, '__version__', '?')}: the ops run {ops} "
+          f"(CUDA kernels loaded: {jsdl.has_cuda_kernels()}, CPU kernels loaded: "
+          f"{jsdl.has_cpu_kernels()})", file=out)
     print(f"dtype {args.dtype}, n = {args.n}, sddmm d = {args.d}, tolerance (relative L2) {tol:g}, "
           f"{len(paths)} matrices", file=out)
     if not args.no_timing:

@@ -60,7 +60,7 @@ def _abstract_eval(lhs, rhs, *pattern, m, k, precision):
 
 
 def _reference(lhs, rhs, *pattern, m, k, precision):
-  """Pure-JAX SDDMM (CPU and GPUs without the CUDA module)."""
+  """Pure-JAX SDDMM (a platform without its native module; the CPU with JSDL_CPU_KERNELS=0)."""
   out_dtype, acc = lhs.dtype, accumulation_dtype(lhs.dtype)
   lhs, rhs, cols = lhs.astype(acc), rhs.astype(acc), pattern[1]
   rows = row_ids(pattern[0], cols.shape[0])

@@ -77,7 +77,7 @@ def _abstract_eval(*args, m, k, has_bias, relu, precision):
 
 
 def _reference(*args, m, k, has_bias, relu, precision):
-  """Pure-JAX SpMM (CPU and GPUs without the CUDA module)."""
+  """Pure-JAX SpMM (a platform without its native module; the CPU with JSDL_CPU_KERNELS=0)."""
   values, dense, bias, pattern = _split(args, has_bias)
   out_dtype, acc = dense.dtype, accumulation_dtype(dense.dtype)
   values, dense, cols = values.astype(acc), dense.astype(acc), pattern[1]

@@ -5,6 +5,7 @@
 #include <cstdint>
 #include <limits>
 #include <string>
+#include <utility>
 
 #include "batch_map.cuh"
 #include "ffi_common.h"
@@ -110,6 +111,34 @@ inline ffi::Error CheckTileIndex(const char* op, const ffi::AnyBuffer& tile_offs
     JSDL_RETURN_IF_ERROR(
         CheckIndexArray(op, "tile_offsets", tile_offsets, TileIndexCount(m, k) + 1));
   return CheckIndexArray(op, "tile_entries", tile_entries, indexed ? nnz : 0);
+}
+
+// The pattern arrays of an m x k pattern of nnz entries that the SpMM and SDDMM targets take:
+// row_offsets (m + 1), column_indices (nnz), row_indices (m) and the tile index (see above);
+// also that m and nnz fit int32.
+inline ffi::Error CheckPatternArrays(const char* op, const ffi::AnyBuffer& row_offsets,
+                                     const ffi::AnyBuffer& column_indices,
+                                     const ffi::AnyBuffer& row_indices,
+                                     const ffi::AnyBuffer& tile_offsets,
+                                     const ffi::AnyBuffer& tile_entries, int64_t m, int64_t k,
+                                     int64_t nnz, bool& indexed) {
+  JSDL_RETURN_IF_ERROR(CheckIndexArray(op, "row_offsets", row_offsets, m + 1));
+  JSDL_RETURN_IF_ERROR(CheckIndexArray(op, "column_indices", column_indices, nnz));
+  JSDL_RETURN_IF_ERROR(CheckIndexArray(op, "row_indices", row_indices, m));
+  JSDL_RETURN_IF_ERROR(CheckTileIndex(op, tile_offsets, tile_entries, m, k, nnz, indexed));
+  JSDL_RETURN_IF_ERROR(CheckInt32Range(op, "m", m));
+  return CheckInt32Range(op, "nnz", nnz);
+}
+
+// An FFI binding followed by those five pattern arrays (csr.py's FFI_PATTERN).
+template <typename Binding>
+auto WithPatternArgs(Binding binding) {
+  return std::move(binding)
+      .template Arg<ffi::AnyBuffer>()  // row_offsets
+      .template Arg<ffi::AnyBuffer>()  // column_indices
+      .template Arg<ffi::AnyBuffer>()  // row_indices
+      .template Arg<ffi::AnyBuffer>()  // tile_offsets
+      .template Arg<ffi::AnyBuffer>();  // tile_entries
 }
 
 }  // namespace jsdl

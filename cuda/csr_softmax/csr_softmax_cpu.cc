@@ -91,18 +91,7 @@ ffi::Error CsrSoftmaxGradCpuImpl(ffi::ThreadPool pool, ffi::AnyBuffer probs, ffi
 }  // namespace jsdl
 
 XLA_FFI_DEFINE_HANDLER_SYMBOL(JsdlCsrSoftmaxCpuFfi, jsdl::CsrSoftmaxCpuImpl,
-                              xla::ffi::Ffi::Bind()
-                                  .Ctx<xla::ffi::ThreadPool>()
-                                  .Arg<xla::ffi::AnyBuffer>()  // values
-                                  .Arg<xla::ffi::AnyBuffer>()  // row_offsets
-                                  .Arg<xla::ffi::AnyBuffer>()  // row_indices
-                                  .Ret<xla::ffi::AnyBuffer>());  // out
+                              jsdl::CsrSoftmaxBinding<xla::ffi::ThreadPool>());
 
 XLA_FFI_DEFINE_HANDLER_SYMBOL(JsdlCsrSoftmaxGradCpuFfi, jsdl::CsrSoftmaxGradCpuImpl,
-                              xla::ffi::Ffi::Bind()
-                                  .Ctx<xla::ffi::ThreadPool>()
-                                  .Arg<xla::ffi::AnyBuffer>()  // probs
-                                  .Arg<xla::ffi::AnyBuffer>()  // grad
-                                  .Arg<xla::ffi::AnyBuffer>()  // row_offsets
-                                  .Arg<xla::ffi::AnyBuffer>()  // row_indices
-                                  .Ret<xla::ffi::AnyBuffer>());  // out
+                              jsdl::CsrSoftmaxGradBinding<xla::ffi::ThreadPool>());

@@ -93,20 +93,9 @@ ffi::Error CsrSoftmaxGradImpl(cudaStream_t stream, ffi::AnyBuffer probs,
 }  // namespace jsdl
 
 XLA_FFI_DEFINE_HANDLER_SYMBOL(JsdlCsrSoftmaxFfi, jsdl::CsrSoftmaxImpl,
-                              xla::ffi::Ffi::Bind()
-                                  .Ctx<xla::ffi::PlatformStream<cudaStream_t>>()
-                                  .Arg<xla::ffi::AnyBuffer>()  // values
-                                  .Arg<xla::ffi::AnyBuffer>()  // row_offsets
-                                  .Arg<xla::ffi::AnyBuffer>()  // row_indices
-                                  .Ret<xla::ffi::AnyBuffer>()  // out
-                              , {xla::ffi::Traits::kCmdBufferCompatible});
+                              jsdl::CsrSoftmaxBinding<xla::ffi::PlatformStream<cudaStream_t>>(),
+                              {xla::ffi::Traits::kCmdBufferCompatible});
 
 XLA_FFI_DEFINE_HANDLER_SYMBOL(JsdlCsrSoftmaxGradFfi, jsdl::CsrSoftmaxGradImpl,
-                              xla::ffi::Ffi::Bind()
-                                  .Ctx<xla::ffi::PlatformStream<cudaStream_t>>()
-                                  .Arg<xla::ffi::AnyBuffer>()  // probs
-                                  .Arg<xla::ffi::AnyBuffer>()  // grad
-                                  .Arg<xla::ffi::AnyBuffer>()  // row_offsets
-                                  .Arg<xla::ffi::AnyBuffer>()  // row_indices
-                                  .Ret<xla::ffi::AnyBuffer>()  // out
-                              , {xla::ffi::Traits::kCmdBufferCompatible});
+                              jsdl::CsrSoftmaxGradBinding<xla::ffi::PlatformStream<cudaStream_t>>(),
+                              {xla::ffi::Traits::kCmdBufferCompatible});

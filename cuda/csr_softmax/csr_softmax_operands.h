@@ -54,4 +54,28 @@ inline ffi::Error CheckRowOp(const char* op, const ffi::AnyBuffer (&inputs)[kNum
   return ffi::Error::Success();
 }
 
+// The FFI bindings of jsdl_csr_softmax (values) and jsdl_csr_softmax_grad (probs, grad): the
+// float inputs, row_offsets and row_indices, then the output; the same on both platforms but for
+// the context (PlatformStream on CUDA, ThreadPool on CPU).
+template <typename PlatformContext>
+auto CsrSoftmaxBinding() {
+  return ffi::Ffi::Bind()
+      .Ctx<PlatformContext>()
+      .template Arg<ffi::AnyBuffer>()  // values
+      .template Arg<ffi::AnyBuffer>()  // row_offsets
+      .template Arg<ffi::AnyBuffer>()  // row_indices
+      .template Ret<ffi::AnyBuffer>();  // out
+}
+
+template <typename PlatformContext>
+auto CsrSoftmaxGradBinding() {
+  return ffi::Ffi::Bind()
+      .Ctx<PlatformContext>()
+      .template Arg<ffi::AnyBuffer>()  // probs
+      .template Arg<ffi::AnyBuffer>()  // grad
+      .template Arg<ffi::AnyBuffer>()  // row_offsets
+      .template Arg<ffi::AnyBuffer>()  // row_indices
+      .template Ret<ffi::AnyBuffer>();  // out
+}
+
 }  // namespace jsdl

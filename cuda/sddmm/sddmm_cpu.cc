@@ -104,14 +104,4 @@ ffi::Error SddmmCpuImpl(ffi::ThreadPool pool, ffi::AnyBuffer lhs, ffi::AnyBuffer
 }  // namespace jsdl
 
 XLA_FFI_DEFINE_HANDLER_SYMBOL(JsdlSddmmCpuFfi, jsdl::SddmmCpuImpl,
-                              xla::ffi::Ffi::Bind()
-                                  .Ctx<xla::ffi::ThreadPool>()
-                                  .Arg<xla::ffi::AnyBuffer>()  // lhs
-                                  .Arg<xla::ffi::AnyBuffer>()  // rhs
-                                  .Arg<xla::ffi::AnyBuffer>()  // row_offsets
-                                  .Arg<xla::ffi::AnyBuffer>()  // column_indices
-                                  .Arg<xla::ffi::AnyBuffer>()  // row_indices
-                                  .Arg<xla::ffi::AnyBuffer>()  // tile_offsets
-                                  .Arg<xla::ffi::AnyBuffer>()  // tile_entries
-                                  .Ret<xla::ffi::AnyBuffer>()  // out
-                                  .Attr<bool>("tf32"));
+                              jsdl::SddmmBinding<xla::ffi::ThreadPool>().Attr<bool>("tf32"));

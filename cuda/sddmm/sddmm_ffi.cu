@@ -312,15 +312,5 @@ ffi::Error SddmmImpl(cudaStream_t stream, ffi::AnyBuffer lhs, ffi::AnyBuffer rhs
 }  // namespace jsdl
 
 XLA_FFI_DEFINE_HANDLER_SYMBOL(JsdlSddmmFfi, jsdl::SddmmImpl,
-                              xla::ffi::Ffi::Bind()
-                                  .Ctx<xla::ffi::PlatformStream<cudaStream_t>>()
-                                  .Arg<xla::ffi::AnyBuffer>()  // lhs
-                                  .Arg<xla::ffi::AnyBuffer>()  // rhs
-                                  .Arg<xla::ffi::AnyBuffer>()  // row_offsets
-                                  .Arg<xla::ffi::AnyBuffer>()  // column_indices
-                                  .Arg<xla::ffi::AnyBuffer>()  // row_indices
-                                  .Arg<xla::ffi::AnyBuffer>()  // tile_offsets
-                                  .Arg<xla::ffi::AnyBuffer>()  // tile_entries
-                                  .Ret<xla::ffi::AnyBuffer>()  // out
-                                  .Attr<bool>("tf32")
-                              , {xla::ffi::Traits::kCmdBufferCompatible});
+                              jsdl::SddmmBinding<xla::ffi::PlatformStream<cudaStream_t>>().Attr<bool>("tf32"),
+                              {xla::ffi::Traits::kCmdBufferCompatible});

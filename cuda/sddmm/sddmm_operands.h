@@ -40,12 +40,8 @@ struct SddmmOperands {
     k = rhs.dimensions()[batch_rank];
     if (rhs.dimensions()[batch_rank + 1] != d)
       return ShapeError(kOp, "rhs", rhs, "last dim d = " + std::to_string(d) + " (from lhs)");
-    JSDL_RETURN_IF_ERROR(CheckIndexArray(kOp, "row_offsets", row_offsets, m + 1));
-    JSDL_RETURN_IF_ERROR(CheckIndexArray(kOp, "column_indices", column_indices, nnz));
-    JSDL_RETURN_IF_ERROR(CheckIndexArray(kOp, "row_indices", row_indices, m));
-    JSDL_RETURN_IF_ERROR(CheckTileIndex(kOp, tile_offsets, tile_entries, m, k, nnz, indexed));
-    JSDL_RETURN_IF_ERROR(CheckInt32Range(kOp, "m", m));
-    JSDL_RETURN_IF_ERROR(CheckInt32Range(kOp, "nnz", nnz));
+    JSDL_RETURN_IF_ERROR(CheckPatternArrays(kOp, row_offsets, column_indices, row_indices,
+                                            tile_offsets, tile_entries, m, k, nnz, indexed));
     if (nnz > 0 && (m == 0 || k == 0))  // no row (column) for an entry's lhs (rhs) read
       return ShapeError(kOp, "column_indices", column_indices,
                         "no entries for an empty lhs or rhs");
@@ -58,5 +54,16 @@ struct SddmmOperands {
     return ffi::Error::Success();
   }
 };
+
+// The FFI binding of jsdl_sddmm up to its output, the same on both platforms but for the context
+// (PlatformStream on CUDA, ThreadPool on CPU). Both add the attribute tf32.
+template <typename PlatformContext>
+auto SddmmBinding() {
+  return WithPatternArgs(ffi::Ffi::Bind()
+                             .Ctx<PlatformContext>()
+                             .template Arg<ffi::AnyBuffer>()  // lhs
+                             .template Arg<ffi::AnyBuffer>())  // rhs
+      .template Ret<ffi::AnyBuffer>();  // out
+}
 
 }  // namespace jsdl

@@ -137,17 +137,7 @@ ffi::Error SpmmCpuImpl(ffi::ThreadPool pool, ffi::AnyBuffer values, ffi::AnyBuff
 }  // namespace jsdl
 
 XLA_FFI_DEFINE_HANDLER_SYMBOL(JsdlSpmmCpuFfi, jsdl::SpmmCpuImpl,
-                              xla::ffi::Ffi::Bind()
-                                  .Ctx<xla::ffi::ThreadPool>()
-                                  .Arg<xla::ffi::AnyBuffer>()  // values
-                                  .Arg<xla::ffi::AnyBuffer>()  // dense
-                                  .Arg<xla::ffi::AnyBuffer>()  // bias
-                                  .Arg<xla::ffi::AnyBuffer>()  // row_offsets
-                                  .Arg<xla::ffi::AnyBuffer>()  // column_indices
-                                  .Arg<xla::ffi::AnyBuffer>()  // row_indices
-                                  .Arg<xla::ffi::AnyBuffer>()  // tile_offsets
-                                  .Arg<xla::ffi::AnyBuffer>()  // tile_entries
-                                  .Ret<xla::ffi::AnyBuffer>()  // out
+                              jsdl::SpmmBinding<xla::ffi::ThreadPool>()
                                   .Attr<bool>("has_bias")
                                   .Attr<bool>("relu")
                                   .Attr<bool>("tf32"));

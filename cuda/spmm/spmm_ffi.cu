@@ -311,17 +311,7 @@ ffi::Error SpmmImpl(cudaStream_t stream, ffi::AnyBuffer values,
 }  // namespace jsdl
 
 XLA_FFI_DEFINE_HANDLER_SYMBOL(JsdlSpmmFfi, jsdl::SpmmImpl,
-                              xla::ffi::Ffi::Bind()
-                                  .Ctx<xla::ffi::PlatformStream<cudaStream_t>>()
-                                  .Arg<xla::ffi::AnyBuffer>()  // values
-                                  .Arg<xla::ffi::AnyBuffer>()  // dense
-                                  .Arg<xla::ffi::AnyBuffer>()  // bias
-                                  .Arg<xla::ffi::AnyBuffer>()  // row_offsets
-                                  .Arg<xla::ffi::AnyBuffer>()  // column_indices
-                                  .Arg<xla::ffi::AnyBuffer>()  // row_indices
-                                  .Arg<xla::ffi::AnyBuffer>()  // tile_offsets
-                                  .Arg<xla::ffi::AnyBuffer>()  // tile_entries
-                                  .Ret<xla::ffi::AnyBuffer>()  // out
+                              jsdl::SpmmBinding<xla::ffi::PlatformStream<cudaStream_t>>()
                                   .Ret<xla::ffi::AnyBuffer>()  // workspace (wgmma tile)
                                   .Attr<bool>("has_bias")
                                   .Attr<bool>("relu")

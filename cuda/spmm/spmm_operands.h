@@ -43,12 +43,8 @@ struct SpmmOperands {
     k = dense.dimensions()[batch_rank];
     if (dense.dimensions()[batch_rank + 1] != n)
       return ShapeError(kOp, "dense", dense, "last dim n = " + std::to_string(n) + " (from out)");
-    JSDL_RETURN_IF_ERROR(CheckIndexArray(kOp, "row_offsets", row_offsets, m + 1));
-    JSDL_RETURN_IF_ERROR(CheckIndexArray(kOp, "column_indices", column_indices, nnz));
-    JSDL_RETURN_IF_ERROR(CheckIndexArray(kOp, "row_indices", row_indices, m));
-    JSDL_RETURN_IF_ERROR(CheckTileIndex(kOp, tile_offsets, tile_entries, m, k, nnz, indexed));
-    JSDL_RETURN_IF_ERROR(CheckInt32Range(kOp, "m", m));
-    JSDL_RETURN_IF_ERROR(CheckInt32Range(kOp, "nnz", nnz));
+    JSDL_RETURN_IF_ERROR(CheckPatternArrays(kOp, row_offsets, column_indices, row_indices,
+                                            tile_offsets, tile_entries, m, k, nnz, indexed));
     if (has_bias) {
       JSDL_RETURN_IF_ERROR(CheckRank(kOp, "bias", bias, batch_rank + 1,
                                      "(*batch, m) with the output's batch rank"));
@@ -71,5 +67,18 @@ struct SpmmOperands {
     return ffi::Error::Success();
   }
 };
+
+// The FFI binding of jsdl_spmm up to its output, the same on both platforms but for the context
+// (PlatformStream on CUDA, ThreadPool on CPU). The CUDA handler adds its work buffer as a
+// second result; then both add the attributes has_bias, relu and tf32.
+template <typename PlatformContext>
+auto SpmmBinding() {
+  return WithPatternArgs(ffi::Ffi::Bind()
+                             .Ctx<PlatformContext>()
+                             .template Arg<ffi::AnyBuffer>()  // values
+                             .template Arg<ffi::AnyBuffer>()  // dense
+                             .template Arg<ffi::AnyBuffer>())  // bias
+      .template Ret<ffi::AnyBuffer>();  // out
+}
 
 }  // namespace jsdl
