@@ -24,7 +24,10 @@ inline constexpr int kLanes = sizeof(V) / sizeof(float);
 #define JSDL_TARGET_AVX2 __attribute__((target("avx2,fma")))
 // Whether this CPU runs them (asked once).
 inline bool CpuHasAvx2() {
-  static const bool has = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
+  static const bool has = [] {
+    __builtin_cpu_init();  // idempotent; needed if this runs before the library's constructors
+    return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
+  }();
   return has;
 }
 #else
