@@ -2,7 +2,6 @@
 // arithmetic and rounded back to nearest even (as CUDA's __float2bfloat16_rn, __float2half_rn).
 #pragma once
 
-#include <cmath>
 #include <cstdint>
 #include <cstring>
 
@@ -33,16 +32,18 @@ inline float ToAcc(float x) { return x; }
 inline double ToAcc(double x) { return x; }
 inline float ToAcc(CpuBFloat16 x) { return BitsFloat(uint32_t{x.bits} << 16); }
 
+// Branch-free (selects only), so that loops over arrays of them vectorize.
 inline float ToAcc(CpuFloat16 x) {
-  const uint32_t sign = uint32_t{x.bits & 0x8000u} << 16;
-  const uint32_t exponent = (x.bits >> 10) & 0x1f;
-  const uint32_t mantissa = x.bits & 0x3ff;
-  if (exponent == 0x1f) return BitsFloat(sign | 0x7f800000u | (mantissa << 13));  // inf, NaN
-  if (exponent == 0) {  // zero or subnormal: mantissa * 2^-24, exact in float
-    const float magnitude = static_cast<float>(mantissa) * 0x1p-24f;
-    return sign ? -magnitude : magnitude;
-  }
-  return BitsFloat(sign | ((exponent + 112) << 23) | (mantissa << 13));  // rebias 15 -> 127
+  const uint32_t h = x.bits;
+  const uint32_t exponent = h & 0x7c00, mantissa = h & 0x3ff;
+  const uint32_t normal = ((h & 0x7fff) << 13) + (112u << 23);  // rebias 15 -> 127
+  const uint32_t special = 0x7f800000u | (mantissa << 13);       // inf, NaN
+  // Zero and subnormals: mantissa * 2^-24, exact in float (and no float subnormal on the way,
+  // which XLA's threads would flush).
+  const float small = static_cast<float>(static_cast<int32_t>(mantissa)) * 0x1p-24f;
+  uint32_t bits = exponent == 0x7c00 ? special : normal;
+  bits = exponent == 0 ? FloatBits(small) : bits;
+  return BitsFloat(bits | ((h & 0x8000) << 16));
 }
 
 template <typename T>
@@ -55,24 +56,36 @@ inline double FromAcc<double>(double x) { return x; }
 template <>
 inline CpuBFloat16 FromAcc<CpuBFloat16>(float x) {
   const uint32_t u = FloatBits(x);
-  if ((u & 0x7fffffffu) > 0x7f800000u) return {static_cast<uint16_t>((u >> 16) | 0x40)};  // NaN
-  const uint32_t rounded = u + 0x7fffu + ((u >> 16) & 1);  // to nearest, ties to even
-  return {static_cast<uint16_t>(rounded >> 16)};
+  const uint32_t rounded = (u + 0x7fffu + ((u >> 16) & 1)) >> 16;  // to nearest, ties to even
+  const uint32_t nan = (u >> 16) | 0x40;                            // quiet
+  return {static_cast<uint16_t>((u & 0x7fffffffu) > 0x7f800000u ? nan : rounded)};
 }
 
 template <>
 inline CpuFloat16 FromAcc<CpuFloat16>(float x) {
-  uint32_t u = FloatBits(x);
-  const uint16_t sign = static_cast<uint16_t>((u >> 16) & 0x8000);
-  u &= 0x7fffffffu;
-  if (u > 0x7f800000u) return {static_cast<uint16_t>(sign | 0x7e00)};   // NaN
-  if (u >= 0x477ff000u) return {static_cast<uint16_t>(sign | 0x7c00)};  // rounds past 65504
-  if (u < 0x38800000u) {  // below 2^-14: a subnormal (or zero, or 2^-14 after rounding)
-    const float scaled = BitsFloat(u) * 0x1p24f;  // exact: a power of two
-    return {static_cast<uint16_t>(sign | static_cast<uint16_t>(std::nearbyint(scaled)))};
-  }
-  u += 0xfffu + ((u >> 13) & 1);  // to nearest, ties to even; a carry moves the exponent
-  return {static_cast<uint16_t>(sign | ((u - (112u << 23)) >> 13))};
+  const uint32_t bits = FloatBits(x);
+  const uint32_t u = bits & 0x7fffffffu;
+  // Normal results: to nearest, ties to even on the 13 bits dropped (a carry moves the exponent).
+  const uint32_t normal = (u + 0xfffu + ((u >> 13) & 1) - (112u << 23)) >> 13;
+  // Below 2^-14: |x| * 2^24 rounded to an integer, to nearest even by adding and taking away
+  // 2^23 (exact below 2^11); other inputs are replaced by 0 first, so the conversion is defined.
+  const float scaled = BitsFloat(u < 0x38800000u ? u : 0u) * 0x1p24f;
+  const uint32_t small = static_cast<uint32_t>(static_cast<int32_t>((scaled + 0x1p23f) - 0x1p23f));
+  uint32_t h = u < 0x38800000u ? small : normal;
+  h = u >= 0x477ff000u ? 0x7c00u : h;  // rounds past 65504: inf
+  h = u > 0x7f800000u ? 0x7e00u : h;   // NaN
+  return {static_cast<uint16_t>(((bits >> 16) & 0x8000) | h)};
+}
+
+// Whole arrays, for the handlers that widen 16-bit operands to float32 once a call.
+template <typename T>
+void WidenToFloat(const T* in, float* out, int64_t count) {
+  for (int64_t i = 0; i < count; ++i) out[i] = ToAcc(in[i]);
+}
+
+template <typename T>
+void NarrowFromFloat(const float* in, T* out, int64_t count) {
+  for (int64_t i = 0; i < count; ++i) out[i] = FromAcc<T>(in[i]);
 }
 
 // Calls fn(TypeTag<T>{}) for the CPU storage type of a float dtype.

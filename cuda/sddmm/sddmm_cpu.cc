@@ -1,6 +1,6 @@
 // CPU XLA FFI handler for jsdl_sddmm: the same operands and checks as the CUDA handler
 // (sddmm_operands.h); each entry is a dot product of its lhs row and rhs row, row by row on the
-// intra-op thread pool.
+// intra-op thread pool. 16-bit operands are widened to float32 once a call (cpu_widen.h).
 #include <algorithm>
 #include <cstdint>
 #include <cstring>
@@ -10,6 +10,7 @@
 #include "../common/cpu_parallel.h"
 #include "../common/cpu_pattern.h"
 #include "../common/cpu_vector.h"
+#include "../common/cpu_widen.h"
 #include "../cpu_handlers.h"
 #include "sddmm_operands.h"
 #include "xla/ffi/api/ffi.h"
@@ -19,15 +20,15 @@ namespace {
 
 // lhs . rhs over d, with partial sums that the compiler may keep in vector registers (one
 // running sum is a dependent chain it may not reorder).
-template <typename A, typename T>
-A Dot(const A* lhs, const T* rhs, int64_t d) {
+template <typename A>
+A Dot(const A* lhs, const A* rhs, int64_t d) {
   constexpr int kPartials = 8;
   A partials[kPartials] = {};
   int64_t t = 0;
   for (; t + kPartials <= d; t += kPartials)
-    for (int u = 0; u < kPartials; ++u) partials[u] += lhs[t + u] * ToAcc(rhs[t + u]);
+    for (int u = 0; u < kPartials; ++u) partials[u] += lhs[t + u] * rhs[t + u];
   A sum = 0;
-  for (; t < d; ++t) sum += lhs[t] * ToAcc(rhs[t]);
+  for (; t < d; ++t) sum += lhs[t] * rhs[t];
   for (int u = 0; u < kPartials; ++u) sum += partials[u];
   return sum;
 }
@@ -53,24 +54,22 @@ float Dot(const float* lhs, const float* rhs, int64_t d) {
   return sum;
 }
 
-// Rows [begin, end) of the flattened (batch item, row) range: every entry of those rows.
-template <typename T>
-void SddmmRows(const SddmmOperands& call, const T* lhs, const T* rhs,
-               const int32_t* row_offsets, const int32_t* column_indices, T* out,
+// Rows [begin, end) of the flattened (batch item, row) range: every entry of those rows, in W
+// (float32 or float64).
+template <typename W>
+void SddmmRows(const SddmmOperands& call, const W* lhs, const W* rhs,
+               const int32_t* row_offsets, const int32_t* column_indices, W* out,
                int64_t begin, int64_t end) {
-  using A = Acc<T>;
   const int64_t d = call.d;
-  std::vector<A> left(static_cast<size_t>(d));  // the lhs row, widened once
   for (int64_t item = begin; item < end; ++item) {
     const int64_t b = item / call.m, row = item % call.m;
     if (row_offsets[row] == row_offsets[row + 1]) continue;
     int64_t offset[2];  // lhs, rhs
     call.batch_map.Offsets(b, offset);
-    const T* l = lhs + offset[0] + row * d;
-    for (int64_t t = 0; t < d; ++t) left[t] = ToAcc(l[t]);
-    T* y = out + b * call.nnz;
+    const W* l = lhs + offset[0] + row * d;
+    W* y = out + b * call.nnz;
     for (int32_t j = row_offsets[row]; j < row_offsets[row + 1]; ++j)
-      y[j] = FromAcc<T>(Dot(left.data(), rhs + offset[1] + column_indices[j] * d, d));
+      y[j] = Dot(l, rhs + offset[1] + column_indices[j] * d, d);
   }
 }
 
@@ -90,12 +89,19 @@ ffi::Error SddmmCpuImpl(ffi::ThreadPool pool, ffi::AnyBuffer lhs, ffi::AnyBuffer
 
   return DispatchCpuFloat(out->element_type(), SddmmOperands::kOp, [&](auto tag) {
     using T = typename decltype(tag)::type;
+    using W = Wide<T>;  // float32 for the 16-bit types
+    std::vector<float> wide_lhs, wide_rhs, wide_out;
+    const W* lhs_data = Widen(pool, static_cast<const T*>(lhs.untyped_data()),
+                              lhs.element_count(), wide_lhs);
+    const W* rhs_data = Widen(pool, static_cast<const T*>(rhs.untyped_data()),
+                              rhs.element_count(), wide_rhs);
+    T* out_data = static_cast<T*>(out->untyped_data());
+    W* dots = WideResult(out_data, call.batch * call.nnz, wide_out);
     const int64_t cost = (call.nnz / call.m + 1) * (call.d + 1);
     ParallelFor(pool, call.batch * call.m, cost, [&](int64_t begin, int64_t end) {
-      SddmmRows(call, static_cast<const T*>(lhs.untyped_data()),
-                static_cast<const T*>(rhs.untyped_data()), offsets, columns,
-                static_cast<T*>(out->untyped_data()), begin, end);
+      SddmmRows(call, lhs_data, rhs_data, offsets, columns, dots, begin, end);
     });
+    NarrowInto(pool, wide_out, out_data);
     return ffi::Error::Success();
   });
 }

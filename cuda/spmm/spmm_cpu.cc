@@ -1,15 +1,18 @@
 // CPU XLA FFI handler for jsdl_spmm: the same operands and checks as the CUDA handler
 // (spmm_operands.h). Each output row is a sum of the dense rows its entries select, taken in
-// blocks of columns whose sums stay in registers; rows go to the intra-op thread pool.
+// blocks of columns whose sums stay in registers; rows go to the intra-op thread pool. 16-bit
+// operands are widened to float32 once a call, and the result rounded back (cpu_widen.h).
 #include <algorithm>
 #include <cstdint>
 #include <cstring>
 #include <type_traits>
+#include <vector>
 
 #include "../common/cpu_float.h"
 #include "../common/cpu_parallel.h"
 #include "../common/cpu_pattern.h"
 #include "../common/cpu_vector.h"
+#include "../common/cpu_widen.h"
 #include "../cpu_handlers.h"
 #include "spmm_operands.h"
 #include "xla/ffi/api/ffi.h"
@@ -110,10 +113,16 @@ ffi::Error SpmmCpuImpl(ffi::ThreadPool pool, ffi::AnyBuffer values, ffi::AnyBuff
 
   return DispatchCpuFloat(out->element_type(), kOp, [&](auto tag) {
     using T = typename decltype(tag)::type;
-    const auto* values_data = static_cast<const T*>(values.untyped_data());
-    const auto* dense_data = static_cast<const T*>(dense.untyped_data());
-    const auto* bias_data = static_cast<const T*>(bias.untyped_data());
-    auto* out_data = static_cast<T*>(out->untyped_data());
+    using W = Wide<T>;  // float32 for the 16-bit types
+    std::vector<float> wide_values, wide_dense, wide_bias, wide_out;
+    const W* values_data = Widen(pool, static_cast<const T*>(values.untyped_data()),
+                                 values.element_count(), wide_values);
+    const W* dense_data = Widen(pool, static_cast<const T*>(dense.untyped_data()),
+                                dense.element_count(), wide_dense);
+    const W* bias_data = Widen(pool, static_cast<const T*>(bias.untyped_data()),
+                               bias.element_count(), wide_bias);
+    T* out_data = static_cast<T*>(out->untyped_data());
+    W* sums = WideResult(out_data, call.batch * call.m * call.n, wide_out);
     const bool avx2 = UseAvx2().load(std::memory_order_relaxed);
     // A row costs its entries times n multiply-adds, plus writing n outputs.
     const int64_t cost = (call.nnz / call.m + 1) * call.n;
@@ -122,13 +131,13 @@ ffi::Error SpmmCpuImpl(ffi::ThreadPool pool, ffi::AnyBuffer values, ffi::AnyBuff
         const int64_t b = item / call.m, i = item % call.m;
         int64_t offset[3];  // values, dense, bias
         call.batch_map.Offsets(b, offset);
-        const SpmmRow<T> row{values_data + offset[0], dense_data + offset[1], columns,
+        const SpmmRow<W> row{values_data + offset[0], dense_data + offset[1], columns,
                              offsets[i], offsets[i + 1],
-                             has_bias ? ToAcc(bias_data[offset[2] + i]) : Acc<T>(0),
-                             out_data + item * call.n};
+                             has_bias ? bias_data[offset[2] + i] : W(0), sums + item * call.n};
         SumRow(row, call.n, relu, avx2);
       }
     });
+    NarrowInto(pool, wide_out, out_data);
     return ffi::Error::Success();
   });
 }
