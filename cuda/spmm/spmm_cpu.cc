@@ -22,30 +22,30 @@ namespace {
 
 constexpr int kMaxBlock = 64;  // columns summed at once
 
-// One output row's pointers and its entries [first, last).
-template <typename T>
+// One output row's pointers and its entries [first, last), in W: float32 or float64 (16-bit
+// operands arrive widened).
+template <typename W>
 struct SpmmRow {
-  const T* values;  // the row's batch item of A's values
-  const T* dense;   // the row's batch item of the dense operand
+  const W* values;  // the row's batch item of A's values
+  const W* dense;   // the row's batch item of the dense operand
   const int32_t* columns;
   int32_t first, last;
-  Acc<T> start;  // the bias, or 0
-  T* out;
+  W start;  // the bias, or 0
+  W* out;
 };
 
-// Columns [c0, c0 + width) of a row, width <= kMaxBlock, in Acc<T>.
-template <typename T>
-void SumBlock(const SpmmRow<T>& row, int64_t n, int64_t c0, int64_t width, bool relu) {
-  using A = Acc<T>;
-  A sums[kMaxBlock];
+// Columns [c0, c0 + width) of a row, width <= kMaxBlock.
+template <typename W>
+void SumBlock(const SpmmRow<W>& row, int64_t n, int64_t c0, int64_t width, bool relu) {
+  W sums[kMaxBlock];
   for (int64_t c = 0; c < width; ++c) sums[c] = row.start;
   for (int32_t j = row.first; j < row.last; ++j) {
-    const A value = ToAcc(row.values[j]);
-    const T* x = row.dense + row.columns[j] * n + c0;
-    for (int64_t c = 0; c < width; ++c) sums[c] += value * ToAcc(x[c]);
+    const W value = row.values[j];
+    const W* x = row.dense + row.columns[j] * n + c0;
+    for (int64_t c = 0; c < width; ++c) sums[c] += value * x[c];
   }
   for (int64_t c = 0; c < width; ++c)  // NaN stays NaN through relu, as in jnp.maximum
-    row.out[c0 + c] = FromAcc<T>(relu && sums[c] < A(0) ? A(0) : sums[c]);
+    row.out[c0 + c] = relu && sums[c] < W(0) ? W(0) : sums[c];
 }
 
 // The full blocks of kVectors float32 vectors V of a row, their sums in registers; returns
@@ -82,10 +82,10 @@ JSDL_TARGET_AVX2 int64_t SumFloatBlocksAvx2(const SpmmRow<float>& row, int64_t n
 }
 #endif
 
-template <typename T>
-void SumRow(const SpmmRow<T>& row, int64_t n, bool relu, bool avx2) {
+template <typename W>
+void SumRow(const SpmmRow<W>& row, int64_t n, bool relu, bool avx2) {
   int64_t c0 = 0;
-  if constexpr (std::is_same_v<T, float>) {
+  if constexpr (std::is_same_v<W, float>) {
 #ifdef JSDL_CPU_AVX2
     c0 = avx2 ? SumFloatBlocksAvx2(row, n, relu) : SumFloatBlocks<Float4>(row, n, relu);
 #else
