@@ -2,6 +2,8 @@
 suite checks their numbers on CPU; here what is theirs alone: that the CPU lowering calls them,
 that they round 16-bit outputs as numpy does, that they agree with the pure-JAX reference, and
 that an invalid pattern is an error instead of a read out of bounds."""
+import contextlib
+
 import jax
 import jax.numpy as jnp
 import numpy as np
@@ -17,15 +19,23 @@ pytestmark = pytest.mark.skipif(not jsdl.has_cpu_kernels(),
                                 reason="the CPU module is not built")
 
 
-@pytest.fixture
-def cpu_kernels(request):
+@contextlib.contextmanager
+def _lowered_through(kernels: bool):
   """Lowers on CPU through the kernels (True) or the pure-JAX reference (False)."""
   old = lowering.cpu_kernels
-  lowering.cpu_kernels = request.param
+  lowering.cpu_kernels = kernels
   jax.clear_caches()  # jit caches lowerings: recompile under the setting
-  yield request.param
-  lowering.cpu_kernels = old
-  jax.clear_caches()
+  try:
+    yield kernels
+  finally:
+    lowering.cpu_kernels = old
+    jax.clear_caches()
+
+
+@pytest.fixture
+def cpu_kernels(request):
+  with _lowered_through(request.param) as kernels:
+    yield kernels
 
 
 def _ops(A, x, q, kk):
@@ -88,16 +98,11 @@ def test_kernels_and_reference_agree(rng, dtype):
   sddmm_ref = (q64 @ np.swapaxes(kk64, -1, -2))[..., rows, cols]
   results = {}
   for use_kernels in (True, False):
-    lowering.cpu_kernels = use_kernels
-    jax.clear_caches()
-    try:
-      B = A.with_values(values)
+    with _lowered_through(use_kernels):
       results[use_kernels] = (
-          jax.jit(lambda B, x, b: jsdl.spmm(B, x, bias=b, relu=True))(B, x, bias),
+          jax.jit(lambda B, x, b: jsdl.spmm(B, x, bias=b, relu=True))(
+              A.with_values(values), x, bias),
           jax.jit(lambda q, kk: jsdl.sddmm(q, kk, A).values)(q, kk))
-    finally:
-      lowering.cpu_kernels = True
-      jax.clear_caches()
   for use_kernels, (y, s) in results.items():
     assert_close(y, spmm_ref, dtype, what=f"spmm kernels={use_kernels}")
     assert_close(s, sddmm_ref, dtype, what=f"sddmm kernels={use_kernels}")
@@ -107,11 +112,9 @@ def test_kernels_and_reference_agree(rng, dtype):
 
 def _with(A, field, array):
   """A copy of A whose pattern has `array` as `field` (nothing else rebuilt)."""
-  arrays = dict(zip(("row_offsets", "column_indices"), A.sparsity.arrays[:2]))
-  arrays[field] = jnp.asarray(array, jnp.int32)
-  rest = A.sparsity.arrays[2:]
-  return CSR(A.values, Sparsity(arrays["row_offsets"], arrays["column_indices"], *rest,
-                                shape=A.shape))
+  arrays = list(A.sparsity.arrays)
+  arrays[("row_offsets", "column_indices").index(field)] = jnp.asarray(array, jnp.int32)
+  return CSR(A.values, Sparsity(*arrays, shape=A.shape))
 
 
 @pytest.mark.parametrize("op", ["spmm", "sddmm", "csr_softmax"])

@@ -16,9 +16,6 @@
 namespace jsdl {
 namespace {
 
-constexpr const char* kSoftmaxOp = "jsdl_csr_softmax";
-constexpr const char* kGradOp = "jsdl_csr_softmax_grad";
-
 // Checks, then calls row(in, out, first, last) for the entries [first, last) of every row of
 // every batch item, with the inputs' pointers at that item.
 template <int kNumInputs, typename Row>

@@ -19,9 +19,6 @@
 namespace jsdl {
 namespace {
 
-constexpr const char* kSoftmaxOp = "jsdl_csr_softmax";
-constexpr const char* kGradOp = "jsdl_csr_softmax_grad";
-
 dim3 RowGrid(const RowShape& shape) {
   constexpr int kWarps = CsrSoftmaxConfig::kWarpsPerBlock;
   return dim3(static_cast<unsigned>((shape.m + kWarps - 1) / kWarps), 1,

@@ -11,6 +11,9 @@
 
 namespace jsdl {
 
+inline constexpr const char* kSoftmaxOp = "jsdl_csr_softmax";
+inline constexpr const char* kGradOp = "jsdl_csr_softmax_grad";
+
 struct RowShape {
   int64_t m, nnz, batch;
   size_t batch_rank;

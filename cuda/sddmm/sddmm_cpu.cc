@@ -1,7 +1,6 @@
 // CPU XLA FFI handler for jsdl_sddmm: the same operands and checks as the CUDA handler
 // (sddmm_operands.h); each entry is a dot product of its lhs row and rhs row, row by row on the
 // intra-op thread pool. 16-bit operands are widened to float32 once a call (cpu_widen.h).
-#include <algorithm>
 #include <cstdint>
 #include <cstring>
 #include <vector>
