@@ -15,8 +15,9 @@ from jax_sparse_dl.csr import CSR, Sparsity
 
 from conftest import assert_close, f64, rand_dense, rand_values
 
-pytestmark = pytest.mark.skipif(not jsdl.has_cpu_kernels(),
-                                reason="the CPU module is not built")
+pytestmark = pytest.mark.skipif(not jsdl.has_cpu_kernels() or jax.default_backend() != "cpu",
+                                reason="the CPU module is not built, or JAX runs on another "
+                                "backend")
 
 
 @contextlib.contextmanager
