@@ -3,8 +3,8 @@ matrices (or given .smtx files): SpMM (N = 256; also BCSR and dense jnp.dot), SD
 and csr_softmax, in float32 (or --dtype bfloat16 / float16), microseconds a call by
 jax_sparse_dl.timing (a jitted loop of many calls, median of 5 executions). Run from outside the
 source tree:
-python scripts/cpu_kernels_timing.py [--no-avx2] [--dtype D] [FILES_OR_DIRS]  (--no-avx2: the
-portable 16-byte vector loops also where the CPU has AVX2 and FMA)
+python scripts/cpu_kernels_timing.py [--loops L] [--dtype D] [FILES_OR_DIRS]  (--loops: the float32
+loops' copy, portable, avx2 or avx512; by default the widest this CPU runs)
 """
 import argparse
 import warnings
@@ -23,12 +23,12 @@ def per_call_us(fn, *args):
 def main():
   parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
   parser.add_argument("paths", nargs="*")
-  parser.add_argument("--no-avx2", action="store_true")
+  parser.add_argument("--loops", choices=["portable", "avx2", "avx512"])
   parser.add_argument("--dtype", default="float32", choices=["float32", "bfloat16", "float16"])
   args = parser.parse_args()
   from jax_sparse_dl import _jsdl_cpu
-  loops = "avx2" if _jsdl_cpu.has_avx2() and not args.no_avx2 else "portable"
-  _jsdl_cpu.use_avx2(loops == "avx2")
+  loops = args.loops or _jsdl_cpu.vector_loops()[-1]
+  _jsdl_cpu.use_vector_loops(loops)
   # BCSR has no native CPU kernel for 16-bit types; it says so once a compile.
   warnings.filterwarnings("ignore", message="bcsr_dot_general cpu lowering not available")
   dtype = jnp.dtype(args.dtype)

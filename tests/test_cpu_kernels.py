@@ -143,22 +143,33 @@ def test_invalid_patterns_are_errors(op, broken):
     jax.block_until_ready(_ops(bad, x, q, kk)[op]())
 
 
-@pytest.fixture(params=["portable", "avx2"])
+@pytest.fixture(params=["portable", "avx2", "avx512"])
 def vector_loops(request):
-  """The float32 loops in 16-byte vectors (every CPU), or built for AVX2 and FMA (where the CPU
-  has them: then the handlers take these unless told otherwise)."""
+  """The float32 loops in 16-byte vectors (every CPU), or their copies built for AVX2 and FMA or
+  for AVX-512 (where the CPU has them: then the handlers take the widest unless told otherwise)."""
   from jax_sparse_dl import _jsdl_cpu
-  if request.param == "avx2" and not _jsdl_cpu.has_avx2():
-    pytest.skip("this CPU has no AVX2 and FMA")
-  old = _jsdl_cpu.use_avx2(request.param == "avx2")
+  if request.param not in _jsdl_cpu.vector_loops():
+    pytest.skip(f"this CPU does not run the {request.param} loops")
+  old = _jsdl_cpu.use_vector_loops(request.param)
   yield request.param
-  _jsdl_cpu.use_avx2(old)
+  _jsdl_cpu.use_vector_loops(old)
+
+
+def test_vector_loops_by_name():
+  from jax_sparse_dl import _jsdl_cpu
+  names = _jsdl_cpu.vector_loops()
+  assert names[0] == "portable" and set(names) <= {"portable", "avx2", "avx512"}
+  with pytest.raises(ValueError, match="no float32 loops 'sse9'"):
+    _jsdl_cpu.use_vector_loops("sse9")
+  assert _jsdl_cpu.use_vector_loops(names[0]) == names[-1]  # the widest, unless told otherwise
+  assert _jsdl_cpu.use_vector_loops(names[-1]) == names[0]
 
 
 def test_float32_vector_loops(rng, vector_loops):
-  # n spans two 64-column AVX2 blocks (five 32-column portable ones) and a rest; d two steps of
-  # 16 (four of 8) and a rest; bias, relu and a row without entries.
-  m, k, n, d = 21, 50, 2 * 64 + 37, 2 * 16 + 11
+  # n spans two 128-column AVX-512 blocks, a 64-column one and a rest (AVX2: five 64-column
+  # blocks; portable: eleven of 32); d two steps of 16 (four of 8) and a rest; bias, relu and a
+  # row without entries.
+  m, k, n, d = 21, 50, 2 * 128 + 64 + 37, 2 * 16 + 11
   mask = rng.random((m, k)) < 0.4
   mask[3] = False
   A = CSR.fromdense(jnp.asarray(np.where(mask, rng.standard_normal((m, k)), 0.0), jnp.float32))

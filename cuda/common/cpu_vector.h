@@ -1,9 +1,10 @@
 // Float vectors (GCC and Clang vector extensions) for the CPU handlers' float32 paths, written out
 // because the compilers do not keep a plain array of sums in registers across the gathered rows
 // of a sparse row. Float4 (16 bytes: SSE on x86-64, NEON on AArch64) runs everywhere; on x86-64
-// a handler also builds its loop for AVX2 and FMA with Float8 and picks it at run time. Loops
-// over these types are always_inline templates, so that each copy takes its caller's instruction
-// set (and no Float8 crosses a function built without AVX); vectors move through memcpy.
+// a handler also builds its loop for AVX2 and FMA (Float8) and for AVX-512 (Float16), and picks
+// one at run time. Loops over these types are always_inline templates, so that each copy takes
+// its caller's instruction set (and no wide vector crosses a function built without it); vectors
+// move through memcpy.
 #pragma once
 
 #include <atomic>
@@ -12,33 +13,40 @@ namespace jsdl {
 
 using Float4 = float __attribute__((vector_size(16)));
 using Float8 = float __attribute__((vector_size(32)));
+using Float16 = float __attribute__((vector_size(64)));
 
 template <typename V>
 inline constexpr int kLanes = sizeof(V) / sizeof(float);
 
 #define JSDL_ALWAYS_INLINE __attribute__((always_inline)) inline
 
+// The copies of the float32 loops, narrowest first.
+enum class VectorLoops : int { kPortable, kAvx2, kAvx512 };
+inline constexpr const char* kVectorLoopsNames[] = {"portable", "avx2", "avx512"};
+
 #if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
-#define JSDL_CPU_AVX2 1
-// For the copies of a loop built for AVX2 and FMA.
+#define JSDL_CPU_X86 1
 #define JSDL_TARGET_AVX2 __attribute__((target("avx2,fma")))
-// Whether this CPU runs them (asked once).
-inline bool CpuHasAvx2() {
-  static const bool has = [] {
+#define JSDL_TARGET_AVX512 __attribute__((target("avx512f,avx2,fma")))
+// The widest copy this CPU (and its OS) runs, asked once.
+inline VectorLoops WidestVectorLoops() {
+  static const VectorLoops widest = [] {
     __builtin_cpu_init();  // idempotent; needed if this runs before the library's constructors
-    return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
+    if (!__builtin_cpu_supports("avx2") || !__builtin_cpu_supports("fma"))
+      return VectorLoops::kPortable;
+    return __builtin_cpu_supports("avx512f") ? VectorLoops::kAvx512 : VectorLoops::kAvx2;
   }();
-  return has;
+  return widest;
 }
 #else
-inline bool CpuHasAvx2() { return false; }
+inline VectorLoops WidestVectorLoops() { return VectorLoops::kPortable; }
 #endif
 
-// Whether the handlers take their AVX2 loops: where the CPU has them, unless switched off
-// (_jsdl_cpu.use_avx2, so that tests and timing reach the portable loops too).
-inline std::atomic<bool>& UseAvx2() {
-  static std::atomic<bool> use{CpuHasAvx2()};
-  return use;
+// The copy the handlers take: the widest, unless told otherwise (_jsdl_cpu.use_vector_loops, so
+// that tests and timing reach the narrower copies too).
+inline std::atomic<VectorLoops>& UsedVectorLoops() {
+  static std::atomic<VectorLoops> used{WidestVectorLoops()};
+  return used;
 }
 
 }  // namespace jsdl

@@ -48,14 +48,13 @@ void SumBlock(const SpmmRow<W>& row, int64_t n, int64_t c0, int64_t width, bool 
     row.out[c0 + c] = relu && sums[c] < W(0) ? W(0) : sums[c];
 }
 
-// The full blocks of kVectors float32 vectors V of a row, their sums in registers; returns
-// where the columns left over start.
+// The full blocks of kVectors float32 vectors V of a row from column c0 on, their sums in
+// registers; returns where the columns left over start.
 template <typename V>
-JSDL_ALWAYS_INLINE int64_t SumFloatBlocks(const SpmmRow<float>& row, int64_t n, bool relu) {
+JSDL_ALWAYS_INLINE int64_t SumFloatBlocks(const SpmmRow<float>& row, int64_t n, int64_t c0,
+                                          bool relu) {
   constexpr int kVectors = 8;
   constexpr int64_t kWidth = kVectors * kLanes<V>;
-  static_assert(kWidth <= kMaxBlock);
-  int64_t c0 = 0;
   for (; c0 + kWidth <= n; c0 += kWidth) {
     V sums[kVectors];
     for (V& s : sums) s = V{} + row.start;
@@ -76,21 +75,27 @@ JSDL_ALWAYS_INLINE int64_t SumFloatBlocks(const SpmmRow<float>& row, int64_t n, 
   return c0;
 }
 
-#ifdef JSDL_CPU_AVX2
+#ifdef JSDL_CPU_X86
+// 64-column blocks of Float8; with AVX-512, 128-column blocks of Float16 first.
 JSDL_TARGET_AVX2 int64_t SumFloatBlocksAvx2(const SpmmRow<float>& row, int64_t n, bool relu) {
-  return SumFloatBlocks<Float8>(row, n, relu);
+  return SumFloatBlocks<Float8>(row, n, 0, relu);
+}
+JSDL_TARGET_AVX512 int64_t SumFloatBlocksAvx512(const SpmmRow<float>& row, int64_t n, bool relu) {
+  return SumFloatBlocks<Float8>(row, n, SumFloatBlocks<Float16>(row, n, 0, relu), relu);
 }
 #endif
 
 template <typename W>
-void SumRow(const SpmmRow<W>& row, int64_t n, bool relu, bool avx2) {
+void SumRow(const SpmmRow<W>& row, int64_t n, bool relu, VectorLoops loops) {
   int64_t c0 = 0;
   if constexpr (std::is_same_v<W, float>) {
-#ifdef JSDL_CPU_AVX2
-    c0 = avx2 ? SumFloatBlocksAvx2(row, n, relu) : SumFloatBlocks<Float4>(row, n, relu);
-#else
-    c0 = SumFloatBlocks<Float4>(row, n, relu);
+    switch (loops) {
+#ifdef JSDL_CPU_X86
+      case VectorLoops::kAvx512: c0 = SumFloatBlocksAvx512(row, n, relu); break;
+      case VectorLoops::kAvx2: c0 = SumFloatBlocksAvx2(row, n, relu); break;
 #endif
+      default: c0 = SumFloatBlocks<Float4>(row, n, 0, relu);
+    }
   }
   for (; c0 < n; c0 += kMaxBlock) SumBlock(row, n, c0, std::min<int64_t>(kMaxBlock, n - c0), relu);
 }
@@ -123,7 +128,7 @@ ffi::Error SpmmCpuImpl(ffi::ThreadPool pool, ffi::AnyBuffer values, ffi::AnyBuff
                                bias.element_count(), wide_bias);
     T* out_data = static_cast<T*>(out->untyped_data());
     W* sums = WideResult(out_data, call.batch * call.m * call.n, wide_out);
-    const bool avx2 = UseAvx2().load(std::memory_order_relaxed);
+    const VectorLoops loops = UsedVectorLoops().load(std::memory_order_relaxed);
     // A row costs its entries times n multiply-adds, plus writing n outputs.
     const int64_t cost = (call.nnz / call.m + 1) * call.n;
     ParallelFor(pool, call.batch * call.m, cost, [&](int64_t begin, int64_t end) {
@@ -134,7 +139,7 @@ ffi::Error SpmmCpuImpl(ffi::ThreadPool pool, ffi::AnyBuffer values, ffi::AnyBuff
         const SpmmRow<W> row{values_data + offset[0], dense_data + offset[1], columns,
                              offsets[i], offsets[i + 1],
                              has_bias ? bias_data[offset[2] + i] : W(0), sums + item * call.n};
-        SumRow(row, call.n, relu, avx2);
+        SumRow(row, call.n, relu, loops);
       }
     });
     NarrowInto(pool, wide_out, out_data);
