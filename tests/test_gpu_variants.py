@@ -614,6 +614,31 @@ def test_sddmm_3xtf32_keeps_infinities(rng, sddmm_variant):
   assert rel_err(out[finite], ref[finite]) < 1e-6
 
 
+@pytest.mark.parametrize("sddmm_variant", ["wgmma", "wgmma:2"], indirect=True)
+@pytest.mark.parametrize("precision, dtype", [("highest", jnp.float32), ("default", jnp.float32),
+                                              ("default", jnp.bfloat16)])
+@pytest.mark.parametrize("slices", [1, 2, 3, 4, 5])
+def test_sddmm_wgmma_pipeline_over_slice_counts(rng, sddmm_variant, precision, dtype, slices):
+  """The wgmma tile's d-loop keeps a slice's wgmma in flight while it issues the next (3xTF32:
+  unrolled by two, the last slice apart), so its paths differ by the slice count: 1-5 slices of
+  128 bytes (split over two blocks with wgmma:2: 1 + 0 to 3 + 2), the last one partial, each
+  against float64 (3xTF32 at float32's error, far below TF32's)."""
+  size = jnp.dtype(dtype).itemsize  # a partial last slice short by 16 bytes (TMA's rows)
+  m, k, d = 100, 140, (128 * slices - 16 * (slices > 1)) // size
+  indptr, indices = scrambled_pattern(rng, m, k, 0.4)
+  A = jsdl.CSR.from_parts(jnp.ones(indices.shape, dtype), indptr, indices, (m, k))
+  q, q64 = rand_dense(rng, (2, m, d), dtype)
+  kk, k64 = rand_dense(rng, (k, d), dtype)
+  out = np.asarray(run_fresh(
+      lambda q, kk, A: jsdl.sddmm(q, kk, A, precision=precision).values, q, kk, A))
+  ref = _sddmm_reference(q64, k64, indptr, indices)
+  what = f"{sddmm_variant} {precision} d={d}"
+  if dtype == jnp.float32:
+    assert rel_err(out, ref) < (1e-6 if precision == "highest" else TF32_TOL), what
+  else:
+    assert_close(out, ref, dtype, what=what)
+
+
 @pytest.mark.parametrize("precision", ["highest", "default", None])
 @pytest.mark.parametrize("d", [260, 64, 32])
 def test_sddmm_heuristic_tensor_cores_follow_precision(rng, monkeypatch, precision, d):

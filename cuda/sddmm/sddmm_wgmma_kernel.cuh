@@ -49,7 +49,10 @@ constexpr size_t kSddmmWgmmaSmemBytes = Config::kStages * sizeof(SddmmWgmmaStage
 // takes it; the transpose's scratch).
 inline constexpr int kSddmmWgmmaTileStride = 64 + 1;
 
-// A warpgroup's sums of one 64 x 64 tile.
+// A warpgroup's sums of one 64 x 64 tile, in a software pipeline: a slice's wgmma are issued
+// before the last slice's are waited for, so the tensor cores have work queued while the threads
+// wait, join sums and release stages (session 34; with a wait for every slice's wgmma before the
+// next was issued, the 3xTF32 tile kept the tensor pipe 44% busy).
 template <typename T, bool kSplit>
 struct SddmmWgmmaSums {
   static constexpr bool kFloat = std::is_same_v<T, float>;
@@ -58,59 +61,131 @@ struct SddmmWgmmaSums {
   static constexpr int kSplitRegs = kSplit ? 32 : 1;
   float acc[32] = {};
   float part[kSplitRegs] = {}, cross[kSplitRegs] = {}, cross_t[kSplitRegs] = {};
+  // 3xTF32: x - TF32(x) of this thread's A fragments of a slice ([lhs, rhs][step]), for two
+  // slices: the one the tensor cores read and the next.
+  using Small = uint32_t[2][kSteps][4];
+  Small small[kSplit ? 2 : 1];
 
-  // One slice from stage `st` (landed): issued, committed and waited for.
-  __device__ __forceinline__ void Slice(const SddmmWgmmaStage& st) {
+  // The d-loop over `slices` slices: ready(s) waits until slice s has landed and returns its
+  // stage; release(s) runs once this thread's wgmma reading slice s's stage are done (it starts
+  // with a barrier: the other warps' may not be).
+  template <typename Ready, typename Release>
+  __device__ __forceinline__ void Loop(int slices, Ready ready, Release release) {
+    if (slices == 0) return;
     if constexpr (kSplit) {
-      // This thread's A fragment elements of each step (mma.sync m16n8k8's layout, which wgmma's
-      // register A takes): row 16 warp + lane / 4 + 8 (e % 2), word 8 step + lane % 4 + 4 (e / 2).
-      const int warp = threadIdx.x / 32, lane = threadIdx.x % 32;
-      uint32_t small_lhs[kSteps][4], small_rhs[kSteps][4];
-#pragma unroll
-      for (int step = 0; step < kSteps; ++step)
-#pragma unroll
-        for (int e = 0; e < 4; ++e) {
-          const int at = Swizzled128Word(16 * warp + lane / 4 + 8 * (e % 2),
-                                         8 * step + lane % 4 + 4 * (e / 2));
-          small_lhs[step][e] = Tf32Residue(st.lhs[at]);
-          small_rhs[step][e] = Tf32Residue(st.rhs[at]);
-        }
-      WgmmaPin(part);  // the last join's reads stay before the next wgmma
-      WgmmaFence();
-#pragma unroll
-      for (int step = 0; step < kSteps; ++step) {
-        const uint64_t lhs = Swizzled128StepDescriptor(st.lhs, step);
-        const uint64_t rhs = Swizzled128StepDescriptor(st.rhs, step);
-        WgmmaTf32(part, lhs, rhs, step);  // step 0 starts the slice's sum
-        WgmmaTf32RegA(cross, small_lhs[step], rhs, 1);
-        WgmmaTf32RegA(cross_t, small_rhs[step], lhs, 1);
+      const SddmmWgmmaStage& first = ready(0);
+      LoadSmall(first, small[0]);
+      IssueSplit(first, small[0]);
+      // Unrolled by two, each slice's small parts in its own registers, and the last slice
+      // apart: every step starts with the same groups in flight (ptxas serializes the wgmma
+      // where it cannot see that, as it did with one set of small parts reloaded mid-step).
+      int s = 0;
+      for (; s + 2 < slices; s += 2) {
+        SplitStep(s, ready, release, small[0], small[1]);
+        SplitStep(s + 1, ready, release, small[1], small[0]);
       }
-      WgmmaCommit();
-      WgmmaWait<0>();
-#pragma unroll
-      for (int step = 0; step < kSteps; ++step) {  // read by wgmma until the wait
-        WgmmaPin(small_lhs[step]);
-        WgmmaPin(small_rhs[step]);
+      if (s + 1 < slices) {
+        SplitStep(s, ready, release, small[0], small[1]);
+        SplitLast(s + 1, release, small[1]);
+      } else {
+        SplitLast(s, release, small[0]);
       }
-      WgmmaPin(part);
-#pragma unroll
-      for (int i = 0; i < 32; ++i) acc[i] += part[i];
     } else {
-      WgmmaFence();
+      for (int s = 0; s < slices; ++s) {
+        const SddmmWgmmaStage& st = ready(s);
+        WgmmaFence();
 #pragma unroll
-      for (int step = 0; step < kSteps; ++step) {
-        const uint64_t lhs = Swizzled128StepDescriptor(st.lhs, step);
-        const uint64_t rhs = Swizzled128StepDescriptor(st.rhs, step);
-        if constexpr (kFloat)
-          WgmmaTf32(acc, lhs, rhs, 1);
-        else
-          Wgmma16Bit<std::is_same_v<T, __nv_bfloat16>>(acc, lhs, rhs, 1);
+        for (int step = 0; step < kSteps; ++step) {
+          const uint64_t lhs = Swizzled128StepDescriptor(st.lhs, step);
+          const uint64_t rhs = Swizzled128StepDescriptor(st.rhs, step);
+          if constexpr (kFloat)
+            WgmmaTf32(acc, lhs, rhs, 1);
+          else
+            Wgmma16Bit<std::is_same_v<T, __nv_bfloat16>>(acc, lhs, rhs, 1);
+        }
+        WgmmaCommit();
+        if (s > 0) {  // slice s - 1's group is done; slice s's runs on
+          WgmmaWait<1>();
+          release(s - 1);
+        }
       }
-      WgmmaCommit();
       WgmmaWait<0>();
+      release(slices - 1);
     }
   }
 
+ private:
+  // 3xTF32, slice s in flight as two groups (IssueSplit): loads slice s + 1's small parts, joins
+  // slice s's `part` once its group is done (the cross terms may still run), issues slice s + 1,
+  // and releases slice s once its cross terms are done.
+  template <typename Ready, typename Release>
+  __device__ __forceinline__ void SplitStep(int s, Ready& ready, Release& release, Small& now,
+                                            Small& next_small) {
+    const SddmmWgmmaStage& next = ready(s + 1);
+    LoadSmall(next, next_small);
+    WgmmaWait<1>();
+    JoinPart();
+    IssueSplit(next, next_small);
+    WgmmaWait<2>();
+    PinSmall(now);
+    release(s);
+  }
+
+  template <typename Release>
+  __device__ __forceinline__ void SplitLast(int s, Release& release, Small& now) {
+    WgmmaWait<0>();
+    JoinPart();
+    PinSmall(now);
+    release(s);
+  }
+
+  // This thread's A fragment elements of each step (mma.sync m16n8k8's layout, which wgmma's
+  // register A takes): row 16 warp + lane / 4 + 8 (e % 2), word 8 step + lane % 4 + 4 (e / 2).
+  __device__ __forceinline__ void LoadSmall(const SddmmWgmmaStage& st, Small& out) {
+    const int warp = threadIdx.x / 32, lane = threadIdx.x % 32;
+#pragma unroll
+    for (int step = 0; step < kSteps; ++step)
+#pragma unroll
+      for (int e = 0; e < 4; ++e) {
+        const int at = Swizzled128Word(16 * warp + lane / 4 + 8 * (e % 2),
+                                       8 * step + lane % 4 + 4 * (e / 2));
+        out[0][step][e] = Tf32Residue(st.lhs[at]);
+        out[1][step][e] = Tf32Residue(st.rhs[at]);
+      }
+  }
+
+  // Two groups: lhs x rhs into `part` (step 0 starts the slice's sum), then the cross terms.
+  __device__ __forceinline__ void IssueSplit(const SddmmWgmmaStage& st, Small& sm) {
+    WgmmaPin(part);  // the last join's reads stay before the next wgmma
+    WgmmaFence();
+#pragma unroll
+    for (int step = 0; step < kSteps; ++step)
+      WgmmaTf32(part, Swizzled128StepDescriptor(st.lhs, step),
+                Swizzled128StepDescriptor(st.rhs, step), step);
+    WgmmaCommit();
+#pragma unroll
+    for (int step = 0; step < kSteps; ++step) {
+      WgmmaTf32RegA(cross, sm[0][step], Swizzled128StepDescriptor(st.rhs, step), 1);
+      WgmmaTf32RegA(cross_t, sm[1][step], Swizzled128StepDescriptor(st.lhs, step), 1);
+    }
+    WgmmaCommit();
+  }
+
+  __device__ __forceinline__ void PinSmall(Small& sm) {  // read by wgmma until the last wait
+#pragma unroll
+    for (int step = 0; step < kSteps; ++step) {
+      WgmmaPin(sm[0][step]);
+      WgmmaPin(sm[1][step]);
+    }
+  }
+
+  __device__ __forceinline__ void JoinPart() {
+    WgmmaPin(part);
+#pragma unroll
+    for (int i = 0; i < 32; ++i) acc[i] += part[i];
+  }
+
+ public:
   // After the d-loop (every stage consumed): acc is the sums. 3xTF32: cross_t's (rhs row, lhs row)
   // entries join cross's (lhs row, rhs row) through `scratch` (the stages' bytes), then the
   // cross terms join acc where finite (an infinite input's residue is NaN: its big x big's
@@ -198,15 +273,22 @@ __global__ void __launch_bounds__(Config::kThreads, Config::kMinBlocks)
     entry_index.Load(args, k, row0, col0, b, tid);  // visible after the loop's first barrier
 
     SddmmWgmmaSums<T, kSplit> sums;
-    for (int s = 0; s < slices; ++s, ++n) {
-      BarrierWait(&full[n % kStages], (n / kStages) & 1);
-      sums.Slice(stages[n % kStages]);
-      __syncthreads();  // every warp's tensor cores (and residue reads) done with the stage
-      if (tid == 0 && s + kStages < slices) {
-        FenceSharedForWgmma();  // generic reads of the stage before the copy engine's writes
-        issue(n + kStages, s + kStages);
-      }
-    }
+    const uint32_t n0 = n;  // slice s sits in stage (n0 + s) % kStages
+    sums.Loop(
+        slices,
+        [&](int s) -> const SddmmWgmmaStage& {
+          const uint32_t slot = n0 + s;
+          BarrierWait(&full[slot % kStages], (slot / kStages) & 1);
+          return stages[slot % kStages];
+        },
+        [&](int s) {
+          __syncthreads();  // every warp's tensor cores (and small-part reads) done with the stage
+          if (tid == 0 && s + kStages < slices) {
+            FenceSharedForWgmma();  // generic reads of the stage before the copy engine's writes
+            issue(n0 + s + kStages, s + kStages);
+          }
+        });
+    n = n0 + slices;
     sums.Finish(tile_out);
     if constexpr (kParts > 1) {  // d split over a cluster: part 0 adds part 1's sums, stores
       constexpr size_t kStageBytes = kStages * sizeof(SddmmWgmmaStage);
