@@ -26,6 +26,9 @@ NB_MODULE(_jsdl_cpu, m) {
       names.append(jsdl::kVectorLoopsNames[i]);
     return names;
   }, "Names of the float32 loop copies this CPU runs, narrowest first.");
+  m.def("used_vector_loops", [] {
+    return std::string(jsdl::kVectorLoopsNames[static_cast<int>(jsdl::UsedVectorLoops().load())]);
+  }, "Name of the float32 loop copy the handlers take.");
   m.def("use_vector_loops", [](const std::string& name) {
     for (int i = 0; i <= static_cast<int>(jsdl::WidestVectorLoops()); ++i) {
       if (name != jsdl::kVectorLoopsNames[i]) continue;

@@ -164,6 +164,8 @@ def main(argv=None) -> int:
     kernels = {"gpu": ("CUDA", jsdl.has_cuda_kernels()),
                "cpu": ("CPU", lowering.cpu_kernels)}.get(device.platform)
     ops = (f"{kernels[0]} kernels" if kernels and kernels[1] else "the pure-JAX lowering")
+    if device.platform == "cpu" and lowering.cpu_kernels:
+      ops += f" with {lowering._jsdl_cpu.used_vector_loops()} float32 loops"
     print(f"jax-sparse-dl {getattr(jsdl, '__version__', '?')}: the ops run {ops} "
           f"(CUDA kernels loaded: {jsdl.has_cuda_kernels()}, CPU kernels loaded: "
           f"{jsdl.has_cpu_kernels()})", file=out)

@@ -161,15 +161,17 @@ def test_vector_loops_by_name():
   assert names[0] == "portable" and set(names) <= {"portable", "avx2", "avx512"}
   with pytest.raises(ValueError, match="no float32 loops 'sse9'"):
     _jsdl_cpu.use_vector_loops("sse9")
-  assert _jsdl_cpu.use_vector_loops(names[0]) == names[-1]  # the widest, unless told otherwise
+  assert _jsdl_cpu.used_vector_loops() == names[-1]  # the widest, unless told otherwise
+  assert _jsdl_cpu.use_vector_loops(names[0]) == names[-1]
+  assert _jsdl_cpu.used_vector_loops() == names[0]
   assert _jsdl_cpu.use_vector_loops(names[-1]) == names[0]
 
 
 def test_float32_vector_loops(rng, vector_loops):
   # n spans two 128-column AVX-512 blocks, a 64-column one and a rest (AVX2: five 64-column
-  # blocks; portable: eleven of 32); d two steps of 16 (four of 8) and a rest; bias, relu and a
-  # row without entries.
-  m, k, n, d = 21, 50, 2 * 128 + 64 + 37, 2 * 16 + 11
+  # blocks; portable: eleven of 32); d two SDDMM steps of 32 (AVX-512; AVX2: four of 16,
+  # portable: eight of 8), a 4-wide step and a rest; bias, relu and a row without entries.
+  m, k, n, d = 21, 50, 2 * 128 + 64 + 37, 2 * 32 + 4 + 3
   mask = rng.random((m, k)) < 0.4
   mask[3] = False
   A = CSR.fromdense(jnp.asarray(np.where(mask, rng.standard_normal((m, k)), 0.0), jnp.float32))

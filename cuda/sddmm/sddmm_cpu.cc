@@ -1,8 +1,10 @@
 // CPU XLA FFI handler for jsdl_sddmm: the same operands and checks as the CUDA handler
 // (sddmm_operands.h); each entry is a dot product of its lhs row and rhs row, row by row on the
-// intra-op thread pool. 16-bit operands are widened to float32 once a call (cpu_widen.h).
+// intra-op thread pool, float32 in the widest vectors the CPU runs (cpu_vector.h). 16-bit
+// operands are widened to float32 once a call (cpu_widen.h).
 #include <cstdint>
 #include <cstring>
+#include <type_traits>
 #include <vector>
 
 #include "../common/cpu_float.h"
@@ -32,33 +34,56 @@ A Dot(const A* lhs, const A* rhs, int64_t d) {
   return sum;
 }
 
-// The same for float32, in two 16-byte vectors. (A copy built for AVX2 ran slower at d = 64:
-// a call into AVX2 code per dot product cost more than its wider vectors saved.)
-float Dot(const float* lhs, const float* rhs, int64_t d) {
-  constexpr int kStep = 2 * kLanes<Float4>;
-  Float4 lanes0 = {}, lanes1 = {};
+// v's halves added until 4 lanes are left (a tree: a lane at a time is a chain of dependent adds).
+template <typename V>
+JSDL_ALWAYS_INLINE Float4 FoldToFloat4(const V& v) {
+  static_assert(sizeof(V) == 16 || sizeof(V) == 32 || sizeof(V) == 64);
+  if constexpr (sizeof(V) == sizeof(Float4)) {
+    return v;
+  } else {
+    using Half = std::conditional_t<sizeof(V) == sizeof(Float8), Float4, Float8>;
+    Half low, high;
+    std::memcpy(&low, &v, sizeof low);
+    std::memcpy(&high, reinterpret_cast<const char*>(&v) + sizeof low, sizeof high);
+    return FoldToFloat4(low + high);
+  }
+}
+
+// The same for float32 in two vectors V: always inlined, so that it takes its caller's
+// instruction set (SddmmRows' copies below).
+template <typename V>
+JSDL_ALWAYS_INLINE float DotVec(const float* lhs, const float* rhs, int64_t d) {
+  constexpr int kStep = 2 * kLanes<V>;
+  V lanes0 = {}, lanes1 = {};
   int64_t t = 0;
   for (; t + kStep <= d; t += kStep) {
-    Float4 l0, r0, l1, r1;
+    V l0, r0, l1, r1;
     std::memcpy(&l0, lhs + t, sizeof l0);
     std::memcpy(&r0, rhs + t, sizeof r0);
-    std::memcpy(&l1, lhs + t + kLanes<Float4>, sizeof l1);
-    std::memcpy(&r1, rhs + t + kLanes<Float4>, sizeof r1);
+    std::memcpy(&l1, lhs + t + kLanes<V>, sizeof l1);
+    std::memcpy(&r1, rhs + t + kLanes<V>, sizeof r1);
     lanes0 += l0 * r0;
     lanes1 += l1 * r1;
   }
-  const Float4 both = lanes0 + lanes1;
-  float sum = (both[0] + both[1]) + (both[2] + both[3]);
+  Float4 rest = {};  // what is left in 16-byte steps (all of a short d in the wide copies)
+  for (; t + kLanes<Float4> <= d; t += kLanes<Float4>) {
+    Float4 l, r;
+    std::memcpy(&l, lhs + t, sizeof l);
+    std::memcpy(&r, rhs + t, sizeof r);
+    rest += l * r;
+  }
+  const Float4 all = FoldToFloat4(lanes0 + lanes1) + rest;
+  float sum = (all[0] + all[1]) + (all[2] + all[3]);
   for (; t < d; ++t) sum += lhs[t] * rhs[t];
   return sum;
 }
 
 // Rows [begin, end) of the flattened (batch item, row) range: every entry of those rows, in W
-// (float32 or float64).
-template <typename W>
-void SddmmRows(const SddmmOperands& call, const W* lhs, const W* rhs,
-               const int32_t* row_offsets, const int32_t* column_indices, W* out,
-               int64_t begin, int64_t end) {
+// (float32 or float64); float32 dot products in vectors V (void: Dot).
+template <typename V, typename W>
+JSDL_ALWAYS_INLINE void SddmmRows(const SddmmOperands& call, const W* lhs, const W* rhs,
+                                  const int32_t* row_offsets, const int32_t* column_indices,
+                                  W* out, int64_t begin, int64_t end) {
   const int64_t d = call.d;
   for (int64_t item = begin; item < end; ++item) {
     const int64_t b = item / call.m, row = item % call.m;
@@ -67,8 +92,51 @@ void SddmmRows(const SddmmOperands& call, const W* lhs, const W* rhs,
     call.batch_map.Offsets(b, offset);
     const W* l = lhs + offset[0] + row * d;
     W* y = out + b * call.nnz;
-    for (int32_t j = row_offsets[row]; j < row_offsets[row + 1]; ++j)
-      y[j] = Dot(l, rhs + offset[1] + column_indices[j] * d, d);
+    for (int32_t j = row_offsets[row]; j < row_offsets[row + 1]; ++j) {
+      const W* r = rhs + offset[1] + column_indices[j] * d;
+      if constexpr (std::is_void_v<V>)
+        y[j] = Dot(l, r, d);
+      else
+        y[j] = DotVec<V>(l, r, d);
+    }
+  }
+}
+
+// float32 row ranges in copies per instruction set, a whole range a call (session 35's AVX2 copy
+// of the dot product alone, called per entry and summing its lanes one at a time, ran 1.8x
+// slower at d = 64).
+#ifdef JSDL_CPU_X86
+JSDL_TARGET_AVX2 void SddmmRowsAvx2(const SddmmOperands& call, const float* lhs,
+                                    const float* rhs, const int32_t* row_offsets,
+                                    const int32_t* column_indices, float* out, int64_t begin,
+                                    int64_t end) {
+  SddmmRows<Float8>(call, lhs, rhs, row_offsets, column_indices, out, begin, end);
+}
+JSDL_TARGET_AVX512 void SddmmRowsAvx512(const SddmmOperands& call, const float* lhs,
+                                        const float* rhs, const int32_t* row_offsets,
+                                        const int32_t* column_indices, float* out, int64_t begin,
+                                        int64_t end) {
+  SddmmRows<Float16>(call, lhs, rhs, row_offsets, column_indices, out, begin, end);
+}
+#endif
+
+template <typename W>
+void SddmmRowRange(const SddmmOperands& call, const W* lhs, const W* rhs,
+                   const int32_t* row_offsets, const int32_t* column_indices, W* out,
+                   int64_t begin, int64_t end, VectorLoops loops) {
+  if constexpr (std::is_same_v<W, float>) {
+    switch (loops) {
+#ifdef JSDL_CPU_X86
+      case VectorLoops::kAvx512:
+        return SddmmRowsAvx512(call, lhs, rhs, row_offsets, column_indices, out, begin, end);
+      case VectorLoops::kAvx2:
+        return SddmmRowsAvx2(call, lhs, rhs, row_offsets, column_indices, out, begin, end);
+#endif
+      default:
+        return SddmmRows<Float4>(call, lhs, rhs, row_offsets, column_indices, out, begin, end);
+    }
+  } else {
+    SddmmRows<void>(call, lhs, rhs, row_offsets, column_indices, out, begin, end);
   }
 }
 
@@ -97,8 +165,9 @@ ffi::Error SddmmCpuImpl(ffi::ThreadPool pool, ffi::AnyBuffer lhs, ffi::AnyBuffer
     T* out_data = static_cast<T*>(out->untyped_data());
     W* dots = WideResult(out_data, call.batch * call.nnz, wide_out);
     const int64_t cost = (call.nnz / call.m + 1) * (call.d + 1);
+    const VectorLoops loops = UsedVectorLoops().load(std::memory_order_relaxed);
     ParallelFor(pool, call.batch * call.m, cost, [&](int64_t begin, int64_t end) {
-      SddmmRows(call, lhs_data, rhs_data, offsets, columns, dots, begin, end);
+      SddmmRowRange(call, lhs_data, rhs_data, offsets, columns, dots, begin, end, loops);
     });
     NarrowInto(pool, wide_out, out_data);
     return ffi::Error::Success();
