@@ -103,8 +103,7 @@ JSDL_ALWAYS_INLINE void SddmmRows(const SddmmOperands& call, const W* lhs, const
 }
 
 // float32 row ranges in copies per instruction set, a whole range a call (session 35's AVX2 copy
-// of the dot product alone, called per entry and summing its lanes one at a time, ran 1.8x
-// slower at d = 64).
+// of the dot product alone, called per entry, ran 1.8x slower at d = 64).
 #ifdef JSDL_CPU_X86
 JSDL_TARGET_AVX2 void SddmmRowsAvx2(const SddmmOperands& call, const float* lhs,
                                     const float* rhs, const int32_t* row_offsets,
