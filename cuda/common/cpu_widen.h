@@ -1,7 +1,8 @@
 // 16-bit operands of the CPU handlers widened to float32 once a call, and float32 results
-// narrowed back: the kernels then run their float32 loops (vector registers, AVX2) on every
-// type. A call reads each dense element many times (nnz / k on average in SpMM), so widening
-// once costs less than converting at every read; it takes host memory for the float32 copies.
+// narrowed back: the kernels then run their float32 loops (vector registers; AVX2 and AVX-512
+// copies, cpu_vector.h) on every type. A call reads each dense element many times (nnz / k on
+// average in SpMM), so widening once costs less than converting at every read; it takes host
+// memory for the float32 copies.
 #pragma once
 
 #include <cstdint>

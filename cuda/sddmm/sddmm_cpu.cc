@@ -78,22 +78,33 @@ JSDL_ALWAYS_INLINE float DotVec(const float* lhs, const float* rhs, int64_t d) {
   return sum;
 }
 
-// Rows [begin, end) of the flattened (batch item, row) range: every entry of those rows, in W
-// (float32 or float64); float32 dot products in vectors V (void: Dot).
+// A call's operands and output, in W (float32 or float64: 16-bit operands arrive widened).
+template <typename W>
+struct SddmmData {
+  const SddmmOperands& call;
+  const W* lhs;
+  const W* rhs;
+  const int32_t* row_offsets;
+  const int32_t* column_indices;
+  W* out;
+};
+
+// Rows [begin, end) of the flattened (batch item, row) range: every entry of those rows;
+// float32 dot products in vectors V (void: Dot).
 template <typename V, typename W>
-JSDL_ALWAYS_INLINE void SddmmRows(const SddmmOperands& call, const W* lhs, const W* rhs,
-                                  const int32_t* row_offsets, const int32_t* column_indices,
-                                  W* out, int64_t begin, int64_t end) {
+JSDL_ALWAYS_INLINE void SddmmRows(const SddmmData<W>& data, int64_t begin, int64_t end) {
+  const SddmmOperands& call = data.call;
+  const int32_t* row_offsets = data.row_offsets;
   const int64_t d = call.d;
   for (int64_t item = begin; item < end; ++item) {
     const int64_t b = item / call.m, row = item % call.m;
     if (row_offsets[row] == row_offsets[row + 1]) continue;
     int64_t offset[2];  // lhs, rhs
     call.batch_map.Offsets(b, offset);
-    const W* l = lhs + offset[0] + row * d;
-    W* y = out + b * call.nnz;
+    const W* l = data.lhs + offset[0] + row * d;
+    W* y = data.out + b * call.nnz;
     for (int32_t j = row_offsets[row]; j < row_offsets[row + 1]; ++j) {
-      const W* r = rhs + offset[1] + column_indices[j] * d;
+      const W* r = data.rhs + offset[1] + data.column_indices[j] * d;
       if constexpr (std::is_void_v<V>)
         y[j] = Dot(l, r, d);
       else
@@ -105,37 +116,27 @@ JSDL_ALWAYS_INLINE void SddmmRows(const SddmmOperands& call, const W* lhs, const
 // float32 row ranges in copies per instruction set, a whole range a call (session 35's AVX2 copy
 // of the dot product alone, called per entry, ran 1.8x slower at d = 64).
 #ifdef JSDL_CPU_X86
-JSDL_TARGET_AVX2 void SddmmRowsAvx2(const SddmmOperands& call, const float* lhs,
-                                    const float* rhs, const int32_t* row_offsets,
-                                    const int32_t* column_indices, float* out, int64_t begin,
-                                    int64_t end) {
-  SddmmRows<Float8>(call, lhs, rhs, row_offsets, column_indices, out, begin, end);
+JSDL_TARGET_AVX2 void SddmmRowsAvx2(const SddmmData<float>& data, int64_t begin, int64_t end) {
+  SddmmRows<Float8>(data, begin, end);
 }
-JSDL_TARGET_AVX512 void SddmmRowsAvx512(const SddmmOperands& call, const float* lhs,
-                                        const float* rhs, const int32_t* row_offsets,
-                                        const int32_t* column_indices, float* out, int64_t begin,
+JSDL_TARGET_AVX512 void SddmmRowsAvx512(const SddmmData<float>& data, int64_t begin,
                                         int64_t end) {
-  SddmmRows<Float16>(call, lhs, rhs, row_offsets, column_indices, out, begin, end);
+  SddmmRows<Float16>(data, begin, end);
 }
 #endif
 
 template <typename W>
-void SddmmRowRange(const SddmmOperands& call, const W* lhs, const W* rhs,
-                   const int32_t* row_offsets, const int32_t* column_indices, W* out,
-                   int64_t begin, int64_t end, VectorLoops loops) {
+void SddmmRowRange(const SddmmData<W>& data, int64_t begin, int64_t end, VectorLoops loops) {
   if constexpr (std::is_same_v<W, float>) {
     switch (loops) {
 #ifdef JSDL_CPU_X86
-      case VectorLoops::kAvx512:
-        return SddmmRowsAvx512(call, lhs, rhs, row_offsets, column_indices, out, begin, end);
-      case VectorLoops::kAvx2:
-        return SddmmRowsAvx2(call, lhs, rhs, row_offsets, column_indices, out, begin, end);
+      case VectorLoops::kAvx512: return SddmmRowsAvx512(data, begin, end);
+      case VectorLoops::kAvx2: return SddmmRowsAvx2(data, begin, end);
 #endif
-      default:
-        return SddmmRows<Float4>(call, lhs, rhs, row_offsets, column_indices, out, begin, end);
+      default: return SddmmRows<Float4>(data, begin, end);
     }
   } else {
-    SddmmRows<void>(call, lhs, rhs, row_offsets, column_indices, out, begin, end);
+    SddmmRows<void>(data, begin, end);
   }
 }
 
@@ -165,8 +166,9 @@ ffi::Error SddmmCpuImpl(ffi::ThreadPool pool, ffi::AnyBuffer lhs, ffi::AnyBuffer
     W* dots = WideResult(out_data, call.batch * call.nnz, wide_out);
     const int64_t cost = (call.nnz / call.m + 1) * (call.d + 1);
     const VectorLoops loops = UsedVectorLoops().load(std::memory_order_relaxed);
+    const SddmmData<W> data{call, lhs_data, rhs_data, offsets, columns, dots};
     ParallelFor(pool, call.batch * call.m, cost, [&](int64_t begin, int64_t end) {
-      SddmmRowRange(call, lhs_data, rhs_data, offsets, columns, dots, begin, end, loops);
+      SddmmRowRange(data, begin, end, loops);
     });
     NarrowInto(pool, wide_out, out_data);
     return ffi::Error::Success();
