@@ -2,6 +2,7 @@
 suite checks their numbers on CPU; here what is theirs alone: that the CPU lowering calls them,
 that they round 16-bit outputs as numpy does, that they agree with the pure-JAX reference, and
 that an invalid pattern is an error instead of a read out of bounds."""
+import concurrent.futures
 import contextlib
 
 import jax
@@ -55,11 +56,12 @@ def test_cpu_lowering_calls_the_kernels(cpu_kernels):
 
 
 @pytest.mark.parametrize("dtype", ["float16", "bfloat16"])
-def test_16_bit_outputs_round_as_numpy(dtype):
+def test_16_bit_outputs_round_as_numpy(dtype, vector_loops):
   # Every finite 16-bit value v times x = 1 + one unit in the last place: the float32 product is
   # exact, so the kernel's output must be numpy's rounding of it, bit for bit (overflow to inf
-  # included). Left out: products below float32's normal range, which XLA's CPU threads flush to
-  # zero (FTZ/DAZ, as for XLA's own ops): bfloat16's subnormals.
+  # included), in each copy of the conversion loops (vectors, then the rest one by one). Left
+  # out: products below float32's normal range, which XLA's CPU threads flush to zero (FTZ/DAZ,
+  # as for XLA's own ops): bfloat16's subnormals.
   np_dtype = jnp.dtype(dtype)
   bits = np.arange(1 << 16, dtype=np.uint16)
   v = bits.view(np_dtype)
@@ -75,7 +77,7 @@ def test_16_bit_outputs_round_as_numpy(dtype):
     expected = (v.astype(np.float32) * np.float32(1 + ulp)).astype(np_dtype)
   same = (y == expected[:, None]) | (np.isnan(y.astype(np.float32))
                                      & np.isnan(expected.astype(np.float32))[:, None])
-  assert same.all(), v[~same.all(axis=1)][:8]
+  assert same.all(), (vector_loops, v[~same.all(axis=1)][:8])
 
 
 @pytest.mark.parametrize("dtype", ["float32", "bfloat16", "float16"])
@@ -153,6 +155,56 @@ def vector_loops(request):
   old = _jsdl_cpu.use_vector_loops(request.param)
   yield request.param
   _jsdl_cpu.use_vector_loops(old)
+
+
+def _bf16_spmm_case(rng, m=70, k=53, n=45):
+  A = jsdl.random_csr(jax.random.key(int(rng.integers(1 << 30))), (m, k), 0.7,
+                      dtype=jnp.bfloat16)
+  x, x64 = rand_dense(rng, (k, n), jnp.bfloat16)
+  return A, x, f64(A.todense()) @ x64
+
+
+def test_16_bit_scratch_is_kept_within_its_limit(rng):
+  from jax_sparse_dl import _jsdl_cpu
+  A, x, expected = _bf16_spmm_case(rng)
+  (m, k), n = A.shape, x.shape[1]
+  spmm = jax.jit(jsdl.spmm)
+  old = jsdl.set_cpu_scratch_limit(1 << 30)
+  try:
+    assert_close(spmm(A, x), expected, jnp.bfloat16)
+    # The call's float32 copies of values, x and its output came back to the pool.
+    assert _jsdl_cpu.scratch_bytes() >= 4 * (A.nnz + k * n + m * n)
+    limit = 4 * m * n  # the output's block, the last to come back, stays
+    assert jsdl.set_cpu_scratch_limit(limit) == 1 << 30
+    assert _jsdl_cpu.scratch_bytes() <= limit  # dropped at once
+    assert_close(spmm(A, x), expected, jnp.bfloat16)
+    assert 0 < _jsdl_cpu.scratch_bytes() <= limit
+    jsdl.set_cpu_scratch_limit(0)
+    assert _jsdl_cpu.scratch_bytes() == 0
+    assert_close(spmm(A, x), expected, jnp.bfloat16)
+    assert _jsdl_cpu.scratch_bytes() == 0
+  finally:
+    jsdl.set_cpu_scratch_limit(old)
+  with pytest.raises(ValueError, match="nbytes must be >= 0"):
+    jsdl.set_cpu_scratch_limit(-1)
+
+
+def test_overlapping_16_bit_calls_get_their_own_scratch(rng):
+  # Python threads calling jitted functions run the handlers at once: a block of scratch shared
+  # by two calls would mix their operands or results.
+  cases = [_bf16_spmm_case(rng, m=150 + i, n=64 + 3 * i) for i in range(6)]
+  fns = [jax.jit(lambda x, A=A: jsdl.spmm(A, x)) for A, _, _ in cases]
+  for fn, (_, x, _) in zip(fns, cases):
+    fn(x).block_until_ready()  # compiled before the threads start
+
+  def run(i):
+    fn, (_, x, expected) = fns[i % 6], cases[i % 6]
+    return i % 6, [np.asarray(fn(x)) for _ in range(10)]
+
+  with concurrent.futures.ThreadPoolExecutor(6) as pool:
+    for i, ys in pool.map(run, range(24)):
+      for y in ys:
+        assert_close(y, cases[i][2], jnp.bfloat16, what=f"case {i}")
 
 
 def test_vector_loops_by_name():

@@ -4,7 +4,9 @@
 
 #include <cstdint>
 #include <cstring>
+#include <type_traits>
 
+#include "cpu_vector.h"
 #include "ffi_common.h"
 
 namespace jsdl {
@@ -16,35 +18,83 @@ struct CpuFloat16 {
   uint16_t bits;
 };
 
-inline uint32_t FloatBits(float x) {
-  uint32_t u;
-  std::memcpy(&u, &x, sizeof u);
-  return u;
+// The 16-bit conversions' formulas, written once for one value (U = uint32_t, F = float) and
+// for vectors of them (cpu_widen.h's loops; GCC vector extensions, where comparisons give lane
+// masks and ?: selects lane by lane): integer operations and selects only, no branches. Always
+// inlined, so that the vector forms take their caller's instruction set (cpu_vector.h).
+template <typename To, typename From>
+JSDL_ALWAYS_INLINE To BitCast(const From& from) {
+  static_assert(sizeof(To) == sizeof(From));
+  To to;
+  std::memcpy(&to, &from, sizeof to);
+  return to;
 }
 
-inline float BitsFloat(uint32_t u) {
-  float x;
-  std::memcpy(&x, &u, sizeof x);
-  return x;
+// u (values below 2^31) as float; and float f (integral, below 2^31 in magnitude) as integer.
+template <typename F, typename U>
+JSDL_ALWAYS_INLINE F IntToFloat(U u) {
+  using I = typename LaneTypes<F>::Int32;
+  if constexpr (std::is_scalar_v<F>)
+    return static_cast<F>(static_cast<I>(u));
+  else
+    return __builtin_convertvector(BitCast<I>(u), F);
+}
+template <typename U, typename F>
+JSDL_ALWAYS_INLINE U FloatToInt(F f) {
+  using I = typename LaneTypes<F>::Int32;
+  if constexpr (std::is_scalar_v<F>)
+    return static_cast<U>(static_cast<I>(f));
+  else
+    return BitCast<U>(__builtin_convertvector(f, I));
+}
+
+template <typename F, typename U>
+JSDL_ALWAYS_INLINE F BFloat16BitsToFloat(U h) {
+  return BitCast<F>(h << 16);
+}
+
+template <typename F, typename U>
+JSDL_ALWAYS_INLINE F HalfBitsToFloat(U h) {
+  const U exponent = h & 0x7c00u, mantissa = h & 0x3ffu;
+  const U normal = ((h & 0x7fffu) << 13) + (112u << 23);  // rebias 15 -> 127
+  const U special = (mantissa << 13) | 0x7f800000u;       // inf, NaN
+  // Zero and subnormals: mantissa * 2^-24, exact in float (and no float subnormal on the way,
+  // which XLA's threads would flush).
+  const U small = BitCast<U>(IntToFloat<F>(mantissa) * 0x1p-24f);
+  U bits = exponent == 0x7c00u ? special : normal;
+  bits = exponent == 0u ? small : bits;
+  return BitCast<F>(bits | ((h & 0x8000u) << 16));
+}
+
+// Rounded to nearest, ties to even (as CUDA's __float2bfloat16_rn, __float2half_rn).
+template <typename U, typename F>
+JSDL_ALWAYS_INLINE U FloatToBFloat16Bits(F x) {
+  const U u = BitCast<U>(x);
+  const U rounded = (u + 0x7fffu + ((u >> 16) & 1u)) >> 16;
+  const U nan = (u >> 16) | 0x40u;  // quiet
+  return (u & 0x7fffffffu) > 0x7f800000u ? nan : rounded;
+}
+
+template <typename U, typename F>
+JSDL_ALWAYS_INLINE U FloatToHalfBits(F x) {
+  const U bits = BitCast<U>(x);
+  const U u = bits & 0x7fffffffu;
+  // Normal results: to nearest, ties to even on the 13 bits dropped (a carry moves the exponent).
+  const U normal = (u + 0xfffu + ((u >> 13) & 1u) - (112u << 23)) >> 13;
+  // Below 2^-14: |x| * 2^24 rounded to an integer, to nearest even by adding and taking away
+  // 2^23 (exact below 2^11); other inputs are replaced by 0 first, so the conversion is defined.
+  const F scaled = BitCast<F>(u < 0x38800000u ? u : U{}) * 0x1p24f;
+  const U small = FloatToInt<U>((scaled + 0x1p23f) - 0x1p23f);
+  U h = u < 0x38800000u ? small : normal;
+  h = u >= 0x477ff000u ? U{} + 0x7c00u : h;  // rounds past 65504: inf
+  h = u > 0x7f800000u ? U{} + 0x7e00u : h;   // NaN
+  return ((bits >> 16) & 0x8000u) | h;
 }
 
 inline float ToAcc(float x) { return x; }
 inline double ToAcc(double x) { return x; }
-inline float ToAcc(CpuBFloat16 x) { return BitsFloat(uint32_t{x.bits} << 16); }
-
-// Branch-free (selects only), so that loops over arrays of them vectorize.
-inline float ToAcc(CpuFloat16 x) {
-  const uint32_t h = x.bits;
-  const uint32_t exponent = h & 0x7c00, mantissa = h & 0x3ff;
-  const uint32_t normal = ((h & 0x7fff) << 13) + (112u << 23);  // rebias 15 -> 127
-  const uint32_t special = 0x7f800000u | (mantissa << 13);       // inf, NaN
-  // Zero and subnormals: mantissa * 2^-24, exact in float (and no float subnormal on the way,
-  // which XLA's threads would flush).
-  const float small = static_cast<float>(static_cast<int32_t>(mantissa)) * 0x1p-24f;
-  uint32_t bits = exponent == 0x7c00 ? special : normal;
-  bits = exponent == 0 ? FloatBits(small) : bits;
-  return BitsFloat(bits | ((h & 0x8000) << 16));
-}
+inline float ToAcc(CpuBFloat16 x) { return BFloat16BitsToFloat<float>(uint32_t{x.bits}); }
+inline float ToAcc(CpuFloat16 x) { return HalfBitsToFloat<float>(uint32_t{x.bits}); }
 
 template <typename T>
 T FromAcc(Acc<T> x);
@@ -52,40 +102,13 @@ template <>
 inline float FromAcc<float>(float x) { return x; }
 template <>
 inline double FromAcc<double>(double x) { return x; }
-
 template <>
 inline CpuBFloat16 FromAcc<CpuBFloat16>(float x) {
-  const uint32_t u = FloatBits(x);
-  const uint32_t rounded = (u + 0x7fffu + ((u >> 16) & 1)) >> 16;  // to nearest, ties to even
-  const uint32_t nan = (u >> 16) | 0x40;                            // quiet
-  return {static_cast<uint16_t>((u & 0x7fffffffu) > 0x7f800000u ? nan : rounded)};
+  return {static_cast<uint16_t>(FloatToBFloat16Bits<uint32_t>(x))};
 }
-
 template <>
 inline CpuFloat16 FromAcc<CpuFloat16>(float x) {
-  const uint32_t bits = FloatBits(x);
-  const uint32_t u = bits & 0x7fffffffu;
-  // Normal results: to nearest, ties to even on the 13 bits dropped (a carry moves the exponent).
-  const uint32_t normal = (u + 0xfffu + ((u >> 13) & 1) - (112u << 23)) >> 13;
-  // Below 2^-14: |x| * 2^24 rounded to an integer, to nearest even by adding and taking away
-  // 2^23 (exact below 2^11); other inputs are replaced by 0 first, so the conversion is defined.
-  const float scaled = BitsFloat(u < 0x38800000u ? u : 0u) * 0x1p24f;
-  const uint32_t small = static_cast<uint32_t>(static_cast<int32_t>((scaled + 0x1p23f) - 0x1p23f));
-  uint32_t h = u < 0x38800000u ? small : normal;
-  h = u >= 0x477ff000u ? 0x7c00u : h;  // rounds past 65504: inf
-  h = u > 0x7f800000u ? 0x7e00u : h;   // NaN
-  return {static_cast<uint16_t>(((bits >> 16) & 0x8000) | h)};
-}
-
-// Whole arrays, for the handlers that widen 16-bit operands to float32 once a call.
-template <typename T>
-void WidenToFloat(const T* in, float* out, int64_t count) {
-  for (int64_t i = 0; i < count; ++i) out[i] = ToAcc(in[i]);
-}
-
-template <typename T>
-void NarrowFromFloat(const float* in, T* out, int64_t count) {
-  for (int64_t i = 0; i < count; ++i) out[i] = FromAcc<T>(in[i]);
+  return {static_cast<uint16_t>(FloatToHalfBits<uint32_t>(x))};
 }
 
 // Calls fn(TypeTag<T>{}) for the CPU storage type of a float dtype.

@@ -8,6 +8,7 @@
 #pragma once
 
 #include <atomic>
+#include <cstdint>
 
 namespace jsdl {
 
@@ -17,6 +18,26 @@ using Float16 = float __attribute__((vector_size(64)));
 
 template <typename V>
 inline constexpr int kLanes = sizeof(V) / sizeof(float);
+
+// The integer lanes beside float (one value) or a float vector: 32-bit signed and unsigned, and
+// 16-bit (the storage of bfloat16 and float16). Spelled out: GCC drops vector_size in templates.
+template <typename F>
+struct LaneTypes {
+  using Int32 = int32_t;
+  using Uint32 = uint32_t;
+  using Uint16 = uint16_t;
+};
+#define JSDL_LANE_TYPES(V)                                                 \
+  template <>                                                              \
+  struct LaneTypes<V> {                                                    \
+    using Int32 = int32_t __attribute__((vector_size(sizeof(V))));         \
+    using Uint32 = uint32_t __attribute__((vector_size(sizeof(V))));       \
+    using Uint16 = uint16_t __attribute__((vector_size(sizeof(V) / 2)));   \
+  };
+JSDL_LANE_TYPES(Float4)
+JSDL_LANE_TYPES(Float8)
+JSDL_LANE_TYPES(Float16)
+#undef JSDL_LANE_TYPES
 
 #define JSDL_ALWAYS_INLINE __attribute__((always_inline)) inline
 

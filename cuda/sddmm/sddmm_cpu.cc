@@ -5,7 +5,6 @@
 #include <cstdint>
 #include <cstring>
 #include <type_traits>
-#include <vector>
 
 #include "../common/cpu_float.h"
 #include "../common/cpu_parallel.h"
@@ -157,20 +156,25 @@ ffi::Error SddmmCpuImpl(ffi::ThreadPool pool, ffi::AnyBuffer lhs, ffi::AnyBuffer
   return DispatchCpuFloat(out->element_type(), SddmmOperands::kOp, [&](auto tag) {
     using T = typename decltype(tag)::type;
     using W = Wide<T>;  // float32 for the 16-bit types
-    std::vector<float> wide_lhs, wide_rhs, wide_out;
+    Scratch scratch;
     const W* lhs_data = Widen(pool, static_cast<const T*>(lhs.untyped_data()),
-                              lhs.element_count(), wide_lhs);
+                              lhs.element_count(), scratch);
     const W* rhs_data = Widen(pool, static_cast<const T*>(rhs.untyped_data()),
-                              rhs.element_count(), wide_rhs);
+                              rhs.element_count(), scratch);
     T* out_data = static_cast<T*>(out->untyped_data());
-    W* dots = WideResult(out_data, call.batch * call.nnz, wide_out);
+    W* dots = WideResult(out_data, call.batch * call.nnz, scratch);
     const int64_t cost = (call.nnz / call.m + 1) * (call.d + 1);
     const VectorLoops loops = UsedVectorLoops().load(std::memory_order_relaxed);
     const SddmmData<W> data{call, lhs_data, rhs_data, offsets, columns, dots};
     ParallelFor(pool, call.batch * call.m, cost, [&](int64_t begin, int64_t end) {
       SddmmRowRange(data, begin, end, loops);
+      // The range's entries, in order: item b * m + i starts at b * nnz + offsets[i] (and the
+      // end, item batch * m, at batch * nnz, as offsets[0] = 0).
+      const auto first = [&](int64_t item) {
+        return item / call.m * call.nnz + offsets[item % call.m];
+      };
+      NarrowRange(dots, out_data, first(begin), first(end));
     });
-    NarrowInto(pool, wide_out, out_data);
     return ffi::Error::Success();
   });
 }

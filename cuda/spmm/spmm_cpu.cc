@@ -6,7 +6,6 @@
 #include <cstdint>
 #include <cstring>
 #include <type_traits>
-#include <vector>
 
 #include "../common/cpu_float.h"
 #include "../common/cpu_parallel.h"
@@ -119,15 +118,15 @@ ffi::Error SpmmCpuImpl(ffi::ThreadPool pool, ffi::AnyBuffer values, ffi::AnyBuff
   return DispatchCpuFloat(out->element_type(), kOp, [&](auto tag) {
     using T = typename decltype(tag)::type;
     using W = Wide<T>;  // float32 for the 16-bit types
-    std::vector<float> wide_values, wide_dense, wide_bias, wide_out;
+    Scratch scratch;
     const W* values_data = Widen(pool, static_cast<const T*>(values.untyped_data()),
-                                 values.element_count(), wide_values);
+                                 values.element_count(), scratch);
     const W* dense_data = Widen(pool, static_cast<const T*>(dense.untyped_data()),
-                                dense.element_count(), wide_dense);
+                                dense.element_count(), scratch);
     const W* bias_data = Widen(pool, static_cast<const T*>(bias.untyped_data()),
-                               bias.element_count(), wide_bias);
+                               bias.element_count(), scratch);
     T* out_data = static_cast<T*>(out->untyped_data());
-    W* sums = WideResult(out_data, call.batch * call.m * call.n, wide_out);
+    W* sums = WideResult(out_data, call.batch * call.m * call.n, scratch);
     const VectorLoops loops = UsedVectorLoops().load(std::memory_order_relaxed);
     // A row costs its entries times n multiply-adds, plus writing n outputs.
     const int64_t cost = (call.nnz / call.m + 1) * call.n;
@@ -141,8 +140,8 @@ ffi::Error SpmmCpuImpl(ffi::ThreadPool pool, ffi::AnyBuffer values, ffi::AnyBuff
                              has_bias ? bias_data[offset[2] + i] : W(0), sums + item * call.n};
         SumRow(row, call.n, relu, loops);
       }
+      NarrowRange(sums, out_data, begin * call.n, end * call.n);
     });
-    NarrowInto(pool, wide_out, out_data);
     return ffi::Error::Success();
   });
 }
