@@ -57,27 +57,32 @@ def test_cpu_lowering_calls_the_kernels(cpu_kernels):
 
 @pytest.mark.parametrize("dtype", ["float16", "bfloat16"])
 def test_16_bit_outputs_round_as_numpy(dtype, vector_loops):
-  # Every finite 16-bit value v times x = 1 + one unit in the last place: the float32 product is
+  # Every finite 16-bit value v times 1 + one unit in the last place: the float32 product is
   # exact, so the kernel's output must be numpy's rounding of it, bit for bit (overflow to inf
-  # included), in each copy of the conversion loops (vectors, then the rest one by one). Left
-  # out: products below float32's normal range, which XLA's CPU threads flush to zero (FTZ/DAZ,
-  # as for XLA's own ops): bfloat16's subnormals.
+  # included), in each copy of the loops. Once with v as A's values (widened before the call's
+  # loops; 3 output columns, rounded one by one), once with v as the dense operand's one row
+  # (read in place in vectors and one by one, and the output rounded likewise). Left out:
+  # products below float32's normal range, which XLA's CPU threads flush to zero (FTZ/DAZ, as
+  # for XLA's own ops): bfloat16's subnormals.
   np_dtype = jnp.dtype(dtype)
   bits = np.arange(1 << 16, dtype=np.uint16)
   v = bits.view(np_dtype)
   magnitude = np.abs(v.astype(np.float32))
   v = v[np.isfinite(magnitude) & ((magnitude == 0) | (magnitude >= np.finfo(np.float32).tiny))]
-  ulp = float(np.finfo(np_dtype).eps)
+  scale = 1 + float(np.finfo(np_dtype).eps)
   m = v.size
-  pattern = CSR.from_parts(jnp.asarray(v), np.arange(m + 1, dtype=np.int32),
-                           np.zeros(m, np.int32), (m, 1))
-  x = jnp.full((1, 3), 1 + ulp, np_dtype)
-  y = np.asarray(jsdl.spmm(pattern, x))
+  values_v = CSR.from_parts(jnp.asarray(v), np.arange(m + 1, dtype=np.int32),
+                            np.zeros(m, np.int32), (m, 1))
+  y_values = np.asarray(jsdl.spmm(values_v, jnp.full((1, 3), scale, np_dtype)))
+  one_entry = CSR.from_parts(jnp.full((1,), scale, np_dtype), np.array([0, 1], np.int32),
+                             np.zeros(1, np.int32), (1, 1))
+  y_dense = np.asarray(jsdl.spmm(one_entry, jnp.asarray(v)[None, :]))
   with np.errstate(over="ignore"):
-    expected = (v.astype(np.float32) * np.float32(1 + ulp)).astype(np_dtype)
-  same = (y == expected[:, None]) | (np.isnan(y.astype(np.float32))
-                                     & np.isnan(expected.astype(np.float32))[:, None])
-  assert same.all(), (vector_loops, v[~same.all(axis=1)][:8])
+    expected = (v.astype(np.float32) * np.float32(scale)).astype(np_dtype)
+  for name, y in (("A's values", y_values), ("dense row", y_dense.T)):
+    same = (y == expected[:, None]) | (np.isnan(y.astype(np.float32))
+                                       & np.isnan(expected.astype(np.float32))[:, None])
+    assert same.all(), (vector_loops, name, v[~same.all(axis=1)][:8])
 
 
 @pytest.mark.parametrize("dtype", ["float32", "bfloat16", "float16"])

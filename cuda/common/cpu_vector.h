@@ -1,7 +1,7 @@
 // Float vectors (GCC and Clang vector extensions) for the CPU handlers' float32 paths, written out
 // because the compilers do not keep a plain array of sums in registers across the gathered rows
 // of a sparse row. Float4 (16 bytes: SSE on x86-64, NEON on AArch64) runs everywhere; on x86-64
-// a handler also builds its loops for AVX2 and FMA (Float8) and for AVX-512 (Float16), and picks
+// a handler also builds its loops for AVX2, FMA and F16C (Float8) and for AVX-512 (Float16), and picks
 // one at run time. Loops over these types are always_inline templates, so that each copy takes
 // its caller's instruction set (and no wide vector crosses a function built without it); vectors
 // move through memcpy.
@@ -47,13 +47,14 @@ inline constexpr const char* kVectorLoopsNames[] = {"portable", "avx2", "avx512"
 
 #if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
 #define JSDL_CPU_X86 1
-#define JSDL_TARGET_AVX2 __attribute__((target("avx2,fma")))
-#define JSDL_TARGET_AVX512 __attribute__((target("avx512f,avx2,fma")))
+#define JSDL_TARGET_AVX2 __attribute__((target("avx2,fma,f16c")))
+#define JSDL_TARGET_AVX512 __attribute__((target("avx512f,avx2,fma,f16c")))
 // The widest copy this CPU (and its OS) runs, asked once.
 inline VectorLoops WidestVectorLoops() {
   static const VectorLoops widest = [] {
     __builtin_cpu_init();  // idempotent; needed if this runs before the library's constructors
-    if (!__builtin_cpu_supports("avx2") || !__builtin_cpu_supports("fma"))
+    if (!__builtin_cpu_supports("avx2") || !__builtin_cpu_supports("fma") ||
+        !__builtin_cpu_supports("f16c"))
       return VectorLoops::kPortable;
     return __builtin_cpu_supports("avx512f") ? VectorLoops::kAvx512 : VectorLoops::kAvx2;
   }();

@@ -18,97 +18,96 @@
 
 namespace jsdl {
 
-// Whole arrays converted in float vectors V (cpu_float.h's formulas lane by lane), the rest one
-// by one. GCC vectorizes the one-value loop of neither float16 conversion (it branches, or finds
-// no vector type), which made them 0.8 ns an element on this machine.
-template <typename V, typename T>
-JSDL_ALWAYS_INLINE void WidenVectors(const T* in, float* out, int64_t count) {
-  using Bits16 = typename LaneTypes<V>::Uint16;
-  using Bits32 = typename LaneTypes<V>::Uint32;
-  const int64_t vectors_end = count - count % kLanes<V>;
-  int64_t i = 0;
-  for (; i < vectors_end; i += kLanes<V>) {
-    Bits16 h;
-    std::memcpy(&h, in + i, sizeof h);
-    const Bits32 bits = __builtin_convertvector(h, Bits32);
-    V f;
-    if constexpr (std::is_same_v<T, CpuBFloat16>)
-      f = BFloat16BitsToFloat<V>(bits);
-    else
-      f = HalfBitsToFloat<V>(bits);
-    std::memcpy(out + i, &f, sizeof f);
-  }
-  for (; i < count; ++i) out[i] = ToAcc(in[i]);
-}
-
-template <typename V, typename T>
-JSDL_ALWAYS_INLINE void NarrowVectors(const float* in, T* out, int64_t count) {
-  using Bits16 = typename LaneTypes<V>::Uint16;
-  using Bits32 = typename LaneTypes<V>::Uint32;
-  const int64_t vectors_end = count - count % kLanes<V>;
-  int64_t i = 0;
-  for (; i < vectors_end; i += kLanes<V>) {
-    V f;
-    std::memcpy(&f, in + i, sizeof f);
-    Bits32 bits;
-    if constexpr (std::is_same_v<T, CpuBFloat16>)
-      bits = FloatToBFloat16Bits<Bits32>(f);
-    else
-      bits = FloatToHalfBits<Bits32>(f);
-    const Bits16 h = __builtin_convertvector(bits, Bits16);
-    std::memcpy(out + i, &h, sizeof h);
-  }
-  for (; i < count; ++i) out[i] = FromAcc<T>(in[i]);
-}
-
-#ifdef JSDL_CPU_X86
-template <typename T>
-JSDL_TARGET_AVX2 void WidenAvx2(const T* in, float* out, int64_t count) {
-  WidenVectors<Float8>(in, out, count);
-}
-template <typename T>
-JSDL_TARGET_AVX512 void WidenAvx512(const T* in, float* out, int64_t count) {
-  WidenVectors<Float16>(in, out, count);
-}
-template <typename T>
-JSDL_TARGET_AVX2 void NarrowAvx2(const float* in, T* out, int64_t count) {
-  NarrowVectors<Float8>(in, out, count);
-}
-template <typename T>
-JSDL_TARGET_AVX512 void NarrowAvx512(const float* in, T* out, int64_t count) {
-  NarrowVectors<Float16>(in, out, count);
-}
-#endif
-
-// In the copy the handlers take (cpu_vector.h).
-template <typename T>
-void WidenToFloat(const T* in, float* out, int64_t count) {
-  switch (UsedVectorLoops().load(std::memory_order_relaxed)) {
-#ifdef JSDL_CPU_X86
-    case VectorLoops::kAvx512: return WidenAvx512(in, out, count);
-    case VectorLoops::kAvx2: return WidenAvx2(in, out, count);
-#endif
-    default: return WidenVectors<Float4>(in, out, count);
-  }
-}
-
-template <typename T>
-void NarrowFromFloat(const float* in, T* out, int64_t count) {
-  switch (UsedVectorLoops().load(std::memory_order_relaxed)) {
-#ifdef JSDL_CPU_X86
-    case VectorLoops::kAvx512: return NarrowAvx512(in, out, count);
-    case VectorLoops::kAvx2: return NarrowAvx2(in, out, count);
-#endif
-    default: return NarrowVectors<Float4>(in, out, count);
-  }
-}
-
 template <typename T>
 inline constexpr bool kIs16Bit = std::is_same_v<T, CpuBFloat16> || std::is_same_v<T, CpuFloat16>;
 
 // The type a kernel computes in for storage type T: float32 for the 16-bit types.
 template <typename T>
 using Wide = std::conditional_t<kIs16Bit<T>, float, T>;
+
+// kLanes<V> float16 values, as memory operands of F16C instructions.
+template <typename V>
+struct Halves {
+  CpuFloat16 lanes[kLanes<V>];
+};
+
+// kLanes<V> floats read from storage type T (float32, or 16-bit widened with cpu_float.h's
+// formulas lane by lane), and written back rounded: for the loops below, and for kernels that
+// read 16-bit operands in place. GCC vectorizes neither float16 conversion written for one value
+// (it branches, or finds no vector type): 0.8 ns an element on this machine.
+template <typename V, typename T>
+JSDL_ALWAYS_INLINE V LoadFloats(const T* p) {
+  V f;
+  if constexpr (std::is_same_v<T, float>) {
+    std::memcpy(&f, p, sizeof f);
+#ifdef JSDL_CPU_X86
+  } else if constexpr (std::is_same_v<T, CpuFloat16> && sizeof(V) > 16) {
+    // The AVX2 and AVX-512 copies have F16C: one instruction (exact), in asm because the
+    // intrinsic cannot be inlined into this function built for the baseline target.
+    asm("vcvtph2ps %1, %0" : "=v"(f) : "m"(*reinterpret_cast<const Halves<V>*>(p)));
+#endif
+  } else {
+    typename LaneTypes<V>::Uint16 h;
+    std::memcpy(&h, p, sizeof h);
+    const auto bits = __builtin_convertvector(h, typename LaneTypes<V>::Uint32);
+    if constexpr (std::is_same_v<T, CpuBFloat16>)
+      f = BFloat16BitsToFloat<V>(bits);
+    else
+      f = HalfBitsToFloat<V>(bits);
+  }
+  return f;
+}
+
+template <typename V, typename T>
+JSDL_ALWAYS_INLINE void StoreFloats(T* p, const V& f) {
+  if constexpr (std::is_same_v<T, float>) {
+    std::memcpy(p, &f, sizeof f);
+#ifdef JSDL_CPU_X86
+  } else if constexpr (std::is_same_v<T, CpuFloat16> && sizeof(V) > 16) {
+    asm("vcvtps2ph $0, %1, %0" : "=m"(*reinterpret_cast<Halves<V>*>(p)) : "v"(f));  // to nearest even
+#endif
+  } else {
+    using Bits32 = typename LaneTypes<V>::Uint32;
+    Bits32 bits;
+    if constexpr (std::is_same_v<T, CpuBFloat16>)
+      bits = FloatToBFloat16Bits<Bits32>(f);
+    else
+      bits = FloatToHalfBits<Bits32>(f);
+    const auto h = __builtin_convertvector(bits, typename LaneTypes<V>::Uint16);
+    std::memcpy(p, &h, sizeof h);
+  }
+}
+
+// Whole arrays, in vectors V, the rest one by one.
+template <typename V, typename From, typename To>
+JSDL_ALWAYS_INLINE void ConvertVectors(const From* in, To* out, int64_t count) {
+  const int64_t vectors_end = count - count % kLanes<V>;
+  int64_t i = 0;
+  for (; i < vectors_end; i += kLanes<V>) StoreFloats<V>(out + i, LoadFloats<V>(in + i));
+  for (; i < count; ++i) out[i] = FromAcc<To>(ToAcc(in[i]));
+}
+#ifdef JSDL_CPU_X86
+template <typename From, typename To>
+JSDL_TARGET_AVX2 void ConvertAvx2(const From* in, To* out, int64_t count) {
+  ConvertVectors<Float8>(in, out, count);
+}
+template <typename From, typename To>
+JSDL_TARGET_AVX512 void ConvertAvx512(const From* in, To* out, int64_t count) {
+  ConvertVectors<Float16>(in, out, count);
+}
+#endif
+
+// In the copy the handlers take (cpu_vector.h).
+template <typename From, typename To>
+void Convert(const From* in, To* out, int64_t count) {
+  switch (UsedVectorLoops().load(std::memory_order_relaxed)) {
+#ifdef JSDL_CPU_X86
+    case VectorLoops::kAvx512: return ConvertAvx512(in, out, count);
+    case VectorLoops::kAvx2: return ConvertAvx2(in, out, count);
+#endif
+    default: return ConvertVectors<Float4>(in, out, count);
+  }
+}
 
 // `data` (count elements) as Wide<T>: itself, or widened into a block of `scratch`.
 template <typename T>
@@ -118,7 +117,7 @@ const Wide<T>* Widen(xla::ffi::ThreadPool& pool, const T* data, int64_t count, S
   } else {
     float* wide = scratch.Take(count);
     ParallelFor(pool, count, 1, [&](int64_t begin, int64_t end) {
-      WidenToFloat(data + begin, wide + begin, end - begin);
+      Convert(data + begin, wide + begin, end - begin);
     });
     return wide;
   }
@@ -138,7 +137,7 @@ Wide<T>* WideResult(T* out, int64_t count, Scratch& scratch) {
 // Elements [begin, end) of a WideResult rounded into `out` (nothing to do unless 16-bit).
 template <typename T>
 void NarrowRange(const Wide<T>* wide, T* out, int64_t begin, int64_t end) {
-  if constexpr (kIs16Bit<T>) NarrowFromFloat(wide + begin, out + begin, end - begin);
+  if constexpr (kIs16Bit<T>) Convert(wide + begin, out + begin, end - begin);
 }
 
 }  // namespace jsdl

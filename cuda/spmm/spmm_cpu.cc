@@ -21,36 +21,39 @@ namespace {
 
 constexpr int kMaxBlock = 64;  // columns summed at once
 
-// One output row's pointers and its entries [first, last), in W: float32 or float64 (16-bit
-// operands arrive widened).
-template <typename W>
+// One output row's pointers and its entries [first, last), for storage type T: the dense
+// operand and the output in T (16-bit read and rounded in place), A's values and the bias in
+// the sums' type A (float32, or float64 for float64; 16-bit values arrive widened).
+template <typename T, typename A = Acc<T>>
 struct SpmmRow {
-  const W* values;  // the row's batch item of A's values
-  const W* dense;   // the row's batch item of the dense operand
+  const A* values;  // the row's batch item of A's values
+  const T* dense;   // the row's batch item of the dense operand
   const int32_t* columns;
   int32_t first, last;
-  W start;  // the bias, or 0
-  W* out;
+  A start;  // the bias, or 0
+  T* out;
 };
 
 // Columns [c0, c0 + width) of a row, width <= kMaxBlock.
-template <typename W>
-void SumBlock(const SpmmRow<W>& row, int64_t n, int64_t c0, int64_t width, bool relu) {
-  W sums[kMaxBlock];
+template <typename T>
+void SumBlock(const SpmmRow<T>& row, int64_t n, int64_t c0, int64_t width, bool relu) {
+  using A = Acc<T>;
+  A sums[kMaxBlock];
   for (int64_t c = 0; c < width; ++c) sums[c] = row.start;
   for (int32_t j = row.first; j < row.last; ++j) {
-    const W value = row.values[j];
-    const W* x = row.dense + row.columns[j] * n + c0;
-    for (int64_t c = 0; c < width; ++c) sums[c] += value * x[c];
+    const A value = row.values[j];
+    const T* x = row.dense + row.columns[j] * n + c0;
+    for (int64_t c = 0; c < width; ++c) sums[c] += value * ToAcc(x[c]);
   }
   for (int64_t c = 0; c < width; ++c)  // NaN stays NaN through relu, as in jnp.maximum
-    row.out[c0 + c] = relu && sums[c] < W(0) ? W(0) : sums[c];
+    row.out[c0 + c] = FromAcc<T>(relu && sums[c] < A(0) ? A(0) : sums[c]);
 }
 
 // The full blocks of kVectors float32 vectors V of a row from column c0 on, their sums in
-// registers; returns where the columns left over start.
-template <typename V>
-JSDL_ALWAYS_INLINE int64_t SumFloatBlocks(const SpmmRow<float>& row, int64_t n, int64_t c0,
+// registers (T: float32, or 16-bit widened as it is read); returns where the columns left over
+// start.
+template <typename V, typename T>
+JSDL_ALWAYS_INLINE int64_t SumFloatBlocks(const SpmmRow<T>& row, int64_t n, int64_t c0,
                                           bool relu) {
   constexpr int kVectors = 8;
   constexpr int64_t kWidth = kVectors * kLanes<V>;
@@ -59,16 +62,12 @@ JSDL_ALWAYS_INLINE int64_t SumFloatBlocks(const SpmmRow<float>& row, int64_t n, 
     for (V& s : sums) s = V{} + row.start;
     for (int32_t j = row.first; j < row.last; ++j) {
       const float value = row.values[j];
-      const float* x = row.dense + row.columns[j] * n + c0;
-      for (int v = 0; v < kVectors; ++v) {
-        V dense;
-        std::memcpy(&dense, x + v * kLanes<V>, sizeof dense);
-        sums[v] += value * dense;
-      }
+      const T* x = row.dense + row.columns[j] * n + c0;
+      for (int v = 0; v < kVectors; ++v) sums[v] += value * LoadFloats<V>(x + v * kLanes<V>);
     }
     for (int v = 0; v < kVectors; ++v) {
       if (relu) sums[v] = sums[v] < 0 ? V{} : sums[v];  // NaN < 0 is false: NaN stays
-      std::memcpy(row.out + c0 + v * kLanes<V>, &sums[v], sizeof(V));
+      StoreFloats<V>(row.out + c0 + v * kLanes<V>, sums[v]);
     }
   }
   return c0;
@@ -76,18 +75,20 @@ JSDL_ALWAYS_INLINE int64_t SumFloatBlocks(const SpmmRow<float>& row, int64_t n, 
 
 #ifdef JSDL_CPU_X86
 // 64-column blocks of Float8; with AVX-512, 128-column blocks of Float16 first.
-JSDL_TARGET_AVX2 int64_t SumFloatBlocksAvx2(const SpmmRow<float>& row, int64_t n, bool relu) {
+template <typename T>
+JSDL_TARGET_AVX2 int64_t SumFloatBlocksAvx2(const SpmmRow<T>& row, int64_t n, bool relu) {
   return SumFloatBlocks<Float8>(row, n, 0, relu);
 }
-JSDL_TARGET_AVX512 int64_t SumFloatBlocksAvx512(const SpmmRow<float>& row, int64_t n, bool relu) {
+template <typename T>
+JSDL_TARGET_AVX512 int64_t SumFloatBlocksAvx512(const SpmmRow<T>& row, int64_t n, bool relu) {
   return SumFloatBlocks<Float8>(row, n, SumFloatBlocks<Float16>(row, n, 0, relu), relu);
 }
 #endif
 
-template <typename W>
-void SumRow(const SpmmRow<W>& row, int64_t n, bool relu, VectorLoops loops) {
+template <typename T>
+void SumRow(const SpmmRow<T>& row, int64_t n, bool relu, VectorLoops loops) {
   int64_t c0 = 0;
-  if constexpr (std::is_same_v<W, float>) {
+  if constexpr (std::is_same_v<Acc<T>, float>) {
     switch (loops) {
 #ifdef JSDL_CPU_X86
       case VectorLoops::kAvx512: c0 = SumFloatBlocksAvx512(row, n, relu); break;
@@ -118,15 +119,13 @@ ffi::Error SpmmCpuImpl(ffi::ThreadPool pool, ffi::AnyBuffer values, ffi::AnyBuff
   return DispatchCpuFloat(out->element_type(), kOp, [&](auto tag) {
     using T = typename decltype(tag)::type;
     using W = Wide<T>;  // float32 for the 16-bit types
-    Scratch scratch;
+    Scratch scratch;  // A's values and the bias are widened (few); the rest is read in place
     const W* values_data = Widen(pool, static_cast<const T*>(values.untyped_data()),
                                  values.element_count(), scratch);
-    const W* dense_data = Widen(pool, static_cast<const T*>(dense.untyped_data()),
-                                dense.element_count(), scratch);
     const W* bias_data = Widen(pool, static_cast<const T*>(bias.untyped_data()),
                                bias.element_count(), scratch);
+    const T* dense_data = static_cast<const T*>(dense.untyped_data());
     T* out_data = static_cast<T*>(out->untyped_data());
-    W* sums = WideResult(out_data, call.batch * call.m * call.n, scratch);
     const VectorLoops loops = UsedVectorLoops().load(std::memory_order_relaxed);
     // A row costs its entries times n multiply-adds, plus writing n outputs.
     const int64_t cost = (call.nnz / call.m + 1) * call.n;
@@ -135,12 +134,12 @@ ffi::Error SpmmCpuImpl(ffi::ThreadPool pool, ffi::AnyBuffer values, ffi::AnyBuff
         const int64_t b = item / call.m, i = item % call.m;
         int64_t offset[3];  // values, dense, bias
         call.batch_map.Offsets(b, offset);
-        const SpmmRow<W> row{values_data + offset[0], dense_data + offset[1], columns,
+        const SpmmRow<T> row{values_data + offset[0], dense_data + offset[1], columns,
                              offsets[i], offsets[i + 1],
-                             has_bias ? bias_data[offset[2] + i] : W(0), sums + item * call.n};
+                             has_bias ? bias_data[offset[2] + i] : W(0),
+                             out_data + item * call.n};
         SumRow(row, call.n, relu, loops);
       }
-      NarrowRange(sums, out_data, begin * call.n, end * call.n);
     });
     return ffi::Error::Success();
   });
