@@ -25,10 +25,10 @@ inline constexpr bool kIs16Bit = std::is_same_v<T, CpuBFloat16> || std::is_same_
 template <typename T>
 using Wide = std::conditional_t<kIs16Bit<T>, float, T>;
 
-// kLanes<V> float16 values, as memory operands of F16C instructions.
-template <typename V>
-struct Halves {
-  CpuFloat16 lanes[kLanes<V>];
+// kLanes<V> 16-bit values, as a memory operand of the asm below.
+template <typename V, typename T>
+struct Lanes16 {
+  T lanes[kLanes<V>];
 };
 
 // kLanes<V> floats read from storage type T (float32, or 16-bit widened with cpu_float.h's
@@ -41,10 +41,15 @@ JSDL_ALWAYS_INLINE V LoadFloats(const T* p) {
   if constexpr (std::is_same_v<T, float>) {
     std::memcpy(&f, p, sizeof f);
 #ifdef JSDL_CPU_X86
+    // The AVX2 and AVX-512 copies widen with one instruction (F16C's is exact), in asm: an
+    // intrinsic cannot be inlined into this function, built for the baseline target, and GCC
+    // splits the widening of 16 lanes into halves.
   } else if constexpr (std::is_same_v<T, CpuFloat16> && sizeof(V) > 16) {
-    // The AVX2 and AVX-512 copies have F16C: one instruction (exact), in asm because the
-    // intrinsic cannot be inlined into this function built for the baseline target.
-    asm("vcvtph2ps %1, %0" : "=v"(f) : "m"(*reinterpret_cast<const Halves<V>*>(p)));
+    asm("vcvtph2ps %1, %0" : "=v"(f) : "m"(*reinterpret_cast<const Lanes16<V, T>*>(p)));
+  } else if constexpr (sizeof(V) > 16) {
+    typename LaneTypes<V>::Uint32 bits;
+    asm("vpmovzxwd %1, %0" : "=v"(bits) : "m"(*reinterpret_cast<const Lanes16<V, T>*>(p)));
+    f = BFloat16BitsToFloat<V>(bits);
 #endif
   } else {
     typename LaneTypes<V>::Uint16 h;
@@ -64,7 +69,7 @@ JSDL_ALWAYS_INLINE void StoreFloats(T* p, const V& f) {
     std::memcpy(p, &f, sizeof f);
 #ifdef JSDL_CPU_X86
   } else if constexpr (std::is_same_v<T, CpuFloat16> && sizeof(V) > 16) {
-    asm("vcvtps2ph $0, %1, %0" : "=m"(*reinterpret_cast<Halves<V>*>(p)) : "v"(f));  // to nearest even
+    asm("vcvtps2ph $0, %1, %0" : "=m"(*reinterpret_cast<Lanes16<V, T>*>(p)) : "v"(f));  // nearest even
 #endif
   } else {
     using Bits32 = typename LaneTypes<V>::Uint32;
@@ -73,6 +78,12 @@ JSDL_ALWAYS_INLINE void StoreFloats(T* p, const V& f) {
       bits = FloatToBFloat16Bits<Bits32>(f);
     else
       bits = FloatToHalfBits<Bits32>(f);
+#ifdef JSDL_CPU_X86
+    if constexpr (sizeof(V) == sizeof(Float16)) {  // AVX-512: one instruction (GCC: several)
+      asm("vpmovdw %1, %0" : "=m"(*reinterpret_cast<Lanes16<V, T>*>(p)) : "v"(bits));
+      return;
+    }
+#endif
     const auto h = __builtin_convertvector(bits, typename LaneTypes<V>::Uint16);
     std::memcpy(p, &h, sizeof h);
   }

@@ -5,6 +5,7 @@
 #include <cstdint>
 #include <cstring>
 #include <type_traits>
+#include <vector>
 
 #include "../common/cpu_float.h"
 #include "../common/cpu_parallel.h"
@@ -48,64 +49,62 @@ JSDL_ALWAYS_INLINE Float4 FoldToFloat4(const V& v) {
   }
 }
 
-// The same for float32 in two vectors V: always inlined, so that it takes its caller's
-// instruction set (SddmmRows' copies below).
-template <typename V>
-JSDL_ALWAYS_INLINE float DotVec(const float* lhs, const float* rhs, int64_t d) {
+// The same in float32, in two vectors V, from storage types L and R (float32, or 16-bit widened
+// as it is read): always inlined, so that it takes its caller's instruction set (SddmmRows'
+// copies).
+template <typename V, typename L, typename R>
+JSDL_ALWAYS_INLINE float DotVec(const L* lhs, const R* rhs, int64_t d) {
   constexpr int kStep = 2 * kLanes<V>;
   V lanes0 = {}, lanes1 = {};
   int64_t t = 0;
   for (; t + kStep <= d; t += kStep) {
-    V l0, r0, l1, r1;
-    std::memcpy(&l0, lhs + t, sizeof l0);
-    std::memcpy(&r0, rhs + t, sizeof r0);
-    std::memcpy(&l1, lhs + t + kLanes<V>, sizeof l1);
-    std::memcpy(&r1, rhs + t + kLanes<V>, sizeof r1);
-    lanes0 += l0 * r0;
-    lanes1 += l1 * r1;
+    lanes0 += LoadFloats<V>(lhs + t) * LoadFloats<V>(rhs + t);
+    lanes1 += LoadFloats<V>(lhs + t + kLanes<V>) * LoadFloats<V>(rhs + t + kLanes<V>);
   }
   Float4 rest = {};  // what is left in 16-byte steps (all of a short d in the wide copies)
   for (; t + kLanes<Float4> <= d; t += kLanes<Float4>) {
-    Float4 l, r;
-    std::memcpy(&l, lhs + t, sizeof l);
-    std::memcpy(&r, rhs + t, sizeof r);
-    rest += l * r;
+    rest += LoadFloats<Float4>(lhs + t) * LoadFloats<Float4>(rhs + t);
   }
   const Float4 all = FoldToFloat4(lanes0 + lanes1) + rest;
   float sum = (all[0] + all[1]) + (all[2] + all[3]);
-  for (; t < d; ++t) sum += lhs[t] * rhs[t];
+  for (; t < d; ++t) sum += ToAcc(lhs[t]) * ToAcc(rhs[t]);
   return sum;
 }
 
-// A call's operands and output, in W (float32 or float64: 16-bit operands arrive widened).
-template <typename W>
+// A call's operands and output, in their storage type T.
+template <typename T>
 struct SddmmData {
   const SddmmOperands& call;
-  const W* lhs;
-  const W* rhs;
+  const T* lhs;
+  const T* rhs;
   const int32_t* row_offsets;
   const int32_t* column_indices;
-  W* out;
+  T* out;
 };
 
 // Rows [begin, end) of the flattened (batch item, row) range: every entry of those rows;
-// float32 dot products in vectors V (void: Dot).
-template <typename V, typename W>
-JSDL_ALWAYS_INLINE void SddmmRows(const SddmmData<W>& data, int64_t begin, int64_t end) {
+// float32 dot products in vectors V, each rounded to T (void: Dot, for float64).
+template <typename V, typename T>
+JSDL_ALWAYS_INLINE void SddmmRows(const SddmmData<T>& data, int64_t begin, int64_t end) {
   const SddmmOperands& call = data.call;
   const int32_t* row_offsets = data.row_offsets;
   const int64_t d = call.d;
+  std::vector<float> wide_lhs(kIs16Bit<T> ? d : 0);
   for (int64_t item = begin; item < end; ++item) {
     const int64_t b = item / call.m, row = item % call.m;
     if (row_offsets[row] == row_offsets[row + 1]) continue;
     int64_t offset[2];  // lhs, rhs
     call.batch_map.Offsets(b, offset);
-    const W* l = data.lhs + offset[0] + row * d;
-    W* y = data.out + b * call.nnz;
+    const T* l = data.lhs + offset[0] + row * d;
+    T* y = data.out + b * call.nnz;
+    // A 16-bit lhs row, read by every entry of the row, is widened once into `wide_lhs`.
+    if constexpr (kIs16Bit<T>) ConvertVectors<V>(l, wide_lhs.data(), d);
     for (int32_t j = row_offsets[row]; j < row_offsets[row + 1]; ++j) {
-      const W* r = data.rhs + offset[1] + data.column_indices[j] * d;
+      const T* r = data.rhs + offset[1] + data.column_indices[j] * d;
       if constexpr (std::is_void_v<V>)
         y[j] = Dot(l, r, d);
+      else if constexpr (kIs16Bit<T>)
+        y[j] = FromAcc<T>(DotVec<V>(wide_lhs.data(), r, d));
       else
         y[j] = DotVec<V>(l, r, d);
     }
@@ -115,18 +114,19 @@ JSDL_ALWAYS_INLINE void SddmmRows(const SddmmData<W>& data, int64_t begin, int64
 // float32 row ranges in copies per instruction set, a whole range a call (session 35's AVX2 copy
 // of the dot product alone, called per entry, ran 1.8x slower at d = 64).
 #ifdef JSDL_CPU_X86
-JSDL_TARGET_AVX2 void SddmmRowsAvx2(const SddmmData<float>& data, int64_t begin, int64_t end) {
+template <typename T>
+JSDL_TARGET_AVX2 void SddmmRowsAvx2(const SddmmData<T>& data, int64_t begin, int64_t end) {
   SddmmRows<Float8>(data, begin, end);
 }
-JSDL_TARGET_AVX512 void SddmmRowsAvx512(const SddmmData<float>& data, int64_t begin,
-                                        int64_t end) {
+template <typename T>
+JSDL_TARGET_AVX512 void SddmmRowsAvx512(const SddmmData<T>& data, int64_t begin, int64_t end) {
   SddmmRows<Float16>(data, begin, end);
 }
 #endif
 
-template <typename W>
-void SddmmRowRange(const SddmmData<W>& data, int64_t begin, int64_t end, VectorLoops loops) {
-  if constexpr (std::is_same_v<W, float>) {
+template <typename T>
+void SddmmRowRange(const SddmmData<T>& data, int64_t begin, int64_t end, VectorLoops loops) {
+  if constexpr (std::is_same_v<Acc<T>, float>) {
     switch (loops) {
 #ifdef JSDL_CPU_X86
       case VectorLoops::kAvx512: return SddmmRowsAvx512(data, begin, end);
@@ -155,25 +155,13 @@ ffi::Error SddmmCpuImpl(ffi::ThreadPool pool, ffi::AnyBuffer lhs, ffi::AnyBuffer
 
   return DispatchCpuFloat(out->element_type(), SddmmOperands::kOp, [&](auto tag) {
     using T = typename decltype(tag)::type;
-    using W = Wide<T>;  // float32 for the 16-bit types
-    Scratch scratch;
-    const W* lhs_data = Widen(pool, static_cast<const T*>(lhs.untyped_data()),
-                              lhs.element_count(), scratch);
-    const W* rhs_data = Widen(pool, static_cast<const T*>(rhs.untyped_data()),
-                              rhs.element_count(), scratch);
-    T* out_data = static_cast<T*>(out->untyped_data());
-    W* dots = WideResult(out_data, call.batch * call.nnz, scratch);
     const int64_t cost = (call.nnz / call.m + 1) * (call.d + 1);
     const VectorLoops loops = UsedVectorLoops().load(std::memory_order_relaxed);
-    const SddmmData<W> data{call, lhs_data, rhs_data, offsets, columns, dots};
+    const SddmmData<T> data{call, static_cast<const T*>(lhs.untyped_data()),
+                            static_cast<const T*>(rhs.untyped_data()), offsets, columns,
+                            static_cast<T*>(out->untyped_data())};
     ParallelFor(pool, call.batch * call.m, cost, [&](int64_t begin, int64_t end) {
       SddmmRowRange(data, begin, end, loops);
-      // The range's entries, in order: item b * m + i starts at b * nnz + offsets[i] (and the
-      // end, item batch * m, at batch * nnz, as offsets[0] = 0).
-      const auto first = [&](int64_t item) {
-        return item / call.m * call.nnz + offsets[item % call.m];
-      };
-      NarrowRange(dots, out_data, first(begin), first(end));
     });
     return ffi::Error::Success();
   });
