@@ -6,7 +6,6 @@
 
 #include <string>
 
-#include "common/cpu_scratch.h"
 #include "common/cpu_vector.h"
 #include "common/ffi_capsule.h"
 #include "cpu_handlers.h"
@@ -38,10 +37,4 @@ NB_MODULE(_jsdl_cpu, m) {
     }
     throw nb::value_error(("no float32 loops '" + name + "' on this CPU").c_str());
   }, "Makes the handlers take the named loops (one of vector_loops()); returns the old name.");
-  // The float32 copies of 16-bit operands kept between calls (cpu_scratch.h).
-  m.def("scratch_bytes", [] { return jsdl::ScratchPool::Get().KeptBytes(); },
-        "Bytes of float32 scratch kept between calls for 16-bit operands.");
-  m.def("set_scratch_limit", [](size_t bytes) { return jsdl::ScratchPool::Get().SetLimit(bytes); },
-        nb::arg("bytes"),
-        "Sets the most bytes of float32 scratch kept between calls; returns the old limit.");
 }

@@ -6,11 +6,11 @@ transpose rules; CUDA kernels through XLA FFI on GPU, C++ kernels on CPU, a pure
 elsewhere.
 """
 from .csr import CSR, Sparsity, random_csr
-from .lowering import has_cpu_kernels, has_cuda_kernels, set_cpu_scratch_limit
+from .lowering import has_cpu_kernels, has_cuda_kernels
 from .sddmm import sddmm
 from .softmax import csr_softmax
 from .spmm import spmm
 
 __version__ = "0.1.0"
 __all__ = ["CSR", "Sparsity", "random_csr", "spmm", "sddmm", "csr_softmax", "has_cuda_kernels",
-           "has_cpu_kernels", "set_cpu_scratch_limit"]
+           "has_cpu_kernels"]

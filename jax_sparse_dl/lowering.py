@@ -44,20 +44,6 @@ def has_cpu_kernels() -> bool:
   return _jsdl_cpu is not None
 
 
-def set_cpu_scratch_limit(nbytes: int) -> int:
-  """Sets how much host memory the CPU kernels keep between calls; returns the old limit.
-
-  For bfloat16 and float16 the CPU kernels compute on float32 copies of their operands and
-  results, in blocks they keep for the next call (a fresh block costs page faults); blocks beyond
-  `nbytes` (256 MiB unless set) are freed, the longest unused first. 0 keeps none.
-  """
-  if _jsdl_cpu is None:
-    raise RuntimeError("jax_sparse_dl's CPU module is not built")
-  if nbytes < 0:
-    raise ValueError(f"set_cpu_scratch_limit: nbytes must be >= 0, got {nbytes}")
-  return _jsdl_cpu.set_scratch_limit(int(nbytes))
-
-
 def _ffi_rule(target: str, select, attrs, scratch=None):
   """A lowering rule calling FFI `target` on `select(args, avals, **params)`.
 

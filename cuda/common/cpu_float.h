@@ -91,23 +91,23 @@ JSDL_ALWAYS_INLINE U FloatToHalfBits(F x) {
   return ((bits >> 16) & 0x8000u) | h;
 }
 
-inline float ToAcc(float x) { return x; }
-inline double ToAcc(double x) { return x; }
-inline float ToAcc(CpuBFloat16 x) { return BFloat16BitsToFloat<float>(uint32_t{x.bits}); }
-inline float ToAcc(CpuFloat16 x) { return HalfBitsToFloat<float>(uint32_t{x.bits}); }
+JSDL_ALWAYS_INLINE float ToAcc(float x) { return x; }
+JSDL_ALWAYS_INLINE double ToAcc(double x) { return x; }
+JSDL_ALWAYS_INLINE float ToAcc(CpuBFloat16 x) { return BFloat16BitsToFloat<float>(uint32_t{x.bits}); }
+JSDL_ALWAYS_INLINE float ToAcc(CpuFloat16 x) { return HalfBitsToFloat<float>(uint32_t{x.bits}); }
 
 template <typename T>
 T FromAcc(Acc<T> x);
 template <>
-inline float FromAcc<float>(float x) { return x; }
+JSDL_ALWAYS_INLINE float FromAcc<float>(float x) { return x; }
 template <>
-inline double FromAcc<double>(double x) { return x; }
+JSDL_ALWAYS_INLINE double FromAcc<double>(double x) { return x; }
 template <>
-inline CpuBFloat16 FromAcc<CpuBFloat16>(float x) {
+JSDL_ALWAYS_INLINE CpuBFloat16 FromAcc<CpuBFloat16>(float x) {
   return {static_cast<uint16_t>(FloatToBFloat16Bits<uint32_t>(x))};
 }
 template <>
-inline CpuFloat16 FromAcc<CpuFloat16>(float x) {
+JSDL_ALWAYS_INLINE CpuFloat16 FromAcc<CpuFloat16>(float x) {
   return {static_cast<uint16_t>(FloatToHalfBits<uint32_t>(x))};
 }
 

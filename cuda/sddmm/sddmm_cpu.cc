@@ -1,7 +1,8 @@
 // CPU XLA FFI handler for jsdl_sddmm: the same operands and checks as the CUDA handler
 // (sddmm_operands.h); each entry is a dot product of its lhs row and rhs row, row by row on the
 // intra-op thread pool, float32 in the widest vectors the CPU runs (cpu_vector.h). 16-bit
-// operands are widened to float32 once a call (cpu_widen.h).
+// operands are widened as they are read (an lhs row once, as all its entries read it) and each
+// dot product rounded (cpu_widen.h).
 #include <cstdint>
 #include <cstring>
 #include <type_traits>

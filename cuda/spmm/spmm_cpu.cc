@@ -1,7 +1,8 @@
 // CPU XLA FFI handler for jsdl_spmm: the same operands and checks as the CUDA handler
 // (spmm_operands.h). Each output row is a sum of the dense rows its entries select, taken in
 // blocks of columns whose sums stay in registers; rows go to the intra-op thread pool. 16-bit
-// operands are widened to float32 once a call, and the result rounded back (cpu_widen.h).
+// operands are widened to float32 as they are read, and the sums rounded as they are stored
+// (cpu_widen.h).
 #include <algorithm>
 #include <cstdint>
 #include <cstring>
@@ -21,16 +22,15 @@ namespace {
 
 constexpr int kMaxBlock = 64;  // columns summed at once
 
-// One output row's pointers and its entries [first, last), for storage type T: the dense
-// operand and the output in T (16-bit read and rounded in place), A's values and the bias in
-// the sums' type A (float32, or float64 for float64; 16-bit values arrive widened).
-template <typename T, typename A = Acc<T>>
+// One output row's pointers and its entries [first, last), in storage type T (16-bit values
+// are widened as they are read, and the sums rounded as they are written).
+template <typename T>
 struct SpmmRow {
-  const A* values;  // the row's batch item of A's values
+  const T* values;  // the row's batch item of A's values
   const T* dense;   // the row's batch item of the dense operand
   const int32_t* columns;
   int32_t first, last;
-  A start;  // the bias, or 0
+  Acc<T> start;  // the bias, or 0
   T* out;
 };
 
@@ -41,7 +41,7 @@ void SumBlock(const SpmmRow<T>& row, int64_t n, int64_t c0, int64_t width, bool 
   A sums[kMaxBlock];
   for (int64_t c = 0; c < width; ++c) sums[c] = row.start;
   for (int32_t j = row.first; j < row.last; ++j) {
-    const A value = row.values[j];
+    const A value = ToAcc(row.values[j]);
     const T* x = row.dense + row.columns[j] * n + c0;
     for (int64_t c = 0; c < width; ++c) sums[c] += value * ToAcc(x[c]);
   }
@@ -61,7 +61,7 @@ JSDL_ALWAYS_INLINE int64_t SumFloatBlocks(const SpmmRow<T>& row, int64_t n, int6
     V sums[kVectors];
     for (V& s : sums) s = V{} + row.start;
     for (int32_t j = row.first; j < row.last; ++j) {
-      const float value = row.values[j];
+      const float value = ToAcc(row.values[j]);
       const T* x = row.dense + row.columns[j] * n + c0;
       for (int v = 0; v < kVectors; ++v) sums[v] += value * LoadFloats<V>(x + v * kLanes<V>);
     }
@@ -118,13 +118,9 @@ ffi::Error SpmmCpuImpl(ffi::ThreadPool pool, ffi::AnyBuffer values, ffi::AnyBuff
 
   return DispatchCpuFloat(out->element_type(), kOp, [&](auto tag) {
     using T = typename decltype(tag)::type;
-    using W = Wide<T>;  // float32 for the 16-bit types
-    Scratch scratch;  // A's values and the bias are widened (few); the rest is read in place
-    const W* values_data = Widen(pool, static_cast<const T*>(values.untyped_data()),
-                                 values.element_count(), scratch);
-    const W* bias_data = Widen(pool, static_cast<const T*>(bias.untyped_data()),
-                               bias.element_count(), scratch);
+    const T* values_data = static_cast<const T*>(values.untyped_data());
     const T* dense_data = static_cast<const T*>(dense.untyped_data());
+    const T* bias_data = static_cast<const T*>(bias.untyped_data());
     T* out_data = static_cast<T*>(out->untyped_data());
     const VectorLoops loops = UsedVectorLoops().load(std::memory_order_relaxed);
     // A row costs its entries times n multiply-adds, plus writing n outputs.
@@ -136,7 +132,7 @@ ffi::Error SpmmCpuImpl(ffi::ThreadPool pool, ffi::AnyBuffer values, ffi::AnyBuff
         call.batch_map.Offsets(b, offset);
         const SpmmRow<T> row{values_data + offset[0], dense_data + offset[1], columns,
                              offsets[i], offsets[i + 1],
-                             has_bias ? bias_data[offset[2] + i] : W(0),
+                             has_bias ? ToAcc(bias_data[offset[2] + i]) : Acc<T>(0),
                              out_data + item * call.n};
         SumRow(row, call.n, relu, loops);
       }
