@@ -93,7 +93,9 @@ JSDL_ALWAYS_INLINE U FloatToHalfBits(F x) {
 
 JSDL_ALWAYS_INLINE float ToAcc(float x) { return x; }
 JSDL_ALWAYS_INLINE double ToAcc(double x) { return x; }
-JSDL_ALWAYS_INLINE float ToAcc(CpuBFloat16 x) { return BFloat16BitsToFloat<float>(uint32_t{x.bits}); }
+JSDL_ALWAYS_INLINE float ToAcc(CpuBFloat16 x) {
+  return BFloat16BitsToFloat<float>(uint32_t{x.bits});
+}
 JSDL_ALWAYS_INLINE float ToAcc(CpuFloat16 x) { return HalfBitsToFloat<float>(uint32_t{x.bits}); }
 
 template <typename T>

@@ -1,10 +1,10 @@
 // Float vectors (GCC and Clang vector extensions) for the CPU handlers' float32 paths, written out
 // because the compilers do not keep a plain array of sums in registers across the gathered rows
 // of a sparse row. Float4 (16 bytes: SSE on x86-64, NEON on AArch64) runs everywhere; on x86-64
-// a handler also builds its loops for AVX2, FMA and F16C (Float8) and for AVX-512 (Float16), and picks
-// one at run time. Loops over these types are always_inline templates, so that each copy takes
-// its caller's instruction set (and no wide vector crosses a function built without it); vectors
-// move through memcpy.
+// a handler also builds its loops for AVX2, FMA and F16C (Float8) and for AVX-512 (Float16), and
+// picks one at run time. Loops over these types are always_inline templates, so that each copy
+// takes its caller's instruction set (and no wide vector crosses a function built without it);
+// vectors move through memcpy.
 #pragma once
 
 #include <atomic>

@@ -1,10 +1,9 @@
 // 16-bit operands of the CPU handlers read in place, kLanes<V> values at a time, widened to
 // float32 in vector registers, and float32 results rounded back as they are stored: the
 // kernels' float32 loops (AVX2 and AVX-512 copies, cpu_vector.h) then run on every type, with
-// no float32 copy of an operand. (Session 35 widened whole operands once a call into fresh
-// memory; with vector conversions, reading in place made bfloat16 SpMM 1.5-2.9x faster; this
-// machine: the cross-core traffic and page faults of the copies cost more than converting at
-// every read.)
+// no float32 copy of an operand. Until session 37 the handlers widened whole operands into fresh
+// float32 copies once a call; reading in place made bfloat16 SpMM 1.5-3.0x faster (writing a
+// copy, then reading it from the other core, cost more than converting at every read).
 #pragma once
 
 #include <cstdint>
@@ -60,8 +59,8 @@ JSDL_ALWAYS_INLINE void StoreFloats(T* p, const V& f) {
   if constexpr (std::is_same_v<T, float>) {
     std::memcpy(p, &f, sizeof f);
 #ifdef JSDL_CPU_X86
-  } else if constexpr (std::is_same_v<T, CpuFloat16> && sizeof(V) > 16) {
-    asm("vcvtps2ph $0, %1, %0" : "=m"(*reinterpret_cast<Lanes16<V, T>*>(p)) : "v"(f));  // nearest even
+  } else if constexpr (std::is_same_v<T, CpuFloat16> && sizeof(V) > 16) {  // to nearest even:
+    asm("vcvtps2ph $0, %1, %0" : "=m"(*reinterpret_cast<Lanes16<V, T>*>(p)) : "v"(f));
 #endif
   } else {
     using Bits32 = typename LaneTypes<V>::Uint32;

@@ -5,7 +5,6 @@
 // (cpu_widen.h).
 #include <algorithm>
 #include <cstdint>
-#include <cstring>
 #include <type_traits>
 
 #include "../common/cpu_float.h"
