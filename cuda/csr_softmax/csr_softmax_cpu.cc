@@ -62,9 +62,14 @@ ffi::Error CsrSoftmaxCpuImpl(ffi::ThreadPool pool, ffi::AnyBuffer values,
     A top = -std::numeric_limits<A>::infinity();
     for (int32_t j = first; j < last; ++j) top = std::max(top, ToAcc(in[0][j]));
     A sum = 0;
-    for (int32_t j = first; j < last; ++j) sum += std::exp(ToAcc(in[0][j]) - top);
-    for (int32_t j = first; j < last; ++j)
-      y[j] = FromAcc<T>(std::exp(ToAcc(in[0][j]) - top) / sum);
+    if constexpr (std::is_same_v<T, A>) {  // the exponentials kept in y: one exp an entry
+      for (int32_t j = first; j < last; ++j) sum += y[j] = std::exp(in[0][j] - top);
+      for (int32_t j = first; j < last; ++j) y[j] /= sum;
+    } else {  // 16-bit y would round them: computed twice instead
+      for (int32_t j = first; j < last; ++j) sum += std::exp(ToAcc(in[0][j]) - top);
+      for (int32_t j = first; j < last; ++j)
+        y[j] = FromAcc<T>(std::exp(ToAcc(in[0][j]) - top) / sum);
+    }
   });
 }
 
