@@ -175,22 +175,26 @@ def test_vector_loops_by_name():
 
 @pytest.mark.parametrize("dtype", ["float32", "bfloat16", "float16"])
 def test_vector_loops(rng, vector_loops, dtype):
-  # n spans two 128-column AVX-512 blocks, a 64-column one and a rest (AVX2: five 64-column
-  # blocks; portable: eleven of 32); d two SDDMM steps of 32 (AVX-512; AVX2: four of 16,
-  # portable: eight of 8), a 4-wide step and a rest; bias, relu and a row without entries.
-  # 16-bit operands are widened in those vectors as they are read, and results rounded.
-  m, k, n, d = 21, 50, 2 * 128 + 64 + 37, 2 * 32 + 4 + 3
+  # n spans two 128-column AVX-512 blocks, then one each of 64, 32, 16, 8 and 4 columns and 3
+  # scalar ones (AVX2: five of 64, then the same; portable: eleven of 32, then 16, 8, 4, 3); n
+  # = 64 + 4 + 3 and 16 + 8 + 3 in the second call (no 128-column block); d
+  # two SDDMM steps of 32 (AVX-512; AVX2: four of 16, portable: eight of 8), a 4-wide step and a
+  # rest; bias, relu and a row without entries. 16-bit operands are widened in those vectors as
+  # they are read, and results rounded.
+  m, k, d = 21, 50, 2 * 32 + 4 + 3
   mask = rng.random((m, k)) < 0.4
   mask[3] = False
   A = CSR.fromdense(jnp.asarray(np.where(mask, rng.standard_normal((m, k)), 0.0), dtype))
-  x, x64 = rand_dense(rng, (k, n), dtype)
   bias, bias64 = rand_dense(rng, (m,), dtype)
   q, q64 = rand_dense(rng, (m, d), dtype)
   kk, kk64 = rand_dense(rng, (k, d), dtype)
   w64 = f64(A.todense())
+  for n in (2 * 128 + 64 + 32 + 16 + 8 + 4 + 3, 64 + 4 + 3, 16 + 8 + 3):
+    x, x64 = rand_dense(rng, (k, n), dtype)
+    what = f"{vector_loops} {dtype} n={n}"
+    y = jsdl.spmm(A, x, bias=bias, relu=True)
+    assert_close(y, np.maximum(w64 @ x64 + bias64[:, None], 0), dtype, what=what)
   what = f"{vector_loops} {dtype}"
-  y = jsdl.spmm(A, x, bias=bias, relu=True)
-  assert_close(y, np.maximum(w64 @ x64 + bias64[:, None], 0), dtype, what=what)
   rows, cols = np.nonzero(mask)
   s = jsdl.sddmm(q, kk, A).values
   assert_close(s, (q64 @ kk64.T)[rows, cols], dtype, what=what)

@@ -48,13 +48,12 @@ void SumBlock(const SpmmRow<T>& row, int64_t n, int64_t c0, int64_t width, bool 
     row.out[c0 + c] = FromAcc<T>(relu && sums[c] < A(0) ? A(0) : sums[c]);
 }
 
-// The full blocks of kVectors float32 vectors V of a row from column c0 on, their sums in
+// Blocks of kVectors float32 vectors V of a row from column c0 on, while they fit, their sums in
 // registers (T: float32, or 16-bit widened as it is read); returns where the columns left over
 // start.
-template <typename V, typename T>
+template <typename V, int kVectors, typename T>
 JSDL_ALWAYS_INLINE int64_t SumFloatBlocks(const SpmmRow<T>& row, int64_t n, int64_t c0,
                                           bool relu) {
-  constexpr int kVectors = 8;
   constexpr int64_t kWidth = kVectors * kLanes<V>;
   for (; c0 + kWidth <= n; c0 += kWidth) {
     V sums[kVectors];
@@ -72,15 +71,29 @@ JSDL_ALWAYS_INLINE int64_t SumFloatBlocks(const SpmmRow<T>& row, int64_t n, int6
   return c0;
 }
 
+// A row in blocks of 8 vectors V, then in one block each of 4, 2 and 1 vectors and of one
+// narrower vector down to Float4 (what is left after a block is narrower than it), so that only
+// the last 0-3 columns go through the scalar SumBlock (narrow n took 2-6x longer a column there);
+// returns where those start.
+template <typename V, typename T>
+JSDL_ALWAYS_INLINE int64_t SumFloatRow(const SpmmRow<T>& row, int64_t n, bool relu) {
+  int64_t c0 = SumFloatBlocks<V, 8>(row, n, 0, relu);
+  c0 = SumFloatBlocks<V, 4>(row, n, c0, relu);
+  c0 = SumFloatBlocks<V, 2>(row, n, c0, relu);
+  c0 = SumFloatBlocks<V, 1>(row, n, c0, relu);
+  if constexpr (sizeof(V) > sizeof(Float8)) c0 = SumFloatBlocks<Float8, 1>(row, n, c0, relu);
+  if constexpr (sizeof(V) > sizeof(Float4)) c0 = SumFloatBlocks<Float4, 1>(row, n, c0, relu);
+  return c0;
+}
+
 #ifdef JSDL_CPU_X86
-// 64-column blocks of Float8; with AVX-512, 128-column blocks of Float16 first.
 template <typename T>
-JSDL_TARGET_AVX2 int64_t SumFloatBlocksAvx2(const SpmmRow<T>& row, int64_t n, bool relu) {
-  return SumFloatBlocks<Float8>(row, n, 0, relu);
+JSDL_TARGET_AVX2 int64_t SumFloatRowAvx2(const SpmmRow<T>& row, int64_t n, bool relu) {
+  return SumFloatRow<Float8>(row, n, relu);
 }
 template <typename T>
-JSDL_TARGET_AVX512 int64_t SumFloatBlocksAvx512(const SpmmRow<T>& row, int64_t n, bool relu) {
-  return SumFloatBlocks<Float8>(row, n, SumFloatBlocks<Float16>(row, n, 0, relu), relu);
+JSDL_TARGET_AVX512 int64_t SumFloatRowAvx512(const SpmmRow<T>& row, int64_t n, bool relu) {
+  return SumFloatRow<Float16>(row, n, relu);
 }
 #endif
 
@@ -90,10 +103,10 @@ void SumRow(const SpmmRow<T>& row, int64_t n, bool relu, VectorLoops loops) {
   if constexpr (std::is_same_v<Acc<T>, float>) {
     switch (loops) {
 #ifdef JSDL_CPU_X86
-      case VectorLoops::kAvx512: c0 = SumFloatBlocksAvx512(row, n, relu); break;
-      case VectorLoops::kAvx2: c0 = SumFloatBlocksAvx2(row, n, relu); break;
+      case VectorLoops::kAvx512: c0 = SumFloatRowAvx512(row, n, relu); break;
+      case VectorLoops::kAvx2: c0 = SumFloatRowAvx2(row, n, relu); break;
 #endif
-      default: c0 = SumFloatBlocks<Float4>(row, n, 0, relu);
+      default: c0 = SumFloatRow<Float4>(row, n, relu);
     }
   }
   for (; c0 < n; c0 += kMaxBlock) SumBlock(row, n, c0, std::min<int64_t>(kMaxBlock, n - c0), relu);
