@@ -9,6 +9,8 @@
 
 #include <atomic>
 #include <cstdint>
+#include <cstring>
+#include <type_traits>
 
 namespace jsdl {
 
@@ -40,6 +42,33 @@ JSDL_LANE_TYPES(Float16)
 #undef JSDL_LANE_TYPES
 
 #define JSDL_ALWAYS_INLINE __attribute__((always_inline)) inline
+
+// Lane-wise steps for FoldToFloat4 (functors, not lambdas: a lambda would not take its caller's
+// instruction set).
+struct AddLanes {
+  template <typename V>
+  JSDL_ALWAYS_INLINE V operator()(const V& a, const V& b) const { return a + b; }
+};
+struct MaxLanes {  // as std::max(a, b): a NaN in b is passed over, one in a kept
+  template <typename V>
+  JSDL_ALWAYS_INLINE V operator()(const V& a, const V& b) const { return a < b ? b : a; }
+};
+
+// v's halves combined by op until 4 lanes are left (a tree: a lane at a time is a chain of
+// dependent steps).
+template <typename V, typename Op>
+JSDL_ALWAYS_INLINE Float4 FoldToFloat4(const V& v, Op op) {
+  static_assert(sizeof(V) == 16 || sizeof(V) == 32 || sizeof(V) == 64);
+  if constexpr (sizeof(V) == sizeof(Float4)) {
+    return v;
+  } else {
+    using Half = std::conditional_t<sizeof(V) == sizeof(Float8), Float4, Float8>;
+    Half low, high;
+    std::memcpy(&low, &v, sizeof low);
+    std::memcpy(&high, reinterpret_cast<const char*>(&v) + sizeof low, sizeof high);
+    return FoldToFloat4(op(low, high), op);
+  }
+}
 
 // The copies of the float32 loops, narrowest first.
 enum class VectorLoops : int { kPortable, kAvx2, kAvx512 };

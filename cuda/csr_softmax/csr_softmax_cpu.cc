@@ -1,14 +1,18 @@
 // CPU XLA FFI handlers for jsdl_csr_softmax and its backward: the same operands and checks as
-// the CUDA handlers (csr_softmax_operands.h), row by row on the intra-op thread pool.
+// the CUDA handlers (csr_softmax_operands.h), row by row on the intra-op thread pool; the
+// softmax in float32 vectors (the copies of cpu_vector.h; exp from cpu_exp.h).
 #include <algorithm>
 #include <cmath>
 #include <cstdint>
 #include <limits>
 #include <type_traits>
 
+#include "../common/cpu_exp.h"
 #include "../common/cpu_float.h"
 #include "../common/cpu_parallel.h"
 #include "../common/cpu_pattern.h"
+#include "../common/cpu_vector.h"
+#include "../common/cpu_widen.h"
 #include "../cpu_handlers.h"
 #include "csr_softmax_operands.h"
 #include "xla/ffi/api/ffi.h"
@@ -50,25 +54,75 @@ ffi::Error RunCpuRowOp(const char* op, ffi::ThreadPool& pool,
   });
 }
 
+// A row's softmax in float32 vectors V (T: float32, or 16-bit widened as it is read): the max,
+// then the sum of the exponentials (kept in y for float32; 16-bit y would round them, so those
+// are computed again), then each divided by the sum. NaN and infinity as in the one-value loop:
+// a NaN entry, or a row of -inf only, makes the row NaN.
+template <typename V, typename T>
+JSDL_ALWAYS_INLINE void SoftmaxRow(const T* x, T* y, int64_t count) {
+  constexpr bool kKeep = std::is_same_v<T, float>;
+  const int64_t vectors_end = count - count % kLanes<V>;
+  V top_lanes = V{} - std::numeric_limits<float>::infinity();
+  for (int64_t i = 0; i < vectors_end; i += kLanes<V>)
+    top_lanes = MaxLanes{}(top_lanes, LoadFloats<V>(x + i));
+  const Float4 top4 = FoldToFloat4(top_lanes, MaxLanes{});
+  float top = std::max(std::max(top4[0], top4[1]), std::max(top4[2], top4[3]));
+  for (int64_t i = vectors_end; i < count; ++i) top = std::max(top, ToAcc(x[i]));
+
+  V sum_lanes = {};
+  for (int64_t i = 0; i < vectors_end; i += kLanes<V>) {
+    const V e = ExpNonPositive(LoadFloats<V>(x + i) - top);
+    sum_lanes += e;
+    if constexpr (kKeep) StoreFloats<V>(y + i, e);
+  }
+  const Float4 sum4 = FoldToFloat4(sum_lanes, AddLanes{});
+  float sum = (sum4[0] + sum4[1]) + (sum4[2] + sum4[3]);
+  for (int64_t i = vectors_end; i < count; ++i) sum += ExpNonPositive(ToAcc(x[i]) - top);
+
+  for (int64_t i = 0; i < vectors_end; i += kLanes<V>) {
+    if constexpr (kKeep)
+      StoreFloats<V>(y + i, LoadFloats<V>(y + i) / sum);
+    else
+      StoreFloats<V>(y + i, ExpNonPositive(LoadFloats<V>(x + i) - top) / sum);
+  }
+  for (int64_t i = vectors_end; i < count; ++i)
+    y[i] = FromAcc<T>(ExpNonPositive(ToAcc(x[i]) - top) / sum);
+}
+
+#ifdef JSDL_CPU_X86
+template <typename T>
+JSDL_TARGET_AVX2 void SoftmaxRowAvx2(const T* x, T* y, int64_t count) {
+  SoftmaxRow<Float8>(x, y, count);
+}
+template <typename T>
+JSDL_TARGET_AVX512 void SoftmaxRowAvx512(const T* x, T* y, int64_t count) {
+  SoftmaxRow<Float16>(x, y, count);
+}
+#endif
+
 ffi::Error CsrSoftmaxCpuImpl(ffi::ThreadPool pool, ffi::AnyBuffer values,
                              ffi::AnyBuffer row_offsets, ffi::AnyBuffer row_indices,
                              ffi::Result<ffi::AnyBuffer> out) {
   const ffi::AnyBuffer inputs[1] = {values};
   const char* const names[1] = {"values"};
+  const VectorLoops loops = UsedVectorLoops().load(std::memory_order_relaxed);
   return RunCpuRowOp(kSoftmaxOp, pool, inputs, names, row_offsets, row_indices, out,
-                     [](const auto (&in)[1], auto* y, int32_t first, int32_t last) {
+                     [loops](const auto (&in)[1], auto* y, int32_t first, int32_t last) {
     using T = std::remove_pointer_t<decltype(y)>;
-    using A = Acc<T>;
-    A top = -std::numeric_limits<A>::infinity();
-    for (int32_t j = first; j < last; ++j) top = std::max(top, ToAcc(in[0][j]));
-    A sum = 0;
-    if constexpr (std::is_same_v<T, A>) {  // the exponentials kept in y: one exp an entry
+    if constexpr (std::is_same_v<Acc<T>, float>) {
+      switch (loops) {
+#ifdef JSDL_CPU_X86
+        case VectorLoops::kAvx512: return SoftmaxRowAvx512(in[0] + first, y + first, last - first);
+        case VectorLoops::kAvx2: return SoftmaxRowAvx2(in[0] + first, y + first, last - first);
+#endif
+        default: return SoftmaxRow<Float4>(in[0] + first, y + first, last - first);
+      }
+    } else {  // float64: std::exp, the exponentials kept in y
+      double top = -std::numeric_limits<double>::infinity();
+      for (int32_t j = first; j < last; ++j) top = std::max(top, in[0][j]);
+      double sum = 0;
       for (int32_t j = first; j < last; ++j) sum += y[j] = std::exp(in[0][j] - top);
       for (int32_t j = first; j < last; ++j) y[j] /= sum;
-    } else {  // 16-bit y would round them: computed twice instead
-      for (int32_t j = first; j < last; ++j) sum += std::exp(ToAcc(in[0][j]) - top);
-      for (int32_t j = first; j < last; ++j)
-        y[j] = FromAcc<T>(std::exp(ToAcc(in[0][j]) - top) / sum);
     }
   });
 }

@@ -4,7 +4,6 @@
 // operands are widened as they are read (an lhs row once, as all its entries read it) and each
 // dot product rounded (cpu_widen.h).
 #include <cstdint>
-#include <cstring>
 #include <type_traits>
 #include <vector>
 
@@ -35,21 +34,6 @@ A Dot(const A* lhs, const A* rhs, int64_t d) {
   return sum;
 }
 
-// v's halves added until 4 lanes are left (a tree: a lane at a time is a chain of dependent adds).
-template <typename V>
-JSDL_ALWAYS_INLINE Float4 FoldToFloat4(const V& v) {
-  static_assert(sizeof(V) == 16 || sizeof(V) == 32 || sizeof(V) == 64);
-  if constexpr (sizeof(V) == sizeof(Float4)) {
-    return v;
-  } else {
-    using Half = std::conditional_t<sizeof(V) == sizeof(Float8), Float4, Float8>;
-    Half low, high;
-    std::memcpy(&low, &v, sizeof low);
-    std::memcpy(&high, reinterpret_cast<const char*>(&v) + sizeof low, sizeof high);
-    return FoldToFloat4(low + high);
-  }
-}
-
 // The same in float32, in two vectors V, from storage types L and R (float32, or 16-bit widened
 // as it is read): always inlined, so that it takes its caller's instruction set (SddmmRows'
 // copies).
@@ -66,7 +50,7 @@ JSDL_ALWAYS_INLINE float DotVec(const L* lhs, const R* rhs, int64_t d) {
   for (; t + kLanes<Float4> <= d; t += kLanes<Float4>) {
     rest += LoadFloats<Float4>(lhs + t) * LoadFloats<Float4>(rhs + t);
   }
-  const Float4 all = FoldToFloat4(lanes0 + lanes1) + rest;
+  const Float4 all = FoldToFloat4(lanes0 + lanes1, AddLanes{}) + rest;
   float sum = (all[0] + all[1]) + (all[2] + all[3]);
   for (; t < d; ++t) sum += ToAcc(lhs[t]) * ToAcc(rhs[t]);
   return sum;
