@@ -1,5 +1,5 @@
-// exp in float32 for the CPU softmax, on one value or on float vectors (GCC vector extensions):
-// std::exp is a call a value, which GCC does not vectorize without -ffast-math.
+// exp in float32 vectors (GCC vector extensions; also compiles for one float) for the CPU
+// softmax: std::exp is a call a value, which GCC does not vectorize without -ffast-math.
 #pragma once
 
 #include "cpu_float.h"
