@@ -28,7 +28,7 @@ JSDL_ALWAYS_INLINE F ExpNonPositive(F x) {
   p = p * r + 5.0000001201e-1f;
   p = p * (r * r) + r + 1.0f;
   // 2^k for k in [-126, 0] (clamped), as float bits.
-  const U two_k = (FloatToInt<U>(k) + 127u) << 23;
+  const U two_k = (BitCast<U>(ConvertLanes<typename LaneTypes<F>::Int32>(k)) + 127u) << 23;
   const F result = p * BitCast<F>(two_k);
   return x == x ? (x < kMin ? F{} : result) : x;
 }

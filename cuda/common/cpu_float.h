@@ -30,22 +30,14 @@ JSDL_ALWAYS_INLINE To BitCast(const From& from) {
   return to;
 }
 
-// u (values below 2^31) as float; and float f (integral, below 2^31 in magnitude) as integer.
-template <typename F, typename U>
-JSDL_ALWAYS_INLINE F IntToFloat(U u) {
-  using I = typename LaneTypes<F>::Int32;
-  if constexpr (std::is_scalar_v<F>)
-    return static_cast<F>(static_cast<I>(u));
+// Lanes converted between int32 and float as values (static_cast on one value,
+// __builtin_convertvector on vectors); the callers' values are exact in both.
+template <typename To, typename From>
+JSDL_ALWAYS_INLINE To ConvertLanes(const From& from) {
+  if constexpr (std::is_scalar_v<From>)
+    return static_cast<To>(from);
   else
-    return __builtin_convertvector(BitCast<I>(u), F);
-}
-template <typename U, typename F>
-JSDL_ALWAYS_INLINE U FloatToInt(F f) {
-  using I = typename LaneTypes<F>::Int32;
-  if constexpr (std::is_scalar_v<F>)
-    return static_cast<U>(static_cast<I>(f));
-  else
-    return BitCast<U>(__builtin_convertvector(f, I));
+    return __builtin_convertvector(from, To);
 }
 
 template <typename F, typename U>
@@ -60,7 +52,8 @@ JSDL_ALWAYS_INLINE F HalfBitsToFloat(U h) {
   const U special = (mantissa << 13) | 0x7f800000u;       // inf, NaN
   // Zero and subnormals: mantissa * 2^-24, exact in float (and no float subnormal on the way,
   // which XLA's threads would flush).
-  const U small = BitCast<U>(IntToFloat<F>(mantissa) * 0x1p-24f);
+  const U small = BitCast<U>(ConvertLanes<F>(BitCast<typename LaneTypes<F>::Int32>(mantissa)) *
+                             0x1p-24f);
   U bits = exponent == 0x7c00u ? special : normal;
   bits = exponent == 0u ? small : bits;
   return BitCast<F>(bits | ((h & 0x8000u) << 16));
@@ -84,7 +77,8 @@ JSDL_ALWAYS_INLINE U FloatToHalfBits(F x) {
   // Below 2^-14: |x| * 2^24 rounded to an integer, to nearest even by adding and taking away
   // 2^23 (exact below 2^11); other inputs are replaced by 0 first, so the conversion is defined.
   const F scaled = BitCast<F>(u < 0x38800000u ? u : U{}) * 0x1p24f;
-  const U small = FloatToInt<U>((scaled + 0x1p23f) - 0x1p23f);
+  const U small =
+      BitCast<U>(ConvertLanes<typename LaneTypes<F>::Int32>((scaled + 0x1p23f) - 0x1p23f));
   U h = u < 0x38800000u ? small : normal;
   h = u >= 0x477ff000u ? U{} + 0x7c00u : h;  // rounds past 65504: inf
   h = u > 0x7f800000u ? U{} + 0x7e00u : h;   // NaN
