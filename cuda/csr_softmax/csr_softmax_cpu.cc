@@ -56,8 +56,8 @@ ffi::Error RunCpuRowOp(const char* op, ffi::ThreadPool& pool,
 
 // A row's softmax in float32 vectors V (T: float32, or 16-bit widened as it is read): the max,
 // then the sum of the exponentials (kept in y for float32; 16-bit y would round them, so those
-// are computed again), then each divided by the sum. NaN and infinity as in the one-value loop:
-// a NaN entry, or a row of -inf only, makes the row NaN.
+// are computed again), then each divided by the sum. NaN and infinity as in the pure-JAX
+// lowering: a NaN entry, or a row of -inf only, makes the row NaN.
 template <typename V, typename T>
 JSDL_ALWAYS_INLINE void SoftmaxRow(const T* x, T* y, int64_t count) {
   constexpr bool kKeep = std::is_same_v<T, float>;
