@@ -58,9 +58,9 @@ def test_cpu_lowering_calls_the_kernels(cpu_kernels):
 def test_16_bit_outputs_round_as_numpy(dtype, vector_loops):
   # Every finite 16-bit value v times 1 + one unit in the last place: the float32 product is
   # exact, so the kernel's output must be numpy's rounding of it, bit for bit (overflow to inf
-  # included), in each copy of the loops. Once with v as A's values (widened before the call's
-  # loops; 3 output columns, rounded one by one), once with v as the dense operand's one row
-  # (read in place in vectors and one by one, and the output rounded likewise). Left out:
+  # included), in each copy of the loops. Once with v as A's values (widened one by one as they
+  # are read; 3 output columns, rounded one by one), once with v as the dense operand's one row
+  # (widened in vectors and one by one, and the output rounded likewise). Left out:
   # products below float32's normal range, which XLA's CPU threads flush to zero (FTZ/DAZ, as
   # for XLA's own ops): bfloat16's subnormals.
   np_dtype = jnp.dtype(dtype)
@@ -176,11 +176,11 @@ def test_vector_loops_by_name():
 @pytest.mark.parametrize("dtype", ["float32", "bfloat16", "float16"])
 def test_vector_loops(rng, vector_loops, dtype):
   # n spans two 128-column AVX-512 blocks, then one each of 64, 32, 16, 8 and 4 columns and 3
-  # scalar ones (AVX2: five of 64, then the same; portable: eleven of 32, then 16, 8, 4, 3); n
-  # = 64 + 4 + 3 and 16 + 8 + 3 in the second call (no 128-column block); d
-  # two SDDMM steps of 32 (AVX-512; AVX2: four of 16, portable: eight of 8), a 4-wide step and a
-  # rest; bias, relu and a row without entries. 16-bit operands are widened in those vectors as
-  # they are read, and results rounded.
+  # scalar ones (AVX2: five of 64, then the same; portable: eleven of 32, then 16, 8, 4, 3);
+  # then n = 64 + 4 + 3 and 16 + 8 + 3 (no 128-column block). d: two SDDMM steps of 32 (AVX-512;
+  # AVX2: four of 16, portable: eight of 8), a 4-wide step and a rest; bias, relu and a row
+  # without entries. 16-bit operands are widened in those vectors as they are read, and results
+  # rounded.
   m, k, d = 21, 50, 2 * 32 + 4 + 3
   mask = rng.random((m, k)) < 0.4
   mask[3] = False
