@@ -175,12 +175,14 @@ def test_vector_loops_by_name():
 
 @pytest.mark.parametrize("dtype", ["float32", "bfloat16", "float16"])
 def test_vector_loops(rng, vector_loops, dtype):
-  # n spans two 128-column AVX-512 blocks, then one each of 64, 32, 16, 8 and 4 columns and 3
-  # scalar ones (AVX2: five of 64, then the same; portable: eleven of 32, then 16, 8, 4, 3);
-  # then n = 64 + 4 + 3 and 16 + 8 + 3 (no 128-column block). d: two SDDMM steps of 32 (AVX-512;
-  # AVX2: four of 16, portable: eight of 8), a 4-wide step and a rest; bias, relu and a row
-  # without entries. 16-bit operands are widened in those vectors as they are read, and results
-  # rounded.
+  # SpMM: a row goes in blocks of 8 vectors, then one block of the 1-8 vectors left whose last
+  # vector ends at n (overlapping the one before when n is not a multiple of the lanes); rows
+  # narrower than a vector take narrower vectors, and under 4 columns scalar sums. The n below
+  # give every count of vectors left, whole and partial, after 0, 1 and several full blocks, in
+  # every copy (16 lanes for AVX-512, 8 for AVX2, 4 portable), and the narrower and scalar rows.
+  # SDDMM (d): two steps of 32 (AVX-512; AVX2: four of 16, portable: eight of 8), a 4-wide step
+  # and a rest. Bias, relu and a row without entries. 16-bit operands are widened in those
+  # vectors as they are read, and results rounded.
   m, k, d = 21, 50, 2 * 32 + 4 + 3
   mask = rng.random((m, k)) < 0.4
   mask[3] = False
@@ -189,7 +191,7 @@ def test_vector_loops(rng, vector_loops, dtype):
   q, q64 = rand_dense(rng, (m, d), dtype)
   kk, kk64 = rand_dense(rng, (k, d), dtype)
   w64 = f64(A.todense())
-  for n in (2 * 128 + 64 + 32 + 16 + 8 + 4 + 3, 64 + 4 + 3, 16 + 8 + 3):
+  for n in (3, 4, 7, 12, 16, 17, 33, 45, 49, 54, 64, 72, 90, 100, 129, 383):
     x, x64 = rand_dense(rng, (k, n), dtype)
     what = f"{vector_loops} {dtype} n={n}"
     y = jsdl.spmm(A, x, bias=bias, relu=True)
