@@ -18,7 +18,8 @@ from flax import nnx  # noqa: E402
 
 import jax_sparse_dl as jsdl  # noqa: E402
 from jax_sparse_dl.nn.conv import (PointwiseConv, PrunablePointwiseConv,  # noqa: E402
-                                   SparsePointwiseConv, depthwise_conv, fold_batch_norm)
+                                   SparsePointwiseConv, depthwise_conv, fold_batch_norm,
+                                   pointwise_conv)
 from jax_sparse_dl.nn.pruning import csr_from_mask, magnitude_mask  # noqa: E402
 
 # models/ is not installed: reach it from the repository root, after the installed packages
@@ -26,8 +27,8 @@ from jax_sparse_dl.nn.pruning import csr_from_mask, magnitude_mask  # noqa: E402
 sys.path.append(str(pathlib.Path(__file__).resolve().parents[1]))
 from models.mobilenet import benchmark, checkpoint, data, train  # noqa: E402
 from models.mobilenet.model import (InferenceMobileNet, MobileNetConfig,  # noqa: E402
-                                    convert_to_sparse, create_model, fold_dense_for_inference, fold_for_inference,
-                                    prune_to)
+                                    conv2d, convert_to_sparse, create_model,
+                                    fold_dense_for_inference, fold_for_inference, prune_to)
 
 CONFIG = MobileNetConfig(width=0.25, num_classes=10, sparsity=0.9)
 RESOLUTION = 32
@@ -130,6 +131,51 @@ def test_sparse_pointwise_matches_float64_reference(bias, relu):
   assert rel_err(grads[1], np.einsum("oc,bohw->bchw", w, d_pre)) < 1e-5
   if bias:
     assert rel_err(grads[0]["bias"][...], d_pre.sum(axis=(0, 2, 3))) < 1e-5
+
+
+@pytest.mark.parametrize("batch", [(), (3,), (2, 2)])
+def test_pointwise_conv_matches_float64_reference(batch):
+  # Batches of images come out of the matmul (Cout, *batch, H*W) and are moved into place.
+  rng = np.random.default_rng(len(batch))
+  w, x = rng.normal(size=(6, 5)), rng.normal(size=(*batch, 5, 3, 7))
+  g = rng.normal(size=(*batch, 6, 3, 7))
+  f = lambda a: jnp.asarray(a, jnp.float32)
+  out, vjp = jax.vjp(lambda w, x: pointwise_conv(x, w, "highest"), f(w), f(x))
+  assert out.shape == g.shape
+  assert rel_err(out, np.einsum("oc,...chw->...ohw", w, x)) < 1e-6
+  d_w, d_x = vjp(f(g))
+  assert rel_err(d_w, np.einsum("bohw,bchw->oc", g.reshape(-1, 6, 3, 7), x.reshape(-1, 5, 3, 7))) \
+      < 1e-6
+  assert rel_err(d_x, np.einsum("oc,...ohw->...chw", w, g)) < 1e-6
+
+
+@pytest.mark.parametrize("size,stride,hw", [(3, 2, (9, 8)), (3, 1, (5, 7)), (1, 1, (4, 3)),
+                                            (5, 2, (6, 11))])
+def test_conv2d_on_cpu_is_a_matmul_of_slices(size, stride, hw):
+  # NCHW without groups runs on CPU as one matmul over stacked slices (XLA's convolution would
+  # transpose to NHWC and back): against the float64 definition, gradients against XLA's own.
+  rng = np.random.default_rng(size * 10 + stride)
+  x64, k64 = rng.normal(size=(2, 3, *hw)), rng.normal(size=(4, 3, size, size))
+  pad = (size - 1) // 2
+  xp = np.pad(x64, ((0, 0), (0, 0), (pad, pad), (pad, pad)))
+  ho, wo = (hw[0] + 2 * pad - size) // stride + 1, (hw[1] + 2 * pad - size) // stride + 1
+  ref = np.zeros((2, 4, ho, wo))
+  for i in range(size):
+    for j in range(size):
+      patch = xp[:, :, i:i + stride * (ho - 1) + 1:stride, j:j + stride * (wo - 1) + 1:stride]
+      ref += np.einsum("bchw,oc->bohw", patch, k64[:, :, i, j])
+  x, k = jnp.asarray(x64, jnp.float32), jnp.asarray(k64, jnp.float32)
+  ours = jax.jit(lambda x, k: conv2d(x, k, stride, precision="highest"))
+  assert "convolution" not in ours.lower(x, k).compile().as_text()
+  assert rel_err(ours(x, k), ref) < 1e-6
+  xla = lambda x, k: jax.lax.conv_general_dilated(
+      x, k, (stride, stride), ((pad, pad), (pad, pad)), dimension_numbers=("NCHW", "OIHW", "NCHW"),
+      precision=jax.lax.Precision.HIGHEST)
+  g = jnp.asarray(rng.normal(size=ref.shape), jnp.float32)
+  loss = lambda f: lambda x, k: jnp.sum(f(x, k) * g)
+  for ours_grad, xla_grad in zip(jax.grad(loss(ours), (0, 1))(x, k),
+                                 jax.grad(loss(xla), (0, 1))(x, k)):
+    assert rel_err(ours_grad, xla_grad) < 1e-6
 
 
 def test_prunable_to_sparse_keeps_outputs():

@@ -8,7 +8,7 @@ sparse multi-head attention and its dense baselines; `patterns` causal attention
 """
 from .attention import SparseAttention, masked_dense_attention, mask_from_pattern, sparse_attention
 from .conv import (PointwiseConv, PrunablePointwiseConv, SparsePointwiseConv, depthwise_conv,
-                   fold_batch_norm, fold_nnx_batch_norm)
+                   fold_batch_norm, fold_nnx_batch_norm, pointwise_conv)
 from .linear import (DenseLinear, PatternArray, PrunableLinear, SparseLinear, SparsePattern,
                      sparsify_optimizer_state, sparsify_prunable, weight_counts)
 from .patterns import causal_decay_pattern, dense_mask, local_strided_pattern, pattern_sparsity
@@ -22,4 +22,4 @@ __all__ = ["PruningMask", "csr_from_mask", "magnitude_mask", "model_sparsity",
            "SparseAttention", "sparse_attention", "masked_dense_attention", "mask_from_pattern",
            "causal_decay_pattern", "local_strided_pattern", "dense_mask", "pattern_sparsity",
            "PointwiseConv", "PrunablePointwiseConv", "SparsePointwiseConv", "depthwise_conv",
-           "fold_batch_norm", "fold_nnx_batch_norm"]
+           "pointwise_conv", "fold_batch_norm", "fold_nnx_batch_norm"]
