@@ -11,7 +11,7 @@ folded into them at inference) run in the SpMM's epilogue.
   `.to_sparse()` freezes the mask into a `SparsePointwiseConv`.
 - `SparsePointwiseConv`: CSR pattern (state, not trained) and values (trained), via `jsdl.spmm`.
 - `depthwise_conv`: a depthwise k x k convolution as k*k shifted, strided multiply-adds (one
-  fused XLA loop, exact float32), the depthwise layer of the inference models.
+  fused XLA loop, exact float32), the depthwise layer of the MobileNet models.
 - `fold_batch_norm`: a weight (dense, out channels first, or CSR) and the batch norm after it ->
   the scaled weight and the bias of one affine layer.
 """
