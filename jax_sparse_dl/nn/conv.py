@@ -11,7 +11,8 @@ folded into them at inference) run in the SpMM's epilogue.
   `.to_sparse()` freezes the mask into a `SparsePointwiseConv`.
 - `SparsePointwiseConv`: CSR pattern (state, not trained) and values (trained), via `jsdl.spmm`.
 - `depthwise_conv`: a depthwise k x k convolution as k*k shifted, strided multiply-adds (one
-  fused XLA loop, exact float32), the depthwise layer of the MobileNet models.
+  fused XLA loop, exact float32), the depthwise layer of the MobileNet models; `shifted_slices`,
+  those slices.
 - `fold_batch_norm`: a weight (dense, out channels first, or CSR) and the batch norm after it ->
   the scaled weight and the bias of one affine layer.
 """
@@ -19,6 +20,7 @@ from __future__ import annotations
 
 import jax
 import jax.numpy as jnp
+import numpy as np
 from flax import nnx
 
 from ..csr import CSR, row_ids
@@ -49,25 +51,33 @@ def depthwise_conv(x, kernel, stride: int, layout: str = "NCHW"):
   if x.ndim != 4 or kernel.shape != want:
     raise ValueError(f"depthwise_conv: x {x.shape} ({layout}) needs a kernel {want}, "
                      f"got {kernel.shape}")
+  out = None
+  for (i, j), tap in zip(np.ndindex(size, size), shifted_slices(x, size, stride, layout)):
+    w = kernel[:, 0, i, j][:, None, None] if nchw else kernel[i, j, 0, :]
+    out = tap * w if out is None else out + tap * w
+  return out
+
+
+def shifted_slices(x, size: int, stride: int, layout: str = "NCHW"):
+  """The k*k taps of a k x k convolution (k = size) with padding (k - 1) / 2: for each kernel
+  position (i, j), row-major, the strided slice of padded x that it multiplies, of the output's
+  spatial shape. x (N, C, H, W) for NCHW, (N, H, W, C) for NHWC."""
   pad = (size - 1) // 2
-  h_axis = 2 if nchw else 1
+  h_axis = 2 if layout == "NCHW" else 1
   spatial = [(0, 0)] * 4
   spatial[h_axis] = spatial[h_axis + 1] = (pad, pad)
   xp = jnp.pad(x, spatial)
   h_out = (x.shape[h_axis] + 2 * pad - size) // stride + 1
   w_out = (x.shape[h_axis + 1] + 2 * pad - size) // stride + 1
-  out = None
-  for i in range(size):
-    for j in range(size):
-      start, limit, strides = [0] * 4, list(xp.shape), [1] * 4
-      start[h_axis], start[h_axis + 1] = i, j
-      limit[h_axis] = i + stride * (h_out - 1) + 1
-      limit[h_axis + 1] = j + stride * (w_out - 1) + 1
-      strides[h_axis] = strides[h_axis + 1] = stride
-      tap = jax.lax.slice(xp, start, limit, strides)
-      w = kernel[:, 0, i, j][:, None, None] if nchw else kernel[i, j, 0, :]
-      out = tap * w if out is None else out + tap * w
-  return out
+  taps = []
+  for i, j in np.ndindex(size, size):
+    start, limit, strides = [0] * 4, list(xp.shape), [1] * 4
+    start[h_axis], start[h_axis + 1] = i, j
+    limit[h_axis] = i + stride * (h_out - 1) + 1
+    limit[h_axis + 1] = j + stride * (w_out - 1) + 1
+    strides[h_axis] = strides[h_axis + 1] = stride
+    taps.append(jax.lax.slice(xp, start, limit, strides))
+  return taps
 
 
 def _as_matrices(x, in_channels: int):
