@@ -40,16 +40,18 @@ def rel_err(out, ref) -> float:
 
 
 # --- float64 numpy reference of the network (eval mode) ---------------------------------------
-def conv3x3_ref(x, w, stride, groups):
-  """x (B, C, H, W), w (O, C/groups, 3, 3); padding 1."""
+def conv_ref(x, w, stride, groups):
+  """x (B, C, H, W), w (O, C/groups, k, k), k odd; padding (k - 1) / 2; groups 1 or C."""
   x, w = np.asarray(x, np.float64), np.asarray(w, np.float64)
   b, c, h, wd = x.shape
+  size = w.shape[-1]
+  pad = (size - 1) // 2
   ho, wo = (h - 1) // stride + 1, (wd - 1) // stride + 1
-  xp = np.pad(x, ((0, 0), (0, 0), (1, 1), (1, 1)))
+  xp = np.pad(x, ((0, 0), (0, 0), (pad, pad), (pad, pad)))
   out = np.zeros((b, w.shape[0], ho, wo))
-  for i in range(3):
-    for j in range(3):
-      patch = xp[:, :, i:i + stride * ho:stride, j:j + stride * wo:stride]
+  for i in range(size):
+    for j in range(size):
+      patch = xp[:, :, i:i + stride * (ho - 1) + 1:stride, j:j + stride * (wo - 1) + 1:stride]
       if groups == 1:
         out += np.einsum("bchw,oc->bohw", patch, w[:, :, i, j])
       else:  # depthwise
@@ -65,10 +67,10 @@ def bn_relu_ref(y, bn):
 
 def network_ref(model, x):
   """The eval-mode forward pass of a training MobileNetV1, in float64 numpy."""
-  y = bn_relu_ref(conv3x3_ref(x, model.stem.kernel[...], 2, 1), model.stem.bn)
+  y = bn_relu_ref(conv_ref(x, model.stem.kernel[...], 2, 1), model.stem.bn)
   for block in model.blocks:
     dw = block.depthwise
-    y = bn_relu_ref(conv3x3_ref(y, dw.kernel[...], dw.stride, dw.groups), dw.bn)
+    y = bn_relu_ref(conv_ref(y, dw.kernel[...], dw.stride, dw.groups), dw.bn)
     w = np.asarray(block.pointwise.weight(), np.float64)
     y = bn_relu_ref(np.einsum("oc,bchw->bohw", w, y), block.pointwise_bn)
   pooled = y.mean(axis=(2, 3))
@@ -158,13 +160,7 @@ def test_conv2d_is_a_matmul_of_slices_on_cpu(size, stride, hw):
   rng = np.random.default_rng(size * 10 + stride)
   x64, k64 = rng.normal(size=(2, 3, *hw)), rng.normal(size=(4, 3, size, size))
   pad = (size - 1) // 2
-  xp = np.pad(x64, ((0, 0), (0, 0), (pad, pad), (pad, pad)))
-  ho, wo = (hw[0] + 2 * pad - size) // stride + 1, (hw[1] + 2 * pad - size) // stride + 1
-  ref = np.zeros((2, 4, ho, wo))
-  for i in range(size):
-    for j in range(size):
-      patch = xp[:, :, i:i + stride * (ho - 1) + 1:stride, j:j + stride * (wo - 1) + 1:stride]
-      ref += np.einsum("bchw,oc->bohw", patch, k64[:, :, i, j])
+  ref = conv_ref(x64, k64, stride, 1)
   x, k = jnp.asarray(x64, jnp.float32), jnp.asarray(k64, jnp.float32)
   ours = jax.jit(lambda x, k: conv2d(x, k, stride, precision="highest"))
   compiled = ours.lower(x, k).compile().as_text()
@@ -240,14 +236,7 @@ def test_depthwise_conv_matches_float64_grouped_conv(size, stride, hw):
   x64 = rng.standard_normal((2, 5, *hw))
   k64 = rng.standard_normal((5, 1, size, size))
   pad = (size - 1) // 2
-  # The float64 reference: the definition, summed in numpy.
-  xp = np.pad(x64, ((0, 0), (0, 0), (pad, pad), (pad, pad)))
-  ho, wo = (hw[0] + 2 * pad - size) // stride + 1, (hw[1] + 2 * pad - size) // stride + 1
-  ref = np.zeros((2, 5, ho, wo))
-  for i in range(size):
-    for j in range(size):
-      ref += xp[:, :, i:i + stride * (ho - 1) + 1:stride, j:j + stride * (wo - 1) + 1:stride] * \
-          k64[None, :, 0, i, j, None, None]
+  ref = conv_ref(x64, k64, stride, 5)  # the float64 definition, summed in numpy
   x, k = jnp.asarray(x64, jnp.float32), jnp.asarray(k64, jnp.float32)
   out = jax.jit(depthwise_conv, static_argnums=(2, 3))(x, k, stride, "NCHW")
   assert out.shape == ref.shape
