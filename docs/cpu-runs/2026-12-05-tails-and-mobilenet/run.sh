@@ -15,3 +15,13 @@ for round in 1 2; do
       > /tmp/cpurun/mobilenet-$v-$round.txt 2>&1
   done
 done
+# csr_softmax on short rows (after the runs above): X = new (4fcc861) and sm2 (the commit that adds
+# softmax_short_rows.py), alternated, two rounds, into softmax-short-rows.txt.
+for round in 1 2; do
+  for v in new sm2; do
+    for dt in float32 bfloat16; do
+      PYTHONPATH=/tmp/pkg_$v python "$here/softmax_short_rows.py" $dt 2>&1 | sed "s/^/$v /" \
+        >> /tmp/cpurun/softmax-short-rows.txt
+    done
+  done
+done
