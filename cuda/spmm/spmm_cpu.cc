@@ -48,13 +48,13 @@ void SumBlock(const SpmmRow<T>& row, int64_t n, int64_t c0, int64_t width, bool 
     row.out[c0 + c] = FromAcc<T>(relu && sums[c] < A(0) ? A(0) : sums[c]);
 }
 
-// Blocks of kVectors float32 vectors V of a row from column c0 on, while they fit, their sums in
-// registers (T: float32, or 16-bit widened as it is read); returns where the columns left over
-// start.
-template <typename V, int kVectors, typename T>
-JSDL_ALWAYS_INLINE int64_t SumFloatBlocks(const SpmmRow<T>& row, int64_t n, int64_t c0,
-                                          bool relu) {
+// The full blocks of 8 float32 vectors V of a row, their sums in registers (T: float32, or 16-bit
+// widened as it is read); returns where the columns left over start.
+template <typename V, typename T>
+JSDL_ALWAYS_INLINE int64_t SumFloatBlocks(const SpmmRow<T>& row, int64_t n, bool relu) {
+  constexpr int kVectors = 8;
   constexpr int64_t kWidth = kVectors * kLanes<V>;
+  int64_t c0 = 0;
   for (; c0 + kWidth <= n; c0 += kWidth) {
     V sums[kVectors];
     for (V& s : sums) s = V{} + row.start;
@@ -107,7 +107,7 @@ JSDL_ALWAYS_INLINE int64_t SumFloatRow(const SpmmRow<T>& row, int64_t n, bool re
     if constexpr (sizeof(V) > sizeof(Float4)) return SumFloatRow<Float4>(row, n, relu);
     return 0;
   }
-  const int64_t c0 = SumFloatBlocks<V, 8>(row, n, 0, relu);
+  const int64_t c0 = SumFloatBlocks<V>(row, n, relu);
   switch ((n - c0 + kStep - 1) / kStep) {
     case 0: break;
     case 1: SumFloatTail<V, 1>(row, n, relu); break;
