@@ -29,6 +29,13 @@ NB_MODULE(_jsdl_cpu, m) {
   m.def("used_vector_loops", [] {
     return std::string(jsdl::kVectorLoopsNames[static_cast<int>(jsdl::UsedVectorLoops().load())]);
   }, "Name of the float32 loop copy the handlers take.");
+  // Whether the kernels were compiled to be small (-Os) rather than fast: a test checks they
+  // were not (CMakeLists.txt: NOMINSIZE).
+#ifdef __OPTIMIZE_SIZE__
+  m.attr("optimized_for_size") = true;
+#else
+  m.attr("optimized_for_size") = false;
+#endif
   m.def("use_vector_loops", [](const std::string& name) {
     for (int i = 0; i <= static_cast<int>(jsdl::WidestVectorLoops()); ++i) {
       if (name != jsdl::kVectorLoopsNames[i]) continue;
