@@ -155,16 +155,17 @@ def test_pointwise_conv_matches_float64_reference(batch):
                                             (5, 2, (6, 11))])
 def test_conv2d_is_a_matmul_of_slices_on_cpu(size, stride, hw):
   # NCHW without groups runs on CPU as one matmul over stacked slices (XLA's convolution would
-  # transpose to NHWC and back), elsewhere as XLA's convolution: against the float64
-  # definition, gradients against XLA's convolution.
+  # transpose to NHWC and back), elsewhere as XLA's convolution (in the lowered program: XLA's
+  # GPU compiler may turn a small one into other fusions): against the float64 definition,
+  # gradients against XLA's convolution.
   rng = np.random.default_rng(size * 10 + stride)
   x64, k64 = rng.normal(size=(2, 3, *hw)), rng.normal(size=(4, 3, size, size))
   pad = (size - 1) // 2
   ref = conv_ref(x64, k64, stride, 1)
   x, k = jnp.asarray(x64, jnp.float32), jnp.asarray(k64, jnp.float32)
   ours = jax.jit(lambda x, k: conv2d(x, k, stride, precision="highest"))
-  compiled = ours.lower(x, k).compile().as_text()
-  assert ("convolution" in compiled) == (jax.default_backend() != "cpu")
+  lowered = ours.lower(x, k).as_text()
+  assert ("convolution" in lowered) == (jax.default_backend() != "cpu")
   assert rel_err(ours(x, k), ref) < 1e-6
   xla = lambda x, k: jax.lax.conv_general_dilated(
       x, k, (stride, stride), ((pad, pad), (pad, pad)), dimension_numbers=("NCHW", "OIHW", "NCHW"),
@@ -276,7 +277,11 @@ def test_training_steps_reduce_the_loss(tmp_path):
   schedule = train.Schedule(args, 10)
   trainer = train.Trainer(model, train.make_optimizer(model, args, schedule, 5))
   x, y = jnp.asarray(train_split.images[:32]), jnp.asarray(train_split.labels[:32])
-  losses = [float(trainer.train_step(x, y)) for _ in range(8)]
+  # True float32 everywhere: this model's float32 gradients are already up to 10-30% off float64
+  # in places (batch norm over small maps; found in session 39), and TF32 on a GPU made the eight
+  # losses wander (2.61 -> 1.87).
+  with jax.default_matmul_precision("highest"):
+    losses = [float(trainer.train_step(x, y)) for _ in range(8)]
   assert losses[-1] < 0.7 * losses[0], losses
   trained, _ = trainer.objects()
   assert not np.allclose(trained.blocks[3].pointwise.values[...],

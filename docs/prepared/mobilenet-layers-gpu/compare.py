@@ -29,6 +29,8 @@ from jax_sparse_dl.timing import time_per_call  # noqa: E402
 
 CLOCK = "device" if jax.default_backend() == "gpu" else "wall"
 QUICK = "--quick" in sys.argv
+# --only a,b: those variants alone (each takes minutes of compiles on a GPU).
+ONLY = next((a.split("=", 1)[1].split(",") for a in sys.argv if a.startswith("--only=")), None)
 TRAIN = ((8, 32), (8, 64)) if QUICK else ((32, 64), (64, 224))  # (batch, image size)
 INFER = ((1, 2), 64) if QUICK else ((1, 64), 224)                # (batches, image size)
 
@@ -77,7 +79,7 @@ def inference_ms(batch, size):
 
 
 print(f"{jax.devices()[0].device_kind}, jax {jax.__version__}, clock {CLOCK}; ms", flush=True)
-for name in ("new", "old", "einsum", "xla-dw", "new"):
+for name in ONLY or ("new", "old", "einsum", "xla-dw", "new"):
   with variant(name):
     cells = [f"train b{b} {size}x{size} {train_step_ms(b, size):8.2f}" for b, size in TRAIN]
     cells += [f"infer b{b} {INFER[1]}x{INFER[1]} {inference_ms(b, INFER[1]):8.3f}"
