@@ -180,6 +180,8 @@ def test_vector_loops(rng, vector_loops, dtype):
   # narrower than a vector take narrower vectors, and under 4 columns scalar sums. The n below
   # give every count of vectors left, whole and partial, after 0, 1 and several full blocks, in
   # every copy (16 lanes for AVX-512, 8 for AVX2, 4 portable), and the narrower and scalar rows.
+  # bfloat16's full blocks (n >= 128 for AVX-512, 64 for AVX2) read pairs of vectors split into
+  # even and odd lanes, and merge them again as they are stored.
   # SDDMM (d): two steps of 32 (AVX-512; AVX2: four of 16, portable: eight of 8), a 4-wide step
   # and a rest. Bias, relu and a row without entries. 16-bit operands are widened in those
   # vectors as they are read, and results rounded.

@@ -48,57 +48,72 @@ void SumBlock(const SpmmRow<T>& row, int64_t n, int64_t c0, int64_t width, bool 
     row.out[c0 + c] = FromAcc<T>(relu && sums[c] < A(0) ? A(0) : sums[c]);
 }
 
-// The full blocks of 8 float32 vectors V of a row, their sums in registers (T: float32, or 16-bit
-// widened as it is read); returns where the columns left over start.
-template <typename V, typename T>
-JSDL_ALWAYS_INLINE int64_t SumFloatBlocks(const SpmmRow<T>& row, int64_t n, bool relu) {
-  constexpr int kVectors = 8;
-  constexpr int64_t kWidth = kVectors * kLanes<V>;
-  int64_t c0 = 0;
-  for (; c0 + kWidth <= n; c0 += kWidth) {
-    V sums[kVectors];
-    for (V& s : sums) s = V{} + row.start;
-    for (int32_t j = row.first; j < row.last; ++j) {
-      const float value = ToAcc(row.values[j]);
-      const T* x = row.dense + row.columns[j] * n + c0;
-      for (int v = 0; v < kVectors; ++v) sums[v] += value * LoadFloats<V>(x + v * kLanes<V>);
-    }
-    for (int v = 0; v < kVectors; ++v) {
-      if (relu) sums[v] = sums[v] < 0 ? V{} : sums[v];  // NaN < 0 is false: NaN stays
-      StoreFloats<V>(row.out + c0 + v * kLanes<V>, sums[v]);
-    }
-  }
-  return c0;
-}
-
-// The row's last kVectors vectors V, ending at column n (n >= kVectors * lanes): the last vector
-// starts at n - lanes and so overlaps the one before (those lanes get the same sums again), and
-// no columns are left for narrower passes, which would walk the row's entries again for a few
-// columns each.
-template <typename V, int kVectors, typename T>
-JSDL_ALWAYS_INLINE void SumFloatTail(const SpmmRow<T>& row, int64_t n, bool relu) {
-  constexpr int64_t kStep = kLanes<V>;
-  const int64_t c0 = (n - 1) / kStep * kStep - (kVectors - 1) * kStep, last = n - kStep;
-  V sums[kVectors];
+// Each output row's sums stay in registers: 8 float32 vectors V (fewer a walk over the row's
+// entries cost more: 4 took 1.15x and 1 took 2x the time a column of 8). They are read from the
+// dense rows in units U (cpu_widen.h: one vector, or a bfloat16 pair), kUnits at a time: the
+// first kUnits - 1 from column c0 on, the last from column `last`; relu, then stored to the same
+// columns.
+template <typename U, int kUnits, typename V, typename T>
+JSDL_ALWAYS_INLINE void SumUnits(const SpmmRow<T>& row, int64_t n, int64_t c0, int64_t last,
+                                 bool relu) {
+  // Every loop over the sums unrolled: one left rolled (GCC's choice for the 16-bit roundings)
+  // indexes them at run time, and they were then kept in memory, stored at every entry.
+  const int64_t last_offset = last - c0;
+  V sums[kUnits * U::kParts];
+#pragma GCC unroll 16
   for (V& s : sums) s = V{} + row.start;
   for (int32_t j = row.first; j < row.last; ++j) {
     const float value = ToAcc(row.values[j]);
-    const T* x = row.dense + row.columns[j] * n;
-    for (int v = 0; v + 1 < kVectors; ++v) sums[v] += value * LoadFloats<V>(x + c0 + v * kStep);
-    sums[kVectors - 1] += value * LoadFloats<V>(x + last);
+    const T* x = row.dense + row.columns[j] * n + c0;
+#pragma GCC unroll 16
+    for (int u = 0; u < kUnits; ++u) {
+      V parts[U::kParts];
+      U::Load(x + (u + 1 < kUnits ? u * U::kColumns : last_offset), parts);
+#pragma GCC unroll 2
+      for (int p = 0; p < U::kParts; ++p) sums[u * U::kParts + p] += value * parts[p];
+    }
   }
-  for (int v = 0; v < kVectors; ++v) {
-    if (relu) sums[v] = sums[v] < 0 ? V{} : sums[v];  // NaN < 0 is false: NaN stays
-    StoreFloats<V>(row.out + (v + 1 < kVectors ? c0 + v * kStep : last), sums[v]);
-  }
+#pragma GCC unroll 16
+  for (V& s : sums)
+    if (relu) s = s < 0 ? V{} : s;  // NaN < 0 is false: NaN stays
+#pragma GCC unroll 16
+  for (int u = 0; u < kUnits; ++u)
+    U::Store(row.out + (u + 1 < kUnits ? c0 + u * U::kColumns : last), sums[u * U::kParts],
+             sums[u * U::kParts + U::kParts - 1]);
 }
 
-// A row in blocks of 8 vectors V (fewer vectors a block walk the entries more often: 4 took
-// 1.15x and 1 took 2x the time a column of 8), then the 1-8 vectors left in one SumFloatTail.
-// A row narrower than V goes to narrower vectors, down to Float4; returns the columns done (0 or
-// n: rows under 4 columns are left to the scalar SumBlock).
+// The units per block: 8 vectors of sums.
+template <typename U>
+inline constexpr int kBlockUnits = 8 / U::kParts;
+
+// The full blocks of a row; returns where the columns left over start.
+template <typename U, typename V, typename T>
+JSDL_ALWAYS_INLINE int64_t SumBlocks(const SpmmRow<T>& row, int64_t n, bool relu) {
+  constexpr int64_t kWidth = kBlockUnits<U> * U::kColumns;
+  int64_t c0 = 0;
+  for (; c0 + kWidth <= n; c0 += kWidth)
+    SumUnits<U, kBlockUnits<U>, V>(row, n, c0, c0 + kWidth - U::kColumns, relu);
+  return c0;
+}
+
+// The row's last kUnits units, ending at column n (n >= kUnits * U::kColumns): the last unit
+// starts at n - U::kColumns and so overlaps the one before (those columns get the same sums
+// again), and no columns are left for narrower passes, which would walk the row's entries again
+// for a few columns each.
+template <typename U, int kUnits, typename V, typename T>
+JSDL_ALWAYS_INLINE void SumTail(const SpmmRow<T>& row, int64_t n, bool relu) {
+  constexpr int64_t kStep = U::kColumns;
+  SumUnits<U, kUnits, V>(row, n, (n - 1) / kStep * kStep - (kUnits - 1) * kStep, n - kStep, relu);
+}
+
+// A row in full blocks (bfloat16 in pairs: Unit), then the 1-8 vectors left in one SumTail of
+// single vectors (pairs there would read more columns twice: n = 40 in 2 pairs of 32, not 3
+// vectors of 16; 1.2x slower at n = 40 in a first try). A
+// row narrower than V goes to narrower vectors, down to Float4; returns the columns done (0 or n:
+// rows under 4 columns are left to the scalar SumBlock).
 template <typename V, typename T>
 JSDL_ALWAYS_INLINE int64_t SumFloatRow(const SpmmRow<T>& row, int64_t n, bool relu) {
+  using Single = Unit<V, T, false>;
   constexpr int64_t kStep = kLanes<V>;
   if (n < kStep) {
     if constexpr (sizeof(V) > sizeof(Float8)) {
@@ -107,17 +122,17 @@ JSDL_ALWAYS_INLINE int64_t SumFloatRow(const SpmmRow<T>& row, int64_t n, bool re
     if constexpr (sizeof(V) > sizeof(Float4)) return SumFloatRow<Float4>(row, n, relu);
     return 0;
   }
-  const int64_t c0 = SumFloatBlocks<V>(row, n, relu);
+  const int64_t c0 = SumBlocks<Unit<V, T>, V>(row, n, relu);
   switch ((n - c0 + kStep - 1) / kStep) {
     case 0: break;
-    case 1: SumFloatTail<V, 1>(row, n, relu); break;
-    case 2: SumFloatTail<V, 2>(row, n, relu); break;
-    case 3: SumFloatTail<V, 3>(row, n, relu); break;
-    case 4: SumFloatTail<V, 4>(row, n, relu); break;
-    case 5: SumFloatTail<V, 5>(row, n, relu); break;
-    case 6: SumFloatTail<V, 6>(row, n, relu); break;
-    case 7: SumFloatTail<V, 7>(row, n, relu); break;
-    default: SumFloatTail<V, 8>(row, n, relu);
+    case 1: SumTail<Single, 1, V>(row, n, relu); break;
+    case 2: SumTail<Single, 2, V>(row, n, relu); break;
+    case 3: SumTail<Single, 3, V>(row, n, relu); break;
+    case 4: SumTail<Single, 4, V>(row, n, relu); break;
+    case 5: SumTail<Single, 5, V>(row, n, relu); break;
+    case 6: SumTail<Single, 6, V>(row, n, relu); break;
+    case 7: SumTail<Single, 7, V>(row, n, relu); break;
+    default: SumTail<Single, 8, V>(row, n, relu);
   }
   return n;
 }
