@@ -278,8 +278,8 @@ def test_training_steps_reduce_the_loss(tmp_path):
   trainer = train.Trainer(model, train.make_optimizer(model, args, schedule, 5))
   x, y = jnp.asarray(train_split.images[:32]), jnp.asarray(train_split.labels[:32])
   # True float32 everywhere: this model's float32 gradients are already up to 10-30% off float64
-  # in places (batch norm over small maps; found in session 39), and TF32 on a GPU made the eight
-  # losses wander (2.61 -> 1.87).
+  # in places (session 39; the cause is not pinned down), and TF32 on a GPU made the eight losses
+  # wander (2.61 -> 1.87).
   with jax.default_matmul_precision("highest"):
     losses = [float(trainer.train_step(x, y)) for _ in range(8)]
   assert losses[-1] < 0.7 * losses[0], losses
