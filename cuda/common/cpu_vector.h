@@ -43,8 +43,8 @@ JSDL_LANE_TYPES(Float16)
 
 #define JSDL_ALWAYS_INLINE __attribute__((always_inline)) inline
 
-// Lane-wise steps for FoldToFloat4 (functors, not lambdas: a lambda would not take its caller's
-// instruction set).
+// Lane-wise steps for FoldToFloat4 and FoldToFloat (functors, not lambdas: a lambda would not
+// take its caller's instruction set).
 struct AddLanes {
   template <typename V>
   JSDL_ALWAYS_INLINE V operator()(const V& a, const V& b) const { return a + b; }
@@ -68,6 +68,13 @@ JSDL_ALWAYS_INLINE Float4 FoldToFloat4(const V& v, Op op) {
     std::memcpy(&high, reinterpret_cast<const char*>(&v) + sizeof low, sizeof high);
     return FoldToFloat4(op(low, high), op);
   }
+}
+
+// v folded to one float by op, the same tree down to the last lane.
+template <typename V, typename Op>
+JSDL_ALWAYS_INLINE float FoldToFloat(const V& v, Op op) {
+  const Float4 f = FoldToFloat4(v, op);
+  return op(op(f[0], f[1]), op(f[2], f[3]));
 }
 
 // The copies of the float32 loops, narrowest first.

@@ -50,8 +50,7 @@ JSDL_ALWAYS_INLINE float DotVec(const L* lhs, const R* rhs, int64_t d) {
   for (; t + kLanes<Float4> <= d; t += kLanes<Float4>) {
     rest += LoadFloats<Float4>(lhs + t) * LoadFloats<Float4>(rhs + t);
   }
-  const Float4 all = FoldToFloat4(lanes0 + lanes1, AddLanes{}) + rest;
-  float sum = (all[0] + all[1]) + (all[2] + all[3]);
+  float sum = FoldToFloat(FoldToFloat4(lanes0 + lanes1, AddLanes{}) + rest, AddLanes{});
   for (; t < d; ++t) sum += ToAcc(lhs[t]) * ToAcc(rhs[t]);
   return sum;
 }
