@@ -364,6 +364,37 @@ def test_spmm_wgmma_blocks_take_several_work_items(rng, monkeypatch, dtype, prec
     assert_close(out, ref, dtype, what="wgmma")
 
 
+@pytest.mark.parametrize("variant", ["wgmma", "wgmma:2"])
+@pytest.mark.parametrize("dtype, precision", [(jnp.float32, "highest"), (jnp.float32, "default"),
+                                              (jnp.bfloat16, "default")])
+def test_spmm_wgmma_pipeline_over_chunk_patterns(rng, monkeypatch, variant, dtype, precision):
+  """The wgmma tile's consumers skip chunks without entries; 3xTF32's take an item's first chunk
+  with entries on a path of its own (First, then Next). Six row tiles over k = 300 (5 chunks, the
+  last partial) take every path: no chunk with entries, only the last, only the first, chunks 0,
+  2 and 4, chunks 1 and 2, all five; in 2 parts over k (wgmma:2: chunks 0-2 and 3-4) some parts
+  hold none. Each against float64."""
+  m, k, n = 6 * 64, 300, 136
+  keep_chunks = [(), (4,), (0,), (0, 2, 4), (1, 2), (0, 1, 2, 3, 4)]
+  mask = rng.random((m, k)) < 0.3
+  for tile, chunks in enumerate(keep_chunks):
+    for c in range(5):
+      if c not in chunks:
+        mask[64 * tile:64 * (tile + 1), 64 * c:64 * (c + 1)] = False
+  indptr = np.concatenate([[0], np.cumsum(mask.sum(1))]).astype(np.int32)
+  indices = np.nonzero(mask)[1].astype(np.int32)
+  vals, v64 = rand_dense(rng, (indices.shape[0],), dtype)
+  x, x64 = rand_dense(rng, (k, n), dtype)
+  A = jsdl.CSR.from_parts(vals, indptr, indices, (m, k))
+  out = run_spmm_variant(monkeypatch, variant, precision, A, x)
+  ref = dense_from_entries(v64, indptr, indices, m, k) @ x64
+  assert not ref[:64].any() and ref[64:].all()
+  if dtype == jnp.float32 and precision == "default":
+    assert rel_err(out, ref) < TF32_TOL
+  else:
+    assert_close(out, ref, dtype, what=variant)
+  np.testing.assert_array_equal(out[:64], 0)
+
+
 @pytest.mark.parametrize("parts", [2, 3, 8])
 @pytest.mark.parametrize("dtype, precision", [(jnp.float32, "highest"), (jnp.float32, "default"),
                                               (jnp.bfloat16, "default")])

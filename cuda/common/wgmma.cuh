@@ -75,6 +75,19 @@ __device__ __forceinline__ void FenceSharedForWgmma() {
 #endif
 }
 
+// Sets this warpgroup's registers a thread to kCount (more: kMore; fewer: !kMore), every warp of
+// the warpgroup together: a warp-specialized block lends its copy warpgroup's registers to its
+// wgmma warpgroups (the block's total stays within what it was launched with).
+template <bool kMore, int kCount>
+__device__ __forceinline__ void WarpgroupRegisters() {
+#if defined(__CUDA_ARCH_FEAT_SM90_ALL)
+  if constexpr (kMore)
+    asm volatile("setmaxnreg.inc.sync.aligned.u32 %0;\n" ::"n"(kCount));
+  else
+    asm volatile("setmaxnreg.dec.sync.aligned.u32 %0;\n" ::"n"(kCount));
+#endif
+}
+
 // Pins registers at this point: accumulators (the compiler sees wgmma's registers written when it
 // is issued, so without this it could move their reads above a wait) and A fragments (which
 // wgmma reads after it is issued: pinned after the wait, they are not reused before it).

@@ -100,12 +100,20 @@ struct SpmmWgmmaConfig {
   // half a TF32 stage (24 KB).
   static constexpr int kStagesSplit = 3, kStagesTf32 = 4, kStages16Bit = 6;
   static constexpr int kThreads = 128 * (kConsumers + 1);  // and the producer warpgroup
+  // 3xTF32's registers a thread after the block's start (setmaxnreg; multiples of 8, 24-256):
+  // the producer's warpgroup gives its registers to the consumers' pipelines (within 64 K a
+  // block; in 168 a thread they spilled 168-200 bytes).
+  static constexpr int kProducerRegisters = 40, kConsumerRegisters = 232;
+  static_assert(128 * (kProducerRegisters + kConsumers * kConsumerRegisters) <= 65536,
+                "the block's registers");
   // Its time on an H200 (session 32, call 1: the staged epilogue; fitted by
   // scripts/fit_wgmma_time.py to the 36 runs of
   // docs/gpu-runs/2026-12-04-h200-5ab00df-staged-epilogue on DLMC matrices in TF32, 3xTF32 and
   // bfloat16, within -14% and +11%, 30 of them within 10%): kStartNanos (the densify kernel,
   // launches), then for each wave of work items (num_sms of them) kWaveNanos (the first stages'
-  // latency, the epilogue) and kChunkNanos a chunk (3xTF32, TF32 or 16-bit).
+  // latency, the epilogue) and kChunkNanos a chunk (3xTF32, TF32 or 16-bit). 3xTF32's chunk
+  // has been 1.05-1.17x faster at N = 2048 since session 40 (on an H100); kChunkNanosSplit is
+  // still the older chunk's (a refit on an H200 is pending), so the model favours it less.
   static constexpr double kStartNanos = 6730, kWaveNanos = 2310;
   static constexpr double kChunkNanosSplit = 1405, kChunkNanosTf32 = 655, kChunkNanos16Bit = 375;
   // Parts over k (session 33): a call of at most kKPartsMaxItems work items (less than half a

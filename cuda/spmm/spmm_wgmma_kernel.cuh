@@ -10,7 +10,7 @@
 // - kConsumers warpgroups of wgmma compute out^T = dense^T A^T: their 64 dense columns as the
 //   register A operand (loaded from the copied rows), the densified tile as B.
 //   float32 at DEFAULT / HIGH: TF32 (the tensor cores drop the low 13 bits). At HIGHEST 3xTF32,
-//   as the SDDMM wgmma tile: big x big per 32-deep slice into `part`, joined to `acc` by float32
+//   as the SDDMM wgmma tile: big x big per 64-deep chunk into `part`, joined to `acc` by float32
 //   adds; small x big and big x small into `cross`, joined once where finite. 16-bit types: one
 //   m64n64k16 a 16-deep step (exact products, float32 sums), A fragments by ldmatrix.trans.
 // Sparse semantics: a stored entry times the dense operand only. A zero place times an
@@ -102,7 +102,13 @@ __host__ __device__ constexpr int SpmmWgmmaColumn(int r) {
 }
 
 // A consumer warpgroup's float32 sums: out^T for its 64 dense columns x the block's 64 sparse
-// rows (wgmma row r: column SpmmWgmmaColumn(r)).
+// rows (wgmma row r: column SpmmWgmmaColumn(r)). A chunk is two slices of 32 k (one swizzle atom
+// each). TF32 (Chunk) issues, commits and waits for a slice at a time. 3xTF32 (First, Next)
+// issues a chunk's second slice before it waits for the first (loading its fragments while the
+// first runs) and joins once a chunk: 1.05-1.17x faster at N = 2048 on an H100 (session 40),
+// where the same was 2-4% slower for TF32 and the 16-bit types. It cannot keep a slice in flight
+// across chunks: ptxas serializes every wgmma of this kernel where a thread reads an accumulator
+// (its join) while any group is in flight (C7514, found by trial).
 template <bool kSplit>
 struct SpmmWgmmaSums {
   __device__ static int Column(int r) { return SpmmWgmmaColumn(r); }
@@ -110,18 +116,77 @@ struct SpmmWgmmaSums {
   static constexpr int kSplitRegs = kSplit ? 32 : 1;
   float acc[32] = {};
   float part[kSplitRegs] = {}, cross[kSplitRegs] = {};
+  // A slice's A fragment of each 8-deep step ([big, small][step]; small: x - TF32(x)).
+  using Frags = uint32_t[kSplit ? 2 : 1][4][4];
+  Frags frags[2];
 
-  // One chunk from a landed stage: two slices of 32 k (one swizzle atom each), each issued,
-  // committed and waited for. group: the consumer warpgroup (its 64 columns: boxes 2 group..).
+  // TF32: one chunk from a landed stage. group: the consumer warpgroup (its 64 columns: boxes
+  // 2 group..).
   template <typename Config>
   __device__ __forceinline__ void Chunk(const SpmmWgmmaStage<Config, float, kSplit>& st,
                                         int group) {
+#pragma unroll
+    for (int atom = 0; atom < 2; ++atom) {
+      Frags f;
+      Load<Config>(st, group, atom, f);
+      Issue<Config>(st, atom, f);
+      WgmmaWait<0>();
+      Pin(f);
+    }
+  }
+
+  // 3xTF32: an item's first chunk, its accumulators' zeros hidden from the compiler (which would
+  // otherwise copy one zero register into the others between the first wgmma: ptxas then
+  // serializes them, C7514), and each later chunk.
+  template <typename Config>
+  __device__ __forceinline__ void First(const SpmmWgmmaStage<Config, float, kSplit>& st,
+                                        int group) {
+    WgmmaPin(acc);
+    WgmmaPin(part);
+    WgmmaPin(cross);
+    Next<Config>(st, group);
+  }
+
+  template <typename Config>
+  __device__ __forceinline__ void Next(const SpmmWgmmaStage<Config, float, kSplit>& st,
+                                       int group) {
+    Load<Config>(st, group, 0, frags[0]);
+    Issue<Config>(st, 0, frags[0]);
+    Load<Config>(st, group, 1, frags[1]);
+    Issue<Config>(st, 1, frags[1]);
+    WgmmaWait<0>();
+    WgmmaPin(part);  // the chunk's big x big is done
+#pragma unroll
+    for (int i = 0; i < 32; ++i) acc[i] += part[i];
+    Pin(frags[0]);
+    Pin(frags[1]);
+  }
+
+  // After the last chunk: the cross terms join where finite (an infinite input's residue is
+  // NaN; its big x big stands alone).
+  __device__ __forceinline__ void Finish() {
+    if constexpr (kSplit) {  // nothing is in flight, but without these the machine code differs
+      WgmmaWait<0>();         // from the build that was measured (session 40)
+      Pin(frags[1]);
+    }
+    WgmmaPin(acc);
+    if constexpr (kSplit) {
+      WgmmaPin(cross);
+#pragma unroll
+      for (int i = 0; i < 32; ++i)
+        if (isfinite(cross[i])) acc[i] += cross[i];
+    }
+  }
+
+ private:
+  // The A fragment of each 8-deep step of slice `atom` (mma.sync m16n8k8's layout, as wgmma's
+  // register A takes it): wgmma row 16 warp + lane / 4 + 8 (e % 2), k 8 step + lane % 4 + 4
+  // (e / 2). Its word in st.dense for k < 8: at[e % 2][e / 2]; k + 8 j is 256 j words further
+  // (the swizzle repeats every 8 rows).
+  template <typename Config>
+  __device__ __forceinline__ void Load(const SpmmWgmmaStage<Config, float, kSplit>& st, int group,
+                                       int atom, Frags& f) {
     const int warp = threadIdx.x % 128 / 32, lane = threadIdx.x % 32;
-    constexpr int kAtomWords = SpmmWgmmaStage<Config, float, kSplit>::kAtomWords;
-    // The A fragment of each 8-deep step (mma.sync m16n8k8's layout, as wgmma's register A
-    // takes it): wgmma row 16 warp + lane / 4 + 8 (e % 2), k 8 step + lane % 4 + 4 (e / 2).
-    // Its word in st.dense for k < 8: at[e % 2][e / 2]; k + 8 j is 256 j words further (the
-    // swizzle repeats every 8 rows).
     int at[2][2];
 #pragma unroll
     for (int h = 0; h < 2; ++h)
@@ -133,55 +198,43 @@ struct SpmmWgmmaSums {
       }
     const uint32_t* dense = &st.dense[0][0];
 #pragma unroll
-    for (int atom = 0; atom < 2; ++atom) {
-      uint32_t big[4][4], small[4][4];
+    for (int step = 0; step < 4; ++step)
 #pragma unroll
-      for (int step = 0; step < 4; ++step)
-#pragma unroll
-        for (int e = 0; e < 4; ++e) {
-          big[step][e] = dense[at[e % 2][e / 2] + 256 * (4 * atom + step)];
-          if constexpr (kSplit) small[step][e] = Tf32Residue(big[step][e]);
-        }
-      const uint32_t* tile_big = st.big() + atom * kAtomWords;
-      const uint32_t* tile_small = st.small() + atom * kAtomWords;
-      if constexpr (kSplit) WgmmaPin(part);  // the last join's reads stay before the next wgmma
-      WgmmaFence();
-#pragma unroll
-      for (int step = 0; step < 4; ++step) {
-        const uint64_t b_big = Swizzled128StepDescriptor(tile_big, step);
-        if constexpr (kSplit) {
-          WgmmaTf32RegA(part, big[step], b_big, step);  // step 0 starts the slice's sum
-          WgmmaTf32RegA(cross, small[step], b_big, 1);
-          WgmmaTf32RegA(cross, big[step], Swizzled128StepDescriptor(tile_small, step), 1);
-        } else {
-          WgmmaTf32RegA(acc, big[step], b_big, 1);
-        }
+      for (int e = 0; e < 4; ++e) {
+        f[0][step][e] = dense[at[e % 2][e / 2] + 256 * (4 * atom + step)];
+        if constexpr (kSplit) f[1][step][e] = Tf32Residue(f[0][step][e]);
       }
-      WgmmaCommit();
-      WgmmaWait<0>();
-#pragma unroll
-      for (int step = 0; step < 4; ++step) {  // read by wgmma until the wait
-        WgmmaPin(big[step]);
-        if constexpr (kSplit) WgmmaPin(small[step]);
-      }
-      if constexpr (kSplit) {
-        WgmmaPin(part);
-#pragma unroll
-        for (int i = 0; i < 32; ++i) acc[i] += part[i];
-      }
-    }
   }
 
-  // After the last chunk: the cross terms join where finite (an infinite input's residue is
-  // NaN; its big x big stands alone).
-  __device__ __forceinline__ void Finish() {
-    WgmmaPin(acc);
-    if constexpr (kSplit) {
-      WgmmaPin(cross);
+  // One group, committed. TF32: into acc. 3xTF32: big x big into `part` (the chunk's first step
+  // starts its sum), small x big and big x small into `cross`.
+  template <typename Config>
+  __device__ __forceinline__ void Issue(const SpmmWgmmaStage<Config, float, kSplit>& st, int atom,
+                                        Frags& f) {
+    constexpr int kAtomWords = SpmmWgmmaStage<Config, float, kSplit>::kAtomWords;
+    const uint32_t* tile_big = st.big() + atom * kAtomWords;
+    if constexpr (kSplit) WgmmaPin(part);  // the last join's reads stay before the next wgmma
+    WgmmaFence();
 #pragma unroll
-      for (int i = 0; i < 32; ++i)
-        if (isfinite(cross[i])) acc[i] += cross[i];
+    for (int step = 0; step < 4; ++step) {
+      const uint64_t b = Swizzled128StepDescriptor(tile_big, step);
+      if constexpr (kSplit) {
+        WgmmaTf32RegA(part, f[0][step], b, atom + step);
+        WgmmaTf32RegA(cross, f[1][step], b, 1);
+        WgmmaTf32RegA(cross, f[0][step],
+                      Swizzled128StepDescriptor(st.small() + atom * kAtomWords, step), 1);
+      } else {
+        WgmmaTf32RegA(acc, f[0][step], b, 1);
+      }
     }
+    WgmmaCommit();
+  }
+
+  __device__ __forceinline__ void Pin(Frags& f) {  // read by wgmma until the last wait
+#pragma unroll
+    for (int i = 0; i < (kSplit ? 2 : 1); ++i)
+#pragma unroll
+      for (int step = 0; step < 4; ++step) WgmmaPin(f[i][step]);
   }
 };
 
@@ -390,79 +443,176 @@ __global__ void __launch_bounds__(Config::kThreads, 1)
     }
   __syncthreads();
 
-  uint32_t n = 0;  // chunks through the ring so far (over work items): stage n % kStages
-  for (int64_t w = blockIdx.x; w < items * (kKParts ? parts : 1); w += gridDim.x) {
-    // With parts, the item (w % items) and its part's chunks [c_begin, + count). ptxas serialized
-    // the 3xTF32 wgmma (C7520) unless the item comes from a loop and the part from a division
-    // here, and both are found again after the chunk loop (not carried over it): found by trial.
-    int64_t item = w;
+  // A work item w: with parts, the item (w % items) and its part's chunks [c_begin, + count).
+  // ptxas serialized the 3xTF32 wgmma (C7520) unless the item comes from a loop and the part
+  // from a division here, and both are found again after the chunk loop (not carried over it):
+  // found by trial.
+  struct Work {
+    int64_t item, b, row0, col0, first_tile;
+    int c_begin, count;
+  };
+  const auto locate = [&](int64_t w) {
+    Work at;
+    at.item = w;
     if constexpr (kKParts)
-      while (item >= items) item -= items;
-    const int c_begin = kKParts ? static_cast<int>(w / items) * part_chunks : 0;
-    const int count = kKParts ? min(part_chunks, chunks - c_begin) : chunks;
-    const int64_t row_tile = item % row_tiles, b = item / (row_tiles * col_tiles);
-    const int64_t row0 = row_tile * Config::kRows,
-                  col0 = item / row_tiles % col_tiles * Config::kCols;
-    const int64_t first_tile = row_tile * chunks + c_begin;
-    const int* tile_offsets = args.tile_offsets + first_tile;
-    int64_t offset[3];
-    args.batch_map.Offsets(b, offset);  // values, dense, bias
-    const T* values = args.values + offset[0];
-    const T* dense = args.dense + offset[1];
-    if (tid >= kConsumerThreads) {  // the producer warpgroup: its first thread
-      if (tid > kConsumerThreads) break;
-      if (w == blockIdx.x) GridDependencyWait();  // the densified tiles are written
-      // This batch item's tiles: values (*bv, nnz) contiguous, one set of tiles per item.
-      const uint32_t* item_tiles = tiles + (args.nnz > 0 ? offset[0] / args.nnz : 0) * item_words;
-      const int dense_row0 = static_cast<int>(offset[1] / args.n) + c_begin * Config::kChunk;
-      for (int c = 0; c < count; ++c) {
-        if (tile_offsets[c] == tile_offsets[c + 1]) continue;  // no entries: nothing to add
-        const uint32_t slot = n % kStages;
-        if (n >= kStages) BarrierWait(&empty[slot], ((n / kStages) - 1) & 1);
-        SpmmWgmmaProduce<Config, T, kSplit>(stages[slot], &full[slot], dense_map,
-                                         item_tiles + (first_tile + c) * Stage::kTileWords,
-                                         dense_row0 + c * Config::kChunk, static_cast<int>(col0));
-        ++n;
-      }
-      continue;
-    }
-    const int group = tid / 128;
-    // A part may hold no entries: its warpgroups then reach the counter with no stage waited
-    // for, so they wait for the densify kernel (which zeroes the counters) themselves.
-    if (kKParts && w == blockIdx.x) GridDependencyWait();
-    SpmmWgmmaSumsFor<T, kSplit> sums;
-    const auto consume = [&] {  // the next stage of the ring
+      while (at.item >= items) at.item -= items;
+    at.c_begin = kKParts ? static_cast<int>(w / items) * part_chunks : 0;
+    at.count = kKParts ? min(part_chunks, chunks - at.c_begin) : chunks;
+    const int64_t row_tile = at.item % row_tiles;
+    at.b = at.item / (row_tiles * col_tiles);
+    at.row0 = row_tile * Config::kRows;
+    at.col0 = at.item / row_tiles % col_tiles * Config::kCols;
+    at.first_tile = row_tile * chunks + at.c_begin;
+    return at;
+  };
+  const int64_t work_items = items * (kKParts ? parts : 1);
+
+  uint32_t n = 0;  // chunks through the ring so far (over work items): stage n % kStages
+  // The producer's copies of a work item's chunks with entries (offset: its values, dense, bias).
+  const auto produce = [&](const int* tile_offsets, int c_begin, int count, int64_t first_tile,
+                           int64_t col0, const int64_t (&offset)[3]) {
+    // This batch item's tiles: values (*bv, nnz) contiguous, one set of tiles per item.
+    const uint32_t* item_tiles = tiles + (args.nnz > 0 ? offset[0] / args.nnz : 0) * item_words;
+    const int dense_row0 = static_cast<int>(offset[1] / args.n) + c_begin * Config::kChunk;
+    for (int c = 0; c < count; ++c) {
+      if (tile_offsets[c] == tile_offsets[c + 1]) continue;  // no entries: nothing to add
       const uint32_t slot = n % kStages;
-      BarrierWait(&full[slot], (n / kStages) & 1);
-      if (n == 0) JSDL_PHASE_CLOCK_OF(0, 1);
-      sums.template Chunk<Config>(stages[slot], group);
-      BarrierArrive(&empty[slot]);
+      if (n >= kStages) BarrierWait(&empty[slot], ((n / kStages) - 1) & 1);
+      SpmmWgmmaProduce<Config, T, kSplit>(stages[slot], &full[slot], dense_map,
+                                       item_tiles + (first_tile + c) * Stage::kTileWords,
+                                       dense_row0 + c * Config::kChunk, static_cast<int>(col0));
       ++n;
-    };
-    // Chunks with entries, as the producer (the two loop forms: each the one with which ptxas
-    // neither spills nor serializes the 3xTF32 wgmma, found by trial).
-    if constexpr (kKParts) {
-      for (const int* t = tile_offsets; t != tile_offsets + count; ++t)
-        if (t[0] != t[1]) consume();
-    } else {
-      for (int c = 0; c < count; ++c)
-        if (tile_offsets[c] != tile_offsets[c + 1]) consume();
     }
+  };
+  const auto landed = [&] {  // the next stage of the ring, once its copies landed
+    const uint32_t slot = n % kStages;
+    BarrierWait(&full[slot], (n / kStages) & 1);
+    if (n == 0) JSDL_PHASE_CLOCK_OF(0, 1);
+    return slot;
+  };
+  // A consumer warpgroup's end of work item w: with parts, its sums joined to the others' (or
+  // left for the item's last part), then its outputs stored.
+  const auto finish = [&](auto& sums, int64_t w, int group, const T* values, const T* dense,
+                          const int64_t (&offset)[3], int64_t b, int64_t row0, int64_t col0) {
     sums.Finish();
     if constexpr (kKParts) {
-      item = w;  // and its part, again (above)
+      int64_t item = w;  // and its part, again (above)
       int part = 0;
       while (item >= items) item -= items, ++part;
-      if (!SpmmWgmmaJoinParts<Config>(
-              sums.acc,
-              part_sums + item * Config::kKPartSumFloats,
-              counters + item * Config::kConsumers + group, part, parts, last_part))
-        continue;  // its sums wait for the item's last part
+      if (!SpmmWgmmaJoinParts<Config>(sums.acc, part_sums + item * Config::kKPartSumFloats,
+                                      counters + item * Config::kConsumers + group, part, parts,
+                                      last_part))
+        return;  // its sums wait for the item's last part
     }
     if (w == blockIdx.x) JSDL_PHASE_CLOCK_OF(0, 2);
     SpmmWgmmaEpilogue<Config>(args, sums, staging->sums[group], values, dense, offset[2], b, row0,
                               col0 + 64 * group);
     if (w == blockIdx.x) JSDL_PHASE_CLOCK_OF(0, 3);
+  };
+  if constexpr (kSplit) {
+    // 3xTF32: the producer and the consumers in loops of their own, so that setmaxnreg can give
+    // the producer's warpgroup few registers and the consumers' the rest.
+    if (tid >= kConsumerThreads) {  // the producer warpgroup: its first thread copies
+      WarpgroupRegisters<false, Config::kProducerRegisters>();
+      if (tid > kConsumerThreads) return;
+      GridDependencyWait();  // the densified tiles are written
+      for (int64_t w = blockIdx.x; w < work_items; w += gridDim.x) {
+        const Work at = locate(w);
+        int64_t offset[3];
+        args.batch_map.Offsets(at.b, offset);  // values, dense, bias
+        produce(args.tile_offsets + at.first_tile, at.c_begin, at.count, at.first_tile, at.col0,
+                offset);
+      }
+      return;
+    }
+    WarpgroupRegisters<true, Config::kConsumerRegisters>();
+    // A part may hold no entries: its warpgroups then reach the counter with no stage waited
+    // for, so they wait for the densify kernel (which zeroes the counters) themselves.
+    if (kKParts) GridDependencyWait();
+    for (int64_t w = blockIdx.x; w < work_items; w += gridDim.x) {
+      const Work at = locate(w);
+      const int count = at.count;
+      const int64_t b = at.b, row0 = at.row0, col0 = at.col0;
+      const int* tile_offsets = args.tile_offsets + at.first_tile;
+      int64_t offset[3];
+      args.batch_map.Offsets(b, offset);  // values, dense, bias
+      const T* values = args.values + offset[0];
+      const T* dense = args.dense + offset[1];
+      const int group = tid / 128;
+      SpmmWgmmaSums<true> sums;
+      const auto consume = [&](bool first) {  // first: the item's first chunk with entries
+        const uint32_t slot = landed();
+        if (first)
+          sums.template First<Config>(stages[slot], group);
+        else
+          sums.template Next<Config>(stages[slot], group);
+        BarrierArrive(&empty[slot]);
+        ++n;
+      };
+      // Chunks with entries, as the producer: the first, then the rest. Two loops, not one with
+      // a flag: ptxas serializes the wgmma where First and Next share a loop body (C7520).
+      if constexpr (kKParts) {
+        const int* t = tile_offsets;
+        for (; t != tile_offsets + count; ++t)
+          if (t[0] != t[1]) {
+            consume(true);
+            ++t;
+            break;
+          }
+        for (; t != tile_offsets + count; ++t)
+          if (t[0] != t[1]) consume(false);
+      } else {
+        int c = 0;
+        for (; c < count; ++c)
+          if (tile_offsets[c] != tile_offsets[c + 1]) {
+            consume(true);
+            ++c;
+            break;
+          }
+        for (; c < count; ++c)
+          if (tile_offsets[c] != tile_offsets[c + 1]) consume(false);
+      }
+      finish(sums, w, group, values, dense, offset, b, row0, col0);
+    }
+  } else {
+    // TF32 and 16 bits: the producer and the consumers in one loop over the work items (as
+    // 3xTF32's, 2-4% slower: session 40).
+    // (The bound written out, not work_items: ptxas compiles the kernels with parts otherwise.)
+    for (int64_t w = blockIdx.x; w < items * (kKParts ? parts : 1); w += gridDim.x) {
+      const Work at = locate(w);
+      const int c_begin = at.c_begin, count = at.count;
+      const int64_t b = at.b, row0 = at.row0, col0 = at.col0, first_tile = at.first_tile;
+      const int* tile_offsets = args.tile_offsets + first_tile;
+      int64_t offset[3];
+      args.batch_map.Offsets(b, offset);  // values, dense, bias
+      const T* values = args.values + offset[0];
+      const T* dense = args.dense + offset[1];
+      if (tid >= kConsumerThreads) {  // the producer warpgroup: its first thread
+        if (tid > kConsumerThreads) break;
+        if (w == blockIdx.x) GridDependencyWait();  // the densified tiles are written
+        produce(tile_offsets, c_begin, count, first_tile, col0, offset);
+        continue;
+      }
+      const int group = tid / 128;
+      if (kKParts && w == blockIdx.x) GridDependencyWait();  // (as above)
+      SpmmWgmmaSumsFor<T, false> sums;
+      const auto consume = [&] {
+        const uint32_t slot = landed();
+        sums.template Chunk<Config>(stages[slot], group);
+        BarrierArrive(&empty[slot]);
+        ++n;
+      };
+      // Chunks with entries, as the producer (the two loop forms: each the one with which ptxas
+      // neither spills nor serializes the wgmma, found by trial).
+      if constexpr (kKParts) {
+        for (const int* t = tile_offsets; t != tile_offsets + count; ++t)
+          if (t[0] != t[1]) consume();
+      } else {
+        for (int c = 0; c < count; ++c)
+          if (tile_offsets[c] != tile_offsets[c + 1]) consume();
+      }
+      finish(sums, w, group, values, dense, offset, b, row0, col0);
+    }
   }
 }
 
