@@ -146,6 +146,41 @@ JSDL_ALWAYS_INLINE void SoftmaxRow(const T* x, T* y, int64_t count) {
   }
 }
 
+// A row of the softmax's backward in float32 vectors V: dot = rowsum(probs * grad), then
+// out = probs * (grad - dot); the rest of the row in TailParts' smaller vectors, then one by one.
+template <typename W, typename T>
+JSDL_ALWAYS_INLINE float TailDot(const T* p, const T* g, int64_t begin, int64_t end) {
+  if (begin == end) return 0;
+  return FoldToFloat(LoadFloats<W>(p + begin) * LoadFloats<W>(g + begin), AddLanes{});
+}
+
+template <typename W, typename T>
+JSDL_ALWAYS_INLINE void TailGrad(const T* p, const T* g, T* y, int64_t begin, int64_t end,
+                                 float dot) {
+  if (begin == end) return;
+  StoreFloats<W>(y + begin, LoadFloats<W>(p + begin) * (LoadFloats<W>(g + begin) - dot));
+}
+
+template <typename V, typename T>
+JSDL_ALWAYS_INLINE void SoftmaxGradRow(const T* p, const T* g, T* y, int64_t count) {
+  const int64_t vectors_end = count - count % kLanes<V>;
+  int64_t e8, e4;
+  TailParts<V>(vectors_end, count, e8, e4);
+  V dot_lanes = {};
+  for (int64_t i = 0; i < vectors_end; i += kLanes<V>)
+    dot_lanes += LoadFloats<V>(p + i) * LoadFloats<V>(g + i);
+  float dot = FoldToFloat(dot_lanes, AddLanes{});
+  if constexpr (sizeof(V) > sizeof(Float8)) dot += TailDot<Float8>(p, g, vectors_end, e8);
+  if constexpr (sizeof(V) > sizeof(Float4)) dot += TailDot<Float4>(p, g, e8, e4);
+  for (int64_t i = e4; i < count; ++i) dot += ToAcc(p[i]) * ToAcc(g[i]);
+
+  for (int64_t i = 0; i < vectors_end; i += kLanes<V>)
+    StoreFloats<V>(y + i, LoadFloats<V>(p + i) * (LoadFloats<V>(g + i) - dot));
+  if constexpr (sizeof(V) > sizeof(Float8)) TailGrad<Float8>(p, g, y, vectors_end, e8, dot);
+  if constexpr (sizeof(V) > sizeof(Float4)) TailGrad<Float4>(p, g, y, e8, e4, dot);
+  for (int64_t i = e4; i < count; ++i) y[i] = FromAcc<T>(ToAcc(p[i]) * (ToAcc(g[i]) - dot));
+}
+
 #ifdef JSDL_CPU_X86
 template <typename T>
 JSDL_TARGET_AVX2 void SoftmaxRowAvx2(const T* x, T* y, int64_t count) {
@@ -154,6 +189,14 @@ JSDL_TARGET_AVX2 void SoftmaxRowAvx2(const T* x, T* y, int64_t count) {
 template <typename T>
 JSDL_TARGET_AVX512 void SoftmaxRowAvx512(const T* x, T* y, int64_t count) {
   SoftmaxRow<Float16>(x, y, count);
+}
+template <typename T>
+JSDL_TARGET_AVX2 void SoftmaxGradRowAvx2(const T* p, const T* g, T* y, int64_t count) {
+  SoftmaxGradRow<Float8>(p, g, y, count);
+}
+template <typename T>
+JSDL_TARGET_AVX512 void SoftmaxGradRowAvx512(const T* p, const T* g, T* y, int64_t count) {
+  SoftmaxGradRow<Float16>(p, g, y, count);
 }
 #endif
 
@@ -189,14 +232,24 @@ ffi::Error CsrSoftmaxGradCpuImpl(ffi::ThreadPool pool, ffi::AnyBuffer probs, ffi
                                  ffi::Result<ffi::AnyBuffer> out) {
   const ffi::AnyBuffer inputs[2] = {probs, grad};
   const char* const names[2] = {"probs", "grad"};
+  const VectorLoops loops = UsedVectorLoops().load(std::memory_order_relaxed);
   return RunCpuRowOp(kGradOp, pool, inputs, names, row_offsets, row_indices, out,
-                     [](const auto (&in)[2], auto* y, int32_t first, int32_t last) {
+                     [loops](const auto (&in)[2], auto* y, int32_t first, int32_t last) {
     using T = std::remove_pointer_t<decltype(y)>;
-    using A = Acc<T>;
-    A dot = 0;  // rowsum(probs * grad)
-    for (int32_t j = first; j < last; ++j) dot += ToAcc(in[0][j]) * ToAcc(in[1][j]);
-    for (int32_t j = first; j < last; ++j)
-      y[j] = FromAcc<T>(ToAcc(in[0][j]) * (ToAcc(in[1][j]) - dot));
+    const T *p = in[0] + first, *g = in[1] + first;
+    if constexpr (std::is_same_v<Acc<T>, float>) {
+      switch (loops) {
+#ifdef JSDL_CPU_X86
+        case VectorLoops::kAvx512: return SoftmaxGradRowAvx512(p, g, y + first, last - first);
+        case VectorLoops::kAvx2: return SoftmaxGradRowAvx2(p, g, y + first, last - first);
+#endif
+        default: return SoftmaxGradRow<Float4>(p, g, y + first, last - first);
+      }
+    } else {  // float64
+      double dot = 0;  // rowsum(probs * grad)
+      for (int32_t j = 0; j < last - first; ++j) dot += p[j] * g[j];
+      for (int32_t j = 0; j < last - first; ++j) y[first + j] = p[j] * (g[j] - dot);
+    }
   });
 }
 
