@@ -5,7 +5,6 @@
 # - harness side by side, old and new, on the 36 problems the time model was fitted to (session 32),
 #   then the model refitted to new's runs (fit-new.txt; on an H200 its constants replace
 #   SpmmWgmmaConfig's, with SOURCE_LOG in tests/test_fit_wgmma_time.py pointing at this log);
-# - the SpMM GPU tests (test_spmm.py, test_spmm_heuristic.py, test_gpu_variants.py without SDDMM);
 # - the SpMM benchmark by the device clock in the time left (as session 33's a05c5a4 call).
 # Set-up from the repository root: mkdir -p .dlmc/old && cp -r ../shared/dlmc/* .dlmc/ &&
 #   git rev-parse --short HEAD > .dlmc/commit && git archive e7ae363 cuda scripts | tar -x -C .dlmc/old
@@ -41,9 +40,6 @@ echo "harness $(( $(date +%s) - T0 )) s"
 python3 scripts/fit_wgmma_time.py $OUT/harness.log --label new > $OUT/fit-new.txt 2>&1; head -n 1 $OUT/fit-new.txt
 python3 scripts/fit_wgmma_time.py $OUT/harness.log --label old | head -n 1
 export XLA_PYTHON_CLIENT_PREALLOCATE=false PYTHONUNBUFFERED=1
-(cd /tmp && JAX_PLATFORMS=cuda timeout 150 python3 -m pytest -q -n 15 $R/tests/test_spmm.py $R/tests/test_spmm_heuristic.py \
-  $R/tests/test_gpu_variants.py -k "not sddmm and not softmax" -rs -p no:cacheprovider) > $OUT/pytest-spmm.log 2>&1
-echo "tests rc=$? $(( $(date +%s) - T0 )) s"; tail -n 2 $OUT/pytest-spmm.log
 left=$(( ${TOTAL:-575} - ($(date +%s) - T0) - 25 ))
 (cd /tmp && timeout $left python3 -m jax_sparse_dl.bench $R/.dlmc --out $OUT/bench --ops spmm --limit-per-level 1 \
   --skip-contenders 'bcsr*' --time-budget $(( left - 40 ))) > $OUT/bench.log 2>&1
@@ -53,4 +49,4 @@ echo "bench rc=$? $(( $(date +%s) - T0 )) s"; tail -n 30 $OUT/bench/summary.md
   python3 -c "import jax; print('jax', jax.__version__)"; nvcc --version | tail -n 2; } > "$OUT/env.txt" 2>&1
 cp $OUT/bench/summary.md $OUT/summary.md
 cd $OUT && tar -czf all.tgz --exclude=all.tgz * && rm -rf bench && find . -maxdepth 1 -type f ! -name all.tgz \
-  ! -name summary.md ! -name pairs.txt ! -name env.txt ! -name fit-new.txt ! -name pytest-spmm.log -delete
+  ! -name summary.md ! -name pairs.txt ! -name env.txt ! -name fit-new.txt -delete
