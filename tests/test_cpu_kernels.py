@@ -204,27 +204,34 @@ def test_vector_loops(rng, vector_loops, dtype):
   assert_close(s, (q64 @ kk64.T)[rows, cols], dtype, what=what)
 
 
-def test_softmax_vector_loops(rng, vector_loops):
-  # Rows of 0 to 40 entries (vectors of 16, 8 or 4 lanes and a rest), values spread over
-  # [-100, 20]: the exponentials span float32's range and underflow. The vector exp keeps float32
-  # precision (a few ulp against float64), and NaN and -inf behave as in the pure-JAX lowering:
-  # a row with a NaN or of -inf only is NaN, a -inf entry among finite ones gets 0.
-  m = 44
-  lengths = np.array([*range(41), 20, 20, 20])
+@pytest.mark.parametrize("dtype", ["float32", "bfloat16", "float16"])
+def test_softmax_vector_loops(rng, vector_loops, dtype):
+  # Rows of 0 to 40 entries (vectors of 16, 8 or 4 lanes and a rest; a row shorter than a vector
+  # is read in one that ends where it ends, the lanes before it masked, except in the first
+  # rows), values spread over [-100, 20]: the exponentials span float32's range and underflow.
+  # The vector exp keeps float32 precision (a few ulp against float64), and NaN and -inf behave
+  # as in the pure-JAX lowering: a row with a NaN or of -inf only is NaN, a -inf entry among
+  # finite ones gets 0. Row 43 (5 entries) follows row 42's NaN, which its vector reads; rows
+  # 45-47 (3, 2 and 1 entries, below -90) follow entries of 20, which would swamp them.
+  # 16-bit values are widened exactly; their outputs are rounded once more.
+  m = 48
+  lengths = np.array([*range(41), 20, 20, 5, 20, 3, 2, 1])
   offsets = np.concatenate([[0], np.cumsum(lengths)]).astype(np.int32)
   columns = np.concatenate([np.arange(n) for n in lengths]).astype(np.int32)
-  values = rng.uniform(-100, 20, offsets[-1]).astype(np.float32)
+  values = np.array(jnp.asarray(rng.uniform(-100, 20, offsets[-1]), dtype), np.float32)
   values[offsets[41]:offsets[42]] = -np.inf          # row 41: -inf only
-  values[offsets[42] + 1] = np.nan                   # row 42: one NaN
-  values[offsets[43]:offsets[43] + 3] = -np.inf      # row 43: three -inf among finite values
-  A = CSR.from_parts(jnp.asarray(values), offsets, columns, (m, 40))
-  p = np.asarray(jsdl.csr_softmax(A).values)
+  values[offsets[43] - 1] = np.nan                   # row 42: one NaN, its last entry
+  values[offsets[44]:offsets[44] + 3] = -np.inf      # row 44: three -inf among finite values
+  values[offsets[45] - 3:offsets[45]] = 20           # row 44's last three
+  values[offsets[45]:] = np.array(jnp.asarray(rng.uniform(-100, -90, 6), dtype), np.float32)
+  A = CSR.from_parts(jnp.asarray(values, dtype), offsets, columns, (m, 40))
+  p = f64(jsdl.csr_softmax(A).values)
   with _lowered_through(False):
-    p_reference = np.asarray(jsdl.csr_softmax(A).values)
+    p_reference = f64(jsdl.csr_softmax(A).values)
   np.testing.assert_array_equal(np.isnan(p), np.isnan(p_reference))
   assert np.isnan(p[offsets[41]:offsets[43]]).all()
   expected, rtol = np.zeros(offsets[-1]), np.zeros(offsets[-1])
-  for i in [*range(1, 41), 43]:
+  for i in [*range(1, 41), *range(43, 48)]:
     row = values[offsets[i]:offsets[i + 1]].astype(np.float64)
     e = np.exp(row - row.max())
     expected[offsets[i]:offsets[i + 1]] = e / e.sum()
@@ -232,10 +239,12 @@ def test_softmax_vector_loops(rng, vector_loops):
     # relative error; a few ulp more for exp, the sum and the division.
     rtol[offsets[i]:offsets[i + 1]] = np.where(np.isinf(row), 0,
                                                (np.abs(row - row.max()) / 2 + 8) * 2.0**-23)
+  ulp, floor = {"float32": (0.0, 2e-38), "bfloat16": (2.0**-8, 2e-38),
+                "float16": (2.0**-11, 2.0**-25)}[dtype]
   finite = ~np.isnan(p)
   error = np.abs(p[finite] - expected[finite])
-  bad = error > rtol[finite] * expected[finite] + 2e-38
-  assert not bad.any(), (vector_loops, p[finite][bad][:5], expected[finite][bad][:5])
+  bad = error > (rtol[finite] + ulp) * expected[finite] + floor
+  assert not bad.any(), (vector_loops, dtype, p[finite][bad][:5], expected[finite][bad][:5])
 
 
 
