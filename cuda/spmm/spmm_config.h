@@ -112,8 +112,8 @@ struct SpmmWgmmaConfig {
   // bfloat16, within -14% and +11%, 30 of them within 10%): kStartNanos (the densify kernel,
   // launches), then for each wave of work items (num_sms of them) kWaveNanos (the first stages'
   // latency, the epilogue) and kChunkNanos a chunk (3xTF32, TF32 or 16-bit). 3xTF32's chunk
-  // has been 1.05-1.17x faster at N = 2048 since session 40 (on an H100); kChunkNanosSplit is
-  // still the older chunk's (a refit on an H200 is pending), so the model favours it less.
+  // has been 1.03-1.15x faster at large N since session 40 (on an H100, where a refit made it
+  // 3.8% cheaper, inside the model's error); kChunkNanosSplit is still the older chunk's.
   static constexpr double kStartNanos = 6730, kWaveNanos = 2310;
   static constexpr double kChunkNanosSplit = 1405, kChunkNanosTf32 = 655, kChunkNanos16Bit = 375;
   // Parts over k (session 33): a call of at most kKPartsMaxItems work items (less than half a

@@ -9,7 +9,8 @@ Variants, by patching the module globals the layers call (the code under test is
 Times: jax_sparse_dl.timing.time_per_call (median of 7) with the device clock on a GPU, the wall
 clock elsewhere; the training step at the training CLI's size (batch 32, 64 x 64, 10 classes)
 and at batch 64, 224 x 224; the sparse inference network (width 1.0, 90%) at batch 1 and 64.
-Run from the repository root after `pip install .`: python docs/prepared/mobilenet-layers-gpu/compare.py
+Run from /tmp after `pip install .`, with the repository root on PYTHONPATH:
+python <repository root>/docs/gpu-runs/2026-12-05-h100-5434b1d-mobilenet-layers/compare.py
 (`--quick`: small sizes, a smoke run for a CPU).
 """
 import contextlib
