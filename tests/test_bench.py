@@ -367,6 +367,26 @@ def test_time_budget_stops(tmp_path, capsys):
     json.loads((tmp_path / "res" / "results.json").read_text())
 
 
+def test_forced_kernel_choice_is_flagged(tmp_path, capsys, monkeypatch):
+    # A JSDL_*_VARIANT left set makes jsdl run the kernels it names, not the heuristic's: the
+    # log and summary.md say so (session 41's benchmark ran so, unflagged).
+    def summary_after_run(name):
+        out = tmp_path / name
+        assert bench_main(["--quick", "--ops", "spmm", "--time-budget", "0", "--out", str(out),
+                           "--no-plots"]) == 0
+        return capsys.readouterr().out, (out / "summary.md").read_text()
+
+    monkeypatch.delenv("JSDL_SPMM_VARIANT", raising=False)
+    monkeypatch.delenv("JSDL_SDDMM_VARIANT", raising=False)
+    log, summary = summary_after_run("heuristic")
+    assert "choice is forced" not in log and "choice forced" not in summary
+    monkeypatch.setenv("JSDL_SPMM_VARIANT", "wgmma")
+    monkeypatch.setenv("JSDL_SDDMM_VARIANT", "")  # empty: not an override
+    log, summary = summary_after_run("forced")
+    assert "kernel choice is forced (not the heuristic's): JSDL_SPMM_VARIANT=wgmma" in log
+    assert "choice forced** (not the heuristic's): `JSDL_SPMM_VARIANT=wgmma`\n" in summary
+
+
 def test_sigterm_writes_what_was_measured(tmp_path, capsys):
     import os
     import signal

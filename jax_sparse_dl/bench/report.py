@@ -23,6 +23,7 @@ from collections import defaultdict
 from pathlib import Path
 
 from .common import format_table
+from .results import forced_kernel_choices
 
 __all__ = ["COMPARISONS", "THROUGHPUT_CONTENDERS", "geomean", "summarize", "render_markdown",
            "text_tables", "write_report", "main"]
@@ -278,6 +279,9 @@ def render_markdown(summary, metadata, plots=()) -> str:
         ("timing", md.get("timing")),
     ]
     lines += [f"- {k}: {v}" for k, v in info if v is not None]
+    if forced := forced_kernel_choices(md.get("environment") or {}):
+        lines.append("- **jsdl's kernel choice forced** (not the heuristic's): "
+                     + ", ".join(f"`{k}={v}`" for k, v in forced.items()))
     if md.get("stopped"):
         st = md["stopped"]
         lines.append(f"- **stopped early** ({st.get('reason')}): {st.get('problems_done')} of "

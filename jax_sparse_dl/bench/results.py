@@ -78,6 +78,13 @@ def nvidia_smi():
     return out.splitlines() if out else None
 
 
+def forced_kernel_choices(environment: dict) -> dict:
+    """The JSDL_*_VARIANT overrides among a run's environment variables: with any set, jsdl ran
+    the kernels they name, not the heuristic's (session 41's benchmark ran with one left set)."""
+    return {k: v for k, v in sorted(environment.items())
+            if k.startswith("JSDL_") and k.endswith("_VARIANT") and v}
+
+
 def collect_metadata(argv, options: dict, env, contenders, peak) -> dict:
     import jax
     import jaxlib

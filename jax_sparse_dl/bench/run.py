@@ -362,7 +362,7 @@ def run(cfg: Config, argv=(), extra_contenders=(), stream=None, plan_only=False)
     from jax_sparse_dl import dlmc
     from . import contenders as C
     from .data import PatternData, make_data
-    from .results import ResultWriter, collect_metadata, peak_fp32_tflops
+    from .results import ResultWriter, collect_metadata, forced_kernel_choices, peak_fp32_tflops
 
     # ------------------------------------------------------------------ what to run, on what
     try:
@@ -432,6 +432,9 @@ def run(cfg: Config, argv=(), extra_contenders=(), stream=None, plan_only=False)
     log(f"jax-sparse-dl {metadata['package_version']}, CUDA kernels loaded: {env.jsdl_cuda}")
     if env.on_gpu and not env.jsdl_cuda:
         log("!! WARNING: on a GPU without the jsdl CUDA module: jsdl runs its pure-JAX fallback")
+    if forced := forced_kernel_choices(metadata["environment"]):
+        log("!! WARNING: jsdl's kernel choice is forced (not the heuristic's): "
+            + ", ".join(f"{k}={v}" for k, v in forced.items()))
     log("cuSPARSE contenders: "
         + ("yes" if env.cusparse is not None else "SKIPPED: " + env.cusparse_reason))
     log(f"timing: median of {cfg.repeats} executions after {cfg.warmup} warm-up(s), loops of "
