@@ -36,7 +36,7 @@ PROBLEMS = [
     ("rn50/0.95/bottleneck_2_block_group1_1_1", (802816,)),
     ("rn50/0.95/bottleneck_1_block_group2_1_1", (200704,)),
     ("rn50/0.95/bottleneck_1_block_group3_1_1", (50176,)),
-    ("transformer/0.95/body_decoder_layer_0_ffn_conv1_fully_connected", (256, 2048)),
+    ("transformer/0.95/body_decoder_layer_0_ffn_conv1_fully_connected", (256, 2048, 8192)),
     ("transformer/0.95/body_decoder_layer_0_encdec_attention_multihead_attention_k_fully_connected",
      (256, 2048)),
     ("rn50/0.98/bottleneck_1_block_group2_1_1", (784, 200704)),
