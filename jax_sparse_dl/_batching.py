@@ -6,7 +6,11 @@ kernels broadcast size-1 dimensions themselves, so nothing is copied.
 """
 from __future__ import annotations
 
+import functools
+
 import jax.numpy as jnp
+
+from . import manual_axes
 
 
 def accumulation_dtype(dtype):
@@ -52,10 +56,10 @@ def vmap_rule(prim, core_ranks, name: str, bind=None):
   operand (size 1 where unbatched), so a vmap stays one primitive call, one kernel launch.
 
   `core_ranks(**params)` gives the non-batch rank of each float operand; the operands after them
-  are the sparsity pattern, which has no batch dimension. `bind` replaces `prim.bind` (e.g. to
-  broadcast the operands first).
+  are the sparsity pattern, which has no batch dimension. `bind` replaces the primitive's bind
+  (e.g. to broadcast the operands first).
   """
-  bind = bind or prim.bind
+  bind = bind or functools.partial(manual_axes.bind, prim)
 
   def rule(args, dims, **params):
     ranks = core_ranks(**params)

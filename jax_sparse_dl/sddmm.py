@@ -15,7 +15,7 @@ from jax._src import dispatch
 from jax.extend.core import Primitive
 from jax.interpreters import ad, batching
 
-from . import lowering
+from . import lowering, manual_axes
 from ._batching import DENSE_REFERENCE_LIMIT, accumulation_dtype, align_batch, broadcast_batch, unbroadcast, vmap_rule
 from .checks import canonical_precision, check_csr, check_float_operands
 from .csr import CSR, FFI_PATTERN, Sparsity, row_ids
@@ -46,8 +46,8 @@ def sddmm(q, kmat, A: CSR, precision=None) -> CSR:
   check_float_operands("sddmm", [("q", q), ("kmat", kmat)])
   precision = canonical_precision("sddmm", precision)
   (q, kmat), _ = align_batch("sddmm", [("q", q, 2), ("kmat", kmat, 2)])
-  return CSR(sddmm_p.bind(q, kmat, *A.sparsity.arrays, m=m, k=k, precision=precision),
-             A.sparsity)
+  values = manual_axes.bind(sddmm_p, q, kmat, *A.sparsity.arrays, m=m, k=k, precision=precision)
+  return CSR(values, A.sparsity)
 
 
 def _abstract_eval(lhs, rhs, *pattern, m, k, precision):
@@ -56,7 +56,8 @@ def _abstract_eval(lhs, rhs, *pattern, m, k, precision):
     raise ValueError(f"jsdl_sddmm: operands do not fit: lhs {lhs.shape}, rhs {rhs.shape}, "
                      f"pattern {(m, k)}")
   batch = broadcast_batch("jsdl_sddmm", [("lhs", lhs.shape[:-2]), ("rhs", rhs.shape[:-2])])
-  return jax.core.ShapedArray((*batch, pattern[1].shape[0]), lhs.dtype)
+  return manual_axes.result_aval("jsdl_sddmm", (*batch, pattern[1].shape[0]), lhs.dtype, lhs,
+                                  rhs, *pattern)
 
 
 def _reference(lhs, rhs, *pattern, m, k, precision):
@@ -85,12 +86,12 @@ def _jvp(primals, tangents, *, m, k, precision):
   lhs, rhs, *pattern = primals
   d_lhs, d_rhs = tangents[:2]
   params = dict(m=m, k=k, precision=precision)
-  out = sddmm_p.bind(*primals, **params)
+  out = manual_axes.bind(sddmm_p, *primals, **params)
   terms = []
   if type(d_lhs) is not ad.Zero:
-    terms.append(sddmm_p.bind(d_lhs, rhs, *pattern, **params))
+    terms.append(manual_axes.bind(sddmm_p, d_lhs, rhs, *pattern, **params))
   if type(d_rhs) is not ad.Zero:
-    terms.append(sddmm_p.bind(lhs, d_rhs, *pattern, **params))
+    terms.append(manual_axes.bind(sddmm_p, lhs, d_rhs, *pattern, **params))
   if not terms:
     return out, ad.Zero(out.aval.to_tangent_aval())
   return out, functools.reduce(jnp.add, [jnp.broadcast_to(t, out.shape) for t in terms])
@@ -103,11 +104,12 @@ def _transpose(ct, lhs, rhs, *pattern, m, k, precision):
   linear = dict(has_bias=False, relu=False, precision=precision)
   d_lhs = d_rhs = None
   if ad.is_undefined_primal(lhs):  # d lhs = S @ rhs, S the CSR of cotangents
-    d_lhs = spmm_p.bind(ct, rhs, *pattern, m=m, k=k, **linear)
+    d_lhs = manual_axes.bind(spmm_p, ct, rhs, *pattern, m=m, k=k, **linear)
     d_lhs = unbroadcast(d_lhs, lhs.aval.shape)
   if ad.is_undefined_primal(rhs):  # d rhs = S^T @ lhs
     sparsity = Sparsity(*pattern, shape=(m, k))
-    d_rhs = spmm_p.bind(ct[..., sparsity.to_t], lhs, *sparsity.T.arrays, m=k, k=m, **linear)
+    d_rhs = manual_axes.bind(spmm_p, ct[..., sparsity.to_t], lhs, *sparsity.T.arrays, m=k, k=m,
+                             **linear)
     d_rhs = unbroadcast(d_rhs, rhs.aval.shape)
   return [d_lhs, d_rhs] + [None] * len(pattern)
 

@@ -14,7 +14,7 @@ from jax._src import dispatch
 from jax.extend.core import Primitive
 from jax.interpreters import ad, batching
 
-from . import lowering
+from . import lowering, manual_axes
 from ._batching import accumulation_dtype, vmap_rule
 from .checks import check_float_operands
 from .csr import CSR, PATTERN_ARRAYS, row_ids
@@ -31,15 +31,15 @@ def csr_softmax(s: CSR) -> CSR:
     raise TypeError(f"csr_softmax: expected a jax_sparse_dl.CSR, got {type(s).__name__}")
   check_float_operands("csr_softmax", [("s.values", s.values)])
   m, k = s.shape
-  return s.with_values(csr_softmax_p.bind(s.values, *s.sparsity.arrays, m=m, k=k))
+  return s.with_values(manual_axes.bind(csr_softmax_p, s.values, *s.sparsity.arrays, m=m, k=k))
 
 
 def _softmax_grad(probs, g, pattern, m, k):
   """Binds the backward with both operands broadcast to one shape (its kernel does not
   broadcast: the two come from the same forward and almost always agree)."""
   shape = jnp.broadcast_shapes(probs.shape, g.shape)
-  return csr_softmax_grad_p.bind(jnp.broadcast_to(probs, shape), jnp.broadcast_to(g, shape),
-                                 *pattern, m=m, k=k)
+  return manual_axes.bind(csr_softmax_grad_p, jnp.broadcast_to(probs, shape),
+                          jnp.broadcast_to(g, shape), *pattern, m=m, k=k)
 
 
 def _row_sum(x, pattern, m):
@@ -70,13 +70,13 @@ def _same_shape_abstract_eval(op):
     nnz = pattern[1].shape[0]  # column_indices
     if len({a.shape for a in floats}) != 1 or floats[0].shape[-1] != nnz:
       raise ValueError(f"{op}: operands do not fit: {[a.shape for a in floats]}, nnz {nnz}")
-    return jax.core.ShapedArray(floats[0].shape, floats[0].dtype)
+    return manual_axes.result_aval(op, floats[0].shape, floats[0].dtype, *args)
   return abstract_eval
 
 
 def _softmax_jvp(primals, tangents, *, m, k):
   values, *pattern = primals
-  probs = csr_softmax_p.bind(*primals, m=m, k=k)
+  probs = manual_axes.bind(csr_softmax_p, *primals, m=m, k=k)
   if type(tangents[0]) is ad.Zero:
     return probs, ad.Zero(probs.aval.to_tangent_aval())
   return probs, _softmax_grad(probs, tangents[0], pattern, m, k)
@@ -85,7 +85,7 @@ def _softmax_jvp(primals, tangents, *, m, k):
 def _grad_jvp(primals, tangents, *, m, k):
   probs, g, *pattern = primals
   d_probs, d_g = tangents[:2]
-  out = csr_softmax_grad_p.bind(*primals, m=m, k=k)
+  out = manual_axes.bind(csr_softmax_grad_p, *primals, m=m, k=k)
   terms = []
   if type(d_g) is not ad.Zero:
     terms.append(_softmax_grad(probs, d_g, pattern, m, k))

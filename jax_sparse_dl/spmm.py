@@ -16,7 +16,7 @@ from jax._src import dispatch
 from jax.extend.core import Primitive
 from jax.interpreters import ad, batching
 
-from . import lowering
+from . import lowering, manual_axes
 from ._batching import DENSE_REFERENCE_LIMIT, accumulation_dtype, align_batch, broadcast_batch, unbroadcast, vmap_rule
 from .csr import CSR, FFI_PATTERN, TILE_EDGE, Sparsity, row_ids, scatter_to_dense
 from .checks import canonical_precision, check_csr, check_float_operands
@@ -54,8 +54,8 @@ def spmm(A: CSR, x, bias=None, relu: bool = False, precision=None):
   check_float_operands("spmm", [(n, a) for n, a, _ in operands])
   precision = canonical_precision("spmm", precision)
   arrays, _ = align_batch("spmm", operands)
-  return spmm_p.bind(*arrays, *A.sparsity.arrays, m=m, k=k, has_bias=bias is not None,
-                     relu=bool(relu), precision=precision)
+  return manual_axes.bind(spmm_p, *arrays, *A.sparsity.arrays, m=m, k=k,
+                          has_bias=bias is not None, relu=bool(relu), precision=precision)
 
 
 def _split(args, has_bias):
@@ -73,7 +73,8 @@ def _abstract_eval(*args, m, k, has_bias, relu, precision):
     raise ValueError(f"jsdl_spmm: operands do not fit: values {values.shape}, dense "
                      f"{dense.shape}, A.shape {(m, k)}")
   out_batch = broadcast_batch("jsdl_spmm", batch)
-  return jax.core.ShapedArray((*out_batch, m, dense.shape[-1]), dense.dtype)
+  return manual_axes.result_aval("jsdl_spmm", (*out_batch, m, dense.shape[-1]), dense.dtype,
+                                  *args)
 
 
 def _reference(*args, m, k, has_bias, relu, precision):
@@ -159,13 +160,14 @@ def _scratch(avals, *, m, k, precision, **_):
 def _jvp(primals, tangents, *, m, k, has_bias, relu, precision):
   values, dense, bias, pattern = _split(primals, has_bias)
   d_values, d_dense, d_bias, _ = _split(tangents, has_bias)
-  out = spmm_p.bind(*primals, m=m, k=k, has_bias=has_bias, relu=relu, precision=precision)
+  out = manual_axes.bind(spmm_p, *primals, m=m, k=k, has_bias=has_bias, relu=relu,
+                         precision=precision)
   linear = dict(m=m, k=k, has_bias=False, relu=False, precision=precision)
   terms = []
   if type(d_values) is not ad.Zero:
-    terms.append(spmm_p.bind(d_values, dense, *pattern, **linear))
+    terms.append(manual_axes.bind(spmm_p, d_values, dense, *pattern, **linear))
   if type(d_dense) is not ad.Zero:
-    terms.append(spmm_p.bind(values, d_dense, *pattern, **linear))
+    terms.append(manual_axes.bind(spmm_p, values, d_dense, *pattern, **linear))
   if has_bias and type(d_bias) is not ad.Zero:
     terms.append(d_bias[..., :, None])
   if not terms:
@@ -185,12 +187,12 @@ def _transpose(ct, *args, m, k, has_bias, relu, precision):
   d_values = d_dense = None
   if ad.is_undefined_primal(values):
     from .sddmm import sddmm_p
-    d_values = unbroadcast(sddmm_p.bind(ct, dense, *pattern, m=m, k=k, precision=precision),
-                           values.aval.shape)
+    d_values = manual_axes.bind(sddmm_p, ct, dense, *pattern, m=m, k=k, precision=precision)
+    d_values = unbroadcast(d_values, values.aval.shape)
   if ad.is_undefined_primal(dense):
     sparsity = Sparsity(*pattern, shape=(m, k))
-    d_dense = spmm_p.bind(values[..., sparsity.to_t], ct, *sparsity.T.arrays, m=k, k=m,
-                          has_bias=False, relu=False, precision=precision)
+    d_dense = manual_axes.bind(spmm_p, values[..., sparsity.to_t], ct, *sparsity.T.arrays, m=k,
+                               k=m, has_bias=False, relu=False, precision=precision)
     d_dense = unbroadcast(d_dense, dense.aval.shape)
   return [d_values, d_dense] + [None] * len(pattern)
 
