@@ -564,3 +564,27 @@ def test_vmap_over_pattern_raises(rng):
         jax.vmap(lambda A: jsdl.csr_softmax(A).values)(stacked)
     with pytest.raises(NotImplementedError):
         jax.jit(jax.vmap(lambda A, x: A @ x, in_axes=(0, None)))(stacked, x)
+
+
+def test_export_with_the_custom_calls_allowed():
+  # docs/api.md: jax.export takes the package's custom calls once their checks are disabled; the
+  # attention gradient uses all four targets, and the exported call computes what the function
+  # does.
+  A = jsdl.random_csr(jax.random.key(0), (13, 11), 0.6)
+  x = jax.random.normal(jax.random.key(1), (11, 5))
+  q = jax.random.normal(jax.random.key(2), (13, 4))
+  kmat = jax.random.normal(jax.random.key(3), (11, 4))
+
+  def loss(q, x):
+    return jnp.sum(jsdl.spmm(jsdl.csr_softmax(jsdl.sddmm(q, kmat, A)), x) ** 2)
+
+  fn = jax.jit(jax.grad(loss, (0, 1)))
+  if "jsdl_" not in fn.lower(q, x).as_text():
+    pytest.skip("the ops lower to pure JAX here (JSDL_CPU_KERNELS=0): no custom calls")
+  targets = ("jsdl_spmm", "jsdl_sddmm", "jsdl_csr_softmax", "jsdl_csr_softmax_grad")
+  checks = [jax.export.DisabledSafetyCheck.custom_call(t) for t in targets]
+  with pytest.raises(ValueError, match="custom calls"):
+    jax.export.export(fn, disabled_checks=checks[:-1])(q, x)
+  exported = jax.export.export(fn, disabled_checks=checks)(q, x)  # (serializing needs flatbuffers)
+  for got, want in zip(exported.call(q, x), fn(q, x)):
+    np.testing.assert_allclose(np.asarray(got), np.asarray(want), rtol=1e-6, atol=1e-6)
