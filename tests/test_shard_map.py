@@ -33,13 +33,18 @@ def _loss(values, bias, x, q, kmat, A):
   return jnp.sum(out ** 2) + jnp.sum(jsdl.spmm(A.with_values(values), x, precision="highest") ** 2)
 
 
-def _sharded_grads(mesh, A):
+def _sharded_grads(mesh, A, check_vma=True):
   """Grads of _loss with the batch split over the mesh's axis "d" and values, bias replicated:
-  shard_map's types make the replicated operands' gradients sums over the axis already."""
+  shard_map's types make the replicated operands' gradients sums over the axis already (without
+  check_vma the caller sums them)."""
   def local(values, bias, x, q, kmat):
-    return jax.grad(_loss, argnums=(0, 1, 2, 3, 4))(values, bias, x, q, kmat, A)
+    grads = jax.grad(_loss, argnums=(0, 1, 2, 3, 4))(values, bias, x, q, kmat, A)
+    if check_vma:
+      return grads
+    return (jax.lax.psum(grads[0], "d"), jax.lax.psum(grads[1], "d")) + grads[2:]
   specs = (P(), P(), P("d"), P("d"), P("d"))
-  return jax.jit(jax.shard_map(local, mesh=mesh, in_specs=specs, out_specs=specs))
+  return jax.jit(jax.shard_map(local, mesh=mesh, in_specs=specs, out_specs=specs,
+                               check_vma=check_vma))
 
 
 def _mesh(devices):
@@ -80,7 +85,8 @@ def test_results_vary_over_the_axis_their_operands_vary_over(op):
 
 def test_data_parallel_over_two_cpu_devices():
   """Two host CPU devices (a fresh process: the device count is fixed at JAX's start): each
-  computes its half of the batch, and the replicated values' gradient is the sum of both."""
+  computes its half of the batch, and the replicated values' gradient is the sum of both, with
+  shard_map's check_vma and without it."""
   script = textwrap.dedent("""
       import jax, numpy as np
       import test_shard_map as t
@@ -88,10 +94,11 @@ def test_data_parallel_over_two_cpu_devices():
       A, x, q, kmat = t._problem()
       bias = jax.numpy.linspace(-1.0, 1.0, A.shape[0])
       args = (A.values, bias, x, q, kmat)
-      got = t._sharded_grads(t._mesh(jax.devices()), A)(*args)
       want = jax.jit(jax.grad(t._loss, argnums=(0, 1, 2, 3, 4)))(*args, A)
-      for g, w in zip(got, want):
-          np.testing.assert_allclose(np.asarray(g), np.asarray(w), rtol=2e-5, atol=2e-5)
+      for check_vma in (True, False):
+          got = t._sharded_grads(t._mesh(jax.devices()), A, check_vma)(*args)
+          for g, w in zip(got, want):
+              np.testing.assert_allclose(np.asarray(g), np.asarray(w), rtol=2e-5, atol=2e-5)
       print("ok")
   """)
   flags = os.environ.get("XLA_FLAGS", "") + " --xla_force_host_platform_device_count=2"
