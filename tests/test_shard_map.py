@@ -86,7 +86,7 @@ def test_results_vary_over_the_axis_their_operands_vary_over(op):
 def test_data_parallel_over_two_cpu_devices():
   """Two host CPU devices (a fresh process: the device count is fixed at JAX's start): each
   computes its half of the batch, and the replicated values' gradient is the sum of both, with
-  shard_map's check_vma and without it."""
+  shard_map's check_vma and without it; plain jit on batch-sharded operands is right too."""
   script = textwrap.dedent("""
       import jax, numpy as np
       import test_shard_map as t
@@ -95,10 +95,17 @@ def test_data_parallel_over_two_cpu_devices():
       bias = jax.numpy.linspace(-1.0, 1.0, A.shape[0])
       args = (A.values, bias, x, q, kmat)
       want = jax.jit(jax.grad(t._loss, argnums=(0, 1, 2, 3, 4)))(*args, A)
+      mesh = t._mesh(jax.devices())
       for check_vma in (True, False):
-          got = t._sharded_grads(t._mesh(jax.devices()), A, check_vma)(*args)
+          got = t._sharded_grads(mesh, A, check_vma)(*args)
           for g, w in zip(got, want):
               np.testing.assert_allclose(np.asarray(g), np.asarray(w), rtol=2e-5, atol=2e-5)
+      # Plain jit on batch-sharded operands: no partitioning rule, so XLA gathers them; right.
+      split = jax.sharding.NamedSharding(mesh, t.P("d"))
+      sharded = [a if i < 2 else jax.device_put(a, split) for i, a in enumerate(args)]
+      got = jax.jit(jax.grad(t._loss, argnums=(0, 1, 2, 3, 4)))(*sharded, A)
+      for g, w in zip(got, want):
+          np.testing.assert_allclose(np.asarray(g), np.asarray(w), rtol=2e-5, atol=2e-5)
       print("ok")
   """)
   flags = os.environ.get("XLA_FLAGS", "") + " --xla_force_host_platform_device_count=2"
