@@ -24,9 +24,11 @@ import jax.numpy as jnp
 import numpy as np
 
 import jax_sparse_dl as jsdl
-import jax_sparse_dl.spmm as spmm_module
 from jax_sparse_dl import dlmc
 from jax_sparse_dl.timing import time_per_call
+
+# The module, not the function jax_sparse_dl.spmm that `import jax_sparse_dl.spmm as ...` gives.
+spmm_module = sys.modules["jax_sparse_dl.spmm"]
 
 # (pattern under <dlmc>/<suite>/magnitude_pruning/, Ns): the benchmark's 95% and 98% problems,
 # and more ResNet-50 95% layers at batch 256 (the memory-bound regime where the tile may win).
