@@ -216,6 +216,66 @@ def test_summary_geomean_and_crossover():
     assert "jsdl_f32_highest/dense_f32_highest" in text and "mismatches" in text
 
 
+def _targets(recs):
+    from jax_sparse_dl.bench.targets import judge_targets
+    return {target: (measured, verdict)
+            for target, measured, verdict in judge_targets(report.summarize(recs))}
+
+
+def test_issue_targets_are_judged():
+    from jax_sparse_dl.bench.targets import TARGETS
+    cusparse, tflops, default = TARGETS[0].text, TARGETS[2].text, TARGETS[3].text
+    sddmm, softmax = TARGETS[5].text, TARGETS[-1].text
+    recs = []
+    # transformer N=2048: 2.5x cuSPARSE; jsdl DEFAULT loses to dense at 0.7 only, wins from 0.8.
+    for i, (lvl, dense_ratio) in enumerate([(0.7, 0.5), (0.8, 1.5), (0.9, 3.0)]):
+        recs += [_rec(f"p{i}", "jsdl_f32_highest", 10.0, level=lvl, n_class="N=2048",
+                      tflops=12.0),
+                 _rec(f"p{i}", "cusparse_best", 25.0, level=lvl, n_class="N=2048"),
+                 _rec(f"p{i}", "jsdl_f32_default", 10.0, level=lvl, n_class="N=2048"),
+                 _rec(f"p{i}", "dense_f32_default", 10.0 * dense_ratio, level=lvl,
+                      n_class="N=2048")]
+    got = _targets(recs)
+    assert got[cusparse] == ("2.50x (3 problems)", "met")
+    assert got[tflops] == ("12 TFLOP/s (3 problems)", "met")
+    assert got[default][1] == "met" and "wins (lowest 1.50x)" in got[default][0]
+    assert got[softmax] == ("-", "not measured")
+    assert got[sddmm] == ("-", "not measured")  # no SDDMM in this run
+    # rn50 batch 1 loses at 0.9, above the threshold: missed, and said where.
+    recs += [_rec("q", "jsdl_f32_default", 10.0, suite="rn50", level=0.9, n_class="batch 1"),
+             _rec("q", "dense_f32_default", 9.0, suite="rn50", level=0.9, n_class="batch 1"),
+             _rec("q", "jsdl_f32_highest", 10.0, suite="rn50", level=0.9, n_class="batch 1"),
+             _rec("q", "cusparse_best", 5.0, suite="rn50", level=0.9, n_class="batch 1")]
+    got = _targets(recs)
+    assert got[default][1] == "missed" and "rn50 batch 1: loses at 0.9 (lowest 0.90x)" \
+        in got[default][0]
+    assert got[cusparse][1] == "missed"  # (2.5^3 * 0.5)^(1/4) = 1.67
+    assert got[cusparse][0].startswith("1.67x (4")
+    assert got[tflops][1] == "met"  # rn50 is not in the transformer's median
+    # The softmax target reads the jsdl float32 record's share of copy bandwidth.
+    soft = [{"op": "softmax", "contender": "jsdl_f32", "status": "ok", "median_us": 70.0,
+             "pct_copy_bw": 69.0, "heads": 8, "seq": 8192, "level": 0.95}]
+    assert _targets(soft)[softmax] == (
+        "69.0% (8 heads, sequence 8192, sparsity 0.95)", "missed")
+    # summary.md shows the measured targets on a GPU run only.
+    s = report.summarize(recs)
+    assert "Issue 3's targets" in report.render_markdown(s, {"backend": "gpu"})
+    assert "Issue 3's targets" not in report.render_markdown(s, {"backend": "cpu"})
+    assert "missed  SpMM float32 DEFAULT" in "\n".join(report.text_tables(s, {"backend": "gpu"}))
+
+
+def test_results_csv_alone_is_read_back(tmp_path):
+    from jax_sparse_dl.bench.results import write_csv
+    recs = [_rec("p", "jsdl_f32_highest", 10.0, level=0.8, n_class="N=2048"),
+            _rec("p", "cusparse_best", 30.0, level=0.8, n_class="N=2048")]
+    write_csv(tmp_path / "results.csv", recs)
+    metadata, back = load_results(tmp_path)
+    assert metadata == {} and back[1]["median_us"] == 30.0 and back[0]["level"] == 0.8
+    assert back[0]["reason"] is None and back[0]["n_class"] == "N=2048"
+    rows = dict(report.summarize(back)["spmm"]["speedup"])
+    assert rows[("all", "all")][("jsdl_f32_highest", "cusparse_best")] == (pytest.approx(3.0), 1)
+
+
 def test_plots_when_matplotlib_is_there(tmp_path):
     pytest.importorskip("matplotlib")
     from jax_sparse_dl.bench.plots import make_plots

@@ -24,6 +24,7 @@ from pathlib import Path
 
 from .common import format_table
 from .results import forced_kernel_choices
+from .targets import judge_targets
 
 __all__ = ["COMPARISONS", "THROUGHPUT_CONTENDERS", "geomean", "summarize", "render_markdown",
            "text_tables", "write_report", "main"]
@@ -146,9 +147,11 @@ def summarize(records, metadata=None) -> dict:
         for key in sorted(speed, key=lambda k: (k[0] == ALL, _suite_key(k[0]), _level_key(k[1]))):
             cells = {c: (geomean(speed[key][c]), len(speed[key][c])) for c in comps}
             speed_rows.append((key, cells))
-        cross = {}
+        cross, level_means = {}, {}
         for (suite, ncls), per_level in sorted(
                 speed_class.items(), key=lambda kv: (_suite_key(kv[0][0]), _ncls_key(kv[0][1]))):
+            level_means[(suite, ncls)] = {lv: {c: geomean(r) for c, r in v.items()}
+                                          for lv, v in per_level.items()}
             cross[(suite, ncls)] = {
                 c: _crossover({lv: geomean(v.get(c, [])) for lv, v in per_level.items()
                                if v.get(c)})
@@ -168,6 +171,7 @@ def summarize(records, metadata=None) -> dict:
                                    statistics.median(pct) if pct else None, len(rs))
             tp_rows.append((key, cells))
         summary[op] = {"comparisons": comps, "speedup": speed_rows, "crossover": cross,
+                       "level_means": level_means,
                        "throughput": tp_rows, "throughput_contenders": tp_names,
                        "best_algs": {s: dict(v) for s, v in best_algs.items()},
                        "problems": len(problems)}
@@ -313,6 +317,12 @@ def render_markdown(summary, metadata, plots=()) -> str:
             lines.append(f"- {op} {name}: {count} x {reason}")
         lines.append("")
 
+    if targets := _measured_targets(summary, md):
+        lines += ["## Issue 3's targets (H100 / H200)", "",
+                  "Geometric means over this run's problems; \"from L on\": in every suite and "
+                  "size class, jsdl is faster at every level from L on (`bench/targets.py`).", ""]
+        lines += _md_table(["target", "measured", "verdict"], targets) + [""]
+
     for op in ("spmm", "sddmm"):
         s = summary.get(op)
         if not s:
@@ -362,7 +372,14 @@ def render_markdown(summary, metadata, plots=()) -> str:
     return "\n".join(lines) + "\n"
 
 
-def text_tables(summary) -> list[str]:
+def _measured_targets(summary, metadata) -> list:
+    """The issue's targets this run measured; none off the GPU (they are a GPU's targets)."""
+    if (metadata or {}).get("backend", "gpu") != "gpu":
+        return []
+    return [row for row in judge_targets(summary) if row[2] != "not measured"]
+
+
+def text_tables(summary, metadata=None) -> list[str]:
     """The tables printed at the end of a run (plain text)."""
     out = []
     for op in ("spmm", "sddmm"):
@@ -377,6 +394,10 @@ def text_tables(summary) -> list[str]:
     if soft and soft["records"]:
         out.append(f"softmax (copy bandwidth {_num(soft['copy_gbps'], '.0f')} GB/s)")
         out += format_table(*softmax_table(soft))
+        out.append("")
+    if targets := _measured_targets(summary, metadata):
+        out.append("issue 3's targets")
+        out += [f"  {verdict:>6}  {target}: {measured}" for target, measured, verdict in targets]
         out.append("")
     if summary["bad"]:
         out.append(f"!! {len(summary['bad'])} mismatches / errors: see summary.md")
@@ -395,7 +416,7 @@ def write_report(out_dir, metadata, records, plots=True) -> list[str]:
         except Exception as e:  # noqa: BLE001 - plots are optional
             print(f"plots failed: {type(e).__name__}: {e}", file=sys.stderr)
     (out_dir / "summary.md").write_text(render_markdown(summary, metadata, files))
-    return text_tables(summary) + [f"summary: {out_dir / 'summary.md'}"
+    return text_tables(summary, metadata) + [f"summary: {out_dir / 'summary.md'}"
                                    + (f", plots: {', '.join(Path(f).name for f in files)}"
                                       if files else " (no plots: matplotlib missing or disabled)"
                                       if plots else "")]

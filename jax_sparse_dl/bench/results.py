@@ -189,9 +189,26 @@ def _read_jsonl(path):
     return out
 
 
+def _csv_value(text: str):
+    if text == "":
+        return None
+    for kind in (int, float):
+        try:
+            return kind(text)
+        except ValueError:
+            pass
+    return text
+
+
+def _read_csv(path):
+    with open(path, newline="") as f:
+        return [{k: _csv_value(v) for k, v in row.items()} for row in csv.DictReader(f)]
+
+
 def load_results(out_dir):
     """(metadata, records) from results.json, or from results.jsonl when the run was cut off
-    before the first results.json (metadata then {})."""
+    before the first results.json, or from results.csv alone (the recorded runs in docs/gpu-runs
+    keep only the csv); metadata {} without results.json."""
     out_dir = Path(out_dir)
     path = out_dir / "results.json"
     if path.is_file():
@@ -206,4 +223,6 @@ def load_results(out_dir):
     jsonl = out_dir / "results.jsonl"
     if jsonl.is_file():
         return {}, _read_jsonl(jsonl)
-    raise FileNotFoundError(f"no results.json or results.jsonl in {out_dir}")
+    if (out_dir / "results.csv").is_file():
+        return {}, _read_csv(out_dir / "results.csv")
+    raise FileNotFoundError(f"no results.json, results.jsonl or results.csv in {out_dir}")

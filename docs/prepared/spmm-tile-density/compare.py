@@ -14,6 +14,7 @@ Every output is checked against float64 on 512 of its columns.
 Run on the GPU machine after `pip install .`, from /tmp:
   python <repo>/docs/prepared/spmm-tile-density/compare.py <repo>/.dlmc
 """
+import importlib
 import os
 import re
 import sys
@@ -28,7 +29,7 @@ from jax_sparse_dl import dlmc
 from jax_sparse_dl.timing import time_per_call
 
 # The module, not the function jax_sparse_dl.spmm that `import jax_sparse_dl.spmm as ...` gives.
-spmm_module = sys.modules["jax_sparse_dl.spmm"]
+spmm_module = importlib.import_module("jax_sparse_dl.spmm")
 
 # (pattern under <dlmc>/<suite>/magnitude_pruning/, Ns): the benchmark's 95% and 98% problems,
 # and more ResNet-50 95% layers at batch 256 (the memory-bound regime where the tile may win).
