@@ -37,6 +37,7 @@ rn50/0.9/bottleneck_2_block_group1_1_1 3136
 transformer/0.8/body_decoder_layer_0_encdec_attention_multihead_attention_k_fully_connected 256
 transformer/0.9/body_decoder_layer_0_ffn_conv2_fully_connected 256
 rn50/0.95/bottleneck_1_block_group_projection_block_group2 3136
+rn50/0.7/bottleneck_1_block_group_projection_block_group2 3136
 rn50/0.98/bottleneck_1_block_group1_1_1 802816
 LIST
 awk '/^==/ {key = $2 " " $3 " " $4 " " $5; side = $6; if (!(key in seen)) {seen[key] = 1; keys[++c] = key}}
