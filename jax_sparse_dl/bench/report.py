@@ -374,7 +374,7 @@ def render_markdown(summary, metadata, plots=()) -> str:
 
 def _measured_targets(summary, metadata) -> list:
     """The issue's targets this run measured; none off the GPU (they are a GPU's targets)."""
-    if (metadata or {}).get("backend", "gpu") != "gpu":
+    if (metadata or {}).get("backend", "gpu") not in ("gpu", "cuda"):
         return []
     return [row for row in judge_targets(summary) if row[2] != "not measured"]
 
