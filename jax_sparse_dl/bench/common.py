@@ -9,7 +9,11 @@ import math
 
 import numpy as np
 
-__all__ = ["rel_err", "softmax_reference", "short_exc", "format_table", "TOLERANCES", "tolerance"]
+__all__ = ["rel_err", "softmax_reference", "short_exc", "format_table", "TOLERANCES", "tolerance",
+           "ALL"]
+
+# The summary's key for a geometric mean over every suite or every level.
+ALL = "all"
 
 # Relative L2 error allowed per precision class (the reference is float64 on the same rounded
 # inputs, so what remains is the arithmetic: float32, TF32 products, bfloat16 output rounding).

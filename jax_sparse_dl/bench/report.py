@@ -22,7 +22,7 @@ import sys
 from collections import defaultdict
 from pathlib import Path
 
-from .common import format_table
+from .common import ALL, format_table
 from .results import forced_kernel_choices
 from .targets import judge_targets
 
@@ -48,7 +48,6 @@ THROUGHPUT_CONTENDERS = {
               "dense_f32_highest", "dense_f32_default", "dense_bf16", "bcoo_sampled"],
 }
 _SUITE_ORDER = {"transformer": 0, "rn50": 1}
-ALL = "all"
 
 
 def geomean(xs):
@@ -150,11 +149,10 @@ def summarize(records, metadata=None) -> dict:
         cross, level_means = {}, {}
         for (suite, ncls), per_level in sorted(
                 speed_class.items(), key=lambda kv: (_suite_key(kv[0][0]), _ncls_key(kv[0][1]))):
-            level_means[(suite, ncls)] = {lv: {c: geomean(r) for c, r in v.items()}
-                                          for lv, v in per_level.items()}
+            means = {lv: {c: geomean(r) for c, r in v.items()} for lv, v in per_level.items()}
+            level_means[(suite, ncls)] = means
             cross[(suite, ncls)] = {
-                c: _crossover({lv: geomean(v.get(c, [])) for lv, v in per_level.items()
-                               if v.get(c)})
+                c: _crossover({lv: m[c] for lv, m in means.items() if c in m})
                 for c in comps if c[1].startswith("dense")}
         tp_names = [c for c in THROUGHPUT_CONTENDERS[op] if c in present]
         tp_names += sorted(c for c in present - set(tp_names)

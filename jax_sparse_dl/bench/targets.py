@@ -6,9 +6,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-__all__ = ["TARGETS", "Target", "judge_targets"]
+from .common import ALL
 
-ALL = "all"
+__all__ = ["TARGETS", "Target", "judge_targets"]
 
 
 @dataclass(frozen=True)
@@ -74,7 +74,7 @@ def _from_level(target, s):
 def _median_tflops(target, s):
     for (suite, size, level), cells in s["throughput"]:
         if (suite, size, level) == (target.suite, target.size, ALL) and target.jsdl in cells:
-            tflops, pct, n = cells[target.jsdl]
+            tflops, _, n = cells[target.jsdl]
             return tflops >= target.threshold, f"{tflops:.3g} TFLOP/s ({n} problems)"
     return None, None
 
