@@ -25,9 +25,9 @@ int main() {
     const jsdl::SpmmChoice c =
         jsdl::ChooseSpmm(m, k, n, batch, nnz, vec, elem_bytes, copy_ok != 0, h200,
                          can_wgmma != 0, tf32 != 0, can_k_parts != 0);
-    std::printf("%d %d %d %d %d %d %d %d %d\n", static_cast<int>(c.kind), c.tile_cols,
+    std::printf("%d %d %d %d %d %d %d %d %d %d\n", static_cast<int>(c.kind), c.tile_cols,
                 c.rows_per_warp, c.lanes, c.warps, c.rows_per_block, c.pass_rows, c.stream_vecs,
-                c.k_parts);
+                c.k_parts, static_cast<int>(c.batched));
   }
 }
 """
@@ -47,21 +47,23 @@ def choose(tmp_path_factory):
         vec = vec if vec is not None else (16 // elem_bytes if n % (16 // elem_bytes) == 0
                                            else 1)
         nnz = int(round(m * k * density))
-        kind, tile, rpw, lanes, warps, rpb, pass_rows, vecs, k_parts = driver(
+        kind, tile, rpw, lanes, warps, rpb, pass_rows, vecs, k_parts, batched = driver(
             f"{m} {k} {n} {batch} {nnz} {vec} {elem_bytes} {int(copy_ok)} {int(can_wgmma)} "
             f"{int(tf32)} {int(can_k_parts)} {variant or '-'}\n")
         return dict(kind=KINDS[kind], tile=tile, rows_per_warp=rpw, lanes=lanes, warps=warps,
-                    rows_per_block=rpb, pass_rows=pass_rows, vecs=vecs, k_parts=k_parts)
+                    rows_per_block=rpb, pass_rows=pass_rows, vecs=vecs, k_parts=k_parts,
+                    batched=bool(batched))
 
     return run
 
 
 @pytest.mark.parametrize("m, k, n, density", [
-    (512, 512, 256, 0.02), (512, 512, 2048, 0.3), (2048, 512, 256, 0.05), (64, 64, 802816, 0.5),
-    (128, 512, 784, 0.02)])
+    (512, 512, 256, 0.1), (512, 512, 2048, 0.3), (2048, 512, 256, 0.05), (64, 64, 802816, 0.5),
+    (128, 512, 784, 0.1)])
 @pytest.mark.parametrize("elem_bytes", [4, 2])
 def test_wide_stream_wherever_its_panel_fits(choose, m, k, n, density, elem_bytes):
-    # Session 13 (device clock): at any re-use, once n fills a 256-byte tile.
+    # Session 13 (device clock): once n fills a 256-byte tile; session 43: but for one short wave
+    # at a re-use under 0.5 (next test).
     c = choose(m, k, n, density, elem_bytes)
     assert (c["kind"], c["vecs"], c["tile"], c["pass_rows"]) == ("stream", 2, 256 // elem_bytes, 0)
     assert c["rows_per_block"] >= 1
@@ -74,8 +76,41 @@ def test_gather_over_waves_of_wide_stream_blocks_at_low_reuse(choose):
         assert (c["kind"], c["tile"], c["lanes"]) == ("gather", 128, 16)
         assert choose(m, k, 200704, 0.05)["vecs"] == 2  # re-use 3.2 and 6.4
         assert choose(m, k, 200704, 0.02, elem_bytes=2)["vecs"] == 2  # 16-bit: not timed
-    assert choose(128, 512, 784, 0.02)["vecs"] == 2  # one wave
-    assert choose(128, 512, 8192, 0.02, batch=32)["kind"] == "gather"  # waves over the batch
+    assert choose(128, 512, 784, 0.1)["vecs"] == 2  # one wave
+    c = choose(128, 512, 8192, 0.02, batch=32)  # waves over the batch
+    assert (c["kind"], c["batched"]) == ("gather", False)
+
+
+@pytest.mark.parametrize("elem_bytes", [4, 2])
+def test_batched_gather_for_one_short_wave_at_low_reuse(choose, elem_bytes):
+    # Session 43 (H100): ResNet-50's 128 x 512 at 98%, N = 784 (re-use 0.26 in float32) and
+    # 512 x 512 at 98%, N = 256 (0.32): 128 columns, one row a warp, 8 warps, loads batched.
+    for m, k, n in [(128, 512, 784), (512, 512, 256)]:
+        c = choose(m, k, n, 0.02, elem_bytes)
+        assert (c["kind"], c["tile"], c["rows_per_warp"], c["lanes"], c["warps"], c["batched"]) == (
+            "gather", 128, 1, 0, 8, True)
+    # A re-use of 0.5 or more keeps the wide stream kernel (512 x 512 at 80%, N = 256: 3.2 in
+    # float32, 1.6 in bfloat16; at 90%, 1.6 and 0.8).
+    assert choose(512, 512, 256, 0.2, elem_bytes)["vecs"] == 2
+    assert choose(512, 512, 256, 0.1, elem_bytes)["vecs"] == 2
+    # More blocks than SMs: the batch's registers would cost resident warps (N = 200704 lost).
+    assert not choose(128, 512, 200704, 0.02, elem_bytes)["batched"]
+    assert not choose(1024, 512, 256, 0.02, elem_bytes)["batched"]  # 128 x 2 blocks
+    assert not choose(128, 512, 784, 0.02, elem_bytes, batch=2)["batched"]  # 2 x 112 blocks
+    # Rows not 16-byte aligned (no vectors) and float64 (no shared-memory copy) keep theirs.
+    assert not choose(128, 512, 786, 0.02, elem_bytes)["batched"]
+    assert not choose(128, 512, 784, 0.02, 8, copy_ok=False)["batched"]
+
+
+def test_batched_gather_variant(choose):
+    c = choose(512, 512, 256, 0.2, variant="gather-batched:64:2:16")
+    assert (c["kind"], c["tile"], c["rows_per_warp"], c["warps"], c["batched"]) == (
+        "gather", 64, 2, 16, True)
+    c = choose(512, 512, 256, 0.2, variant="gather-batched")
+    assert (c["kind"], c["tile"], c["rows_per_warp"], c["warps"], c["batched"]) == (
+        "gather", 128, 1, 8, True)
+    c = choose(512, 512, 256, 0.02, variant="gather:128:1")
+    assert (c["kind"], c["batched"]) == ("gather", False)
 
 
 def test_wide_stream_for_narrow_outputs_only_with_reuse(choose):

@@ -25,9 +25,12 @@ struct SpmmLaneLayout {
 // Gather kernel: a warp per (sparse row, column tile), rows_per_warp rows in
 // turn; dense rows are read straight from global memory (L1/L2) for every
 // entry. Any n, any dtype, any column order. Warps per block: a launch choice
-// (SpmmChoice::warps).
-template <typename Layout>
-struct SpmmGatherConfig : Layout {};
+// (SpmmChoice::warps). kBatch > 1: the dense rows of that many steps loaded at once
+// (kRowBatch in spmm_tiles.cuh; SpmmChoice::batched).
+template <typename Layout, int kBatch = 1>
+struct SpmmGatherConfig : Layout {
+  static constexpr int kRowBatch = kBatch;
+};
 
 // Panel kernel: a block of 8 warps x rows_per_warp sparse rows shares one
 // column tile, whose whole dense panel (k x kTileCols) sits in shared memory.

@@ -115,11 +115,16 @@ ffi::Error LaunchPanelFor(cudaStream_t stream, const SpmmArgs<T>& args, int tile
 
 template <int kVec, int kLanes, int kVecsPerLane>
 using GatherConfig = SpmmGatherConfig<SpmmLaneLayout<kVec, kLanes, kVecsPerLane>>;
+// One vector a lane, kRowBatch steps of dense-row loads at once (SpmmChoice::batched).
+template <typename T, int kVec, int kLanes>
+using BatchedGatherConfig =
+    SpmmGatherConfig<SpmmLaneLayout<kVec, kLanes, 1>, kRowBatch<T, SpmmLaneLayout<kVec, kLanes, 1>>>;
 
 // Gather kernel: 16-byte vectors when rows allow, groups as narrow as the tile
 // (lanes = 0), or `lanes` lanes a group with several vectors a lane (4 lanes x
 // 2 or 4 vectors, 8 x 2 or 4, 16 x 2, 32 x 2: fewer groups, so fewer shuffles
-// per entry, and more loads in flight per lane).
+// per entry, and more loads in flight per lane). Batched (16-bit and float32
+// types, 16-byte vectors): 16 or 32 lanes a group, one vector each.
 template <typename T>
 ffi::Error LaunchGatherFor(cudaStream_t stream, const SpmmArgs<T>& args,
                            const SpmmChoice& choice) {
@@ -127,6 +132,12 @@ ffi::Error LaunchGatherFor(cudaStream_t stream, const SpmmArgs<T>& args,
   const int warps = choice.warps < 1 ? 1 : choice.warps;  // LaunchGather caps it
   const int tile = choice.tile_cols, lanes = choice.lanes;
   constexpr int kVec = kVec16<T>;
+  if constexpr (sizeof(T) <= 4) {
+    if (choice.batched && args.n % kVec == 0)
+      return tile <= 16 * kVec
+                 ? LaunchGather<T, BatchedGatherConfig<T, kVec, 16>>(stream, args, rows, warps)
+                 : LaunchGather<T, BatchedGatherConfig<T, kVec, 32>>(stream, args, rows, warps);
+  }
 #define JSDL_GATHER(VEC, LANES, VECS) \
   return LaunchGather<T, GatherConfig<VEC, LANES, VECS>>(stream, args, rows, warps)
   if (args.n % kVec == 0) {

@@ -34,8 +34,8 @@ __device__ __forceinline__ void SpmmGatherRow(const SpmmArgs<T>& args, int64_t r
       const int64_t cols_left = args.n - col0;
       SpmmAcc<T, Config> acc;
       ZeroAcc<T, Config>(acc);
-      AccumulateRow<T, Config>(acc, values, args.column_indices, start, end, dense + col0,
-                               args.n, cols_left, lane);
+      AccumulateRow<T, Config, Config::kRowBatch>(acc, values, args.column_indices, start, end,
+                                                  dense + col0, args.n, cols_left, lane);
       StoreOutputTile<T, Config>(acc, args.out + (b * args.m + row) * args.n + col0,
                                  cols_left, lane, bias, args.relu);
     }

@@ -1,6 +1,7 @@
 // Which SpMM kernel and tile for a problem. The thresholds come from the
 // measurements in docs/kernels.md; JSDL_SPMM_VARIANT overrides the choice for
 // tuning runs ("gather", "gather:<tile_cols>:<rows_per_warp>[:<lanes>[:<warps>]]",
+// "gather-batched:<tile_cols>:<rows_per_warp>[:<warps>]" (one vector a lane, batched loads),
 // "panel:<tile_cols>:<rows_per_warp>", "stream[:<rows_per_block>[:<pass_rows>]]",
 // "wide-stream[:<rows_per_block>]", "wgmma[:<parts over k>]"; "no-wgmma": the heuristic without
 // the wgmma tile).
@@ -28,6 +29,7 @@ struct SpmmChoice {
   int pass_rows = 0;       // stream: panel rows a pass (0: the whole panel at once)
   int stream_vecs = 1;     // stream: 16-byte vectors a lane (2: 256-byte panel rows)
   int k_parts = 1;         // wgmma: parts over k an item (SpmmWgmmaConfig::kMaxKParts)
+  bool batched = false;    // gather: kRowBatch steps of dense-row loads at once
 };
 
 // What the heuristic needs of the device.
@@ -274,6 +276,11 @@ inline SpmmChoice ChooseSpmm(int64_t m, int64_t k, int64_t n, int64_t batch, int
   const double stream_reuse = stream_ok ? stream.rows_per_block * density : 0.0;
   const double wide_reuse = wide_fits ? wide_stream.rows_per_block * density : 0.0;
   SpmmChoice wgmma{SpmmKernelKind::kWgmma, SpmmWgmmaConfig::kCols, 0};
+  auto batched_gather = [](int tile_cols, int rows_per_warp, int warps) {
+    SpmmChoice choice{SpmmKernelKind::kGather, tile_cols, rows_per_warp, 0, warps};
+    choice.batched = true;
+    return choice;
+  };
   if (const char* v = std::getenv("JSDL_SPMM_VARIANT")) {
     int a = 0, b = 0;
     if (can_wgmma && std::strncmp(v, "wgmma", 5) == 0) {
@@ -289,6 +296,12 @@ inline SpmmChoice ChooseSpmm(int64_t m, int64_t k, int64_t n, int64_t batch, int
         wgmma.k_parts = WgmmaKParts(items, chunks, WgmmaChunkNanos(elem_bytes, tf32), num_sms,
                                     can_k_parts);
       return wgmma;
+    }
+    if (std::strncmp(v, "gather-batched", 14) == 0) {
+      int warps = 8;
+      if (std::sscanf(v, "gather-batched:%d:%d:%d", &a, &b, &warps) >= 2)
+        return batched_gather(a, b, warps);
+      return batched_gather(128, 1, 8);
     }
     if (std::strncmp(v, "gather", 6) == 0) {
       int lanes = 0, warps = 8;
@@ -326,6 +339,18 @@ inline SpmmChoice ChooseSpmm(int64_t m, int64_t k, int64_t n, int64_t batch, int
         WgmmaFasterParts(m, k, n, batch, nnz, elem_bytes, tf32, num_sms, can_k_parts);
     if (wgmma.k_parts > 0) return wgmma;
   }
+  // One short wave at a re-use under 0.5 (session 43, H100, the standalone harness): the stream
+  // blocks copy whole panels to use few of their rows, where the gather kernel with batched loads
+  // reads just those rows, two memory latencies a row of up to 8 entries. ResNet-50's 128 x 512
+  // at 98%, N = 784 (re-use 0.26): 5.05 us against the wide stream kernel's 5.93 (bfloat16 4.96
+  // against 5.77); 512 x 512 at 98%, N = 256 (0.32): 5.07 against 5.86 (4.97 against 5.77). At a
+  // re-use of 1.6 (bfloat16) and 3.2 (float32) the stream kernels kept winning (512 x 512 at 80%,
+  // N = 256: 8.9 against 12.1 and 8.3 against 14.3); between 0.32 and 1.6 was not timed.
+  // Within one block an SM, since the batch's registers (float32: 88) cost resident warps: with
+  // many waves the batched kernel lost (128 x 512 at 98%, N = 200704: 0.80x).
+  const int64_t batched_blocks = (m + 7) / 8 * ((n + 127) / 128) * batch;
+  if (vec > 1 && wide_fits && wide_reuse < 0.5 && batched_blocks <= num_sms)
+    return batched_gather(128, 1, 8);
   // Many waves of stream blocks (each copies its panel, multiplies, stores, one block an SM)
   // at a low re-use: the gather kernel, whose many resident blocks overlap those phases.
   const bool gather_waves = f32_vec && wide && wide_fits &&

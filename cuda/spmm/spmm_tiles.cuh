@@ -99,11 +99,68 @@ __device__ __forceinline__ void AccumulateEntry(SpmmAcc<T, Layout>& acc,
   }
 }
 
+// Steps of one sparse tile that the batched loop (kBatch > 1) takes at once: every dense row loaded
+// before the first multiply-add. Written as one loop of load-then-multiply, the compiler keeps
+// one load in flight per warp (each load reuses the registers the previous entry's multiply-adds
+// wait on; session 42, in the SASS), so a row costs a memory latency an entry. At most 128 bytes
+// of loaded rows a lane and 8 steps. The registers this takes (float32 32 x 1: 52 -> 88) cost
+// resident warps, so only calls of one wave take it (ChooseSpmm).
+template <typename T, typename Layout>
+inline constexpr int kRowBatch = [] {
+  constexpr int kBytes = Layout::kVecsPerLane * Layout::kVec * static_cast<int>(sizeof(T));
+  constexpr int kSteps = kWarpSize / Layout::kGroups;
+  const int batch = 128 / kBytes < 8 ? 128 / kBytes : 8;
+  return batch < 1 ? 1 : batch < kSteps ? batch : kSteps;
+}();
+
+// kBatch steps of the staged tile from step s0 (entry s * kGroups + group): their pairs by
+// shuffle, every dense row loaded, then the multiply-adds, as selects (in a branch the compiler
+// sinks each load back to its multiply-adds). Entries past `count` are neither loaded nor
+// multiplied (never a padding zero times a dense inf); each accumulator takes its entries in the
+// same order as the one-entry loop, so the sums are the same.
+template <typename T, typename Layout, int kBatch>
+__device__ __forceinline__ void AccumulateBatch(SpmmAcc<T, Layout>& acc, Acc<T> staged_value,
+                                                int32_t staged_column, int s0, int count,
+                                                const T* dense_tile, int64_t row_stride,
+                                                int64_t cols_left, int group, int lig) {
+  Acc<T> value[kBatch];
+  const T* row[kBatch];
+  bool live[kBatch];
+#pragma unroll
+  for (int b = 0; b < kBatch; ++b) {
+    const int idx = (s0 + b) * Layout::kGroups + group;
+    value[b] = __shfl_sync(kFullMask, staged_value, idx % kWarpSize);
+    const int32_t column = __shfl_sync(kFullMask, staged_column, idx % kWarpSize);
+    live[b] = idx < count;
+    row[b] = dense_tile + column * row_stride;
+  }
+  Vec<T, Layout::kVec> x[kBatch][Layout::kVecsPerLane];
+#pragma unroll
+  for (int b = 0; b < kBatch; ++b)
+#pragma unroll
+    for (int j = 0; j < Layout::kVecsPerLane; ++j) {
+      const int c = LaneColumn<Layout>(j, lig);
+      x[b][j] = live[b] && c < cols_left
+                    ? *reinterpret_cast<const Vec<T, Layout::kVec>*>(row[b] + c)
+                    : Vec<T, Layout::kVec>{};
+    }
+#pragma unroll
+  for (int b = 0; b < kBatch; ++b)
+#pragma unroll
+    for (int j = 0; j < Layout::kVecsPerLane; ++j)
+#pragma unroll
+      for (int i = 0; i < Layout::kVec; ++i) {
+        const Acc<T> sum = acc[j][i] + value[b] * ToAcc(x[b][j].v[i]);
+        acc[j][i] = live[b] ? sum : acc[j][i];
+      }
+}
+
 // Sparse tile loop of one row: acc += values[e] * dense row col[e] over the
 // entries e in [start, end). Lane l stages entry e0 + l of each 32-entry tile
-// and shuffles hand the pairs out, kGroups entries a step. Dense row c starts
-// at dense_tile + c * row_stride (global memory, or a shared-memory panel).
-template <typename T, typename Layout>
+// and shuffles hand the pairs out, kGroups entries a step (kBatch > 1: that
+// many steps at a time, AccumulateBatch). Dense row c starts at
+// dense_tile + c * row_stride (global memory, or a shared-memory panel).
+template <typename T, typename Layout, int kBatch = 1>
 __device__ __forceinline__ void AccumulateRow(SpmmAcc<T, Layout>& acc, const T* values,
                                               const int32_t* column_indices, int64_t start,
                                               int64_t end, const T* dense_tile,
@@ -116,8 +173,12 @@ __device__ __forceinline__ void AccumulateRow(SpmmAcc<T, Layout>& acc, const T* 
     const Acc<T> staged_value = e < end ? LoadAcc(values + e) : Acc<T>(0);
     const int32_t staged_column = e < end ? __ldg(column_indices + e) : 0;
     const int count = static_cast<int>(end - e0 < kWarpSize ? end - e0 : kWarpSize);
-    if (count == kWarpSize) {
-      // Full tile: no predicate, so loads of several entries overlap.
+    if constexpr (kBatch > 1) {
+      for (int s0 = 0; s0 * kGroups < count; s0 += kBatch)  // uniform trip count
+        AccumulateBatch<T, Layout, kBatch>(acc, staged_value, staged_column, s0, count,
+                                           dense_tile, row_stride, cols_left, group, lig);
+    } else if (count == kWarpSize) {
+      // Full tile: no predicate (yet one load in flight a warp: kRowBatch).
 #pragma unroll 8
       for (int s = 0; s < kWarpSize / kGroups; ++s) {
         const int idx = s * kGroups + group;
