@@ -34,7 +34,9 @@ pytestmark = [
 # tile index (float32 on a 9.0 device of a build with sm_90a, 3xTF32 at the suite's HIGHEST;
 # elsewhere, and for 16-bit types, the heuristic's choice): k = 800 and 1500 take the 3-stage
 # ring round several times, n = 200 ends in a partial column tile, m = 77 in a partial row tile.
-VARIANTS = ["gather", "gather:16:1", "gather:32:4", "gather:64:16", "gather:128:2", "gather:64:2:4",
+# gather-batched[:<tile>:<rows>[:<warps>]]: dense-row loads of several steps at once (16-byte
+# rows only; elsewhere the one-step gather kernel), the last batch of a row partly past its end.
+VARIANTS = ["gather-batched", "gather-batched:64:3:4", "gather-batched:32:2:16", "gather", "gather:16:1", "gather:32:4", "gather:64:16", "gather:128:2", "gather:64:2:4",
             "gather:32:1:4", "gather:64:3:8", "gather:128:1:16", "gather:256:1:32",
             "gather:128:3:8:32", "gather:64:2:0:16", "gather:32:5:0:32", "panel:4:1", "panel:16:2",
             "panel:32:4", "panel:64:1", "panel:128:8", "stream", "stream:1", "stream:7",

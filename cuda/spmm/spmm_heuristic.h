@@ -339,17 +339,17 @@ inline SpmmChoice ChooseSpmm(int64_t m, int64_t k, int64_t n, int64_t batch, int
         WgmmaFasterParts(m, k, n, batch, nnz, elem_bytes, tf32, num_sms, can_k_parts);
     if (wgmma.k_parts > 0) return wgmma;
   }
-  // One short wave at a re-use under 0.5 (session 43, H100, the standalone harness): the stream
+  // One short wave at a re-use under 0.35 (session 43, H100, the standalone harness): the stream
   // blocks copy whole panels to use few of their rows, where the gather kernel with batched loads
   // reads just those rows, two memory latencies a row of up to 8 entries. ResNet-50's 128 x 512
-  // at 98%, N = 784 (re-use 0.26): 5.05 us against the wide stream kernel's 5.93 (bfloat16 4.96
-  // against 5.77); 512 x 512 at 98%, N = 256 (0.32): 5.07 against 5.86 (4.97 against 5.77). At a
-  // re-use of 1.6 (bfloat16) and 3.2 (float32) the stream kernels kept winning (512 x 512 at 80%,
-  // N = 256: 8.9 against 12.1 and 8.3 against 14.3); between 0.32 and 1.6 was not timed.
-  // Within one block an SM, since the batch's registers (float32: 88) cost resident warps: with
-  // many waves the batched kernel lost (128 x 512 at 98%, N = 200704: 0.80x).
+  // at 98%, N = 784 (re-use 0.26, bfloat16 0.16) and 512 x 512 at 98%, N = 256 (0.32, 0.16): the
+  // first run 1.15-1.17x the wide stream kernel in both types, the second (old and new in turn,
+  // twice, where calls that kept their kernel moved by up to 3%) 1.00-1.12x. At 95% in bfloat16
+  // (re-use 0.4) it lost (0.95-0.98x), as at 1.6 and 3.2 (512 x 512 at 80%, N = 256: 0.73x and
+  // 0.58x). Within one block an SM, since the batch's registers (float32: 88) cost resident
+  // warps: over many waves it lost (128 x 512 at 98%, N = 200704: 0.80x).
   const int64_t batched_blocks = (m + 7) / 8 * ((n + 127) / 128) * batch;
-  if (vec > 1 && wide_fits && wide_reuse < 0.5 && batched_blocks <= num_sms)
+  if (vec > 1 && wide_fits && wide_reuse < 0.35 && batched_blocks <= num_sms)
     return batched_gather(128, 1, 8);
   // Many waves of stream blocks (each copies its panel, multiplies, stores, one block an SM)
   // at a low re-use: the gather kernel, whose many resident blocks overlap those phases.
