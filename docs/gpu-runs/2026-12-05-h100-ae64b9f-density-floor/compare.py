@@ -12,7 +12,7 @@ benchmark took 486 there. This times, in one process by the device clock, each p
 Every output is checked against float64 on 512 of its columns.
 
 Run on the GPU machine after `pip install .`, from /tmp:
-  python <repo>/docs/prepared/spmm-tile-density/compare.py <repo>/.dlmc
+  python <repo>/docs/gpu-runs/2026-12-05-h100-ae64b9f-density-floor/compare.py <repo>/.dlmc
 """
 import importlib
 import os

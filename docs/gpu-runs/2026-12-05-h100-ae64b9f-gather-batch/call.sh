@@ -1,5 +1,5 @@
-# Prepared in session 42: the SpMM gather and panel kernels with their dense-row loads batched
-# (gather-batch.patch, see README.md). One device call (about 5-6 min), carry [".dlmc"]:
+# Session 43 (run at ae64b9f): the SpMM gather and panel kernels with their dense-row loads batched
+# (gather-batch.patch, all of AccumulateRow) against the checkout. One device call (about 2 min), carry [".dlmc"]:
 # - build the standalone harness of this checkout (old) and of a copy with the patch applied (new);
 # - old and new in turn on the small calls where SpMM loses to cuSPARSE and on large gather calls,
 #   by the heuristic's choice and by forced CUDA-core variants, float32 (HIGHEST) and bfloat16;
@@ -9,7 +9,7 @@ set -u
 export OUT=${OUT:-$PWD/gpu-logs}
 R=$PWD
 T0=$(date +%s)
-P=docs/prepared/spmm-gather-batch
+P=docs/gpu-runs/2026-12-05-h100-ae64b9f-gather-batch
 INC=$(python3 -c "import jax; print(jax.ffi.include_dir())")
 rm -rf /tmp/new && mkdir -p /tmp/new && cp -r cuda scripts /tmp/new/ && patch -s -p1 -d /tmp/new < $P/gather-batch.patch
 nvcc -std=c++17 -O3 -arch=sm_90a -DJSDL_SM90A -I$INC scripts/spmm_harness.cu -o /tmp/sh_old > $OUT/build-old.log 2>&1 &
