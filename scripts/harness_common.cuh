@@ -149,9 +149,9 @@ inline std::vector<int32_t> RowsByLength(const Pattern& p) {
 }
 
 // Median over `batches` of the time per launch in batches of back-to-back
-// launches (CUDA events), after a warm-up; then one more launch for ncu.
+// launches (CUDA events), after a warm-up.
 template <typename Launch>
-double TimeAndProfile(cudaStream_t stream, int batches, Launch launch) {
+double TimeLaunches(cudaStream_t stream, int batches, Launch launch) {
   constexpr int kLaunchesPerBatch = 50;
   cudaEvent_t start, stop;
   HARNESS_CHECK(cudaEventCreate(&start));
@@ -168,13 +168,31 @@ double TimeAndProfile(cudaStream_t stream, int batches, Launch launch) {
     per_launch_us.push_back(ms * 1000.f / kLaunchesPerBatch);
   }
   std::sort(per_launch_us.begin(), per_launch_us.end());
-  HARNESS_CHECK(cudaProfilerStart());  // one steady-state launch for ncu
-  launch();
-  HARNESS_CHECK(cudaStreamSynchronize(stream));
-  HARNESS_CHECK(cudaProfilerStop());
   HARNESS_CHECK(cudaEventDestroy(start));
   HARNESS_CHECK(cudaEventDestroy(stop));
   return per_launch_us[per_launch_us.size() / 2];
+}
+
+// TimeLaunches, then one more launch for ncu (--profile-from-start off).
+template <typename Launch>
+double TimeAndProfile(cudaStream_t stream, int batches, Launch launch) {
+  const double us = TimeLaunches(stream, batches, launch);
+  HARNESS_CHECK(cudaProfilerStart());
+  launch();
+  HARNESS_CHECK(cudaStreamSynchronize(stream));
+  HARNESS_CHECK(cudaProfilerStop());
+  return us;
+}
+
+__global__ void EmptyKernel() {}
+
+// The loop's floor: an empty one-warp kernel timed as TimeLaunches times a call, so a small
+// call's time reads against what any launch costs there.
+inline double EmptyLaunchMicros(cudaStream_t stream, int batches) {
+  return TimeLaunches(stream, batches, [&] {
+    EmptyKernel<<<1, 32, 0, stream>>>();
+    HARNESS_CHECK(cudaGetLastError());
+  });
 }
 
 // An output buffer of `count` elements (one at least).
@@ -329,6 +347,8 @@ int CheckTimeAndReport(cudaStream_t stream, Launch launch, const T* out,
   const double rel_err = RelativeError(ToHost(out, static_cast<int64_t>(ref.size())), ref);
   const double us = TimeAndProfile(stream, batches, launch);
   PrintResult(p, size_name, size, dtype, variant_env, us, rel_err);
+  std::printf("  an empty kernel in the same loop: %.3f us a launch\n",
+              EmptyLaunchMicros(stream, batches));
   ReportPhaseClocks(stream, launch);
   return rel_err <= tolerance ? 0 : 3;
 }
