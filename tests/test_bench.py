@@ -349,6 +349,8 @@ def test_quick_run_end_to_end(tmp_path, capsys):
     assert ("spmm", "bcsr") in ops and ("sddmm", "bcoo_sampled") in ops
     assert ("softmax", "jsdl_f32") in ops and ("softmax", "dense_masked_f32") in ops
     assert any(r["op"] == "copy" and r["gbps"] > 0 for r in records)
+    (floor,) = [r for r in records if r["op"] == "floor"]
+    assert floor["median_us"] > 0 and metadata["launch_floor_us"] == floor["median_us"]
     assert {r["suite"] for r in records if r["op"] == "spmm"} == {"transformer", "rn50"}
     for r in records:
         assert r["status"] in ("ok", "skipped"), {k: v for k, v in r.items() if k in (
@@ -373,6 +375,7 @@ def test_quick_run_end_to_end(tmp_path, capsys):
     summary = (out / "summary.md").read_text()
     assert "Geometric-mean speedup" in summary and "csr_softmax" in summary
     assert "Where the run's time went" in summary
+    assert f"smallest kernel: {floor['median_us']:.2f} µs" in summary
     assert "OK:" in text and "geometric-mean speedup" in text
     # The report regenerates summary.md from results.json alone.
     (out / "summary.md").unlink()
@@ -465,6 +468,7 @@ def test_sigterm_writes_what_was_measured(tmp_path, capsys):
     assert signal.getsignal(signal.SIGTERM) == before  # restored
     metadata, records = load_results(tmp_path / "res")
     assert metadata["stopped"]["reason"].startswith("SIGTERM")
-    assert [r["contender"] for r in records] == ["jsdl_f32_highest"]  # measured before the stop
+    # measured before the stop: the smallest kernel's time, then the first contender
+    assert [r["contender"] for r in records] == ["xla_one_element", "jsdl_f32_highest"]
     assert (tmp_path / "res" / "summary.md").is_file()
     assert "terminated" in capsys.readouterr().out

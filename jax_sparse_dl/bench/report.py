@@ -184,6 +184,9 @@ def summarize(records, metadata=None) -> dict:
             if a in by and b in by and _ok(by[a]) and _ok(by[b]):
                 ratios[(a, b)] = by[b]["median_us"] / by[a]["median_us"]
         summary["softmax"] = {"records": soft, "copy_gbps": copy_gbps, "speedup": ratios}
+    floor = [r for r in records if r.get("op") == "floor" and _ok(r)]
+    summary["launch_floor_us"] = (floor[-1]["median_us"] if floor
+                                  else metadata.get("launch_floor_us"))
     return summary
 
 
@@ -276,6 +279,9 @@ def render_markdown(summary, metadata, plots=()) -> str:
         ("fp32 peak", f"{(md.get('peak') or {}).get('fp32_tflops')} TFLOP/s "
                       f"({(md.get('peak') or {}).get('source')})"),
         ("copy bandwidth", _num(md.get("copy_bandwidth_gbps"), ".0f") + " GB/s"),
+        ("smallest kernel", None if summary.get("launch_floor_us") is None else
+         f"{summary['launch_floor_us']:.2f} µs (a one-element XLA op, the run's clock: "
+         "the floor under every call's time)"),
         ("command", f"`{md.get('command')}`" if md.get("command") else None),
         ("elapsed", f"{md.get('elapsed_s')} s" if md.get("elapsed_s") is not None else None),
         ("timing", md.get("timing")),

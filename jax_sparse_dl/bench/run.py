@@ -293,6 +293,22 @@ class Runner:
         self.writer.add(rec)
         return gbps
 
+    def launch_floor(self):
+        """Microseconds of a jitted one-element op by the run's clock: what the smallest kernel
+        costs, to read the few-microsecond calls against."""
+        import jax.numpy as jnp
+        x = jnp.ones((1,), jnp.float32)
+        r = self.timing.time_per_call(lambda a: a + 1.0, x, repeats=self.cfg.repeats,
+                                      warmup=self.cfg.warmup, min_time_s=self.cfg.min_time,
+                                      max_calls=self.cfg.max_calls, clock=self.clock)
+        rec = {"op": "floor", "suite": "device", "contender": "xla_one_element", "family": "xla",
+               "dtype": "float32", "matrix": "1 element", "status": "ok",
+               "median_us": r.median_s * 1e6, "min_us": r.min_s * 1e6, "max_us": r.max_s * 1e6,
+               "wall_us": r.wall_median_s * 1e6, "clock": r.clock, "calls": r.calls,
+               "repeats": r.repeats, "problem": "floor"}
+        self.writer.add(rec)
+        return rec["median_us"]
+
 
 def plan_summary(plan, contenders, softmax_problem=None):
     """Counts of a plan: problems, timed contenders, distinct compiled loops (contender x
@@ -486,6 +502,13 @@ def run(cfg: Config, argv=(), extra_contenders=(), stream=None, plan_only=False)
             writer.flush()
 
         # ------------------------------------------------------------------------ SpMM / SDDMM
+        if plan and not over_budget():
+            try:
+                metadata["launch_floor_us"] = runner.launch_floor()
+                log.progress(f"smallest kernel (a one-element XLA op, {runner.clock} clock): "
+                             f"{metadata['launch_floor_us']:.2f} us")
+            except Exception as e:  # noqa: BLE001
+                log(f"  !! launch floor failed: {short_exc(e)}")
         for mat, ps in plan:
             if over_budget():
                 stopped = done
