@@ -276,6 +276,8 @@ inline SpmmChoice ChooseSpmm(int64_t m, int64_t k, int64_t n, int64_t batch, int
   const double stream_reuse = stream_ok ? stream.rows_per_block * density : 0.0;
   const double wide_reuse = wide_fits ? wide_stream.rows_per_block * density : 0.0;
   SpmmChoice wgmma{SpmmKernelKind::kWgmma, SpmmWgmmaConfig::kCols, 0};
+  // The batched gather kernel's choice by the heuristic: 128 columns, 8 warps of one row each.
+  constexpr int kBatchedCols = 128, kBatchedWarps = 8;
   auto batched_gather = [](int tile_cols, int rows_per_warp, int warps) {
     SpmmChoice choice{SpmmKernelKind::kGather, tile_cols, rows_per_warp, 0, warps};
     choice.batched = true;
@@ -301,7 +303,7 @@ inline SpmmChoice ChooseSpmm(int64_t m, int64_t k, int64_t n, int64_t batch, int
       int warps = 8;
       if (std::sscanf(v, "gather-batched:%d:%d:%d", &a, &b, &warps) >= 2)
         return batched_gather(a, b, warps);
-      return batched_gather(128, 1, 8);
+      return batched_gather(kBatchedCols, 1, kBatchedWarps);
     }
     if (std::strncmp(v, "gather", 6) == 0) {
       int lanes = 0, warps = 8;
@@ -348,9 +350,10 @@ inline SpmmChoice ChooseSpmm(int64_t m, int64_t k, int64_t n, int64_t batch, int
   // (re-use 0.4) it lost (0.95-0.98x), as at 1.6 and 3.2 (512 x 512 at 80%, N = 256: 0.73x and
   // 0.58x). Within one block an SM, since the batch's registers (float32: 88) cost resident
   // warps: over many waves it lost (128 x 512 at 98%, N = 200704: 0.80x).
-  const int64_t batched_blocks = (m + 7) / 8 * ((n + 127) / 128) * batch;
+  const int64_t batched_blocks =
+      (m + kBatchedWarps - 1) / kBatchedWarps * ((n + kBatchedCols - 1) / kBatchedCols) * batch;
   if (vec > 1 && wide_fits && wide_reuse < 0.35 && batched_blocks <= num_sms)
-    return batched_gather(128, 1, 8);
+    return batched_gather(kBatchedCols, 1, kBatchedWarps);
   // Many waves of stream blocks (each copies its panel, multiplies, stores, one block an SM)
   // at a low re-use: the gather kernel, whose many resident blocks overlap those phases.
   const bool gather_waves = f32_vec && wide && wide_fits &&

@@ -274,40 +274,39 @@ class Runner:
         self.log.progress(f"{index}/{total} {problem.label}: " + ", ".join(parts) + " us")
         return recs
 
-    def copy_bandwidth(self, mib):
-        """GB/s of a jitted elementwise op over a float32 array of ``mib`` MiB (read + write)."""
+    def _time_xla_op(self, op, contender, fn, elements, matrix, bytes_moved=None):
+        """Times a jitted elementwise ``fn`` over ``elements`` float32 ones by the run's clock and
+        records it as the device's own row (op "copy" or "floor"; with ``bytes_moved``, its
+        GB/s)."""
         import jax.numpy as jnp
-        n = max(1, int(mib * (1 << 20) / 4))
-        x = jnp.ones((n,), jnp.float32)
-        r = self.timing.time_per_call(lambda a: a * 1.5 + 0.5, x, repeats=self.cfg.repeats,
-                                      warmup=self.cfg.warmup, min_time_s=self.cfg.min_time,
+        x = jnp.ones((elements,), jnp.float32)
+        r = self.timing.time_per_call(fn, x, repeats=self.cfg.repeats, warmup=self.cfg.warmup,
+                                      min_time_s=self.cfg.min_time,
                                       max_calls=self.cfg.max_calls, clock=self.clock)
         del x
-        gbps = 2.0 * 4 * n / r.median_s / 1e9
-        self.copy_gbps = gbps
-        rec = {"op": "copy", "suite": "device", "contender": "xla_elementwise", "family": "xla",
-               "dtype": "float32", "matrix": f"{n * 4 / (1 << 20):.0f} MiB", "status": "ok",
+        rec = {"op": op, "suite": "device", "contender": contender, "family": "xla",
+               "dtype": "float32", "matrix": matrix, "status": "ok",
                "median_us": r.median_s * 1e6, "min_us": r.min_s * 1e6, "max_us": r.max_s * 1e6,
                "wall_us": r.wall_median_s * 1e6, "clock": r.clock, "calls": r.calls,
-               "repeats": r.repeats, "gbps": gbps, "problem": "copy"}
+               "repeats": r.repeats, "problem": op}
+        if bytes_moved is not None:
+            rec["gbps"] = bytes_moved / r.median_s / 1e9
         self.writer.add(rec)
-        return gbps
+        return rec
+
+    def copy_bandwidth(self, mib):
+        """GB/s of a jitted elementwise op over a float32 array of ``mib`` MiB (read + write)."""
+        n = max(1, int(mib * (1 << 20) / 4))
+        rec = self._time_xla_op("copy", "xla_elementwise", lambda a: a * 1.5 + 0.5, n,
+                                f"{n * 4 / (1 << 20):.0f} MiB", bytes_moved=2.0 * 4 * n)
+        self.copy_gbps = rec["gbps"]
+        return self.copy_gbps
 
     def launch_floor(self):
         """Microseconds of a jitted one-element op by the run's clock: what the smallest kernel
         costs, to read the few-microsecond calls against."""
-        import jax.numpy as jnp
-        x = jnp.ones((1,), jnp.float32)
-        r = self.timing.time_per_call(lambda a: a + 1.0, x, repeats=self.cfg.repeats,
-                                      warmup=self.cfg.warmup, min_time_s=self.cfg.min_time,
-                                      max_calls=self.cfg.max_calls, clock=self.clock)
-        rec = {"op": "floor", "suite": "device", "contender": "xla_one_element", "family": "xla",
-               "dtype": "float32", "matrix": "1 element", "status": "ok",
-               "median_us": r.median_s * 1e6, "min_us": r.min_s * 1e6, "max_us": r.max_s * 1e6,
-               "wall_us": r.wall_median_s * 1e6, "clock": r.clock, "calls": r.calls,
-               "repeats": r.repeats, "problem": "floor"}
-        self.writer.add(rec)
-        return rec["median_us"]
+        return self._time_xla_op("floor", "xla_one_element", lambda a: a + 1.0, 1,
+                                 "1 element")["median_us"]
 
 
 def plan_summary(plan, contenders, softmax_problem=None):
