@@ -1,0 +1,9 @@
+# Session 44, three calls after flat_ab.sh on the same H100 (its /tmp/sd_old: scripts/sddmm_harness.cu
+# of 2363c3c, built with -arch=sm_90a -DJSDL_SM90A), SDDMM float32 at HIGHEST, d = 64, CUDA events.
+# Call 1 (sddmm-highest-d64.log): DLMC's transformer 512 x 512 at 50% and 80%, 9 batches.
+for l in 0.5 0.8; do gunzip -c .dlmc/transformer/magnitude_pruning/$l/body_decoder_layer_0_encdec_attention_multihead_attention_k_fully_connected.smtx.gz > /tmp/t$l.smtx; for v in auto tile:64 mma:64 mma:64:1:2:2 mma:64:1:2:2:8 wgmma:1:2 flat:1:4; do echo "== t512-$l d=64 HIGHEST $v"; JSDL_SDDMM_VARIANT=$([ $v = auto ] || echo $v) timeout 8 /tmp/sd_old /tmp/t$l.smtx 64 float32 9 2>&1 | grep -o 'variant.*us=[0-9.]*\|empty.*'; done; done
+# Call 2 (sddmm-highest-d64-8warps.log): the same two and the 256-tile 512 x 2048 at 90%, 2048 x 512 at 95%, twice, 15 batches.
+gunzip -c .dlmc/transformer/magnitude_pruning/0.9/body_decoder_layer_0_ffn_conv2_fully_connected.smtx.gz > /tmp/t2k90.smtx; gunzip -c .dlmc/transformer/magnitude_pruning/0.95/body_decoder_layer_0_ffn_conv1_fully_connected.smtx.gz > /tmp/t2k95.smtx; for p in t0.5 t0.8 t2k90 t2k95; do for r in 1 2; do for v in auto mma:64:1:2:2:8 mma:64:1:2:1:8; do echo "== $p d=64 HIGHEST $v"; JSDL_SDDMM_VARIANT=$([ $v = auto ] || echo $v) timeout 8 /tmp/sd_old /tmp/$p.smtx 64 float32 15 2>&1 | grep -o 'variant.*us=[0-9.]*'; done; done; done
+# Call 3 (sddmm-highest-d64-floor.log): random 512 x 512 patterns (the harness's m,k,density) for the density floor.
+for p in 512,512,0.1 512,512,0.15 512,512,0.3 512,500,0.5; do for v in auto mma:64:1:2:2:8 mma:64:1:2:1:8; do echo "== $p d=64 HIGHEST $v"; JSDL_SDDMM_VARIANT=$([ $v = auto ] || echo $v) timeout 8 /tmp/sd_old $p 64 float32 15 2>&1 | grep -o 'variant.*us=[0-9.]*'; done; done
+# (grep kept only the times: the harness's error against float64 and its exit status were not kept.)
