@@ -49,7 +49,7 @@ VARIANTS = ["gather-batched", "gather-batched:64:3:4", "gather-batched:32:2:16",
 # flat:<split>:<lanes>: 4 or 8 lanes an entry; mma:64:<parts>:1: one k-group of 4 warps;
 # tile:<edge>:1:<shares> and mma:<edge>:1:<groups>:<shares>: the output's shares over 2 or 4
 # blocks a tile (tile:32 walks rows, the others read the tile index; 128 in two passes);
-# mma:64:<parts>:2:1:8: 8 warps of 32 x 16 in 3xTF32 (float32 at HIGHEST; else as mma:64).
+# mma:64:<parts>:2:<shares>:8: 8 warps of 32 x 16 in 3xTF32 (float32 at HIGHEST; else as mma:64).
 # wgmma[:<parts>[:<shares>]]: the wgmma tile fed by TMA (a 9.0 device, a build with sm_90a, rows
 # of d a multiple of 16 bytes; elsewhere the heuristic's choice: d = 7, 1, and 260 in 16-bit), d
 # split over a cluster (wgmma:2) or the output in shares (wgmma:1:2).
@@ -57,7 +57,8 @@ SDDMM_VARIANTS = ["row", "row:8:2", "row:4:4", "flat:1", "flat:4", "flat:8", "fl
                   "flat:1:8", "flat:4:4", "flat:8:8", "tile:32", "tile:64", "tile:64:2", "tile:128",
                   "mma:64", "mma:64:2", "mma:64:1:1", "mma:64:2:1", "mma:128", "tile:32:1:2",
                   "tile:64:1:4", "tile:128:1:2", "mma:64:1:2:2", "mma:64:1:1:4", "mma:128:1:2:4",
-                  "mma:64:1:2:1:8", "mma:64:2:2:1:8", "wgmma", "wgmma:2", "wgmma:1:2"]
+                  "mma:64:1:2:1:8", "mma:64:2:2:1:8", "mma:64:1:2:2:8", "wgmma", "wgmma:2",
+                  "wgmma:1:2"]
 # TF32 keeps 10 of float32's 23 mantissa bits: products err by about 2^-11 relative.
 TF32_TOL = 4e-3
 
@@ -546,8 +547,8 @@ def test_sddmm_output_shares_match_one_block(rng, monkeypatch, precision, dtype,
   share of the entries) give the one-block result bitwise. The shared run takes -lhs, whose
   products are exactly the negated ones: an entry it failed to write would keep what a reused
   buffer held (the one-block run's value) and show. The heuristic takes 2 shares on 64 tiles at
-  50% (session 23), on the SIMT tile where tensor cores do not serve (float32 at HIGHEST, and
-  d < 64), and matches the forced variant bitwise."""
+  50% (session 23), on the SIMT tile where tensor cores do not serve (d < 64), in 3xTF32 on 8
+  warps at HIGHEST (session 44), and matches the forced variant bitwise."""
   m, k = 512, 500  # 8 x 8 tiles, partial last column
   indptr, indices = scrambled_pattern(rng, m, k, 0.5)
   A = jsdl.CSR.from_parts(jnp.ones(indices.shape, dtype), indptr, indices, (m, k))
@@ -560,13 +561,14 @@ def test_sddmm_output_shares_match_one_block(rng, monkeypatch, precision, dtype,
 
   tf32 = dtype == jnp.float32 and precision == "default"
   for one, shared in (("tile:64", "tile:64:1:4"), ("tile:64", "tile:64:1:2"),
-                      ("mma:64", "mma:64:1:2:2"), ("mma:64:1:1", "mma:64:1:1:4")):
+                      ("mma:64", "mma:64:1:2:2"), ("mma:64:1:1", "mma:64:1:1:4"),
+                      ("mma:64:1:2:1:8", "mma:64:1:2:2:8")):
     base = run(one, q)
     assert_close(base, ref, dtype, factor=400.0 if tf32 and one.startswith("mma") else 1.0,
                  what=one)
     np.testing.assert_array_equal(run(shared, -q), -base, err_msg=f"{shared} against {one}")
-  simt = (dtype == jnp.float32 and precision == "highest") or d < 64
-  forced = run("tile:64:1:2" if simt else "mma:64:1:2:2", q)
+  highest = dtype == jnp.float32 and precision == "highest"
+  forced = run("tile:64:1:2" if d < 64 else "mma:64:1:2:2:8" if highest else "mma:64:1:2:2", q)
   np.testing.assert_array_equal(run(None, -q), -forced)
 
 

@@ -92,7 +92,7 @@ def test_3xtf32_at_highest(choose, m, k, density, d, expected):
 @pytest.mark.parametrize("m, k, density, d", [
     (512, 2048, 0.02, 2048),  # 2%: the flat kernel
     (512, 512, 0.1, 256),     # 64 tiles at d = 256 under 12%
-    (512, 512, 0.5, 64),      # 64 tiles at d = 64: the SIMT tile (session 22)
+    (512, 512, 0.15, 64),     # 64 tiles at d = 64 under 18%: the flat kernel (session 44)
     (512, 2048, 0.05, 64),    # d = 64 under 7%
     (128, 512, 0.5, 2048),    # 16 tiles: never (session 21)
     (512, 512, 0.1, 2048),    # 64 tiles under 12%
@@ -136,8 +136,8 @@ def test_tensor_cores_at_short_d_on_few_tiles(choose):
 
 
 @pytest.mark.parametrize("m, k, density, d, mma, expected", [
-    (512, 512, 0.4, 64, 3, ("tile", 1)),      # 64 tiles at HIGHEST: the exact SIMT tile from 30%
-    (512, 512, 0.2, 64, 3, ("flat", 1)),      # ... under it the flat kernel (session 21)
+    (512, 512, 0.15, 64, 3, ("flat", 1)),     # 64 tiles at HIGHEST under 18%: the flat kernel
+    (512, 512, 0.4, 64, 0, ("tile", 1)),      # float64: the SIMT tile
     (512, 512, 0.1, 64, 1, ("flat", 1)),      # TF32 from 15% on 64 tiles
     (2048, 512, 0.2, 32, 1, ("tile", 1)),     # d < 64
     (2048, 512, 0.03, 64, 1, ("flat", 1)),    # under 4%
@@ -204,7 +204,8 @@ def test_variant_overrides_lanes_and_warp_groups(choose, variant, expected):
 @pytest.mark.parametrize("m, k, density, d, mma, expected", [
     (512, 512, 0.5, 64, 1, ("mma", 1, 2)),     # 64 tiles, d <= 256, 35%+: 2 blocks a tile
     (512, 512, 0.5, 64, 0, ("tile", 1, 2)),    # the SIMT tile too (session 23)
-    (512, 512, 0.5, 128, 3, ("tile", 1, 2)),   # float32 at HIGHEST on 64 tiles: the SIMT tile
+    (512, 512, 0.5, 128, 3, ("mma", 1, 2)),    # float32 at HIGHEST on 64 tiles: 3xTF32 too
+    (512, 512, 0.2, 64, 3, ("mma", 1, 1)),     # ... under 35% in one
     (512, 512, 0.5, 256, 1, ("mma", 1, 2)),
     (512, 512, 0.2, 64, 1, ("mma", 1, 1)),     # under 35%: one
     (512, 512, 0.5, 384, 1, ("mma", 1, 1)),    # d > 256: one
@@ -243,6 +244,9 @@ def test_variant_overrides_3xtf32_warps(choose, variant, expected):
     (512, 512, 0.5, 2048, ("mma", 2, 4)),    # split at d = 2048: 4
     (2048, 512, 0.3, 2048, ("mma", 1, 4)),   # unsplit on 256 tiles: 4
     (2048, 512, 0.3, 256, ("mma", 1, 4)),
+    (512, 512, 0.5, 64, ("mma", 1, 8)),      # d = 64-128 on 48-127 tiles from 18% (session 44)
+    (512, 512, 0.2, 128, ("mma", 1, 8)),
+    (512, 2048, 0.2, 64, ("mma", 1, 4)),     # 256 tiles at d = 64: 4
 ])
 def test_heuristic_3xtf32_warps(choose, m, k, density, d, expected):
     assert choose(m, k, density, d, mma=3, tile_warps=True) == expected

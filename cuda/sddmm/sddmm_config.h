@@ -259,9 +259,21 @@ inline SddmmChoice ChooseSddmm(int64_t m, int64_t k, int64_t nnz, int64_t d, int
   const bool wgmma_few = can_wgmma && tiles < num_sms && mma_passes == 1 &&
                          (sixteen_bit ? d >= 512 : wgmma_split);
   const SddmmChoice wgmma_tile = {SddmmKernelKind::kWgmma, 1, {}, 64, 1, 1, 1};
+  // The output's shares over 2 blocks a tile (TileBlock) where the tiles fill at most half the
+  // SMs, hold many entries and d is short (session 23, harness at d545901, 512 x 512 = 64 tiles):
+  // at 50%, d = 64, 1.09x (SIMT tile), 1.11x (TF32) and 1.13x (bfloat16), at d = 256 1.09x and
+  // 1.06x on tensor cores; at 80% 0.97-1.01x; 4 shares slower everywhere (the d-loop four times).
+  const int shares = tiles * 2 <= num_sms && d <= 256 && density >= 0.35 ? 2 : 1;
+  // Session 44 (harness at 2363c3c, H100): at d = 64 on 64 tiles, 3xTF32 in 8 warps of 32 x 16
+  // (with the shares above) beats the CUDA cores from 20% density: 512 x 512 at 50% 6.37-6.42 us
+  // against 7.10-7.26 for the SIMT tile in 2 shares, at 30% 6.27-6.37 against 7.03, DLMC's 80%
+  // pattern 6.13-6.18 against 6.75-6.89 for the flat kernel; at 15% the flat kernel wins (5.23
+  // against 6.14), at 10% (4.81 against 6.05). 4 warps unshared took 8.17 at 50%.
+  const bool short_d_few_tiles = d >= 64 && d <= 128 && !many && density >= 0.18;
   if (mma_passes == 3 && tiles >= 48 && density >= split_tf32_min &&
-      (d >= 256 || (d >= 64 && many))) {
+      (d >= 256 || (d >= 64 && many) || short_d_few_tiles)) {
     if (wgmma) return wgmma_tile;
+    if (short_d_few_tiles) return {SddmmKernelKind::kMma, 1, {}, 64, 1, 2, shares, 8};
     const bool split = can_split && d >= 256 && tiles < num_sms;
     return {SddmmKernelKind::kMma, split ? 2 : 1, {}, 64, 1, 2, 1, split && d <= 256 ? 8 : 4};
   }
@@ -269,11 +281,6 @@ inline SddmmChoice ChooseSddmm(int64_t m, int64_t k, int64_t nnz, int64_t d, int
   // b3da097, TF32, once the output's row search stopped serializing): one group 1.04-1.12x faster
   // on 512 x 2048 at 60% and 90%, d = 64 and 256; two 1.05-1.09x on 64 tiles (512 x 512 at 50%).
   const int mma_groups = many && d <= 256 ? 1 : 2;
-  // The output's shares over 2 blocks a tile (TileBlock) where the tiles fill at most half the
-  // SMs, hold many entries and d is short (session 23, harness at d545901, 512 x 512 = 64 tiles):
-  // at 50%, d = 64, 1.09x (SIMT tile), 1.11x (TF32) and 1.13x (bfloat16), at d = 256 1.09x and
-  // 1.06x on tensor cores; at 80% 0.97-1.01x; 4 shares slower everywhere (the d-loop four times).
-  const int shares = tiles * 2 <= num_sms && d <= 256 && density >= 0.35 ? 2 : 1;
   if (mma_passes == 1 && (d > 128 || short_d_mma) && tiles >= 48 && density >= mma_min)
     return wgmma       ? wgmma_tile
            : wgmma_few ? SddmmChoice{SddmmKernelKind::kWgmma, wgmma_split ? 2 : 1, {}, 64, 1, 1}
