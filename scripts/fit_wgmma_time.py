@@ -8,9 +8,15 @@ cuda/spmm/spmm_config.h) charges a call
 with waves = ceil(items / SMs), items = ceil(m / 64) * ceil(n / 128) * batch, chunks =
 ceil(k / 64), and chunk[type] for TF32, 3xTF32 (float32 at HIGHEST) and the 16-bit types. The
 start and the wave are shared by the types. This script reads the lines that
-scripts/spmm_harness.cu prints (`m=.. k=.. n=.. nnz=.. dtype=.. variant=wgmma us=..`), fits the
+scripts/spmm_harness.cu prints (`m=.. k=.. n=.. nnz=.. dtype=.. variant=wgmma:1 us=..`), fits the
 five constants by least squares on the relative error (every run weighs the same, whatever its
 length), and prints them with each run's prediction.
+
+The model is the tile in one part over k. Since session 33 a plain `wgmma` run may take the
+heuristic's parts over k (on few work items), which the model does not charge: session 45's refit
+of such runs put 512 x 2048 at N = 256 and N = 2048 (both one wave) at 31 and 49 us and fitted
+neither. So time `JSDL_SPMM_VARIANT=wgmma:1`; plain `wgmma` lines are read for the logs from
+before parts over k (session 32's, the constants' source), `wgmma:<2 or more>` never.
 
 Usage: python scripts/fit_wgmma_time.py LOG [LOG ...] [--label new] [--sms 132]
   --label: only the runs under a `== ... LABEL` line (the call scripts print one before each run,
@@ -29,7 +35,7 @@ import numpy as np
 ROWS, COLS, CHUNK = 64, 128, 64  # SpmmWgmmaConfig: kRows, kCols, kChunk
 TYPES = ("tf32", "split", "16bit")  # the chunk constants, in this order after start and wave
 _TYPE_OF_DTYPE = {"tf32": "tf32", "float32": "split", "bfloat16": "16bit", "float16": "16bit"}
-_RUN = re.compile(r"m=(\d+) k=(\d+) n=(\d+) nnz=\d+ dtype=(\w+) variant=wgmma us=([\d.]+)")
+_RUN = re.compile(r"m=(\d+) k=(\d+) n=(\d+) nnz=\d+ dtype=(\w+) variant=wgmma(?::1)? us=([\d.]+)")
 
 
 @dataclasses.dataclass(frozen=True)

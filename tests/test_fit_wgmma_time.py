@@ -58,9 +58,14 @@ def test_parse_keeps_the_labelled_wgmma_runs_only():
   lines = ["== x n=256 tf32 old", "m=512 k=512 n=256 nnz=9 dtype=tf32 variant=wgmma us=18.0",
            "== x n=256 tf32 new", "m=512 k=512 n=256 nnz=9 dtype=tf32 variant=wgmma us=16.5",
            "m=512 k=512 n=256 nnz=9 dtype=tf32 variant=gather us=30.0",
-           "  phases: 8 blocks, starts spread 96 ns"]
-  assert fw.parse(lines, label="new") == [fw.Run(512, 512, 256, "tf32", 16.5)]
-  assert [run.us for run in fw.parse(lines)] == [18.0, 16.5]
+           "  phases: 8 blocks, starts spread 96 ns",
+           # forced one part over k counts; the tile in parts is not the model's
+           "m=512 k=512 n=256 nnz=9 dtype=float32 variant=wgmma:1 us=21.5",
+           "m=512 k=512 n=256 nnz=9 dtype=float32 variant=wgmma:2 us=12.0",
+           "m=512 k=512 n=256 nnz=9 dtype=float32 variant=wgmma:12 us=9.0"]
+  assert fw.parse(lines, label="new") == [fw.Run(512, 512, 256, "tf32", 16.5),
+                                          fw.Run(512, 512, 256, "split", 21.5)]
+  assert [run.us for run in fw.parse(lines)] == [18.0, 16.5, 21.5]
   with pytest.raises(ValueError, match="unknown dtype"):
     fw.parse(["m=1 k=1 n=1 nnz=1 dtype=float64 variant=wgmma us=1.0"])
 

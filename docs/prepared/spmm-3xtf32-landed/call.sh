@@ -17,8 +17,10 @@ INC=$(python3 -c "import jax; print(jax.ffi.include_dir())")
 nvcc -std=c++17 -O3 -arch=sm_90a -DJSDL_SM90A -I$INC scripts/spmm_harness.cu -o /tmp/sh_new > $OUT/build-new.log 2>&1 &
 nvcc -std=c++17 -O3 -arch=sm_90a -DJSDL_SM90A -I$INC .dlmc/old/scripts/spmm_harness.cu -o /tmp/sh_old > $OUT/build-old.log 2>&1 &
 STAGES=build bash scripts/gpu_run.sh > $OUT/build-pkg.log 2>&1 &
-wait; ls /tmp/sh_new /tmp/sh_old; tail -n 1 $OUT/build-pkg.log; echo "built $(( $(date +%s) - T0 )) s"
-# The tile forced for the harness only (session 41's call left it exported for the benchmark).
+wait; ls /tmp/sh_new /tmp/sh_old || exit 1; tail -n 1 $OUT/build-pkg.log; echo "built $(( $(date +%s) - T0 )) s"
+# The tile forced for the harness only (session 41's call left it exported for the benchmark), in
+# one part over k: the time model has no parts (session 45's call timed plain `wgmma`, which took
+# the heuristic's parts on few items, and its fit missed by -21% to +32%).
 for f in transformer/magnitude_pruning/0.5/body_decoder_layer_0_encdec_attention_multihead_attention_k_fully_connected \
     transformer/magnitude_pruning/0.6/body_decoder_layer_0_ffn_conv2_fully_connected \
     transformer/magnitude_pruning/0.7/body_decoder_layer_0_ffn_conv1_fully_connected \
@@ -28,7 +30,7 @@ for f in transformer/magnitude_pruning/0.5/body_decoder_layer_0_encdec_attention
   name=$(echo $f | cut -d/ -f1,3,4 | tr / -); gunzip -c .dlmc/$f.smtx.gz > /tmp/$name.smtx
   case $f in rn50*) ns="3136 200704";; *) ns="256 2048";; esac
   for n in $ns; do for dt in float32 tf32 bfloat16; do for v in old new; do
-    echo "== $name n=$n $dt $v"; JSDL_SPMM_VARIANT=wgmma timeout 10 /tmp/sh_$v /tmp/$name.smtx $n $dt 7
+    echo "== $name n=$n $dt $v"; JSDL_SPMM_VARIANT=wgmma:1 timeout 10 /tmp/sh_$v /tmp/$name.smtx $n $dt 7
   done; done; done
 done > $OUT/harness.log 2>&1
 awk '/^==/ {key = $2 " " $3 " " $4; label = $5; if (!(key in seen)) {seen[key] = 1; keys[++c] = key}}
