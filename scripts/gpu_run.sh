@@ -3,6 +3,8 @@
 # GPU subset, the int32-overflow tests and the demo. Logs go to $OUT (default ./gpu-logs).
 # Usage (repo root): COMMIT=<hash> bash scripts/gpu_run.sh, with the hash taken in your own checkout
 # (a copied working tree may carry stale git metadata: git rev-parse there can name an old commit).
+# WHEEL=.dlmc/wheel/<name>.whl (from scripts/build_device_wheel.sh on the CPU machine) installs that
+# wheel instead of building, where it is COMMIT's and loads.
 # STAGES picks stages (default: build pytest memcheck large demo; PYTEST_PATHS and MEMCHECK_RUNS
 # narrow the first two, PYTEST_SECONDS, PYTEST_WORKERS and PYTEST_ARGS set pytest's limit, -n and
 # more options, e.g. -k); also:
@@ -45,7 +47,24 @@ stage() {  # stage NAME SECONDS CMD...: run with a time limit, append to $OUT/${
   nvcc --version | tail -n 2
 } > "$OUT/env.txt" 2>&1
 cat "$OUT/env.txt"
-want build && JSDL_CUDA=ON JSDL_CUDA_ARCHITECTURES=90a stage build 300 \
+# WHEEL: a wheel of this COMMIT built on the CPU machine (scripts/build_device_wheel.sh) saves the
+# build's device time; a wheel of another commit, or one whose CUDA or cuSPARSE module does not
+# load here, leaves the source build to run.
+wheel_ok() {
+  [ -n "${WHEEL:-}" ] || return 1
+  local built; built=$(cat "$(dirname "$WHEEL")/commit" 2>/dev/null)
+  if [ "$built" != "${COMMIT:-}" ]; then
+    echo "=== wheel of '$built', not COMMIT '${COMMIT:-}': building from source" | tee -a "$OUT/build.log"
+    return 1
+  fi
+  local before=$status
+  stage build-wheel 120 bash -c "python3 -m pip install --no-deps --force-reinstall '$WHEEL' && \
+    cd /tmp && python3 -c 'import jax_sparse_dl.lowering as l, jax_sparse_dl.cusparse as c; \
+    assert l.has_cuda_kernels() and c.available(), \"a module did not load\"'"
+  [ $status -eq $before ] && return 0
+  status=$before; return 1
+}
+want build && ! wheel_ok && JSDL_CUDA=ON JSDL_CUDA_ARCHITECTURES=90a stage build 300 \
   python3 -m pip install --no-build-isolation --no-deps -v "$REPO"
 cd /tmp  # import the installed package, not the source tree
 export JAX_PLATFORMS=cuda JSDL_REQUIRE_CUDA_MODULE=1 JSDL_REQUIRE_CUSPARSE_MODULE=1
