@@ -36,7 +36,14 @@ for r in 1 2; do
 done > $OUT/flips.log 2>&1
 echo "flips $(( $(date +%s) - T0 )) s"
 timeout 45 ncu --profile-from-start off --section InstructionStats --section ComputeWorkloadAnalysis \
+  --section SourceCounters \
   --section SchedulerStats --section WarpStateStats $SP /tmp/r95.smtx 802816 float32 1 2>&1 \
   | grep -v "^==PROF==" | grep -vE "^\s*$|----" > $OUT/ncu-stream-instructions.log
-echo "ncu rc=$? $(( $(date +%s) - T0 )) s"; grep -c "^!!" $OUT/*.log
+echo "ncu rc=$? $(( $(date +%s) - T0 )) s"
+# Instruction counts (apart: a metric name this ncu lacks must not cost the sections above).
+timeout 30 ncu --profile-from-start off --metrics smsp__inst_executed.sum,\
+smsp__sass_thread_inst_executed_op_ffma_pred_on.sum,smsp__sass_inst_executed_op_shared_ld.sum,\
+smsp__sass_inst_executed_op_global_ld.sum,smsp__sass_inst_executed_op_shared_st.sum \
+  $SP /tmp/r95.smtx 802816 float32 1 2>&1 | grep -v "^==PROF==" >> $OUT/ncu-stream-instructions.log
+echo "ncu metrics rc=$? $(( $(date +%s) - T0 )) s"; grep -c "^!!" $OUT/*.log
 nvidia-smi --query-gpu=name,driver_version --format=csv,noheader > $OUT/env.txt
