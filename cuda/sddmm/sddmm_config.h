@@ -268,7 +268,9 @@ inline SddmmChoice ChooseSddmm(int64_t m, int64_t k, int64_t nnz, int64_t d, int
   // (with the shares above) beats the CUDA cores from 20% density: 512 x 512 at 50% 6.37-6.42 us
   // against 7.10-7.26 for the SIMT tile in 2 shares, at 30% 6.27-6.37 against 7.03, DLMC's 80%
   // pattern 6.13-6.18 against 6.75-6.89 for the flat kernel; at 15% the flat kernel wins (5.23
-  // against 6.14), at 10% (4.81 against 6.05). 4 warps unshared took 8.17 at 50%.
+  // against 6.14), at 10% (4.81 against 6.05). 4 warps unshared took 8.17 at 50%. Session 45
+  // (H200, the old and new harness in turn): 1.10-1.30x at d = 64, 1.15-1.32x at d = 128, on 64
+  // and 96 tiles.
   const bool short_d_few_tiles = d >= 64 && d <= 128 && !many && density >= 0.18;
   if (mma_passes == 3 && tiles >= 48 && density >= split_tf32_min &&
       (d >= 256 || (d >= 64 && many) || short_d_few_tiles)) {
