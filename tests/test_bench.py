@@ -331,6 +331,17 @@ def _two_bundled():
     return [str(t), str(r)]
 
 
+@pytest.mark.skipif(jax.default_backend() == "gpu", reason="the CPU backend's gating")
+def test_cusparse_contenders_skip_off_the_gpu(monkeypatch):
+  # A build with the cuSPARSE module, run on the CPU: its FFI targets exist for CUDA only, so the
+  # contenders are skipped with the reason, not run into "No FFI handler" errors (session 45).
+  from jax_sparse_dl import cusparse
+  from jax_sparse_dl.bench import contenders
+  monkeypatch.setattr(cusparse, "available", lambda: True)
+  env = contenders.detect_env()
+  assert env.cusparse is None and "GPU only" in env.cusparse_reason
+
+
 def test_quick_run_end_to_end(tmp_path, capsys):
     out = tmp_path / "res"
     rc = bench_main(["--quick", *_two_bundled(), "--out", str(out), "--no-plots",

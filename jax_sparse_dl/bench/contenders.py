@@ -104,10 +104,13 @@ def detect_env() -> Env:
     backend = jax.default_backend()
     on_gpu = backend in ("gpu", "cuda")
     cusparse, reason = None, ""
-    try:
-        cusparse = importlib.import_module("jax_sparse_dl.cusparse")
-    except ImportError as e:
-        reason = f"jax_sparse_dl.cusparse not importable ({short_exc(e)})"
+    if not on_gpu:  # a build with the module, run on the CPU: its targets are CUDA's only
+        reason = f"cuSPARSE runs on the GPU only (backend {backend})"
+    else:
+        try:
+            cusparse = importlib.import_module("jax_sparse_dl.cusparse")
+        except ImportError as e:
+            reason = f"jax_sparse_dl.cusparse not importable ({short_exc(e)})"
     if cusparse is not None:
         try:
             if not cusparse.available():
