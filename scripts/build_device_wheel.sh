@@ -9,7 +9,12 @@
 # Needs python3.12 (pyenv's is found), nvcc and PyPI (jax 0.11.2, nvidia-cusparse).
 set -euo pipefail
 REPO=$PWD
-PY=${1:-$(command -v python3.12 2>/dev/null || ls /root/.pyenv/versions/3.12*/bin/python3.12 | head -n 1)}
+PY=${1:-}
+if [ -z "$PY" ]; then  # the first that runs (pyenv's shim is found but fails where 3.12 is not global)
+  for c in $(command -v python3.12) /root/.pyenv/versions/3.12*/bin/python3.12; do
+    "$c" -c "" 2>/dev/null && PY=$c && break
+  done
+fi
 VENV=${VENV:-/tmp/jsdl-device-venv}
 OUT=$REPO/.dlmc
 if [ -n "$(git status --porcelain --untracked-files=no)" ]; then

@@ -98,7 +98,7 @@ want bench && stage bench 540 python3 -m jax_sparse_dl.bench "$DLMC" --out "$OUT
 # memcheck sees only allocation bounds: the platform allocator gives every XLA buffer its own
 # cudaMalloc, so an access past any operand is caught. The cases build their patterns on the
 # host backend (cuda,cpu): XLA's own sort/scatter kernels crash this compute-sanitizer build.
-want memcheck && for run in ${MEMCHECK_RUNS:-spmm:gather spmm:gather-batched spmm:panel:32:4 spmm:panel:4:2 spmm:stream spmm:stream:3 spmm:auto \
+want memcheck && for run in ${MEMCHECK_RUNS:-spmm:gather spmm:gather-batched spmm:panel:32:4 spmm:panel:4:2 spmm:stream spmm:stream:3 spmm:rows-stream spmm:auto \
     sddmm:row sddmm:flat:1 sddmm:flat:4 sddmm:tile:32 sddmm:tile:64:2 sddmm:tile:128 sddmm:mma:64 \
     sddmm:mma:64:2 sddmm:mma:128 sddmm:flat:8 sddmm:flat:1:8 sddmm:flat:4:4 sddmm:mma:64:1:1 \
     csr_softmax: grads:}; do

@@ -28,7 +28,8 @@ pytestmark = [
 # and warps (stream:7), one block of all rows (stream:100000) and the automatic one wave (stream);
 # the panel in passes of 100 or 64 rows (8 and 13 passes at k = 800, 15 and 24 at k = 1500);
 # wide-stream[:<rows per block>]: two vectors a lane, 256-byte panel rows (k = 1500 does not fit:
-# the heuristic's choice runs), so a partial last tile ends in a lane's first or second vector.
+# the heuristic's choice runs), so a partial last tile ends in a lane's first or second vector;
+# rows-stream[:<rows per block>]: the same panel, each 8-lane group owning whole rows.
 # gather:<tile>:<rows>:<lanes>[:<warps>]: several vectors a lane (4 lanes x 4 or x 2, 8 lanes x 2
 # or x 4, 16 x 2, 32 x 2) and blocks of 16 or 32 warps. wgmma: the tensor-core tile over the
 # tile index (float32 on a 9.0 device of a build with sm_90a, 3xTF32 at the suite's HIGHEST;
@@ -41,7 +42,8 @@ VARIANTS = ["gather-batched", "gather-batched:64:3:4", "gather-batched:32:2:16",
             "gather:128:3:8:32", "gather:64:2:0:16", "gather:32:5:0:32", "panel:4:1", "panel:16:2",
             "panel:32:4", "panel:64:1", "panel:128:8", "stream", "stream:1", "stream:7",
             "stream:100000", "stream:7:100", "stream:100000:64", "wide-stream", "wide-stream:1",
-            "wide-stream:7", "wide-stream:100000", "wgmma"]
+            "wide-stream:7", "wide-stream:100000", "rows-stream", "rows-stream:1", "rows-stream:7",
+            "rows-stream:100000", "wgmma"]
 
 
 # mma:<edge> runs on tensor cores: 16-bit inputs exactly, float32 at HIGHEST (the suite's default)
@@ -172,13 +174,15 @@ def test_heuristic_float32_layouts(rng, m, k, n, density):
 
 
 @pytest.mark.parametrize("variant", ["stream:100000", "stream:1000", "stream:1000:128",
-                                     "wide-stream:100000", "wide-stream:1000"],
+                                     "wide-stream:100000", "wide-stream:1000",
+                                     "rows-stream:100000", "rows-stream:1000"],
                          indirect=True)
 @pytest.mark.parametrize("dtype", [jnp.float32, jnp.bfloat16])
 def test_stream_many_rows_per_warp(rng, variant, dtype):
   """The stream kernel loads its warp's row metadata 32 rows at a time: with one or two row
   blocks of 16 warps (24 for wide-stream), 1300 rows give each warp 27-82 rows, so several 32-row
-  chunks, the last one partial; rows of 0 to about 70 entries (several 32-entry stages, a final
+  chunks, the last one partial (rows-stream: 64 groups of 8 lanes, 8 rows at a time, 10-21 rows
+  a group); rows of 0 to about 70 entries (several 32-entry stages, a final
   partial one). With passes of 128 panel rows (3 at k = 300) the partial sums of 650 rows wait in
   shared memory."""
   m, k, n = 1300, 300, 96
@@ -191,7 +195,8 @@ def test_stream_many_rows_per_warp(rng, variant, dtype):
                what=f"{variant} {m}x{k}x{n}")
 
 
-@pytest.mark.parametrize("variant", ["wide-stream", "wide-stream:7"], indirect=True)
+@pytest.mark.parametrize("variant", ["wide-stream", "wide-stream:7", "rows-stream",
+                                     "rows-stream:7"], indirect=True)
 @pytest.mark.parametrize("dtype", [jnp.float32, jnp.bfloat16])
 def test_wide_stream_blocks_take_several_tiles(rng, variant, dtype):
   """More 256-byte column tiles than one wave of blocks (n = 19192: 300 tiles in float32, 150 in
@@ -212,7 +217,8 @@ def test_wide_stream_blocks_take_several_tiles(rng, variant, dtype):
 
 
 @pytest.mark.parametrize("variant", ["panel:32:2", "panel:8:8", "stream", "stream:3",
-                                     "stream:3:50", "wide-stream", "wide-stream:3", "wgmma"],
+                                     "stream:3:50", "wide-stream", "wide-stream:3", "rows-stream",
+                                     "rows-stream:3", "wgmma"],
                          indirect=True)
 def test_shared_copy_inf_in_unused_dense_rows(rng, variant):
   """Columns no entry uses may hold inf: the shared copy must not leak them into sums (the

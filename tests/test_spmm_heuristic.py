@@ -25,9 +25,9 @@ int main() {
     const jsdl::SpmmChoice c =
         jsdl::ChooseSpmm(m, k, n, batch, nnz, vec, elem_bytes, copy_ok != 0, h200,
                          can_wgmma != 0, tf32 != 0, can_k_parts != 0);
-    std::printf("%d %d %d %d %d %d %d %d %d %d\n", static_cast<int>(c.kind), c.tile_cols,
+    std::printf("%d %d %d %d %d %d %d %d %d %d %d\n", static_cast<int>(c.kind), c.tile_cols,
                 c.rows_per_warp, c.lanes, c.warps, c.rows_per_block, c.pass_rows, c.stream_vecs,
-                c.k_parts, static_cast<int>(c.batched));
+                c.k_parts, static_cast<int>(c.batched), static_cast<int>(c.group_rows));
   }
 }
 """
@@ -47,12 +47,12 @@ def choose(tmp_path_factory):
         vec = vec if vec is not None else (16 // elem_bytes if n % (16 // elem_bytes) == 0
                                            else 1)
         nnz = int(round(m * k * density))
-        kind, tile, rpw, lanes, warps, rpb, pass_rows, vecs, k_parts, batched = driver(
+        kind, tile, rpw, lanes, warps, rpb, pass_rows, vecs, k_parts, batched, group_rows = driver(
             f"{m} {k} {n} {batch} {nnz} {vec} {elem_bytes} {int(copy_ok)} {int(can_wgmma)} "
             f"{int(tf32)} {int(can_k_parts)} {variant or '-'}\n")
         return dict(kind=KINDS[kind], tile=tile, rows_per_warp=rpw, lanes=lanes, warps=warps,
                     rows_per_block=rpb, pass_rows=pass_rows, vecs=vecs, k_parts=k_parts,
-                    batched=bool(batched))
+                    batched=bool(batched), group_rows=bool(group_rows))
 
     return run
 
@@ -166,7 +166,9 @@ def test_no_shared_copy(choose):
 
 def test_variant_overrides(choose):
     c = choose(512, 512, 256, 0.1, variant="wide-stream:7")
-    assert (c["kind"], c["vecs"], c["rows_per_block"]) == ("stream", 2, 7)
+    assert (c["kind"], c["vecs"], c["rows_per_block"], c["group_rows"]) == ("stream", 2, 7, False)
+    c = choose(512, 512, 256, 0.1, variant="rows-stream:7")
+    assert (c["kind"], c["vecs"], c["rows_per_block"], c["group_rows"]) == ("stream", 2, 7, True)
     c = choose(512, 512, 256, 0.1, variant="stream:64:100")
     assert (c["kind"], c["vecs"], c["rows_per_block"], c["pass_rows"]) == ("stream", 1, 64, 100)
     c = choose(512, 512, 256, 0.1, variant="gather:32:4:8:16")
@@ -176,6 +178,7 @@ def test_variant_overrides(choose):
     assert (c["kind"], c["tile"], c["rows_per_warp"]) == ("panel", 32, 4)
     # A variant that does not fit falls back to the heuristic's own choice.
     assert choose(512, 4000, 256, 0.1, variant="wide-stream")["vecs"] == 1
+    assert not choose(512, 4000, 256, 0.1, variant="rows-stream")["group_rows"]
 
 
 # Session 29, call 2 (H200, DLMC matrices; the tile's dense rows by TMA) against session 27's

@@ -51,13 +51,18 @@ struct SpmmPanelConfig : Layout {
 // kPrefetch: where a block takes several column tiles (launched as one wave)
 // and two panels fit, the next tile's panel is copied while this one's rows
 // stream (one block an SM leaves nothing else to hide the copy behind).
+//
+// kGroupRows: each 8-lane group owns whole rows (short rows: no reduction
+// across the groups, and a warp's per-row work serves four rows at once).
 template <int kWarps_, int kMinBlocksPerSm_, bool kPasses_, int kVecs_ = 1,
-          bool kPrefetch_ = false>
+          bool kPrefetch_ = false, bool kGroupRows_ = false>
 struct SpmmStreamConfigT {
+  static_assert(!(kPasses_ && kGroupRows_), "a group's rows take the whole panel at once");
   static constexpr int kWarps = kWarps_;
   static constexpr int kMinBlocksPerSm = kMinBlocksPerSm_;
   static constexpr bool kPasses = kPasses_;
   static constexpr bool kPrefetch = kPrefetch_ && !kPasses_;
+  static constexpr bool kGroupRows = kGroupRows_;
   static constexpr int kVecs = kVecs_;                // 16-byte vectors a lane
   static constexpr int kRowBytes = 128 * kVecs;       // a panel row: 8 lanes x kVecs x 16 bytes
   static constexpr int kStagedEntryBytes = 8;         // value (float) + panel row
@@ -87,6 +92,13 @@ using SpmmStreamConfig = SpmmStreamConfigT<16, 2, false>;
 // (k <= about 850), so one block an SM: 24 warps at 80 registers (32 warps
 // at 64 spilled).
 using SpmmStreamWideConfig = SpmmStreamConfigT<24, 1, false, 2, true>;
+// Short rows (session 46): the wide panel, a row per 8-lane group. Nsight
+// Compute on ResNet-50's 128 x 256 at 95% (13 entries a row, N = 802816)
+// found the wide kernel issue-bound (68% of issue slots, DRAM 29%): 292 warp
+// instructions a row and column tile, 32 of them FFMA. 16 warps: 64 groups,
+// two rows each of a 128-row block (32 warps at 64 registers spilled 76-192
+// bytes; 24 would leave a third of the groups idle half the time).
+using SpmmStreamRowsConfig = SpmmStreamConfigT<16, 1, false, 2, true, true>;
 // Panels taller than a block's shared memory (k above about 1700) in passes
 // of rows, the rows' partial sums kept in shared memory between passes: one
 // block an SM of 16 warps (104-119 registers; 32 warps at 64 spilled).

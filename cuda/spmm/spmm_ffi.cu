@@ -264,6 +264,9 @@ ffi::Error Launch(cudaStream_t stream, const SpmmArgs<T>& args, bool tf32) {
       if (choice.pass_rows > 0)
         return LaunchStream<T, SpmmStreamPassesConfig>(stream, args, device,
                                                        choice.rows_per_block, choice.pass_rows);
+      if (choice.stream_vecs == 2 && choice.group_rows)
+        return LaunchStream<T, SpmmStreamRowsConfig>(stream, args, device,
+                                                     choice.rows_per_block, 0);
       if (choice.stream_vecs == 2)
         return LaunchStream<T, SpmmStreamWideConfig>(stream, args, device,
                                                      choice.rows_per_block, 0);

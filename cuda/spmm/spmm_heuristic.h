@@ -3,8 +3,8 @@
 // tuning runs ("gather", "gather:<tile_cols>:<rows_per_warp>[:<lanes>[:<warps>]]",
 // "gather-batched:<tile_cols>:<rows_per_warp>[:<warps>]" (one vector a lane, batched loads),
 // "panel:<tile_cols>:<rows_per_warp>", "stream[:<rows_per_block>[:<pass_rows>]]",
-// "wide-stream[:<rows_per_block>]", "wgmma[:<parts over k>]"; "no-wgmma": the heuristic without
-// the wgmma tile).
+// "wide-stream[:<rows_per_block>]", "rows-stream[:<rows_per_block>]" (the wide panel, a row per
+// 8-lane group), "wgmma[:<parts over k>]"; "no-wgmma": the heuristic without the wgmma tile).
 #pragma once
 
 #include <algorithm>
@@ -28,6 +28,7 @@ struct SpmmChoice {
   int rows_per_block = 0;  // stream
   int pass_rows = 0;       // stream: panel rows a pass (0: the whole panel at once)
   int stream_vecs = 1;     // stream: 16-byte vectors a lane (2: 256-byte panel rows)
+  bool group_rows = false; // wide stream: a row per 8-lane group (SpmmStreamRowsConfig)
   int k_parts = 1;         // wgmma: parts over k an item (SpmmWgmmaConfig::kMaxKParts)
   bool batched = false;    // gather: kRowBatch steps of dense-row loads at once
 };
@@ -232,7 +233,9 @@ inline SpmmChoice ChooseSpmm(int64_t m, int64_t k, int64_t n, int64_t batch, int
   using Stream = SpmmStreamConfig;
   using Passes = SpmmStreamPassesConfig;
   using Wide = SpmmStreamWideConfig;
-  constexpr int kMostWarps = Wide::kWarps > Passes::kWarps ? Wide::kWarps : Passes::kWarps;
+  using Rows = SpmmStreamRowsConfig;  // Wide's panel and shared memory, more warps
+  static_assert(Rows::kRowBytes == Wide::kRowBytes && Rows::kMinBlocksPerSm == 1, "wide panel");
+  constexpr int kMostWarps = std::max({Wide::kWarps, Passes::kWarps, Rows::kWarps});
   const int64_t budget = device.smem_per_block;
   const bool stream_shape_ok = copy_ok && k > 0 && k < (int64_t{1} << 30) && m > 0 &&
                                m * (kWarpSlots * kMostWarps + 1) < (int64_t{1} << 31);
@@ -260,6 +263,7 @@ inline SpmmChoice ChooseSpmm(int64_t m, int64_t k, int64_t n, int64_t batch, int
   SpmmChoice wide_stream{SpmmKernelKind::kStream, Wide::kRowBytes / elem_bytes, 0};
   wide_stream.stream_vecs = 2;
   const bool wide_fits = stream_shape_ok && Wide::SharedBytes(k, 0, elem_bytes) <= budget;
+  const bool rows_fit = stream_shape_ok && Rows::SharedBytes(k, 0, elem_bytes) <= budget;
   const int64_t wide_tiles = (n + wide_stream.tile_cols - 1) / wide_stream.tile_cols;
   if (wide_fits) {
     const int64_t row_blocks = StreamRowBlocks(m, wide_tiles, batch, num_sms, 1);
@@ -310,6 +314,11 @@ inline SpmmChoice ChooseSpmm(int64_t m, int64_t k, int64_t n, int64_t batch, int
       if (std::sscanf(v, "gather:%d:%d:%d:%d", &a, &b, &lanes, &warps) >= 2)
         return {SpmmKernelKind::kGather, a, b, lanes, warps};
       return gather;
+    }
+    if (rows_fit && std::strncmp(v, "rows-stream", 11) == 0) {
+      if (std::sscanf(v, "rows-stream:%d", &a) == 1 && a > 0) wide_stream.rows_per_block = a;
+      wide_stream.group_rows = true;
+      return wide_stream;
     }
     if (wide_fits && std::strncmp(v, "wide-stream", 11) == 0) {
       if (std::sscanf(v, "wide-stream:%d", &a) == 1 && a > 0) wide_stream.rows_per_block = a;

@@ -191,6 +191,72 @@ __device__ __forceinline__ int StageEntries(const StreamStage& now, StagedEntry*
   }
 }
 
+// Config::kGroupRows: the 8-lane group's rows (slots first_slot, + slot_stride, ...) through
+// one panel, 8 at a time: lane lig of the group holds the metadata of the chunk's lig-th row
+// (`kept` where the group has at most 8, over all column tiles). A row's entries go 8 at a time
+// through the group's 8 staging slots, two per 16-byte broadcast load; pairs past the row's end
+// are skipped and padding in the last pair reads the zero row. The group then stores its row's
+// tile itself: no shuffles across groups, and each of the warp's per-row instructions (metadata,
+// bias, stores, loop) serves four rows.
+template <typename T, typename Tile>
+__device__ __forceinline__ void StreamGroupRows(const SpmmArgs<T>& args, const T* values,
+                                                const Vec<T, Tile::kVec>* panel,
+                                                StagedEntry* stage, int32_t zero_row,
+                                                int first_slot, int slot_stride, int m,
+                                                bool one_chunk, const StreamRowSlot& kept,
+                                                T* out_tile, const T* bias, int64_t cols_left,
+                                                int group, int lig) {
+  constexpr int kLanes = Tile::kLanesPerGroup, kVec = Tile::kVec;
+  const unsigned mask = ((1u << kLanes) - 1) << (group * kLanes);
+  StagedEntry* mine = stage + group * kLanes;
+  const StagedPair* pairs = reinterpret_cast<const StagedPair*>(mine);
+  for (int chunk = first_slot; chunk < m; chunk += kLanes * slot_stride) {
+    const StreamRowSlot slot =
+        one_chunk ? kept : LoadStreamRowSlot(args, chunk + lig * slot_stride, m);
+    const int rows = min((m - chunk + slot_stride - 1) / slot_stride, kLanes);
+    for (int i = 0; i < rows; ++i) {
+      const int32_t row = __shfl_sync(mask, slot.row, i, kLanes);
+      const int32_t start = __shfl_sync(mask, slot.start, i, kLanes);
+      const int32_t end = __shfl_sync(mask, slot.end, i, kLanes);
+      float acc[Tile::kAcc];
+#pragma unroll
+      for (int j = 0; j < Tile::kAcc; ++j) acc[j] = 0.f;
+      for (int32_t e0 = start; e0 < end; e0 += kLanes) {
+        StagedEntry entry{0.f, zero_row * Tile::kVecsPerRow};
+        if (e0 + lig < end)
+          entry = {LoadAcc(values + e0 + lig),
+                   __ldg(args.column_indices + e0 + lig) * Tile::kVecsPerRow};
+        __syncwarp(mask);  // the previous entries are no longer read
+        mine[lig] = entry;
+        __syncwarp(mask);
+        const int left = end - e0;
+#pragma unroll
+        for (int t = 0; t < kLanes / 2; ++t) {
+          if (2 * t < left) {
+            const StagedPair p = pairs[t];
+            StreamEntry<T, Tile>(acc, p.e[0], panel, lig);
+            StreamEntry<T, Tile>(acc, p.e[1], panel, lig);
+          }
+        }
+      }
+      // Vector j of lane lig holds the tile's columns (8 j + lig) x kVec, as in StreamEntry.
+      const float b = bias != nullptr ? LoadAcc(bias + row) : 0.f;
+#pragma unroll
+      for (int j = 0; j < Tile::kAcc / kVec; ++j) {
+        float out[kVec];
+#pragma unroll
+        for (int i = 0; i < kVec; ++i) {
+          const float r = acc[j * kVec + i] + b;
+          out[i] = args.relu && r < 0.f ? 0.f : r;  // keeps NaN
+        }
+        const int col = (j * kLanes + lig) * kVec;
+        if (col < cols_left)  // n % kVec == 0: the vector is whole or absent
+          StoreVec<T, kVec>(out_tile + int64_t{row} * args.n + col, out);
+      }
+    }
+  }
+}
+
 // Block (32, Config::kWarps); dynamic shared memory Config::SharedBytes(pass_rows,
 // rows_cap, sizeof(T)) with rows_cap = ceil(m / row_blocks), the most rows a
 // block has. grid.x = row_blocks: block x takes the row slots x, x +
@@ -225,14 +291,20 @@ __global__ void __launch_bounds__(32 * Config::kWarps, Config::kMinBlocksPerSm)
   const int group = lane / Tile::kLanesPerGroup;
   const int lig = lane % Tile::kLanesPerGroup;
   const int thread = threadIdx.y * kWarpSize + lane;
-  const int slot_stride = row_blocks * kWarps;
-  const int first_slot = static_cast<int>(blockIdx.x) + row_blocks * threadIdx.y;
+  // Who owns rows: a warp, or with kGroupRows each of its groups (warp-major, so a warp's four
+  // groups take neighbouring slots: rows of about one length).
+  constexpr bool kGroupRows = Config::kGroupRows;
+  constexpr int kOwnerSlots = kGroupRows ? Tile::kLanesPerGroup : kWarpSize;  // a chunk's rows
+  const int owner = kGroupRows ? threadIdx.y * Tile::kGroups + group : threadIdx.y;
+  const int slot_stride = row_blocks * kWarps * (kGroupRows ? Tile::kGroups : 1);
+  const int first_slot = static_cast<int>(blockIdx.x) + row_blocks * owner;
   const int k = static_cast<int>(args.k);
-  // A warp whose rows make one 32-row chunk (the usual case) keeps their
-  // metadata over all its column tiles.
-  const bool one_chunk = Config::kPrefetch && first_slot + kWarpSize * slot_stride >= m;
+  // An owner whose rows make one chunk (the usual case) keeps their metadata over all its
+  // column tiles.
+  const bool one_chunk = Config::kPrefetch && first_slot + kOwnerSlots * slot_stride >= m;
   const StreamRowSlot kept =
-      one_chunk ? LoadStreamRowSlot(args, first_slot + lane * slot_stride, m) : StreamRowSlot{};
+      one_chunk ? LoadStreamRowSlot(args, first_slot + (kGroupRows ? lig : lane) * slot_stride, m)
+                : StreamRowSlot{};
 
   for (int64_t b = blockIdx.z; b < args.batch; b += gridDim.z) {
     int64_t offset[3];
@@ -271,6 +343,14 @@ __global__ void __launch_bounds__(32 * Config::kWarps, Config::kMinBlocksPerSm)
         }
         __syncthreads();
 
+        if constexpr (kGroupRows) {
+          StreamGroupRows<T, Tile>(args, values, panel, stage, rows_here, first_slot,
+                                   slot_stride, m, one_chunk, kept,
+                                   args.out + b * args.m * args.n + col0,
+                                   args.has_bias ? args.bias + offset[kSpmmBias] : nullptr,
+                                   cols_left, group, lig);
+          continue;
+        }
         // The warp's rows, 32 at a time: lane j holds the j-th one's metadata.
         int local0 = threadIdx.y;  // block-local index of the chunk's first row
         for (int chunk = first_slot; chunk < m;
