@@ -341,3 +341,21 @@ def test_python_sizes_the_k_parts_as_the_header(tmp_path):
     assert run(f"{items} {-(-k // 64)}\n") == [spmm.wgmma_k_parts_bytes(m, k, n, batch)], (m, k, n)
   assert spmm.wgmma_k_parts_bytes(512, 2048, 256, 1) == 16 * (8 * 64 * 128 * 4 + 8)
   assert spmm.wgmma_k_parts_bytes(512, 512, 512, 5) == 0  # 80 items
+
+
+def test_short_rows_take_a_row_per_group(choose):
+    # Session 46 (H100 harness): where the wide stream kernel ran on rows of at most 16 entries.
+    c = choose(128, 256, 802816, 0.05)  # ResNet-50's 95% layer at batch 256: 12.8 entries a row
+    assert (c["kind"], c["vecs"], c["group_rows"]) == ("stream", 2, True)
+    assert choose(512, 512, 2048, 0.02)["group_rows"]  # the transformer's 98%: 10.2
+    assert choose(128, 512, 200704, 0.02, elem_bytes=2)["group_rows"]
+    # Rows of 16 entries take it, of 17 not; 26 (the transformer's 2048 x 512 at 95%) lost.
+    assert choose(128, 512, 802816, 16 / 512)["group_rows"]
+    assert not choose(128, 512, 802816, 17 / 512)["group_rows"]
+    c = choose(2048, 512, 2048, 0.05)
+    assert (c["kind"], c["vecs"], c["group_rows"]) == ("stream", 2, False)
+    # float32 over many waves at low re-use keeps the gather kernel (level with it there).
+    assert choose(128, 512, 200704, 0.02)["kind"] == "gather"
+    # An output narrower than one wide tile, or no wide panel: never.
+    assert not choose(512, 512, 32, 0.02)["group_rows"]
+    assert not choose(512, 4000, 2048, 0.002)["group_rows"]

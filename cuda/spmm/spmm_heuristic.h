@@ -368,6 +368,17 @@ inline SpmmChoice ChooseSpmm(int64_t m, int64_t k, int64_t n, int64_t batch, int
   const bool gather_waves = f32_vec && wide && wide_fits &&
                             wide_tiles * batch >= int64_t{2} * num_sms && wide_reuse < 3.0;
   if (gather_waves) return gather;
+  // Where the wide stream kernel would run on rows of at most 16 entries in the mean, the
+  // output at least one tile wide: a row per 8-lane group (session 46, H100, the standalone
+  // harness, once each): 1.24x the wide kernel on ResNet-50's 128 x 256 at 95%, N = 802816
+  // (float32); 1.35x in bfloat16 on the 128 x 512 at 98%, N = 200704 (in float32 level with
+  // the gather kernel, which keeps it); 1.20x and 1.28x on the transformer's 512 x 512 at 98%,
+  // N = 2048, 1.08x at N = 256 (float32); 0.97-1.03x at N = 3136. It lost from rows of 26
+  // entries (2048 x 512 at 95%: 0.86x at N = 2048, 0.53x at 256): 16 warps against the wide
+  // kernel's 24, a block's rows split over 64 groups.
+  SpmmChoice rows_stream = wide_stream;
+  rows_stream.group_rows = true;
+  if (rows_fit && wide_fits && n >= wide_stream.tile_cols && nnz <= 16 * m) return rows_stream;
   if (wide_fits && (n >= wide_stream.tile_cols || wide_reuse >= 4.0)) return wide_stream;
   const double least_reuse = !wide && !row_tile && k >= 1024 ? 0.5 : 2.0;
   if (stream_ok && stream_reuse >= least_reuse) return stream;
