@@ -335,16 +335,24 @@ void ReportPhaseClocks(cudaStream_t stream, Launch launch) {
 }
 
 // What follows a runner's setup: one launch checked against its float64
-// reference `ref` (out holds ref.size() values), the timing and the result
-// line. 0, or 3 when the relative error exceeds `tolerance`.
+// reference `ref`, the timing and the result line. out holds ref.size() values,
+// or with `checked` out_size values of which ref holds those at the indices
+// `checked` lists. 0, or 3 when the relative error exceeds `tolerance`.
 template <typename T, typename Launch>
 int CheckTimeAndReport(cudaStream_t stream, Launch launch, const T* out,
                        const std::vector<double>& ref, double tolerance, int batches,
                        const Pattern& p, const char* size_name, int64_t size,
-                       const std::string& dtype, const char* variant_env) {
+                       const std::string& dtype, const char* variant_env,
+                       const std::vector<int64_t>* checked = nullptr, int64_t out_size = 0) {
   launch();
   HARNESS_CHECK(cudaStreamSynchronize(stream));
-  const double rel_err = RelativeError(ToHost(out, static_cast<int64_t>(ref.size())), ref);
+  std::vector<T> got = ToHost(out, checked ? out_size : static_cast<int64_t>(ref.size()));
+  if (checked) {
+    std::vector<T> picked(checked->size());
+    for (size_t i = 0; i < checked->size(); ++i) picked[i] = got[(*checked)[i]];
+    got.swap(picked);
+  }
+  const double rel_err = RelativeError(got, ref);
   const double us = TimeAndProfile(stream, batches, launch);
   PrintResult(p, size_name, size, dtype, variant_env, us, rel_err);
   std::printf("  an empty kernel in the same loop: %.3f us a launch\n",

@@ -1,6 +1,7 @@
 # On the CPU machine, from the repository root (about 3 minutes): the SpMM harness of HEAD and of
 # HEAD with rows-uniform.patch at 16, 24 and 32 warps, into .dlmc/ab/ (git-ignored; carry
-# [".dlmc/ab", ".dlmc/slim"], 22 MB; without -lineinfo, which doubles each). HEAD's rows-stream is the session 46 kernel (79822f7).
+# [".dlmc/ab", ".dlmc/slim"], 22 MB, built without -lineinfo, which doubles each harness). HEAD's
+# rows-stream is the session 46 kernel (79822f7).
 set -euo pipefail
 REPO=$PWD
 INC=$(python3 -c "import jax; print(jax.ffi.include_dir())")
