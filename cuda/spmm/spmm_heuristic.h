@@ -233,7 +233,7 @@ inline SpmmChoice ChooseSpmm(int64_t m, int64_t k, int64_t n, int64_t batch, int
   using Stream = SpmmStreamConfig;
   using Passes = SpmmStreamPassesConfig;
   using Wide = SpmmStreamWideConfig;
-  using Rows = SpmmStreamRowsConfig;  // Wide's panel and shared memory, more warps
+  using Rows = SpmmStreamRowsConfig;  // the wide panel, a row per 8-lane group, 16 warps
   static_assert(Rows::kRowBytes == Wide::kRowBytes && Rows::kMinBlocksPerSm == 1, "wide panel");
   constexpr int kMostWarps = std::max({Wide::kWarps, Passes::kWarps, Rows::kWarps});
   const int64_t budget = device.smem_per_block;
