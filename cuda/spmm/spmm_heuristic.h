@@ -234,7 +234,10 @@ inline SpmmChoice ChooseSpmm(int64_t m, int64_t k, int64_t n, int64_t batch, int
   using Passes = SpmmStreamPassesConfig;
   using Wide = SpmmStreamWideConfig;
   using Rows = SpmmStreamRowsConfig;  // the wide panel, a row per 8-lane group, 16 warps
-  static_assert(Rows::kRowBytes == Wide::kRowBytes && Rows::kMinBlocksPerSm == 1, "wide panel");
+  // Its panel, with less staging: it fits wherever Wide's does (wide_fits below).
+  static_assert(Rows::kRowBytes == Wide::kRowBytes && Rows::kMinBlocksPerSm == 1 &&
+                    Rows::kStagingBytes <= Wide::kStagingBytes,
+                "the wide panel, in no more shared memory");
   constexpr int kMostWarps = std::max({Wide::kWarps, Passes::kWarps, Rows::kWarps});
   const int64_t budget = device.smem_per_block;
   const bool stream_shape_ok = copy_ok && k > 0 && k < (int64_t{1} << 30) && m > 0 &&
@@ -263,7 +266,6 @@ inline SpmmChoice ChooseSpmm(int64_t m, int64_t k, int64_t n, int64_t batch, int
   SpmmChoice wide_stream{SpmmKernelKind::kStream, Wide::kRowBytes / elem_bytes, 0};
   wide_stream.stream_vecs = 2;
   const bool wide_fits = stream_shape_ok && Wide::SharedBytes(k, 0, elem_bytes) <= budget;
-  const bool rows_fit = stream_shape_ok && Rows::SharedBytes(k, 0, elem_bytes) <= budget;
   const int64_t wide_tiles = (n + wide_stream.tile_cols - 1) / wide_stream.tile_cols;
   if (wide_fits) {
     const int64_t row_blocks = StreamRowBlocks(m, wide_tiles, batch, num_sms, 1);
@@ -315,7 +317,7 @@ inline SpmmChoice ChooseSpmm(int64_t m, int64_t k, int64_t n, int64_t batch, int
         return {SpmmKernelKind::kGather, a, b, lanes, warps};
       return gather;
     }
-    if (rows_fit && std::strncmp(v, "rows-stream", 11) == 0) {
+    if (wide_fits && std::strncmp(v, "rows-stream", 11) == 0) {
       if (std::sscanf(v, "rows-stream:%d", &a) == 1 && a > 0) wide_stream.rows_per_block = a;
       wide_stream.group_rows = true;
       return wide_stream;
@@ -378,7 +380,7 @@ inline SpmmChoice ChooseSpmm(int64_t m, int64_t k, int64_t n, int64_t batch, int
   // kernel's 24, a block's rows split over 64 groups.
   SpmmChoice rows_stream = wide_stream;
   rows_stream.group_rows = true;
-  if (rows_fit && wide_fits && n >= wide_stream.tile_cols && nnz <= 16 * m) return rows_stream;
+  if (wide_fits && n >= wide_stream.tile_cols && nnz <= 16 * m) return rows_stream;
   if (wide_fits && (n >= wide_stream.tile_cols || wide_reuse >= 4.0)) return wide_stream;
   const double least_reuse = !wide && !row_tile && k >= 1024 ? 0.5 : 2.0;
   if (stream_ok && stream_reuse >= least_reuse) return stream;
