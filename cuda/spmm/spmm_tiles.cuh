@@ -46,18 +46,26 @@ struct SpmmArgs {
 // Dense tile in shared memory (panel and stream kernels): `rows` dense rows
 // from `dense` on, kCopiesPerRow 16-byte vectors each of the column tile at
 // col0 (cols_left = n - col0), copied by cp.async and zero-filled past n. The
-// caller waits (CopyAsyncWaitAll) and syncs.
+// caller waits (CopyAsyncWaitAll) and syncs. `threads` is a multiple of 32, so
+// a thread keeps one column of vectors and steps down rows by a pointer
+// increment (session 47: the division and 64-bit bounds of each copy were a
+// fifth of rows-stream's instructions).
 template <typename T, int kCopiesPerRow>
 __device__ __forceinline__ void CopyPanelAsync(Vec<T, kVec16<T>>* panel, const T* dense,
                                                const SpmmArgs<T>& args, int64_t rows,
                                                int64_t col0, int64_t cols_left, int thread,
                                                int threads) {
-  const int copies = static_cast<int>(rows) * kCopiesPerRow;  // fits: it is in shared memory
-  for (int v = thread; v < copies; v += threads) {
-    const int64_t r = v / kCopiesPerRow;
-    const int c = (v % kCopiesPerRow) * kVec16<T>;
-    const bool inside = c < cols_left;  // zero-fill past n
-    CopyAsync16(&panel[v], inside ? dense + r * args.n + col0 + c : dense, inside);
+  static_assert(kWarpSize % kCopiesPerRow == 0, "a thread keeps its column of vectors");
+  const int c = (thread % kCopiesPerRow) * kVec16<T>;
+  const bool inside = c < cols_left;  // zero-fill past n
+  const int row_step = threads / kCopiesPerRow;
+  const int64_t src_step = int64_t{row_step} * args.n;
+  const T* src = dense + int64_t{thread / kCopiesPerRow} * args.n + col0 + c;
+  Vec<T, kVec16<T>>* dst = panel + thread;
+  for (int r = thread / kCopiesPerRow; r < rows; r += row_step) {
+    CopyAsync16(dst, inside ? src : dense, inside);
+    src += src_step;
+    dst += threads;
   }
 }
 
