@@ -16,6 +16,7 @@
 #include <cstdint>
 
 #include "spmm_config.h"
+#include "spmm_row_slots.h"
 #include "spmm_tiles.cuh"
 
 namespace jsdl {
@@ -189,15 +190,6 @@ __device__ __forceinline__ int StageEntries(const StreamStage& now, StagedEntry*
                      : StagedEntry{0.f, rows * kVecsPerRow};
     return count;
   }
-}
-
-// Row slot of an owner's i-th row: each round of slot_stride slots goes to the owners forwards
-// in even rounds and backwards in odd ones. Rows are sorted by length, so the owner of a round's
-// longest row gets the next round's shortest (session 47: with a plain stride the first warp had
-// 1.3-1.5x the mean warp's entries on ResNet-50's layers, and every warp waits for it at each
-// column tile's barrier). Slots grow with i, so an owner's rows below m are a prefix.
-__device__ __forceinline__ int SnakeSlot(int first_slot, int slot_stride, int i) {
-  return i * slot_stride + ((i & 1) ? slot_stride - 1 - first_slot : first_slot);
 }
 
 // Config::kGroupRows: the 8-lane group's rows (SnakeSlot of first_slot) through one panel, 8
