@@ -1,0 +1,75 @@
+# Prepared in session 47 (carry [".dlmc/ab", ".dlmc/slim"]; about 4 minutes). Build first on the
+# CPU machine: bash docs/prepared/s48-snake-warp/build.sh.
+# 1. The warps of the stream kernels (stream, wide-stream, passes) taking their rows in the snake
+#    order (sw) against HEAD (base), on the benchmark's calls the heuristic gives them in float32
+#    (and two in bfloat16), each problem twice in turn; ResNet-50's 95% call on rows-stream, whose
+#    kernel the patch leaves as it is, is the control.
+# 2. rows-stream against the heuristic's gather kernel (float32, many waves, low re-use), twice.
+# 3. Correctness of sw with forced rows per block and passes (several row blocks, several chunks a
+#    warp, odd sizes; the harness checks every output against float64), memcheck on two.
+set -u
+D=$PWD/.dlmc/slim
+AB=$PWD/.dlmc/ab
+T0=$(date +%s)
+src() { gunzip -c $D/$1.smtx.gz > /tmp/$2.smtx; }
+RN=rn50/magnitude_pruning
+TR=transformer/magnitude_pruning
+src $RN/0.5/bottleneck_1_block_group_projection_block_group1 r50
+src $RN/0.7/bottleneck_1_block_group_projection_block_group2 r70
+src $RN/0.8/bottleneck_1_block_group2_1_1 r80
+src $RN/0.9/bottleneck_2_block_group1_1_1 r90
+src $RN/0.95/bottleneck_1_block_group_projection_block_group2 r95
+src $RN/0.98/bottleneck_1_block_group2_1_1 r98
+src $TR/0.5/body_decoder_layer_0_encdec_attention_multihead_attention_k_fully_connected t50
+src $TR/0.7/body_decoder_layer_0_ffn_conv1_fully_connected t70
+src $TR/0.8/body_decoder_layer_0_encdec_attention_multihead_attention_k_fully_connected t80
+src $TR/0.9/body_decoder_layer_0_ffn_conv2_fully_connected t90
+src $TR/0.95/body_decoder_layer_0_ffn_conv1_fully_connected t95
+ls /tmp/r*.smtx /tmp/t*.smtx | wc -l
+one() {  # one PATTERN N DTYPE HARNESS [VARIANT]
+  echo "== $(basename $1) n=$2 $3 $4 ${5:--} round $R"
+  if [ -n "${5:-}" ]; then export JSDL_SPMM_VARIANT=$5; else unset JSDL_SPMM_VARIANT; fi
+  timeout 20 $AB/spmm_harness_$4 $1 $2 $3 9 || echo "!! exit $?"
+}
+specs=("/tmp/r50.smtx 3136 float32" "/tmp/r70.smtx 3136 float32" "/tmp/r80.smtx 784 float32"
+  "/tmp/r90.smtx 3136 float32" "/tmp/t50.smtx 256 float32" "/tmp/t70.smtx 256 float32"
+  "/tmp/t80.smtx 256 float32" "/tmp/t90.smtx 256 float32" "/tmp/t95.smtx 256 float32"
+  "/tmp/t95.smtx 2048 float32" "/tmp/t95.smtx 2048 bfloat16" "/tmp/r70.smtx 3136 bfloat16"
+  "/tmp/r95.smtx 802816 float32")
+rule=("/tmp/r98.smtx 200704 float32" "128,512,0.02 200704 float32" "128,512,0.04 200704 float32"
+  "128,512,0.08 200704 float32")
+{
+  for R in 1 2; do
+    for spec in "${specs[@]}"; do
+      if [ $R = 1 ]; then one $spec base; one $spec sw; else one $spec sw; one $spec base; fi
+    done
+  done
+} > $OUT/ab.log 2>&1
+echo "ab $(( $(date +%s) - T0 )) s"
+{
+  for R in 1 2; do
+    for spec in "${rule[@]}"; do
+      if [ $R = 1 ]; then one $spec base; one $spec base rows-stream
+      else one $spec base rows-stream; one $spec base; fi
+    done
+  done
+} > $OUT/rule.log 2>&1
+echo "rule $(( $(date +%s) - T0 )) s"
+{
+  R=c
+  one 777,3000,0.05 200 float32 sw stream:100:256
+  one 1000,2048,0.1 256 bfloat16 sw stream:37:300
+  one 2000,300,0.03 1000 float32 sw stream:2000
+  one 513,129,0.06 96 float32 sw wide-stream:40
+  one 4099,256,0.02 520 bfloat16 sw wide-stream:300
+  one /tmp/t90.smtx 256 float32 sw
+  for spec in "777,3000,0.05 200 float32 stream:100:256" "513,129,0.06 96 float32 wide-stream:40"; do
+    set -- $spec
+    JSDL_SPMM_VARIANT=$4 timeout 90 compute-sanitizer --tool memcheck --error-exitcode 9 \
+      $AB/spmm_harness_sw $1 $2 $3 1 2>&1 | tail -3
+    echo "memcheck exit ${PIPESTATUS[0]}"
+  done
+} > $OUT/check.log 2>&1
+echo "check $(( $(date +%s) - T0 )) s"; grep -c "^!!" $OUT/ab.log $OUT/rule.log $OUT/check.log
+nvidia-smi --query-gpu=name,driver_version --format=csv,noheader > $OUT/env.txt
+cp $AB/commit $OUT/harness-commit.txt
