@@ -1,4 +1,4 @@
-# Prepared in session 47 (carry [".dlmc/ab", ".dlmc/slim"]; about 4 minutes). Build first on the
+# Prepared in session 47 (carry [".dlmc/ab", ".dlmc/slim"]; about 6-7 minutes). Build first on the
 # CPU machine: bash docs/prepared/s48-snake-warp/build.sh.
 # 1. The warps of the stream kernels (stream, wide-stream, passes) taking their rows in the snake
 #    order (sw) against HEAD (base), on the benchmark's calls the heuristic gives them in float32
@@ -7,6 +7,10 @@
 # 2. rows-stream against the heuristic's gather kernel (float32, many waves, low re-use), twice.
 # 3. Correctness of sw with forced rows per block and passes (several row blocks, several chunks a
 #    warp, odd sizes; the harness checks every output against float64), memcheck on two.
+# 4. The two calls that keep SpMM at HIGHEST from beating dense fp32 from 70% (the transformer's
+#    512 x 2048 at 90%, N = 256, 0.87x; ResNet-50's 128 x 256 at 70%, N = 3136, 0.85x): the
+#    heuristic's choice against other rows per block, kernels and parts over k, twice; then
+#    Nsight Compute on the heuristic's choice of each.
 set -u
 D=$PWD/.dlmc/slim
 AB=$PWD/.dlmc/ab
@@ -70,6 +74,34 @@ echo "rule $(( $(date +%s) - T0 )) s"
     echo "memcheck exit ${PIPESTATUS[0]}"
   done
 } > $OUT/check.log 2>&1
-echo "check $(( $(date +%s) - T0 )) s"; grep -c "^!!" $OUT/ab.log $OUT/rule.log $OUT/check.log
+echo "check $(( $(date +%s) - T0 )) s"
+losers=("/tmp/t90.smtx 256 float32 -" "/tmp/t90.smtx 256 float32 stream:64"
+  "/tmp/t90.smtx 256 float32 stream:128" "/tmp/t90.smtx 256 float32 stream:64:1024"
+  "/tmp/t90.smtx 256 float32 gather:64:2:8:32" "/tmp/t90.smtx 256 float32 wgmma:4"
+  "/tmp/t90.smtx 256 float32 wgmma:8" "/tmp/r70.smtx 3136 float32 -"
+  "/tmp/r70.smtx 3136 float32 wide-stream:43" "/tmp/r70.smtx 3136 float32 wide-stream:32"
+  "/tmp/r70.smtx 3136 float32 stream:64" "/tmp/r70.smtx 3136 float32 stream:32"
+  "/tmp/r70.smtx 3136 float32 rows-stream:64" "/tmp/r70.smtx 3136 float32 wgmma:1"
+  "/tmp/r70.smtx 3136 float32 wgmma:2")
+{
+  for R in 1 2; do
+    for spec in "${losers[@]}"; do
+      set -- $spec
+      one $1 $2 $3 base $([ "$4" = - ] || echo $4)
+    done
+  done
+} > $OUT/losers.log 2>&1
+{
+  for spec in "/tmp/t90.smtx 256" "/tmp/r70.smtx 3136"; do
+    set -- $spec
+    echo "##### $spec"
+    unset JSDL_SPMM_VARIANT
+    timeout 60 ncu --profile-from-start off --section SpeedOfLight --section Occupancy \
+      --section WarpStateStats --section LaunchStats --section MemoryWorkloadAnalysis \
+      $AB/spmm_harness_base $1 $2 float32 1 2>&1 | grep -v "^==PROF==" | grep -vE "^\s*$|----"
+  done
+} > $OUT/ncu-losers.log 2>&1
+echo "losers $(( $(date +%s) - T0 )) s"
+grep -c "^!!" $OUT/ab.log $OUT/rule.log $OUT/check.log $OUT/losers.log
 nvidia-smi --query-gpu=name,driver_version --format=csv,noheader > $OUT/env.txt
 cp $AB/commit $OUT/harness-commit.txt
