@@ -81,6 +81,7 @@ losers=("/tmp/t90.smtx 256 float32 -" "/tmp/t90.smtx 256 float32 stream:64"
   "/tmp/t90.smtx 256 float32 wgmma:8" "/tmp/r70.smtx 3136 float32 -"
   "/tmp/r70.smtx 3136 float32 wide-stream:43" "/tmp/r70.smtx 3136 float32 wide-stream:32"
   "/tmp/r70.smtx 3136 float32 stream:64" "/tmp/r70.smtx 3136 float32 stream:32"
+  "/tmp/r70.smtx 3136 float32 stream:16" "/tmp/r70.smtx 3136 float32 stream:24"
   "/tmp/r70.smtx 3136 float32 rows-stream:64" "/tmp/r70.smtx 3136 float32 wgmma:1"
   "/tmp/r70.smtx 3136 float32 wgmma:2")
 {
