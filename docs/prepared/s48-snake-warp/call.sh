@@ -1,4 +1,4 @@
-# Prepared in session 47 (carry [".dlmc/ab", ".dlmc/slim"]; about 6-7 minutes). Build first on the
+# Prepared in session 47 (carry [".dlmc/ab", ".dlmc/slim"]; about 7-8 minutes). Build first on the
 # CPU machine: bash docs/prepared/s48-snake-warp/build.sh.
 # 1. The warps of the stream kernels (stream, wide-stream, passes) taking their rows in the snake
 #    order (sw) against HEAD (base), on the benchmark's calls the heuristic gives them in float32
@@ -11,6 +11,8 @@
 #    512 x 2048 at 90%, N = 256, 0.87x; ResNet-50's 128 x 256 at 70%, N = 3136, 0.85x): the
 #    heuristic's choice against other rows per block, kernels and parts over k, twice; then
 #    Nsight Compute on the heuristic's choice of each.
+# 5. The batched gather kernel taking rows in order (gd, gather-direct.patch) against HEAD on the
+#    98% calls it runs, twice in turn; its correctness on odd sizes over several waves.
 set -u
 D=$PWD/.dlmc/slim
 AB=$PWD/.dlmc/ab
@@ -29,6 +31,7 @@ src $TR/0.7/body_decoder_layer_0_ffn_conv1_fully_connected t70
 src $TR/0.8/body_decoder_layer_0_encdec_attention_multihead_attention_k_fully_connected t80
 src $TR/0.9/body_decoder_layer_0_ffn_conv2_fully_connected t90
 src $TR/0.95/body_decoder_layer_0_ffn_conv1_fully_connected t95
+src $TR/0.98/body_decoder_layer_0_encdec_attention_multihead_attention_k_fully_connected t98
 ls /tmp/r*.smtx /tmp/t*.smtx | wc -l
 one() {  # one PATTERN N DTYPE HARNESS [VARIANT]
   echo "== $(basename $1) n=$2 $3 $4 ${5:--} round $R"
@@ -103,6 +106,19 @@ losers=("/tmp/t90.smtx 256 float32 -" "/tmp/t90.smtx 256 float32 stream:64"
   done
 } > $OUT/ncu-losers.log 2>&1
 echo "losers $(( $(date +%s) - T0 )) s"
-grep -c "^!!" $OUT/ab.log $OUT/rule.log $OUT/check.log $OUT/losers.log
+direct=("/tmp/r98.smtx 784 float32" "/tmp/r98.smtx 784 bfloat16" "/tmp/t98.smtx 256 float32"
+  "/tmp/t98.smtx 256 bfloat16")
+{
+  for R in 1 2; do
+    for spec in "${direct[@]}"; do
+      if [ $R = 1 ]; then one $spec base; one $spec gd; else one $spec gd; one $spec base; fi
+    done
+  done
+  R=c
+  one 777,129,0.06 520 float32 gd gather-batched:128:1
+  one 3000,700,0.01 4000 bfloat16 gd gather-batched:128:1
+} > $OUT/direct.log 2>&1
+echo "direct $(( $(date +%s) - T0 )) s"
+grep -c "^!!" $OUT/ab.log $OUT/rule.log $OUT/check.log $OUT/losers.log $OUT/direct.log
 nvidia-smi --query-gpu=name,driver_version --format=csv,noheader > $OUT/env.txt
 cp $AB/commit $OUT/harness-commit.txt
