@@ -95,6 +95,12 @@ want wgmma-probe && stage wgmma-probe 180 bash -c "nvcc -std=c++17 -O3 -arch=sm_
   nvcc -std=c++17 -O3 -arch=sm_90a '$REPO/scripts/wgmma_tile_probe.cu' -o /tmp/wgmma_tile_probe \
   && /tmp/wgmma_tile_probe 2048 && /tmp/wgmma_tile_probe 256"
 want bench && stage bench 540 python3 -m jax_sparse_dl.bench "$DLMC" --out "$OUT/bench" ${BENCH_ARGS:-}
+# The device returns at most 8 files: results.csv and summary.md stay loose, results.json, its
+# .jsonl and the plots go into bench/extras.tar.gz (session 47 lost summary.md to the limit).
+if want bench && [ -d "$OUT/bench" ]; then
+  extras=$(cd "$OUT/bench" && ls results.json results.jsonl ./*.png 2> /dev/null)
+  [ -n "$extras" ] && tar -czf "$OUT/bench/extras.tar.gz" -C "$OUT/bench" --remove-files $extras
+fi
 # memcheck sees only allocation bounds: the platform allocator gives every XLA buffer its own
 # cudaMalloc, so an access past any operand is caught. The cases build their patterns on the
 # host backend (cuda,cpu): XLA's own sort/scatter kernels crash this compute-sanitizer build.

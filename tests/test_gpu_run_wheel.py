@@ -1,7 +1,8 @@
 """scripts/gpu_run.sh's build stage with WHEEL (a wheel built on the CPU machine by
 scripts/build_device_wheel.sh): it installs the wheel only when the wheel's commit is COMMIT and
 its modules load, and otherwise builds from source, so a stale or broken wheel never stands in for
-the code under test. A fake python3 on PATH records what the script asks of it."""
+the code under test. A fake python3 on PATH records what the script asks of it. Also its bench
+stage, whose files must fit the 8 the device returns."""
 import os
 import shutil
 import subprocess
@@ -65,3 +66,34 @@ def test_a_wheel_that_does_not_load_falls_back_to_the_source_build(tmp_path):
   assert rc == 0  # the source build succeeded: the failed wheel does not fail the run
   assert [".whl" in i for i in installs] == [True, False]
   assert "--no-build-isolation" in installs[1]
+
+
+# The bench stage's fake: writes what `python -m jax_sparse_dl.bench ... --out DIR` writes.
+FAKE_BENCH = """#!/usr/bin/env bash
+out=""; prev=""
+for a in "$@"; do [ "$prev" = --out ] && out=$a; prev=$a; done
+mkdir -p "$out"
+for f in results.csv results.json results.jsonl summary.md spmm_speedup.png spmm_peak.png; do
+  echo "$f" > "$out/$f"
+done
+"""
+
+
+def test_the_bench_stage_leaves_few_enough_files_for_the_device_to_return(tmp_path):
+  bin_dir = tmp_path / "bin"
+  bin_dir.mkdir()
+  (bin_dir / "python3").write_text(FAKE_BENCH)
+  (bin_dir / "python3").chmod(0o755)
+  out = tmp_path / "out"
+  env = dict(os.environ, PATH=f"{bin_dir}:{os.environ['PATH']}", OUT=str(out), STAGES="bench",
+             COMMIT="abc1234", DLMC=str(tmp_path))
+  result = subprocess.run(["bash", str(ROOT / "scripts/gpu_run.sh")], cwd=ROOT, env=env,
+                          capture_output=True, text=True, timeout=60)
+  assert result.returncode == 0, result.stdout + result.stderr
+  assert sorted(p.name for p in (out / "bench").iterdir()) == [
+      "extras.tar.gz", "results.csv", "summary.md"]
+  assert len([p for p in out.rglob("*") if p.is_file()]) <= 8
+  listing = subprocess.run(["tar", "-tzf", str(out / "bench" / "extras.tar.gz")],
+                           capture_output=True, text=True, check=True).stdout.split()
+  assert sorted(n.removeprefix("./") for n in listing) == [
+      "results.json", "results.jsonl", "spmm_peak.png", "spmm_speedup.png"]
