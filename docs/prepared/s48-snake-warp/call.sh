@@ -38,6 +38,14 @@ one() {  # one PATTERN N DTYPE HARNESS [VARIANT]
   if [ -n "${5:-}" ]; then export JSDL_SPMM_VARIANT=$5; else unset JSDL_SPMM_VARIANT; fi
   timeout 20 $AB/spmm_harness_$4 $1 $2 $3 9 || echo "!! exit $?"
 }
+ab() {  # ab "NEW" SPEC...: each spec with base and NEW in turn, twice, the order turned the second
+  local new=$1; shift
+  for R in 1 2; do
+    for spec in "$@"; do
+      if [ $R = 1 ]; then one $spec base; one $spec $new; else one $spec $new; one $spec base; fi
+    done
+  done
+}
 specs=("/tmp/r50.smtx 3136 float32" "/tmp/r70.smtx 3136 float32" "/tmp/r80.smtx 784 float32"
   "/tmp/r90.smtx 3136 float32" "/tmp/t50.smtx 256 float32" "/tmp/t70.smtx 256 float32"
   "/tmp/t80.smtx 256 float32" "/tmp/t90.smtx 256 float32" "/tmp/t95.smtx 256 float32"
@@ -45,22 +53,9 @@ specs=("/tmp/r50.smtx 3136 float32" "/tmp/r70.smtx 3136 float32" "/tmp/r80.smtx 
   "/tmp/r95.smtx 802816 float32")
 rule=("/tmp/r98.smtx 200704 float32" "128,512,0.02 200704 float32" "128,512,0.04 200704 float32"
   "128,512,0.08 200704 float32")
-{
-  for R in 1 2; do
-    for spec in "${specs[@]}"; do
-      if [ $R = 1 ]; then one $spec base; one $spec sw; else one $spec sw; one $spec base; fi
-    done
-  done
-} > $OUT/ab.log 2>&1
+ab sw "${specs[@]}" > $OUT/ab.log 2>&1
 echo "ab $(( $(date +%s) - T0 )) s"
-{
-  for R in 1 2; do
-    for spec in "${rule[@]}"; do
-      if [ $R = 1 ]; then one $spec base; one $spec base rows-stream
-      else one $spec base rows-stream; one $spec base; fi
-    done
-  done
-} > $OUT/rule.log 2>&1
+ab "base rows-stream" "${rule[@]}" > $OUT/rule.log 2>&1
 echo "rule $(( $(date +%s) - T0 )) s"
 {
   R=c
@@ -109,11 +104,7 @@ echo "losers $(( $(date +%s) - T0 )) s"
 direct=("/tmp/r98.smtx 784 float32" "/tmp/r98.smtx 784 bfloat16" "/tmp/t98.smtx 256 float32"
   "/tmp/t98.smtx 256 bfloat16")
 {
-  for R in 1 2; do
-    for spec in "${direct[@]}"; do
-      if [ $R = 1 ]; then one $spec base; one $spec gd; else one $spec gd; one $spec base; fi
-    done
-  done
+  ab gd "${direct[@]}"
   R=c
   one 777,129,0.06 520 float32 gd gather-batched:128:1
   one 3000,700,0.01 4000 bfloat16 gd gather-batched:128:1
