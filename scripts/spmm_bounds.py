@@ -14,12 +14,12 @@ HIGHEST) is from what such bounds allow.
     python scripts/spmm_bounds.py docs/gpu-runs/<run>/spmm-bench/results.csv .dlmc
 """
 import argparse
-import csv
-import math
 from pathlib import Path
 
 import numpy as np
 
+from jax_sparse_dl.bench.report import geomean
+from jax_sparse_dl.bench.results import read_csv
 from jax_sparse_dl.dlmc import read_smtx
 
 OURS, THEIRS = "jsdl_f32_highest", "cusparse_best"
@@ -44,14 +44,14 @@ def matrix_path(dlmc: Path, problem: str) -> Path:
 
 def calls(results_csv: Path, dlmc: Path, bandwidth: float, smem_bandwidth: float) -> list[dict]:
   """One dict a problem timed by both contenders: times, bounds, ratios."""
-  rows = list(csv.DictReader(results_csv.open()))
-  floors = [float(r["median_us"]) for r in rows if r["op"] == "floor" and r["status"] == "ok"]
+  rows = read_csv(results_csv)
+  floors = [r["median_us"] for r in rows if r["op"] == "floor" and r["status"] == "ok"]
   if not floors:
     raise ValueError(f"{results_csv} has no launch floor record")
   times: dict[str, dict[str, float]] = {}
   for r in rows:
     if r["op"] == "spmm" and r["status"] == "ok" and r["contender"] in (OURS, THEIRS):
-      times.setdefault(r["problem"], {})[r["contender"]] = float(r["median_us"])
+      times.setdefault(r["problem"], {})[r["contender"]] = r["median_us"]
   out = []
   for problem, t in times.items():
     if len(t) < 2:
@@ -67,11 +67,6 @@ def calls(results_csv: Path, dlmc: Path, bandwidth: float, smem_bandwidth: float
                     at_bound=t[THEIRS] / bound,
                     at_memory=t[THEIRS] / (floors[0] + memory)))
   return out
-
-
-def geomean(values) -> float:
-  values = list(values)
-  return math.exp(sum(math.log(v) for v in values) / len(values))
 
 
 def main(argv=None) -> int:

@@ -200,7 +200,8 @@ def _csv_value(text: str):
     return text
 
 
-def _read_csv(path):
+def read_csv(path):
+    """The records of a results.csv, numbers as numbers and empty cells as None."""
     with open(path, newline="") as f:
         return [{k: _csv_value(v) for k, v in row.items()} for row in csv.DictReader(f)]
 
@@ -224,5 +225,5 @@ def load_results(out_dir):
     if jsonl.is_file():
         return {}, _read_jsonl(jsonl)
     if (out_dir / "results.csv").is_file():
-        return {}, _read_csv(out_dir / "results.csv")
+        return {}, read_csv(out_dir / "results.csv")
     raise FileNotFoundError(f"no results.json, results.jsonl or results.csv in {out_dir}")
