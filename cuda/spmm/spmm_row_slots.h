@@ -21,4 +21,12 @@ JSDL_ROW_SLOTS_FN int SnakeSlot(int first_slot, int slot_stride, int i) {
   return i * slot_stride + ((i & 1) ? slot_stride - 1 - first_slot : first_slot);
 }
 
+// Block-local index of an owner's i-th row, dense below the block's rows (the passes' partial
+// sums): the owner's place in round i, backwards in odd rounds, whose rows below m (a last,
+// partial round) go to the block's last owners.
+JSDL_ROW_SLOTS_FN int SnakeLocal(int owner_in_block, int owners_per_block, int i) {
+  return ((i & 1) ? owners_per_block - 1 - owner_in_block : owner_in_block) +
+         owners_per_block * i;
+}
+
 }  // namespace jsdl

@@ -262,7 +262,8 @@ __device__ __forceinline__ void StreamGroupRows(const SpmmArgs<T>& args, const T
 // rows_cap, sizeof(T)) with rows_cap = ceil(m / row_blocks), the most rows a
 // block has. grid.x = row_blocks: block x takes the row slots x, x +
 // row_blocks, ... (rows are sorted by length, so every block gets long and
-// short ones) and its warp w every kWarps-th of those; grid.y the column tiles
+// short ones) and its warp w every kWarps-th of those, each round of slots
+// backwards in odd rounds (SnakeSlot); grid.y the column tiles
 // and grid.z the batch (both with stride loops). 16-byte aligned rows (n %
 // kVec == 0). Without passes pass_rows = k; with them the panel comes in
 // passes of pass_rows rows, each over all of the block's rows, whose float32
@@ -304,11 +305,9 @@ __global__ void __launch_bounds__(32 * Config::kWarps, Config::kMinBlocksPerSm)
   // column tiles.
   const bool one_chunk = Config::kPrefetch && first_slot + kOwnerSlots * slot_stride >= m;
   const StreamRowSlot kept =
-      one_chunk ? LoadStreamRowSlot(args,
-                                    kGroupRows ? SnakeSlot(first_slot, slot_stride, lig)
-                                               : first_slot + lane * slot_stride,
-                                    m)
-                : StreamRowSlot{};
+      one_chunk
+          ? LoadStreamRowSlot(args, SnakeSlot(first_slot, slot_stride, kGroupRows ? lig : lane), m)
+          : StreamRowSlot{};
 
   for (int64_t b = blockIdx.z; b < args.batch; b += gridDim.z) {
     int64_t offset[3];
@@ -355,14 +354,12 @@ __global__ void __launch_bounds__(32 * Config::kWarps, Config::kMinBlocksPerSm)
                                    cols_left, group, lig);
           continue;
         }
-        // The warp's rows, 32 at a time: lane j holds the j-th one's metadata.
-        int local0 = threadIdx.y;  // block-local index of the chunk's first row
-        for (int chunk = first_slot; chunk < m;
-             chunk += kWarpSize * slot_stride, local0 += kWarpSize * kWarps) {
-          const StreamRowSlot slot =
-              one_chunk ? kept : LoadStreamRowSlot(args, chunk + lane * slot_stride, m);
+        // The warp's rows, 32 at a time (SnakeSlot): lane j holds the j-th one's metadata.
+        for (int i0 = 0; SnakeSlot(first_slot, slot_stride, i0) < m; i0 += kWarpSize) {
+          const int own = SnakeSlot(first_slot, slot_stride, i0 + lane);
+          const StreamRowSlot slot = one_chunk ? kept : LoadStreamRowSlot(args, own, m);
           const int32_t my_row = slot.row, my_start = slot.start, my_end = slot.end;
-          const int rows = min((m - chunk + slot_stride - 1) / slot_stride, kWarpSize);
+          const int rows = __popc(__ballot_sync(kFullMask, own < m));
 
           // Stages of 32 entries in order (an empty row has one, with none),
           // loaded two stages ahead of the one being multiplied.
@@ -407,7 +404,7 @@ __global__ void __launch_bounds__(32 * Config::kWarps, Config::kMinBlocksPerSm)
               float quarter[kQuarter];
               ReduceStreamRow<Tile>(acc, lane, quarter);
               if constexpr (Config::kPasses) {
-                const int local = local0 + kWarps * now.row_i;  // < rows_cap
+                const int local = SnakeLocal(threadIdx.y, kWarps, i0 + now.row_i);  // < rows_cap
                 float* mine = partials + (local * kWarpSize + lane) * kQuarter;
 #pragma unroll
                 for (int j = 0; j < kQuarter; ++j) {
