@@ -365,22 +365,28 @@ inline SpmmChoice ChooseSpmm(int64_t m, int64_t k, int64_t n, int64_t batch, int
       (m + kBatchedWarps - 1) / kBatchedWarps * ((n + kBatchedCols - 1) / kBatchedCols) * batch;
   if (vec > 1 && wide_fits && wide_reuse < 0.35 && batched_blocks <= num_sms)
     return batched_gather(kBatchedCols, 1, kBatchedWarps);
-  // Many waves of stream blocks (each copies its panel, multiplies, stores, one block an SM)
-  // at a low re-use: the gather kernel, whose many resident blocks overlap those phases.
-  const bool gather_waves = f32_vec && wide && wide_fits &&
-                            wide_tiles * batch >= int64_t{2} * num_sms && wide_reuse < 3.0;
-  if (gather_waves) return gather;
   // Where the wide stream kernel would run on rows of at most 16 entries in the mean, the
   // output at least one tile wide: a row per 8-lane group (session 46, H100, the standalone
   // harness, once each): 1.24x the wide kernel on ResNet-50's 128 x 256 at 95%, N = 802816
-  // (float32); 1.35x in bfloat16 on the 128 x 512 at 98%, N = 200704 (in float32 level with
-  // the gather kernel, which keeps it); 1.20x and 1.28x on the transformer's 512 x 512 at 98%,
-  // N = 2048, 1.08x at N = 256 (float32); 0.97-1.03x at N = 3136. It lost from rows of 26
-  // entries (2048 x 512 at 95%: 0.86x at N = 2048, 0.53x at 256): 16 warps against the wide
-  // kernel's 24, a block's rows split over 64 groups.
+  // (float32); 1.35x in bfloat16 on the 128 x 512 at 98%, N = 200704; 1.20x and 1.28x on the
+  // transformer's 512 x 512 at 98%, N = 2048, 1.08x at N = 256 (float32); 0.97-1.03x at
+  // N = 3136. It lost from rows of 26 entries (2048 x 512 at 95%: 0.86x at N = 2048, 0.53x at
+  // 256): 16 warps against the wide kernel's 24, a block's rows split over 64 groups. Over many
+  // waves in float32 it comes before the gather kernel (session 48, H100 harness, twice each,
+  // after the snake order): 1.06x on ResNet-50's 128 x 512 at 98%, N = 200704, and 1.23x on a
+  // synthetic one at 2%. Rows of 20-41 entries there were not given it: 1.09-1.19x on 128 x 512
+  // at 4% and 8% but 0.92x on 2048 x 512 at 8% (N = 32768), and 0.44-0.68x the heuristic's
+  // choice on ResNet-50's layers at 50-90%, N = 200704 (bfloat16: 0.61-0.91x at 4% and 8%,
+  // 1.00x at 98%).
   SpmmChoice rows_stream = wide_stream;
   rows_stream.group_rows = true;
   if (wide_fits && n >= wide_stream.tile_cols && nnz <= 16 * m) return rows_stream;
+  // Many waves of stream blocks (each copies its panel, multiplies, stores, one block an SM)
+  // at a low re-use, rows longer than rows-stream's: the gather kernel, whose many resident
+  // blocks overlap those phases.
+  const bool gather_waves = f32_vec && wide && wide_fits &&
+                            wide_tiles * batch >= int64_t{2} * num_sms && wide_reuse < 3.0;
+  if (gather_waves) return gather;
   if (wide_fits && (n >= wide_stream.tile_cols || wide_reuse >= 4.0)) return wide_stream;
   const double least_reuse = !wide && !row_tile && k >= 1024 ? 0.5 : 2.0;
   if (stream_ok && stream_reuse >= least_reuse) return stream;
