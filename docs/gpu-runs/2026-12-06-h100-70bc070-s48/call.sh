@@ -1,6 +1,7 @@
 # Session 48: rows-stream (a row per 8-lane group) against the heuristic's choice over many waves
 # of wide stream blocks, rows of 10-77 entries, float32 and bfloat16, each call twice in turn
-# (harness of ba07491, .dlmc/ab/spmm_harness_sw; carry [".dlmc/ab", ".dlmc/slim", ...]).
+# (.dlmc/ab/spmm_harness_sw: 800d3dc with snake-warp.patch, the code of 70bc070; carry
+# [".dlmc/ab", ".dlmc/slim", ...]). Ran as docs/gpu-runs/2026-12-06-h100-70bc070-s48-rules/call.sh.
 # Writes $OUT/rows-rule.log.
 set -u
 D=$PWD/.dlmc/slim
