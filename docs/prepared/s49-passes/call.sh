@@ -1,0 +1,49 @@
+# Prepared in session 48 (carry [".dlmc/ab", ".dlmc/slim"]; about 3 minutes). Build first on the
+# CPU machine: bash docs/prepared/s49-passes/build.sh.
+# 1. The two calls that keep SpMM at HIGHEST from beating dense fp32 from 70%, under variants
+#    session 48 did not try, twice each: the transformer's 512 x 2048 at 90%, N = 256 (the stream
+#    kernel in passes: two passes of 1751 and 297 rows; balanced passes, 16 or 24 rows a block)
+#    and ResNet-50's 128 x 256 at 70%, N = 3136 (rows-stream and the 128-byte kernel with other
+#    rows per block).
+# 2. 3abd5ef's rule through the heuristic itself: ResNet-50's 98% layer at N = 200704 in float32,
+#    auto (now rows-stream) against rows-stream and the gather kernel it replaced, twice.
+# 3. Nsight Compute's source counters per SASS instruction on the passes call (where its 7.4
+#    cycles an instruction go), as session 47 did for rows-stream.
+set -u
+D=$PWD/.dlmc/slim
+H=$PWD/.dlmc/ab/spmm_harness_head
+T0=$(date +%s)
+RN=rn50/magnitude_pruning
+TR=transformer/magnitude_pruning
+gunzip -c $D/$RN/0.7/bottleneck_1_block_group_projection_block_group2.smtx.gz > /tmp/r70.smtx
+gunzip -c $D/$RN/0.98/bottleneck_1_block_group2_1_1.smtx.gz > /tmp/r98.smtx
+gunzip -c $D/$TR/0.9/body_decoder_layer_0_ffn_conv2_fully_connected.smtx.gz > /tmp/t90.smtx
+one() {  # one PATTERN N DTYPE VARIANT
+  echo "== $(basename $1) n=$2 $3 head $4 round $R"
+  if [ "$4" != - ]; then export JSDL_SPMM_VARIANT=$4; else unset JSDL_SPMM_VARIANT; fi
+  timeout 30 $H $1 $2 $3 9 || echo "!! exit $?"
+}
+specs=("/tmp/t90.smtx 256 float32 -" "/tmp/t90.smtx 256 float32 stream:32:1024"
+  "/tmp/t90.smtx 256 float32 stream:32:683" "/tmp/t90.smtx 256 float32 stream:16"
+  "/tmp/t90.smtx 256 float32 stream:24" "/tmp/r70.smtx 3136 float32 -"
+  "/tmp/r70.smtx 3136 float32 rows-stream:43" "/tmp/r70.smtx 3136 float32 rows-stream:32"
+  "/tmp/r70.smtx 3136 float32 stream:43" "/tmp/r70.smtx 3136 float32 rows-stream"
+  "/tmp/r98.smtx 200704 float32 -" "/tmp/r98.smtx 200704 float32 rows-stream"
+  "/tmp/r98.smtx 200704 float32 gather")
+{
+  for R in 1 2; do
+    for spec in "${specs[@]}"; do one $spec; done
+  done
+} > $OUT/variants.log 2>&1
+echo "variants $(( $(date +%s) - T0 )) s"
+unset JSDL_SPMM_VARIANT
+timeout 120 ncu --profile-from-start off --set full --import-source no -o $OUT/t90 \
+  $H /tmp/t90.smtx 256 float32 1 > $OUT/ncu-run.log 2>&1
+ncu --import $OUT/t90.ncu-rep --page source --print-source sass --csv 2>> $OUT/ncu-run.log |
+  gzip > $OUT/sass.csv.gz
+ncu --import $OUT/t90.ncu-rep --page details 2>> $OUT/ncu-run.log > $OUT/ncu-details.txt
+rm -f $OUT/t90.ncu-rep
+echo "ncu $(( $(date +%s) - T0 )) s"
+grep -c "^!!" $OUT/variants.log
+nvidia-smi --query-gpu=name,driver_version --format=csv,noheader > $OUT/env.txt
+cp .dlmc/ab/commit $OUT/harness-commit.txt
