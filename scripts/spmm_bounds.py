@@ -48,6 +48,7 @@ def calls(results_csv: Path, dlmc: Path, bandwidth: float, smem_bandwidth: float
   floors = [r["median_us"] for r in rows if r["op"] == "floor" and r["status"] == "ok"]
   if not floors:
     raise ValueError(f"{results_csv} has no launch floor record")
+  floor = floors[0]
   times: dict[str, dict[str, float]] = {}
   for r in rows:
     if r["op"] == "spmm" and r["status"] == "ok" and r["contender"] in (OURS, THEIRS):
@@ -61,11 +62,11 @@ def calls(results_csv: Path, dlmc: Path, bandwidth: float, smem_bandwidth: float
     n = int(problem.rsplit("|", 1)[1])
     used_rows = len(np.unique(pattern.column_indices))
     memory, smem = bounds_us(m, used_rows, pattern.nnz, n, bandwidth, smem_bandwidth)
-    bound = floors[0] + max(memory, smem)
+    bound = floor + max(memory, smem)
     out.append(dict(problem=problem, ours=t[OURS], theirs=t[THEIRS], memory_us=memory,
                     smem_us=smem, bound_us=bound, now=t[THEIRS] / t[OURS],
                     at_bound=t[THEIRS] / bound,
-                    at_memory=t[THEIRS] / (floors[0] + memory)))
+                    at_memory=t[THEIRS] / (floor + memory)))
   return out
 
 

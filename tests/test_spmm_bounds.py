@@ -18,6 +18,13 @@ def record(**fields):
   return {name: fields.get(name, "") for name in CSV_COLUMNS}
 
 
+def write_records(path, rows):
+  with path.open("w", newline="") as f:
+    writer = csv.DictWriter(f, fieldnames=CSV_COLUMNS)
+    writer.writeheader()
+    writer.writerows(rows)
+
+
 @pytest.fixture
 def run(tmp_path):
   """A DLMC folder of one 6 x 10 pattern (columns 1, 3 and 7 used) and a run's records."""
@@ -38,10 +45,7 @@ def run(tmp_path):
           record(op="spmm", status="ok", contender="jsdl_f32_highest", median_us="9.0",
                  problem="spmm|rn50|magnitude_pruning|0.9|layer|8")]
   path = tmp_path / "results.csv"
-  with path.open("w", newline="") as f:
-    writer = csv.DictWriter(f, fieldnames=CSV_COLUMNS)
-    writer.writeheader()
-    writer.writerows(rows)
+  write_records(path, rows)
   return path, tmp_path / "dlmc"
 
 
@@ -69,10 +73,7 @@ def test_a_run_without_a_floor_record_is_refused(run, tmp_path):
   results, dlmc = run
   rows = [r for r in csv.DictReader(results.open()) if r["op"] != "floor"]
   bare = tmp_path / "bare.csv"
-  with bare.open("w", newline="") as f:
-    writer = csv.DictWriter(f, fieldnames=CSV_COLUMNS)
-    writer.writeheader()
-    writer.writerows(rows)
+  write_records(bare, rows)
   with pytest.raises(ValueError, match="no launch floor"):
     spmm_bounds.calls(bare, dlmc, 1e9, 1e9)
 

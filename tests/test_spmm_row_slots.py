@@ -17,9 +17,9 @@ DRIVER = r"""
 #include <vector>
 #include "spmm_row_slots.h"
 // Input: m row_blocks owners. Output: rows taken twice or never, the most rows of a block,
-// whether every owner's slots grow, whether SnakeLocal numbers each block's rows 0, 1, ..., and the largest minus the smallest sum of row lengths over
-// the owners of block 0 for rows sorted by length (row s holds m - s entries), with the snake
-// and with a plain stride.
+// whether every owner's slots grow, whether SnakeLocal numbers each block's rows 0, 1, ...,
+// and the largest minus the smallest sum of row lengths over the owners of block 0 for rows
+// sorted by length (row s holds m - s entries), with the snake and with a plain stride.
 int main() {
   int m, row_blocks, owners;
   while (std::scanf("%d %d %d", &m, &row_blocks, &owners) == 3) {
