@@ -30,6 +30,8 @@ pytestmark = [
 # wide-stream[:<rows per block>]: two vectors a lane, 256-byte panel rows (k = 1500 does not fit:
 # the heuristic's choice runs), so a partial last tile ends in a lane's first or second vector;
 # rows-stream[:<rows per block>]: the same panel, each 8-lane group owning whole rows.
+# narrow-stream[:<rows per block>]: 64-byte panel rows of 4-lane groups (float32: a partial last
+# tile of 16 columns; lanes 4 apart hold the same sums, one stores).
 # gather:<tile>:<rows>:<lanes>[:<warps>]: several vectors a lane (4 lanes x 4 or x 2, 8 lanes x 2
 # or x 4, 16 x 2, 32 x 2) and blocks of 16 or 32 warps. wgmma: the tensor-core tile over the
 # tile index (float32 on a 9.0 device of a build with sm_90a, 3xTF32 at the suite's HIGHEST;
@@ -43,7 +45,8 @@ VARIANTS = ["gather-batched", "gather-batched:64:3:4", "gather-batched:32:2:16",
             "panel:32:4", "panel:64:1", "panel:128:8", "stream", "stream:1", "stream:7",
             "stream:100000", "stream:7:100", "stream:100000:64", "wide-stream", "wide-stream:1",
             "wide-stream:7", "wide-stream:100000", "rows-stream", "rows-stream:1", "rows-stream:7",
-            "rows-stream:100000", "wgmma"]
+            "rows-stream:100000", "narrow-stream", "narrow-stream:1", "narrow-stream:7",
+            "narrow-stream:100000", "wgmma"]
 
 
 # mma:<edge> runs on tensor cores: 16-bit inputs exactly, float32 at HIGHEST (the suite's default)
@@ -175,7 +178,8 @@ def test_heuristic_float32_layouts(rng, m, k, n, density):
 
 @pytest.mark.parametrize("variant", ["stream:100000", "stream:1000", "stream:1000:128",
                                      "wide-stream:100000", "wide-stream:1000",
-                                     "rows-stream:100000", "rows-stream:1000"],
+                                     "rows-stream:100000", "rows-stream:1000",
+                                     "narrow-stream:100000", "narrow-stream:1000"],
                          indirect=True)
 @pytest.mark.parametrize("dtype", [jnp.float32, jnp.bfloat16])
 def test_stream_many_rows_per_warp(rng, variant, dtype):
@@ -218,7 +222,8 @@ def test_wide_stream_blocks_take_several_tiles(rng, variant, dtype):
 
 @pytest.mark.parametrize("variant", ["panel:32:2", "panel:8:8", "stream", "stream:3",
                                      "stream:3:50", "wide-stream", "wide-stream:3", "rows-stream",
-                                     "rows-stream:3", "wgmma"],
+                                     "rows-stream:3", "narrow-stream", "narrow-stream:3",
+                                     "wgmma"],
                          indirect=True)
 def test_shared_copy_inf_in_unused_dense_rows(rng, variant):
   """Columns no entry uses may hold inf: the shared copy must not leak them into sums (the

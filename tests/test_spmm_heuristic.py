@@ -25,9 +25,10 @@ int main() {
     const jsdl::SpmmChoice c =
         jsdl::ChooseSpmm(m, k, n, batch, nnz, vec, elem_bytes, copy_ok != 0, h200,
                          can_wgmma != 0, tf32 != 0, can_k_parts != 0);
-    std::printf("%d %d %d %d %d %d %d %d %d %d %d\n", static_cast<int>(c.kind), c.tile_cols,
+    std::printf("%d %d %d %d %d %d %d %d %d %d %d %d\n", static_cast<int>(c.kind), c.tile_cols,
                 c.rows_per_warp, c.lanes, c.warps, c.rows_per_block, c.pass_rows, c.stream_vecs,
-                c.k_parts, static_cast<int>(c.batched), static_cast<int>(c.group_rows));
+                c.k_parts, static_cast<int>(c.batched), static_cast<int>(c.group_rows),
+                c.stream_lanes);
   }
 }
 """
@@ -47,12 +48,13 @@ def choose(tmp_path_factory):
         vec = vec if vec is not None else (16 // elem_bytes if n % (16 // elem_bytes) == 0
                                            else 1)
         nnz = int(round(m * k * density))
-        kind, tile, rpw, lanes, warps, rpb, pass_rows, vecs, k_parts, batched, group_rows = driver(
+        (kind, tile, rpw, lanes, warps, rpb, pass_rows, vecs, k_parts, batched, group_rows,
+         stream_lanes) = driver(
             f"{m} {k} {n} {batch} {nnz} {vec} {elem_bytes} {int(copy_ok)} {int(can_wgmma)} "
             f"{int(tf32)} {int(can_k_parts)} {variant or '-'}\n")
         return dict(kind=KINDS[kind], tile=tile, rows_per_warp=rpw, lanes=lanes, warps=warps,
                     rows_per_block=rpb, pass_rows=pass_rows, vecs=vecs, k_parts=k_parts,
-                    batched=bool(batched), group_rows=bool(group_rows))
+                    batched=bool(batched), group_rows=bool(group_rows), stream_lanes=stream_lanes)
 
     return run
 
@@ -177,9 +179,18 @@ def test_variant_overrides(choose):
         "gather", 32, 4, 8, 16)
     c = choose(512, 512, 256, 0.1, variant="panel:32:4")
     assert (c["kind"], c["tile"], c["rows_per_warp"]) == ("panel", 32, 4)
+    # narrow-stream: 64-byte rows (16 float32 columns), one wave of 16 x 8 blocks at N = 256.
+    c = choose(512, 2048, 256, 0.1, variant="narrow-stream")
+    assert (c["kind"], c["tile"], c["stream_lanes"], c["rows_per_block"], c["pass_rows"]) == (
+        "stream", 16, 4, 64, 0)
+    assert choose(512, 2048, 256, 0.1, variant="narrow-stream:7")["rows_per_block"] == 7
+    assert choose(512, 2048, 256, 0.1, 2, variant="narrow-stream")["tile"] == 32
     # A variant that does not fit falls back to the heuristic's own choice.
     assert choose(512, 4000, 256, 0.1, variant="wide-stream")["vecs"] == 1
     assert not choose(512, 4000, 256, 0.1, variant="rows-stream")["group_rows"]
+    assert choose(512, 4000, 256, 0.1, variant="narrow-stream")["stream_lanes"] == 8
+    # Without a variant the narrow rows are never chosen (not yet measured).
+    assert choose(512, 2048, 256, 0.1)["stream_lanes"] == 8
 
 
 # Session 29, call 2 (H200, DLMC matrices; the tile's dense rows by TMA) against session 27's

@@ -54,17 +54,23 @@ struct SpmmPanelConfig : Layout {
 //
 // kGroupRows: each 8-lane group owns whole rows (short rows: no reduction
 // across the groups, and a warp's per-row work serves four rows at once).
+//
+// kLanes: lanes a group (8; 4 for 64-byte panel rows, half as tall a panel in
+// bytes: k up to about 3500 in one pass).
 template <int kWarps_, int kMinBlocksPerSm_, bool kPasses_, int kVecs_ = 1,
-          bool kPrefetch_ = false, bool kGroupRows_ = false>
+          bool kPrefetch_ = false, bool kGroupRows_ = false, int kLanes_ = 8>
 struct SpmmStreamConfigT {
   static_assert(!(kPasses_ && kGroupRows_), "a group's rows take the whole panel at once");
+  // The passes' partial sums and the group rows assume 8-lane groups.
+  static_assert(kLanes_ == 8 || (kLanes_ == 4 && !kPasses_ && !kGroupRows_), "lanes a group");
   static constexpr int kWarps = kWarps_;
   static constexpr int kMinBlocksPerSm = kMinBlocksPerSm_;
   static constexpr bool kPasses = kPasses_;
   static constexpr bool kPrefetch = kPrefetch_ && !kPasses_;
   static constexpr bool kGroupRows = kGroupRows_;
   static constexpr int kVecs = kVecs_;                // 16-byte vectors a lane
-  static constexpr int kRowBytes = 128 * kVecs;       // a panel row: 8 lanes x kVecs x 16 bytes
+  static constexpr int kLanes = kLanes_;
+  static constexpr int kRowBytes = 16 * kLanes * kVecs;  // a panel row: lanes x kVecs x 16 bytes
   static constexpr int kStagedEntryBytes = 8;         // value (float) + panel row
   static constexpr int64_t kStagingBytes = int64_t{kWarps} * 32 * kStagedEntryBytes;
   // float32 partial sums of a row's tile (kRowBytes / elem_bytes columns).
@@ -103,6 +109,13 @@ using SpmmStreamRowsConfig = SpmmStreamConfigT<16, 1, false, 2, true, true>;
 // of rows, the rows' partial sums kept in shared memory between passes: one
 // block an SM of 16 warps (104-119 registers; 32 warps at 64 spilled).
 using SpmmStreamPassesConfig = SpmmStreamConfigT<16, 1, true>;
+// Narrow rows (session 48, a variant): 64-byte panel rows of 4-lane groups, so
+// panels up to about 3500 rows need no passes (the transformer's 512 x 2048 at
+// N = 256 ran 2 passes in 1 block an SM, its warps' instructions one after
+// another: 7.4 cycles each), and each stage of 32 entries costs half the
+// multiply-adds' instructions of a lane. Two random 64-byte rows share a bank
+// half at random: about 1.5 shared-memory wavefronts a load, not 1.
+using SpmmStreamNarrowConfig = SpmmStreamConfigT<16, 1, false, 1, false, false, 4>;
 // The wgmma tile (spmm_wgmma_kernel.cuh): a block computes 64 sparse rows (a row of the
 // pattern's 64 x 64 tile index) x kCols dense columns, k in chunks of 64 through kStages stages,
 // filled by a producer warpgroup for kConsumers warpgroups of wgmma.

@@ -77,7 +77,7 @@ ffi::Error LaunchStream(cudaStream_t stream, SpmmArgs<T> args, const SpmmDevice&
   const int64_t row_blocks = (args.m + rows_per_block - 1) / rows_per_block;
   const int64_t rows_cap = StreamRowsCap(args.m, rows_per_block);
   if (!Config::kPasses) pass_rows = static_cast<int>(args.k);
-  constexpr int kTileCols = SpmmStreamTile<T, Config::kVecs>::kTileCols;
+  constexpr int kTileCols = SpmmStreamTile<T, Config::kVecs, Config::kLanes>::kTileCols;
   args.column_tiles = (args.n + kTileCols - 1) / kTileCols;
   const unsigned batch_blocks = CappedGridDim(args.batch);
   unsigned tile_blocks = CappedGridDim(args.column_tiles);
@@ -264,6 +264,9 @@ ffi::Error Launch(cudaStream_t stream, const SpmmArgs<T>& args, bool tf32) {
       if (choice.pass_rows > 0)
         return LaunchStream<T, SpmmStreamPassesConfig>(stream, args, device,
                                                        choice.rows_per_block, choice.pass_rows);
+      if (choice.stream_lanes == 4)
+        return LaunchStream<T, SpmmStreamNarrowConfig>(stream, args, device,
+                                                       choice.rows_per_block, 0);
       if (choice.stream_vecs == 2 && choice.group_rows)
         return LaunchStream<T, SpmmStreamRowsConfig>(stream, args, device,
                                                      choice.rows_per_block, 0);

@@ -29,6 +29,7 @@ struct SpmmChoice {
   int pass_rows = 0;       // stream: panel rows a pass (0: the whole panel at once)
   int stream_vecs = 1;     // stream: 16-byte vectors a lane (2: 256-byte panel rows)
   bool group_rows = false; // wide stream: a row per 8-lane group (SpmmStreamRowsConfig)
+  int stream_lanes = 8;    // stream: lanes a group (4: 64-byte rows, SpmmStreamNarrowConfig)
   int k_parts = 1;         // wgmma: parts over k an item (SpmmWgmmaConfig::kMaxKParts)
   bool batched = false;    // gather: kRowBatch steps of dense-row loads at once
 };
@@ -321,6 +322,18 @@ inline SpmmChoice ChooseSpmm(int64_t m, int64_t k, int64_t n, int64_t batch, int
       if (std::sscanf(v, "rows-stream:%d", &a) == 1 && a > 0) wide_stream.rows_per_block = a;
       wide_stream.group_rows = true;
       return wide_stream;
+    }
+    // narrow-stream[:<rows per block>]: 64-byte panel rows, the whole panel at once.
+    using Narrow = SpmmStreamNarrowConfig;
+    if (stream_shape_ok && Narrow::SharedBytes(k, 0, elem_bytes) <= budget &&
+        std::strncmp(v, "narrow-stream", 13) == 0) {
+      SpmmChoice narrow{SpmmKernelKind::kStream, Narrow::kRowBytes / elem_bytes, 0};
+      narrow.stream_lanes = Narrow::kLanes;
+      const int64_t tiles = (n + narrow.tile_cols - 1) / narrow.tile_cols;
+      const int64_t row_blocks = StreamRowBlocks(m, tiles, batch, num_sms, 1);
+      narrow.rows_per_block = static_cast<int>((m + row_blocks - 1) / row_blocks);
+      if (std::sscanf(v, "narrow-stream:%d", &a) == 1 && a > 0) narrow.rows_per_block = a;
+      return narrow;
     }
     if (wide_fits && std::strncmp(v, "wide-stream", 11) == 0) {
       if (std::sscanf(v, "wide-stream:%d", &a) == 1 && a > 0) wide_stream.rows_per_block = a;

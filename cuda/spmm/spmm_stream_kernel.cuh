@@ -21,19 +21,24 @@
 
 namespace jsdl {
 
-// Groups of 8 lanes, each kVecs 16-byte vectors of a panel row: vector j of
-// lane l is the row's vector 8 j + l, so each load of a group is 128
-// contiguous bytes. kAcc: a lane's accumulators.
-template <typename T, int kVecs>
+// Groups of kLanes lanes (8, or 4 for narrow rows), each kVecs 16-byte vectors
+// of a panel row: vector j of lane l is the row's vector kLanes j + l, so each
+// load of a group is kLanes x 16 contiguous bytes. kAcc: a lane's accumulators.
+template <typename T, int kVecs, int kLanes = 8>
 struct SpmmStreamTile {
   static constexpr int kVec = kVec16<T>;
-  static constexpr int kLanesPerGroup = 8;
+  static constexpr int kLanesPerGroup = kLanes;
   static constexpr int kGroups = kWarpSize / kLanesPerGroup;
   static constexpr int kVecsPerRow = kLanesPerGroup * kVecs;
   static constexpr int kTileCols = kVecsPerRow * kVec;
   static constexpr int kRowBytes = kTileCols * static_cast<int>(sizeof(T));
   static constexpr int kAcc = kVecs * kVec;
-  static constexpr int kQuarter = kAcc / 4;  // what a lane stores after the reduction
+  // What a lane stores after the reduction across groups: kAcc / kGroups, or
+  // with 8 groups and 4 accumulators (float32 narrow rows) one, which lanes 4
+  // apart both hold (kEcho: the second stores nothing).
+  static constexpr int kShare = kAcc / kGroups > 0 ? kAcc / kGroups : 1;
+  static constexpr bool kEcho = kAcc < kGroups;
+  static_assert(kGroups == 4 || kGroups == 8, "4 or 8 groups a warp");
 };
 
 // A staged sparse entry: its value and the first vector of its dense row in
@@ -61,48 +66,64 @@ __device__ __forceinline__ void StreamEntry(float (&acc)[Tile::kAcc], const Stag
   }
 }
 
-// Output, 1: the 4 groups' partial sums reduced and scattered: each lane
-// ends with a quarter of its accumulators (3 shuffles for float32 with one
-// vector, not 8): acc indices [QuarterStart(lane), + kQuarter).
+// Output, 1: the groups' partial sums reduced and scattered: each lane ends
+// with kShare of its accumulators (3 shuffles for float32 with one vector and
+// 4 groups, not 8): acc indices [ShareStart(lane), + kShare).
 template <typename Tile>
-__device__ __forceinline__ int QuarterStart(int lane) {
-  return (lane & 16 ? Tile::kAcc / 2 : 0) + (lane & 8 ? Tile::kQuarter : 0);
+__device__ __forceinline__ int ShareStart(int lane) {
+  int start = (lane & 16 ? Tile::kAcc / 2 : 0) + (lane & 8 ? Tile::kAcc / 4 : 0);
+  if constexpr (Tile::kGroups == 8 && !Tile::kEcho) start += lane & 4 ? Tile::kAcc / 8 : 0;
+  return start;
+}
+
+// One level of that reduction: lanes `bit` apart (other groups, the same lane
+// in a group) each keep one half of v, adding the other's.
+template <int kN>
+__device__ __forceinline__ void SplitAcross(const float (&v)[kN], float (&kept)[kN / 2], int lane,
+                                            int bit) {
+  const bool upper = lane & bit;
+#pragma unroll
+  for (int j = 0; j < kN / 2; ++j) {
+    const float give = upper ? v[j] : v[j + kN / 2];
+    kept[j] = (upper ? v[j + kN / 2] : v[j]) + __shfl_xor_sync(kFullMask, give, bit);
+  }
 }
 
 template <typename Tile>
 __device__ __forceinline__ void ReduceStreamRow(const float (&acc)[Tile::kAcc], int lane,
-                                                float (&quarter)[Tile::kQuarter]) {
-  constexpr int kHalf = Tile::kAcc / 2, kQuarter = Tile::kQuarter;
-  const bool upper = lane & 16, odd = lane & 8;  // group bits: lanes 16-31, lanes 8-15 / 24-31
-  float half[kHalf];
-#pragma unroll
-  for (int j = 0; j < kHalf; ++j) {
-    const float give = upper ? acc[j] : acc[j + kHalf];
-    half[j] = (upper ? acc[j + kHalf] : acc[j]) + __shfl_xor_sync(kFullMask, give, 16);
-  }
-#pragma unroll
-  for (int j = 0; j < kQuarter; ++j) {
-    const float give = odd ? half[j] : half[j + kQuarter];
-    quarter[j] = (odd ? half[j + kQuarter] : half[j]) + __shfl_xor_sync(kFullMask, give, 8);
+                                                float (&share)[Tile::kShare]) {
+  constexpr int kAcc = Tile::kAcc;
+  float half[kAcc / 2];
+  SplitAcross<kAcc>(acc, half, lane, 16);
+  if constexpr (Tile::kGroups == 4) {
+    SplitAcross<kAcc / 2>(half, share, lane, 8);
+  } else {
+    float quarter[kAcc / 4];
+    SplitAcross<kAcc / 2>(half, quarter, lane, 8);
+    if constexpr (Tile::kEcho)
+      share[0] = quarter[0] + __shfl_xor_sync(kFullMask, quarter[0], 4);
+    else
+      SplitAcross<kAcc / 4>(quarter, share, lane, 4);
   }
 }
 
-// Output, 2: bias + ReLU (which keeps NaN) and coalesced stores (a quarter
+// Output, 2: bias + ReLU (which keeps NaN) and coalesced stores (a share
 // lies within one of the lane's vectors).
 template <typename T, typename Tile>
-__device__ __forceinline__ void StoreStreamQuarter(float (&quarter)[Tile::kQuarter], T* out_row,
-                                                   int64_t cols_left, int lane, float bias,
-                                                   bool relu) {
-  constexpr int kVec = Tile::kVec;
+__device__ __forceinline__ void StoreStreamShare(float (&share)[Tile::kShare], T* out_row,
+                                                 int64_t cols_left, int lane, float bias,
+                                                 bool relu) {
+  constexpr int kVec = Tile::kVec, kLanes = Tile::kLanesPerGroup;
+  if (Tile::kEcho && (lane & 4)) return;  // its partner lane stores the same
 #pragma unroll
-  for (int j = 0; j < Tile::kQuarter; ++j) {
-    const float r = quarter[j] + bias;
-    quarter[j] = relu && r < 0.f ? 0.f : r;
+  for (int j = 0; j < Tile::kShare; ++j) {
+    const float r = share[j] + bias;
+    share[j] = relu && r < 0.f ? 0.f : r;
   }
-  const int start = QuarterStart<Tile>(lane);
-  const int vec_col = ((start / kVec) * Tile::kLanesPerGroup + lane % 8) * kVec;
+  const int start = ShareStart<Tile>(lane);
+  const int vec_col = ((start / kVec) * kLanes + lane % kLanes) * kVec;
   if (vec_col < cols_left)  // n % kVec == 0: the vector is whole or absent
-    StoreVec<T, Tile::kQuarter>(out_row + vec_col + start % kVec, quarter);
+    StoreVec<T, Tile::kShare>(out_row + vec_col + start % kVec, share);
 }
 
 // Up to 32 rows of a warp, lane j the j-th: its row and entry range.
@@ -274,9 +295,10 @@ template <typename T, typename Config>
 __global__ void __launch_bounds__(32 * Config::kWarps, Config::kMinBlocksPerSm)
     SpmmStreamKernel(const SpmmArgs<T> args, int row_blocks, int pass_rows, int panels) {
   constexpr int kWarps = Config::kWarps;
-  using Tile = SpmmStreamTile<T, Config::kVecs>;
+  using Tile = SpmmStreamTile<T, Config::kVecs, Config::kLanes>;
   static_assert(Tile::kRowBytes == Config::kRowBytes, "a group reads one panel row");
-  constexpr int kVec = Tile::kVec, kQuarter = Tile::kQuarter;
+  constexpr int kVec = Tile::kVec, kShare = Tile::kShare;
+  constexpr int kPairSteps = kWarpSize / (2 * Tile::kGroups);  // a group's pairs a stage
   extern __shared__ __align__(16) unsigned char shared_bytes[];
   StagedEntry* stage = reinterpret_cast<StagedEntry*>(shared_bytes) + threadIdx.y * kWarpSize;
   const StagedPair* pairs = reinterpret_cast<const StagedPair*>(stage);
@@ -383,7 +405,7 @@ __global__ void __launch_bounds__(32 * Config::kWarps, Config::kMinBlocksPerSm)
             __syncwarp();
             if (count == kWarpSize) {
 #pragma unroll
-              for (int t = 0; t < kWarpSize / 8; ++t) {
+              for (int t = 0; t < kPairSteps; ++t) {
                 const StagedPair p = pairs[t * Tile::kGroups + group];
                 StreamEntry<T, Tile>(acc, p.e[0], panel, lig);
                 StreamEntry<T, Tile>(acc, p.e[1], panel, lig);
@@ -392,8 +414,8 @@ __global__ void __launch_bounds__(32 * Config::kWarps, Config::kMinBlocksPerSm)
               // Pairs past the last entry are skipped, padding in the last
               // pair reads the zero row (never a dense inf of row 0).
 #pragma unroll
-              for (int t = 0; t < kWarpSize / 8; ++t) {
-                if (t * 8 < count) {
+              for (int t = 0; t < kPairSteps; ++t) {
+                if (t * 2 * Tile::kGroups < count) {
                   const StagedPair p = pairs[t * Tile::kGroups + group];
                   StreamEntry<T, Tile>(acc, p.e[0], panel, lig);
                   StreamEntry<T, Tile>(acc, p.e[1], panel, lig);
@@ -401,23 +423,23 @@ __global__ void __launch_bounds__(32 * Config::kWarps, Config::kMinBlocksPerSm)
               }
             }
             if (now.last) {
-              float quarter[kQuarter];
-              ReduceStreamRow<Tile>(acc, lane, quarter);
+              float share[kShare];
+              ReduceStreamRow<Tile>(acc, lane, share);
               if constexpr (Config::kPasses) {
                 const int local = SnakeLocal(threadIdx.y, kWarps, i0 + now.row_i);  // < rows_cap
-                float* mine = partials + (local * kWarpSize + lane) * kQuarter;
+                float* mine = partials + (local * kWarpSize + lane) * kShare;
 #pragma unroll
-                for (int j = 0; j < kQuarter; ++j) {
-                  if (!first_pass) quarter[j] += mine[j];
-                  if (!last_pass) mine[j] = quarter[j];
+                for (int j = 0; j < kShare; ++j) {
+                  if (!first_pass) share[j] += mine[j];
+                  if (!last_pass) mine[j] = share[j];
                 }
               }
               if (last_pass) {
                 const int32_t row = __shfl_sync(kFullMask, my_row, now.row_i);
                 const float bias =
                     args.has_bias ? LoadAcc(args.bias + offset[kSpmmBias] + row) : 0.f;
-                StoreStreamQuarter<T, Tile>(quarter, args.out + (b * args.m + row) * args.n + col0,
-                                      cols_left, lane, bias, args.relu);
+                StoreStreamShare<T, Tile>(share, args.out + (b * args.m + row) * args.n + col0,
+                                          cols_left, lane, bias, args.relu);
               }
 #pragma unroll
               for (int j = 0; j < Tile::kAcc; ++j) acc[j] = 0.f;
