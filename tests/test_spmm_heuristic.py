@@ -130,13 +130,21 @@ def test_taller_panels(choose):
     assert (c["kind"], c["vecs"], c["pass_rows"]) == ("stream", 1, 0)
     c = choose(300, 1200, 1000, 0.01)  # re-use below 2: wide float32 gather, 16 lanes x 2
     assert (c["kind"], c["tile"], c["lanes"]) == ("gather", 128, 16)
-    # k = 2048 at N = 256: passes of the 128-byte panel where the re-use is 2 or more.
+    # k = 2048 at N = 256, where the 128-byte panel needs passes: the 64-byte one whole
+    # (session 49), 64 rows a block.
+    def narrow(c):
+        return (c["kind"], c["stream_lanes"], c["pass_rows"]) == ("stream", 4, 0)
     c = choose(512, 2048, 256, 0.4)
-    assert c["kind"] == "stream" and c["pass_rows"] >= 256
+    assert narrow(c) and c["rows_per_block"] == 64
+    assert narrow(choose(512, 2048, 256, 0.1, 2))  # bfloat16
+    assert narrow(choose(256, 2304, 256, 0.1))
+    # Passes still where not even the 64-byte panel fits (k = 4000: 250 KB).
+    c = choose(512, 4000, 256, 0.4)
+    assert c["stream_lanes"] == 8 and c["pass_rows"] >= 256
     # Session 15 (tuning a5dc63d): narrow outputs with k >= 1024 stream from a re-use of 0.5,
-    # in passes or with the whole panel: 32 rows x 0.02 here, 16 x 0.04 at k = 1200.
-    c = choose(512, 2048, 256, 0.02)
-    assert c["kind"] == "stream" and c["vecs"] == 1 and c["pass_rows"] >= 256
+    # in passes (now the narrow rows) or with the whole panel: 32 rows x 0.02 here, 16 x 0.04
+    # at k = 1200.
+    assert narrow(choose(512, 2048, 256, 0.02))
     c = choose(512, 1200, 128, 0.04)
     assert (c["kind"], c["vecs"], c["pass_rows"]) == ("stream", 1, 0)
     # Below it they gather (16 rows x 0.02 on 256 x 2304, 8 x 0.02 on 128 x 1152).
@@ -189,8 +197,6 @@ def test_variant_overrides(choose):
     assert choose(512, 4000, 256, 0.1, variant="wide-stream")["vecs"] == 1
     assert not choose(512, 4000, 256, 0.1, variant="rows-stream")["group_rows"]
     assert choose(512, 4000, 256, 0.1, variant="narrow-stream")["stream_lanes"] == 8
-    # Without a variant the narrow rows are never chosen (not yet measured).
-    assert choose(512, 2048, 256, 0.1)["stream_lanes"] == 8
 
 
 # Session 29, call 2 (H200, DLMC matrices; the tile's dense rows by TMA) against session 27's
