@@ -262,6 +262,11 @@ def test_issue_targets_are_judged():
     assert "Issue 3's targets" in report.render_markdown(s, {"backend": "gpu"})
     assert "Issue 3's targets" not in report.render_markdown(s, {"backend": "cpu"})
     assert "missed  SpMM float32 DEFAULT" in "\n".join(report.text_tables(s, {"backend": "gpu"}))
+    # A run stopped early says so beside every verdict: it settles no target.
+    stopped = {"backend": "gpu", "stopped": {"problems_done": 4, "problems_planned": 9}}
+    assert "| met on 4 of 9 problems (stopped early) |" in report.render_markdown(s, stopped)
+    assert "missed on 4 of 9 problems (stopped early)  SpMM float32 DEFAULT" in "\n".join(
+        report.text_tables(s, stopped))
 
 
 def test_results_csv_alone_is_read_back(tmp_path):

@@ -380,7 +380,13 @@ def _measured_targets(summary, metadata) -> list:
     """The issue's targets this run measured; none off the GPU (they are a GPU's targets)."""
     if (metadata or {}).get("backend", "gpu") not in ("gpu", "cuda"):
         return []
-    return [row for row in judge_targets(summary) if row[2] != "not measured"]
+    rows = [row for row in judge_targets(summary) if row[2] != "not measured"]
+    if st := (metadata or {}).get("stopped"):
+        # A run stopped early judges only the problems it reached: it settles no target.
+        note = (f" on {st.get('problems_done')} of {st.get('problems_planned')} problems "
+                "(stopped early)")
+        rows = [(target, measured, verdict + note) for target, measured, verdict in rows]
+    return rows
 
 
 def text_tables(summary, metadata=None) -> list[str]:

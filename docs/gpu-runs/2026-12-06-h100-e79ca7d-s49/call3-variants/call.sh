@@ -1,3 +1,5 @@
+# Ran in session 49 as call 3 (docs/prepared/s49-passes/call.sh with four synthetic problems added
+# to its narrow list; harnesses of 281dd1f). Its narrow part repeats call 1 (../call1-narrow).
 # Prepared in session 48 (carry [".dlmc/ab", ".dlmc/slim"]; about 4-5 minutes). Build first on the
 # CPU machine: bash docs/prepared/s49-passes/build.sh.
 # 1. The two calls that keep SpMM at HIGHEST from beating dense fp32 from 70%, under variants
@@ -50,7 +52,8 @@ ncu --import $OUT/t90.ncu-rep --page details 2>> $OUT/ncu-run.log > $OUT/ncu-det
 rm -f $OUT/t90.ncu-rep
 echo "ncu $(( $(date +%s) - T0 )) s"
 narrow=("/tmp/t90.smtx 256 float32" "/tmp/t60.smtx 256 float32" "/tmp/t90.smtx 256 bfloat16"
-  "/tmp/t60.smtx 256 bfloat16" "/tmp/t90.smtx 2048 float32")
+  "/tmp/t60.smtx 256 bfloat16" "/tmp/t90.smtx 2048 float32" "256,2304,0.1 256 float32"
+  "256,2304,0.1 256 bfloat16" "512,2048,0.2 256 float32" "1024,3300,0.05 256 float32")
 {
   for R in 1 2; do
     for spec in "${narrow[@]}"; do

@@ -1,3 +1,5 @@
+# Ran in session 49 from docs/prepared/s49-passes/ at 281dd1f (the patch is now commit 5b181e6:
+# git format-patch -1 5b181e6 gives it back).
 # On the CPU machine, from the repository root at a clean commit (about 2 minutes): the SpMM
 # harness of HEAD (.dlmc/ab/spmm_harness_head) and of HEAD with narrow-stream.patch
 # (.dlmc/ab/spmm_harness_narrow) (git-ignored; carry [".dlmc/ab", ".dlmc/slim"]). Needs
