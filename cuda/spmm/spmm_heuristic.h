@@ -41,9 +41,6 @@ struct SpmmDevice {
   int smem_per_sm;     // all of an SM's resident blocks (bytes)
 };
 
-// Stream kernel: the row blocks that fill one wave of the SMs
-// (blocks_per_sm resident blocks each) with tiles x batch column tiles; at
-// least one, so large problems take several waves of whole-m blocks.
 inline constexpr int kWarpSlots = 32;  // rows whose metadata a warp loads at once
 // The most rows a stream block gets with rows_per_block asked for: the grid
 // has ceil(m / rows_per_block) row blocks, interleaved.
@@ -52,11 +49,15 @@ inline int64_t StreamRowsCap(int64_t m, int64_t rows_per_block) {
   return (m + row_blocks - 1) / row_blocks;
 }
 
-inline int64_t StreamRowBlocks(int64_t m, int64_t tiles, int64_t batch, int num_sms,
-                               int blocks_per_sm) {
+// Stream kernel: rows a block for the row blocks that fill one wave of the SMs (blocks_per_sm
+// resident blocks each) with tiles x batch column tiles; at least one row block, so large
+// problems take several waves of whole-m blocks.
+inline int64_t StreamWaveRows(int64_t m, int64_t tiles, int64_t batch, int num_sms,
+                              int blocks_per_sm) {
   const int64_t wave = int64_t{num_sms} * (blocks_per_sm < 1 ? 1 : blocks_per_sm);
   const int64_t blocks = wave / (tiles * batch);
-  return blocks < 1 ? 1 : blocks < m ? blocks : m;
+  const int64_t row_blocks = blocks < 1 ? 1 : blocks < m ? blocks : m;
+  return (m + row_blocks - 1) / row_blocks;
 }
 
 // Panel tile: 16-byte vectors for `lanes` lanes per group (a power of two
@@ -252,13 +253,12 @@ inline SpmmChoice ChooseSpmm(int64_t m, int64_t k, int64_t n, int64_t batch, int
     const int64_t fit = device.smem_per_sm / (Stream::SharedBytes(k, 0, elem_bytes) + 1024);
     const int blocks_per_sm = static_cast<int>(fit < Stream::kMinBlocksPerSm ? fit
                                                : Stream::kMinBlocksPerSm);
-    const int64_t row_blocks = StreamRowBlocks(m, stream_tiles, batch, num_sms, blocks_per_sm);
-    stream.rows_per_block = static_cast<int>((m + row_blocks - 1) / row_blocks);
+    stream.rows_per_block =
+        static_cast<int>(StreamWaveRows(m, stream_tiles, batch, num_sms, blocks_per_sm));
   } else if (stream_shape_ok) {
     // Passes: one block an SM, at most kStreamPartialBudget of partial sums.
-    const int64_t row_blocks = StreamRowBlocks(m, stream_tiles, batch, num_sms, 1);
     const int64_t max_rows = kStreamPartialBudget / Passes::PartialBytes(1, elem_bytes);
-    const int64_t rows = (m + row_blocks - 1) / row_blocks;
+    const int64_t rows = StreamWaveRows(m, stream_tiles, batch, num_sms, 1);
     stream.rows_per_block = static_cast<int>(rows < max_rows ? rows : max_rows);
     stream.pass_rows = static_cast<int>(Passes::PassRows(budget, stream.rows_per_block,
                                                          elem_bytes));
@@ -268,10 +268,8 @@ inline SpmmChoice ChooseSpmm(int64_t m, int64_t k, int64_t n, int64_t batch, int
   wide_stream.stream_vecs = 2;
   const bool wide_fits = stream_shape_ok && Wide::SharedBytes(k, 0, elem_bytes) <= budget;
   const int64_t wide_tiles = (n + wide_stream.tile_cols - 1) / wide_stream.tile_cols;
-  if (wide_fits) {
-    const int64_t row_blocks = StreamRowBlocks(m, wide_tiles, batch, num_sms, 1);
-    wide_stream.rows_per_block = static_cast<int>((m + row_blocks - 1) / row_blocks);
-  }
+  if (wide_fits)
+    wide_stream.rows_per_block = static_cast<int>(StreamWaveRows(m, wide_tiles, batch, num_sms, 1));
   // Passes of fewer than 256 panel rows were not considered worth it; nor
   // were passes for wide float32 outputs below 90% sparsity, where the gather
   // kernel's 8 lanes x 2 vectors in blocks of 32 warps is faster (above).
@@ -287,11 +285,9 @@ inline SpmmChoice ChooseSpmm(int64_t m, int64_t k, int64_t n, int64_t batch, int
   SpmmChoice narrow{SpmmKernelKind::kStream, Narrow::kRowBytes / elem_bytes, 0};
   narrow.stream_lanes = Narrow::kLanes;
   const bool narrow_fits = stream_shape_ok && Narrow::SharedBytes(k, 0, elem_bytes) <= budget;
-  if (narrow_fits) {
-    const int64_t tiles = (n + narrow.tile_cols - 1) / narrow.tile_cols;
-    const int64_t row_blocks = StreamRowBlocks(m, tiles, batch, num_sms, 1);
-    narrow.rows_per_block = static_cast<int>((m + row_blocks - 1) / row_blocks);
-  }
+  if (narrow_fits)
+    narrow.rows_per_block = static_cast<int>(
+        StreamWaveRows(m, (n + narrow.tile_cols - 1) / narrow.tile_cols, batch, num_sms, 1));
   SpmmChoice wgmma{SpmmKernelKind::kWgmma, SpmmWgmmaConfig::kCols, 0};
   // The batched gather kernel's choice by the heuristic: 128 columns, 8 warps of one row each.
   constexpr int kBatchedCols = 128, kBatchedWarps = 8;
