@@ -1,0 +1,5 @@
+# Session 50, call 6, as it ran (one line, carry [".dlmc/ab", ".dlmc/slim", ".dlmc/union"]; 12 s;
+# the machine of call 5, still warm): the probe one row a warp (R = 1) over warps a block W and
+# groups a warp G, against the heuristic's choice (the harness of 6ce3fff), twice in turn on the
+# 70% ResNet-50 call, then once on three ResNet-50-sized calls.
+D=.dlmc/slim/rn50/magnitude_pruning; gunzip -c $D/0.7/bottleneck_1_block_group_projection_block_group2.smtx.gz > /tmp/r70.smtx; gunzip -c $D/0.5/bottleneck_1_block_group_projection_block_group1.smtx.gz > /tmp/r50.smtx; gunzip -c $D/0.95/bottleneck_1_block_group_projection_block_group2.smtx.gz > /tmp/r95.smtx; P=.dlmc/union/spmm_union_probe; H=.dlmc/ab/spmm_harness_head; { for rep in 1 2; do $H /tmp/r70.smtx 3136 float32 9; for wg in "16 1" "16 2" "8 2" "8 1" "12 1"; do echo "R=1 W G = $wg"; $P /tmp/r70.smtx 3136 1 $wg 9; done; $P /tmp/r70.smtx 3136 2 16 1 9; done; for s in "/tmp/r50.smtx 3136" "/tmp/r95.smtx 3136" "256,256,0.3 3136" "128,256,0.5 3136"; do $H $s float32 9; $P $s 1 16 1 9; $P $s 1 8 1 9; $P $s 1 4 1 9; done; } > $OUT/union2.log 2>&1
