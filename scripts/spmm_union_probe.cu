@@ -140,6 +140,13 @@ int Run(const Pattern& p, int64_t n, int warps, int groups_per_warp, int batches
   const Unions u = BuildUnions(p, values, R);
   const int groups = static_cast<int>(u.offsets.size()) - 1;
   const int groups_per_block = warps * groups_per_warp;
+  const dim3 grid((groups + groups_per_block - 1) / groups_per_block, n / kTileCols);
+  // Before any CUDA call, so the CPU machine's tests read it (tests/test_build.py).
+  std::printf("R=%d W=%d G=%d grid=%ux%u union entries %zu (%.3f of nnz, %.3f of R x nnz)\n", R,
+              warps, groups_per_warp, grid.x, grid.y, u.columns.size(),
+              double(u.columns.size()) / std::max<int64_t>(nnz, 1),
+              double(u.columns.size()) * R / std::max<int64_t>(nnz, 1));
+  std::fflush(stdout);
   std::vector<double> ref(m * n, 0.0);
   for (int64_t i = 0; i < m; ++i)
     for (int32_t e = p.offsets[i]; e < p.offsets[i + 1]; ++e)
@@ -153,17 +160,12 @@ int Run(const Pattern& p, int64_t n, int warps, int groups_per_warp, int batches
   const size_t smem = size_t(k) * kTileCols * sizeof(float);
   HARNESS_CHECK(cudaFuncSetAttribute(UnionSpmm<R>, cudaFuncAttributeMaxDynamicSharedMemorySize,
                                      static_cast<int>(smem)));
-  const dim3 grid((groups + groups_per_block - 1) / groups_per_block, n / kTileCols);
   const cudaStream_t stream = NewStream();
   auto launch = [&] {
     UnionSpmm<R><<<grid, warps * 32, smem, stream>>>(d_offsets, d_columns, d_values, d_dense,
                                                       d_out, m, k, n, groups, groups_per_block);
     HARNESS_CHECK(cudaGetLastError());
   };
-  std::printf("R=%d W=%d G=%d grid=%ux%u union entries %zu (%.3f of nnz, %.3f of R x nnz)\n", R,
-              warps, groups_per_warp, grid.x, grid.y, u.columns.size(),
-              double(u.columns.size()) / std::max<int64_t>(nnz, 1),
-              double(u.columns.size()) * R / std::max<int64_t>(nnz, 1));
   return CheckTimeAndReport(stream, launch, d_out, ref, 1e-5, batches, p, "n", n, "float32",
                             "JSDL_SPMM_VARIANT");
 }

@@ -66,6 +66,38 @@ def test_harness_compiles_and_checks_its_arguments(tmp_path, op):
 
 
 @pytest.mark.skipif(shutil.which("nvcc") is None, reason="needs nvcc")
+def test_union_probe_counts_each_groups_columns(tmp_path):
+  """scripts/spmm_union_probe.cu (session 50's probe: a warp over R rows' column union) rejects
+  bad arguments before any CUDA, and each group of R consecutive rows walks its distinct columns
+  once (the count it prints before its first CUDA call; on the CPU machine that call fails)."""
+  repo = Path(__file__).resolve().parents[1]
+  import jax
+  import numpy as np
+  binary = tmp_path / "spmm_union_probe"
+  subprocess.run(["nvcc", "-std=c++17", "-O1", "-arch=sm_90", f"-I{jax.ffi.include_dir()}",
+                  str(repo / "scripts" / "spmm_union_probe.cu"), "-o", str(binary)],
+                 check=True, capture_output=True)
+  for args in ([], ["64,64,0.1", "100", "4", "8", "1"], ["64,64,0.1", "64", "3", "8", "1"],
+               ["64,64,0.1", "64", "4", "17", "1"]):
+    assert subprocess.run([str(binary), *args], capture_output=True).returncode == 2, args
+  rng = np.random.default_rng()
+  m, k = 23, 40  # the last group of 4 or 8 rows partial; some rows empty
+  rows = [np.sort(rng.choice(k, size=rng.integers(0, 12), replace=False)) for _ in range(m)]
+  offsets = np.cumsum([0] + [len(r) for r in rows])
+  pattern = tmp_path / "p.smtx"
+  pattern.write_text(f"{m}, {k}, {offsets[-1]}\n" + " ".join(map(str, offsets)) + "\n" +
+                     " ".join(str(c) for r in rows for c in r) + "\n")
+  for r in (1, 2, 4, 8):
+    want = sum(len(set().union(*map(set, rows[g:g + r]))) for g in range(0, m, r))
+    result = subprocess.run([str(binary), str(pattern), "64", str(r), "2", "1", "1"],
+                            capture_output=True, text=True)
+    found = re.search(r"grid=(\d+)x(\d+) union entries (\d+)", result.stdout)
+    assert found and result.returncode in (0, 1), result.stdout + result.stderr
+    groups = (m + r - 1) // r
+    assert tuple(map(int, found.groups())) == ((groups + 1) // 2, 1, want), r
+
+
+@pytest.mark.skipif(shutil.which("nvcc") is None, reason="needs nvcc")
 def test_mma_probe_compiles(tmp_path):
   """scripts/mma_probe.cu (the mma.sync rate, gpu_run.sh stage mma-probe) uses mma.cuh's MmaTf32:
   it must keep compiling as that header changes."""
