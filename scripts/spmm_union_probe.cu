@@ -3,7 +3,10 @@
 // R multiply-adds (zeros where a row lacks the column). The wide stream kernel reads one panel
 // value a multiply-add; at 70% sparsity 4 rows hold about 76% of the columns, so they read 63%
 // of what they read one at a time and do 2.5x the multiply-adds, a quarter of a read's cost
-// each (docs/kernels.md, session 50's Next). R = 1 is the same walk one row at a time.
+// each. R = 1 is the same walk one row at a time. Measured (docs/kernels.md, session 50): the
+// unions lost (R = 4: 0.98x the heuristic's choice on ResNet-50's 70% layer, 1.07-2.3x slower
+// elsewhere); R = 1 in one wave of 16-warp blocks, three an SM, beat it 1.09-1.13x on four
+// one-wave calls.
 //
 // Grid: (row blocks of W warps x G groups of R rows, 64-column tiles); a block copies its
 // k x 64 panel to shared memory, then each warp walks its groups: the 4 8-lane groups of a warp
