@@ -13,11 +13,14 @@ WORK=$(mktemp -d)
 rm -rf .dlmc/ab && mkdir -p .dlmc/ab "$WORK/head" "$WORK/$NAME"
 for t in head "$NAME"; do git archive HEAD cuda scripts | tar -x -C "$WORK/$t"; done
 (cd "$WORK/$NAME" && git apply "$PATCH" --include='cuda/*')
+pids=()
 for t in head "$NAME"; do
   nvcc -std=c++17 -O3 -arch=sm_90a -DJSDL_SM90A -I"$INC" "$WORK/$t/scripts/spmm_harness.cu" \
     -o ".dlmc/ab/spmm_harness_$t" 2> ".dlmc/ab/$t.ptxas.log" &
+  pids+=($!)
 done
-wait
+# Each build's own status: a bare `wait` returns 0 even when a patch does not compile.
+for pid in "${pids[@]}"; do wait "$pid"; done
 git rev-parse --short HEAD > .dlmc/ab/commit
 rm -rf "$WORK"
 ls -la .dlmc/ab

@@ -2,10 +2,15 @@
 // a CSR pattern from a DLMC .smtx file or random rows, dtype conversions, host
 // to device copies, rows by decreasing length (the CSR type's row order) and a
 // timing loop that ends with one launch between cudaProfilerStart/Stop for
-// `ncu --profile-from-start off`. Include after the op's *_ffi.cu.
+// `ncu --profile-from-start off`. It includes what it uses itself (XLA's FFI error type, the
+// tile index's shape), so a runner without an op's *_ffi.cu (spmm_union_probe.cu) needs nothing
+// more.
 #pragma once
 
+#include "xla/ffi/api/ffi.h"
+
 #include "../cuda/common/phase_clock.cuh"
+#include "../cuda/common/tile_index.h"
 
 #include <cuda_bf16.h>
 #include <cuda_profiler_api.h>

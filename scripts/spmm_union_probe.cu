@@ -17,10 +17,6 @@
 //   -I$(python3 -c "import jax; print(jax.ffi.include_dir())") scripts/spmm_union_probe.cu \
 //   -o /tmp/spmm_union_probe
 // Run: /tmp/spmm_union_probe PATTERN N R W G [batches]   (N a multiple of 64; R 1, 2, 4 or 8)
-#include "xla/ffi/api/ffi.h"
-
-#include "../cuda/common/tile_index.h"
-
 #include "harness_common.cuh"
 
 namespace {
