@@ -39,10 +39,6 @@ pytestmark = [
 # ring round several times, n = 200 ends in a partial column tile, m = 77 in a partial row tile.
 # gather-batched[:<tile>:<rows>[:<warps>]]: dense-row loads of several steps at once (16-byte
 # rows only; elsewhere the one-step gather kernel), the last batch of a row partly past its end.
-# mma: the rows densified in shared memory by the block itself, on mma.sync (float32 with rows of
-# n a multiple of 4; 3xTF32 at the suite's HIGHEST; elsewhere the heuristic's choice): k = 800
-# and 1500 (the tile's shared memory nearly full) in chunks of 32, m = 77 and 33 in partial row
-# tiles, n = 200 and 36 in partial column tiles, repeated and unordered columns summed.
 VARIANTS = ["gather-batched", "gather-batched:64:3:4", "gather-batched:32:2:16", "gather", "gather:16:1", "gather:32:4", "gather:64:16", "gather:128:2", "gather:64:2:4",
             "gather:32:1:4", "gather:64:3:8", "gather:128:1:16", "gather:256:1:32",
             "gather:128:3:8:32", "gather:64:2:0:16", "gather:32:5:0:32", "panel:4:1", "panel:16:2",
@@ -50,7 +46,7 @@ VARIANTS = ["gather-batched", "gather-batched:64:3:4", "gather-batched:32:2:16",
             "stream:100000", "stream:7:100", "stream:100000:64", "wide-stream", "wide-stream:1",
             "wide-stream:7", "wide-stream:100000", "rows-stream", "rows-stream:1", "rows-stream:7",
             "rows-stream:100000", "narrow-stream", "narrow-stream:1", "narrow-stream:7",
-            "narrow-stream:100000", "wgmma", "mma"]
+            "narrow-stream:100000", "wgmma"]
 
 
 # mma:<edge> runs on tensor cores: 16-bit inputs exactly, float32 at HIGHEST (the suite's default)
@@ -227,12 +223,11 @@ def test_wide_stream_blocks_take_several_tiles(rng, variant, dtype):
 @pytest.mark.parametrize("variant", ["panel:32:2", "panel:8:8", "stream", "stream:3",
                                      "stream:3:50", "wide-stream", "wide-stream:3", "rows-stream",
                                      "rows-stream:3", "narrow-stream", "narrow-stream:3",
-                                     "wgmma", "mma"],
+                                     "wgmma"],
                          indirect=True)
 def test_shared_copy_inf_in_unused_dense_rows(rng, variant):
   """Columns no entry uses may hold inf: the shared copy must not leak them into sums (the
-  wgmma and mma tiles multiply them by their zeros, and compute those outputs again from the
-  entries)."""
+  wgmma tile multiplies them by its zeros, and computes those outputs again from the entries)."""
   m, k, n = 20, 300, 64
   indptr, indices = scrambled_pattern(rng, m, k // 2, 0.3, empty_rows=0)  # columns < k/2 only
   vals, v64 = rounded(rng.standard_normal(indices.shape[0]), jnp.float32)
@@ -244,15 +239,13 @@ def test_shared_copy_inf_in_unused_dense_rows(rng, variant):
   assert_close(out, ref, jnp.float32)
 
 
-@pytest.mark.parametrize("tile", ["wgmma", "mma"])
 @pytest.mark.parametrize("precision", ["highest", "default"])
-def test_spmm_wgmma_dense_batch_with_inf_past_k(rng, monkeypatch, tile, precision):
+def test_spmm_wgmma_dense_batch_with_inf_past_k(rng, monkeypatch, precision):
   """The wgmma tile's TMA copies read 64 dense rows a chunk from the whole batched buffer, so an
   item's last chunk (k = 100) reads the next item's first rows: here inf, in rows no entry uses
   (columns >= 28 only). They must not leak into either item's sums (the tile's zeros times inf
-  give NaN, computed again from the entries). The mma tile reads each item's own rows: its
-  zeros times the inf rows of items 1 and 2 take the same path."""
-  monkeypatch.setenv("JSDL_SPMM_VARIANT", tile)
+  give NaN, computed again from the entries)."""
+  monkeypatch.setenv("JSDL_SPMM_VARIANT", "wgmma")
   m, k, n, used_from = 70, 100, 36, 28
   indptr, indices = scrambled_pattern(rng, m, k - used_from, 0.4)
   indices = indices + used_from
@@ -307,45 +300,12 @@ def test_spmm_wgmma_runs_where_built(rng, monkeypatch, precision):
     np.testing.assert_array_equal(wgmma, run_spmm_variant(monkeypatch, None, precision, A, x))
 
 
-@pytest.mark.parametrize("precision", ["highest", "default"])
-def test_spmm_mma_tile_runs(rng, monkeypatch, precision):
-  """The mma tile runs for float32 on any GPU the package is built for: its results differ
-  bitwise from the gather kernel's, within float32's tolerance in 3xTF32 (HIGHEST) and TF32's at
-  DEFAULT, where they are TF32's, not 3xTF32's. 150 x 700 at 40% (5 row tiles of 32, the last of
-  22; 22 chunks of 32, the last of 28), n = 260 (5 column tiles, the last of 4 columns), three
-  batch items of their own values, dense operand and bias, with ReLU."""
-  m, k, n, batch = 150, 700, 260, 3
-  indptr, indices = scrambled_pattern(rng, m, k, 0.4)
-  vals, v64 = rand_dense(rng, (batch, indices.shape[0]), jnp.float32)
-  x, x64 = rand_dense(rng, (batch, k, n), jnp.float32)
-  bias, b64 = rand_dense(rng, (batch, m), jnp.float32)
-  A = jsdl.CSR.from_parts(vals, indptr, indices, (m, k))
-  ref = np.maximum(dense_from_entries(v64, indptr, indices, m, k) @ x64 + b64[..., None], 0)
-
-  def run(variant):
-    monkeypatch.setenv("JSDL_SPMM_VARIANT", variant)
-    return np.asarray(run_fresh(lambda A, x, b: jsdl.spmm(A, x, bias=b, relu=True,
-                                                          precision=precision), A, x, bias))
-
-  mma, gather = run("mma"), run("gather")
-  assert_close(gather, ref, jnp.float32, what="gather")
-  assert not np.array_equal(mma, gather)
-  if precision == "highest":
-    assert_close(mma, ref, jnp.float32, what="mma")
-  else:
-    assert TF32_TOL > rel_err(mma, ref) > 1e-5
-
-
-@pytest.mark.parametrize("tile, dtype, precision", [
-    ("wgmma", jnp.float32, "highest"), ("wgmma", jnp.float32, "default"),
-    ("wgmma", jnp.bfloat16, "default"), ("wgmma", jnp.float16, "default"),
-    ("mma", jnp.float32, "highest"), ("mma", jnp.float32, "default")])
-def test_spmm_tensor_tile_non_finite_outputs_follow_the_entries(rng, monkeypatch, tile, dtype,
-                                                                precision):
+@pytest.mark.parametrize("dtype, precision", [(jnp.float32, "highest"), (jnp.float32, "default"),
+                                              (jnp.bfloat16, "default"), (jnp.float16, "default")])
+def test_spmm_wgmma_non_finite_outputs_follow_the_entries(rng, monkeypatch, dtype, precision):
   """Infinities and NaN in used rows of the dense operand, and an infinite entry value: each
   output is what the entries give (the gather kernel's: +-inf, NaN or finite), never a NaN from
-  a zero place of the wgmma or mma tile times inf (n = 136: a partial column tile, 16-byte rows
-  in 16 bits)."""
+  a zero place of the tile times inf (n = 136: a partial column tile, 16-byte rows in 16 bits)."""
   m, k, n = 70, 200, 136
   indptr, indices = scrambled_pattern(rng, m, k, 0.3)
   vals64 = rng.standard_normal(indices.shape[0])
@@ -356,7 +316,7 @@ def test_spmm_tensor_tile_non_finite_outputs_follow_the_entries(rng, monkeypatch
   x64[3, 50] = np.nan
   A = jsdl.CSR.from_parts(jnp.asarray(vals64, dtype), indptr, indices, (m, k))
   x = jnp.asarray(x64, dtype)
-  wgmma = run_spmm_variant(monkeypatch, tile, precision, A, x).astype(np.float64)
+  wgmma = run_spmm_variant(monkeypatch, "wgmma", precision, A, x).astype(np.float64)
   gather = run_spmm_variant(monkeypatch, "gather", "highest", A, x).astype(np.float64)
   np.testing.assert_array_equal(np.isnan(wgmma), np.isnan(gather))
   np.testing.assert_array_equal(np.isposinf(wgmma), np.isposinf(gather))

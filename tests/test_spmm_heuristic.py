@@ -16,16 +16,15 @@ DRIVER = r"""
 int main() {
   const jsdl::SpmmDevice h200{132, 232448, 233472};
   long long m, k, n, batch, nnz;
-  int vec, elem_bytes, copy_ok, can_wgmma, tf32, can_k_parts, can_mma;
+  int vec, elem_bytes, copy_ok, can_wgmma, tf32, can_k_parts;
   char variant[128];
-  while (std::scanf("%lld %lld %lld %lld %lld %d %d %d %d %d %d %d %127s", &m, &k, &n, &batch,
-                    &nnz, &vec, &elem_bytes, &copy_ok, &can_wgmma, &tf32, &can_k_parts, &can_mma,
-                    variant) == 13) {
+  while (std::scanf("%lld %lld %lld %lld %lld %d %d %d %d %d %d %127s", &m, &k, &n, &batch, &nnz,
+                    &vec, &elem_bytes, &copy_ok, &can_wgmma, &tf32, &can_k_parts, variant) == 12) {
     if (variant[0] == '-') unsetenv("JSDL_SPMM_VARIANT");
     else setenv("JSDL_SPMM_VARIANT", variant, 1);
     const jsdl::SpmmChoice c =
         jsdl::ChooseSpmm(m, k, n, batch, nnz, vec, elem_bytes, copy_ok != 0, h200,
-                         can_wgmma != 0, tf32 != 0, can_k_parts != 0, can_mma != 0);
+                         can_wgmma != 0, tf32 != 0, can_k_parts != 0);
     std::printf("%d %d %d %d %d %d %d %d %d %d %d %d\n", static_cast<int>(c.kind), c.tile_cols,
                 c.rows_per_warp, c.lanes, c.warps, c.rows_per_block, c.pass_rows, c.stream_vecs,
                 c.k_parts, static_cast<int>(c.batched), static_cast<int>(c.group_rows),
@@ -34,26 +33,25 @@ int main() {
 }
 """
 
-KINDS = {0: "gather", 1: "panel", 2: "stream", 3: "wgmma", 4: "mma"}
+KINDS = {0: "gather", 1: "panel", 2: "stream", 3: "wgmma"}
 
 
 @pytest.fixture(scope="module")
 def choose(tmp_path_factory):
     """choose(m, k, n, density, dtype bytes, batch=1, variant=None, can_wgmma=False,
-    tf32=False, can_k_parts=False, can_mma=False) -> dict of the choice (can_wgmma: the wgmma
-    tile can run, tf32: in TF32, can_k_parts: its workspace has room for parts over k, can_mma:
-    the mma tile can run)."""
+    tf32=False, can_k_parts=False) -> dict of the choice (can_wgmma: the wgmma tile can run,
+    tf32: in TF32, can_k_parts: its workspace has room for parts over k)."""
     driver = host_driver(tmp_path_factory.mktemp("spmm_heuristic"), DRIVER, "spmm")
 
     def run(m, k, n, density, elem_bytes=4, batch=1, variant=None, vec=None, copy_ok=True,
-            can_wgmma=False, tf32=False, can_k_parts=False, can_mma=False):
+            can_wgmma=False, tf32=False, can_k_parts=False):
         vec = vec if vec is not None else (16 // elem_bytes if n % (16 // elem_bytes) == 0
                                            else 1)
         nnz = int(round(m * k * density))
         (kind, tile, rpw, lanes, warps, rpb, pass_rows, vecs, k_parts, batched, group_rows,
          stream_lanes) = driver(
             f"{m} {k} {n} {batch} {nnz} {vec} {elem_bytes} {int(copy_ok)} {int(can_wgmma)} "
-            f"{int(tf32)} {int(can_k_parts)} {int(can_mma)} {variant or '-'}\n")
+            f"{int(tf32)} {int(can_k_parts)} {variant or '-'}\n")
         return dict(kind=KINDS[kind], tile=tile, rows_per_warp=rpw, lanes=lanes, warps=warps,
                     rows_per_block=rpb, pass_rows=pass_rows, vecs=vecs, k_parts=k_parts,
                     batched=bool(batched), group_rows=bool(group_rows), stream_lanes=stream_lanes)

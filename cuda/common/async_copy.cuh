@@ -30,10 +30,4 @@ __device__ __forceinline__ void CopyAsyncWaitAllButNewest() {
   asm volatile("cp.async.wait_group 1;\n" ::: "memory");
 }
 
-// Waits for this thread's groups but the kPending newest.
-template <int kPending>
-__device__ __forceinline__ void CopyAsyncWaitAllBut() {
-  asm volatile("cp.async.wait_group %0;\n" ::"n"(kPending) : "memory");
-}
-
 }  // namespace jsdl

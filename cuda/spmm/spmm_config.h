@@ -118,23 +118,6 @@ using SpmmStreamPassesConfig = SpmmStreamConfigT<16, 1, true>;
 // half at random: about 1.5 shared-memory wavefronts a load, not 1. Measured
 // 1.23x the passes there (float32; bfloat16 1.50x).
 using SpmmStreamNarrowConfig = SpmmStreamConfigT<16, 1, false, 1, false, false, 4>;
-// The mma tile (session 51, spmm_mma_kernel.cuh; float32): a block densifies kRows sparse rows
-// (all of k) into shared memory itself and multiplies them on mma.sync TF32 (3xTF32 at HIGHEST)
-// against kCols dense columns, k in chunks of kChunk through kStages cp.async stages. Four
-// warps, 2 x 2, each 16 rows x 32 columns. No densify kernel and no work buffer: short calls at
-// moderate sparsity (the wgmma tile's start alone, kStartNanos, is longer than many of them).
-struct SpmmMmaConfig {
-  static constexpr int kRows = 32, kCols = 64, kChunk = 32, kStages = 4;
-  static constexpr int kWarpsM = 2, kWarpsN = 2, kThreads = 32 * kWarpsM * kWarpsN;
-  // Row pitches in words: 4 mod 32 for the A tile (ldmatrix's 8 rows on distinct banks) and
-  // 8 mod 32 for a stage (a fragment's 4 k x 8 columns on distinct banks).
-  static constexpr int kStagePitch = kCols + 8;
-  static constexpr int64_t APitch(int64_t k) { return (k + kChunk - 1) / kChunk * kChunk + 4; }
-  static constexpr int64_t SharedBytes(int64_t k) {
-    return (kRows * APitch(k) + int64_t{kStages} * kChunk * kStagePitch) * 4;
-  }
-};
-
 // The wgmma tile (spmm_wgmma_kernel.cuh): a block computes 64 sparse rows (a row of the
 // pattern's 64 x 64 tile index) x kCols dense columns, k in chunks of 64 through kStages stages,
 // filled by a producer warpgroup for kConsumers warpgroups of wgmma.

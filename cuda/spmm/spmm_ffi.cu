@@ -18,7 +18,6 @@
 #include "spmm_heuristic.h"
 #include "spmm_operands.h"
 #include "spmm_gather_kernel.cuh"
-#include "spmm_mma_kernel.cuh"
 #include "spmm_panel_kernel.cuh"
 #include "spmm_stream_kernel.cuh"
 #include "spmm_wgmma_kernel.cuh"
@@ -232,33 +231,6 @@ ffi::Error LaunchWgmma(cudaStream_t stream, const SpmmArgs<T>& args, int num_sms
   return parts > 1 ? launch(std::true_type{}) : launch(std::false_type{});
 }
 
-// Whether the mma tile can run this call: float32 (its template), rows of n a multiple of 16
-// bytes from a 16-byte aligned dense operand (its cp.async pieces), an 8-byte aligned output
-// (its pairs), a block's rows x k in shared memory.
-template <typename T>
-bool SpmmMmaUsable(const SpmmArgs<T>& args, const SpmmDevice& device) {
-  return std::is_same_v<T, float> && args.k > 0 && args.n % 4 == 0 &&
-         reinterpret_cast<uintptr_t>(args.dense) % 16 == 0 &&
-         reinterpret_cast<uintptr_t>(args.out) % 8 == 0 &&
-         SpmmMmaConfig::SharedBytes(args.k) <= device.smem_per_block;
-}
-
-// The mma tile (3xTF32 where kSplit): a block a 32-row tile of m, column tiles and batch items
-// over grid.y and grid.z.
-template <bool kSplit>
-ffi::Error LaunchMma(cudaStream_t stream, SpmmArgs<float> args) {
-  using Config = SpmmMmaConfig;
-  constexpr auto kernel = SpmmMmaKernel<kSplit>;
-  args.column_tiles = (args.n + Config::kCols - 1) / Config::kCols;
-  const size_t smem = static_cast<size_t>(Config::SharedBytes(args.k));
-  JSDL_RETURN_IF_ERROR(OptInSharedMemory<kernel>(smem));
-  const dim3 grid(static_cast<unsigned>((args.m + Config::kRows - 1) / Config::kRows),
-                  CappedGridDim(args.column_tiles), CappedGridDim(args.batch));
-  kernel<<<grid, Config::kThreads, smem, stream>>>(args, static_cast<int>(Config::APitch(args.k)));
-  JSDL_CHECK_LAUNCH("SpmmMmaKernel");
-  return ffi::Error::Success();
-}
-
 // tf32: the caller's precision allows TF32 products for float32 (DEFAULT, HIGH); at HIGHEST the
 // wgmma tile takes three a product (3xTF32); 16-bit types take one at any precision (exact).
 // The CUDA-core kernels are exact at any precision.
@@ -277,11 +249,9 @@ ffi::Error Launch(cudaStream_t stream, const SpmmArgs<T>& args, bool tf32) {
   const bool k_parts = wgmma && SpmmWgmmaKPartsRoom(args, !tf32);
   const SpmmChoice choice = ChooseSpmm(args.m, args.k, args.n, args.batch, args.nnz, vec,
                                        static_cast<int>(sizeof(T)), kHasSharedCopy, device, wgmma,
-                                       tf32, k_parts, SpmmMmaUsable(args, device));
+                                       tf32, k_parts);
   const int parts = choice.k_parts;
   if constexpr (std::is_same_v<T, float>) {
-    if (choice.kind == SpmmKernelKind::kMma)  // only where SpmmMmaUsable
-      return tf32 ? LaunchMma<false>(stream, args) : LaunchMma<true>(stream, args);
     if (choice.kind == SpmmKernelKind::kWgmma)  // only where SpmmWgmmaUsable
       return tf32 ? LaunchWgmma<T, false>(stream, args, device.num_sms, parts)
                   : LaunchWgmma<T, true>(stream, args, device.num_sms, parts);

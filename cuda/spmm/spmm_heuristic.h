@@ -4,8 +4,7 @@
 // "gather-batched:<tile_cols>:<rows_per_warp>[:<warps>]" (one vector a lane, batched loads),
 // "panel:<tile_cols>:<rows_per_warp>", "stream[:<rows_per_block>[:<pass_rows>]]",
 // "wide-stream[:<rows_per_block>]", "rows-stream[:<rows_per_block>]" (the wide panel, a row per
-// 8-lane group), "wgmma[:<parts over k>]", "mma" (the mma tile); "no-wgmma": the heuristic
-// without the wgmma tile).
+// 8-lane group), "wgmma[:<parts over k>]"; "no-wgmma": the heuristic without the wgmma tile).
 #pragma once
 
 #include <algorithm>
@@ -18,7 +17,7 @@
 
 namespace jsdl {
 
-enum class SpmmKernelKind { kGather, kPanel, kStream, kWgmma, kMma };
+enum class SpmmKernelKind { kGather, kPanel, kStream, kWgmma };
 
 struct SpmmChoice {
   SpmmKernelKind kind;
@@ -160,12 +159,11 @@ inline int WgmmaFasterParts(int64_t m, int64_t k, int64_t n, int64_t batch, int6
 // vec: elements per 16 bytes when rows of n elements are 16-byte aligned,
 // else 1. copy_ok: the dtype has the panel and stream kernels (a shared-memory
 // copy of the dense operand). can_wgmma: the wgmma tile can run (SpmmWgmmaUsable), tf32 in
-// TF32 (else 3xTF32); can_k_parts: its workspace has room for parts over k; can_mma: the mma
-// tile can run (SpmmMmaUsable).
+// TF32 (else 3xTF32); can_k_parts: its workspace has room for parts over k.
 inline SpmmChoice ChooseSpmm(int64_t m, int64_t k, int64_t n, int64_t batch, int64_t nnz,
                              int vec, int elem_bytes, bool copy_ok, const SpmmDevice& device,
                              bool can_wgmma = false, bool tf32 = false,
-                             bool can_k_parts = false, bool can_mma = false) {
+                             bool can_k_parts = false) {
   if (const char* v = std::getenv("JSDL_SPMM_VARIANT"); v && std::strcmp(v, "no-wgmma") == 0)
     can_wgmma = false;
   const int num_sms = device.num_sms;
@@ -300,8 +298,6 @@ inline SpmmChoice ChooseSpmm(int64_t m, int64_t k, int64_t n, int64_t batch, int
   };
   if (const char* v = std::getenv("JSDL_SPMM_VARIANT")) {
     int a = 0, b = 0;
-    if (can_mma && std::strcmp(v, "mma") == 0)
-      return {SpmmKernelKind::kMma, SpmmMmaConfig::kCols, 0};
     if (can_wgmma && std::strncmp(v, "wgmma", 5) == 0) {
       // wgmma:<parts> where the workspace has their room (at most kMaxKParts and chunks); plain
       // wgmma: the model's parts.

@@ -53,3 +53,10 @@ specs=("/tmp/r0.5.smtx 3136" "/tmp/r0.7.smtx 3136" "/tmp/r0.8.smtx 784" "/tmp/r0
 } > $OUT/mma.log 2>&1
 echo "mma $(( $(date +%s) - T0 )) s; failures: $(grep -c '^!!' $OUT/mma.log)"
 nvidia-smi --query-gpu=name,driver_version --format=csv,noheader > $OUT/env.txt
+# Then the wheel of the commit with the mma tile and the GPU variant tests that name a tensor-core
+# tile (-k mma: the SpMM and SDDMM mma and wgmma variants and tests); carry also [".dlmc/wheel"].
+if [ -n "${WHEEL:-}" ]; then
+  STAGES="build pytest" PYTEST_PATHS="$PWD/tests/test_gpu_variants.py" PYTEST_WORKERS=16 \
+    PYTEST_SECONDS=240 PYTEST_ARGS="-k mma" bash scripts/gpu_run.sh > $OUT/suite-mma.log 2>&1
+  echo "suite rc=$?; $(grep -E 'passed|failed' $OUT/pytest-gpu.log | tail -1)"
+fi
