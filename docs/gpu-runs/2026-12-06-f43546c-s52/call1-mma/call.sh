@@ -1,5 +1,5 @@
 # Prepared in session 51 (carry [".dlmc/ab", ".dlmc/slim"]; about 2-3 minutes). Build first on the
-# CPU machine: bash docs/prepared/s52-mma/build.sh.
+# CPU machine: bash docs/gpu-runs/2026-12-06-f43546c-s52/call1-mma/build.sh.
 # The mma tile with its densify rewritten (batched entry loads) and k-groups (mma:2) against
 # HEAD's heuristic, each call twice in turn, HIGHEST (float32) and DEFAULT (tf32), on the SpMM
 # benchmark problems whose k fits the tile; odd shapes for correctness; memcheck and racecheck;
