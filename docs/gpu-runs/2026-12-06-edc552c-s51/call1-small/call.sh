@@ -1,5 +1,5 @@
 # Prepared in session 50 (carry [".dlmc/ab", ".dlmc/slim", ".dlmc/union"]; about 1-2 minutes).
-# Build first on the CPU machine: bash docs/prepared/s51-small/build.sh.
+# Build first on the CPU machine: bash docs/gpu-runs/2026-12-06-edc552c-s51/call1-small/build.sh.
 # small-stream (small-stream.patch: the wide panel in blocks of 16 warps, three an SM, one wave)
 # against the heuristic's choice, each call twice in turn, with the probe's one-row-a-warp walk
 # in the same shape (R = 1, W = 16) beside them: the four one-wave calls where the probe won
