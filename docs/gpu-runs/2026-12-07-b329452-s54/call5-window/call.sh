@@ -1,6 +1,7 @@
-# Session 54, call 5, prepared, not run (carry [".dlmc/ab5", ".dlmc/slim", ".dlmc/wheel"]; about
-# 3 minutes). First, on the CPU machine: on main, bash docs/gpu-runs/2026-12-07-b329452-s54/call5-window/build.sh
-# (.dlmc/ab5/sddmm_harness_head and _window); then on a branch with window.patch applied by
+# Session 54, call 5, prepared, not run (carry [".dlmc/ab", ".dlmc/slim", ".dlmc/wheel"]; about
+# 3 minutes). First, on the CPU machine: on main,
+#   bash scripts/build_ab_harnesses.sh docs/gpu-runs/2026-12-07-b329452-s54/call5-window/window.patch window sddmm
+# (.dlmc/ab/sddmm_harness_head and _window); then on a branch with window.patch applied by
 # `git am`, bash scripts/build_device_wheel.sh; run the call from that branch (its tests/ has
 # the patch's row-search cases).
 # The SDDMM flat kernel's row search with row_offsets held in registers for m <= 512 (one memory
@@ -19,7 +20,7 @@ done
 one() {  # one PATTERN D DTYPE VARIANT HARNESS
   echo "== $(basename $1) d=$2 $3 $4 $5 round $R"
   if [ "$4" != - ]; then export JSDL_SDDMM_VARIANT=$4; else unset JSDL_SDDMM_VARIANT; fi
-  timeout 60 $PWD/.dlmc/ab5/sddmm_harness_$5 $1 $2 $3 9 || echo "!! exit $?"
+  timeout 60 $PWD/.dlmc/ab/sddmm_harness_$5 $1 $2 $3 9 || echo "!! exit $?"
 }
 {
   for R in 1 2; do
@@ -39,7 +40,7 @@ one() {  # one PATTERN D DTYPE VARIANT HARNESS
   done
   for v in flat:1 flat:1:4; do
     JSDL_SDDMM_VARIANT=$v timeout 120 compute-sanitizer --tool memcheck --error-exitcode 9 \
-      $PWD/.dlmc/ab5/sddmm_harness_window 512,8,0.005 40 float32 1 2>&1 | tail -2
+      $PWD/.dlmc/ab/sddmm_harness_window 512,8,0.005 40 float32 1 2>&1 | tail -2
     echo "memcheck $v exit ${PIPESTATUS[0]}"
   done
 } > $OUT/window.log 2>&1
