@@ -55,15 +55,18 @@ struct SpmmWgmmaLocalRows {
     for (int j = 0; j < 9; ++j) offs[j] = __shfl_sync(0xffffffffu, mine, j);
   }
 
-  template <typename T, typename F>
-  __device__ __forceinline__ void ForEach(const SpmmArgs<T>& args, F&& f) const {
+  // f(e, word, chunk, value); kValues: the values loaded with the columns (else 0).
+  template <bool kValues, typename T, typename F>
+  __device__ __forceinline__ void ForEach(const SpmmArgs<T>& args, const T* values, F&& f) const {
     constexpr int kBatch = 8;
     for (int first = offs[0] + threadIdx.x % 32; first < offs[8]; first += 32 * kBatch) {
       int col[kBatch];
+      float v[kBatch];
 #pragma unroll
       for (int j = 0; j < kBatch; ++j) {
         const int e = first + 32 * j;
         col[j] = e < offs[8] ? __ldg(args.column_indices + e) : -1;
+        v[j] = kValues && e < offs[8] ? LoadAcc(values + e) : 0.0f;
       }
 #pragma unroll
       for (int j = 0; j < kBatch; ++j) {
@@ -72,7 +75,7 @@ struct SpmmWgmmaLocalRows {
         int r = 0;  // the last of the 8 rows whose range starts at or before e
 #pragma unroll
         for (int i = 1; i < 8; ++i) r += offs[i] <= e;
-        f(e, DensifiedWord(r0 + r, col[j] % 64), col[j] / 64);
+        f(e, DensifiedWord(r0 + r, col[j] % 64), col[j] / 64, v[j]);
       }
     }
   }
@@ -98,10 +101,13 @@ __global__ void __launch_bounds__(SpmmWgmmaLocalConfig::kThreads, 1)
   const int tid = threadIdx.x, group = tid / 128;
   const int64_t row_tiles = (args.m + Config::kRows - 1) / Config::kRows;
   const int64_t col_tiles = (args.n + Config::kCols - 1) / Config::kCols;
-  const int64_t item = blockIdx.x;
-  const int64_t b = item / (row_tiles * col_tiles);
-  const int64_t row0 = item % row_tiles * Config::kRows;
-  const int64_t col0 = item / row_tiles % col_tiles * Config::kCols;
+  // 32-bit: the grid has fewer than 2^31 items (LaunchWgmmaLocal); 64-bit divisions are calls.
+  const uint32_t item = blockIdx.x, tiles = static_cast<uint32_t>(row_tiles * col_tiles);
+  const int64_t b = item / tiles;
+  const int64_t row0 = int64_t{item % static_cast<uint32_t>(row_tiles)} * Config::kRows;
+  const int64_t col0 =
+      int64_t{item / static_cast<uint32_t>(row_tiles) % static_cast<uint32_t>(col_tiles)} *
+      Config::kCols;
   int64_t offset[3];
   args.batch_map.Offsets(b, offset);  // values, dense, bias
   const float* values = args.values + offset[0];
@@ -133,19 +139,21 @@ __global__ void __launch_bounds__(SpmmWgmmaLocalConfig::kThreads, 1)
                                          : owners + chunk * kDensifiedTileWords);
   };
   const SpmmWgmmaLocalRows rows(args, row0, 8 * (tid / 32));
-  rows.ForEach(args, [&](int e, int word, int chunk) { owner(chunk)[word] = e; });
+  rows.ForEach<false>(args, values, [&](int e, int word, int chunk, float) {
+    owner(chunk)[word] = e;
+  });
   __syncthreads();
   JSDL_PHASE_CLOCK_AT(1);
   bool repeats = false;
-  rows.ForEach(args, [&](int e, int word, int chunk) {
+  rows.ForEach<true>(args, values, [&](int e, int word, int chunk, float v) {
     if (owner(chunk)[word] == e)
-      big(chunk)[word] = LoadAcc(values + e);
+      big(chunk)[word] = v;
     else
       repeats = true;
   });
   if (__syncthreads_or(repeats)) {
-    rows.ForEach(args, [&](int e, int word, int chunk) {
-      if (owner(chunk)[word] != e) atomicAdd(big(chunk) + word, LoadAcc(values + e));
+    rows.ForEach<true>(args, values, [&](int e, int word, int chunk, float v) {
+      if (owner(chunk)[word] != e) atomicAdd(big(chunk) + word, v);
     });
     __syncthreads();
   }
