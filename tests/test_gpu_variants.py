@@ -37,8 +37,6 @@ pytestmark = [
 # tile index (float32 on a 9.0 device of a build with sm_90a, 3xTF32 at the suite's HIGHEST;
 # elsewhere, and for 16-bit types, the heuristic's choice): k = 800 and 1500 take the 3-stage
 # ring round several times, n = 200 ends in a partial column tile, m = 77 in a partial row tile.
-# wgmma-local: the wgmma tile densified in the block, for float32 with k <= 256 (elsewhere the
-# heuristic's choice): k = 64 and 5 in one chunk, n = 36 and 4 in a partial column tile.
 # gather-batched[:<tile>:<rows>[:<warps>]]: dense-row loads of several steps at once (16-byte
 # rows only; elsewhere the one-step gather kernel), the last batch of a row partly past its end.
 VARIANTS = ["gather-batched", "gather-batched:64:3:4", "gather-batched:32:2:16", "gather", "gather:16:1", "gather:32:4", "gather:64:16", "gather:128:2", "gather:64:2:4",
@@ -48,7 +46,7 @@ VARIANTS = ["gather-batched", "gather-batched:64:3:4", "gather-batched:32:2:16",
             "stream:100000", "stream:7:100", "stream:100000:64", "wide-stream", "wide-stream:1",
             "wide-stream:7", "wide-stream:100000", "rows-stream", "rows-stream:1", "rows-stream:7",
             "rows-stream:100000", "narrow-stream", "narrow-stream:1", "narrow-stream:7",
-            "narrow-stream:100000", "wgmma", "wgmma-local"]
+            "narrow-stream:100000", "wgmma"]
 
 
 # mma:<edge> runs on tensor cores: 16-bit inputs exactly, float32 at HIGHEST (the suite's default)
@@ -241,14 +239,13 @@ def test_shared_copy_inf_in_unused_dense_rows(rng, variant):
   assert_close(out, ref, jnp.float32)
 
 
-@pytest.mark.parametrize("variant", ["wgmma", "wgmma-local"])
 @pytest.mark.parametrize("precision", ["highest", "default"])
-def test_spmm_wgmma_dense_batch_with_inf_past_k(rng, monkeypatch, variant, precision):
-  """The wgmma tiles' TMA copies read 64 dense rows a chunk from the whole batched buffer, so an
+def test_spmm_wgmma_dense_batch_with_inf_past_k(rng, monkeypatch, precision):
+  """The wgmma tile's TMA copies read 64 dense rows a chunk from the whole batched buffer, so an
   item's last chunk (k = 100) reads the next item's first rows: here inf, in rows no entry uses
   (columns >= 28 only). They must not leak into either item's sums (the tile's zeros times inf
   give NaN, computed again from the entries)."""
-  monkeypatch.setenv("JSDL_SPMM_VARIANT", variant)
+  monkeypatch.setenv("JSDL_SPMM_VARIANT", "wgmma")
   m, k, n, used_from = 70, 100, 36, 28
   indptr, indices = scrambled_pattern(rng, m, k - used_from, 0.4)
   indices = indices + used_from
@@ -275,24 +272,20 @@ def run_spmm_variant(monkeypatch, variant, precision, A, x):
   return np.asarray(run_fresh(lambda A, x: jsdl.spmm(A, x, precision=precision), A, x))
 
 
-@pytest.mark.parametrize("variant, m, k, n", [
-    ("wgmma", 150, 700, 260), ("wgmma-local", 130, 200, 68), ("wgmma-local", 64, 256, 64),
-    ("wgmma-local", 70, 130, 132)])
 @pytest.mark.parametrize("precision", ["highest", "default"])
-def test_spmm_wgmma_runs_where_built(rng, monkeypatch, precision, variant, m, k, n):
-  """The SpMM wgmma tiles really run on a 9.0 device of a build with sm_90a: their results differ
+def test_spmm_wgmma_runs_where_built(rng, monkeypatch, precision):
+  """The SpMM wgmma tile really runs on a 9.0 device of a build with sm_90a: its results differ
   bitwise from the CUDA-core gather kernel's, within float32's tolerance in 3xTF32 (HIGHEST) and
   TF32's at DEFAULT, where TF32 also differs from 3xTF32; elsewhere the variant falls back to the
-  heuristic's choice, bitwise. Two value sets over one dense operand. wgmma: 150 x 700 at 40% (3
-  row tiles, 11 chunks), n = 260 (3 column tiles, the last of 4 columns). wgmma-local: partial
-  row, chunk and column tiles (130 x 200, n = 68), its 4 chunks whole, 3 chunks shared 2 and 1
-  by its warpgroups (k = 130)."""
+  heuristic's choice, bitwise. Two value sets over one dense operand, 150 x 700 at 40% (3 row
+  tiles, 11 chunks), n = 260 (3 column tiles, the last of 4 columns)."""
+  m, k, n = 150, 700, 260
   indptr, indices = scrambled_pattern(rng, m, k, 0.4)
   vals, v64 = rand_dense(rng, (2, indices.shape[0]), jnp.float32)
   x, x64 = rand_dense(rng, (k, n), jnp.float32)
   A = jsdl.CSR.from_parts(vals, indptr, indices, (m, k))
   ref = dense_from_entries(v64, indptr, indices, m, k) @ x64
-  wgmma = run_spmm_variant(monkeypatch, variant, precision, A, x)
+  wgmma = run_spmm_variant(monkeypatch, "wgmma", precision, A, x)
   gather = run_spmm_variant(monkeypatch, "gather", precision, A, x)
   assert_close(gather, ref, jnp.float32, what="gather")
   if precision == "highest":
@@ -309,9 +302,7 @@ def test_spmm_wgmma_runs_where_built(rng, monkeypatch, precision, variant, m, k,
 
 @pytest.mark.parametrize("dtype, precision", [(jnp.float32, "highest"), (jnp.float32, "default"),
                                               (jnp.bfloat16, "default"), (jnp.float16, "default")])
-@pytest.mark.parametrize("variant", ["wgmma", "wgmma-local"])
-def test_spmm_wgmma_non_finite_outputs_follow_the_entries(rng, monkeypatch, dtype, precision,
-                                                          variant):
+def test_spmm_wgmma_non_finite_outputs_follow_the_entries(rng, monkeypatch, dtype, precision):
   """Infinities and NaN in used rows of the dense operand, and an infinite entry value: each
   output is what the entries give (the gather kernel's: +-inf, NaN or finite), never a NaN from
   a zero place of the tile times inf (n = 136: a partial column tile, 16-byte rows in 16 bits)."""
@@ -325,7 +316,7 @@ def test_spmm_wgmma_non_finite_outputs_follow_the_entries(rng, monkeypatch, dtyp
   x64[3, 50] = np.nan
   A = jsdl.CSR.from_parts(jnp.asarray(vals64, dtype), indptr, indices, (m, k))
   x = jnp.asarray(x64, dtype)
-  wgmma = run_spmm_variant(monkeypatch, variant, precision, A, x).astype(np.float64)
+  wgmma = run_spmm_variant(monkeypatch, "wgmma", precision, A, x).astype(np.float64)
   gather = run_spmm_variant(monkeypatch, "gather", "highest", A, x).astype(np.float64)
   np.testing.assert_array_equal(np.isnan(wgmma), np.isnan(gather))
   np.testing.assert_array_equal(np.isposinf(wgmma), np.isposinf(gather))

@@ -8,11 +8,7 @@
 namespace jsdl {
 
 inline constexpr int kPhaseClockBlocks = 1 << 16;
-#ifndef JSDL_PHASE_CLOCK_POINTS
-#define JSDL_PHASE_CLOCK_POINTS 4
-#endif
-// SM clocks a block, point 0 the kernel's start (5 for the SpMM wgmma-local tile's)
-inline constexpr int kPhaseClockPoints = JSDL_PHASE_CLOCK_POINTS;
+inline constexpr int kPhaseClockPoints = 4;  // SM clocks a block, point 0 the kernel's start
 // Per block: the global timer (ns) at point 0 and at the last point recorded, then the points.
 __device__ long long phase_clock[kPhaseClockBlocks][2 + kPhaseClockPoints];
 

@@ -157,17 +157,6 @@ struct SpmmWgmmaConfig {
   static constexpr int64_t kKPartSumFloats = int64_t{kMaxKParts} * kRows * kCols;  // an item
 };
 
-// The wgmma tile for short k with the tile densified in the block (spmm_wgmma_local_kernel.cuh):
-// a block takes out[64 sparse rows, 64 dense columns] over all of k (at most kMaxChunks chunks,
-// each a stage of SpmmWgmmaStage), two warpgroups that both densify, then each sum half the chunks.
-struct SpmmWgmmaLocalConfig {
-  static constexpr int kRows = 64, kChunk = 64;
-  static constexpr int kConsumers = 1;  // the epilogue's staging: one warpgroup's 64 columns
-  static constexpr int kCols = 64;
-  static constexpr int kMaxChunks = 4;  // 3xTF32: 4 stages of 48 KB, within 227 KB with the rest
-  static constexpr int kThreads = 256;
-};
-
 // The wgmma tile's work items: 64-row tiles of m x kCols-column tiles of n x batch items (its
 // persistent grid takes them num_sms at a time).
 inline int64_t SpmmWgmmaItems(int64_t m, int64_t n, int64_t batch) {

@@ -3,7 +3,6 @@
 
 #include <algorithm>
 #include <cstdint>
-#include <limits>
 #include <string>
 #include <type_traits>
 
@@ -22,7 +21,6 @@
 #include "spmm_panel_kernel.cuh"
 #include "spmm_stream_kernel.cuh"
 #include "spmm_wgmma_kernel.cuh"
-#include "spmm_wgmma_local_kernel.cuh"
 #include "xla/ffi/api/ffi.h"
 
 namespace jsdl {
@@ -233,43 +231,6 @@ ffi::Error LaunchWgmma(cudaStream_t stream, const SpmmArgs<T>& args, int num_sms
   return parts > 1 ? launch(std::true_type{}) : launch(std::false_type{});
 }
 
-// Whether the wgmma tile densified in the block can run this call: float32 on sm_90a code of a
-// 9.0 device, k of at most kMaxChunks chunks, and what its TMA copies and 16-byte stores need
-// (as SpmmWgmmaUsable's; no tile index or workspace).
-template <typename T>
-ffi::Error SpmmWgmmaLocalUsable(const SpmmArgs<T>& args, bool& usable) {
-  JSDL_RETURN_IF_ERROR(Sm90aDevice(usable));
-  usable = usable && std::is_same_v<T, float> && args.k > 0 &&
-           args.k <= int64_t{SpmmWgmmaLocalConfig::kMaxChunks} * SpmmWgmmaLocalConfig::kChunk &&
-           args.n % 4 == 0 && reinterpret_cast<uintptr_t>(args.dense) % 16 == 0 &&
-           args.dense_rows < (int64_t{1} << 31) - SpmmWgmmaLocalConfig::kChunk &&
-           reinterpret_cast<uintptr_t>(args.out) % 16 == 0 && args.n < (int64_t{1} << 31);
-  return ffi::Error::Success();
-}
-
-// One block a work item (SpmmWgmmaLocalKernel), its stages sized by k's chunks.
-template <bool kSplit>
-ffi::Error LaunchWgmmaLocal(cudaStream_t stream, const SpmmArgs<float>& args) {
-  using Config = SpmmWgmmaLocalConfig;
-  const int chunks = static_cast<int>((args.k + Config::kChunk - 1) / Config::kChunk);
-  CUtensorMap dense_map;
-  JSDL_CU_CHECK(std::string(kOp) + ": cuTensorMapEncodeTiled",
-                EncodeSwizzledRowMap(&dense_map, CU_TENSOR_MAP_DATA_TYPE_FLOAT32, args.dense,
-                                     args.dense_rows, args.n, sizeof(float), Config::kChunk));
-  const int64_t items = (args.m + Config::kRows - 1) / Config::kRows *
-                        ((args.n + Config::kCols - 1) / Config::kCols) * args.batch;
-  if (items > std::numeric_limits<int>::max())
-    return ffi::Error(ffi::ErrorCode::kInvalidArgument,
-                      std::string(kOp) + ": too many work items for one grid");
-  constexpr auto kernel = SpmmWgmmaLocalKernel<kSplit>;
-  const size_t smem = SpmmWgmmaLocalSmemBytes<kSplit>(Config::kMaxChunks);
-  JSDL_RETURN_IF_ERROR(OptInSharedMemory<kernel>(smem));
-  kernel<<<static_cast<unsigned>(items), Config::kThreads,
-           SpmmWgmmaLocalSmemBytes<kSplit>(chunks), stream>>>(args, dense_map, chunks);
-  JSDL_CHECK_LAUNCH("SpmmWgmmaLocalKernel");
-  return ffi::Error::Success();
-}
-
 // tf32: the caller's precision allows TF32 products for float32 (DEFAULT, HIGH); at HIGHEST the
 // wgmma tile takes three a product (3xTF32); 16-bit types take one at any precision (exact).
 // The CUDA-core kernels are exact at any precision.
@@ -286,15 +247,11 @@ ffi::Error Launch(cudaStream_t stream, const SpmmArgs<T>& args, bool tf32) {
   bool wgmma = false;
   JSDL_RETURN_IF_ERROR(SpmmWgmmaUsable(args, !tf32, wgmma));
   const bool k_parts = wgmma && SpmmWgmmaKPartsRoom(args, !tf32);
-  bool wgmma_local = false;
-  JSDL_RETURN_IF_ERROR(SpmmWgmmaLocalUsable(args, wgmma_local));
   const SpmmChoice choice = ChooseSpmm(args.m, args.k, args.n, args.batch, args.nnz, vec,
                                        static_cast<int>(sizeof(T)), kHasSharedCopy, device, wgmma,
-                                       tf32, k_parts, wgmma_local);
+                                       tf32, k_parts);
   const int parts = choice.k_parts;
   if constexpr (std::is_same_v<T, float>) {
-    if (choice.kind == SpmmKernelKind::kWgmmaLocal)  // only where SpmmWgmmaLocalUsable
-      return tf32 ? LaunchWgmmaLocal<false>(stream, args) : LaunchWgmmaLocal<true>(stream, args);
     if (choice.kind == SpmmKernelKind::kWgmma)  // only where SpmmWgmmaUsable
       return tf32 ? LaunchWgmma<T, false>(stream, args, device.num_sms, parts)
                   : LaunchWgmma<T, true>(stream, args, device.num_sms, parts);

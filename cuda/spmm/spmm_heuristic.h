@@ -17,7 +17,7 @@
 
 namespace jsdl {
 
-enum class SpmmKernelKind { kGather, kPanel, kStream, kWgmma, kWgmmaLocal };
+enum class SpmmKernelKind { kGather, kPanel, kStream, kWgmma };
 
 struct SpmmChoice {
   SpmmKernelKind kind;
@@ -163,7 +163,7 @@ inline int WgmmaFasterParts(int64_t m, int64_t k, int64_t n, int64_t batch, int6
 inline SpmmChoice ChooseSpmm(int64_t m, int64_t k, int64_t n, int64_t batch, int64_t nnz,
                              int vec, int elem_bytes, bool copy_ok, const SpmmDevice& device,
                              bool can_wgmma = false, bool tf32 = false,
-                             bool can_k_parts = false, bool can_wgmma_local = false) {
+                             bool can_k_parts = false) {
   if (const char* v = std::getenv("JSDL_SPMM_VARIANT"); v && std::strcmp(v, "no-wgmma") == 0)
     can_wgmma = false;
   const int num_sms = device.num_sms;
@@ -298,9 +298,7 @@ inline SpmmChoice ChooseSpmm(int64_t m, int64_t k, int64_t n, int64_t batch, int
   };
   if (const char* v = std::getenv("JSDL_SPMM_VARIANT")) {
     int a = 0, b = 0;
-    if (std::strcmp(v, "wgmma-local") == 0 && can_wgmma_local)
-      return {SpmmKernelKind::kWgmmaLocal, SpmmWgmmaLocalConfig::kCols, 0};
-    if (can_wgmma && std::strncmp(v, "wgmma", 5) == 0 && std::strcmp(v, "wgmma-local") != 0) {
+    if (can_wgmma && std::strncmp(v, "wgmma", 5) == 0) {
       // wgmma:<parts> where the workspace has their room (at most kMaxKParts and chunks); plain
       // wgmma: the model's parts.
       const int64_t items = SpmmWgmmaItems(m, n, batch), chunks = SpmmWgmmaChunks(k);

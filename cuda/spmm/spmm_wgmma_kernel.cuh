@@ -196,9 +196,7 @@ struct SpmmWgmmaSums {
         at[h][half] = (2 * group + c / 32) * Config::kChunk * 32 +
                       Swizzled128Word(lane % 4 + 4 * half, c % 32);
       }
-    // 3xTF32 reads them through a generic pointer (LD, not LDS): with LDS the chunk ran 4-7%
-    // slower at N = 2048 (session 56), where TF32's ran 2-4% faster.
-    const uint32_t* dense = kSplit ? HideSharedSpace(&st.dense[0][0]) : &st.dense[0][0];
+    const uint32_t* dense = &st.dense[0][0];
 #pragma unroll
     for (int step = 0; step < 4; ++step)
 #pragma unroll
@@ -427,7 +425,11 @@ __global__ void __launch_bounds__(Config::kThreads, 1)
   __shared__ uint64_t full[kStages];   // the producer's copies landed
   __shared__ uint64_t empty[kStages];  // the consumers' threads are done with it
   __shared__ int last_part[Config::kConsumers];
-  Stage* stages = AlignedStages<Stage>(smem_raw);
+  // 3xTF32 through a generic pointer (LD / ST, as before session 56): with LDS / STS its chunks
+  // ran 4-7% slower on the transformer's 256-tile patterns at N = 2048, where TF32's and 16 bits'
+  // ran 1-5% faster (session 56, H100).
+  Stage* stages = kSplit ? HideSharedSpace(AlignedStages<Stage>(smem_raw))
+                         : AlignedStages<Stage>(smem_raw);
   auto* staging = reinterpret_cast<SpmmWgmmaStaging<Config>*>(stages + kStages);
 
   JSDL_PHASE_CLOCK_OF(0, 0);  // then the first item's first stage landed, its sums, its stores
