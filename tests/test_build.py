@@ -168,3 +168,38 @@ def test_wgmma_tiles_keep_their_pipelines(tmp_path, op):
   remarks = [line for line in result.stderr.splitlines()
              if "Potential Performance Loss" in line or "is injected" in line]
   assert not remarks, "\n".join(remarks)
+
+
+@pytest.mark.skipif(shutil.which("nvcc") is None, reason="needs nvcc")
+def test_aligned_stages_stay_in_shared_memory(tmp_path):
+  """AlignedStages (cuda/common/tma.cuh) must hand back a pointer the compiler still knows points
+  into shared memory: the TMA kernels' fragment loads and epilogue stores then compile to
+  ld.shared / st.shared. Cast back from an integer they were generic (session 56: with LDS the
+  SDDMM wgmma tile ran 1.04-1.26x faster). HideSharedSpace makes them generic on purpose."""
+  repo = Path(__file__).resolve().parents[1]
+  source = tmp_path / "stages.cu"
+  source.write_text(f'#include "{repo}/cuda/common/tma.cuh"\n' + """
+struct Stage { float x[256]; };
+__global__ void Known(float* out, int i) {
+  extern __shared__ unsigned char smem_raw[];
+  Stage* s = jsdl::AlignedStages<Stage>(smem_raw);
+  s->x[threadIdx.x] = 1.0f;
+  __syncthreads();
+  out[threadIdx.x] = s->x[i];
+}
+__global__ void Hidden(float* out, int i) {
+  extern __shared__ unsigned char smem_raw[];
+  Stage* s = jsdl::HideSharedSpace(jsdl::AlignedStages<Stage>(smem_raw));
+  s->x[threadIdx.x] = 1.0f;
+  __syncthreads();
+  out[threadIdx.x] = s->x[i];
+}
+""")
+  ptx = tmp_path / "stages.ptx"
+  subprocess.run(["nvcc", "-std=c++17", "-O3", "-arch=sm_90", "-ptx", str(source), "-o", str(ptx)],
+                 check=True, capture_output=True)
+  bodies = dict(re.findall(r"\.entry\s+_Z\d+(Known|Hidden)\w*\((.*?)\n}", ptx.read_text(), re.S))
+  generic = re.compile(r"\b(?:ld|st)(?:\.v[24])?\.[bfsu]\d+\b")  # no state space: generic
+  assert "st.shared." in bodies["Known"] and "ld.shared." in bodies["Known"]
+  assert not generic.search(bodies["Known"])
+  assert len(generic.findall(bodies["Hidden"])) == 2
