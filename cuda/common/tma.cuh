@@ -21,7 +21,16 @@ __device__ __forceinline__ uint32_t SharedAddress(const void* p) {
 }
 
 // The stages of a TMA ring in dynamic shared memory, 1024-aligned: the 128-byte swizzle's
-// pattern follows address bits 7-9 (the launch asks for 1024 bytes more than the stages).
+// pattern follows address bits 7-9 (the launch asks for 1024 bytes more than the stages). The
+// pointer is smem_raw moved forward, not an integer cast back: the compiler then still knows it
+// points into shared memory and reads and writes through it with LDS / STS, where from a
+// cast-back integer it used generic loads and stores (session 56).
+template <typename Stage>
+__device__ __forceinline__ Stage* AlignedStages(unsigned char* smem_raw) {
+  const uint32_t misaligned = static_cast<uint32_t>(reinterpret_cast<uintptr_t>(smem_raw)) % 1024;
+  return reinterpret_cast<Stage*>(smem_raw + (1024 - misaligned) % 1024);
+}
+
 // A pointer the compiler can no longer tell points into shared memory: its reads and writes are
 // generic (LD / ST), which some loops schedule better than LDS / STS (measured per kernel).
 template <typename P>
@@ -29,15 +38,6 @@ __device__ __forceinline__ P* HideSharedSpace(P* p) {
   uintptr_t address = reinterpret_cast<uintptr_t>(p);
   asm("" : "+l"(address));
   return reinterpret_cast<P*>(address);
-}
-
-// The pointer is smem_raw moved forward, not an integer cast back: the compiler then still knows
-// it points into shared memory and reads and writes through it with LDS / STS, where from a
-// cast-back integer it used generic loads and stores (session 56).
-template <typename Stage>
-__device__ __forceinline__ Stage* AlignedStages(unsigned char* smem_raw) {
-  const uint32_t misaligned = static_cast<uint32_t>(reinterpret_cast<uintptr_t>(smem_raw)) & 1023u;
-  return reinterpret_cast<Stage*>(smem_raw + ((1024u - misaligned) & 1023u));
 }
 
 // A barrier that completes once `count` threads arrived and the expected bytes landed.
