@@ -254,7 +254,10 @@ inline SddmmChoice ChooseSddmm(int64_t m, int64_t k, int64_t nnz, int64_t d, int
   //   split too from d = 1024 (1.18-1.79x: 23.8 -> 13.3 us at 2048); TF32 split at d = 2048
   //   (1.08x / 1.18x; at 1024 0.94x / 1.04x); 3xTF32 never (0.6-0.98x).
   const bool sixteen_bit = element_bytes == 2;
-  const bool wgmma = can_wgmma && tiles >= num_sms && d >= (mma_passes == 3 ? 512 : 256);
+  // Session 57 (harness at 5762ecd, after session 56's LDS stages made its 3xTF32 1.25x faster):
+  // 3xTF32 from d = 256 too, and at long d from TF32's 4% floor. MEASURE-PLACEHOLDER
+  const bool wgmma = can_wgmma && tiles >= num_sms && d >= 256;
+  const bool wgmma_sparse = wgmma && d >= 1024 && density >= 0.04;
   const bool wgmma_split = can_split && (sixteen_bit ? d >= 1024 : d > 1024);
   const bool wgmma_few = can_wgmma && tiles < num_sms && mma_passes == 1 &&
                          (sixteen_bit ? d >= 512 : wgmma_split);
@@ -272,7 +275,7 @@ inline SddmmChoice ChooseSddmm(int64_t m, int64_t k, int64_t nnz, int64_t d, int
   // (H200, the old and new harness in turn): 1.10-1.30x at d = 64, 1.15-1.32x at d = 128, on 64
   // and 96 tiles.
   const bool short_d_few_tiles = d >= 64 && d <= 128 && !many && density >= 0.18;
-  if (mma_passes == 3 && tiles >= 48 && density >= split_tf32_min &&
+  if (mma_passes == 3 && tiles >= 48 && (density >= split_tf32_min || wgmma_sparse) &&
       (d >= 256 || (d >= 64 && many) || short_d_few_tiles)) {
     if (wgmma) return wgmma_tile;
     if (short_d_few_tiles) return {SddmmKernelKind::kMma, 1, {}, 64, 1, 2, shares, 8};
