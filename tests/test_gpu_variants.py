@@ -690,9 +690,9 @@ def test_sddmm_wgmma_pipeline_over_slice_counts(rng, sddmm_variant, precision, d
 def test_sddmm_heuristic_tensor_cores_follow_precision(rng, monkeypatch, precision, d):
   """A dense-enough pattern with tiles for the whole GPU takes the tensor-core kernel from
   d = 64 (session 14): at DEFAULT in TF32 (TF32 error), at HIGHEST in 3xTF32 (session 18; at
-  d = 64 since session 22); under d = 64 the SIMT tile kernel at every precision (float32 error;
-  at HIGHEST bitwise the forced kernel's result). None follows jax.default_matmul_precision,
-  here set back to unset (DEFAULT)."""
+  d = 64 since session 22; the wgmma tile from d = 256 since session 57); under d = 64 the SIMT
+  tile kernel at every precision (float32 error; at HIGHEST bitwise the forced kernel's result).
+  None follows jax.default_matmul_precision, here set back to unset (DEFAULT)."""
   m, k = 1000, 1100  # 16 x 18 tiles, partial last ones
   indptr, indices = scrambled_pattern(rng, m, k, 0.2)
   A = jsdl.CSR.from_parts(jnp.ones(indices.shape, jnp.float32), indptr, indices, (m, k))
@@ -706,7 +706,10 @@ def test_sddmm_heuristic_tensor_cores_follow_precision(rng, monkeypatch, precisi
   else:
     assert 1e-6 < err < TF32_TOL, err
   if precision == "highest":
-    monkeypatch.setenv("JSDL_SDDMM_VARIANT", "mma:64" if d >= 64 else "tile:64")
+    # The heuristic's kernel forced: the wgmma tile from d = 256 on these 288 tiles (session 57;
+    # where it cannot run, the variant falls back to the heuristic's mma.sync tile).
+    forced_variant = "wgmma" if d >= 256 else "mma:64" if d >= 64 else "tile:64"
+    monkeypatch.setenv("JSDL_SDDMM_VARIANT", forced_variant)
     forced = run_fresh(lambda q, kk, A: jsdl.sddmm(q, kk, A, precision=precision).values, q, kk, A)
     np.testing.assert_array_equal(np.asarray(out), np.asarray(forced))
 

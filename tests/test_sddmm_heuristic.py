@@ -253,22 +253,25 @@ def test_heuristic_3xtf32_warps(choose, m, k, density, d, expected):
 
 
 @pytest.mark.parametrize("m, k, density, d, mma, bytes, expected", [
-    # 256 tiles: 3xTF32 from d = 512, TF32 and 16-bit from 256
+    # 256 tiles: every type from d = 256 (3xTF32 since session 57)
     (512, 2048, 0.1, 2048, 3, 4, ("wgmma", 1)),
     (2048, 512, 0.3, 512, 3, 4, ("wgmma", 1)),
-    (2048, 512, 0.3, 256, 3, 4, ("mma", 1)),
+    (2048, 512, 0.3, 256, 3, 4, ("wgmma", 1)),
+    (2048, 512, 0.3, 64, 3, 4, ("mma", 1)),
     (2048, 512, 0.3, 2048, 1, 4, ("wgmma", 1)),
     (2048, 512, 0.3, 256, 1, 4, ("wgmma", 1)),
     (2048, 512, 0.3, 256, 1, 2, ("wgmma", 1)),
     (2048, 512, 0.3, 128, 1, 4, ("mma", 1)),
     (2048, 512, 0.3, 64, 1, 2, ("mma", 1)),
-    # 64 tiles: 16-bit from d = 512, split from 1024; TF32 split from d = 2048; 3xTF32 never
+    # 64 tiles: 16-bit from d = 512, split from 1024; TF32 and 3xTF32 split from d = 2048
     (512, 512, 0.3, 512, 1, 2, ("wgmma", 1)),
     (512, 512, 0.3, 1024, 1, 2, ("wgmma", 2)),
     (512, 512, 0.3, 256, 1, 2, ("mma", 1)),
     (512, 512, 0.3, 2048, 1, 4, ("wgmma", 2)),
     (512, 512, 0.3, 1024, 1, 4, ("mma", 2)),
-    (512, 512, 0.3, 2048, 3, 4, ("mma", 2)),
+    (512, 512, 0.3, 2048, 3, 4, ("wgmma", 2)),
+    (512, 512, 0.3, 1024, 3, 4, ("mma", 2)),
+    (512, 512, 0.3, 256, 3, 4, ("mma", 2)),
     # where no tensor-core tile runs, none
     (2048, 512, 0.03, 2048, 1, 4, ("flat", 1)),
     (2048, 512, 0.3, 2048, 0, 8, ("tile", 1)),
@@ -278,6 +281,18 @@ def test_wgmma_where_measured_faster(choose, m, k, density, d, mma, bytes, expec
     # Where it cannot run, the mma.sync tile it replaces.
     if expected[0] == "wgmma":
         assert choose(m, k, density, d, mma=mma, bytes=bytes)[0] == "mma"
+
+
+@pytest.mark.parametrize("density, d, expected", [
+    (0.05, 2048, ("wgmma", 1)),  # 5% at d >= 1024: under 3xTF32's 7% floor, still wgmma
+    (0.05, 1024, ("wgmma", 1)),
+    (0.05, 256, ("flat", 1)),    # at d = 256 the flat kernel holds
+    (0.04, 2048, ("flat", 1)),   # under the measured 5%
+])
+def test_3xtf32_wgmma_below_the_split_floor(choose, density, d, expected):
+    """Session 57: 2048 x 512 at 95% (256 tiles), wgmma in 3xTF32 against the flat kernel."""
+    assert choose(2048, 512, density, d, mma=3, wgmma=True) == expected
+    assert choose(2048, 512, density, d, mma=3)[0] == "flat"  # no wgmma: the floor stays 7%
 
 
 def test_wgmma_variant_only_where_it_can_run(choose):

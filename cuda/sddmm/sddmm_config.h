@@ -252,14 +252,21 @@ inline SddmmChoice ChooseSddmm(int64_t m, int64_t k, int64_t nnz, int64_t d, int
   //   52.9 -> 17.8 us; 1.0x at 64);
   // - on 64 tiles, against the mma.sync tile split over a cluster: 16-bit from d = 512 (1.0-1.22x),
   //   split too from d = 1024 (1.18-1.79x: 23.8 -> 13.3 us at 2048); TF32 split at d = 2048
-  //   (1.08x / 1.18x; at 1024 0.94x / 1.04x); 3xTF32 never (0.6-0.98x).
+  //   (1.08x / 1.18x; at 1024 0.94x / 1.04x); 3xTF32 never (0.6-0.98x; session 57 below).
   const bool sixteen_bit = element_bytes == 2;
-  // Session 57 (harness at 5762ecd, after session 56's LDS stages made its 3xTF32 1.25x faster):
-  // 3xTF32 from d = 256 too, and at long d from TF32's 4% floor. MEASURE-PLACEHOLDER
+  // Session 57 (harness at 5762ecd and feb3d55 in turn, H100, two rounds; session 56's LDS stages
+  // had made the wgmma tile's 3xTF32 1.25x faster): 3xTF32 now pays
+  // - on 256 tiles from d = 256: 1.16-1.20x (512 x 2048 at 60% and 90%, 2048 x 512 at 70%:
+  //   15.3-15.9 -> 12.8-13.6 us); at d = 64 it loses (0.83-0.96x);
+  // - on 256 tiles at 5% from d = 1024, under split_tf32_min (2048 x 512 at 95%, against the flat
+  //   kernel: 31.6 -> 28.0 us at 1024, 56.7 -> 47.9 at 2048); at d = 256 the flat kernel holds;
+  // - on 64 tiles split over a cluster at d = 2048: 1.28-1.29x (512 x 512 at 50% and 80%: 30.5 /
+  //   29.1 -> 23.9 / 22.6 us against the mma.sync tile split); at d = 256 no (0.93-1.02x, also in
+  //   2 output shares).
   const bool wgmma = can_wgmma && tiles >= num_sms && d >= 256;
-  const bool wgmma_sparse = wgmma && d >= 1024 && density >= 0.04;
+  const bool wgmma_sparse = wgmma && d >= 1024 && density >= 0.045;
   const bool wgmma_split = can_split && (sixteen_bit ? d >= 1024 : d > 1024);
-  const bool wgmma_few = can_wgmma && tiles < num_sms && mma_passes == 1 &&
+  const bool wgmma_few = can_wgmma && tiles < num_sms && mma_passes > 0 &&
                          (sixteen_bit ? d >= 512 : wgmma_split);
   const SddmmChoice wgmma_tile = {SddmmKernelKind::kWgmma, 1, {}, 64, 1, 1, 1};
   // The output's shares over 2 blocks a tile (TileBlock) where the tiles fill at most half the
@@ -278,6 +285,7 @@ inline SddmmChoice ChooseSddmm(int64_t m, int64_t k, int64_t nnz, int64_t d, int
   if (mma_passes == 3 && tiles >= 48 && (density >= split_tf32_min || wgmma_sparse) &&
       (d >= 256 || (d >= 64 && many) || short_d_few_tiles)) {
     if (wgmma) return wgmma_tile;
+    if (wgmma_few) return {SddmmKernelKind::kWgmma, 2, {}, 64, 1, 1};
     if (short_d_few_tiles) return {SddmmKernelKind::kMma, 1, {}, 64, 1, 2, shares, 8};
     const bool split = can_split && d >= 256 && tiles < num_sms;
     return {SddmmKernelKind::kMma, split ? 2 : 1, {}, 64, 1, 2, 1, split && d <= 256 ? 8 : 4};
