@@ -256,7 +256,7 @@ inline SddmmChoice ChooseSddmm(int64_t m, int64_t k, int64_t nnz, int64_t d, int
   const bool sixteen_bit = element_bytes == 2;
   // Session 57 (harness at 5762ecd and feb3d55 in turn, H100, two rounds; session 56's LDS stages
   // had made the wgmma tile's 3xTF32 1.25x faster): 3xTF32 now pays
-  // - on 256 tiles from d = 256: 1.16-1.20x (512 x 2048 at 60% and 90%, 2048 x 512 at 70%:
+  // - on 256 tiles from d = 256: 1.14-1.20x (512 x 2048 at 60% and 90%, 2048 x 512 at 70%:
   //   15.3-15.9 -> 12.8-13.6 us); at d = 64 it loses (0.83-0.96x);
   // - on 256 tiles at 5% from d = 1024, under split_tf32_min (2048 x 512 at 95%, against the flat
   //   kernel: 31.6 -> 28.0 us at 1024, 56.7 -> 47.9 at 2048); at d = 256 the flat kernel holds;
