@@ -269,6 +269,7 @@ inline SddmmChoice ChooseSddmm(int64_t m, int64_t k, int64_t nnz, int64_t d, int
   const bool wgmma_few = can_wgmma && tiles < num_sms && mma_passes > 0 &&
                          (sixteen_bit ? d >= 512 : wgmma_split);
   const SddmmChoice wgmma_tile = {SddmmKernelKind::kWgmma, 1, {}, 64, 1, 1, 1};
+  const SddmmChoice wgmma_few_tile = {SddmmKernelKind::kWgmma, wgmma_split ? 2 : 1, {}, 64, 1, 1};
   // The output's shares over 2 blocks a tile (TileBlock) where the tiles fill at most half the
   // SMs, hold many entries and d is short (session 23, harness at d545901, 512 x 512 = 64 tiles):
   // at 50%, d = 64, 1.09x (SIMT tile), 1.11x (TF32) and 1.13x (bfloat16), at d = 256 1.09x and
@@ -285,7 +286,7 @@ inline SddmmChoice ChooseSddmm(int64_t m, int64_t k, int64_t nnz, int64_t d, int
   if (mma_passes == 3 && tiles >= 48 && (density >= split_tf32_min || wgmma_sparse) &&
       (d >= 256 || (d >= 64 && many) || short_d_few_tiles)) {
     if (wgmma) return wgmma_tile;
-    if (wgmma_few) return {SddmmKernelKind::kWgmma, 2, {}, 64, 1, 1};
+    if (wgmma_few) return wgmma_few_tile;
     if (short_d_few_tiles) return {SddmmKernelKind::kMma, 1, {}, 64, 1, 2, shares, 8};
     const bool split = can_split && d >= 256 && tiles < num_sms;
     return {SddmmKernelKind::kMma, split ? 2 : 1, {}, 64, 1, 2, 1, split && d <= 256 ? 8 : 4};
@@ -296,7 +297,7 @@ inline SddmmChoice ChooseSddmm(int64_t m, int64_t k, int64_t nnz, int64_t d, int
   const int mma_groups = many && d <= 256 ? 1 : 2;
   if (mma_passes == 1 && (d > 128 || short_d_mma) && tiles >= 48 && density >= mma_min)
     return wgmma       ? wgmma_tile
-           : wgmma_few ? SddmmChoice{SddmmKernelKind::kWgmma, wgmma_split ? 2 : 1, {}, 64, 1, 1}
+           : wgmma_few ? wgmma_few_tile
                        : SddmmChoice{SddmmKernelKind::kMma, mma_split ? 2 : 1, {}, 64, 1,
                                      mma_groups, mma_split ? 1 : shares};
   // d <= 256 on fewer than 128 tiles (session 21): the flat kernel with 4 lanes an entry beats the
