@@ -381,3 +381,17 @@ def test_short_rows_take_a_row_per_group(choose):
     # An output narrower than one wide tile, or no wide panel: never.
     assert not choose(512, 512, 32, 0.02)["group_rows"]
     assert not choose(512, 4000, 2048, 0.002)["group_rows"]
+
+
+def test_tf32_short_rows_before_the_wgmma_tile(choose):
+    # Session 58 (H100 harness): ResNet-50's 95% layer at batch 256 in TF32, rows of 12.8
+    # entries: the CUDA cores 1.22x the wgmma tile, which the model chose.
+    short = (128, 256, 802816, 0.05)
+    assert choose(*short, can_wgmma=True, tf32=True) == choose(*short)
+    assert choose(*short, can_wgmma=True, tf32=True)["group_rows"]
+    # The tile stays in bfloat16 (1.14x), in 3xTF32 where the model takes it, and for rows of
+    # 17+ entries (70%: 2.7x).
+    assert choose(*short, elem_bytes=2, can_wgmma=True, tf32=True)["kind"] == "wgmma"
+    assert choose(128, 256, 802816, 0.3, can_wgmma=True, tf32=True)["kind"] == "wgmma"
+    assert choose(128, 256, 802816, 17 / 256, can_wgmma=True, tf32=True)["kind"] == "wgmma"
+    assert choose(128, 256, 802816, 16 / 256, can_wgmma=True, tf32=True)["group_rows"]
