@@ -1,8 +1,9 @@
 # Session 58, call 2 (carry [".dlmc/wheel", ".dlmc/bin/spmm_harness", ".dlmc/slim"]; the wheel
 # and harness from scripts/build_device_wheel.sh at C, a clean tree; .dlmc/slim from
 # scripts/slim_dlmc.py .dlmc .dlmc/slim --limit-per-level 1):
-# 1. The SpMM benchmark on ResNet-50's six layers (N = batch 1 and 256), jsdl against XLA's dense
-#    dot: the run of record for 3f1fa41's TF32 rule (rows of <= 16 entries to the CUDA cores).
+# 1. The SpMM benchmark on ResNet-50's 70% and 95% layers (N = batch 1 and 256), jsdl against
+#    XLA's dense dot: the run of record for 3f1fa41's TF32 rule (rows of <= 16 entries to the
+#    CUDA cores); cut to these two layers when failed starts left 587 s of device time.
 # 2. Harness sweep on the one problem where float32 at HIGHEST loses to dense fp32 from 70% on
 #    (ResNet-50's 128 x 256 at 70%, N = 3136: 11.9 against 9.9 us): the heuristic's wide stream
 #    kernel (64 rows a block, 98 blocks) against fewer rows a block, rows-stream, gather and the
@@ -14,8 +15,10 @@ SH=$PWD/.dlmc/bin/spmm_harness
 W=$(ls $PWD/.dlmc/wheel/*.whl)
 T0=$(date +%s)
 OUT0=$OUT
-OUT=$OUT0/spmm WHEEL=$W COMMIT=$C DLMC=$S/rn50 STAGES="build bench" \
-  BENCH_ARGS="--ops spmm --limit-per-level 1 --dtypes float32 --contenders jsdl*,dense_f32* --time-budget 240" \
+D=/tmp/r50; mkdir -p $D/rn50/magnitude_pruning; cp $S/rn50_batchsizes.txt $D/
+cp -r $S/rn50/magnitude_pruning/0.7 $S/rn50/magnitude_pruning/0.95 $D/rn50/magnitude_pruning/
+OUT=$OUT0/spmm WHEEL=$W COMMIT=$C DLMC=$D STAGES="build bench" \
+  BENCH_ARGS="--ops spmm --dtypes float32 --contenders jsdl*,dense_f32* --time-budget 120" \
   bash scripts/gpu_run.sh > $OUT0/spmm.log 2>&1
 echo "bench $(( $(date +%s) - T0 )) s"
 cp $OUT0/spmm/bench/summary.md $OUT0/spmm-summary.md; cp $OUT0/spmm/bench/results.csv $OUT0/spmm-results.csv
