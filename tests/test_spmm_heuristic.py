@@ -389,8 +389,7 @@ def test_tf32_short_rows_before_the_wgmma_tile(choose):
     short = (128, 256, 802816, 0.05)
     assert choose(*short, can_wgmma=True, tf32=True) == choose(*short)
     assert choose(*short, can_wgmma=True, tf32=True)["group_rows"]
-    # The tile stays in bfloat16 (1.14x), in 3xTF32 where the model takes it, and for rows of
-    # 17+ entries (70%: 2.7x).
+    # The tile stays in bfloat16 (1.14x) and for rows of 17+ entries (70%: 2.7x).
     assert choose(*short, elem_bytes=2, can_wgmma=True, tf32=True)["kind"] == "wgmma"
     assert choose(128, 256, 802816, 0.3, can_wgmma=True, tf32=True)["kind"] == "wgmma"
     assert choose(128, 256, 802816, 17 / 256, can_wgmma=True, tf32=True)["kind"] == "wgmma"
