@@ -358,16 +358,13 @@ inline SpmmChoice ChooseSpmm(int64_t m, int64_t k, int64_t n, int64_t batch, int
       if (tile > 0) return {SpmmKernelKind::kPanel, tile, b > 0 ? b : 2};
     }
   }
-  // Rows of at most 16 entries in the mean (rows-stream's case, below) in TF32: the CUDA cores
-  // first. There both kernels are bound by memory, which the wgmma tile's model leaves out, and
-  // the tile moves float32 slower (session 58, H100 harness, twice each in turn: ResNet-50's
-  // 128 x 256 at 95%, N = 802816, 485 us against 587-601, 1.22x). In bfloat16 the tile stays
-  // (277 against 314 us), as it does where rows are longer (70%: 566-579 against 1540).
+  // Rows of at most 16 entries in the mean (rows-stream's case, below) in TF32: no wgmma tile.
+  // There both kernels are bound by memory, which the wgmma tile's model leaves out, and the
+  // tile moves float32 slower (session 58, H100 harness against no-wgmma, twice each in turn:
+  // ResNet-50's 128 x 256 at 95%, N = 802816, 485 us against 587-601, 1.22x). In bfloat16 the
+  // tile stays (277 against 314 us), as it does where rows are longer (70%: 566-579 against 1540).
   const bool short_rows = wide_fits && n >= wide_stream.tile_cols && nnz <= 16 * m;
-  SpmmChoice rows_stream = wide_stream;
-  rows_stream.group_rows = true;
-  if (can_wgmma && tf32 && elem_bytes == 4 && short_rows) return rows_stream;
-  if (can_wgmma) {
+  if (can_wgmma && !(tf32 && elem_bytes == 4 && short_rows)) {
     wgmma.k_parts =
         WgmmaFasterParts(m, k, n, batch, nnz, elem_bytes, tf32, num_sms, can_k_parts);
     if (wgmma.k_parts > 0) return wgmma;
@@ -398,6 +395,8 @@ inline SpmmChoice ChooseSpmm(int64_t m, int64_t k, int64_t n, int64_t batch, int
   // at 4% and 8% but 0.92x on 2048 x 512 at 8% (N = 32768), and 0.44-0.68x the heuristic's
   // choice on ResNet-50's layers at 50-90%, N = 200704 (bfloat16: 0.61-0.91x at 4% and 8%,
   // 1.00x at 98%).
+  SpmmChoice rows_stream = wide_stream;
+  rows_stream.group_rows = true;
   if (short_rows) return rows_stream;
   // Many waves of stream blocks (each copies its panel, multiplies, stores, one block an SM)
   // at a low re-use, rows longer than rows-stream's: the gather kernel, whose many resident
