@@ -51,18 +51,18 @@ def unbroadcast(x, shape):
   return x.sum(axes, keepdims=True).reshape(shape) if axes else x
 
 
-def vmap_rule(prim, core_ranks, name: str, bind=None):
+def vmap_rule(prim, core_labels, name: str, bind=None):
   """A batching rule: the vmapped axis becomes a new leading batch dimension of every float
   operand (size 1 where unbatched), so a vmap stays one primitive call, one kernel launch.
 
-  `core_ranks(**params)` gives the non-batch rank of each float operand; the operands after them
-  are the sparsity pattern, which has no batch dimension. `bind` replaces the primitive's bind
-  (e.g. to broadcast the operands first).
+  `core_labels(**params)` labels the non-batch dimensions of each float operand and of the
+  result (partitioning.py); the operands after the float ones are the sparsity pattern, which has
+  no batch dimension. `bind` replaces the primitive's bind (e.g. to broadcast the operands first).
   """
   bind = bind or functools.partial(manual_axes.bind, prim)
 
   def rule(args, dims, **params):
-    ranks = core_ranks(**params)
+    ranks = [len(labels) for labels in core_labels(**params)[0]]
     n_float = len(ranks)
     if any(d is not None for d in dims[n_float:]):
       raise NotImplementedError(

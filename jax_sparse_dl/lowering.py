@@ -5,7 +5,8 @@ the CPU module's; on any other platform (and on CPU or CUDA when their module is
 lowers through its pure-JAX `reference` (via mlir.lower_fun). Both modules take the same FFI
 operands, so one `select` serves both. Setting JSDL_CPU_KERNELS=0 in the environment (or
 `lowering.cpu_kernels = False` before tracing) makes the CPU use the reference: the test suite
-checks that lowering too.
+checks that lowering too. Over several devices (jit with sharded operands) the FFI lowerings go
+through partitioning.py, so that each device calls its target on its shard.
 """
 from __future__ import annotations
 
@@ -14,7 +15,10 @@ import warnings
 
 import numpy as np
 import jax
+from jax.extend.core import Primitive
 from jax.interpreters import mlir
+
+from . import partitioning
 
 try:
   from . import _jsdl_cuda
@@ -79,19 +83,37 @@ def _warn_without_kernels(reference_rule):
   return rule
 
 
-def register_lowerings(prim, reference, target: str, select, attrs=lambda **params: {},
-                       cuda_scratch=None) -> None:
+def register_lowerings(prim, reference, target: str, select, core_labels,
+                       attrs=lambda **params: {}, cuda_scratch=None) -> None:
   """Registers `prim`'s lowerings: FFI `target` on CUDA and CPU, `reference` elsewhere.
 
-  cuda_scratch: the CUDA handler's work buffers (see _ffi_rule); the CPU handler takes none.
+  core_labels: how the operands' dimensions map to the result's (partitioning.py): over several
+  devices the FFI call runs on each device's shard. cuda_scratch: the CUDA handler's work
+  buffers (see _ffi_rule); the CPU handler takes none.
   """
   reference_rule = mlir.lower_fun(reference, multiple_results=False)
-  mlir.register_lowering(prim, reference_rule)
-  mlir.register_lowering(prim, _ffi_rule(target, select, attrs, cuda_scratch)
-                         if has_cuda_kernels() else _warn_without_kernels(reference_rule),
-                         platform="cuda")
-  if has_cpu_kernels():
-    cpu_rule = _ffi_rule(target, select, attrs)
-    mlir.register_lowering(
-        prim, lambda ctx, *args, **params: (cpu_rule if cpu_kernels else reference_rule)(
-            ctx, *args, **params), platform="cpu")
+  cuda_ffi = _ffi_rule(target, select, attrs, cuda_scratch) if has_cuda_kernels() else None
+  cpu_ffi = _ffi_rule(target, select, attrs) if has_cpu_kernels() else None
+  # The FFI rule to use in this lowering, or None for the reference.
+  ffi = {"cuda": lambda: cuda_ffi, "cpu": lambda: cpu_ffi if cpu_kernels else None}
+  fallback = {"cuda": _warn_without_kernels(reference_rule), "cpu": reference_rule}
+  # The same lowerings under another name, bound on each device's shard by the partitioning.
+  shard_prim = Primitive(prim.name + "_shard")
+  shard_prim.abstract_eval = prim.abstract_eval
+  by_shard = partitioning.partitioned_rule(shard_prim, core_labels)
+
+  def platform_rule(platform, partition):
+    def rule(ctx, *args, **params):
+      ffi_rule = ffi[platform]()
+      if ffi_rule is None:
+        return fallback[platform](ctx, *args, **params)
+      if partition and partitioning.spans_devices(ctx):
+        return by_shard(ctx, *args, **params)
+      return ffi_rule(ctx, *args, **params)
+    return rule
+
+  for p in (prim, shard_prim):
+    mlir.register_lowering(p, reference_rule)
+    for platform in ("cuda", "cpu"):
+      mlir.register_lowering(p, platform_rule(platform, p is prim), platform=platform)
+  partitioning.requires_devices(prim)

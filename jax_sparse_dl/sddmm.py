@@ -114,9 +114,14 @@ def _transpose(ct, lhs, rhs, *pattern, m, k, precision):
   return [d_lhs, d_rhs] + [None] * len(pattern)
 
 
+def _core_labels(**_):
+  """lhs (m, d), rhs (k, d) -> (nnz): split over devices, d gives partial sums (then a psum)."""
+  return ((None, "d"), (None, "d")), (None,)
+
+
 sddmm_p.def_abstract_eval(_abstract_eval)
 ad.primitive_jvps[sddmm_p] = _jvp
 ad.primitive_transposes[sddmm_p] = _transpose
-batching.primitive_batchers[sddmm_p] = vmap_rule(sddmm_p, lambda **_: (2, 2), "sddmm")
-lowering.register_lowerings(sddmm_p, _reference, "jsdl_sddmm", _select_ffi_operands,
+batching.primitive_batchers[sddmm_p] = vmap_rule(sddmm_p, _core_labels, "sddmm")
+lowering.register_lowerings(sddmm_p, _reference, "jsdl_sddmm", _select_ffi_operands, _core_labels,
                             lambda *, precision, **_: dict(tf32=precision != "HIGHEST"))

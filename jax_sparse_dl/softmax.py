@@ -118,11 +118,17 @@ csr_softmax_grad_p.def_abstract_eval(_same_shape_abstract_eval("jsdl_csr_softmax
 ad.primitive_jvps[csr_softmax_p] = _softmax_jvp
 ad.primitive_jvps[csr_softmax_grad_p] = _grad_jvp
 ad.primitive_transposes[csr_softmax_grad_p] = _grad_transpose
-batching.primitive_batchers[csr_softmax_p] = vmap_rule(csr_softmax_p, lambda **_: (1,),
+def _core_labels(n_floats):
+  """n_floats operands (nnz) -> (nnz): only batch dimensions split over devices."""
+  return lambda **_: (((None,),) * n_floats, (None,))
+
+
+batching.primitive_batchers[csr_softmax_p] = vmap_rule(csr_softmax_p, _core_labels(1),
                                                        "csr_softmax")
 batching.primitive_batchers[csr_softmax_grad_p] = vmap_rule(
-    csr_softmax_grad_p, lambda **_: (1, 1), "csr_softmax",
+    csr_softmax_grad_p, _core_labels(2), "csr_softmax",
     bind=lambda probs, g, *pattern, m, k: _softmax_grad(probs, g, pattern, m, k))
-lowering.register_lowerings(csr_softmax_p, _softmax_reference, "jsdl_csr_softmax", _select(1))
+lowering.register_lowerings(csr_softmax_p, _softmax_reference, "jsdl_csr_softmax", _select(1),
+                            _core_labels(1))
 lowering.register_lowerings(csr_softmax_grad_p, _grad_reference, "jsdl_csr_softmax_grad",
-                            _select(2))
+                            _select(2), _core_labels(2))

@@ -200,13 +200,17 @@ def _transpose(ct, *args, m, k, has_bias, relu, precision):
   return [d_values, d_dense] + [None] * len(pattern)
 
 
+def _core_labels(*, has_bias, **_):
+  """values (nnz), dense (k, n), bias (m) -> (m, n): only n, the columns, splits over devices."""
+  return ((None,), (None, "n")) + (((None,),) if has_bias else ()), (None, "n")
+
+
 spmm_p.def_abstract_eval(_abstract_eval)
 ad.primitive_jvps[spmm_p] = _jvp
 ad.primitive_transposes[spmm_p] = _transpose
-batching.primitive_batchers[spmm_p] = vmap_rule(
-    spmm_p, lambda *, has_bias, **_: (1, 2, 1) if has_bias else (1, 2), "spmm")
+batching.primitive_batchers[spmm_p] = vmap_rule(spmm_p, _core_labels, "spmm")
 lowering.register_lowerings(
-    spmm_p, _reference, "jsdl_spmm", _select_ffi_operands,
+    spmm_p, _reference, "jsdl_spmm", _select_ffi_operands, _core_labels,
     lambda *, has_bias, relu, precision, **_: dict(has_bias=has_bias, relu=relu,
                                                    tf32=precision != "HIGHEST"),
     cuda_scratch=_scratch)

@@ -100,7 +100,7 @@ def test_data_parallel_over_two_cpu_devices():
           got = t._sharded_grads(mesh, A, check_vma)(*args)
           for g, w in zip(got, want):
               np.testing.assert_allclose(np.asarray(g), np.asarray(w), rtol=2e-5, atol=2e-5)
-      # Plain jit on batch-sharded operands: no partitioning rule, so XLA gathers them; right.
+      # Plain jit on batch-sharded operands (partitioned per device: test_partitioning.py).
       split = jax.sharding.NamedSharding(mesh, t.P("d"))
       sharded = [a if i < 2 else jax.device_put(a, split) for i, a in enumerate(args)]
       got = jax.jit(jax.grad(t._loss, argnums=(0, 1, 2, 3, 4)))(*sharded, A)
