@@ -10,16 +10,22 @@ the operands' type. Outside shard_map both change nothing.
 """
 from jax._src import core
 
+from . import partitioning
+
 
 def bind(prim, *args, **params):
   """`prim.bind` with every operand cast to vary over the axes any operand varies over."""
   return prim.bind(*core.auto_insert_reshard(*args), **params)
 
 
-def result_aval(name: str, shape, dtype, *operands):
-  """The aval of a result of `shape` and `dtype`: varying where the (cast) operands vary."""
+def result_aval(name: str, shape, dtype, *operands, labels):
+  """The aval of a result of `shape` and `dtype`: varying where the (cast) operands vary.
+
+  labels: the primitive's core labels (partitioning.py), which give the result's sharding in
+  jax's explicit sharding mode."""
   varying = core.standard_vma_rule(name, *operands)  # empty without check_vma
   if not varying:
-    return core.ShapedArray(shape, dtype)
+    sharding = partitioning.result_sharding(labels, operands, shape)
+    return core.ShapedArray(shape, dtype, sharding=sharding)
   return operands[0].update(shape=tuple(shape), dtype=dtype, weak_type=False,
                             sharding=core.get_cur_mesh_sharding())

@@ -8,7 +8,8 @@ kernel on every device's shard. Dimensions of the result (each batch dimension, 
 n) keep their sharding; a dimension the kernel sums over (SDDMM's d) may stay split, each device
 summing its part and a psum the parts; the others (nnz, m, k, and the pattern arrays) are
 replicated, as the kernels need them whole. A dimension whose size the mesh axes do not divide is
-replicated too, so no device computes on padding.
+replicated too, so no device computes on padding. In jax's explicit sharding mode the same
+labels give the result's type its sharding (`result_sharding`, from the abstract evaluations).
 
 `core_labels(**params)` describes a primitive: for each float operand a label per non-batch
 dimension, and labels for the result's non-batch dimensions. Dimensions that share a label are
@@ -21,7 +22,7 @@ from __future__ import annotations
 import math
 
 import jax
-from jax._src import dispatch, sharding_impls
+from jax._src import core, dispatch, mesh as mesh_lib, sharding_impls
 from jax.experimental.custom_partitioning import ArrayMapping, SdyShardingRule, custom_partitioning
 from jax.interpreters import mlir
 from jax.sharding import NamedSharding, PartitionSpec
@@ -48,24 +49,39 @@ def requires_devices(prim) -> None:
 def partitioned_rule(local_prim, core_labels):
   """A lowering rule binding `local_prim` (the primitive's FFI lowering) per device shard."""
   def rule(ctx, *args, **params):
-    fn = _partitioned(local_prim, core_labels, params, ctx.avals_in, ctx.avals_out[0])
+    # An explicit axis (sharding in types) splits no reduced dimension: the psum that sums the
+    # parts then fails to compile on the CPU (XLA: "Unsupported reduction computation").
+    mesh = ctx.module_context.axis_context.abstract_mesh
+    explicit = frozenset(mesh.explicit_axes) if mesh is not None else frozenset()
+    fn = _partitioned(local_prim, core_labels, params, ctx.avals_in, ctx.avals_out[0], explicit)
     return mlir.lower_fun(fn, multiple_results=False)(ctx, *args)
   return rule
+
+
+def result_sharding(labels, operands, out_shape):
+  """The result's sharding in jax's explicit sharding mode (sharding in types): its dimensions
+  split as the operands' types split them (a reduced dimension's split leaves the result whole).
+  None in the default (auto) mode, where types carry no sharding and XLA's partitioner decides."""
+  mesh = mesh_lib.get_abstract_mesh()
+  if mesh.empty or not mesh._any_axis_explicit:
+    return None
+  dims = _Dims(labels, [a.shape for a in operands], out_shape)
+  specs = [tuple(a.sharding.spec) if a.sharding is not None else () for a in operands]
+  return core.get_cur_mesh_sharding(dims.specs(dims.label_axes(mesh, specs))[0])
 
 
 class _Dims:
   """The label of every dimension of a call's operands and result (None: replicated)."""
 
-  def __init__(self, core_labels, params, in_avals, out_aval):
-    operand_labels, result_labels = core_labels(**params)
-    self.in_shapes = [a.shape for a in in_avals]
-    self.out_shape = out_aval.shape
-    batch = out_aval.ndim - len(result_labels)
+  def __init__(self, labels, in_shapes, out_shape):
+    operand_labels, result_labels = labels
+    self.in_shapes, self.out_shape = [tuple(s) for s in in_shapes], tuple(out_shape)
+    batch = len(out_shape) - len(result_labels)
     self.out_labels = [f"b{j}" for j in range(batch)] + list(result_labels)
     self.in_labels = []
     for i, shape in enumerate(self.in_shapes):
       if i < len(operand_labels):  # a batch dimension of size 1 where the result's is not: own
-        own = [f"b{j}" if shape[j] == out_aval.shape[j] else None for j in range(batch)]
+        own = [f"b{j}" if shape[j] == out_shape[j] else None for j in range(batch)]
         self.in_labels.append(own + list(operand_labels[i]))
       else:  # the pattern
         self.in_labels.append([None] * len(shape))
@@ -89,14 +105,17 @@ class _Dims:
     return SdyShardingRule(operands, (result,), reduction_factors=tuple(self.reduced),
                            need_replication_factors=tuple(replicated))
 
-  def label_axes(self, mesh, operand_specs, result_spec=None):
+  def label_axes(self, mesh, operand_specs, result_spec=None, unreduced=frozenset()):
     """The mesh axes that split each label: the result's labels as `result_spec` splits them
     (or, without it, as the first operand that splits them does); a reduced label as the first
-    operand that splits it does, less the axes taken. Only where the axes divide the size."""
+    operand that splits it does, less the axes taken and those in `unreduced`. Only where the
+    axes divide the size."""
     axes, used = {}, set()
 
     def take(label, entry, size):
       names = set(_axis_names(entry))
+      if label in self.reduced and names & unreduced:
+        return
       if (label is not None and label not in axes and names and not names & used
           and size % math.prod(mesh.shape[a] for a in names) == 0):
         axes[label] = entry
@@ -150,12 +169,13 @@ def _replicated(mesh, shapes):
   return sharding_impls.GSPMDSharding.get_replicated(known._device_assignment)
 
 
-def _partitioned(local_prim, core_labels, params, in_avals, out_aval):
-  """`local_prim` bound under custom_partitioning, with the rules for these operands' shapes.
+def _partitioned(local_prim, core_labels, params, in_avals, out_aval, unreduced):
+  """`local_prim` bound under custom_partitioning, with the rules for these operands' shapes
+  (`unreduced`: mesh axes that may not split a reduced dimension).
 
   XLA calls the rules back while compiling, and an exception there aborts the process, so they
   replicate what they do not know rather than raise."""
-  dims = _Dims(core_labels, params, in_avals, out_aval)
+  dims = _Dims(core_labels(**params), [a.shape for a in in_avals], out_aval.shape)
 
   def call(*args):
     return local_prim.bind(*args, **params)
@@ -167,7 +187,7 @@ def _partitioned(local_prim, core_labels, params, in_avals, out_aval):
       return None
     result = getattr(result_shape, "sharding", None)
     return dims.label_axes(mesh, specs, tuple(result.spec)
-                           if isinstance(result, NamedSharding) else None)
+                           if isinstance(result, NamedSharding) else None, unreduced)
 
   def partition(mesh, arg_shapes, result_shape):
     axes = label_axes(mesh, arg_shapes, result_shape)

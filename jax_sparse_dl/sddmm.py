@@ -57,7 +57,7 @@ def _abstract_eval(lhs, rhs, *pattern, m, k, precision):
                      f"pattern {(m, k)}")
   batch = broadcast_batch("jsdl_sddmm", [("lhs", lhs.shape[:-2]), ("rhs", rhs.shape[:-2])])
   return manual_axes.result_aval("jsdl_sddmm", (*batch, pattern[1].shape[0]), lhs.dtype, lhs,
-                                  rhs, *pattern)
+                                  rhs, *pattern, labels=_core_labels())
 
 
 def _reference(lhs, rhs, *pattern, m, k, precision):

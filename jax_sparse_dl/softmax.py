@@ -70,7 +70,8 @@ def _same_shape_abstract_eval(op):
     nnz = pattern[1].shape[0]  # column_indices
     if len({a.shape for a in floats}) != 1 or floats[0].shape[-1] != nnz:
       raise ValueError(f"{op}: operands do not fit: {[a.shape for a in floats]}, nnz {nnz}")
-    return manual_axes.result_aval(op, floats[0].shape, floats[0].dtype, *args)
+    return manual_axes.result_aval(op, floats[0].shape, floats[0].dtype, *args,
+                                   labels=_core_labels(len(floats))())
   return abstract_eval
 
 

@@ -74,7 +74,7 @@ def _abstract_eval(*args, m, k, has_bias, relu, precision):
                      f"{dense.shape}, A.shape {(m, k)}")
   out_batch = broadcast_batch("jsdl_spmm", batch)
   return manual_axes.result_aval("jsdl_spmm", (*out_batch, m, dense.shape[-1]), dense.dtype,
-                                  *args)
+                                  *args, labels=_core_labels(has_bias=has_bias))
 
 
 def _reference(*args, m, k, has_bias, relu, precision):

@@ -138,6 +138,29 @@ got = A.with_values(jax.jit(fn)(*args)).todense()
 mask = A.todense() != 0
 check(got, np.where(mask, np.asarray(q, np.float64) @ np.asarray(kmat, np.float64).T, 0))
 """,
+    # jax's explicit sharding mode (sharding in types): the results' types carry the split, so
+    # jit keeps it rather than gathering the results.
+    "explicit sharding": """
+from jax.sharding import AxisType
+emesh = jax.make_mesh((D,), ("d",), axis_types=(AxisType.Explicit,))
+x, q, kmat = normal(2 * D, 24, 6), normal(2 * D, 40, 5), normal(24, 2 * D)
+with jax.set_mesh(emesh):
+    xs, qs, ks = jax.device_put(x, P("d")), jax.device_put(q, P("d")), jax.device_put(kmat, P(None, "d"))
+    y = jax.jit(lambda x: jsdl.spmm(A, x, precision="highest"))(xs)
+    assert jax.typeof(y).sharding.spec == P("d", None, None), jax.typeof(y)
+    shapes, text = call_shapes(lambda x: 2 * jsdl.spmm(A, x, precision="highest"), xs)
+    assert shapes == {"jsdl_spmm": [(2, 40, 6)]} and "all-gather" not in text, shapes
+    check(y, A.todense().astype(np.float64) @ np.asarray(x, np.float64))
+    s = jax.jit(lambda q: jsdl.csr_softmax(jsdl.sddmm(q, q[..., :24, :], A, precision="highest")).values)(qs)
+    assert jax.typeof(s).sharding.spec == P("d", None), jax.typeof(s)
+    z = jax.jit(lambda k: jsdl.spmm(A, k, precision="highest"))(ks)  # the columns
+    assert jax.typeof(z).sharding.spec == P(None, "d"), jax.typeof(z)
+    # A split d: the SDDMM's result is whole (its parts summed); its type says so.
+    w = jax.jit(lambda a, b: jsdl.sddmm(a, b, A, precision="highest").values)(
+        jax.device_put(normal(40, 2 * D), P(None, "d")), ks)
+    assert jax.typeof(w).sharding.spec == P(None), jax.typeof(w)
+check(z, A.todense().astype(np.float64) @ np.asarray(kmat, np.float64))
+""",
     # Data-parallel training: the gradient of a sparse attention + SpMM loss with the batch
     # split; the replicated weights' gradient is summed across devices by XLA.
     "gradients": """
