@@ -124,7 +124,9 @@ class _Dims:
     if result_spec is not None:
       for d, label in enumerate(self.out_labels):
         take(label, _entry(result_spec, d), self.out_shape[d])
-    wanted = set(self.reduced) if result_spec is not None else set(self.out_labels) | set(self.reduced)
+    wanted = set(self.reduced)
+    if result_spec is None:
+      wanted |= set(self.out_labels)
     for labels, spec, shape in zip(self.in_labels, operand_specs, self.in_shapes):
       for d, label in enumerate(labels):
         if label in wanted:

@@ -26,6 +26,8 @@ from jax.sharding import Mesh, NamedSharding, PartitionSpec as P
 import jax_sparse_dl as jsdl
 D = len(jax.devices())  # 2 or 4
 assert D in (2, 4), jax.devices()
+assert (jsdl.has_cuda_kernels() if jax.default_backend() == "gpu" else jsdl.has_cpu_kernels()), \
+    jsdl.__file__  # the native module's custom calls are what the cases look for
 keys = iter(jax.random.split(jax.random.key(11), 16))
 A = jsdl.random_csr(next(keys), (40, 24), 0.7)
 
@@ -208,26 +210,27 @@ for g, w in zip(got, want):
 }
 
 
-def _run(script):
+def _run(script, cwd):
+  # cwd: not the repository root, whose source tree (no compiled module) `python -c` would import.
   env = dict(os.environ)
   if not ON_GPUS:
     flags = env.get("XLA_FLAGS", "") + " --xla_force_host_platform_device_count=4"
     env.update(JAX_PLATFORMS="cpu", XLA_FLAGS=flags)
-  done = subprocess.run([sys.executable, "-c", script + "\nprint('ok')\n"], env=env,
+  done = subprocess.run([sys.executable, "-c", script + "\nprint('ok')\n"], env=env, cwd=cwd,
                         capture_output=True, text=True, timeout=600)
   assert done.returncode == 0 and done.stdout.strip().endswith("ok"), done.stderr[-4000:]
 
 
 @pytest.mark.parametrize("case", sorted(CASES))
-def test_sharded_jit(case):
+def test_sharded_jit(case, tmp_path):
   if case.startswith("flax"):
     pytest.importorskip("flax")
-  _run(_PRELUDE + textwrap.dedent(CASES[case]))
+  _run(_PRELUDE + textwrap.dedent(CASES[case]), tmp_path)
 
 
 @pytest.mark.parametrize("case", ["spmm two mesh axes", "sddmm inner dimension", "gradients"])
-def test_sharded_jit_under_gspmd(case):
+def test_sharded_jit_under_gspmd(case, tmp_path):
   # The GSPMD partitioner (Shardy's predecessor, still a jax option) asks the rule's other
   # callback, the result's sharding from the operands'.
   gspmd = 'jax.config.update("jax_use_shardy_partitioner", False)\n'
-  _run(_PRELUDE + gspmd + textwrap.dedent(CASES[case]))
+  _run(_PRELUDE + gspmd + textwrap.dedent(CASES[case]), tmp_path)

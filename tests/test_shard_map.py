@@ -83,7 +83,7 @@ def test_results_vary_over_the_axis_their_operands_vary_over(op):
     jax.jit(jax.shard_map(fn, mesh=mesh, in_specs=(P("d"), P("d")), out_specs=P()))(x, q)
 
 
-def test_data_parallel_over_two_cpu_devices():
+def test_data_parallel_over_two_cpu_devices(tmp_path):
   """Two host CPU devices (a fresh process: the device count is fixed at JAX's start): each
   computes its half of the batch, and the replicated values' gradient is the sum of both, with
   shard_map's check_vma and without it; plain jit on batch-sharded operands is right too."""
@@ -111,6 +111,7 @@ def test_data_parallel_over_two_cpu_devices():
   flags = os.environ.get("XLA_FLAGS", "") + " --xla_force_host_platform_device_count=2"
   env = dict(os.environ, JAX_PLATFORMS="cpu", XLA_FLAGS=flags,
              PYTHONPATH=os.pathsep.join([os.path.dirname(__file__), *sys.path]))
-  done = subprocess.run([sys.executable, "-c", script], env=env, capture_output=True, text=True,
-                        timeout=600)
+  # cwd: not the repository root, whose source tree (no compiled module) `python -c` would import.
+  done = subprocess.run([sys.executable, "-c", script], env=env, cwd=tmp_path, capture_output=True,
+                        text=True, timeout=600)
   assert done.returncode == 0 and done.stdout.strip().endswith("ok"), done.stderr[-3000:]
