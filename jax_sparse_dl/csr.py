@@ -15,12 +15,13 @@ import numpy as np
 _INDEX = jnp.int32
 _SPARSITY_FIELDS = ("row_offsets", "column_indices", "row_indices", "t_row_offsets",
                     "t_column_indices", "t_row_indices", "to_t", "from_t", "tile_offsets",
-                    "tile_entries", "t_tile_offsets", "t_tile_entries")
+                    "tile_entries", "t_tile_offsets", "t_tile_entries", "entry_rows",
+                    "t_entry_rows")
 PATTERN_ARRAYS = len(_SPARSITY_FIELDS)  # the pattern operands every primitive takes
-# Those the SpMM and SDDMM FFI targets take (positions in the pattern's arrays): the rows and the
-# tile index.
+# Those the SpMM and SDDMM FFI targets take (positions in the pattern's arrays): the rows, the
+# tile index and the entries' rows.
 FFI_PATTERN = tuple(_SPARSITY_FIELDS.index(name) for name in (
-    "row_offsets", "column_indices", "row_indices", "tile_offsets", "tile_entries"))
+    "row_offsets", "column_indices", "row_indices", "tile_offsets", "tile_entries", "entry_rows"))
 # The tile index: the entries of each TILE_EDGE x TILE_EDGE tile of the matrix, so that a dense-tile
 # SDDMM block reads only its own entries (cuda/sddmm/sddmm_tile_kernel.cuh).
 TILE_EDGE = 64
@@ -103,7 +104,7 @@ def _build_sparsity_arrays(row_offsets, column_indices, *, shape):
   return (row_offsets, column_indices, _rows_by_length(jnp.diff(row_offsets)), t_row_offsets,
           t_column_indices, _rows_by_length(t_lengths), to_t, from_t,
           *_tile_index(rows, column_indices, (m, k)),
-          *_tile_index(t_rows, t_column_indices, (k, m)))
+          *_tile_index(t_rows, t_column_indices, (k, m)), rows, t_rows)
 
 
 @jax.tree_util.register_pytree_node_class
@@ -114,7 +115,9 @@ class Sparsity:
   (k+1), t_column_indices (nnz), t_row_indices (k), to_t (nnz): values_T = values[..., to_t],
   from_t (nnz): its inverse; tile_offsets (tiles+1) and tile_entries (nnz): the entries of each
   64 x 64 tile (see _tile_index; both (0,) for very sparse large matrices), t_tile_offsets and
-  t_tile_entries: the same for the transpose.
+  t_tile_entries: the same for the transpose; entry_rows (nnz) and t_entry_rows (nnz): the row of
+  every entry of each half (the SDDMM reads an entry's row beside its column instead of
+  searching row_offsets).
   """
   __slots__ = _SPARSITY_FIELDS + ("shape",)
 
@@ -154,13 +157,14 @@ class Sparsity:
   @property
   def T(self) -> "Sparsity":
     a = self.arrays
-    return Sparsity(*a[3:6], *a[0:3], a[7], a[6], *a[10:12], *a[8:10], shape=self.shape[::-1])
+    return Sparsity(*a[3:6], *a[0:3], a[7], a[6], *a[10:12], *a[8:10], a[13], a[12],
+                    shape=self.shape[::-1])
 
   def without_tile_index(self) -> "Sparsity":
     """The same pattern without its tile index (both halves), as built for very sparse large
     matrices: the SDDMM tile kernels then walk the rows. For measuring what the index buys."""
     none = jnp.zeros((0,), _INDEX)
-    return Sparsity(*self.arrays[:8], none, none, none, none, shape=self.shape)
+    return Sparsity(*self.arrays[:8], none, none, none, none, *self.arrays[12:], shape=self.shape)
 
   def tree_flatten(self):
     return self.arrays, self.shape

@@ -18,7 +18,8 @@ from jax.interpreters import ad, batching
 
 from . import lowering, manual_axes
 from ._batching import DENSE_REFERENCE_LIMIT, accumulation_dtype, align_batch, broadcast_batch, unbroadcast, vmap_rule
-from .csr import CSR, FFI_PATTERN, TILE_EDGE, Sparsity, row_ids, scatter_to_dense
+from .csr import (_SPARSITY_FIELDS, CSR, FFI_PATTERN, TILE_EDGE, Sparsity, row_ids,
+                  scatter_to_dense)
 from .checks import canonical_precision, check_csr, check_float_operands
 
 spmm_p = Primitive("jsdl_spmm")
@@ -149,9 +150,9 @@ def wgmma_workspace_bytes(m: int, k: int, n: int, nnz: int, values_batch: int, d
 
 
 def _scratch(avals, *, m, k, precision, **_):
-  # The FFI operands (_select_ffi_operands): values, dense, bias, then FFI_PATTERN, which ends
-  # with the tile index (tile_offsets, tile_entries).
-  v_aval, d_aval, b_aval, tile_offsets = avals[0], avals[1], avals[2], avals[-2]
+  # The FFI operands (_select_ffi_operands): values, dense, bias, then FFI_PATTERN.
+  v_aval, d_aval, b_aval = avals[:3]
+  tile_offsets = avals[3 + FFI_PATTERN.index(_SPARSITY_FIELDS.index("tile_offsets"))]
   out_batch = math.prod(jnp.broadcast_shapes(v_aval.shape[:-1], d_aval.shape[:-2],
                                              b_aval.shape[:-1]))
   size = wgmma_workspace_bytes(m, k, d_aval.shape[-1], v_aval.shape[-1],

@@ -43,7 +43,7 @@ def validate_sparsity(s: Sparsity) -> None:
   # The transposed half is derived data; recompute it to catch hand-made inconsistent patterns.
   expected = Sparsity.build(a[0], a[1], (m, k))
   for name in ("t_row_offsets", "t_column_indices", "to_t", "from_t", "tile_offsets",
-               "tile_entries", "t_tile_offsets", "t_tile_entries"):
+               "tile_entries", "t_tile_offsets", "t_tile_entries", "entry_rows", "t_entry_rows"):
     got = np.asarray(getattr(s, name))
     if name.endswith(("tile_offsets", "tile_entries")) and got.shape == (0,):
       continue  # no tile index (without_tile_index): the kernels walk the rows

@@ -154,18 +154,36 @@ inline std::vector<int32_t> RowsByLength(const Pattern& p) {
 }
 
 // Median over `batches` of the time per launch in batches of back-to-back
-// launches (CUDA events), after a warm-up.
+// launches (CUDA events), after a warm-up. With JSDL_HARNESS_GRAPH=1 a batch is one CUDA graph
+// of the launches, captured once (as XLA's command buffers run the handlers): the host's
+// launch work, about 4-5 us a launch and more than a small kernel, leaves the timed loop.
 template <typename Launch>
 double TimeLaunches(cudaStream_t stream, int batches, Launch launch) {
   constexpr int kLaunchesPerBatch = 50;
+  const char* graph_env = std::getenv("JSDL_HARNESS_GRAPH");
+  const bool graph = graph_env && graph_env[0] == '1';
   cudaEvent_t start, stop;
   HARNESS_CHECK(cudaEventCreate(&start));
   HARNESS_CHECK(cudaEventCreate(&stop));
   for (int i = 0; i < 5; ++i) launch();  // warm-up
+  cudaGraphExec_t batch_graph = nullptr;
+  if (graph) {
+    cudaGraph_t captured;
+    HARNESS_CHECK(cudaStreamBeginCapture(stream, cudaStreamCaptureModeRelaxed));
+    for (int i = 0; i < kLaunchesPerBatch; ++i) launch();
+    HARNESS_CHECK(cudaStreamEndCapture(stream, &captured));
+    HARNESS_CHECK(cudaGraphInstantiate(&batch_graph, captured, 0));
+    HARNESS_CHECK(cudaGraphDestroy(captured));
+    HARNESS_CHECK(cudaGraphLaunch(batch_graph, stream));  // warm-up (the graph's upload)
+  }
   std::vector<float> per_launch_us;
   for (int b = 0; b < batches; ++b) {
     HARNESS_CHECK(cudaEventRecord(start, stream));
-    for (int i = 0; i < kLaunchesPerBatch; ++i) launch();
+    if (graph) {
+      HARNESS_CHECK(cudaGraphLaunch(batch_graph, stream));
+    } else {
+      for (int i = 0; i < kLaunchesPerBatch; ++i) launch();
+    }
     HARNESS_CHECK(cudaEventRecord(stop, stream));
     HARNESS_CHECK(cudaEventSynchronize(stop));
     float ms = 0;
@@ -173,6 +191,7 @@ double TimeLaunches(cudaStream_t stream, int batches, Launch launch) {
     per_launch_us.push_back(ms * 1000.f / kLaunchesPerBatch);
   }
   std::sort(per_launch_us.begin(), per_launch_us.end());
+  if (batch_graph) HARNESS_CHECK(cudaGraphExecDestroy(batch_graph));
   HARNESS_CHECK(cudaEventDestroy(start));
   HARNESS_CHECK(cudaEventDestroy(stop));
   return per_launch_us[per_launch_us.size() / 2];

@@ -94,6 +94,8 @@ def check_sparsity(A):
         "t_tile_entries": (nnz,),
         "tile_offsets": (jsdl.csr.tile_count((m, k)) + 1,),
         "t_tile_offsets": (jsdl.csr.tile_count((k, m)) + 1,),
+        "entry_rows": (nnz,),
+        "t_entry_rows": (nnz,),
     }
     for name, shape in shapes.items():
         arr = jnp.asarray(getattr(s, name))
@@ -113,6 +115,8 @@ def check_sparsity(A):
     check_row_order(s.t_row_offsets, s.t_row_indices)
     check_tile_index(s.tile_offsets, s.tile_entries, rows, cols, k)
     check_tile_index(s.t_tile_offsets, s.t_tile_entries, t_rows, rows[to_t], m)
+    np.testing.assert_array_equal(np_i(s.entry_rows), rows)
+    np.testing.assert_array_equal(np_i(s.t_entry_rows), t_rows)
 
 
 def check_tile_index(offsets, entries, rows, cols, k, edge=64):
@@ -427,7 +431,8 @@ def test_transpose(rng, m, k, batch, kw):
     s, st = A.sparsity, A.sparsity.T
     for a, b in [("row_offsets", "t_row_offsets"), ("column_indices", "t_column_indices"),
                  ("row_indices", "t_row_indices"), ("to_t", "from_t"),
-                 ("tile_offsets", "t_tile_offsets"), ("tile_entries", "t_tile_entries")]:
+                 ("tile_offsets", "t_tile_offsets"), ("tile_entries", "t_tile_entries"),
+                 ("entry_rows", "t_entry_rows")]:
         np.testing.assert_array_equal(np_i(getattr(st, a)), np_i(getattr(s, b)))
         np.testing.assert_array_equal(np_i(getattr(st, b)), np_i(getattr(s, a)))
 
@@ -632,4 +637,17 @@ def test_validate_checks_the_tile_index_or_accepts_none():
     entries = np_i(A.sparsity.tile_entries)
     B = _replace_leaf(A, "tile_entries", jnp.asarray(entries[::-1].copy()))
     with pytest.raises(ValueError, match=r"tile_entries does not match"):
+        B.validate()
+
+
+@pytest.mark.parametrize("field", ["entry_rows", "t_entry_rows"])
+def test_validate_checks_the_entry_rows(field):
+    """The SDDMM reads an entry's row from entry_rows: a hand-made half whose rows disagree with
+    its offsets is caught."""
+    vals, ro, ci, shape = _good_parts()
+    A = jsdl.CSR.from_parts(jnp.asarray(vals), ro, ci, shape)
+    rows = np_i(getattr(A.sparsity, field))
+    B = _replace_leaf(A, field, jnp.asarray((rows + 1) % shape[0 if field == "entry_rows" else 1],
+                                            dtype=jnp.int32))
+    with pytest.raises(ValueError, match=field + " does not match"):
         B.validate()

@@ -33,12 +33,12 @@ def problem():
 def test_each_op_lowers_to_its_ffi_target(problem):
   A, x, q, k = problem
   spmm = cuda_custom_calls(lambda A, x: jsdl.spmm(A, x, bias=jnp.ones(9), relu=True), A, x)
-  assert [(t, n) for t, n, _ in spmm] == [("jsdl_spmm", 8)]
+  assert [(t, n) for t, n, _ in spmm] == [("jsdl_spmm", 9)]
   assert re.search(r"has_bias = true, relu = true", spmm[0][2])
   plain = cuda_custom_calls(lambda A, x: jsdl.spmm(A, x), A, x)
   assert re.search(r"has_bias = false, relu = false", plain[0][2])
   assert [(t, n) for t, n, _ in cuda_custom_calls(lambda q, k: jsdl.sddmm(q, k, A).values, q, k)
-          ] == [("jsdl_sddmm", 7)]
+          ] == [("jsdl_sddmm", 8)]
   assert [(t, n) for t, n, _ in cuda_custom_calls(lambda A: jsdl.csr_softmax(A).values, A)
           ] == [("jsdl_csr_softmax", 3)]
 

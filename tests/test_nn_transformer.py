@@ -277,16 +277,18 @@ def test_checkpoint_restores_identical_model(sparse_run, tmp_path):
       np.testing.assert_array_equal(x, y)
 
 
-def test_checkpoint_without_tile_index_restores(sparse_run, tmp_path):
-  """A checkpoint written before the patterns' tile index (session 9) lacks its arrays: they are
-  rebuilt from the saved pattern, and the model computes the same outputs."""
+@pytest.mark.parametrize("missing", ["tile_", "entry_rows"])
+def test_checkpoint_without_tile_index_restores(sparse_run, tmp_path, missing):
+  """A checkpoint written before the patterns' tile index (session 9) or entry rows (session 59)
+  lacks their arrays: they are rebuilt from the saved pattern, and the model computes the same
+  outputs."""
   from jax_sparse_dl.nn import checkpoint as ckpt
   from models.transformer import checkpoint
   _, _, out = sparse_run
   model, _ = checkpoint.load_checkpoint(out / "checkpoint")
   checkpoint.save_checkpoint(tmp_path, model)
   info, arrays = ckpt.load(tmp_path)
-  old = {k: v for k, v in arrays.items() if "tile_" not in k.rsplit("/", 1)[-1]}
+  old = {k: v for k, v in arrays.items() if missing not in k.rsplit("/", 1)[-1]}
   assert len(old) < len(arrays)
   ckpt.save(tmp_path, old, info)
   again, _ = checkpoint.load_checkpoint(tmp_path)

@@ -114,23 +114,25 @@ inline ffi::Error CheckTileIndex(const char* op, const ffi::AnyBuffer& tile_offs
 }
 
 // The pattern arrays of an m x k pattern of nnz entries that the SpMM and SDDMM targets take:
-// row_offsets (m + 1), column_indices (nnz), row_indices (m) and the tile index (see above);
-// also that m and nnz fit int32.
+// row_offsets (m + 1), column_indices (nnz), row_indices (m), the tile index (see above) and
+// entry_rows (nnz, the row of every entry); also that m and nnz fit int32.
 inline ffi::Error CheckPatternArrays(const char* op, const ffi::AnyBuffer& row_offsets,
                                      const ffi::AnyBuffer& column_indices,
                                      const ffi::AnyBuffer& row_indices,
                                      const ffi::AnyBuffer& tile_offsets,
-                                     const ffi::AnyBuffer& tile_entries, int64_t m, int64_t k,
+                                     const ffi::AnyBuffer& tile_entries,
+                                     const ffi::AnyBuffer& entry_rows, int64_t m, int64_t k,
                                      int64_t nnz, bool& indexed) {
   JSDL_RETURN_IF_ERROR(CheckIndexArray(op, "row_offsets", row_offsets, m + 1));
   JSDL_RETURN_IF_ERROR(CheckIndexArray(op, "column_indices", column_indices, nnz));
   JSDL_RETURN_IF_ERROR(CheckIndexArray(op, "row_indices", row_indices, m));
   JSDL_RETURN_IF_ERROR(CheckTileIndex(op, tile_offsets, tile_entries, m, k, nnz, indexed));
+  JSDL_RETURN_IF_ERROR(CheckIndexArray(op, "entry_rows", entry_rows, nnz));
   JSDL_RETURN_IF_ERROR(CheckInt32Range(op, "m", m));
   return CheckInt32Range(op, "nnz", nnz);
 }
 
-// An FFI binding followed by those five pattern arrays (csr.py's FFI_PATTERN).
+// An FFI binding followed by those six pattern arrays (csr.py's FFI_PATTERN).
 template <typename Binding>
 auto WithPatternArgs(Binding binding) {
   return std::move(binding)
@@ -138,7 +140,8 @@ auto WithPatternArgs(Binding binding) {
       .template Arg<ffi::AnyBuffer>()  // column_indices
       .template Arg<ffi::AnyBuffer>()  // row_indices
       .template Arg<ffi::AnyBuffer>()  // tile_offsets
-      .template Arg<ffi::AnyBuffer>();  // tile_entries
+      .template Arg<ffi::AnyBuffer>()  // tile_entries
+      .template Arg<ffi::AnyBuffer>();  // entry_rows
 }
 
 }  // namespace jsdl

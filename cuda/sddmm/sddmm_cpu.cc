@@ -126,11 +126,11 @@ void SddmmRowRange(const SddmmData<T>& data, int64_t begin, int64_t end, VectorL
 ffi::Error SddmmCpuImpl(ffi::ThreadPool pool, ffi::AnyBuffer lhs, ffi::AnyBuffer rhs,
                         ffi::AnyBuffer row_offsets, ffi::AnyBuffer column_indices,
                         ffi::AnyBuffer row_indices, ffi::AnyBuffer tile_offsets,
-                        ffi::AnyBuffer tile_entries, ffi::Result<ffi::AnyBuffer> out,
-                        bool /*tf32: the CPU sums in float32 at every precision*/) {
+                        ffi::AnyBuffer tile_entries, ffi::AnyBuffer entry_rows,
+                        ffi::Result<ffi::AnyBuffer> out, bool /*tf32: the CPU sums in float32 at every precision*/) {
   SddmmOperands call;
   JSDL_RETURN_IF_ERROR(call.Check(lhs, rhs, row_offsets, column_indices, row_indices,
-                                  tile_offsets, tile_entries, *out));
+                                  tile_offsets, tile_entries, entry_rows, *out));
   if (call.batch == 0 || call.nnz == 0) return ffi::Error::Success();  // nothing to write
   const auto* offsets = static_cast<const int32_t*>(row_offsets.untyped_data());
   const auto* columns = static_cast<const int32_t*>(column_indices.untyped_data());

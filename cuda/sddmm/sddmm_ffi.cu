@@ -276,10 +276,11 @@ ffi::Error Launch(cudaStream_t stream, const SddmmArgs<T>& args, int64_t k, bool
 ffi::Error SddmmImpl(cudaStream_t stream, ffi::AnyBuffer lhs, ffi::AnyBuffer rhs,
                      ffi::AnyBuffer row_offsets, ffi::AnyBuffer column_indices,
                      ffi::AnyBuffer row_indices, ffi::AnyBuffer tile_offsets,
-                     ffi::AnyBuffer tile_entries, ffi::Result<ffi::AnyBuffer> out, bool tf32) {
+                     ffi::AnyBuffer tile_entries, ffi::AnyBuffer entry_rows,
+                     ffi::Result<ffi::AnyBuffer> out, bool tf32) {
   SddmmOperands call;
   JSDL_RETURN_IF_ERROR(call.Check(lhs, rhs, row_offsets, column_indices, row_indices,
-                                  tile_offsets, tile_entries, *out));
+                                  tile_offsets, tile_entries, entry_rows, *out));
   const int64_t d = call.d;
   if (call.batch == 0 || call.nnz == 0) return ffi::Error::Success();  // nothing to write
 
@@ -296,6 +297,7 @@ ffi::Error SddmmImpl(cudaStream_t stream, ffi::AnyBuffer lhs, ffi::AnyBuffer rhs
         call.indexed ? reinterpret_cast<const int32_t*>(tile_offsets.untyped_data()) : nullptr;
     args.tile_entries =
         call.indexed ? reinterpret_cast<const int32_t*>(tile_entries.untyped_data()) : nullptr;
+    args.entry_rows = reinterpret_cast<const int32_t*>(entry_rows.untyped_data());
     args.out = reinterpret_cast<T*>(out->untyped_data());
     args.m = call.m;
     args.d = d;

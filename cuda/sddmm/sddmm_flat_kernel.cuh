@@ -93,8 +93,13 @@ __global__ void __launch_bounds__(32 * Config::kWarpsPerBlock)
       Config::kEntries;
   const int64_t e = first + lane / kLanes;
   const bool active = e < args.nnz;  // the last block may hold tiles past nnz: all inactive
-  const int64_t row = WarpRowOfEntry(args.row_offsets, args.m, first, active ? e : first);
   const int64_t column = active ? __ldg(args.column_indices + e) : 0;
+  // One load beside the column's when the pattern lists its entries' rows (clamped: any values
+  // keep the lhs read in bounds); else a search of row_offsets, two dependent loads for m <= 1024.
+  const int64_t row =
+      args.entry_rows != nullptr
+          ? (active ? min(max(int64_t{__ldg(args.entry_rows + e)}, int64_t{0}), args.m - 1) : 0)
+          : WarpRowOfEntry(args.row_offsets, args.m, first, active ? e : first);
   const int64_t d = args.d;
   const int64_t vecs = d / kVec;
   // A step: kLanes consecutive vectors, one a lane of the group. Chunks of

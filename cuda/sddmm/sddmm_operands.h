@@ -21,7 +21,8 @@ struct SddmmOperands {
   ffi::Error Check(const ffi::AnyBuffer& lhs, const ffi::AnyBuffer& rhs,
                    const ffi::AnyBuffer& row_offsets, const ffi::AnyBuffer& column_indices,
                    const ffi::AnyBuffer& row_indices, const ffi::AnyBuffer& tile_offsets,
-                   const ffi::AnyBuffer& tile_entries, const ffi::AnyBuffer& out) {
+                   const ffi::AnyBuffer& tile_entries, const ffi::AnyBuffer& entry_rows,
+                   const ffi::AnyBuffer& out) {
     const auto out_dims = out.dimensions();
     if (out_dims.size() < 1) return ShapeError(kOp, "out", out, "rank >= 1 (*batch, nnz)");
     const size_t batch_rank = out_dims.size() - 1;
@@ -41,7 +42,8 @@ struct SddmmOperands {
     if (rhs.dimensions()[batch_rank + 1] != d)
       return ShapeError(kOp, "rhs", rhs, "last dim d = " + std::to_string(d) + " (from lhs)");
     JSDL_RETURN_IF_ERROR(CheckPatternArrays(kOp, row_offsets, column_indices, row_indices,
-                                            tile_offsets, tile_entries, m, k, nnz, indexed));
+                                            tile_offsets, tile_entries, entry_rows, m, k, nnz,
+                                            indexed));
     if (nnz > 0 && (m == 0 || k == 0))  // no row (column) for an entry's lhs (rhs) read
       return ShapeError(kOp, "column_indices", column_indices,
                         "no entries for an empty lhs or rhs");

@@ -289,12 +289,13 @@ template <typename T, int kThreads, int kRows, int kBN>
 __device__ __forceinline__ void StoreIndexedEntries(const SddmmArgs<T>& args, T* out,
                                                     const float (*tile_out)[kBN + 1],
                                                     const int32_t* offsets, int32_t begin,
-                                                    int32_t end, int64_t col0, int tid) {
+                                                    int32_t end, int64_t tile_row0, int64_t col0,
+                                                    int tid) {
   static_assert((kRows & (kRows - 1)) == 0, "a power of two: the search's steps halve");
   constexpr int kUnroll = 2048 / kThreads < 4 ? 4 : 2048 / kThreads > 16 ? 16 : 2048 / kThreads;
   // 64-bit positions: a position past the last entry may pass 2^31 - 1 (nnz < 2^31).
   for (int64_t base = int64_t{begin} + tid; base < end; base += int64_t{kThreads} * kUnroll) {
-    int32_t e[kUnroll], c[kUnroll];
+    int32_t e[kUnroll], c[kUnroll], row[kUnroll];
 #pragma unroll
     for (int u = 0; u < kUnroll; ++u) {
       const int64_t i = base + u * kThreads;
@@ -302,16 +303,24 @@ __device__ __forceinline__ void StoreIndexedEntries(const SddmmArgs<T>& args, T*
     }
 #pragma unroll
     for (int u = 0; u < kUnroll; ++u) c[u] = e[u] >= 0 ? __ldg(args.column_indices + e[u]) : 0;
-    // An entry's tile row: the last r with offsets[r] <= e, in log2(kRows) fixed steps, so that
-    // the searches of a thread's entries interleave (a loop each ran them one after another,
-    // 6 dependent shared loads an entry: PTX, session 22).
-    int row[kUnroll];
+    if (args.entry_rows != nullptr) {  // the rows load beside the columns (clamped into the tile)
 #pragma unroll
-    for (int u = 0; u < kUnroll; ++u) {
-      row[u] = 0;
+      for (int u = 0; u < kUnroll; ++u)
+        row[u] = e[u] >= 0 ? static_cast<int>(min(max(int64_t{__ldg(args.entry_rows + e[u])} -
+                                                          tile_row0, int64_t{0}),
+                                                      int64_t{kRows - 1}))
+                           : 0;
+    } else {
+      // An entry's tile row: the last r with offsets[r] <= e, in log2(kRows) fixed steps, so
+      // that the searches of a thread's entries interleave (a loop each ran them one after
+      // another, 6 dependent shared loads an entry: PTX, session 22).
 #pragma unroll
-      for (int step = kRows / 2; step > 0; step /= 2)
-        row[u] += offsets[row[u] + step] <= e[u] ? step : 0;
+      for (int u = 0; u < kUnroll; ++u) {
+        row[u] = 0;
+#pragma unroll
+        for (int step = kRows / 2; step > 0; step /= 2)
+          row[u] += offsets[row[u] + step] <= e[u] ? step : 0;
+      }
     }
 #pragma unroll
     for (int u = 0; u < kUnroll; ++u)
@@ -343,7 +352,7 @@ __device__ __forceinline__ void StorePassEntries(const SddmmArgs<T>& args, T* ou
         StoreIndexedEntries<T, Config::kThreads, kEdge, Config::kBN>(
             args, out, tile_out + r, index.row_offsets + pass + r,
             begin + static_cast<int32_t>(block.FirstOf(count)),
-            begin + static_cast<int32_t>(block.EndOf(count)), col0, tid);
+            begin + static_cast<int32_t>(block.EndOf(count)), row0 + pass + r, col0, tid);
       }
     }
   } else {

@@ -167,12 +167,13 @@ ffi::Error SpmmCpuImpl(ffi::ThreadPool pool, ffi::AnyBuffer values, ffi::AnyBuff
                        ffi::AnyBuffer bias, ffi::AnyBuffer row_offsets,
                        ffi::AnyBuffer column_indices, ffi::AnyBuffer row_indices,
                        ffi::AnyBuffer tile_offsets, ffi::AnyBuffer tile_entries,
-                       ffi::Result<ffi::AnyBuffer> out, bool has_bias, bool relu,
+                       ffi::AnyBuffer entry_rows, ffi::Result<ffi::AnyBuffer> out, bool has_bias,
+                       bool relu,
                        bool /*tf32: the CPU sums in float32 at every precision*/) {
   constexpr const char* kOp = SpmmOperands::kOp;
   SpmmOperands call;
   JSDL_RETURN_IF_ERROR(call.Check(values, dense, bias, row_offsets, column_indices, row_indices,
-                                  tile_offsets, tile_entries, *out, has_bias));
+                                  tile_offsets, tile_entries, entry_rows, *out, has_bias));
   if (call.batch == 0 || call.m == 0 || call.n == 0) return ffi::Error::Success();
   const auto* offsets = static_cast<const int32_t*>(row_offsets.untyped_data());
   const auto* columns = static_cast<const int32_t*>(column_indices.untyped_data());

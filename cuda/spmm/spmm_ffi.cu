@@ -285,11 +285,12 @@ ffi::Error SpmmImpl(cudaStream_t stream, ffi::AnyBuffer values,
                     ffi::AnyBuffer dense, ffi::AnyBuffer bias,
                     ffi::AnyBuffer row_offsets, ffi::AnyBuffer column_indices,
                     ffi::AnyBuffer row_indices, ffi::AnyBuffer tile_offsets,
-                    ffi::AnyBuffer tile_entries, ffi::Result<ffi::AnyBuffer> out,
+                    ffi::AnyBuffer tile_entries, ffi::AnyBuffer entry_rows,
+                    ffi::Result<ffi::AnyBuffer> out,
                     ffi::Result<ffi::AnyBuffer> workspace, bool has_bias, bool relu, bool tf32) {
   SpmmOperands call;
   JSDL_RETURN_IF_ERROR(call.Check(values, dense, bias, row_offsets, column_indices, row_indices,
-                                  tile_offsets, tile_entries, *out, has_bias));
+                                  tile_offsets, tile_entries, entry_rows, *out, has_bias));
   const int64_t m = call.m, n = call.n, batch = call.batch;
   if (batch == 0 || m == 0 || n == 0) return ffi::Error::Success();
 

@@ -23,7 +23,7 @@ struct SpmmOperands {
                    const ffi::AnyBuffer& bias, const ffi::AnyBuffer& row_offsets,
                    const ffi::AnyBuffer& column_indices, const ffi::AnyBuffer& row_indices,
                    const ffi::AnyBuffer& tile_offsets, const ffi::AnyBuffer& tile_entries,
-                   const ffi::AnyBuffer& out, bool has_bias) {
+                   const ffi::AnyBuffer& entry_rows, const ffi::AnyBuffer& out, bool has_bias) {
     const auto out_dims = out.dimensions();
     if (out_dims.size() < 2)
       return ShapeError(kOp, "out", out, "rank >= 2 (*batch, m, n)");
@@ -44,7 +44,8 @@ struct SpmmOperands {
     if (dense.dimensions()[batch_rank + 1] != n)
       return ShapeError(kOp, "dense", dense, "last dim n = " + std::to_string(n) + " (from out)");
     JSDL_RETURN_IF_ERROR(CheckPatternArrays(kOp, row_offsets, column_indices, row_indices,
-                                            tile_offsets, tile_entries, m, k, nnz, indexed));
+                                            tile_offsets, tile_entries, entry_rows, m, k, nnz,
+                                            indexed));
     if (has_bias) {
       JSDL_RETURN_IF_ERROR(CheckRank(kOp, "bias", bias, batch_rank + 1,
                                      "(*batch, m) with the output's batch rank"));
