@@ -58,8 +58,8 @@ def main(argv) -> int:
   for dt, tol in dtypes:
     for m, k, n, density in cases:
       # Patterns and references are built on the host: only the ops under test run on the GPU.
-      # m = 2000 keeps every 97th row: the SDDMM flat kernel's row search over two levels, and
-      # runs of empty rows longer than its 32-row window.
+      # m = 2000 keeps every 97th row: long runs of empty rows (the SDDMM's entry rows, and the
+      # row walks of the other kernels).
       empty = range(1, m, 3) if m < 1000 else [r for r in range(m) if r % 97]
       mask = pattern(rng, m, k, density, empty_rows=empty)
       rows, cols = np.nonzero(mask)

@@ -43,12 +43,10 @@ int Run(const Pattern& p, int64_t d, bool tf32, int batches, const std::string& 
   const bool indexed = !tile_offsets.empty();
   args.tile_offsets = indexed ? ToDevice(tile_offsets) : nullptr;
   args.tile_entries = indexed ? ToDevice(tile_entries) : nullptr;
-  if (const char* rows = std::getenv("JSDL_HARNESS_ENTRY_ROWS"); rows && rows[0] == '1') {
-    std::vector<int32_t> entry_rows(nnz);  // the row of every entry, for the flat kernel
-    for (int64_t i = 0; i < m; ++i)
-      for (int32_t e = p.offsets[i]; e < p.offsets[i + 1]; ++e) entry_rows[e] = int32_t(i);
-    args.entry_rows = ToDevice(entry_rows);
-  }
+  std::vector<int32_t> entry_rows(nnz);  // the row of every entry, as the package's pattern has
+  for (int64_t i = 0; i < m; ++i)
+    for (int32_t e = p.offsets[i]; e < p.offsets[i + 1]; ++e) entry_rows[e] = int32_t(i);
+  args.entry_rows = ToDevice(entry_rows);
   args.out = DeviceOutput<T>(nnz);
   args.m = m;
   args.d = d;

@@ -521,10 +521,10 @@ def test_sddmm_variant_matches_float64(rng, sddmm_variant, dtype, m, k, d, densi
                          indirect=True)
 @pytest.mark.parametrize("m, every, d", [(3000, 1, 40), (3000, 37, 40), (40000, 500, 8),
                                          (33, 1, 7)])
-def test_sddmm_flat_row_search(rng, sddmm_variant, m, every, d):
-  """The flat kernel finds an entry's row by a 32-way search and a 32-row window: m = 3000 and
-  40000 take two and three levels, rows kept every 37th or 500th row leave runs of empty rows
-  longer than the window (each lane searches on), m = 33 one level; and the last rows empty."""
+def test_sddmm_flat_entry_rows(rng, sddmm_variant, m, every, d):
+  """The flat kernel takes each entry's row from the pattern's entry_rows: long patterns (m = 3000
+  and 40000), long runs of empty rows (rows kept every 37th or 500th), a short one (m = 33), the
+  last rows empty. (Until session 61 it searched row_offsets in levels of 32 rows.)"""
   keep = np.arange(m) % every == 0
   keep[-3:] = False
   indptr, indices = [0], []

@@ -15,7 +15,6 @@
 // summing their partials through shared memory in a fixed order.
 #pragma once
 
-#include <climits>
 #include <cstdint>
 
 #include "../common/dtype.cuh"
@@ -25,54 +24,6 @@
 #include "sddmm_kernel.cuh"
 
 namespace jsdl {
-
-// The row holding entry e: the last r with row_offsets[r] <= e (skips empty
-// rows), searched in [lo, m - 1]. The result lies in [lo, m - 1] whatever the
-// offsets hold, so the lhs row read from it stays in bounds even for an
-// unvalidated pattern.
-__device__ __forceinline__ int64_t RowOfEntry(const int32_t* row_offsets, int64_t lo, int64_t m,
-                                              int64_t e) {
-  int64_t hi = m - 1;
-  while (lo < hi) {
-    const int64_t mid = (lo + hi + 1) >> 1;
-    if (__ldg(row_offsets + mid) <= e) lo = mid; else hi = mid - 1;
-  }
-  return lo;
-}
-
-// The rows of a warp's entries: e on each lane, first (the same on all lanes,
-// which must all call it) at most every lane's e. A binary search per lane is
-// log2(m) dependent loads, the whole latency of a short call (9 at m = 512).
-// Here a 32-way search narrows first's row to 32 candidates (one load a level:
-// 1 for m <= 1024, none for m <= 32), then one load of the next 32 offsets
-// gives each lane its row by counting them with shuffles. Lanes whose entry
-// lies beyond those 32 rows (long runs of empty rows) search the rest alone.
-// Any offsets give a row in [0, m - 1].
-__device__ __forceinline__ int64_t WarpRowOfEntry(const int32_t* row_offsets, int64_t m,
-                                                  int64_t first, int64_t e) {
-  const int lane = threadIdx.x % kWarpSize;
-  int64_t lo = 0, hi = m - 1;  // first's row lies in [lo, hi] for a valid pattern
-  while (hi - lo >= kWarpSize) {
-    const int64_t stride = (hi - lo + kWarpSize) / kWarpSize;  // 32 probes cover [lo, hi]
-    const int64_t probe = lo + lane * stride;
-    const unsigned below =
-        __ballot_sync(kFullMask, probe <= hi && __ldg(row_offsets + probe) <= first);
-    lo += (below ? 31 - __clz(below) : 0) * stride;
-    hi = min(hi, lo + stride - 1);
-  }
-  // Row lo + 1 + j's offset on lane j (INT_MAX past row m - 1: no entry
-  // reaches it, since e < nnz <= INT_MAX). The row of e is lo plus the number
-  // of those at most e, found by a binary search over the lanes.
-  const int64_t r = lo + 1 + lane;
-  const int next = r < m ? __ldg(row_offsets + r) : INT_MAX;
-  const int last = __shfl_sync(kFullMask, next, kWarpSize - 1);
-  int count = 0;
-#pragma unroll
-  for (int step = kWarpSize / 2; step > 0; step /= 2)
-    if (__shfl_sync(kFullMask, next, count + step - 1) <= e) count += step;
-  if (last <= e) return RowOfEntry(row_offsets, lo + kWarpSize, m, e);
-  return lo + count;
-}
 
 // Block (32, kWarpsPerBlock); grid.x covers ceil(nnz / kEntries) / kTilesPerBlock
 // blocks, grid.z the batch. d % kVec == 0 (the dispatch picks kVec = 1 else).
@@ -94,12 +45,10 @@ __global__ void __launch_bounds__(32 * Config::kWarpsPerBlock)
   const int64_t e = first + lane / kLanes;
   const bool active = e < args.nnz;  // the last block may hold tiles past nnz: all inactive
   const int64_t column = active ? __ldg(args.column_indices + e) : 0;
-  // One load beside the column's when the pattern lists its entries' rows (clamped: any values
-  // keep the lhs read in bounds); else a search of row_offsets, two dependent loads for m <= 1024.
+  // The row loads beside the column (clamped: any values keep the lhs read in bounds). Before
+  // (session 59), a warp searched row_offsets for it: two dependent loads more for m <= 1024.
   const int64_t row =
-      args.entry_rows != nullptr
-          ? (active ? min(max(int64_t{__ldg(args.entry_rows + e)}, int64_t{0}), args.m - 1) : 0)
-          : WarpRowOfEntry(args.row_offsets, args.m, first, active ? e : first);
+      active ? min(max(int64_t{__ldg(args.entry_rows + e)}, int64_t{0}), args.m - 1) : 0;
   const int64_t d = args.d;
   const int64_t vecs = d / kVec;
   // A step: kLanes consecutive vectors, one a lane of the group. Chunks of

@@ -34,7 +34,7 @@ struct SddmmArgs {
   // tile_offsets[t + 1]).
   const int32_t* tile_offsets;
   const int32_t* tile_entries;
-  // The row of every entry (nnz), or null: the flat kernel then searches row_offsets.
+  // The row of every entry (nnz): the flat kernel's and the tile outputs' rows.
   const int32_t* entry_rows;
   T* out;        // (*b, nnz)
   int64_t m, d, nnz;

@@ -239,12 +239,12 @@ __device__ __forceinline__ void StoreRowEntries(const SddmmArgs<T>& args, T* out
   }
 }
 
-// What a tile's output reads from the pattern's tile index before any entry: the row offsets of
-// the tile's rows and the bounds of its index tiles' entry lists. Load() puts them into shared
-// memory at the start of the d-loop (RunSlices), so their latency hides behind the loop:
-// after it, an entry waits for two loads (its position, then its column), all in flight at once.
-// Before (session 20), the output waited for the row offsets, then the bounds, then each round of
-// 4 entries: by estimate about 6 us of a 10-16 us call at d = 256 (tune-sddmm at c4b8276).
+// What a tile's output reads from the pattern's tile index before any entry: the bounds of its
+// index tiles' entry lists. Load() puts them into shared memory at the start of the d-loop
+// (RunSlices), so their latency hides behind the loop: after it, an entry waits for two loads
+// (its position, then its column and row), all in flight at once. Before (session 20), the
+// output waited for the row offsets, then the bounds, then each round of 4 entries: by estimate
+// about 6 us of a 10-16 us call at d = 256 (tune-sddmm at c4b8276).
 template <typename Config>
 struct TileEntryIndex {
   static constexpr int kEdge = kTileIndexEdge;
@@ -253,7 +253,6 @@ struct TileEntryIndex {
       Config::kBN % kEdge == 0 && Config::kPassRows % kEdge == 0;
   static constexpr int kRowTiles = kIndexable ? Config::kBM / kEdge : 1;
   static constexpr int kColTiles = kIndexable ? Config::kBN / kEdge : 1;
-  int32_t row_offsets[Config::kBM + 1];  // rows row0.., clamped at m
   int32_t begin[kRowTiles][kColTiles], end[kRowTiles][kColTiles];
 
   // Whether the output reads entry lists (else StoreRowEntries walks the rows).
@@ -268,8 +267,6 @@ struct TileEntryIndex {
   __device__ __forceinline__ void Load(const SddmmArgs<T>& args, int64_t k, int64_t row0,
                                        int64_t col0, int64_t b, int tid) {
     if (b != blockIdx.z || !Used(args)) return;
-    for (int i = tid; i <= Config::kBM; i += Config::kThreads)
-      row_offsets[i] = __ldg(args.row_offsets + (row0 + i < args.m ? row0 + i : args.m));
     const int64_t index_cols = (k + kEdge - 1) / kEdge;  // the index's tiles a row of tiles
     for (int i = tid; i < kRowTiles * kColTiles; i += Config::kThreads) {
       const int r = i / kColTiles, c = i % kColTiles;
@@ -283,15 +280,13 @@ struct TileEntryIndex {
 
 // With the pattern's tile index, an index tile's own entries are one list, [begin, end): all
 // threads take them kThreads apart, kUnroll loads in flight each (the entries of a 64 x 64 tile
-// at 50% in one round), and find an entry's row by binary search in the tile rows' offsets
-// (`offsets`, shared).
+// at 50% in one round), and take each entry's row from the pattern's entry_rows.
 template <typename T, int kThreads, int kRows, int kBN>
 __device__ __forceinline__ void StoreIndexedEntries(const SddmmArgs<T>& args, T* out,
                                                     const float (*tile_out)[kBN + 1],
-                                                    const int32_t* offsets, int32_t begin,
+                                                    int32_t begin,
                                                     int32_t end, int64_t tile_row0, int64_t col0,
                                                     int tid) {
-  static_assert((kRows & (kRows - 1)) == 0, "a power of two: the search's steps halve");
   constexpr int kUnroll = 2048 / kThreads < 4 ? 4 : 2048 / kThreads > 16 ? 16 : 2048 / kThreads;
   // 64-bit positions: a position past the last entry may pass 2^31 - 1 (nnz < 2^31).
   for (int64_t base = int64_t{begin} + tid; base < end; base += int64_t{kThreads} * kUnroll) {
@@ -303,25 +298,14 @@ __device__ __forceinline__ void StoreIndexedEntries(const SddmmArgs<T>& args, T*
     }
 #pragma unroll
     for (int u = 0; u < kUnroll; ++u) c[u] = e[u] >= 0 ? __ldg(args.column_indices + e[u]) : 0;
-    if (args.entry_rows != nullptr) {  // the rows load beside the columns (clamped into the tile)
+    // The rows load beside the columns, clamped into the tile. Before (session 59), a search of
+    // the tile rows' offsets in shared memory: 6 dependent steps an entry after its position.
 #pragma unroll
-      for (int u = 0; u < kUnroll; ++u)
-        row[u] = e[u] >= 0 ? static_cast<int>(min(max(int64_t{__ldg(args.entry_rows + e[u])} -
-                                                          tile_row0, int64_t{0}),
-                                                      int64_t{kRows - 1}))
-                           : 0;
-    } else {
-      // An entry's tile row: the last r with offsets[r] <= e, in log2(kRows) fixed steps, so
-      // that the searches of a thread's entries interleave (a loop each ran them one after
-      // another, 6 dependent shared loads an entry: PTX, session 22).
-#pragma unroll
-      for (int u = 0; u < kUnroll; ++u) {
-        row[u] = 0;
-#pragma unroll
-        for (int step = kRows / 2; step > 0; step /= 2)
-          row[u] += offsets[row[u] + step] <= e[u] ? step : 0;
-      }
-    }
+    for (int u = 0; u < kUnroll; ++u)
+      row[u] = e[u] >= 0 ? static_cast<int>(min(max(int64_t{__ldg(args.entry_rows + e[u])} -
+                                                        tile_row0, int64_t{0}),
+                                                    int64_t{kRows - 1}))
+                         : 0;
 #pragma unroll
     for (int u = 0; u < kUnroll; ++u)
       if (e[u] >= 0) EmitEntry(out + e[u], tile_out[row[u]][c[u] - col0]);
@@ -350,7 +334,7 @@ __device__ __forceinline__ void StorePassEntries(const SddmmArgs<T>& args, T* ou
         const int tr = (pass + r) / kEdge, tc = c / kEdge;
         const int32_t begin = index.begin[tr][tc], count = index.end[tr][tc] - begin;
         StoreIndexedEntries<T, Config::kThreads, kEdge, Config::kBN>(
-            args, out, tile_out + r, index.row_offsets + pass + r,
+            args, out, tile_out + r,
             begin + static_cast<int32_t>(block.FirstOf(count)),
             begin + static_cast<int32_t>(block.EndOf(count)), row0 + pass + r, col0, tid);
       }
