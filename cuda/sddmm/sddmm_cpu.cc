@@ -127,7 +127,8 @@ ffi::Error SddmmCpuImpl(ffi::ThreadPool pool, ffi::AnyBuffer lhs, ffi::AnyBuffer
                         ffi::AnyBuffer row_offsets, ffi::AnyBuffer column_indices,
                         ffi::AnyBuffer row_indices, ffi::AnyBuffer tile_offsets,
                         ffi::AnyBuffer tile_entries, ffi::AnyBuffer entry_rows,
-                        ffi::Result<ffi::AnyBuffer> out, bool /*tf32: the CPU sums in float32 at every precision*/) {
+                        ffi::Result<ffi::AnyBuffer> out,
+                        bool /*tf32: the CPU sums in float32 at every precision*/) {
   SddmmOperands call;
   JSDL_RETURN_IF_ERROR(call.Check(lhs, rhs, row_offsets, column_indices, row_indices,
                                   tile_offsets, tile_entries, entry_rows, *out));

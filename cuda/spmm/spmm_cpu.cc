@@ -167,8 +167,8 @@ ffi::Error SpmmCpuImpl(ffi::ThreadPool pool, ffi::AnyBuffer values, ffi::AnyBuff
                        ffi::AnyBuffer bias, ffi::AnyBuffer row_offsets,
                        ffi::AnyBuffer column_indices, ffi::AnyBuffer row_indices,
                        ffi::AnyBuffer tile_offsets, ffi::AnyBuffer tile_entries,
-                       ffi::AnyBuffer entry_rows, ffi::Result<ffi::AnyBuffer> out, bool has_bias,
-                       bool relu,
+                       ffi::AnyBuffer entry_rows, ffi::Result<ffi::AnyBuffer> out,
+                       bool has_bias, bool relu,
                        bool /*tf32: the CPU sums in float32 at every precision*/) {
   constexpr const char* kOp = SpmmOperands::kOp;
   SpmmOperands call;
