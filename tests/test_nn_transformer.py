@@ -279,7 +279,7 @@ def test_checkpoint_restores_identical_model(sparse_run, tmp_path):
 
 @pytest.mark.parametrize("missing", ["tile_", "entry_rows"])
 def test_checkpoint_without_tile_index_restores(sparse_run, tmp_path, missing):
-  """A checkpoint written before the patterns' tile index (session 9) or entry rows (session 59)
+  """A checkpoint written before the patterns' tile index (session 9) or entry rows (session 61)
   lacks their arrays: they are rebuilt from the saved pattern, and the model computes the same
   outputs."""
   from jax_sparse_dl.nn import checkpoint as ckpt
